@@ -1,0 +1,27 @@
+# anomalydb: two commands on a fresh machine.
+#   make run   builds and starts the server on 127.0.0.1:3306 with ./data
+#   make test  vets and runs every test
+export PATH := /usr/local/go/bin:$(PATH)
+GO      ?= go
+ADDR    ?= 127.0.0.1:3306
+DATA    ?= ./data
+BIN     := bin/anomalydb
+
+.PHONY: build run test bench accuracy clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/anomalydb
+
+run: build
+	./$(BIN) serve --addr $(ADDR) --data-dir $(DATA) --examples testdata
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+# Speed and memory: Go benchmarks with fixed seeds (not part of make test).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -count 3 -timeout 60m ./detectors/ ./engine/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,34 @@
+package detectors
+
+import (
+	"errors"
+
+	"github.com/anomalydb/anomalydb/arrowio"
+)
+
+// Sentinel errors. Every error returned by this package for a data or
+// option problem wraps one of these (fmt.Errorf("%w: ...")), so callers
+// test them with errors.Is and never match on text.
+var (
+	// ErrUnknownAlgorithm: the algorithm name is not registered.
+	ErrUnknownAlgorithm = errors.New("unknown detector algorithm")
+	// ErrUnknownOption: an option the algorithm does not accept.
+	ErrUnknownOption = errors.New("unknown detector option")
+	// ErrBadOption: an option value that does not parse or is out of range.
+	ErrBadOption = errors.New("bad detector option value")
+	// ErrNoRows: the training data has no rows.
+	ErrNoRows = errors.New("detector training data has no rows")
+	// ErrNonNumeric: a feature column is not of a numeric type.
+	ErrNonNumeric = arrowio.ErrNonNumeric
+	// ErrBadLabel: a label value other than 0, 1 or NULL.
+	ErrBadLabel = arrowio.ErrBadLabel
+	// ErrFeatureCount: a row or batch to score does not have exactly the
+	// model's number of features, or TrainingData names no features.
+	ErrFeatureCount = errors.New("wrong number of detector features")
+	// ErrDiverged: training produced a non-finite loss or score (for
+	// example a learning rate far too large).
+	ErrDiverged = errors.New("detector training diverged")
+	// ErrBadModel: UnmarshalModel was given bytes that are not a valid
+	// serialized model of a known format version.
+	ErrBadModel = errors.New("malformed detector model")
+)

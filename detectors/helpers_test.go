@@ -1,0 +1,137 @@
+package detectors
+
+import (
+	"compress/gzip"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// table is a small in-memory dataset read from testdata: a row-major
+// matrix of features and the 0/1 labels.
+type table struct {
+	names  []string
+	rows   int
+	cols   int
+	x      []float64
+	labels []float64
+}
+
+// readTable reads ../testdata/<name>.csv.gz (header f0..f{d-1},label).
+func readTable(t testing.TB, name string) *table {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "testdata", name+".csv.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(zr).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := recs[0]
+	tb := &table{names: head[:len(head)-1], cols: len(head) - 1}
+	for _, r := range recs[1:] {
+		for j, s := range r {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j == tb.cols {
+				tb.labels = append(tb.labels, v)
+			} else {
+				tb.x = append(tb.x, v)
+			}
+		}
+		tb.rows++
+	}
+	return tb
+}
+
+// subset returns the rows idx of tb as a new table.
+func (tb *table) subset(idx []int) *table {
+	s := &table{names: tb.names, cols: tb.cols, rows: len(idx)}
+	for _, i := range idx {
+		s.x = append(s.x, tb.x[i*tb.cols:(i+1)*tb.cols]...)
+		s.labels = append(s.labels, tb.labels[i])
+	}
+	return s
+}
+
+// batches converts tb into record batches of at most batchRows rows with
+// float64 feature columns and, if withLabel, a trailing int64 label
+// column. The caller releases the batches.
+func (tb *table) batches(mem memory.Allocator, batchRows int, withLabel bool) []arrow.RecordBatch {
+	fields := make([]arrow.Field, 0, tb.cols+1)
+	for _, n := range tb.names {
+		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+	}
+	if withLabel {
+		fields = append(fields, arrow.Field{Name: "label", Type: arrow.PrimitiveTypes.Int64, Nullable: true})
+	}
+	schema := arrow.NewSchema(fields, nil)
+	var out []arrow.RecordBatch
+	for lo := 0; lo < tb.rows; lo += batchRows {
+		hi := min(lo+batchRows, tb.rows)
+		b := array.NewRecordBuilder(mem, schema)
+		for j := 0; j < tb.cols; j++ {
+			fb := b.Field(j).(*array.Float64Builder)
+			for i := lo; i < hi; i++ {
+				fb.Append(tb.x[i*tb.cols+j])
+			}
+		}
+		if withLabel {
+			lb := b.Field(tb.cols).(*array.Int64Builder)
+			for i := lo; i < hi; i++ {
+				lb.Append(int64(tb.labels[i]))
+			}
+		}
+		out = append(out, b.NewRecordBatch())
+		b.Release()
+	}
+	return out
+}
+
+func (tb *table) features() []int {
+	f := make([]int, tb.cols)
+	for i := range f {
+		f[i] = i
+	}
+	return f
+}
+
+func releaseAll(bs []arrow.RecordBatch) {
+	for _, b := range bs {
+		b.Release()
+	}
+}
+
+// checkedMem returns a checked allocator that fails t if anything
+// allocated from it is still live when the test ends.
+func checkedMem(t *testing.T) *memory.CheckedAllocator {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	return mem
+}
+
+func opts(kv ...string) map[string]string {
+	if len(kv)%2 != 0 {
+		panic(fmt.Sprint("odd option list ", kv))
+	}
+	m := map[string]string{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}

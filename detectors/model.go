@@ -1,0 +1,343 @@
+package detectors
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/anomalydb/anomalydb/arrowio"
+	"github.com/apache/arrow-go/v18/arrow"
+	"gonum.org/v1/gonum/mat"
+)
+
+// TrainingData is the input of Fit.
+type TrainingData struct {
+	// Batches hold the training rows. The caller owns them: Fit neither
+	// retains nor releases them.
+	Batches []arrow.RecordBatch
+	// Features are the column indices used as features, in order. Scoring
+	// takes features in this order.
+	Features []int
+	// FeatureNames, if not nil, name Features (same length); if nil, the
+	// schema's field names of the first batch are used.
+	FeatureNames []string
+	// Label is the column index of the label (1 anomaly, 0 normal, NULL
+	// unknown), or -1 for none. Unsupervised algorithms such as deep_svdd
+	// ignore labels, but they are still validated.
+	Label int
+}
+
+// Model is a trained detector. Its exported fields describe it (SHOW
+// DETECTORS) and must not be modified; everything needed to score lives in
+// unexported fields. A *Model is safe for concurrent use by multiple
+// goroutines. Models are created by Fit or UnmarshalModel and must not be
+// copied.
+type Model struct {
+	// Algorithm is the canonical (lower-case) algorithm name.
+	Algorithm string
+	// Options are the normalized options, defaults filled in.
+	Options map[string]string
+	// Features are the feature names, in scoring order.
+	Features []string
+	// TrainingRows is the number of training rows.
+	TrainingRows int
+	// TrainSeconds is the wall-clock time Fit took.
+	TrainSeconds float64
+	// CreatedAt is when Fit finished (UTC).
+	CreatedAt time.Time
+	// Threshold is the (1-contamination) quantile of the training scores;
+	// IsAnomaly(score) is score > Threshold.
+	Threshold float64
+
+	alg    Algorithm
+	opts   Options
+	scale  scaler
+	state  *State
+	scorer Scorer
+	pool   sync.Pool // of *scratch
+}
+
+// blockRows is how many rows ScoreBatch and ScoreMatrix convert and
+// standardize at a time (per goroutine).
+const blockRows = 256
+
+// minRowsPerWorker is the smallest row range worth a goroutine.
+const minRowsPerWorker = 2048
+
+type scratch struct {
+	z []float64 // blockRows standardized rows
+	s []float64 // scorer scratch
+}
+
+// newRand returns the generator of every random choice of a training run.
+func newRand(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
+}
+
+// Fit trains a detector with the named algorithm on data. opts are the
+// user's options (without label); see ValidateOptions for the errors they
+// can cause. Other errors: ErrFeatureCount (no features, or FeatureNames
+// of another length), ErrNonNumeric, ErrBadLabel, ErrNoRows, ErrDiverged,
+// and ctx's error if it is cancelled (checked before every mini-batch).
+//
+// The result is deterministic: the same algorithm, options (including
+// seed) and data give bit-identical weights, threshold and scores.
+func Fit(ctx context.Context, algorithm string, opts map[string]string, data TrainingData) (*Model, error) {
+	start := time.Now()
+	a, name, err := lookup(algorithm)
+	if err != nil {
+		return nil, err
+	}
+	o, err := normalizeOptions(name, a, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(data.Features) == 0 {
+		return nil, fmt.Errorf("%w: no feature columns", ErrFeatureCount)
+	}
+	if data.FeatureNames != nil && len(data.FeatureNames) != len(data.Features) {
+		return nil, fmt.Errorf("%w: %d feature names for %d features", ErrFeatureCount, len(data.FeatureNames), len(data.Features))
+	}
+	x, labels, err := arrowio.FeatureMatrix(data.Batches, data.Features, data.Label)
+	if err != nil {
+		return nil, err
+	}
+	if x.Rows == 0 {
+		return nil, ErrNoRows
+	}
+	rows, d := x.Rows, x.Cols
+
+	sc := fitScaler(x.Data, rows, d)
+	sc.transform(x.Data)
+
+	rng := newRand(o.Int64("seed"))
+	st, err := a.Init(d, o, rng)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := a.(Preparer); ok {
+		if err := p.Prepare(st, x, o); err != nil {
+			return nil, err
+		}
+	}
+	if err := train(ctx, a, st, x.Data, rows, d, labels, o, rng); err != nil {
+		return nil, err
+	}
+	if f, ok := a.(Finisher); ok {
+		if err := f.Finish(st, x, o); err != nil {
+			return nil, err
+		}
+	}
+	m, err := newModel(name, a, o, featureNames(data), sc, st)
+	if err != nil {
+		return nil, err
+	}
+	scores := make([]float64, rows)
+	m.scoreStandardized(x.Data, scores)
+	for i, s := range scores {
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			return nil, fmt.Errorf("%w: training row %d scores %v (try a smaller lr)", ErrDiverged, i, s)
+		}
+	}
+	m.TrainingRows = rows
+	m.Threshold = thresholdFor(scores, o.Float("contamination"))
+	m.CreatedAt = time.Now().UTC().Round(0)
+	m.TrainSeconds = time.Since(start).Seconds()
+	return m, nil
+}
+
+func featureNames(data TrainingData) []string {
+	if data.FeatureNames != nil {
+		return append([]string(nil), data.FeatureNames...)
+	}
+	names := make([]string, len(data.Features))
+	for k, j := range data.Features {
+		names[k] = fmt.Sprintf("c%d", j)
+		if len(data.Batches) > 0 && j < data.Batches[0].Schema().NumFields() {
+			names[k] = data.Batches[0].Schema().Field(j).Name
+		}
+	}
+	return names
+}
+
+// newModel assembles a model from its parts (the descriptive fields other
+// than Algorithm, Options and Features are set by the caller).
+func newModel(name string, a Algorithm, o Options, features []string, sc scaler, st *State) (*Model, error) {
+	scorer, err := a.Scorer(st, len(features), o)
+	if err != nil {
+		return nil, err
+	}
+	d := len(features)
+	m := &Model{
+		Algorithm: name,
+		Options:   map[string]string(o.clone()),
+		Features:  features,
+		alg:       a,
+		opts:      o,
+		scale:     sc,
+		state:     st,
+		scorer:    scorer,
+	}
+	m.pool.New = func() any {
+		return &scratch{z: make([]float64, blockRows*d), s: make([]float64, scorer.ScratchLen())}
+	}
+	return m, nil
+}
+
+func (o Options) clone() Options {
+	c := make(Options, len(o))
+	for k, v := range o {
+		c[k] = v
+	}
+	return c
+}
+
+// IsAnomaly reports whether score is above the model's threshold.
+func (m *Model) IsAnomaly(score float64) bool { return score > m.Threshold }
+
+// ScoreRow returns the anomaly score of one row (higher is more anomalous).
+// x holds the raw (unstandardized) feature values in training feature
+// order, NaN for NULL; it is not modified. A row of the wrong length gives
+// ErrFeatureCount. The score is bit-identical to the row's score in any
+// ScoreBatch or ScoreMatrix call. ScoreRow does not allocate.
+func (m *Model) ScoreRow(x []float64) (float64, error) {
+	d := len(m.Features)
+	if len(x) != d {
+		return 0, fmt.Errorf("%w: got %d values, model %s has %d features", ErrFeatureCount, len(x), m.Algorithm, d)
+	}
+	sc := m.pool.Get().(*scratch)
+	z := sc.z[:d]
+	copy(z, x)
+	m.scale.transformRow(z)
+	var out [1]float64
+	m.scorer.ScoreRows(z, out[:], sc.s)
+	m.pool.Put(sc)
+	return out[0], nil
+}
+
+// ScoreBatch scores every row of rec, taking the features from the columns
+// features (same order and count as the training features) and returns the
+// scores in dst[:rec.NumRows()], allocating a new slice only if dst is too
+// small. Rows are scored in parallel over GOMAXPROCS goroutines for large
+// batches; scores are identical to ScoreRow's. rec is neither retained nor
+// released. Errors: ErrFeatureCount, ErrNonNumeric.
+func (m *Model) ScoreBatch(rec arrow.RecordBatch, features []int, dst []float64) ([]float64, error) {
+	d := len(m.Features)
+	if len(features) != d {
+		return nil, fmt.Errorf("%w: got %d feature columns, model %s has %d features", ErrFeatureCount, len(features), m.Algorithm, d)
+	}
+	if err := arrowio.CheckFeatures(rec.Schema(), features); err != nil {
+		return nil, err
+	}
+	n := int(rec.NumRows())
+	dst = sized(dst, n)
+	err := m.parallel(n, func(lo, hi int, sc *scratch) error {
+		for b := lo; b < hi; b += blockRows {
+			e := min(b+blockRows, hi)
+			z := sc.z[:(e-b)*d]
+			if err := arrowio.FillRows(rec, features, b, e, z); err != nil {
+				return err
+			}
+			m.scale.transform(z)
+			m.scorer.ScoreRows(z, dst[b:e], sc.s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// ScoreMatrix scores each row of x (raw feature values in training order,
+// NaN for NULL; x is not modified) into dst[:rows], allocating only if dst
+// is too small. Scores are identical to ScoreRow's. A column count other
+// than the model's gives ErrFeatureCount.
+func (m *Model) ScoreMatrix(x mat.Matrix, dst []float64) ([]float64, error) {
+	n, c := x.Dims()
+	d := len(m.Features)
+	if c != d {
+		return nil, fmt.Errorf("%w: matrix has %d columns, model %s has %d features", ErrFeatureCount, c, m.Algorithm, d)
+	}
+	dst = sized(dst, n)
+	var raw []float64
+	stride := 0
+	if rm, ok := x.(mat.RawMatrixer); ok {
+		r := rm.RawMatrix()
+		raw, stride = r.Data, r.Stride
+	}
+	err := m.parallel(n, func(lo, hi int, sc *scratch) error {
+		for b := lo; b < hi; b += blockRows {
+			e := min(b+blockRows, hi)
+			z := sc.z[:(e-b)*d]
+			for i := b; i < e; i++ {
+				row := z[(i-b)*d : (i-b+1)*d]
+				if raw != nil {
+					copy(row, raw[i*stride:i*stride+d])
+				} else {
+					for j := range row {
+						row[j] = x.At(i, j)
+					}
+				}
+			}
+			m.scale.transform(z)
+			m.scorer.ScoreRows(z, dst[b:e], sc.s)
+		}
+		return nil
+	})
+	return dst, err
+}
+
+// scoreStandardized scores already-standardized rows.
+func (m *Model) scoreStandardized(z []float64, dst []float64) {
+	d := len(m.Features)
+	_ = m.parallel(len(dst), func(lo, hi int, sc *scratch) error {
+		for b := lo; b < hi; b += blockRows {
+			e := min(b+blockRows, hi)
+			m.scorer.ScoreRows(z[b*d:e*d], dst[b:e], sc.s)
+		}
+		return nil
+	})
+}
+
+// parallel runs fn over [0, n) split into contiguous ranges, one goroutine
+// per range, each with its own scratch. The split only affects which
+// goroutine scores a row, never how.
+func (m *Model) parallel(n int, fn func(lo, hi int, sc *scratch) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n/minRowsPerWorker)
+	if workers <= 1 {
+		sc := m.pool.Get().(*scratch)
+		defer m.pool.Put(sc)
+		return fn(0, n, sc)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := m.pool.Get().(*scratch)
+			defer m.pool.Put(sc)
+			errs[w] = fn(lo, hi, sc)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sized(dst []float64, n int) []float64 {
+	if cap(dst) >= n {
+		return dst[:n]
+	}
+	return make([]float64, n)
+}

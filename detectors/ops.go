@@ -1,0 +1,179 @@
+package detectors
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// This file holds fused gorgonia ops for the shared layers. gorgonia's own
+// LeakyRelu is a composition of six element-wise ops (two comparisons,
+// three products and a sum), each allocating a batch-sized tensor in the
+// forward pass and more in the backward pass; the fused op does one pass.
+
+// leakyReLU applies LeakyReLU with slope alpha to a float64 node.
+func leakyReLU(x *gorgonia.Node, alpha float64) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(leakyReluOp{alpha: alpha}, x)
+}
+
+// leaky returns v for v >= 0 and alpha·v otherwise (for 0 <= alpha <= 1),
+// without a branch; NaN stays NaN and -0 stays -0. Both the graph op and
+// the plain-Go kernel use it, so they agree exactly.
+func leaky(v, alpha float64) float64 { return max(v, v*alpha) }
+
+// leakyReluOp computes y = x for x >= 0 and alpha·x otherwise.
+type leakyReluOp struct{ alpha float64 }
+
+var _ gorgonia.SDOp = leakyReluOp{}
+
+// Arity implements gorgonia.Op.
+func (op leakyReluOp) Arity() int { return 1 }
+
+// Type implements gorgonia.Op.
+func (op leakyReluOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+
+// InferShape implements gorgonia.Op.
+func (op leakyReluOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return shapeOf(in[0])
+}
+
+// Do implements gorgonia.Op.
+func (op leakyReluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	x, err := float64Data(op, in, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(x[0]))
+	for i, v := range x[0] {
+		out[i] = leaky(v, op.alpha)
+	}
+	return tensor.New(tensor.WithShape(in[0].Shape().Clone()...), tensor.WithBacking(out)), nil
+}
+
+// ReturnsPtr implements gorgonia.Op.
+func (op leakyReluOp) ReturnsPtr() bool { return false }
+
+// CallsExtern implements gorgonia.Op.
+func (op leakyReluOp) CallsExtern() bool { return false }
+
+// OverwritesInput implements gorgonia.Op.
+func (op leakyReluOp) OverwritesInput() int { return -1 }
+
+// WriteHash implements gorgonia.Op.
+func (op leakyReluOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
+
+// Hashcode implements gorgonia.Op.
+func (op leakyReluOp) Hashcode() uint32 { return hashOp(op) }
+
+// String implements gorgonia.Op.
+func (op leakyReluOp) String() string { return fmt.Sprintf("LeakyReLU{%v}", op.alpha) }
+
+// DiffWRT implements gorgonia.SDOp.
+func (op leakyReluOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff implements gorgonia.SDOp.
+func (op leakyReluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dx, err := gorgonia.ApplyOp(leakyReluGradOp(op), inputs[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{dx}, nil
+}
+
+// leakyReluGradOp maps (x, g) to g where x >= 0 and alpha·g elsewhere:
+// the gradient of LeakyReLU. It is not itself differentiable.
+type leakyReluGradOp struct{ alpha float64 }
+
+var _ gorgonia.Op = leakyReluGradOp{}
+
+// Arity implements gorgonia.Op.
+func (op leakyReluGradOp) Arity() int { return 2 }
+
+// Type implements gorgonia.Op.
+func (op leakyReluGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a, a)
+}
+
+// InferShape implements gorgonia.Op.
+func (op leakyReluGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return shapeOf(in[0])
+}
+
+// Do implements gorgonia.Op.
+func (op leakyReluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	d, err := float64Data(op, in, 2)
+	if err != nil {
+		return nil, err
+	}
+	x, g := d[0], d[1]
+	if len(g) != len(x) {
+		return nil, fmt.Errorf("%v: input sizes %d and %d differ", op, len(x), len(g))
+	}
+	out := make([]float64, len(x))
+	g = g[:len(x)]
+	for i, v := range x {
+		// Branch-free (signs are random, so a branch mispredicts half the
+		// time): the slope is 1 + (alpha-1)·signbit(v). At v = -0 this
+		// picks alpha, an equally valid subgradient.
+		sign := float64(math.Float64bits(v) >> 63)
+		out[i] = g[i] * (1 + (op.alpha-1)*sign)
+	}
+	return tensor.New(tensor.WithShape(in[0].Shape().Clone()...), tensor.WithBacking(out)), nil
+}
+
+// ReturnsPtr implements gorgonia.Op.
+func (op leakyReluGradOp) ReturnsPtr() bool { return false }
+
+// CallsExtern implements gorgonia.Op.
+func (op leakyReluGradOp) CallsExtern() bool { return false }
+
+// OverwritesInput implements gorgonia.Op.
+func (op leakyReluGradOp) OverwritesInput() int { return -1 }
+
+// WriteHash implements gorgonia.Op.
+func (op leakyReluGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
+
+// Hashcode implements gorgonia.Op.
+func (op leakyReluGradOp) Hashcode() uint32 { return hashOp(op) }
+
+// String implements gorgonia.Op.
+func (op leakyReluGradOp) String() string { return fmt.Sprintf("LeakyReLUGrad{%v}", op.alpha) }
+
+func hashOp(op gorgonia.Op) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+
+func shapeOf(d gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := d.(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("detectors: expected a tensor.Shape, got %T", d)
+	}
+	return s.Clone(), nil
+}
+
+// float64Data returns the backing slices of n float64 tensor inputs.
+func float64Data(op gorgonia.Op, in []gorgonia.Value, n int) ([][]float64, error) {
+	if len(in) != n {
+		return nil, fmt.Errorf("%v: got %d inputs, want %d", op, len(in), n)
+	}
+	out := make([][]float64, n)
+	for i, v := range in {
+		d, ok := v.Data().([]float64)
+		if !ok {
+			return nil, fmt.Errorf("%v: input %d is %T, want float64 tensor", op, i, v)
+		}
+		out[i] = d
+	}
+	return out, nil
+}

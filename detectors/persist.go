@@ -1,0 +1,115 @@
+package detectors
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"fmt"
+	"maps"
+	"time"
+)
+
+// The persistence format is the 8-byte magic, a little-endian uint32
+// format version, and a gob-encoded modelFile. gob stores float64 values
+// bit-exactly, so a loaded model scores bit-identically to the saved one.
+const (
+	modelMagic    = "ADBMODEL"
+	formatVersion = 1
+)
+
+// modelFile is everything a model is: descriptive fields, preprocessing,
+// options and algorithm state.
+type modelFile struct {
+	Algorithm    string
+	Options      map[string]string
+	Features     []string
+	TrainingRows int
+	TrainSeconds float64
+	CreatedAt    time.Time
+	Threshold    float64
+	Mean, Std    []float64
+	Tensors      []fileTensor
+}
+
+type fileTensor struct {
+	Name       string
+	Rows, Cols int
+	Trainable  bool
+	Data       []float64
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler: it serializes the
+// whole model (options, features, training statistics, threshold,
+// preprocessing and weights) in the current format version.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	f := modelFile{
+		Algorithm:    m.Algorithm,
+		Options:      m.opts,
+		Features:     m.Features,
+		TrainingRows: m.TrainingRows,
+		TrainSeconds: m.TrainSeconds,
+		CreatedAt:    m.CreatedAt,
+		Threshold:    m.Threshold,
+		Mean:         m.scale.mean,
+		Std:          m.scale.std,
+	}
+	for _, t := range m.state.Tensors {
+		f.Tensors = append(f.Tensors, fileTensor{Name: t.Name, Rows: t.Rows, Cols: t.Cols, Trainable: t.Trainable, Data: t.Data})
+	}
+	var buf bytes.Buffer
+	buf.WriteString(modelMagic)
+	_ = binary.Write(&buf, binary.LittleEndian, uint32(formatVersion))
+	if err := gob.NewEncoder(&buf).Encode(&f); err != nil {
+		return nil, fmt.Errorf("detectors: encoding model: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalModel decodes a model written by MarshalBinary. Bytes that are
+// not a model, of an unknown format version, of an unregistered algorithm,
+// or with inconsistent shapes or options give an error wrapping
+// ErrBadModel (or ErrUnknownAlgorithm). The loaded model's scores are
+// bit-identical to the saved model's. b is not retained.
+func UnmarshalModel(b []byte) (*Model, error) {
+	if len(b) < len(modelMagic)+4 || string(b[:len(modelMagic)]) != modelMagic {
+		return nil, fmt.Errorf("%w: bad magic", ErrBadModel)
+	}
+	if v := binary.LittleEndian.Uint32(b[len(modelMagic):]); v != formatVersion {
+		return nil, fmt.Errorf("%w: format version %d, want %d", ErrBadModel, v, formatVersion)
+	}
+	var f modelFile
+	if err := gob.NewDecoder(bytes.NewReader(b[len(modelMagic)+4:])).Decode(&f); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
+	}
+	a, name, err := lookup(f.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	o, err := normalizeOptions(name, a, f.Options)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	if !maps.Equal(map[string]string(o), f.Options) {
+		return nil, fmt.Errorf("%w: options are not normalized", ErrBadModel)
+	}
+	d := len(f.Features)
+	if d == 0 || len(f.Mean) != d || len(f.Std) != d {
+		return nil, fmt.Errorf("%w: %d features, %d means, %d stds", ErrBadModel, d, len(f.Mean), len(f.Std))
+	}
+	st := &State{}
+	for _, t := range f.Tensors {
+		if t.Rows < 1 || t.Cols < 1 || len(t.Data) != t.Rows*t.Cols || st.Get(t.Name) != nil {
+			return nil, fmt.Errorf("%w: tensor %s (%dx%d, %d values)", ErrBadModel, t.Name, t.Rows, t.Cols, len(t.Data))
+		}
+		st.Tensors = append(st.Tensors, &Tensor{Name: t.Name, Rows: t.Rows, Cols: t.Cols, Trainable: t.Trainable, Data: t.Data})
+	}
+	m, err := newModel(name, a, o, f.Features, scaler{mean: f.Mean, std: f.Std}, st)
+	if err != nil {
+		return nil, err
+	}
+	m.TrainingRows = f.TrainingRows
+	m.TrainSeconds = f.TrainSeconds
+	m.CreatedAt = f.CreatedAt
+	m.Threshold = f.Threshold
+	return m, nil
+}

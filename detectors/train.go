@@ -1,0 +1,344 @@
+package detectors
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Graph is the builder an Algorithm's Graph method receives: a gorgonia
+// expression graph with one mini-batch of standardized input rows and one
+// node per state tensor. The template builds it once per training run and
+// re-runs it on every mini-batch, refilling the inputs in place.
+type Graph struct {
+	G *gorgonia.ExprGraph
+	// X is the Rows × Dims mini-batch of standardized rows.
+	X *gorgonia.Node
+	// Rows is the mini-batch size, Dims the number of features.
+	Rows, Dims int
+	Opts       Options
+
+	st      *State
+	params  map[string]*gorgonia.Node
+	xData   []float64
+	normals [][]float64
+	y       *gorgonia.Node
+	known   *gorgonia.Node
+	yData   []float64
+	kData   []float64
+}
+
+func newGraph(st *State, rows, dims int, opts Options) *Graph {
+	g := gorgonia.NewGraph()
+	b := &Graph{G: g, Rows: rows, Dims: dims, Opts: opts, st: st, params: map[string]*gorgonia.Node{}}
+	b.xData = make([]float64, rows*dims)
+	b.X = matrixNode(g, "x", rows, dims, b.xData)
+	for _, t := range st.Tensors {
+		b.params[t.Name] = matrixNode(g, t.Name, t.Rows, t.Cols, t.Data)
+	}
+	return b
+}
+
+// matrixNode returns a float64 matrix node whose value is backed by data.
+func matrixNode(g *gorgonia.ExprGraph, name string, rows, cols int, data []float64) *gorgonia.Node {
+	v := tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(data))
+	return gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(rows, cols), gorgonia.WithName(name), gorgonia.WithValue(v))
+}
+
+// Param returns the node of state tensor name (shape Rows×Cols of the
+// tensor). It panics if the state has no such tensor (a programming error).
+func (b *Graph) Param(name string) *gorgonia.Node {
+	n, ok := b.params[name]
+	if !ok {
+		panic("detectors: graph has no state tensor " + name)
+	}
+	return n
+}
+
+// Normal returns a Rows × cols input node refilled before every step with
+// independent standard normal draws from the run's seeded generator (for
+// reparameterization, denoising, ...).
+func (b *Graph) Normal(cols int) *gorgonia.Node {
+	data := make([]float64, b.Rows*cols)
+	b.normals = append(b.normals, data)
+	return matrixNode(b.G, fmt.Sprintf("normal%d", len(b.normals)), b.Rows, cols, data)
+}
+
+// Labels returns two Rows × 1 input nodes for semi-supervised algorithms:
+// y is 1 for a known anomaly and 0 otherwise, known is 1 where the row's
+// label is not NULL and 0 where it is. Without a label column every row is
+// unknown.
+func (b *Graph) Labels() (y, known *gorgonia.Node) {
+	if b.y == nil {
+		b.yData = make([]float64, b.Rows)
+		b.kData = make([]float64, b.Rows)
+		b.y = matrixNode(b.G, "label", b.Rows, 1, b.yData)
+		b.known = matrixNode(b.G, "label_known", b.Rows, 1, b.kData)
+	}
+	return b.y, b.known
+}
+
+// trainable returns the nodes of the trainable tensors, in state order.
+func (b *Graph) trainable() gorgonia.Nodes {
+	var ns gorgonia.Nodes
+	for _, t := range b.st.Tensors {
+		if t.Trainable {
+			ns = append(ns, b.params[t.Name])
+		}
+	}
+	return ns
+}
+
+// trainConfig is the part of the options the template itself uses.
+type trainConfig struct {
+	epochs, batchSize int
+	lr, weightDecay   float64
+}
+
+func configFrom(o Options) trainConfig {
+	return trainConfig{
+		epochs:      o.Int("epochs"),
+		batchSize:   o.Int("batch_size"),
+		lr:          o.Float("lr"),
+		weightDecay: o.Float("weight_decay"),
+	}
+}
+
+// Sharding: a mini-batch of a row-separable objective with at least
+// 2*minShardRows rows is evaluated as trainShards graphs of about equal
+// size, run concurrently. The count is a constant, not a function of the
+// machine, so training results do not depend on GOMAXPROCS.
+const (
+	trainShards  = 2
+	minShardRows = 32
+)
+
+// shard is one compiled graph over part of a mini-batch.
+type shard struct {
+	b      *Graph
+	lo, hi int // rows of the mini-batch it evaluates
+	obj    Objective
+	loss   *gorgonia.Node
+	params gorgonia.Nodes
+	vm     gorgonia.VM
+}
+
+// newShard builds and differentiates the graph for rows [lo, hi) of a
+// mini-batch of bs rows. For a RowLoss objective the shard's loss is the
+// sum of its row losses divided by bs, so shard losses and gradients add
+// up to those of the whole mini-batch.
+func newShard(alg Algorithm, st *State, lo, hi, bs, dims int, opts Options) (*shard, error) {
+	b := newGraph(st, hi-lo, dims, opts)
+	obj, err := alg.Graph(b)
+	if err != nil {
+		return nil, fmt.Errorf("detectors: building graph: %w", err)
+	}
+	sh := &shard{b: b, lo: lo, hi: hi, obj: obj}
+	switch {
+	case (obj.RowLoss == nil) == (obj.Loss == nil):
+		return nil, fmt.Errorf("detectors: objective must set exactly one of RowLoss and Loss")
+	case obj.Loss != nil:
+		sh.loss = obj.Loss
+	default:
+		sum, err := gorgonia.Sum(obj.RowLoss)
+		if err != nil {
+			return nil, err
+		}
+		if sh.loss, err = gorgonia.Mul(sum, gorgonia.NewConstant(1/float64(bs))); err != nil {
+			return nil, err
+		}
+	}
+	sh.params = b.trainable()
+	if _, err := gorgonia.Grad(sh.loss, sh.params...); err != nil {
+		return nil, fmt.Errorf("detectors: differentiating graph: %w", err)
+	}
+	sh.vm = gorgonia.NewTapeMachine(b.G, gorgonia.BindDualValues(sh.params...))
+	return sh, nil
+}
+
+// fill copies the shard's rows of the mini-batch idx into its inputs and
+// draws its noise from rng.
+func (sh *shard) fill(x []float64, dims int, idx []int, labels []float64, rng *rand.Rand) {
+	b := sh.b
+	idx = idx[sh.lo:sh.hi]
+	for r, i := range idx {
+		copy(b.xData[r*dims:(r+1)*dims], x[i*dims:(i+1)*dims])
+	}
+	if b.y != nil {
+		for r, i := range idx {
+			b.yData[r], b.kData[r] = 0, 0
+			if labels != nil && !math.IsNaN(labels[i]) {
+				b.yData[r], b.kData[r] = labels[i], 1
+			}
+		}
+	}
+	for _, nd := range b.normals {
+		for i := range nd {
+			nd[i] = rng.NormFloat64()
+		}
+	}
+}
+
+// gradData returns the gradient slice of the shard's i-th parameter.
+func (sh *shard) gradData(i int) ([]float64, error) {
+	g, err := sh.params[i].Grad()
+	if err != nil {
+		return nil, err
+	}
+	d, ok := g.Data().([]float64)
+	if !ok {
+		return nil, fmt.Errorf("detectors: gradient of %s is not float64", sh.params[i].Name())
+	}
+	return d, nil
+}
+
+// train is the one training template: it builds alg's graph once for
+// mini-batches of min(batch_size, rows) rows (as trainShards shards when
+// the objective is row-separable and the batch is large enough),
+// differentiates it once, and per mini-batch runs the compiled gorgonia
+// TapeMachines and one Adam step. Each epoch visits the rows in a fresh
+// permutation drawn from rng and runs rows/batch full mini-batches; the
+// rows left over by the integer division are not used in that epoch (they
+// are in others, since every epoch is reshuffled). Weight decay is Adam's
+// L2 weight decay: weight_decay·W is added to the gradient, i.e. the
+// gradient of (weight_decay/2)·Σ‖W‖² added to the loss, for every trainable
+// tensor. Training updates st in place.
+//
+// x is the standardized row-major training matrix; labels is nil or has
+// one entry per row (1, 0, NaN).
+func train(ctx context.Context, alg Algorithm, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) error {
+	cfg := configFrom(opts)
+	bs := min(cfg.batchSize, rows)
+	shards, err := buildShards(alg, st, bs, dims, opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, sh := range shards {
+			sh.vm.Close()
+		}
+	}()
+	solverOpts := []gorgonia.SolverOpt{gorgonia.WithLearnRate(cfg.lr)}
+	if cfg.weightDecay > 0 {
+		solverOpts = append(solverOpts, gorgonia.WithL2Reg(cfg.weightDecay))
+	}
+	solver := gorgonia.NewAdamSolver(solverOpts...)
+	lead := shards[0]
+	grads := gorgonia.NodesToValueGrads(lead.params)
+
+	perm := make([]int, rows)
+	for i := range perm {
+		perm[i] = i
+	}
+	errs := make([]error, len(shards))
+	steps := rows / bs
+	for epoch := 0; epoch < cfg.epochs; epoch++ {
+		rng.Shuffle(rows, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		for s := 0; s < steps; s++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			idx := perm[s*bs : (s+1)*bs]
+			for _, sh := range shards {
+				sh.fill(x, dims, idx, labels, rng)
+			}
+			runShards(shards, errs)
+			loss := 0.0
+			for i, sh := range shards {
+				if errs[i] != nil {
+					return fmt.Errorf("detectors: training step: %w", errs[i])
+				}
+				l, _ := sh.loss.Value().Data().(float64)
+				loss += l
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return fmt.Errorf("%w: loss is %v at epoch %d (try a smaller lr)", ErrDiverged, loss, epoch+1)
+			}
+			// Add the other shards' gradients into the lead shard's (in
+			// shard order) and clear them: gorgonia accumulates gradients
+			// across runs until something zeroes them.
+			for p := range lead.params {
+				g0, err := lead.gradData(p)
+				if err != nil {
+					return err
+				}
+				for _, sh := range shards[1:] {
+					g, err := sh.gradData(p)
+					if err != nil {
+						return err
+					}
+					for i, v := range g {
+						g0[i] += v
+					}
+					clear(g)
+				}
+			}
+			// The step updates the weight tensors in place; every shard's
+			// parameter nodes share their backing arrays.
+			if err := solver.Step(grads); err != nil {
+				return fmt.Errorf("detectors: optimizer step: %w", err)
+			}
+			for _, sh := range shards {
+				sh.vm.Reset()
+			}
+		}
+	}
+	for p, n := range lead.params {
+		data, ok := n.Value().Data().([]float64)
+		t := st.Get(n.Name())
+		if !ok || t == nil || len(data) != len(t.Data) || &data[0] != &t.Data[0] {
+			return fmt.Errorf("detectors: parameter %d (%s) is no longer bound to the model state", p, n.Name())
+		}
+	}
+	return nil
+}
+
+// buildShards builds the graphs for mini-batches of bs rows.
+func buildShards(alg Algorithm, st *State, bs, dims int, opts Options) ([]*shard, error) {
+	if bs < trainShards*minShardRows {
+		sh, err := newShard(alg, st, 0, bs, bs, dims, opts)
+		if err != nil {
+			return nil, err
+		}
+		return []*shard{sh}, nil
+	}
+	shards := make([]*shard, trainShards)
+	for k := range shards {
+		sh, err := newShard(alg, st, bs*k/trainShards, bs*(k+1)/trainShards, bs, dims, opts)
+		if err != nil {
+			return nil, err
+		}
+		if sh.obj.Loss != nil { // not separable: one graph for the whole batch
+			sh.vm.Close()
+			if sh, err = newShard(alg, st, 0, bs, bs, dims, opts); err != nil {
+				return nil, err
+			}
+			return []*shard{sh}, nil
+		}
+		shards[k] = sh
+	}
+	return shards, nil
+}
+
+// runShards runs every shard's machine, concurrently if there are several.
+func runShards(shards []*shard, errs []error) {
+	if len(shards) == 1 {
+		errs[0] = shards[0].vm.RunAll()
+		return
+	}
+	var wg sync.WaitGroup
+	for i, sh := range shards[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i+1] = sh.vm.RunAll()
+		}()
+	}
+	errs[0] = shards[0].vm.RunAll()
+	wg.Wait()
+}

@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// createDetectorNode is CREATE DETECTOR [IF NOT EXISTS] [db.]name USING
+// algorithm [WITH (...)] AS SELECT ....
+type createDetectorNode struct {
+	svc         *detectorService
+	db, name    string
+	ifNotExists bool
+	algorithm   string
+	options     map[string]string
+	selectSQL   string
+}
+
+// dropDetectorNode is DROP DETECTOR [IF EXISTS] [db.]name.
+type dropDetectorNode struct {
+	svc      *detectorService
+	db, name string
+	ifExists bool
+}
+
+// showDetectorsNode is SHOW DETECTORS [FROM db].
+type showDetectorsNode struct {
+	svc *detectorService
+	db  string
+}
+
+var (
+	_ detectorNode = (*createDetectorNode)(nil)
+	_ detectorNode = (*dropDetectorNode)(nil)
+	_ detectorNode = (*showDetectorsNode)(nil)
+)
+
+func (n *createDetectorNode) setService(s *detectorService) { n.svc = s }
+func (n *dropDetectorNode) setService(s *detectorService)   { n.svc = s }
+func (n *showDetectorsNode) setService(s *detectorService)  { n.svc = s }
+
+// WithResolvedChildren implements ast.Injectable.
+func (n *createDetectorNode) WithResolvedChildren([]any) (any, error) { return n, nil }
+
+// WithResolvedChildren implements ast.Injectable.
+func (n *dropDetectorNode) WithResolvedChildren([]any) (any, error) { return n, nil }
+
+// WithResolvedChildren implements ast.Injectable.
+func (n *showDetectorsNode) WithResolvedChildren([]any) (any, error) { return n, nil }
+
+func withNoChildren(n sql.Node, children []sql.Node) (sql.Node, error) {
+	if len(children) != 0 {
+		return nil, sql.ErrInvalidChildrenNumber.New(n, len(children), 0)
+	}
+	return n, nil
+}
+
+// Resolved implements sql.Node.
+func (n *createDetectorNode) Resolved() bool { return true }
+
+// Children implements sql.Node.
+func (n *createDetectorNode) Children() []sql.Node { return nil }
+
+// WithChildren implements sql.Node.
+func (n *createDetectorNode) WithChildren(c ...sql.Node) (sql.Node, error) {
+	return withNoChildren(n, c)
+}
+
+// IsReadOnly implements sql.Node.
+func (n *createDetectorNode) IsReadOnly() bool { return false }
+
+// Schema implements sql.Node.
+func (n *createDetectorNode) Schema() sql.Schema { return types.OkResultSchema }
+
+// String implements sql.Node.
+func (n *createDetectorNode) String() string {
+	return fmt.Sprintf("CREATE DETECTOR %s USING %s", n.name, n.algorithm)
+}
+
+// RowIter implements sql.ExecSourceRel: it trains the detector.
+func (n *createDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	rows, err := n.svc.create(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(rows))), nil
+}
+
+// Resolved implements sql.Node.
+func (n *dropDetectorNode) Resolved() bool { return true }
+
+// Children implements sql.Node.
+func (n *dropDetectorNode) Children() []sql.Node { return nil }
+
+// WithChildren implements sql.Node.
+func (n *dropDetectorNode) WithChildren(c ...sql.Node) (sql.Node, error) { return withNoChildren(n, c) }
+
+// IsReadOnly implements sql.Node.
+func (n *dropDetectorNode) IsReadOnly() bool { return false }
+
+// Schema implements sql.Node.
+func (n *dropDetectorNode) Schema() sql.Schema { return types.OkResultSchema }
+
+// String implements sql.Node.
+func (n *dropDetectorNode) String() string { return "DROP DETECTOR " + n.name }
+
+// RowIter implements sql.ExecSourceRel.
+func (n *dropDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	if err := n.svc.drop(ctx, n); err != nil {
+		return nil, err
+	}
+	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
+}
+
+var showDetectorsSchema = sql.Schema{
+	{Name: "name", Type: types.LongText},
+	{Name: "algorithm", Type: types.LongText},
+	{Name: "features", Type: types.LongText},
+	{Name: "training_rows", Type: types.Int64},
+	{Name: "status", Type: types.LongText},
+	{Name: "train_seconds", Type: types.Float64},
+	{Name: "created_at", Type: types.Datetime},
+}
+
+// Resolved implements sql.Node.
+func (n *showDetectorsNode) Resolved() bool { return true }
+
+// Children implements sql.Node.
+func (n *showDetectorsNode) Children() []sql.Node { return nil }
+
+// WithChildren implements sql.Node.
+func (n *showDetectorsNode) WithChildren(c ...sql.Node) (sql.Node, error) {
+	return withNoChildren(n, c)
+}
+
+// IsReadOnly implements sql.Node.
+func (n *showDetectorsNode) IsReadOnly() bool { return true }
+
+// Schema implements sql.Node.
+func (n *showDetectorsNode) Schema() sql.Schema { return showDetectorsSchema }
+
+// String implements sql.Node.
+func (n *showDetectorsNode) String() string { return "SHOW DETECTORS" }
+
+// RowIter implements sql.ExecSourceRel.
+func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	db := n.db
+	if db == "" {
+		db = ctx.GetCurrentDatabase()
+	}
+	if db == "" {
+		return nil, errNoDatabase()
+	}
+	if !hasDatabase(n.svc.store, db) {
+		return nil, sql.ErrDatabaseNotFound.New(db)
+	}
+	var rows []sql.Row
+	for _, d := range n.svc.list(db) {
+		m := d.model
+		rows = append(rows, sql.NewRow(
+			d.name, m.Algorithm, strings.Join(m.Features, ","), int64(m.TrainingRows),
+			"ready", m.TrainSeconds, m.CreatedAt.UTC().Truncate(time.Second),
+		))
+	}
+	return sql.RowsToRowIter(rows...), nil
+}

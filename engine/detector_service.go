@@ -1,0 +1,315 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/anomalydb/anomalydb/detectors"
+	"github.com/anomalydb/anomalydb/storage"
+)
+
+// trainingBatchRows is how many rows of a training SELECT go into one
+// Arrow record batch.
+const trainingBatchRows = 64 * 1024
+
+// detectorService owns the detectors of every database: it trains them,
+// keeps them in memory for scoring and persists them through the store.
+// It is safe for concurrent use.
+type detectorService struct {
+	store  *storage.Store
+	engine *sqle.Engine
+
+	mu   sync.RWMutex
+	byDB map[string]map[string]detectorInfo // lower-case db → lower-case name → detector
+}
+
+func newDetectorService(store *storage.Store) *detectorService {
+	return &detectorService{store: store, byDB: map[string]map[string]detectorInfo{}}
+}
+
+// load reads every persisted detector of every database.
+func (s *detectorService) load() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, db := range s.store.Databases() {
+		blobs, err := s.store.LoadDetectors(db)
+		if err != nil {
+			return fmt.Errorf("loading detectors of %s: %w", db, err)
+		}
+		for name, blob := range blobs {
+			m, err := detectors.UnmarshalModel(blob)
+			if err != nil {
+				return fmt.Errorf("loading detector %s.%s: %w", db, name, err)
+			}
+			s.putLocked(db, name, m)
+		}
+	}
+	return nil
+}
+
+func (s *detectorService) putLocked(db, name string, m *detectors.Model) {
+	k := strings.ToLower(db)
+	if s.byDB[k] == nil {
+		s.byDB[k] = map[string]detectorInfo{}
+	}
+	s.byDB[k][strings.ToLower(name)] = detectorInfo{name: name, model: m}
+}
+
+// resolveName splits an optionally qualified detector name and fills in
+// the session's current database.
+func resolveName(ctx *sql.Context, db, name string) (string, string, error) {
+	if db == "" {
+		db = ctx.GetCurrentDatabase()
+	}
+	if db == "" {
+		return "", "", errNoDatabase()
+	}
+	return db, name, nil
+}
+
+// Lookup returns the detector named ref ("name" or "db.name").
+func (s *detectorService) Lookup(ctx *sql.Context, ref string) (*detectors.Model, error) {
+	db, name := "", ref
+	if i := strings.IndexByte(ref, '.'); i >= 0 {
+		db, name = ref[:i], ref[i+1:]
+	}
+	db, name, err := resolveName(ctx, db, name)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	m := s.byDB[strings.ToLower(db)][strings.ToLower(name)].model
+	s.mu.RUnlock()
+	if m == nil {
+		return nil, errDetectorNotFound(ref)
+	}
+	return m, nil
+}
+
+func (s *detectorService) exists(db, name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.byDB[strings.ToLower(db)][strings.ToLower(name)].model != nil
+}
+
+// dropDatabase forgets the detectors of a dropped database.
+func (s *detectorService) dropDatabase(db string) {
+	s.mu.Lock()
+	delete(s.byDB, strings.ToLower(db))
+	s.mu.Unlock()
+}
+
+// create trains and persists a detector. It changes nothing on error.
+func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, error) {
+	db, name, err := resolveName(ctx, n.db, n.name)
+	if err != nil {
+		return 0, err
+	}
+	if !hasDatabase(s.store, db) {
+		return 0, sql.ErrDatabaseNotFound.New(db)
+	}
+	if s.exists(db, name) {
+		if n.ifNotExists {
+			ctx.Warn(codeDetectorExists, "DETECTOR %s already exists", name)
+			return 0, nil
+		}
+		return 0, errDetectorExists(name)
+	}
+	opts := make(map[string]string, len(n.options))
+	label := ""
+	for k, v := range n.options {
+		if k == "label" {
+			label = v
+			continue
+		}
+		opts[k] = v
+	}
+	if err := detectors.ValidateOptions(n.algorithm, opts); err != nil {
+		return 0, s.translate(n.algorithm, err)
+	}
+
+	data, release, direct := s.directTrainingData(ctx, n.selectSQL, label)
+	if !direct {
+		data, release, err = s.runTrainingQuery(ctx, n.selectSQL, label)
+		if err != nil {
+			return 0, err
+		}
+	}
+	defer release()
+	model, err := detectors.Fit(ctx, n.algorithm, opts, data)
+	if err != nil {
+		return 0, s.translate(n.algorithm, err)
+	}
+	blob, err := model.MarshalBinary()
+	if err != nil {
+		return 0, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byDB[strings.ToLower(db)][strings.ToLower(name)].model != nil {
+		return 0, errDetectorExists(name)
+	}
+	if err := s.store.SaveDetector(db, name, blob); err != nil {
+		return 0, err
+	}
+	s.putLocked(db, name, model)
+	return model.TrainingRows, nil
+}
+
+// drop removes a detector from memory and disk.
+func (s *detectorService) drop(ctx *sql.Context, n *dropDetectorNode) error {
+	db, name, err := resolveName(ctx, n.db, n.name)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(db)
+	if s.byDB[k][strings.ToLower(name)].model == nil {
+		if n.ifExists {
+			ctx.Warn(codeDetectorNotFound, "DETECTOR %s does not exist", name)
+			return nil
+		}
+		return errDetectorNotFound(name)
+	}
+	if err := s.store.DeleteDetector(db, name); err != nil {
+		return err
+	}
+	delete(s.byDB[k], strings.ToLower(name))
+	return nil
+}
+
+// detectorInfo is one row of SHOW DETECTORS.
+type detectorInfo struct {
+	name  string
+	model *detectors.Model
+}
+
+func (s *detectorService) list(db string) []detectorInfo {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []detectorInfo
+	for _, d := range s.byDB[strings.ToLower(db)] {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// translate turns a detectors error into a MySQL error.
+func (s *detectorService) translate(algorithm string, err error) error {
+	switch {
+	case errors.Is(err, detectors.ErrUnknownAlgorithm):
+		return errUnknownAlgorithm(algorithm, detectors.Algorithms())
+	case errors.Is(err, detectors.ErrUnknownOption), errors.Is(err, detectors.ErrBadOption):
+		return errWrongArguments("CREATE DETECTOR: %v", err)
+	case errors.Is(err, detectors.ErrNoRows):
+		return errNoData("the training SELECT returned no rows")
+	case errors.Is(err, detectors.ErrNonNumeric):
+		return errNotNumeric("Incorrect DOUBLE value in training data: %v", err)
+	case errors.Is(err, detectors.ErrBadLabel):
+		return errWrongArguments("CREATE DETECTOR: %v", err)
+	}
+	return err
+}
+
+// runTrainingQuery runs the training SELECT and returns its result as
+// Arrow record batches, with the label column (if any) located.
+func (s *detectorService) runTrainingQuery(ctx *sql.Context, query, label string) (detectors.TrainingData, func(), error) {
+	var data detectors.TrainingData
+	sch, iter, _, err := s.engine.Query(ctx, query)
+	if err != nil {
+		return data, nil, err
+	}
+	defer iter.Close(ctx)
+	data.Label = -1
+	for i, c := range sch {
+		if label != "" && strings.EqualFold(c.Name, label) {
+			data.Label = i
+			continue
+		}
+		data.Features = append(data.Features, i)
+		data.FeatureNames = append(data.FeatureNames, c.Name)
+	}
+	if label != "" && data.Label < 0 {
+		return data, nil, errBadField(label, "label")
+	}
+	fields := make([]arrow.Field, len(sch))
+	for i, c := range sch {
+		at, err := arrowType(c.Type)
+		if err != nil {
+			// Non-storable result types (JSON, BLOB, ...) travel as text so
+			// that the detector core reports them as non-numeric.
+			at = arrow.BinaryTypes.String
+		}
+		fields[i] = arrow.Field{Name: c.Name, Type: at, Nullable: true}
+	}
+	schema := arrow.NewSchema(fields, nil)
+	release := func() {
+		for _, b := range data.Batches {
+			b.Release()
+		}
+	}
+	rows := make([]sql.Row, 0, 1024)
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		rec, err := rowsToRecord(memory.DefaultAllocator, schema, stringify(sch, rows, fields))
+		if err != nil {
+			return err
+		}
+		data.Batches = append(data.Batches, rec)
+		rows = rows[:0]
+		return nil
+	}
+	for {
+		row, err := iter.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			release()
+			return data, nil, err
+		}
+		rows = append(rows, row)
+		if len(rows) == trainingBatchRows {
+			if err := flush(); err != nil {
+				release()
+				return data, nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		release()
+		return data, nil, err
+	}
+	return data, release, nil
+}
+
+// stringify turns values of columns that travel as text into strings.
+func stringify(sch sql.Schema, rows []sql.Row, fields []arrow.Field) []sql.Row {
+	for c := range sch {
+		if fields[c].Type.ID() != arrow.STRING {
+			continue
+		}
+		for _, r := range rows {
+			if r[c] != nil {
+				if _, ok := r[c].(string); !ok {
+					r[c] = fmt.Sprint(r[c])
+				}
+			}
+		}
+	}
+	return rows
+}

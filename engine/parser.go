@@ -1,0 +1,433 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"unicode"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+)
+
+// detectorParser wraps go-mysql-server's parser: DETECTOR statements
+// (CREATE DETECTOR, DROP DETECTOR, SHOW DETECTORS) are parsed here and
+// handed to the planner as injected statements; everything else goes to
+// the MySQL parser unchanged.
+type detectorParser struct {
+	sql.Parser
+	svc *detectorService
+}
+
+var _ sql.Parser = (*detectorParser)(nil)
+
+// ParseSimple implements sql.Parser.
+func (p *detectorParser) ParseSimple(query string) (ast.Statement, error) {
+	if stmt, ok, err := p.parseDetector(query); ok {
+		return stmt, err
+	}
+	return p.Parser.ParseSimple(query)
+}
+
+// Parse implements sql.Parser.
+func (p *detectorParser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statement, string, string, error) {
+	if stmt, ok, err := p.parseDetector(query); ok {
+		return stmt, strings.TrimSpace(query), "", err
+	}
+	return p.Parser.Parse(ctx, query, multi)
+}
+
+// ParseWithOptions implements sql.Parser.
+func (p *detectorParser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
+	if stmt, ok, err := p.parseDetector(query); ok {
+		return stmt, strings.TrimSpace(query), "", err
+	}
+	return p.Parser.ParseWithOptions(ctx, query, delimiter, multi, options)
+}
+
+// ParseOneWithOptions implements sql.Parser.
+func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, options ast.ParserOptions) (ast.Statement, int, error) {
+	if stmt, ok, err := p.parseDetector(query); ok {
+		return stmt, len(query), err
+	}
+	return p.Parser.ParseOneWithOptions(ctx, query, options)
+}
+
+// token is one lexical token of a DETECTOR statement.
+type token struct {
+	kind byte // 'i' identifier or keyword, 'q' quoted identifier, 's' string, 'n' number, 'p' punctuation, 0 end
+	text string
+	pos  int
+}
+
+type lexer struct {
+	src  string
+	pos  int
+	toks []token
+}
+
+// lex splits src into tokens; it stops at the end or at the first
+// character it does not know, which the parser then reports.
+func lex(src string) ([]token, int, string) {
+	l := &lexer{src: src}
+	for {
+		l.skipSpace()
+		if l.pos >= len(src) {
+			l.toks = append(l.toks, token{kind: 0, pos: l.pos})
+			return l.toks, -1, ""
+		}
+		start := l.pos
+		c := src[l.pos]
+		switch {
+		case c == '`':
+			end := strings.IndexByte(src[l.pos+1:], '`')
+			if end < 0 {
+				return l.toks, start, "unterminated quoted identifier"
+			}
+			l.toks = append(l.toks, token{kind: 'q', text: src[l.pos+1 : l.pos+1+end], pos: start})
+			l.pos += end + 2
+		case c == '\'' || c == '"':
+			var b strings.Builder
+			i := l.pos + 1
+			closed := false
+			for i < len(src) {
+				if src[i] == '\\' && i+1 < len(src) {
+					b.WriteByte(src[i+1])
+					i += 2
+					continue
+				}
+				if src[i] == c {
+					if i+1 < len(src) && src[i+1] == c {
+						b.WriteByte(c)
+						i += 2
+						continue
+					}
+					closed = true
+					i++
+					break
+				}
+				b.WriteByte(src[i])
+				i++
+			}
+			if !closed {
+				return l.toks, start, "unterminated string"
+			}
+			l.toks = append(l.toks, token{kind: 's', text: b.String(), pos: start})
+			l.pos = i
+		case c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9'):
+			i := l.pos
+			if c == '-' || c == '+' {
+				i++
+			}
+			j := i
+			for j < len(src) && (isDigit(src[j]) || src[j] == '.' || src[j] == 'e' || src[j] == 'E' ||
+				((src[j] == '-' || src[j] == '+') && j > i && (src[j-1] == 'e' || src[j-1] == 'E'))) {
+				j++
+			}
+			if j == i || (j == i+1 && src[i] == '.') {
+				l.toks = append(l.toks, token{kind: 'p', text: string(c), pos: start})
+				l.pos++
+				continue
+			}
+			l.toks = append(l.toks, token{kind: 'n', text: src[l.pos:j], pos: start})
+			l.pos = j
+		case isIdentStart(rune(c)):
+			j := l.pos
+			for j < len(src) && isIdentPart(rune(src[j])) {
+				j++
+			}
+			l.toks = append(l.toks, token{kind: 'i', text: src[l.pos:j], pos: start})
+			l.pos = j
+		case strings.ContainsRune("(),=;", rune(c)):
+			l.toks = append(l.toks, token{kind: 'p', text: string(c), pos: start})
+			l.pos++
+		default:
+			return l.toks, start, ""
+		}
+	}
+}
+
+func (l *lexer) skipSpace() {
+	for l.pos < len(l.src) {
+		c := l.src[l.pos]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			l.pos++
+		case strings.HasPrefix(l.src[l.pos:], "--") || c == '#':
+			nl := strings.IndexByte(l.src[l.pos:], '\n')
+			if nl < 0 {
+				l.pos = len(l.src)
+			} else {
+				l.pos += nl + 1
+			}
+		case strings.HasPrefix(l.src[l.pos:], "/*"):
+			end := strings.Index(l.src[l.pos+2:], "*/")
+			if end < 0 {
+				l.pos = len(l.src)
+			} else {
+				l.pos += end + 4
+			}
+		default:
+			return
+		}
+	}
+}
+
+func isDigit(c byte) bool          { return c >= '0' && c <= '9' }
+func isIdentStart(r rune) bool     { return r == '_' || r == '$' || unicode.IsLetter(r) || r >= 0x80 }
+func isIdentPart(r rune) bool      { return isIdentStart(r) || (r >= '0' && r <= '9') }
+func kw(t token, word string) bool { return t.kind == 'i' && strings.EqualFold(t.text, word) }
+
+// leadingWords returns the first two words of a statement, skipping
+// comments and white space, upper-cased.
+func leadingWords(query string) (string, string) {
+	l := &lexer{src: query}
+	var words []string
+	for len(words) < 2 {
+		l.skipSpace()
+		start := l.pos
+		for l.pos < len(query) && isIdentPart(rune(query[l.pos])) {
+			l.pos++
+		}
+		if l.pos == start {
+			break
+		}
+		words = append(words, strings.ToUpper(query[start:l.pos]))
+	}
+	for len(words) < 2 {
+		words = append(words, "")
+	}
+	return words[0], words[1]
+}
+
+// parseDetector parses query if it is a DETECTOR statement. ok reports
+// whether it was one (then err is its parse error, if any).
+func (p *detectorParser) parseDetector(query string) (stmt ast.Statement, ok bool, err error) {
+	w1, w2 := leadingWords(query)
+	switch {
+	case w1 == "CREATE" && w2 == "DETECTOR",
+		w1 == "DROP" && w2 == "DETECTOR",
+		w1 == "SHOW" && w2 == "DETECTORS":
+	default:
+		return nil, false, nil
+	}
+	node, err := parseDetectorStatement(query)
+	if err != nil {
+		return nil, true, err
+	}
+	node.setService(p.svc)
+	// The statement itself needs no privilege: its SELECT is authorised when it runs.
+	return ast.InjectedStatement{Statement: node, Auth: ast.AuthInformation{AuthType: ast.AuthType_IGNORE}}, true, nil
+}
+
+// detectorNode is the plan node of a DETECTOR statement.
+type detectorNode interface {
+	sql.ExecSourceRel
+	ast.Injectable
+	setService(*detectorService)
+}
+
+// parser is a cursor over the tokens of one DETECTOR statement.
+type parser struct {
+	query string
+	toks  []token
+	i     int
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != 0 {
+		p.i++
+	}
+	return t
+}
+func (p *parser) fail(detail string) error { return errSyntax(p.query, p.peek().pos, detail) }
+
+func (p *parser) expectKeyword(word string) error {
+	if !kw(p.peek(), word) {
+		return p.fail("expected " + word)
+	}
+	p.next()
+	return nil
+}
+
+func (p *parser) acceptKeywords(words ...string) (bool, error) {
+	if !kw(p.peek(), words[0]) {
+		return false, nil
+	}
+	p.next()
+	for _, w := range words[1:] {
+		if err := p.expectKeyword(w); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func (p *parser) ident(what string) (string, error) {
+	t := p.peek()
+	if t.kind != 'i' && t.kind != 'q' {
+		return "", p.fail("expected " + what)
+	}
+	p.next()
+	return t.text, nil
+}
+
+// qualifiedName parses name or db.name.
+func (p *parser) qualifiedName() (db, name string, err error) {
+	first, err := p.ident("detector name")
+	if err != nil {
+		return "", "", err
+	}
+	if t := p.peek(); t.kind == 'p' && t.text == "." {
+		p.next()
+		second, err := p.ident("detector name after '.'")
+		if err != nil {
+			return "", "", err
+		}
+		return first, second, nil
+	}
+	return "", first, nil
+}
+
+func (p *parser) end() error {
+	if t := p.peek(); t.kind == 'p' && t.text == ";" {
+		p.next()
+	}
+	if p.peek().kind != 0 {
+		return p.fail("unexpected text after statement")
+	}
+	return nil
+}
+
+func parseDetectorStatement(query string) (detectorNode, error) {
+	toks, badPos, detail := lex(query)
+	// The SELECT of CREATE DETECTOR may hold characters our lexer does not
+	// know; only the part before AS must lex cleanly.
+	p := &parser{query: query, toks: toks}
+	if badPos >= 0 {
+		p.toks = append(p.toks, token{kind: 0, pos: badPos})
+	}
+	lexErr := func() error {
+		if badPos >= 0 {
+			return errSyntax(query, badPos, detail)
+		}
+		return nil
+	}
+	first := p.next()
+	switch {
+	case kw(first, "CREATE"):
+		p.next() // DETECTOR
+		n := &createDetectorNode{}
+		var err error
+		if n.ifNotExists, err = p.acceptKeywords("IF", "NOT", "EXISTS"); err != nil {
+			return nil, err
+		}
+		if n.db, n.name, err = p.qualifiedName(); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		if err := p.expectKeyword("USING"); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		if n.algorithm, err = p.ident("algorithm name"); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		n.algorithm = strings.ToLower(n.algorithm)
+		n.options = map[string]string{}
+		if ok, _ := p.acceptKeywords("WITH"); ok {
+			if err := p.options(n.options); err != nil {
+				return nil, orLex(lexErr(), err)
+			}
+		}
+		if !kw(p.peek(), "AS") {
+			return nil, orLex(lexErr(), p.fail("expected AS SELECT ..."))
+		}
+		asTok := p.next()
+		rest := strings.TrimSpace(query[asTok.pos+2:])
+		rest = strings.TrimSpace(strings.TrimSuffix(rest, ";"))
+		if rest == "" {
+			return nil, errSyntax(query, len(query), "expected a SELECT after AS")
+		}
+		n.selectSQL = rest
+		return n, nil
+	case kw(first, "DROP"):
+		p.next()
+		n := &dropDetectorNode{}
+		var err error
+		if n.ifExists, err = p.acceptKeywords("IF", "EXISTS"); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		if n.db, n.name, err = p.qualifiedName(); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		if err := p.end(); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		return n, nil
+	default: // SHOW DETECTORS
+		p.next()
+		n := &showDetectorsNode{}
+		if kw(p.peek(), "FROM") || kw(p.peek(), "IN") {
+			p.next()
+			db, err := p.ident("database name")
+			if err != nil {
+				return nil, orLex(lexErr(), err)
+			}
+			n.db = db
+		}
+		if err := p.end(); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		return n, nil
+	}
+}
+
+func orLex(lexErr, err error) error {
+	if lexErr != nil {
+		return lexErr
+	}
+	return err
+}
+
+// options parses ( key = value [, key = value]... ) into opts. Keys are
+// case-insensitive; values keep their text.
+func (p *parser) options(opts map[string]string) error {
+	if t := p.peek(); t.kind != 'p' || t.text != "(" {
+		return p.fail("expected ( after WITH")
+	}
+	p.next()
+	if t := p.peek(); t.kind == 'p' && t.text == ")" {
+		p.next()
+		return nil
+	}
+	for {
+		keyTok := p.peek()
+		key, err := p.ident("option name")
+		if err != nil {
+			return err
+		}
+		key = strings.ToLower(key)
+		if _, dup := opts[key]; dup {
+			return errSyntax(p.query, keyTok.pos, "option "+key+" given twice")
+		}
+		if t := p.peek(); t.kind != 'p' || t.text != "=" {
+			return p.fail("expected = after option name")
+		}
+		p.next()
+		v := p.peek()
+		switch v.kind {
+		case 's', 'n', 'i', 'q':
+			opts[key] = v.text
+			p.next()
+		default:
+			return p.fail("expected an option value")
+		}
+		t := p.next()
+		if t.kind == 'p' && t.text == ")" {
+			return nil
+		}
+		if t.kind != 'p' || t.text != "," {
+			return errSyntax(p.query, t.pos, "expected , or )")
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/anomalydb/anomalydb/storage"
+)
+
+// provider is the sql.DatabaseProvider over the Iceberg store: every
+// namespace of the store is a database.
+type provider struct {
+	store *storage.Store
+	svc   *detectorService
+}
+
+var _ sql.CollatedDatabaseProvider = (*provider)(nil)
+
+func hasDatabase(store *storage.Store, name string) bool {
+	return canonicalDatabase(store, name) != ""
+}
+
+// canonicalDatabase returns the stored spelling of a database name, or ""
+// when there is none.
+func canonicalDatabase(store *storage.Store, name string) string {
+	for _, db := range store.Databases() {
+		if strings.EqualFold(db, name) {
+			return db
+		}
+	}
+	return ""
+}
+
+// Database implements sql.DatabaseProvider.
+func (p *provider) Database(_ *sql.Context, name string) (sql.Database, error) {
+	db := canonicalDatabase(p.store, name)
+	if db == "" {
+		return nil, sql.ErrDatabaseNotFound.New(name)
+	}
+	return &database{p: p, name: db}, nil
+}
+
+// HasDatabase implements sql.DatabaseProvider.
+func (p *provider) HasDatabase(_ *sql.Context, name string) bool {
+	return hasDatabase(p.store, name)
+}
+
+// AllDatabases implements sql.DatabaseProvider.
+func (p *provider) AllDatabases(*sql.Context) []sql.Database {
+	var out []sql.Database
+	for _, db := range p.store.Databases() {
+		out = append(out, &database{p: p, name: db})
+	}
+	return out
+}
+
+// CreateDatabase implements sql.MutableDatabaseProvider.
+func (p *provider) CreateDatabase(_ *sql.Context, name string) error {
+	if hasDatabase(p.store, name) || strings.EqualFold(name, "information_schema") || strings.EqualFold(name, "mysql") {
+		return sql.ErrDatabaseExists.New(name)
+	}
+	if err := p.store.CreateDatabase(name); err != nil {
+		if errors.Is(err, storage.ErrDatabaseExists) {
+			return sql.ErrDatabaseExists.New(name)
+		}
+		return err
+	}
+	return nil
+}
+
+// CreateCollatedDatabase implements sql.CollatedDatabaseProvider; tables
+// use the default collation whatever is asked.
+func (p *provider) CreateCollatedDatabase(ctx *sql.Context, name string, _ sql.CollationID) error {
+	return p.CreateDatabase(ctx, name)
+}
+
+// DropDatabase implements sql.MutableDatabaseProvider.
+func (p *provider) DropDatabase(_ *sql.Context, name string) error {
+	db := canonicalDatabase(p.store, name)
+	if db == "" {
+		return sql.ErrDatabaseNotFound.New(name)
+	}
+	if err := p.store.DropDatabase(db); err != nil {
+		return err
+	}
+	p.svc.dropDatabase(db)
+	return nil
+}
+
+// database is one namespace of the store.
+type database struct {
+	p    *provider
+	name string
+}
+
+var (
+	_ sql.Database     = (*database)(nil)
+	_ sql.TableCreator = (*database)(nil)
+	_ sql.TableDropper = (*database)(nil)
+)
+
+// Name implements sql.Nameable.
+func (d *database) Name() string { return d.name }
+
+// GetTableInsensitive implements sql.Database.
+func (d *database) GetTableInsensitive(_ *sql.Context, name string) (sql.Table, bool, error) {
+	t, err := d.p.store.Table(d.name, name)
+	if errors.Is(err, storage.ErrTableNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	tbl, err := newTable(d.name, t)
+	if err != nil {
+		return nil, false, err
+	}
+	return tbl, true, nil
+}
+
+// GetTableNames implements sql.Database.
+func (d *database) GetTableNames(*sql.Context) ([]string, error) {
+	return d.p.store.Tables(d.name)
+}
+
+// CreateTable implements sql.TableCreator.
+func (d *database) CreateTable(_ *sql.Context, name string, schema sql.PrimaryKeySchema, _ sql.CollationID, _ string) error {
+	for _, c := range schema.Schema {
+		if c.AutoIncrement {
+			return sql.ErrUnsupportedFeature.New("AUTO_INCREMENT")
+		}
+	}
+	as, err := arrowSchema(schema.Schema)
+	if err != nil {
+		return err
+	}
+	prop, err := encodeSchema(schema.Schema)
+	if err != nil {
+		return err
+	}
+	_, err = d.p.store.CreateTable(d.name, name, as, map[string]string{columnsProperty: prop})
+	if errors.Is(err, storage.ErrTableExists) {
+		return sql.ErrTableAlreadyExists.New(name)
+	}
+	return err
+}
+
+// DropTable implements sql.TableDropper.
+func (d *database) DropTable(_ *sql.Context, name string) error {
+	err := d.p.store.DropTable(d.name, name)
+	if errors.Is(err, storage.ErrTableNotFound) {
+		return sql.ErrTableNotFound.New(name)
+	}
+	return err
+}

@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+
+	"github.com/anomalydb/anomalydb/detectors"
+)
+
+// directTrainingData recognises training SELECTs that only pick columns of
+// one stored table (SELECT a, b, c FROM t) and hands the table's committed
+// Arrow batches to training as they are, with no per-row conversion. ok is
+// false for any other query, which then runs through the SQL engine.
+func (s *detectorService) directTrainingData(ctx *sql.Context, query, label string) (data detectors.TrainingData, release func(), ok bool) {
+	node, err := s.engine.AnalyzeQuery(ctx, query)
+	if err != nil {
+		return data, nil, false
+	}
+	node = unwrapProcess(node)
+	var fields []sql.Expression
+	switch n := node.(type) {
+	case *plan.Project:
+		fields = n.Projections
+		node = unwrapProcess(n.Child)
+	case *plan.ResolvedTable:
+	default:
+		return data, nil, false
+	}
+	rt, isTable := node.(*plan.ResolvedTable)
+	if !isTable {
+		return data, nil, false
+	}
+	tbl, isOurs := rt.UnderlyingTable().(*table)
+	if !isOurs {
+		return data, nil, false
+	}
+	var cols []int
+	var names []string
+	if fields == nil {
+		for i, c := range tbl.schema.Schema {
+			cols = append(cols, i)
+			names = append(names, c.Name)
+		}
+	} else {
+		for _, f := range fields {
+			name := ""
+			if a, isAlias := f.(*expression.Alias); isAlias {
+				name = a.Name()
+				f = a.Child
+			}
+			gf, isField := f.(*expression.GetField)
+			if !isField {
+				return data, nil, false
+			}
+			idx := tbl.schema.Schema.IndexOfColName(gf.Name())
+			if idx < 0 {
+				return data, nil, false
+			}
+			if name == "" {
+				name = gf.Name()
+			}
+			cols = append(cols, idx)
+			names = append(names, name)
+		}
+	}
+	data.Label = -1
+	for i, c := range cols {
+		if label != "" && strings.EqualFold(names[i], label) {
+			data.Label = c
+			continue
+		}
+		data.Features = append(data.Features, c)
+		data.FeatureNames = append(data.FeatureNames, names[i])
+	}
+	if label != "" && data.Label < 0 {
+		return data, nil, false // the general path reports the error
+	}
+	snap := tbl.st.Snapshot()
+	data.Batches = snap.Batches()
+	return data, snap.Release, true
+}
+
+func unwrapProcess(n sql.Node) sql.Node {
+	for {
+		switch p := n.(type) {
+		case *plan.TableAlias:
+			n = p.Child
+		default:
+			return n
+		}
+	}
+}

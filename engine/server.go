@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/sirupsen/logrus"
+
+	"github.com/anomalydb/anomalydb/functions"
+	"github.com/anomalydb/anomalydb/storage"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the TCP address to listen on; default 127.0.0.1:3306.
+	// Port 0 picks a free port (see Server.Addr).
+	Addr string
+	// DataDir holds the Iceberg warehouse and the saved detectors.
+	DataDir string
+	// Password is root's password. It may be empty only on a loopback
+	// address.
+	Password string
+	// ExamplesDir, when set, holds gzipped CSVs loaded into the database
+	// "examples" the first time the server starts on an empty data dir.
+	ExamplesDir string
+	// Quiet turns off the per-query log.
+	Quiet bool
+}
+
+// Server is a running anomalydb: the SQL engine over the store, the
+// detector service and the MySQL-protocol listener.
+type Server struct {
+	store  *storage.Store
+	svc    *detectorService
+	engine *sqle.Engine
+	srv    *server.Server
+	ln     net.Listener
+}
+
+// isLoopback reports whether addr's host only accepts local connections.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ErrInsecure is returned when the server would listen beyond loopback
+// with a root account that has no password.
+var ErrInsecure = errors.New("refusing to listen on a non-loopback address while root has no password: set --password or ANOMALYDB_PASSWORD")
+
+// NewServer opens the data directory and prepares the engine and the
+// listener. Call Serve to accept connections and Close to stop.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:3306"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "data"
+	}
+	if cfg.Password == "" && !isLoopback(cfg.Addr) {
+		return nil, ErrInsecure
+	}
+	if cfg.Quiet {
+		logrus.SetLevel(logrus.ErrorLevel)
+	}
+	fresh := isEmptyDir(cfg.DataDir)
+	store, err := storage.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{store: store}
+	if err := s.init(cfg, fresh); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func isEmptyDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err != nil || len(entries) == 0
+}
+
+func (s *Server) init(cfg Config, fresh bool) error {
+	s.svc = newDetectorService(s.store)
+	if err := s.svc.load(); err != nil {
+		return err
+	}
+	pro := &provider{store: s.store, svc: s.svc}
+	a := analyzer.NewDefault(pro)
+	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
+	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
+	s.svc.engine = e
+	s.engine = e
+	ctx := sql.NewEmptyContext()
+	a.Catalog.RegisterFunction(ctx, functions.All(s.svc)...)
+	// LOAD DATA LOCAL INFILE is how clients bulk-load their CSVs.
+	if err := sql.SystemVariables.SetGlobal(ctx, "local_infile", 1); err != nil {
+		return err
+	}
+
+	mdb := a.Catalog.MySQLDb
+	ed := mdb.Editor()
+	mdb.AddSuperUser(ed, "root", "%", cfg.Password)
+	ed.Close()
+	mdb.SetEnabled(true)
+
+	if fresh && cfg.ExamplesDir != "" {
+		if err := loadExamples(s.store, cfg.ExamplesDir); err != nil {
+			return fmt.Errorf("loading examples: %w", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	srv, err := server.NewServerWithHandler(server.Config{
+		Protocol: "tcp",
+		Address:  ln.Addr().String(),
+		Listener: ln,
+		Version:  "8.0.33-anomalydb",
+	}, e, sql.NewContext, sessionBuilder, nil, wrapHandler)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.srv = srv
+	return nil
+}
+
+func sessionBuilder(_ context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
+	host, user := "", ""
+	if u, ok := conn.UserData.(sql.MysqlConnectionUser); ok {
+		host, user = u.Host, u.User
+	}
+	client := sql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
+	return sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID), nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Engine returns the SQL engine (for in-process use).
+func (s *Server) Engine() *sqle.Engine { return s.engine }
+
+// Serve accepts connections until Close is called.
+func (s *Server) Serve() error { return s.srv.Start() }
+
+// Close stops accepting connections and closes the store. Every
+// committed statement is already durable; Close loses nothing.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	if cerr := s.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// exampleName turns "thyroid.csv.gz" into "thyroid".
+func exampleName(file string) string {
+	base := filepath.Base(file)
+	return strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".csv")
+}

@@ -1,0 +1,162 @@
+package engine_test
+
+import (
+	gosql "database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/anomalydb/anomalydb/engine"
+)
+
+// testServer is a real anomalydb server on a random loopback port over a
+// data directory on disk.
+type testServer struct {
+	t    *testing.T
+	dir  string
+	srv  *engine.Server
+	done chan error
+}
+
+// repoRoot is the repository root (tests run in engine/).
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+func startServer(t *testing.T, dir string, examples bool) *testServer {
+	t.Helper()
+	cfg := engine.Config{Addr: "127.0.0.1:0", DataDir: dir, Quiet: true}
+	if examples {
+		cfg.ExamplesDir = filepath.Join(repoRoot(), "testdata")
+	}
+	srv, err := engine.NewServer(cfg)
+	if err != nil {
+		t.Fatalf("starting server: %v", err)
+	}
+	ts := &testServer{t: t, dir: dir, srv: srv, done: make(chan error, 1)}
+	go func() { ts.done <- srv.Serve() }()
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+func (ts *testServer) stop() {
+	if ts.srv == nil {
+		return
+	}
+	ts.srv.Close()
+	<-ts.done
+	ts.srv = nil
+}
+
+// open connects with the MySQL driver; db may be empty.
+func (ts *testServer) open(db string) *gosql.DB {
+	ts.t.Helper()
+	return openDSN(ts.t, fmt.Sprintf("root:@tcp(%s)/%s?parseTime=true&allowAllFiles=true", ts.srv.Addr(), db))
+}
+
+func openDSN(t *testing.T, dsn string) *gosql.DB {
+	t.Helper()
+	db, err := gosql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1) // one session, so USE and warnings behave as in a client
+	t.Cleanup(func() { db.Close() })
+	if err := db.Ping(); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	return db
+}
+
+func mustExec(t *testing.T, db *gosql.DB, q string, args ...interface{}) gosql.Result {
+	t.Helper()
+	res, err := db.Exec(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return res
+}
+
+// queryRows returns all rows of q as strings (NULL as "NULL").
+func queryRows(t *testing.T, db *gosql.DB, q string, args ...interface{}) [][]string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]gosql.NullString, len(cols))
+		ptrs := make([]interface{}, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			if v.Valid {
+				row[i] = v.String
+			} else {
+				row[i] = "NULL"
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
+
+func queryFloat(t *testing.T, db *gosql.DB, q string, args ...interface{}) float64 {
+	t.Helper()
+	var f float64
+	if err := db.QueryRow(q, args...).Scan(&f); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return f
+}
+
+func queryInt(t *testing.T, db *gosql.DB, q string, args ...interface{}) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// errNumber runs q and returns the MySQL error number it fails with
+// (0 when it succeeds).
+func errNumber(t *testing.T, db *gosql.DB, q string) (uint16, string) {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	if err == nil {
+		return 0, ""
+	}
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		t.Fatalf("%s: not a MySQL error: %v", q, err)
+	}
+	return me.Number, me.Message
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}

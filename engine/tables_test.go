@@ -1,0 +1,204 @@
+package engine_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// assertion is one query of a script with its expected rows or MySQL
+// error number.
+type assertion struct {
+	query string
+	rows  [][]string
+	err   uint16
+}
+
+// script is a list of set-up statements and assertions run on one
+// connection, in the style of go-mysql-server's script tests.
+type script struct {
+	name    string
+	setup   []string
+	asserts []assertion
+}
+
+func r(cells ...string) []string { return cells }
+
+var tableScripts = []script{
+	{
+		name: "create, insert, select with filters, order and limit",
+		setup: []string{
+			"CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20), score DOUBLE, f FLOAT, amount DECIMAL(10,2), big BIGINT, note TEXT, ok BOOLEAN, d DATE, dt DATETIME, ts TIMESTAMP)",
+			"INSERT INTO t VALUES (1, 'a', 1.5, 0.5, 10.25, 10000000000, 'x', true, '2024-01-02', '2024-01-02 03:04:05', '2024-01-02 03:04:05'), (2, 'b', NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL), (3, 'c', 3.25, 2, -1.50, -5, 'z', NULL, '1999-12-31', '1999-12-31 23:59:59', NULL)",
+		},
+		asserts: []assertion{
+			{query: "SELECT id, name, score, f, amount, big, note, ok, d, dt, ts FROM t ORDER BY id", rows: [][]string{
+				r("1", "a", "1.5", "0.5", "10.25", "10000000000", "x", "1", "2024-01-02T00:00:00Z", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z"),
+				r("2", "b", "NULL", "NULL", "NULL", "NULL", "NULL", "0", "NULL", "NULL", "NULL"),
+				r("3", "c", "3.25", "2", "-1.50", "-5", "z", "NULL", "1999-12-31T00:00:00Z", "1999-12-31T23:59:59Z", "NULL"),
+			}},
+			{query: "SELECT name FROM t WHERE score > 2 OR amount > 10", rows: [][]string{r("a"), r("c")}},
+			{query: "SELECT id FROM t ORDER BY id DESC LIMIT 2", rows: [][]string{r("3"), r("2")}},
+			{query: "SELECT COUNT(*), SUM(score), MAX(name) FROM t", rows: [][]string{r("3", "4.75", "c")}},
+			{query: "INSERT INTO t (id, name) VALUES (4, 'd'), (1, 'dup')", err: 1062},
+			{query: "SELECT COUNT(*) FROM t", rows: [][]string{r("3")}},
+		},
+	},
+	{
+		name: "update, delete, truncate",
+		setup: []string{
+			"CREATE TABLE u (id INT PRIMARY KEY, v DOUBLE)",
+			"INSERT INTO u VALUES (1, 1), (2, 2), (3, 3), (4, 4)",
+			"UPDATE u SET v = v * 10 WHERE id >= 3",
+			"DELETE FROM u WHERE id = 2",
+		},
+		asserts: []assertion{
+			{query: "SELECT id, v FROM u ORDER BY id", rows: [][]string{r("1", "1"), r("3", "30"), r("4", "40")}},
+			{query: "UPDATE u SET id = 1 WHERE id = 3", err: 1062},
+			{query: "SELECT id, v FROM u ORDER BY id", rows: [][]string{r("1", "1"), r("3", "30"), r("4", "40")}},
+			{query: "TRUNCATE TABLE u", rows: nil},
+			{query: "SELECT COUNT(*) FROM u", rows: [][]string{r("0")}},
+			{query: "INSERT INTO u VALUES (7, 7)"},
+			{query: "SELECT id, v FROM u", rows: [][]string{r("7", "7")}},
+		},
+	},
+	{
+		name: "tables without a key, joins, insert select, create table as select",
+		setup: []string{
+			"CREATE TABLE a (k INT, x DOUBLE)",
+			"CREATE TABLE b (k INT, y VARCHAR(10))",
+			"INSERT INTO a VALUES (1, 1.0), (1, 1.0), (2, 2.0)",
+			"INSERT INTO b VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+			"DELETE FROM a WHERE k = 1 LIMIT 1",
+			"CREATE TABLE c AS SELECT a.k, a.x, b.y FROM a JOIN b ON a.k = b.k",
+			"INSERT INTO c SELECT k, 9, y FROM b WHERE k = 3",
+		},
+		asserts: []assertion{
+			{query: "SELECT k, x, y FROM c ORDER BY k", rows: [][]string{r("1", "1", "one"), r("2", "2", "two"), r("3", "9", "three")}},
+			{query: "SELECT b.y, COUNT(a.k) FROM b LEFT JOIN a ON a.k = b.k GROUP BY b.y ORDER BY b.y", rows: [][]string{r("one", "1"), r("three", "0"), r("two", "1")}},
+			{query: "SHOW TABLES", rows: [][]string{r("a"), r("b"), r("c")}},
+			{query: "DROP TABLE c"},
+			{query: "SHOW TABLES", rows: [][]string{r("a"), r("b")}},
+			{query: "SELECT * FROM c", err: 1146},
+		},
+	},
+	{
+		name: "describe",
+		setup: []string{
+			"CREATE TABLE d (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(32), amount DECIMAL(8,3))",
+		},
+		asserts: []assertion{
+			{query: "DESCRIBE d", rows: [][]string{
+				r("id", "bigint", "NO", "PRI", "NULL", ""),
+				r("name", "varchar(32)", "YES", "", "NULL", ""),
+				r("amount", "decimal(8,3)", "YES", "", "NULL", ""),
+			}},
+			{query: "INSERT INTO d (id, name) VALUES (NULL, 'x')", err: 1048},
+		},
+	},
+}
+
+func TestTableScripts(t *testing.T) {
+	ts := startServer(t, t.TempDir(), false)
+	admin := ts.open("")
+	for i, sc := range tableScripts {
+		t.Run(sc.name, func(t *testing.T) {
+			dbName := "s" + string(rune('a'+i))
+			mustExec(t, admin, "CREATE DATABASE "+dbName)
+			db := ts.open(dbName)
+			for _, q := range sc.setup {
+				mustExec(t, db, q)
+			}
+			for _, a := range sc.asserts {
+				if a.err != 0 {
+					if n, msg := errNumber(t, db, a.query); n != a.err {
+						t.Errorf("%s: error %d (%s), want %d", a.query, n, msg, a.err)
+					}
+					continue
+				}
+				if a.rows == nil && !strings.HasPrefix(strings.ToUpper(a.query), "SELECT") && !strings.HasPrefix(strings.ToUpper(a.query), "SHOW") && !strings.HasPrefix(strings.ToUpper(a.query), "DESCRIBE") {
+					mustExec(t, db, a.query)
+					continue
+				}
+				got := queryRows(t, db, a.query)
+				if !reflect.DeepEqual(got, a.rows) && !(len(got) == 0 && len(a.rows) == 0) {
+					t.Errorf("%s:\n got %v\nwant %v", a.query, got, a.rows)
+				}
+			}
+		})
+	}
+}
+
+// TestDataSurvivesRestart writes with every kind of statement, restarts
+// the server on the same directory and reads everything back.
+func TestDataSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, false)
+	db := ts.open("")
+	mustExec(t, db, "CREATE DATABASE keep")
+	mustExec(t, db, "CREATE TABLE keep.t (id INT PRIMARY KEY, name VARCHAR(10), v DOUBLE)")
+	mustExec(t, db, "INSERT INTO keep.t VALUES (1, 'one', 1.25), (2, 'two', NULL), (3, 'three', 3)")
+	mustExec(t, db, "UPDATE keep.t SET v = 2.5 WHERE id = 2")
+	mustExec(t, db, "DELETE FROM keep.t WHERE id = 3")
+	mustExec(t, db, "CREATE DATABASE gone")
+	mustExec(t, db, "CREATE TABLE gone.x (a INT)")
+	mustExec(t, db, "DROP DATABASE gone")
+	want := queryRows(t, db, "SELECT id, name, v FROM keep.t ORDER BY id")
+	ts.stop()
+
+	ts2 := startServer(t, dir, false)
+	db2 := ts2.open("")
+	got := queryRows(t, db2, "SELECT id, name, v FROM keep.t ORDER BY id")
+	if !reflect.DeepEqual(got, want) || len(got) != 2 {
+		t.Fatalf("after restart: %v, want %v", got, want)
+	}
+	dbs := queryRows(t, db2, "SHOW DATABASES")
+	for _, d := range dbs {
+		if d[0] == "gone" {
+			t.Fatal("dropped database came back after restart")
+		}
+	}
+	if n, _ := errNumber(t, db2, "INSERT INTO keep.t VALUES (1, 'again', 0)"); n != 1062 {
+		t.Fatalf("duplicate key after restart: error %d, want 1062", n)
+	}
+}
+
+// TestLoadData loads CSV files with LOAD DATA INFILE (server side) and
+// LOAD DATA LOCAL INFILE (sent by the client), with \N as NULL.
+func TestLoadData(t *testing.T) {
+	ts := startServer(t, t.TempDir(), false)
+	db := ts.open("")
+	mustExec(t, db, "CREATE DATABASE ld")
+	mustExec(t, db, "CREATE TABLE ld.t (id INT PRIMARY KEY, name VARCHAR(10), v DOUBLE)")
+	path := filepath.Join(t.TempDir(), "rows.csv")
+	if err := os.WriteFile(path, []byte("id,name,v\n1,one,1.5\n2,\\N,2.5\n3,three,\\N\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "LOAD DATA INFILE '"+path+"' INTO TABLE ld.t FIELDS TERMINATED BY ',' IGNORE 1 LINES")
+	got := queryRows(t, db, "SELECT id, name, v FROM ld.t ORDER BY id")
+	want := [][]string{r("1", "one", "1.5"), r("2", "NULL", "2.5"), r("3", "three", "NULL")}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("LOAD DATA INFILE: %v, want %v", got, want)
+	}
+	path2 := filepath.Join(t.TempDir(), "more.csv")
+	if err := os.WriteFile(path2, []byte("id,name,v\n4,four,4\n5,five,5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "LOAD DATA LOCAL INFILE '"+path2+"' INTO TABLE ld.t FIELDS TERMINATED BY ',' IGNORE 1 LINES")
+	if n := queryInt(t, db, "SELECT COUNT(*) FROM ld.t"); n != 5 {
+		t.Fatalf("after LOAD DATA LOCAL: %d rows, want 5", n)
+	}
+	// A load that hits a duplicate key changes nothing.
+	path3 := filepath.Join(t.TempDir(), "dup.csv")
+	if err := os.WriteFile(path3, []byte("id,name,v\n6,six,6\n1,again,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n, msg := errNumber(t, db, "LOAD DATA INFILE '"+path3+"' INTO TABLE ld.t FIELDS TERMINATED BY ',' IGNORE 1 LINES"); n != 1062 {
+		t.Fatalf("duplicate in LOAD DATA: error %d %s, want 1062", n, msg)
+	}
+	if n := queryInt(t, db, "SELECT COUNT(*) FROM ld.t"); n != 5 {
+		t.Fatalf("failed LOAD DATA changed the table: %d rows, want 5", n)
+	}
+}

@@ -1,0 +1,160 @@
+package functions
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/shopspring/decimal"
+
+	"github.com/anomalydb/anomalydb/detectors"
+)
+
+// detectorCall is the part shared by the functions that apply a detector
+// to a row: a detector-name argument followed by the feature arguments.
+type detectorCall struct {
+	name     string
+	resolver Resolver
+	args     []sql.Expression
+	scratch  sync.Pool // *[]float64
+}
+
+func newDetectorCall(name string, r Resolver, args []sql.Expression) (*detectorCall, error) {
+	if len(args) < 2 {
+		return nil, sql.ErrInvalidArgumentNumber.New(name, "at least 2", len(args))
+	}
+	for i, a := range args[1:] {
+		if t := a.Type(); types.IsText(t) || types.IsBinaryType(t) || types.IsTime(t) || types.IsJSON(t) {
+			if _, isNull := t.(sql.NullType); !isNull {
+				return nil, errNotNumeric(name, i+2, a.String())
+			}
+		}
+	}
+	return &detectorCall{name: name, resolver: r, args: args}, nil
+}
+
+func errNotNumeric(fn string, pos int, v string) error {
+	return mysql.NewSQLError(mysql.ERTruncatedWrongValueForField, mysql.SSUnknownSQLState,
+		"Incorrect DOUBLE value: '%s' for argument %d of %s (features must be numeric)", v, pos, fn)
+}
+
+func errParamCount(fn, detector string, want, got int) error {
+	return mysql.NewSQLError(1582, "42000",
+		"Incorrect parameter count in the call to native function '%s': detector %s takes %d feature(s), got %d", fn, detector, want, got)
+}
+
+// score evaluates the arguments and scores the row. ok is false when the
+// detector name is NULL.
+func (c *detectorCall) score(ctx *sql.Context, row sql.Row) (m *detectors.Model, s float64, ok bool, err error) {
+	nv, err := c.args[0].Eval(ctx, row)
+	if err != nil || nv == nil {
+		return nil, 0, false, err
+	}
+	ref, isStr := nv.(string)
+	if !isStr {
+		return nil, 0, false, mysql.NewSQLError(mysql.ERWrongArguments, mysql.SSUnknownSQLState,
+			"Incorrect arguments to %s: the first argument must be a detector name", c.name)
+	}
+	m, err = c.resolver.Lookup(ctx, ref)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if want := len(m.Features); want != len(c.args)-1 {
+		return nil, 0, false, errParamCount(c.name, ref, want, len(c.args)-1)
+	}
+	bp, _ := c.scratch.Get().(*[]float64)
+	if bp == nil || cap(*bp) < len(c.args)-1 {
+		b := make([]float64, len(c.args)-1)
+		bp = &b
+	}
+	x := (*bp)[:len(c.args)-1]
+	defer c.scratch.Put(bp)
+	for i, a := range c.args[1:] {
+		v, err := a.Eval(ctx, row)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		f, ok := toFloat(v)
+		if !ok {
+			return nil, 0, false, errNotNumeric(c.name, i+2, fmt.Sprint(v))
+		}
+		x[i] = f
+	}
+	s, err = m.ScoreRow(x)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return m, s, true, nil
+}
+
+// toFloat converts a SQL value to a feature value; NULL becomes NaN,
+// which the detector replaces by the training mean.
+func toFloat(v interface{}) (float64, bool) {
+	switch x := v.(type) {
+	case nil:
+		return math.NaN(), true
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	case decimal.Decimal:
+		f, _ := x.Float64()
+		return f, true
+	case decimal.NullDecimal:
+		if !x.Valid {
+			return math.NaN(), true
+		}
+		f, _ := x.Decimal.Float64()
+		return f, true
+	case string:
+		// Only placeholders bound as text reach here with numbers in them.
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func (c *detectorCall) resolved() bool {
+	for _, a := range c.args {
+		if !a.Resolved() {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *detectorCall) string() string {
+	parts := make([]string, len(c.args))
+	for i, a := range c.args {
+		parts[i] = a.String()
+	}
+	return c.name + "(" + strings.Join(parts, ", ") + ")"
+}

@@ -1,0 +1,16 @@
+// Package functions holds anomalydb's SQL functions, shaped like
+// go-mysql-server's built-ins: one function per file, each a type with a
+// constructor, registered from one list (All).
+//
+//   - anomaly_score('detector', f1, ..., fn) DOUBLE: the detector's score of
+//     the row, higher = more anomalous.
+//   - is_anomaly('detector', f1, ..., fn) BOOLEAN: 1 where the score exceeds
+//     the detector's threshold, else 0.
+//
+// Feature arguments are taken in the detector's training order. A NULL
+// feature is not an error: it is replaced by the training mean, exactly as
+// in training, so the functions return a value for every row. A NULL
+// detector name gives NULL. Non-numeric arguments, a wrong argument count
+// and unknown detectors are MySQL errors. A row's score does not depend on
+// the other rows of the query.
+package functions

@@ -1,0 +1,25 @@
+package functions
+
+import (
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/anomalydb/anomalydb/detectors"
+)
+
+// Resolver finds a detector by name: "name" in the session's current
+// database or "db.name". It returns a MySQL error for unknown detectors.
+type Resolver interface {
+	Lookup(ctx *sql.Context, ref string) (*detectors.Model, error)
+}
+
+// All returns every anomalydb SQL function, bound to the resolver.
+func All(r Resolver) []sql.Function {
+	return []sql.Function{
+		sql.FunctionN{Name: "anomaly_score", Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			return NewAnomalyScore(r, args...)
+		}},
+		sql.FunctionN{Name: "is_anomaly", Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			return NewIsAnomaly(r, args...)
+		}},
+	}
+}

@@ -1,0 +1,109 @@
+// Package storage keeps anomalydb's databases, tables and detector models
+// on disk, and every table's committed contents in memory as Arrow record
+// batches.
+//
+// # Contract
+//
+// Each database is an Iceberg namespace and each table an Apache Iceberg
+// (format v2) table of Parquet data files in a filesystem ("Hadoop")
+// catalog, so other engines can read the same files. The SQL layer calls
+// Store and Table only; it never sees Iceberg.
+//
+//   - Names of databases, tables and detectors are looked up
+//     case-insensitively and displayed as created. Names unsafe as a path
+//     segment are rejected with ErrInvalidName (see validateName).
+//   - Table.Append and Table.Overwrite each commit exactly one Iceberg
+//     snapshot. After a crash at any moment (kill -9 included) the next Open
+//     sees either the old or the new contents, never a mix and never an
+//     error. The in-memory contents are swapped only after the commit
+//     succeeded; a failed write changes nothing.
+//   - Writes to one table are serialized; reads never wait for them.
+//     Table.Snapshot returns an immutable, reference-counted *Data.
+//   - Errors are returned, not panicked; sentinel errors are in errors.go.
+//
+// # Ownership of Arrow memory
+//
+// Batches passed to Append and Overwrite stay owned by the caller; the
+// table takes its own references (Retain) to what it keeps, so the caller
+// may Release them as soon as the call returns. Table.Snapshot returns a
+// *Data holding one reference for the caller, who must call Release once
+// (defer d.Release()); its batches stay valid until then and must not be
+// released or modified individually. The store's own allocations (loading,
+// type conversion, concatenation, Parquet encoding) use Options.Allocator.
+//
+// # Types
+//
+// Arrow types map to Iceberg types as follows; the exact Arrow schema is
+// also kept in the table property "anomalydb.arrow-schema", so data read
+// back has the types it was written with:
+//
+//	int8, int16, int32          int
+//	int64                       long
+//	float32                     float
+//	float64                     double
+//	decimal128(p, s)            decimal(p, s)
+//	string, large_string        string
+//	binary, large_binary        binary
+//	bool                        boolean
+//	date32                      date
+//	timestamp[us] (no zone)     timestamp
+//	timestamp[us, zone]         timestamptz
+//
+// A field with Nullable=false becomes a required Iceberg field and must not
+// hold NULLs. Field order and names (case preserved) are kept. Other types
+// are rejected with ErrUnsupportedType.
+//
+// # On-disk layout
+//
+//	<dataDir>/LOCK                            flock'ed while a Store has the directory open
+//	<dataDir>/CLEAN                           present only after a clean Close
+//	<dataDir>/warehouse/<db>/                 an Iceberg namespace
+//	<dataDir>/warehouse/<db>/<table>/metadata/vN.metadata.json     table metadata, one per commit
+//	<dataDir>/warehouse/<db>/<table>/metadata/version-hint.text    best-effort hint for readers
+//	<dataDir>/warehouse/<db>/<table>/metadata/snap-*.avro, *-m*.avro   manifest lists and manifests
+//	<dataDir>/warehouse/<db>/<table>/data/*.parquet                data files
+//	<dataDir>/detectors/<db>/<name>.model     detector models (opaque bytes)
+//	<dataDir>/trash/                          dropped databases and tables being deleted
+//
+// Another engine can read a table with any Hadoop-catalog implementation
+// pointed at <dataDir>/warehouse, or directly from its latest
+// vN.metadata.json.
+//
+// # Atomicity and crash recovery
+//
+// A write first writes its Parquet data files and then commits through
+// iceberg-go: manifests and a manifest list are written, the new metadata
+// is written to a temporary file, claimed as version N by a no-replace
+// rename (hard link) to vN.metadata.json.claim, and published by a second
+// no-replace link to vN.metadata.json. Readers, Open included, take the
+// highest vN.metadata.json, so the commit point is that last link, which is
+// atomic: before it the table is unchanged and everything written is
+// unreferenced; after it the new snapshot is complete.
+//
+// A crash can leave debris that Open cleans up before anything else: a
+// stale claim file (iceberg-go would refuse to commit version N for a
+// minute), metadata and version-hint temporary files, unreferenced data
+// files and manifests (after an unclean shutdown, detected by the missing
+// CLEAN marker), a table directory whose creation never completed, dropped
+// databases and tables in the trash (drops rename into the trash first, so
+// they are atomic too), and temporary detector files. The LOCK file makes
+// that cleanup safe: no other process can be writing.
+//
+// Unless Options.NoSync is set every file written through Iceberg is fsynced
+// before it is closed and directories are fsynced after entries are added,
+// so the commit order also holds across power loss. iceberg-go's LocalFS
+// never fsyncs; this package therefore re-registers iceberg-go's "file"
+// scheme in its init with a factory that returns a syncing file system for
+// catalogs opened by this package and the unchanged LocalFS otherwise.
+//
+// # Files and snapshots over time
+//
+// An Append writes its rows to a new data file, except that small files at
+// the end of the table are rewritten together with the new rows (same
+// single snapshot) when they are comparable in size, so a stream of small
+// INSERTs leaves a logarithmic number of files. Manifests are merged on
+// append (commit.manifest-merge.enabled). Once a table has more than
+// Options.MaxSnapshots snapshots the older ones are expired and the files
+// only they use are deleted; old metadata versions beyond the last ten are
+// deleted after each commit.
+package storage

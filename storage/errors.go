@@ -1,0 +1,38 @@
+package storage
+
+import "errors"
+
+// Sentinel errors. Functions wrap them with the offending name, so compare
+// with errors.Is, never by text.
+var (
+	// ErrDatabaseExists is returned by CreateDatabase when a database with
+	// the same name (compared case-insensitively) already exists.
+	ErrDatabaseExists = errors.New("storage: database already exists")
+	// ErrDatabaseNotFound is returned when a named database does not exist.
+	ErrDatabaseNotFound = errors.New("storage: database not found")
+	// ErrTableExists is returned by CreateTable when a table with the same
+	// name (compared case-insensitively) already exists in the database.
+	ErrTableExists = errors.New("storage: table already exists")
+	// ErrTableNotFound is returned when a named table does not exist, and by
+	// writes to a Table that has been dropped.
+	ErrTableNotFound = errors.New("storage: table not found")
+	// ErrDetectorNotFound is returned by DeleteDetector for an unknown name.
+	ErrDetectorNotFound = errors.New("storage: detector not found")
+	// ErrInvalidName is returned for database, table and detector names that
+	// are empty, too long, or unsafe as a path segment.
+	ErrInvalidName = errors.New("storage: invalid name")
+	// ErrUnsupportedType is returned by CreateTable for Arrow types that have
+	// no Iceberg counterpart in this package (see doc.go for the mapping).
+	ErrUnsupportedType = errors.New("storage: unsupported column type")
+	// ErrSchemaMismatch is returned by Append and Overwrite when a batch does
+	// not match the table schema, or holds NULLs in a NOT NULL column.
+	ErrSchemaMismatch = errors.New("storage: batch does not match table schema")
+	// ErrReservedProperty is returned by CreateTable for property keys that
+	// the store manages itself.
+	ErrReservedProperty = errors.New("storage: reserved table property")
+	// ErrClosed is returned by every operation on a closed Store.
+	ErrClosed = errors.New("storage: store is closed")
+	// ErrLocked is returned by Open when another process holds the data
+	// directory.
+	ErrLocked = errors.New("storage: data directory is in use")
+)

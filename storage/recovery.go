@@ -1,0 +1,212 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/apache/iceberg-go/table"
+)
+
+var (
+	// versionFile matches the metadata files the Hadoop catalog reads:
+	// vN.metadata.json (and gzip variants), and the <seq>-<uuid> names other
+	// Iceberg writers use.
+	versionFile = regexp.MustCompile(`^(v[0-9]+|[0-9]{5,}-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(\.gz)?\.metadata\.json$`)
+	// tempMetadataFile matches the temporary file iceberg-go's Hadoop
+	// catalog writes before claiming a version: <uuid>.metadata.json.
+	tempMetadataFile = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(\.gz)?\.metadata\.json$`)
+)
+
+// isCommitLeftover reports whether a file in a table's metadata directory
+// is debris of an interrupted Hadoop-catalog commit: a version claim
+// (vN.metadata.json.claim), an unclaimed metadata temp file, or a version
+// hint temp file. Such files are never part of a committed table.
+func isCommitLeftover(name string) bool {
+	return strings.HasSuffix(name, ".metadata.json.claim") ||
+		strings.HasSuffix(name, "-version-hint.temp") ||
+		tempMetadataFile.MatchString(name)
+}
+
+// loadDatabases loads every database and table under the warehouse.
+// Directories whose names are not valid names are ignored. With unclean
+// set, unreferenced data files and manifests are removed before loading.
+func (s *Store) loadDatabases(unclean bool) error {
+	ents, err := os.ReadDir(s.warehouse)
+	if err != nil {
+		return fmt.Errorf("storage: reading warehouse: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() || validateName("database", e.Name()) != nil {
+			continue
+		}
+		if prev, ok := s.dbs[key(e.Name())]; ok {
+			return fmt.Errorf("storage: databases %q and %q differ only in case", prev.name, e.Name())
+		}
+		d := &database{name: e.Name(), tables: map[string]*Table{}}
+		s.dbs[key(d.name)] = d
+		if err := s.loadTables(d, unclean); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadTables recovers and loads the tables of database d.
+func (s *Store) loadTables(d *database, unclean bool) error {
+	dbDir := filepath.Join(s.warehouse, d.name)
+	ents, err := os.ReadDir(dbDir)
+	if err != nil {
+		return fmt.Errorf("storage: reading database %s: %w", d.name, err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() || validateName("table", e.Name()) != nil {
+			continue
+		}
+		tdir := filepath.Join(dbDir, e.Name())
+		isTable, err := s.recoverTableDir(tdir)
+		if err != nil {
+			return err
+		}
+		if !isTable {
+			continue
+		}
+		if prev, ok := d.tables[key(e.Name())]; ok {
+			return fmt.Errorf("storage: tables %s.%q and %s.%q differ only in case", d.name, prev.name, d.name, e.Name())
+		}
+		ice, err := s.cat.LoadTable(s.ctx, table.Identifier{d.name, e.Name()})
+		if err != nil {
+			return fmt.Errorf("storage: loading table %s.%s: %w", d.name, e.Name(), err)
+		}
+		if unclean {
+			if err := removeOrphans(s.ctx, ice, tdir); err != nil {
+				return fmt.Errorf("storage: cleaning table %s.%s: %w", d.name, e.Name(), err)
+			}
+		}
+		t, err := newTable(s, d.name, e.Name(), ice)
+		if err != nil {
+			return err
+		}
+		if err := t.load(s.ctx); err != nil {
+			return err
+		}
+		d.tables[key(t.name)] = t
+	}
+	return nil
+}
+
+// recoverTableDir removes commit leftovers from the metadata directory of
+// tdir and reports whether tdir holds a table. A directory holding nothing
+// but an (emptied) metadata directory is what a CreateTable interrupted
+// before its first metadata version leaves behind; it is removed. Other
+// directories without metadata versions are left alone and ignored.
+func (s *Store) recoverTableDir(tdir string) (bool, error) {
+	mdir := filepath.Join(tdir, "metadata")
+	ents, err := os.ReadDir(mdir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("storage: reading %s: %w", mdir, err)
+	}
+	hasVersion, removed, others := false, false, 0
+	for _, e := range ents {
+		switch {
+		case e.Type().IsRegular() && isCommitLeftover(e.Name()):
+			if err := os.Remove(filepath.Join(mdir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return false, fmt.Errorf("storage: removing commit leftover: %w", err)
+			}
+			removed = true
+		case versionFile.MatchString(e.Name()):
+			hasVersion = true
+		default:
+			others++
+		}
+	}
+	if removed {
+		if err := s.syncDir(mdir); err != nil {
+			return false, err
+		}
+	}
+	if hasVersion {
+		return true, nil
+	}
+	top, err := os.ReadDir(tdir)
+	if err != nil {
+		return false, fmt.Errorf("storage: reading %s: %w", tdir, err)
+	}
+	if others == 0 && (len(top) == 0 || (len(top) == 1 && top[0].Name() == "metadata")) {
+		if err := os.RemoveAll(tdir); err != nil {
+			return false, fmt.Errorf("storage: removing incomplete table %s: %w", tdir, err)
+		}
+	}
+	return false, nil
+}
+
+// removeOrphans deletes the Parquet files under tdir/data and the Avro
+// manifests and manifest lists under tdir/metadata that no snapshot of ice
+// references: what a commit interrupted after writing its files, but
+// before publishing its metadata, leaves behind. It is conservative: only
+// .parquet and .avro files are considered, every manifest entry (live or
+// deleted) of every retained snapshot counts as a reference, and if any
+// reference is not a plain local path under tdir nothing is removed.
+func removeOrphans(ctx context.Context, ice *table.Table, tdir string) error {
+	fsys, err := ice.FS(ctx)
+	if err != nil {
+		return err
+	}
+	root := filepath.Clean(tdir) + string(filepath.Separator)
+	referenced := map[string]bool{}
+	foreign := false
+	ref := func(p string) {
+		c := filepath.Clean(osPath(p))
+		if !strings.HasPrefix(c, root) {
+			foreign = true
+		}
+		referenced[c] = true
+	}
+	for _, snap := range ice.Metadata().Snapshots() {
+		if snap.ManifestList != "" {
+			ref(snap.ManifestList)
+		}
+		mans, err := snap.Manifests(fsys)
+		if err != nil {
+			return fmt.Errorf("reading manifest list: %w", err)
+		}
+		for _, m := range mans {
+			ref(m.FilePath())
+			for entry, err := range m.Entries(fsys, false) {
+				if err != nil {
+					return fmt.Errorf("reading manifest: %w", err)
+				}
+				ref(entry.DataFile().FilePath())
+			}
+		}
+	}
+	if foreign {
+		return nil
+	}
+	sweep := func(dir, ext string) error {
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() && strings.HasSuffix(p, ext) && !referenced[filepath.Clean(p)] {
+				if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if err := sweep(filepath.Join(tdir, "data"), ".parquet"); err != nil {
+		return err
+	}
+	return sweep(filepath.Join(tdir, "metadata"), ".avro")
+}

@@ -1,0 +1,509 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/hadoop"
+	"github.com/apache/iceberg-go/table"
+)
+
+// Names of the entries of a data directory; see doc.go for the layout.
+const (
+	warehouseDirName = "warehouse"
+	detectorsDirName = "detectors"
+	trashDirName     = "trash"
+	lockFileName     = "LOCK"
+	cleanFileName    = "CLEAN"
+)
+
+// Options tunes a Store. The zero value (or a nil *Options) selects the
+// defaults documented on each field.
+type Options struct {
+	// Allocator is used for every Arrow buffer the store allocates: batches
+	// loaded from disk, converted and concatenated columns, and Parquet
+	// encoding. Nil means memory.DefaultAllocator.
+	Allocator memory.Allocator
+	// NoSync skips fsync of data files, metadata files and directories.
+	// Commits stay atomic against process crashes (kill -9) but not against
+	// power loss or kernel crashes. Meant for tests and benchmarks.
+	NoSync bool
+	// SmallFileRows is the row count below which a data file counts as
+	// small. Small files at the end of a table are merged with the rows of
+	// the next Append (see Table.Append). Zero means 131072; negative
+	// disables merging.
+	SmallFileRows int64
+	// MaxSnapshots is the number of Iceberg snapshots a table may keep before
+	// a commit expires the older ones, deleting the files only they use.
+	// Zero means 20.
+	MaxSnapshots int
+	// RetainSnapshots is the number of most recent snapshots kept when
+	// snapshots are expired. Zero means 5; it is capped at MaxSnapshots.
+	RetainSnapshots int
+}
+
+func (o *Options) withDefaults() Options {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	if out.Allocator == nil {
+		out.Allocator = memory.DefaultAllocator
+	}
+	if out.SmallFileRows == 0 {
+		out.SmallFileRows = 1 << 17
+	}
+	if out.MaxSnapshots <= 0 {
+		out.MaxSnapshots = 20
+	}
+	if out.RetainSnapshots <= 0 {
+		out.RetainSnapshots = 5
+	}
+	out.RetainSnapshots = min(out.RetainSnapshots, out.MaxSnapshots)
+	return out
+}
+
+// Store is a set of databases, each holding Iceberg tables and detector
+// models, kept under one data directory and mirrored in memory. A Store is
+// safe for concurrent use. Only one Store (in any process) can have a data
+// directory open at a time.
+type Store struct {
+	dir       string
+	warehouse string
+	detectors string
+	trash     string
+	opts      Options
+	ctx       context.Context // carries opts.Allocator for Arrow compute and iceberg-go
+	cat       *hadoop.Catalog
+	lock      *os.File
+
+	mu     sync.RWMutex
+	dbs    map[string]*database // by key(name)
+	closed bool
+
+	detMu sync.Mutex // serializes detector file operations
+}
+
+// database is one namespace of the catalog.
+type database struct {
+	name   string            // as created; also the directory name
+	tables map[string]*Table // by key(name)
+}
+
+// Open opens the data directory dataDir with default Options; see
+// OpenWithOptions.
+func Open(dataDir string) (*Store, error) { return OpenWithOptions(dataDir, nil) }
+
+// OpenWithOptions opens (creating it if missing) the data directory dataDir,
+// locks it against other processes, recovers from an unclean shutdown and
+// loads every table's current snapshot into memory.
+//
+// Recovery removes what an interrupted commit or drop can leave behind:
+// Iceberg metadata version claims and temporary metadata files (which would
+// otherwise block the next commit for a minute), directories of tables whose
+// creation never completed, half-deleted dropped databases and tables, and
+// temporary detector files. After an unclean shutdown it also deletes data
+// files and manifests that no snapshot references (written by a commit that
+// was interrupted). A table whose metadata cannot be read makes Open fail:
+// the store never silently hides a table.
+func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
+	o := opts.withDefaults()
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("storage: resolving %s: %w", dataDir, err)
+	}
+	if err := mkdirAllSync(dir); err != nil {
+		return nil, fmt.Errorf("storage: creating data directory: %w", err)
+	}
+	lock, err := lockDir(filepath.Join(dir, lockFileName))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = unlockDir(lock)
+		}
+	}()
+	s := &Store{
+		dir:       dir,
+		warehouse: filepath.Join(dir, warehouseDirName),
+		detectors: filepath.Join(dir, detectorsDirName),
+		trash:     filepath.Join(dir, trashDirName),
+		opts:      o,
+		ctx:       compute.WithAllocator(context.Background(), o.Allocator),
+		lock:      lock,
+		dbs:       map[string]*database{},
+	}
+	for _, d := range []string{s.warehouse, s.detectors, s.trash} {
+		if err := mkdirAllSync(d); err != nil {
+			return nil, fmt.Errorf("storage: creating %s: %w", d, err)
+		}
+	}
+	s.cat, err = hadoop.NewCatalog("anomalydb", s.warehouse, iceberg.Properties{
+		propSync: strconv.FormatBool(!o.NoSync),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: opening catalog: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = s.cat.Close()
+			s.releaseAll()
+		}
+	}()
+
+	cleanPath := filepath.Join(dir, cleanFileName)
+	_, statErr := os.Stat(cleanPath)
+	clean := statErr == nil
+	if clean {
+		// From now on a crash must be detectable as unclean.
+		if err := os.Remove(cleanPath); err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		if err := s.syncDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.emptyTrash(); err != nil {
+		return nil, err
+	}
+	if err := s.loadDatabases(!clean); err != nil {
+		return nil, err
+	}
+	if err := s.recoverDetectors(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close waits for in-flight writes, releases the store's references to
+// table data, records a clean shutdown and unlocks the data directory.
+// Data values obtained from Snapshot stay valid until released. Closing a
+// closed Store is a no-op.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.releaseAll()
+	errs := []error{s.cat.Close()}
+	if err := writeFileAtomic(filepath.Join(s.dir, cleanFileName), nil, s.opts.NoSync); err != nil {
+		errs = append(errs, fmt.Errorf("storage: recording clean shutdown: %w", err))
+	}
+	errs = append(errs, unlockDir(s.lock))
+	return errors.Join(errs...)
+}
+
+// releaseAll detaches every table (waiting for its in-flight write) and
+// drops the store's references to table data.
+func (s *Store) releaseAll() {
+	for _, d := range s.dbs {
+		for _, t := range d.tables {
+			t.detach(fmt.Errorf("%w: store closed", ErrClosed))
+		}
+	}
+}
+
+// syncDir is syncDir unless the store runs with NoSync.
+func (s *Store) syncDir(dir string) error {
+	if s.opts.NoSync {
+		return nil
+	}
+	return syncDir(dir)
+}
+
+// Databases returns the database names, sorted case-insensitively.
+func (s *Store) Databases() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	names := make([]string, 0, len(s.dbs))
+	for _, d := range s.dbs {
+		names = append(names, d.name)
+	}
+	sortNames(names)
+	return names
+}
+
+func sortNames(names []string) {
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(cmp.Compare(key(a), key(b)), cmp.Compare(a, b))
+	})
+}
+
+// db returns the named database; s.mu must be held.
+func (s *Store) db(name string) (*database, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	d, ok := s.dbs[key(name)]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrDatabaseNotFound, name)
+	}
+	return d, nil
+}
+
+// CreateDatabase creates an empty database (an Iceberg namespace: a
+// directory under the warehouse). It returns ErrDatabaseExists if a database
+// of that name, compared case-insensitively, exists.
+func (s *Store) CreateDatabase(name string) error {
+	if err := validateName("database", name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if d, ok := s.dbs[key(name)]; ok {
+		return fmt.Errorf("%w: %s", ErrDatabaseExists, d.name)
+	}
+	// Detectors of an earlier database of this name whose drop failed half
+	// way must not reappear.
+	if err := os.RemoveAll(filepath.Join(s.detectors, name)); err != nil {
+		return fmt.Errorf("storage: creating database %s: %w", name, err)
+	}
+	if err := os.Mkdir(filepath.Join(s.warehouse, name), 0o755); err != nil {
+		return fmt.Errorf("storage: creating database %s: %w", name, err)
+	}
+	if err := s.syncDir(s.warehouse); err != nil {
+		return err
+	}
+	s.dbs[key(name)] = &database{name: name, tables: map[string]*Table{}}
+	return nil
+}
+
+// DropDatabase drops a database with all its tables and detectors. The
+// database directory is first renamed into the trash directory, so a crash
+// can never leave some of its tables behind, and then deleted. Data values
+// obtained from its tables stay valid until released.
+func (s *Store) DropDatabase(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.db(name)
+	if err != nil {
+		return err
+	}
+	for _, t := range d.tables {
+		t.writeMu.Lock()
+	}
+	unlock := func() {
+		for _, t := range d.tables {
+			t.writeMu.Unlock()
+		}
+	}
+	trashed, err := s.moveToTrash(s.warehouse, d.name)
+	if err != nil {
+		unlock()
+		return fmt.Errorf("storage: dropping database %s: %w", d.name, err)
+	}
+	s.detMu.Lock()
+	detTrashed, detErr := s.moveToTrash(s.detectors, d.name)
+	s.detMu.Unlock()
+	delete(s.dbs, key(d.name))
+	for _, t := range d.tables {
+		t.detachLocked(fmt.Errorf("%w: %s.%s was dropped", ErrTableNotFound, d.name, t.name))
+	}
+	unlock()
+	_ = os.RemoveAll(trashed)
+	if detTrashed != "" {
+		_ = os.RemoveAll(detTrashed)
+	}
+	if detErr != nil {
+		// The tables are gone; orphaned detector files are removed by the
+		// next Open.
+		return fmt.Errorf("storage: dropping detectors of %s: %w", d.name, detErr)
+	}
+	return nil
+}
+
+// moveToTrash renames parent/name into a fresh directory under the trash
+// and returns the new path ("" if parent/name does not exist). The rename
+// is atomic; the caller deletes the returned path afterwards, and Open
+// empties the trash if it crashed before doing so.
+func (s *Store) moveToTrash(parent, name string) (string, error) {
+	src := filepath.Join(parent, name)
+	if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	bin, err := os.MkdirTemp(s.trash, "drop-")
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(bin, name)
+	if err := os.Rename(src, dst); err != nil {
+		_ = os.Remove(bin)
+		return "", err
+	}
+	// The drop has happened once the rename succeeded; a failing directory
+	// fsync only weakens its durability against power loss, so it is not
+	// reported as a failed drop.
+	_ = s.syncDir(parent)
+	return bin, nil
+}
+
+// emptyTrash deletes everything left in the trash directory.
+func (s *Store) emptyTrash() error {
+	ents, err := os.ReadDir(s.trash)
+	if err != nil {
+		return fmt.Errorf("storage: reading trash: %w", err)
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(s.trash, e.Name())); err != nil {
+			return fmt.Errorf("storage: emptying trash: %w", err)
+		}
+	}
+	return nil
+}
+
+// Tables returns the names of the tables of database db, sorted
+// case-insensitively.
+func (s *Store) Tables(db string) ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d, err := s.db(db)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(d.tables))
+	for _, t := range d.tables {
+		names = append(names, t.name)
+	}
+	sortNames(names)
+	return names, nil
+}
+
+// Table returns the named table (names compare case-insensitively).
+func (s *Store) Table(db, name string) (*Table, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d, err := s.db(db)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := d.tables[key(name)]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s.%s", ErrTableNotFound, d.name, name)
+	}
+	return t, nil
+}
+
+// reservedProps are Iceberg table properties the store sets on every table.
+// CreateTable rejects them, as well as any key starting with "anomalydb.",
+// and Table.Properties hides them.
+var reservedProps = map[string]string{
+	// Keep the metadata directory bounded: delete metadata files that
+	// drop out of the metadata log, and keep that log short.
+	table.MetadataDeleteAfterCommitEnabledKey: "true",
+	table.MetadataPreviousVersionsMaxKey:      "10",
+	// Merge manifests on append so that many small appends do not make
+	// the manifest list (and Open) grow without bound.
+	table.ManifestMergeEnabledKey: "true",
+}
+
+const reservedPrefix = "anomalydb."
+
+func isReservedProp(k string) bool {
+	_, ok := reservedProps[k]
+	return ok || strings.HasPrefix(k, reservedPrefix)
+}
+
+// CreateTable creates an empty table with the given Arrow schema and table
+// properties. Column types must be among those listed in doc.go; a NOT NULL
+// (Nullable=false) field becomes a required Iceberg field. props are stored
+// as Iceberg table properties and returned by Table.Properties; keys
+// starting with "anomalydb." and the few Iceberg keys the store manages are
+// rejected with ErrReservedProperty.
+func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[string]string) (*Table, error) {
+	if err := validateName("table", name); err != nil {
+		return nil, err
+	}
+	isc, enc, err := toIcebergSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	iprops := iceberg.Properties{}
+	for k, v := range props {
+		if isReservedProp(k) {
+			return nil, fmt.Errorf("%w: %q", ErrReservedProperty, k)
+		}
+		iprops[k] = v
+	}
+	maps.Copy(iprops, reservedProps)
+	iprops[propArrowSchema] = enc
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.db(db)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := d.tables[key(name)]; ok {
+		return nil, fmt.Errorf("%w: %s.%s", ErrTableExists, d.name, t.name)
+	}
+	ice, err := s.cat.CreateTable(s.ctx, table.Identifier{d.name, name}, isc, catalog.WithProperties(iprops))
+	if err != nil {
+		if errors.Is(err, catalog.ErrTableAlreadyExists) {
+			return nil, fmt.Errorf("%w: %s.%s (on disk)", ErrTableExists, d.name, name)
+		}
+		return nil, fmt.Errorf("storage: creating table %s.%s: %w", d.name, name, err)
+	}
+	tdir := filepath.Join(s.warehouse, d.name, name)
+	for _, dir := range []string{tdir, filepath.Join(s.warehouse, d.name)} {
+		if err := s.syncDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	t, err := newTable(s, d.name, name, ice)
+	if err != nil {
+		return nil, err
+	}
+	t.data = newData(t.schema, nil)
+	t.exact = true
+	d.tables[key(name)] = t
+	return t, nil
+}
+
+// DropTable drops a table: its directory is renamed into the trash
+// directory (atomically) and then deleted. It waits for an in-flight write
+// to the table. Data values obtained from the table stay valid until
+// released; later writes through the *Table fail with ErrTableNotFound.
+func (s *Store) DropTable(db, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.db(db)
+	if err != nil {
+		return err
+	}
+	t, ok := d.tables[key(name)]
+	if !ok {
+		return fmt.Errorf("%w: %s.%s", ErrTableNotFound, d.name, name)
+	}
+	t.writeMu.Lock()
+	trashed, err := s.moveToTrash(filepath.Join(s.warehouse, d.name), t.name)
+	if err != nil {
+		t.writeMu.Unlock()
+		return fmt.Errorf("storage: dropping table %s.%s: %w", d.name, t.name, err)
+	}
+	delete(d.tables, key(name))
+	t.detachLocked(fmt.Errorf("%w: %s.%s was dropped", ErrTableNotFound, d.name, t.name))
+	t.writeMu.Unlock()
+	_ = os.RemoveAll(trashed)
+	return nil
+}

@@ -1,0 +1,515 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// Table is one Iceberg table with its committed contents held in memory.
+// It is safe for concurrent use: reads (Snapshot) never block on writes,
+// and writes (Append, Overwrite) are serialized per table.
+type Table struct {
+	store  *Store
+	db     string
+	name   string
+	ident  table.Identifier
+	schema *arrow.Schema     // declared schema, as given to CreateTable
+	canon  *arrow.Schema     // Iceberg's Arrow form of the schema, with field IDs; used for writing
+	props  map[string]string // user-visible properties
+
+	writeMu sync.Mutex
+	ice     *table.Table // current Iceberg metadata
+	files   []fileInfo   // data files of the current snapshot, in row order
+	exact   bool         // files hold exactly the rows of data, in order (no delete files)
+	err     error        // set once the table is dropped, closed or in an unknown state
+
+	dataMu sync.RWMutex
+	data   *Data
+}
+
+// fileInfo is one data file of the current snapshot.
+type fileInfo struct {
+	df   iceberg.DataFile
+	rows int64
+}
+
+// newTable builds a Table (without data) from loaded Iceberg metadata.
+func newTable(s *Store, db, name string, ice *table.Table) (*Table, error) {
+	sc, err := declaredSchema(ice.Schema(), ice.Properties())
+	if err != nil {
+		return nil, fmt.Errorf("storage: table %s.%s: %w", db, name, err)
+	}
+	canon, err := table.SchemaToArrowSchema(ice.Schema(), nil, true, false)
+	if err != nil {
+		return nil, fmt.Errorf("storage: table %s.%s: %w", db, name, err)
+	}
+	props := map[string]string{}
+	for k, v := range ice.Properties() {
+		if !isReservedProp(k) {
+			props[k] = v
+		}
+	}
+	return &Table{
+		store:  s,
+		db:     db,
+		name:   name,
+		ident:  table.Identifier{db, name},
+		schema: sc,
+		canon:  canon,
+		props:  props,
+		ice:    ice,
+	}, nil
+}
+
+// Name returns the table name as created.
+func (t *Table) Name() string { return t.name }
+
+// Database returns the name of the table's database as created.
+func (t *Table) Database() string { return t.db }
+
+// Schema returns the table's Arrow schema: the fields, in order, as given to
+// CreateTable. Every batch of every Data conforms to it.
+func (t *Table) Schema() *arrow.Schema { return t.schema }
+
+// Properties returns a copy of the table properties given to CreateTable.
+func (t *Table) Properties() map[string]string { return maps.Clone(t.props) }
+
+// Snapshot returns the committed contents of the table. The caller owns one
+// reference to the returned Data and must Release it. The Data never
+// changes: writes committed later publish a new Data. After the table is
+// dropped or the store closed, Snapshot returns an empty Data.
+func (t *Table) Snapshot() *Data {
+	t.dataMu.RLock()
+	defer t.dataMu.RUnlock()
+	t.data.Retain()
+	return t.data
+}
+
+// NumRows returns the number of committed rows.
+func (t *Table) NumRows() int64 {
+	t.dataMu.RLock()
+	defer t.dataMu.RUnlock()
+	return t.data.rows
+}
+
+// publish makes d the current contents, taking over the caller's reference,
+// and drops the table's reference to the previous contents.
+func (t *Table) publish(d *Data) {
+	t.dataMu.Lock()
+	old := t.data
+	t.data = d
+	t.dataMu.Unlock()
+	if old != nil {
+		old.Release()
+	}
+}
+
+// detach makes every later write fail with err and empties the in-memory
+// contents. It waits for an in-flight write.
+func (t *Table) detach(err error) {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	t.detachLocked(err)
+}
+
+// detachLocked is detach with t.writeMu held.
+func (t *Table) detachLocked(err error) {
+	if t.err == nil {
+		t.err = err
+	}
+	t.files = nil
+	t.publish(newData(t.schema, nil))
+}
+
+// check validates recs against the table schema and returns their row count.
+func (t *Table) check(recs []arrow.RecordBatch) (int64, error) {
+	var rows int64
+	for i, r := range recs {
+		if err := checkBatch(t.schema, r); err != nil {
+			return 0, fmt.Errorf("table %s, batch %d: %w", t.name, i, err)
+		}
+		rows += r.NumRows()
+	}
+	return rows, nil
+}
+
+// Append adds the rows of recs to the table as one Iceberg snapshot: after
+// a crash at any moment the table holds either all of them or none. The
+// in-memory contents change only after the commit succeeded; on error
+// nothing changed. Every batch must match Schema() (see ErrSchemaMismatch).
+// The caller keeps ownership of recs; the table retains what it keeps.
+// Appending zero rows does nothing.
+//
+// New rows normally go to a new Parquet data file. When the table ends
+// with small data files (see Options.SmallFileRows) of comparable size,
+// they are rewritten together with the new rows into one file in the same
+// snapshot, so that many small appends leave few files behind; each row is
+// rewritten only a logarithmic number of times.
+func (t *Table) Append(recs []arrow.RecordBatch) error {
+	rows, err := t.check(recs)
+	if err != nil {
+		return err
+	}
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
+	if rows == 0 {
+		return nil
+	}
+	ctx := t.store.ctx
+	k, tailRows := t.mergePlan(rows)
+
+	// toWrite goes to the new data file; keep becomes the new contents.
+	var toWrite, keep []arrow.RecordBatch
+	defer func() { releaseBatches(toWrite) }()
+	if k > 0 {
+		head, tail := splitTail(t.data.batches, tailRows)
+		for _, r := range recs {
+			if r.NumRows() > 0 {
+				tail = append(tail, withSchema(t.schema, r))
+			}
+		}
+		merged, err := concatBatches(t.store.opts.Allocator, t.schema, tail)
+		releaseBatches(tail)
+		if err != nil {
+			releaseBatches(head)
+			return err
+		}
+		toWrite = []arrow.RecordBatch{merged}
+		merged.Retain()
+		keep = append(head, merged)
+	} else {
+		for _, r := range recs {
+			if r.NumRows() > 0 {
+				toWrite = append(toWrite, withSchema(t.schema, r))
+			}
+		}
+		keep = t.data.retainedBatches()
+		for _, r := range toWrite {
+			r.Retain()
+			keep = append(keep, r)
+		}
+	}
+
+	added, err := t.writeFiles(ctx, toWrite)
+	if err != nil {
+		releaseBatches(keep)
+		return err
+	}
+	txn := t.ice.NewTransaction()
+	if k > 0 {
+		replaced := make([]iceberg.DataFile, k)
+		for i, f := range t.files[len(t.files)-k:] {
+			replaced[i] = f.df
+		}
+		err = txn.ReplaceDataFilesWithDataFiles(ctx, replaced, added, nil, table.WithoutAutoNameMapping())
+	} else {
+		err = txn.AddDataFiles(ctx, added, nil, table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck())
+	}
+	if err == nil {
+		err = t.commit(ctx, txn, added)
+	} else {
+		removeDataFiles(added)
+	}
+	if err != nil {
+		releaseBatches(keep)
+		return fmt.Errorf("storage: append to %s.%s: %w", t.db, t.name, err)
+	}
+	t.files = append(slices.Clone(t.files[:len(t.files)-k]), fileInfos(added)...)
+	t.publish(newData(t.schema, keep))
+	t.maintain(ctx)
+	return nil
+}
+
+// mergePlan decides how many trailing data files (k, holding rows rows) to
+// rewrite together with an append of newRows rows. Walking back from the
+// last file, a file joins while it is small and holds at most twice the
+// rows gathered so far, so merged files grow geometrically.
+func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
+	small := t.store.opts.SmallFileRows
+	if small < 0 || !t.exact || newRows >= small {
+		return 0, 0
+	}
+	acc := newRows
+	for i := len(t.files) - 1; i >= 0; i-- {
+		f := t.files[i].rows
+		if f >= small || f > 2*acc {
+			break
+		}
+		acc += f
+		rows += f
+		k++
+	}
+	return k, rows
+}
+
+// Overwrite replaces the whole contents of the table with the rows of recs
+// as one Iceberg snapshot (used for UPDATE, DELETE and TRUNCATE): after a
+// crash at any moment the table holds either the old or the new contents.
+// Zero batches (or zero rows) empty the table. The in-memory contents change
+// only after the commit succeeded; on error nothing changed. Every batch must
+// match Schema(). The caller keeps ownership of recs; the table retains what
+// it keeps.
+func (t *Table) Overwrite(recs []arrow.RecordBatch) error {
+	rows, err := t.check(recs)
+	if err != nil {
+		return err
+	}
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
+	if rows == 0 && len(t.files) == 0 {
+		return nil // already empty
+	}
+	ctx := t.store.ctx
+	var toWrite []arrow.RecordBatch
+	defer func() { releaseBatches(toWrite) }()
+	for _, r := range recs {
+		if r.NumRows() > 0 {
+			toWrite = append(toWrite, withSchema(t.schema, r))
+		}
+	}
+	added, err := t.writeFiles(ctx, toWrite)
+	if err != nil {
+		return err
+	}
+	txn := t.ice.NewTransaction()
+	if len(t.files) == 0 {
+		err = txn.AddDataFiles(ctx, added, nil, table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck())
+	} else {
+		replaced := make([]iceberg.DataFile, len(t.files))
+		for i, f := range t.files {
+			replaced[i] = f.df
+		}
+		err = txn.ReplaceDataFilesWithDataFiles(ctx, replaced, added, nil, table.WithoutAutoNameMapping())
+	}
+	if err == nil {
+		err = t.commit(ctx, txn, added)
+	} else {
+		removeDataFiles(added)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: overwrite of %s.%s: %w", t.db, t.name, err)
+	}
+	keep := make([]arrow.RecordBatch, len(toWrite))
+	for i, r := range toWrite {
+		r.Retain()
+		keep[i] = r
+	}
+	t.files, t.exact = fileInfos(added), true
+	t.publish(newData(t.schema, keep))
+	t.maintain(ctx)
+	return nil
+}
+
+// writeFiles writes batches (of the declared schema) to new Parquet data
+// files and returns them in row order. Nothing is committed. On error the
+// files written so far are removed.
+func (t *Table) writeFiles(ctx context.Context, batches []arrow.RecordBatch) ([]iceberg.DataFile, error) {
+	if len(batches) == 0 {
+		return nil, nil
+	}
+	// WriteRecords takes ownership of (and releases) every batch yielded.
+	recs := func(yield func(arrow.RecordBatch, error) bool) {
+		for _, b := range batches {
+			c, err := convertBatch(ctx, t.canon, b)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
+	var files []iceberg.DataFile
+	for df, err := range table.WriteRecords(ctx, t.ice, t.canon, recs) {
+		if err != nil {
+			removeDataFiles(files)
+			return nil, fmt.Errorf("storage: writing data files of %s.%s: %w", t.db, t.name, err)
+		}
+		files = append(files, df)
+	}
+	return files, nil
+}
+
+// commit commits txn, whose snapshot adds the data files added, and makes
+// the result the table's current metadata. When iceberg-go reports an error
+// whose outcome is unknown (not a clean ErrCommitFailed), the catalog is
+// asked: if the current snapshot changed, the commit landed and commit
+// returns nil. If even that fails the table refuses further writes until
+// the store is reopened, so memory never diverges from disk. Data files of
+// a commit known to have failed are removed.
+func (t *Table) commit(ctx context.Context, txn *table.Transaction, added []iceberg.DataFile) error {
+	prev := snapshotID(t.ice)
+	nt, err := txn.Commit(ctx)
+	if nt != nil {
+		// Committed; a non-nil err here only reports post-commit cleanup.
+		t.ice = nt
+		return nil
+	}
+	if errors.Is(err, table.ErrCommitFailed) {
+		removeDataFiles(added)
+		return err
+	}
+	lt, lerr := t.store.cat.LoadTable(ctx, t.ident)
+	if lerr != nil {
+		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after a failed commit (%v); reopen the store: %w",
+			t.db, t.name, lerr, err)
+		return t.err
+	}
+	t.ice = lt
+	if snapshotID(lt) != prev {
+		return nil
+	}
+	removeDataFiles(added)
+	return err
+}
+
+// maintain expires old snapshots once there are more than
+// Options.MaxSnapshots, deleting the files only they reference. It runs
+// after a successful commit; its failure does not undo that commit and is
+// retried after the next one.
+func (t *Table) maintain(ctx context.Context) {
+	if len(t.ice.Metadata().Snapshots()) <= t.store.opts.MaxSnapshots {
+		return
+	}
+	txn := t.ice.NewTransaction()
+	if err := txn.ExpireSnapshots(table.WithRetainLast(t.store.opts.RetainSnapshots), table.WithOlderThan(0)); err != nil {
+		return
+	}
+	_ = t.commit(ctx, txn, nil)
+}
+
+// load reads the current snapshot into memory. Files are read in commit
+// order (data sequence number, then write order within a commit), which is
+// the order their rows were appended.
+func (t *Table) load(ctx context.Context) error {
+	scan := t.ice.Scan()
+	tasks, err := scan.PlanFiles(ctx)
+	if err != nil {
+		return fmt.Errorf("storage: planning scan of %s.%s: %w", t.db, t.name, err)
+	}
+	slices.SortStableFunc(tasks, compareTasks)
+	exact := true
+	files := make([]fileInfo, 0, len(tasks))
+	var fileRows int64
+	for _, task := range tasks {
+		if len(task.DeleteFiles)+len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0 || task.Start != 0 {
+			exact = false
+		}
+		files = append(files, fileInfo{df: task.File, rows: task.File.Count()})
+		fileRows += task.File.Count()
+	}
+	var batches []arrow.RecordBatch
+	if len(tasks) > 0 {
+		_, recs, err := scan.ReadTasks(ctx, tasks)
+		if err != nil {
+			return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
+		}
+		for rec, err := range recs {
+			if err != nil {
+				releaseBatches(batches)
+				return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
+			}
+			b, err := convertBatch(ctx, t.schema, rec)
+			rec.Release()
+			if err != nil {
+				releaseBatches(batches)
+				return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
+			}
+			batches = append(batches, b)
+		}
+	}
+	d := newData(t.schema, batches)
+	if d.rows != fileRows {
+		exact = false
+	}
+	t.files, t.exact = files, exact
+	t.publish(d)
+	return nil
+}
+
+// compareTasks orders scan tasks by data sequence number (commit order),
+// then by the write counter embedded in iceberg-go's data file names
+// ("{partition}-{counter}-{uuid}-{file:05d}.parquet"), then by path.
+func compareTasks(a, b table.FileScanTask) int {
+	seq := func(t table.FileScanTask) int64 {
+		if t.DataSequenceNumber == nil {
+			return -1
+		}
+		return *t.DataSequenceNumber
+	}
+	ac, af := fileCounters(a.File.FilePath())
+	bc, bf := fileCounters(b.File.FilePath())
+	return cmp.Or(
+		cmp.Compare(seq(a), seq(b)),
+		cmp.Compare(ac, bc),
+		cmp.Compare(af, bf),
+		strings.Compare(a.File.FilePath(), b.File.FilePath()),
+		cmp.Compare(a.Start, b.Start),
+	)
+}
+
+// fileCounters extracts the task counter and file counter from an
+// iceberg-go data file name, or (0, 0) for other names.
+func fileCounters(path string) (int64, int64) {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	parts := strings.Split(base, "-")
+	if len(parts) != 8 {
+		return 0, 0
+	}
+	c, err1 := strconv.ParseInt(parts[1], 10, 64)
+	f, err2 := strconv.ParseInt(parts[7], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0
+	}
+	return c, f
+}
+
+func snapshotID(t *table.Table) int64 {
+	if s := t.CurrentSnapshot(); s != nil {
+		return s.SnapshotID
+	}
+	return -1
+}
+
+func fileInfos(dfs []iceberg.DataFile) []fileInfo {
+	out := make([]fileInfo, len(dfs))
+	for i, df := range dfs {
+		out[i] = fileInfo{df: df, rows: df.Count()}
+	}
+	return out
+}
+
+// removeDataFiles deletes data files that were written but not committed.
+// Failures are ignored: such files are unreferenced, and Open removes them
+// after an unclean shutdown.
+func removeDataFiles(dfs []iceberg.DataFile) {
+	for _, df := range dfs {
+		_ = os.Remove(osPath(df.FilePath()))
+	}
+}
+
+func releaseBatches(bs []arrow.RecordBatch) {
+	for _, b := range bs {
+		b.Release()
+	}
+}

@@ -1,0 +1,277 @@
+package storage
+
+import (
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+func TestRoundTripAllTypes(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s := openStore(t, dir, mem, false)
+	if err := s.CreateDatabase("Shop"); err != nil {
+		t.Fatal(err)
+	}
+	props := map[string]string{"sql.types": `{"ID":"BIGINT"}`, "sql.primary-key": "ID"}
+	tbl, err := s.CreateTable("shop", "Orders", allTypesSchema(), props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 100))
+	assertRows(t, mem, tbl, [2]int64{0, 100})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openStore(t, dir, mem, false)
+	defer s.Close()
+	if got := s.Databases(); len(got) != 1 || got[0] != "Shop" {
+		t.Fatalf("Databases() = %v", got)
+	}
+	if got, _ := s.Tables("SHOP"); len(got) != 1 || got[0] != "Orders" {
+		t.Fatalf("Tables() = %v", got)
+	}
+	tbl, err = s.Table("shop", "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tbl.Name() != "Orders" || tbl.Database() != "Shop" {
+		t.Fatalf("names = %s.%s", tbl.Database(), tbl.Name())
+	}
+	if !tbl.Schema().Equal(allTypesSchema()) {
+		t.Fatalf("schema after reopen:\n%s\nwant\n%s", tbl.Schema(), allTypesSchema())
+	}
+	if got := tbl.Properties(); !maps.Equal(got, props) {
+		t.Fatalf("Properties() = %v, want %v", got, props)
+	}
+	assertRows(t, mem, tbl, [2]int64{0, 100})
+}
+
+func TestAppendOverwriteReopen(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s := openStore(t, dir, mem, false)
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", allTypesSchema(), nil)
+	must(t, err)
+	reopen := func() {
+		t.Helper()
+		must(t, s.Close())
+		s = openStore(t, dir, mem, false)
+		tbl, err = s.Table("db", "t")
+		must(t, err)
+	}
+	defer func() { s.Close() }()
+
+	assertRows(t, mem, tbl)
+	reopen()
+	assertRows(t, mem, tbl)
+
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 300))
+	reopen()
+	assertRows(t, mem, tbl, [2]int64{0, 300})
+
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 1000, 250))
+	assertRows(t, mem, tbl, [2]int64{0, 300}, [2]int64{1000, 250})
+	reopen()
+	assertRows(t, mem, tbl, [2]int64{0, 300}, [2]int64{1000, 250})
+
+	// Overwrite with two batches.
+	a, b := makeBatch(mem, tbl.Schema(), 5000, 10), makeBatch(mem, tbl.Schema(), 6000, 20)
+	must(t, tbl.Overwrite([]arrow.RecordBatch{a, b}))
+	a.Release()
+	b.Release()
+	assertRows(t, mem, tbl, [2]int64{5000, 10}, [2]int64{6000, 20})
+	reopen()
+	assertRows(t, mem, tbl, [2]int64{5000, 10}, [2]int64{6000, 20})
+
+	// Overwrite with nothing empties the table.
+	must(t, tbl.Overwrite(nil))
+	assertRows(t, mem, tbl)
+	reopen()
+	assertRows(t, mem, tbl)
+
+	// And it can be filled again.
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 7, 3))
+	reopen()
+	assertRows(t, mem, tbl, [2]int64{7, 3})
+}
+
+func TestFailedAppendChangesNothing(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s := openStore(t, dir, mem, true)
+	defer s.Close()
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
+	before := dirListing(t, dir)
+
+	good := makeBatch(mem, tbl.Schema(), 10, 5)
+	defer good.Release()
+	wrongType := makeBatch(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "v", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	}, nil), 0, 3)
+	defer wrongType.Release()
+	wrongName := makeBatch(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "ID", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "v", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	}, nil), 0, 3)
+	defer wrongName.Release()
+	// NULL in the NOT NULL column: build it with a nullable field.
+	nullable := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "v", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	}, nil)
+	withNull := makeBatch(mem, nullable, 0, 8) // key 0 is NULL
+	defer withNull.Release()
+
+	for name, recs := range map[string][]arrow.RecordBatch{
+		"type":    {good, wrongType},
+		"name":    {wrongName},
+		"null":    {good, withNull},
+		"nil":     {good, nil},
+		"columns": {makeBatchRelease(t, mem, arrow.NewSchema(smallSchema().Fields()[:1], nil))},
+	} {
+		for _, op := range []func([]arrow.RecordBatch) error{tbl.Append, tbl.Overwrite} {
+			if err := op(recs); !errors.Is(err, ErrSchemaMismatch) {
+				t.Errorf("%s: err = %v, want ErrSchemaMismatch", name, err)
+			}
+		}
+	}
+	assertRows(t, mem, tbl, [2]int64{0, 10})
+	if after := dirListing(t, dir); !maps.Equal(before, after) {
+		t.Fatalf("files changed by failed appends:\nbefore %v\nafter  %v", before, after)
+	}
+	// A NOT NULL column without NULLs is accepted even if the batch's field
+	// is nullable.
+	noNull := makeBatch(mem, nullable, 1, 6)
+	append1(t, tbl, noNull)
+	assertRows(t, mem, tbl, [2]int64{0, 10}, [2]int64{1, 6})
+}
+
+// makeBatchRelease builds a batch that is released when the test ends.
+func makeBatchRelease(t *testing.T, mem memory.Allocator, sc *arrow.Schema) arrow.RecordBatch {
+	rec := makeBatch(mem, sc, 0, 2)
+	t.Cleanup(rec.Release)
+	return rec
+}
+
+func dirListing(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			out[strings.TrimPrefix(p, dir)] = fi.Size()
+		}
+		return nil
+	})
+	must(t, err)
+	return out
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSnapshotIsolation checks that a Data obtained before a write is not
+// affected by it.
+func TestSnapshotIsolation(t *testing.T) {
+	mem := checkedAlloc(t)
+	s := openStore(t, t.TempDir(), mem, true)
+	defer s.Close()
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
+	old := tbl.Snapshot()
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 10, 10))
+	must(t, tbl.Overwrite(nil))
+	if old.NumRows() != 10 || tbl.NumRows() != 0 {
+		t.Fatalf("old snapshot rows = %d, current = %d", old.NumRows(), tbl.NumRows())
+	}
+	want := makeBatch(mem, tbl.Schema(), 0, 10)
+	assertSameRows(t, mem, tbl.Schema(), []arrow.RecordBatch{want}, old)
+	want.Release()
+	old.Release()
+}
+
+// TestAppendKeepsCallerOwnership checks that the caller may release its
+// batches right after Append, and that the table does not alias a batch the
+// caller goes on to use.
+func TestAppendKeepsCallerOwnership(t *testing.T) {
+	mem := checkedAlloc(t)
+	s := openStore(t, t.TempDir(), mem, true)
+	defer s.Close()
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	rec := makeBatch(mem, tbl.Schema(), 0, 5)
+	must(t, tbl.Append([]arrow.RecordBatch{rec, rec}))
+	rec.Release()
+	assertRows(t, mem, tbl, [2]int64{0, 5}, [2]int64{0, 5})
+	if _, ok := any(rec).(arrow.RecordBatch); !ok {
+		t.Fatal("unreachable")
+	}
+	_ = array.RecordEqual
+}
+
+// TestManySmallAppends checks that a stream of tiny appends keeps the number
+// of data files, snapshots and files on disk small, and the row order intact
+// across a reopen.
+func TestManySmallAppends(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s := openStore(t, dir, mem, true)
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	const n = 400
+	var rows int64
+	for i := range n {
+		k := int64(1 + i%3)
+		append1(t, tbl, makeBatch(mem, tbl.Schema(), rows, k))
+		rows += k
+	}
+	assertRows(t, mem, tbl, [2]int64{0, rows})
+	files, snaps := len(tbl.files), len(tbl.ice.Metadata().Snapshots())
+	t.Logf("%d appends: %d rows in %d data files and %d in-memory batches; %d snapshots; %d files on disk",
+		n, rows, files, len(tbl.data.batches), snaps, len(dirListing(t, dir)))
+	if files > 20 || snaps > s.opts.MaxSnapshots || len(tbl.data.batches) > 20 {
+		t.Errorf("too many files (%d), snapshots (%d) or batches (%d)", files, snaps, len(tbl.data.batches))
+	}
+	if onDisk := len(dirListing(t, dir)); onDisk > 150 {
+		t.Errorf("%d files on disk", onDisk)
+	}
+	must(t, s.Close())
+	s = openStore(t, dir, mem, true)
+	defer s.Close()
+	tbl, err = s.Table("db", "t")
+	must(t, err)
+	assertRows(t, mem, tbl, [2]int64{0, rows})
+	if !tbl.exact || len(tbl.files) != files {
+		t.Fatalf("after reopen: exact=%v files=%d, want %d", tbl.exact, len(tbl.files), files)
+	}
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), rows, 5))
+	assertRows(t, mem, tbl, [2]int64{0, rows + 5})
+}
