@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/anomalydb/anomalydb/arrowio"
+	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
 
 	"gorgonia.org/gorgonia"
 )
@@ -126,12 +127,6 @@ func (s *distScorer) ScratchLen() int { return s.net.ScratchLen() }
 func (s *distScorer) ScoreRows(x, dst, scratch []float64) {
 	d := s.d
 	for i := range dst {
-		out := s.net.Forward(x[i*d:(i+1)*d], scratch)
-		var sum float64
-		for j, v := range out {
-			e := v - s.c[j]
-			sum += e * e
-		}
-		dst[i] = sum
+		dst[i] = kernel.SquaredDistance(s.net.Forward(x[i*d:(i+1)*d], scratch), s.c)
 	}
 }

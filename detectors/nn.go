@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"gonum.org/v1/gonum/floats"
+	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
 	"gorgonia.org/gorgonia"
 )
 
@@ -140,8 +140,9 @@ func (m MLP) Kernel(st *State) (*MLPKernel, error) {
 
 // MLPKernel is the plain-Go, per-row forward pass of an MLP. Each output
 // element is accumulated over the inputs in index order with separate
-// multiply and add (AXPY over the rows of W), so a row's result never
-// depends on other rows.
+// multiply and add (kernel.VecMatAdd: AVX2 where available, bit-identical
+// to its portable Go version), so a row's result never depends on other
+// rows, on the machine, or on the build.
 type MLPKernel struct {
 	layers []kernelLayer
 	width  int
@@ -172,9 +173,7 @@ func (k *MLPKernel) Forward(x, scratch []float64) []float64 {
 		} else {
 			clear(y)
 		}
-		for j, v := range in[:l.in] {
-			floats.AddScaled(y, v, l.w[j*l.out:(j+1)*l.out])
-		}
+		kernel.VecMatAdd(y, in[:l.in], l.w)
 		activate(y, l.act)
 		in = y
 		a, b = b, a
@@ -191,9 +190,7 @@ func activate(y []float64, a Activation) {
 			}
 		}
 	case LeakyReLU:
-		for i, v := range y {
-			y[i] = leaky(v, LeakySlope)
-		}
+		kernel.LeakyReLU(y, LeakySlope)
 	case Sigmoid:
 		for i, v := range y {
 			y[i] = 1 / (1 + math.Exp(-v))

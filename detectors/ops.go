@@ -22,8 +22,7 @@ func leakyReLU(x *gorgonia.Node, alpha float64) (*gorgonia.Node, error) {
 }
 
 // leaky returns v for v >= 0 and alpha·v otherwise (for 0 <= alpha <= 1),
-// without a branch; NaN stays NaN and -0 stays -0. Both the graph op and
-// the plain-Go kernel use it, so they agree exactly.
+// without a branch, exactly like kernel.LeakyReLU.
 func leaky(v, alpha float64) float64 { return max(v, v*alpha) }
 
 // leakyReluOp computes y = x for x >= 0 and alpha·x otherwise.

@@ -6,22 +6,40 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
 // buildBinary builds cmd/anomalydb once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "anomalydb")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/anomalydb")
-	cmd.Dir = repoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "anomalydb-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "anomalydb")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/anomalydb")
+		cmd.Dir = repoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
 	}
-	return bin
+	return binPath
 }
 
 func freePort(t *testing.T) string {
@@ -41,10 +59,10 @@ type proc struct {
 	addr string
 }
 
-func startProc(t *testing.T, bin, dir string) *proc {
+func startProc(t *testing.T, bin, dir string, args ...string) *proc {
 	t.Helper()
 	addr := freePort(t)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dir, "--examples", "", "--quiet")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dir, "--examples", "", "--quiet"}, args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -120,7 +138,7 @@ func TestCrashDuringLoadData(t *testing.T) {
 	t.Logf("a %d-row LOAD DATA takes %v", big, full)
 
 	count := int64(initial)
-	for i, frac := range []float64{0.2, 0.6, 0.95, 1.1} {
+	for i, frac := range []float64{0.2, 0.6, 0.9, 0.97, 1.0, 1.1} {
 		p := startProc(t, bin, dir)
 		db := openDSN(t, "root:@tcp("+p.addr+")/")
 		got := queryInt(t, db, "SELECT COUNT(*) FROM c.t")
@@ -157,5 +175,50 @@ func TestCrashDuringLoadData(t *testing.T) {
 		mustExec(t, db2, "DELETE FROM c.t WHERE id = -1")
 		db2.Close()
 		p2.kill()
+	}
+}
+
+// TestBinarySignalsAndPassword runs the real binary: SIGTERM shuts it down
+// cleanly, a root password is enforced, and it refuses to listen beyond
+// loopback without one.
+func TestBinarySignalsAndPassword(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+
+	p := startProc(t, bin, dir, "--password", "s3cret")
+	if _, err := openDSNErr("root:wrong@tcp(" + p.addr + ")/"); err == nil {
+		t.Fatal("connected with a wrong password")
+	}
+	db := openDSN(t, "root:s3cret@tcp("+p.addr+")/")
+	mustExec(t, db, "CREATE DATABASE sig")
+	mustExec(t, db, "CREATE TABLE sig.t (a INT)")
+	mustExec(t, db, "INSERT INTO sig.t VALUES (1), (2)")
+	db.Close()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- p.cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop on SIGTERM")
+	}
+
+	p2 := startProc(t, bin, dir)
+	db2 := openDSN(t, "root:@tcp("+p2.addr+")/")
+	if n := queryInt(t, db2, "SELECT COUNT(*) FROM sig.t"); n != 2 {
+		t.Fatalf("after SIGTERM and restart: %d rows, want 2", n)
+	}
+
+	out, err := exec.Command(bin, "serve", "--addr", "0.0.0.0:0", "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "password") {
+		t.Fatalf("listening on 0.0.0.0 without a password: err %v, output %s", err, out)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // testServer is a real anomalydb server on a random loopback port over a
 // data directory on disk.
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	srv  *engine.Server
 	done chan error
@@ -29,7 +29,7 @@ func repoRoot() string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-func startServer(t *testing.T, dir string, examples bool) *testServer {
+func startServer(t testing.TB, dir string, examples bool) *testServer {
 	t.Helper()
 	cfg := engine.Config{Addr: "127.0.0.1:0", DataDir: dir, Quiet: true}
 	if examples {
@@ -60,18 +60,29 @@ func (ts *testServer) open(db string) *gosql.DB {
 	return openDSN(ts.t, fmt.Sprintf("root:@tcp(%s)/%s?parseTime=true&allowAllFiles=true", ts.srv.Addr(), db))
 }
 
-func openDSN(t *testing.T, dsn string) *gosql.DB {
+func openDSN(t testing.TB, dsn string) *gosql.DB {
 	t.Helper()
-	db, err := gosql.Open("mysql", dsn)
+	db, err := openDSNErr(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.SetMaxOpenConns(1) // one session, so USE and warnings behave as in a client
 	t.Cleanup(func() { db.Close() })
-	if err := db.Ping(); err != nil {
-		t.Fatalf("ping: %v", err)
-	}
 	return db
+}
+
+// openDSNErr connects and pings with one connection, so that USE and
+// warnings behave as in a client session.
+func openDSNErr(dsn string) (*gosql.DB, error) {
+	db, err := gosql.Open("mysql", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ping: %w", err)
+	}
+	return db, nil
 }
 
 func mustExec(t *testing.T, db *gosql.DB, q string, args ...interface{}) gosql.Result {

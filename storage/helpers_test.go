@@ -46,10 +46,12 @@ func allTypesSchema() *arrow.Schema {
 		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "ls", Type: arrow.BinaryTypes.LargeString, Nullable: true},
 		{Name: "bin", Type: arrow.BinaryTypes.Binary, Nullable: true},
+		{Name: "lbin", Type: arrow.BinaryTypes.LargeBinary, Nullable: true},
 		{Name: "b", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 		{Name: "d", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
 		{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true},
 		{Name: "tstz", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, Nullable: true},
+		{Name: "tsNY", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "America/New_York"}, Nullable: true},
 		{Name: "must", Type: arrow.BinaryTypes.String, Nullable: false},
 	}, nil)
 }
