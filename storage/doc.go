@@ -12,13 +12,17 @@
 //   - Names of databases, tables and detectors are looked up
 //     case-insensitively and displayed as created. Names unsafe as a path
 //     segment are rejected with ErrInvalidName (see validateName).
-//   - Table.Append and Table.Overwrite each commit exactly one Iceberg
-//     snapshot. After a crash at any moment (kill -9 included) the next Open
-//     sees either the old or the new contents, never a mix and never an
-//     error. The in-memory contents are swapped only after the commit
-//     succeeded; a failed write changes nothing.
+//   - Table.Append, Table.Overwrite and Table.Rewrite each commit exactly one
+//     Iceberg snapshot. After a crash at any moment (kill -9 included) the
+//     next Open sees either the old or the new contents, never a mix and
+//     never an error. The in-memory contents are swapped only after the
+//     commit succeeded; a failed write changes nothing.
 //   - Writes to one table are serialized; reads never wait for them.
 //     Table.Snapshot returns an immutable, reference-counted *Data.
+//     Snapshot followed by Overwrite is not atomic (an Append in between is
+//     lost); Table.Rewrite runs such a read-modify-write under the table's
+//     write lock and is what UPDATE and DELETE should use when writers can
+//     be concurrent.
 //   - Errors are returned, not panicked; sentinel errors are in errors.go.
 //
 // # Ownership of Arrow memory

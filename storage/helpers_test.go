@@ -85,11 +85,19 @@ func makeBatch(mem memory.Allocator, sc *arrow.Schema, start, n int64) arrow.Rec
 			case *array.Decimal128Builder:
 				fb.Append(decimal128.FromI64(r*101 - 5000))
 			case *array.StringBuilder:
-				fb.Append(fmt.Sprintf("%s-%d-ü", f.Name, r))
+				if r%11 == 0 {
+					fb.Append("") // empty, not NULL
+				} else {
+					fb.Append(fmt.Sprintf("%s-%d-ü", f.Name, r))
+				}
 			case *array.LargeStringBuilder:
 				fb.Append(fmt.Sprintf("large-%d", r))
 			case *array.BinaryBuilder:
-				fb.Append([]byte{byte(r), byte(r >> 8), 0})
+				if r%11 == 0 {
+					fb.Append([]byte{})
+				} else {
+					fb.Append([]byte{byte(r), byte(r >> 8), 0})
+				}
 			case *array.BooleanBuilder:
 				fb.Append(r%2 == 0)
 			case *array.Date32Builder:
@@ -185,4 +193,15 @@ func assertSameRows(t testing.TB, mem memory.Allocator, sc *arrow.Schema, want [
 			t.Fatalf("column %q differs:\n got %v\nwant %v", sc.Field(i).Name, got.Column(i), exp.Column(i))
 		}
 	}
+}
+
+// mustReader wraps rec in a RecordReader released when the test ends.
+func mustReader(t *testing.T, sc *arrow.Schema, rec arrow.RecordBatch) array.RecordReader {
+	t.Helper()
+	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rdr.Release)
+	return rdr
 }

@@ -2,12 +2,14 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/apache/iceberg-go/table"
@@ -18,6 +20,8 @@ var (
 	// vN.metadata.json (and gzip variants), and the <seq>-<uuid> names other
 	// Iceberg writers use.
 	versionFile = regexp.MustCompile(`^(v[0-9]+|[0-9]{5,}-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(\.gz)?\.metadata\.json$`)
+	// hadoopVersionFile matches vN.metadata.json and captures N.
+	hadoopVersionFile = regexp.MustCompile(`^v([0-9]+)(?:\.gz)?\.metadata\.json$`)
 	// tempMetadataFile matches the temporary file iceberg-go's Hadoop
 	// catalog writes before claiming a version: <uuid>.metadata.json.
 	tempMetadataFile = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(\.gz)?\.metadata\.json$`)
@@ -111,7 +115,7 @@ func (s *Store) recoverTableDir(tdir string) (bool, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("storage: reading %s: %w", mdir, err)
 	}
-	hasVersion, removed, others := false, false, 0
+	hasVersion, removed, others, hadoopVersion := false, false, 0, 0
 	for _, e := range ents {
 		switch {
 		case e.Type().IsRegular() && isCommitLeftover(e.Name()):
@@ -121,12 +125,22 @@ func (s *Store) recoverTableDir(tdir string) (bool, error) {
 			removed = true
 		case versionFile.MatchString(e.Name()):
 			hasVersion = true
+			if m := hadoopVersionFile.FindStringSubmatch(e.Name()); m != nil {
+				if v, err := strconv.Atoi(m[1]); err == nil {
+					hadoopVersion = max(hadoopVersion, v)
+				}
+			}
 		default:
 			others++
 		}
 	}
 	if removed {
 		if err := s.syncDir(mdir); err != nil {
+			return false, err
+		}
+	}
+	if hadoopVersion > 0 {
+		if err := s.repairVersionHint(mdir, hadoopVersion); err != nil {
 			return false, err
 		}
 	}
@@ -143,6 +157,29 @@ func (s *Store) recoverTableDir(tdir string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// repairVersionHint makes metadata/version-hint.text name version, the
+// newest metadata version. The Hadoop catalog updates the hint after
+// publishing a version, best effort, so a crash in between leaves it one
+// version behind; readers that trust the hint (some engines do) would then
+// miss the last commit. The new hint is written under iceberg-go's
+// temporary name and renamed into place.
+func (s *Store) repairVersionHint(mdir string, version int) error {
+	hint := filepath.Join(mdir, "version-hint.text")
+	want := strconv.Itoa(version)
+	if b, err := os.ReadFile(hint); err == nil && strings.TrimSpace(string(b)) == want {
+		return nil
+	}
+	tmp := filepath.Join(mdir, newUUID()+"-version-hint.temp")
+	if err := os.WriteFile(tmp, []byte(want), 0o644); err != nil {
+		return fmt.Errorf("storage: repairing version hint: %w", err)
+	}
+	if err := os.Rename(tmp, hint); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("storage: repairing version hint: %w", err)
+	}
+	return s.syncDir(mdir)
 }
 
 // removeOrphans deletes the Parquet files under tdir/data and the Avro
@@ -209,4 +246,14 @@ func removeOrphans(ctx context.Context, ice *table.Table, tdir string) error {
 		return err
 	}
 	return sweep(filepath.Join(tdir, "metadata"), ".avro")
+}
+
+// newUUID returns a random (version 4) UUID string, the form iceberg-go
+// uses for its temporary file names.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -107,9 +107,9 @@ func TestCreateTableRejects(t *testing.T) {
 		props  map[string]string
 		want   error
 	}{
-		"uint": {arrow.NewSchema([]arrow.Field{{Name: "u", Type: arrow.PrimitiveTypes.Uint32}}, nil), nil, ErrUnsupportedType},
-		"ns":   {arrow.NewSchema([]arrow.Field{{Name: "t", Type: arrow.FixedWidthTypes.Timestamp_ns}}, nil), nil, ErrUnsupportedType},
-		"list": {arrow.NewSchema([]arrow.Field{{Name: "l", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)}}, nil), nil, ErrUnsupportedType},
+		"uint":  {arrow.NewSchema([]arrow.Field{{Name: "u", Type: arrow.PrimitiveTypes.Uint32}}, nil), nil, ErrUnsupportedType},
+		"ns":    {arrow.NewSchema([]arrow.Field{{Name: "t", Type: arrow.FixedWidthTypes.Timestamp_ns}}, nil), nil, ErrUnsupportedType},
+		"list":  {arrow.NewSchema([]arrow.Field{{Name: "l", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)}}, nil), nil, ErrUnsupportedType},
 		"empty": {arrow.NewSchema(nil, nil), nil, ErrSchemaMismatch},
 		"dup": {arrow.NewSchema([]arrow.Field{
 			{Name: "a", Type: arrow.PrimitiveTypes.Int64},

@@ -89,8 +89,11 @@ func (t *Table) Properties() map[string]string { return maps.Clone(t.props) }
 
 // Snapshot returns the committed contents of the table. The caller owns one
 // reference to the returned Data and must Release it. The Data never
-// changes: writes committed later publish a new Data. After the table is
-// dropped or the store closed, Snapshot returns an empty Data.
+// changes: writes committed later publish a new Data. Successive calls
+// return the same *Data until a write commits (writes of zero rows and
+// failed writes publish nothing), so pointer equality tells whether the
+// table changed. After the table is dropped or the store closed, Snapshot
+// returns an empty Data.
 func (t *Table) Snapshot() *Data {
 	t.dataMu.RLock()
 	defer t.dataMu.RUnlock()
@@ -265,6 +268,10 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 // only after the commit succeeded; on error nothing changed. Every batch must
 // match Schema(). The caller keeps ownership of recs; the table retains what
 // it keeps.
+//
+// Overwrite does not see writes made between the caller's Snapshot and the
+// call; use Rewrite for a read-modify-write that must not lose concurrent
+// appends.
 func (t *Table) Overwrite(recs []arrow.RecordBatch) error {
 	rows, err := t.check(recs)
 	if err != nil {
@@ -272,6 +279,37 @@ func (t *Table) Overwrite(recs []arrow.RecordBatch) error {
 	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
+	return t.overwriteLocked(recs, rows)
+}
+
+// Rewrite is a read-modify-write of the whole table under the table's write
+// lock: fn receives the current contents (valid only during the call; do not
+// Release it) and returns the new contents, which are committed as by
+// Overwrite. No other write to the table can happen between the read and
+// the commit. Rewrite takes ownership of the batches fn returns and releases
+// them, also when fn or the commit fails. If fn returns an error nothing is
+// written and that error is returned. fn runs with the table's write lock
+// held and must not call methods of the Store or of this Table.
+func (t *Table) Rewrite(fn func(cur *Data) ([]arrow.RecordBatch, error)) error {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
+	recs, err := fn(t.data)
+	defer releaseBatches(recs)
+	if err != nil {
+		return err
+	}
+	rows, err := t.check(recs)
+	if err != nil {
+		return err
+	}
+	return t.overwriteLocked(recs, rows)
+}
+
+// overwriteLocked is Overwrite of validated recs with t.writeMu held.
+func (t *Table) overwriteLocked(recs []arrow.RecordBatch, rows int64) error {
 	if t.err != nil {
 		return t.err
 	}
@@ -355,32 +393,73 @@ func (t *Table) writeFiles(ctx context.Context, batches []arrow.RecordBatch) ([]
 // whose outcome is unknown (not a clean ErrCommitFailed), the catalog is
 // asked: if the current snapshot changed, the commit landed and commit
 // returns nil. If even that fails the table refuses further writes until
-// the store is reopened, so memory never diverges from disk. Data files of
-// a commit known to have failed are removed.
+// the store is reopened, so memory never diverges from disk. The files of
+// a commit known to have failed (data files, manifests, manifest list) are
+// removed.
 func (t *Table) commit(ctx context.Context, txn *table.Transaction, added []iceberg.DataFile) error {
 	prev := snapshotID(t.ice)
+	staged, _ := txn.StagedTable() // for cleanup; nil if it cannot be built
 	nt, err := txn.Commit(ctx)
 	if nt != nil {
 		// Committed; a non-nil err here only reports post-commit cleanup.
 		t.ice = nt
 		return nil
 	}
-	if errors.Is(err, table.ErrCommitFailed) {
-		removeDataFiles(added)
-		return err
-	}
-	lt, lerr := t.store.cat.LoadTable(ctx, t.ident)
-	if lerr != nil {
-		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after a failed commit (%v); reopen the store: %w",
-			t.db, t.name, lerr, err)
-		return t.err
-	}
-	t.ice = lt
-	if snapshotID(lt) != prev {
-		return nil
+	if !errors.Is(err, table.ErrCommitFailed) {
+		lt, lerr := t.store.cat.LoadTable(ctx, t.ident)
+		if lerr != nil {
+			t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after a failed commit (%v); reopen the store: %w",
+				t.db, t.name, lerr, err)
+			return t.err
+		}
+		t.ice = lt
+		if snapshotID(lt) != prev {
+			return nil
+		}
 	}
 	removeDataFiles(added)
+	if staged != nil {
+		t.removeStagedMetadata(ctx, staged.Table)
+	}
 	return err
+}
+
+// removeStagedMetadata deletes the manifest list and the new manifests of
+// the snapshot staged in a transaction whose commit failed. Only files in
+// the table's metadata directory that the current snapshot does not use
+// are touched; errors are ignored (Open removes leftovers after a crash).
+func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
+	snap := staged.CurrentSnapshot()
+	if snap == nil || snap.SnapshotID == snapshotID(t.ice) {
+		return
+	}
+	fsys, err := t.ice.FS(ctx)
+	if err != nil {
+		return
+	}
+	keep := map[string]bool{}
+	if cur := t.ice.CurrentSnapshot(); cur != nil {
+		keep[cur.ManifestList] = true
+		mans, err := cur.Manifests(fsys)
+		if err != nil {
+			return
+		}
+		for _, m := range mans {
+			keep[m.FilePath()] = true
+		}
+	}
+	mdir := filepath.Join(osPath(t.ice.Location()), "metadata") + string(filepath.Separator)
+	remove := func(p string) {
+		if !keep[p] && strings.HasPrefix(filepath.Clean(osPath(p)), mdir) {
+			_ = os.Remove(osPath(p))
+		}
+	}
+	if mans, err := snap.Manifests(fsys); err == nil {
+		for _, m := range mans {
+			remove(m.FilePath())
+		}
+	}
+	remove(snap.ManifestList)
 }
 
 // maintain expires old snapshots once there are more than
