@@ -1,7 +1,8 @@
-// Package arrowio converts Arrow record batches into the dense float64
-// matrices that anomalydb's detectors train and score on.
+// Package arrowio moves numeric data between Arrow record batches and the
+// dense float64 matrices that anomalydb's detectors train and score on
+// (features.go), and reads numeric CSV files into batches (csv.go).
 //
-// Contract:
+// Contract of the feature conversion (FeatureMatrix, FillRows):
 //
 //   - Conversion is column by column: each Arrow column is read once with its
 //     typed accessor (zero-copy Values() when it has no NULLs) and written
@@ -15,8 +16,8 @@
 //     "missing".
 //   - Labels (see [FeatureMatrix]) are 1 (anomaly), 0 (normal) or NaN
 //     (NULL, unknown); any other value is an error wrapping [ErrBadLabel].
-//   - Ownership: the functions here never retain or release the record
-//     batches they are given; the caller owns them. Returned slices are
-//     freshly allocated Go memory (or the caller's dst) and never alias
+//   - Ownership: the conversion functions never retain or release the
+//     record batches they are given; the caller owns them. Returned slices
+//     are freshly allocated Go memory (or the caller's dst) and never alias
 //     Arrow buffers.
 package arrowio

@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal"
 	"github.com/apache/arrow-go/v18/arrow/float16"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/mat"
 )
 
 // ErrNonNumeric is wrapped by errors for feature columns whose Arrow type is
@@ -20,10 +22,35 @@ var ErrNonNumeric = errors.New("non-numeric column")
 var ErrBadLabel = errors.New("label must be 0, 1 or NULL")
 
 // Matrix is a dense row-major float64 matrix: element (i, j) is
-// Data[i*Cols+j]. Unlike gonum's mat.Dense it may have zero rows.
+// Data[i*Cols+j]. Unlike gonum's mat.Dense it may have zero rows. It
+// implements gonum's mat.Matrix and mat.RawMatrixer.
 type Matrix struct {
 	Rows, Cols int
 	Data       []float64
+}
+
+var (
+	_ mat.Matrix      = Matrix{}
+	_ mat.RawMatrixer = Matrix{}
+)
+
+// Dims implements mat.Matrix.
+func (m Matrix) Dims() (r, c int) { return m.Rows, m.Cols }
+
+// At implements mat.Matrix.
+func (m Matrix) At(i, j int) float64 {
+	if uint(i) >= uint(m.Rows) || uint(j) >= uint(m.Cols) {
+		panic(mat.ErrIndexOutOfRange)
+	}
+	return m.Data[i*m.Cols+j]
+}
+
+// T implements mat.Matrix.
+func (m Matrix) T() mat.Matrix { return mat.Transpose{Matrix: m} }
+
+// RawMatrix implements mat.RawMatrixer; the result aliases m.Data.
+func (m Matrix) RawMatrix() blas64.General {
+	return blas64.General{Rows: m.Rows, Cols: m.Cols, Stride: m.Cols, Data: m.Data}
 }
 
 // Row returns row i of m as a slice of length m.Cols that aliases m.Data.
@@ -135,6 +162,13 @@ func FillRows(rec arrow.RecordBatch, features []int, lo, hi int, dst []float64) 
 	for k, j := range features {
 		if j < 0 || j >= int(rec.NumCols()) {
 			return fmt.Errorf("arrowio: feature column index %d out of range [0, %d)", j, rec.NumCols())
+		}
+		if hi == lo {
+			if !IsNumeric(rec.Column(j).DataType()) {
+				f := rec.Schema().Field(j)
+				return fmt.Errorf("%w: column %q (index %d) has type %s", ErrNonNumeric, f.Name, j, f.Type)
+			}
+			continue
 		}
 		if !fillColumn(rec.Column(j), lo, hi, dst[k:], stride) {
 			f := rec.Schema().Field(j)

@@ -2,9 +2,11 @@ package detectors
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -30,18 +32,26 @@ func BenchmarkTrainDeepSVDDShuttle(b *testing.B) {
 	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/train")
 }
 
-// BenchmarkScoreDeepSVDDShuttle scores all shuttle rows with ScoreBatch,
-// batch by batch, in process.
-func BenchmarkScoreDeepSVDDShuttle(b *testing.B) {
+// shuttleModel trains a one-epoch deep_svdd ('64,32') on shuttle for the
+// scoring benchmarks (scoring cost does not depend on the weights).
+func shuttleModel(b *testing.B) (*table, []arrow.RecordBatch, *Model) {
 	tb := readTable(b, "shuttle")
 	bs := tb.batches(memory.NewGoAllocator(), shuttleBatchRows, false)
-	defer releaseAll(bs)
 	m, err := Fit(context.Background(), "deep_svdd", opts("hidden", "64,32", "batch_size", "256", "epochs", "1", "seed", "1"),
 		TrainingData{Batches: bs, Features: tb.features(), Label: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return tb, bs, m
+}
+
+// BenchmarkScoreDeepSVDDShuttle scores all 49,097 shuttle rows with
+// ScoreBatch, batch by batch (8192 rows each), in process.
+func BenchmarkScoreDeepSVDDShuttle(b *testing.B) {
+	tb, bs, m := shuttleModel(b)
+	defer releaseAll(bs)
 	features := tb.features()
+	var err error
 	dst := make([]float64, shuttleBatchRows)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -54,4 +64,43 @@ func BenchmarkScoreDeepSVDDShuttle(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(tb.rows*b.N)/time.Since(start).Seconds(), "rows/s")
+}
+
+// BenchmarkScoreBatchSizes scores shuttle through ScoreBatch in batches of
+// increasing size.
+func BenchmarkScoreBatchSizes(b *testing.B) {
+	tb, bs, m := shuttleModel(b)
+	defer releaseAll(bs)
+	features := tb.features()
+	for _, size := range []int64{1, 64, 1024, 8192} {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			rec := bs[0].NewSlice(0, size)
+			defer rec.Release()
+			dst := make([]float64, size)
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				if _, err := m.ScoreBatch(rec, features, dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(size*int64(b.N))/time.Since(start).Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkScoreRow scores single rows (the per-call path of the SQL
+// function anomaly_score).
+func BenchmarkScoreRow(b *testing.B) {
+	tb, bs, m := shuttleModel(b)
+	defer releaseAll(bs)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := i % tb.rows
+		if _, err := m.ScoreRow(tb.x[r*tb.cols : (r+1)*tb.cols]); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

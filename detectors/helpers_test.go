@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -135,3 +136,5 @@ func opts(kv ...string) map[string]string {
 	}
 	return m
 }
+
+func decimal128FromInt(v int64) decimal128.Num { return decimal128.FromI64(v) }

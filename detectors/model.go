@@ -69,8 +69,9 @@ const blockRows = 256
 const minRowsPerWorker = 2048
 
 type scratch struct {
-	z []float64 // blockRows standardized rows
-	s []float64 // scorer scratch
+	z   []float64 // blockRows standardized rows
+	s   []float64 // scorer scratch
+	one []float64 // ScoreRow's output
 }
 
 // newRand returns the generator of every random choice of a training run.
@@ -183,7 +184,7 @@ func newModel(name string, a Algorithm, o Options, features []string, sc scaler,
 		scorer:    scorer,
 	}
 	m.pool.New = func() any {
-		return &scratch{z: make([]float64, blockRows*d), s: make([]float64, scorer.ScratchLen())}
+		return &scratch{z: make([]float64, blockRows*d), s: make([]float64, scorer.ScratchLen()), one: make([]float64, 1)}
 	}
 	return m, nil
 }
@@ -213,10 +214,10 @@ func (m *Model) ScoreRow(x []float64) (float64, error) {
 	z := sc.z[:d]
 	copy(z, x)
 	m.scale.transformRow(z)
-	var out [1]float64
-	m.scorer.ScoreRows(z, out[:], sc.s)
+	m.scorer.ScoreRows(z, sc.one, sc.s)
+	score := sc.one[0]
 	m.pool.Put(sc)
-	return out[0], nil
+	return score, nil
 }
 
 // ScoreBatch scores every row of rec, taking the features from the columns

@@ -83,7 +83,7 @@ func (m MLP) Graph(b *Graph, x *gorgonia.Node) (*gorgonia.Node, error) {
 	h := x
 	var err error
 	for l := 0; l+1 < len(m.Sizes); l++ {
-		if h, err = gorgonia.Mul(h, b.Param(m.weightName(l))); err != nil {
+		if h, err = matMul(h, b.Param(m.weightName(l))); err != nil {
 			return nil, err
 		}
 		if m.Bias {

@@ -11,7 +11,9 @@ import (
 
 // The persistence format is the 8-byte magic, a little-endian uint32
 // format version, and a gob-encoded modelFile. gob stores float64 values
-// bit-exactly, so a loaded model scores bit-identically to the saved one.
+// bit-exactly, so a loaded model scores bit-identically to the saved one,
+// and the encoding is deterministic (no maps), so the same model always
+// marshals to the same bytes.
 const (
 	modelMagic    = "ADBMODEL"
 	formatVersion = 1
@@ -21,7 +23,7 @@ const (
 // options and algorithm state.
 type modelFile struct {
 	Algorithm    string
-	Options      map[string]string
+	Options      []fileOption // sorted by name, so encoding is deterministic
 	Features     []string
 	TrainingRows int
 	TrainSeconds float64
@@ -30,6 +32,8 @@ type modelFile struct {
 	Mean, Std    []float64
 	Tensors      []fileTensor
 }
+
+type fileOption struct{ Name, Value string }
 
 type fileTensor struct {
 	Name       string
@@ -44,7 +48,6 @@ type fileTensor struct {
 func (m *Model) MarshalBinary() ([]byte, error) {
 	f := modelFile{
 		Algorithm:    m.Algorithm,
-		Options:      m.opts,
 		Features:     m.Features,
 		TrainingRows: m.TrainingRows,
 		TrainSeconds: m.TrainSeconds,
@@ -52,6 +55,9 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		Threshold:    m.Threshold,
 		Mean:         m.scale.mean,
 		Std:          m.scale.std,
+	}
+	for _, k := range sortedKeys(m.opts) {
+		f.Options = append(f.Options, fileOption{k, m.opts[k]})
 	}
 	for _, t := range m.state.Tensors {
 		f.Tensors = append(f.Tensors, fileTensor{Name: t.Name, Rows: t.Rows, Cols: t.Cols, Trainable: t.Trainable, Data: t.Data})
@@ -85,11 +91,15 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := normalizeOptions(name, a, f.Options)
+	saved := make(map[string]string, len(f.Options))
+	for _, kv := range f.Options {
+		saved[kv.Name] = kv.Value
+	}
+	o, err := normalizeOptions(name, a, saved)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
 	}
-	if !maps.Equal(map[string]string(o), f.Options) {
+	if !maps.Equal(map[string]string(o), saved) {
 		return nil, fmt.Errorf("%w: options are not normalized", ErrBadModel)
 	}
 	d := len(f.Features)

@@ -11,30 +11,39 @@ import "fmt"
 // with the product rounded before the addition. It panics if
 // len(w) < len(x)·len(y).
 func VecMatAdd(y, x, w []float64) {
-	n, k := len(y), len(x)
-	if len(w) < n*k {
-		panic(fmt.Sprintf("kernel: VecMatAdd: len(w) = %d < %d·%d", len(w), k, n))
+	VecMatAddInc(y, x, 1, len(x), w)
+}
+
+// VecMatAddInc is VecMatAdd for the k-element vector x[0], x[incX],
+// x[2·incX], ... (for example a column of a row-major matrix). It panics
+// if incX < 1 or a slice is too short.
+func VecMatAddInc(y, x []float64, incX, k int, w []float64) {
+	n := len(y)
+	if incX < 1 || len(w) < n*k || (k > 0 && len(x) <= (k-1)*incX) {
+		panic(fmt.Sprintf("kernel: VecMatAddInc: len(y)=%d len(x)=%d incX=%d k=%d len(w)=%d", n, len(x), incX, k, len(w)))
 	}
 	if n == 0 || k == 0 {
 		return
 	}
 	if useAVX2 {
-		vecMatAddAVX2(&y[0], &x[0], &w[0], n, k)
+		vecMatAddAVX2(&y[0], &x[0], &w[0], n, k, incX)
 		return
 	}
-	vecMatAddGeneric(y, x, w)
+	vecMatAddGeneric(y, x, incX, k, w)
 }
 
-// vecMatAddGeneric is the portable VecMatAdd. The explicit float64
+// vecMatAddGeneric is the portable VecMatAddInc. The explicit float64
 // conversion forbids the compiler from fusing the multiply and add (Go
 // spec, "Arithmetic operators"), which it would otherwise do for
 // GOAMD64=v3 or on arm64.
-func vecMatAddGeneric(y, x, w []float64) {
+func vecMatAddGeneric(y, x []float64, incX, k int, w []float64) {
 	n := len(y)
-	for k, xk := range x {
-		row := w[k*n : k*n+n]
-		for j := range y {
-			y[j] += float64(xk * row[j])
+	for kk := 0; kk < k; kk++ {
+		xk := x[kk*incX]
+		row := w[kk*n : kk*n+n]
+		y := y[:len(row)]
+		for j, wj := range row {
+			y[j] += float64(xk * wj)
 		}
 	}
 }
@@ -57,4 +66,41 @@ func SquaredDistance(x, c []float64) float64 {
 		s += float64(e * e)
 	}
 	return s
+}
+
+// MatMul sets c (m×n) to a (m×k) times b (k×n), all row-major, computing
+// each row of c with VecMatAdd (so c's row i is bit-identical to
+// VecMatAdd of a's row i into zeros). It panics if a slice is too short.
+func MatMul(c, a, b []float64, m, k, n int) {
+	if len(c) < m*n || len(a) < m*k || len(b) < k*n {
+		panic(fmt.Sprintf("kernel: MatMul: lengths %d, %d, %d for %dx%d · %dx%d", len(c), len(a), len(b), m, k, k, n))
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*n : (i+1)*n]
+		clear(row)
+		VecMatAdd(row, a[i*k:(i+1)*k], b)
+	}
+}
+
+// MatTMulAdd adds aᵀ·b to c, where a is m×k, b is m×n and c is k×n, all
+// row-major: row r of c gets VecMatAddInc of column r of a times b.
+func MatTMulAdd(c, a, b []float64, m, k, n int) {
+	if len(c) < k*n || len(a) < m*k || len(b) < m*n {
+		panic(fmt.Sprintf("kernel: MatTMulAdd: lengths %d, %d, %d for (%dx%d)ᵀ · %dx%d", len(c), len(a), len(b), m, k, m, n))
+	}
+	for r := 0; r < k; r++ {
+		VecMatAddInc(c[r*n:(r+1)*n], a[r:], k, m, b)
+	}
+}
+
+// Transpose sets dst (cols×rows) to the transpose of src (rows×cols).
+func Transpose(dst, src []float64, rows, cols int) {
+	if len(dst) < rows*cols || len(src) < rows*cols {
+		panic("kernel: Transpose: slice too short")
+	}
+	for i := 0; i < rows; i++ {
+		for j, v := range src[i*cols : (i+1)*cols] {
+			dst[j*rows+i] = v
+		}
+	}
 }

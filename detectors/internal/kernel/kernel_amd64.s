@@ -2,13 +2,13 @@
 
 #include "textflag.h"
 
-// func vecMatAddAVX2(y, x, w *float64, n, k int)
+// func vecMatAddAVX2(y, x, w *float64, n, k, incX int)
 //
-// y[0:n] += x[0:k] · W for row-major k×n W. Columns are processed in
+// y[0:n] += x · W for row-major k×n W and x[0], x[incX], ... (k values). Columns are processed in
 // chunks of 32, 16, 8 and 4 held in YMM accumulators, then one at a time;
 // within a chunk every column is updated for k = 0..k-1 in order with
 // VMULPD then VADDPD, exactly like the Go loop.
-TEXT ·vecMatAddAVX2(SB), NOSPLIT, $0-40
+TEXT ·vecMatAddAVX2(SB), NOSPLIT, $0-48
 	MOVQ y+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ w+16(FP), DX
@@ -18,6 +18,8 @@ TEXT ·vecMatAddAVX2(SB), NOSPLIT, $0-40
 	JE   done
 	MOVQ BX, R8
 	SHLQ $3, R8 // row stride of W in bytes
+	MOVQ incX+40(FP), R12
+	SHLQ $3, R12 // stride of x in bytes
 
 chunk32:
 	CMPQ    BX, $32
@@ -52,7 +54,7 @@ loop32:
 	VADDPD       Y15, Y6, Y6
 	VMULPD       224(R10), Y8, Y9
 	VADDPD       Y9, Y7, Y7
-	ADDQ         $8, R9
+	ADDQ         R12, R9
 	ADDQ         R8, R10
 	DECQ         R11
 	JNZ          loop32
@@ -90,7 +92,7 @@ loop16:
 	VADDPD       Y11, Y2, Y2
 	VMULPD       96(R10), Y8, Y12
 	VADDPD       Y12, Y3, Y3
-	ADDQ         $8, R9
+	ADDQ         R12, R9
 	ADDQ         R8, R10
 	DECQ         R11
 	JNZ          loop16
@@ -117,7 +119,7 @@ loop8:
 	VADDPD       Y9, Y0, Y0
 	VMULPD       32(R10), Y8, Y10
 	VADDPD       Y10, Y1, Y1
-	ADDQ         $8, R9
+	ADDQ         R12, R9
 	ADDQ         R8, R10
 	DECQ         R11
 	JNZ          loop8
@@ -139,7 +141,7 @@ loop4:
 	VBROADCASTSD (R9), Y8
 	VMULPD       0(R10), Y8, Y9
 	VADDPD       Y9, Y0, Y0
-	ADDQ         $8, R9
+	ADDQ         R12, R9
 	ADDQ         R8, R10
 	DECQ         R11
 	JNZ          loop4
@@ -160,7 +162,7 @@ loop1:
 	VMOVSD (R9), X8
 	VMULSD (R10), X8, X8
 	VADDSD X8, X0, X0
-	ADDQ   $8, R9
+	ADDQ   R12, R9
 	ADDQ   R8, R10
 	DECQ   R11
 	JNZ    loop1

@@ -31,7 +31,7 @@ func TestVecMatAddMatchesGeneric(t *testing.T) {
 			got := append([]float64(nil), y0...)
 			want := append([]float64(nil), y0...)
 			VecMatAdd(got, x, w)
-			vecMatAddGeneric(want, x, w)
+			vecMatAddGeneric(want, x, 1, k, w)
 			for j := range got {
 				if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
 					t.Fatalf("n=%d k=%d: y[%d] = %v, generic %v", n, k, j, got[j], want[j])
@@ -45,6 +45,36 @@ func TestVecMatAddMatchesGeneric(t *testing.T) {
 				}
 				if d := math.Abs(ref - got[j]); d > 1e-9*math.Max(1, math.Abs(ref)) {
 					t.Fatalf("n=%d k=%d: y[%d] = %v, reference %v", n, k, j, got[j], ref)
+				}
+			}
+		}
+	}
+}
+
+// TestVecMatAddIncAndMatTMul checks the strided form against the
+// contiguous one and MatTMulAdd against a reference.
+func TestVecMatAddIncAndMatTMul(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range [][3]int{{1, 1, 1}, {5, 3, 7}, {128, 64, 32}, {100, 9, 64}, {3, 33, 35}} {
+		m, k, n := s[0], s[1], s[2]
+		a := make([]float64, m*k)
+		b := make([]float64, m*n)
+		for i := range a {
+			a[i] = rng.NormFloat64()
+		}
+		for i := range b {
+			b[i] = rng.NormFloat64()
+		}
+		c := make([]float64, k*n)
+		MatTMulAdd(c, a, b, m, k, n)
+		at := make([]float64, k*m)
+		Transpose(at, a, m, k)
+		for r := 0; r < k; r++ {
+			want := make([]float64, n)
+			vecMatAddGeneric(want, at[r*m:(r+1)*m], 1, m, b)
+			for j := range want {
+				if math.Float64bits(want[j]) != math.Float64bits(c[r*n+j]) {
+					t.Fatalf("%v: c[%d,%d] = %v, want %v", s, r, j, c[r*n+j], want[j])
 				}
 			}
 		}
@@ -97,7 +127,7 @@ func BenchmarkVecMatAdd(b *testing.B) {
 		b.Run(fmtShape(s.k, s.n)+"/generic", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				vecMatAddGeneric(y, x, w)
+				vecMatAddGeneric(y, x, 1, len(x), w)
 			}
 		})
 	}

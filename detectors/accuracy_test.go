@@ -1,0 +1,64 @@
+package detectors
+
+import (
+	"context"
+	"testing"
+)
+
+// Accuracy of deep_svdd with default options on ODDS benchmark data
+// (testdata/*.csv.gz, label 1 = anomaly): stratified 70/30 split with split
+// seed 42, trained on the 70% with labels hidden, AUC-ROC on the 30%.
+//
+// Measured (amd64, this implementation, default options):
+//
+//	         seed 0   seed 1   seed 2   mean
+//	thyroid  0.9551   0.9283   0.9486   0.944
+//	cardio   0.9254   0.8762   0.7899   0.864
+//
+// The floors sit a little below: seed 0 is asserted per dataset, the
+// three-seed mean more loosely. For comparison, 50 epochs at lr 1e-3 (the
+// generic Adam default) gives about 0.70 and 0.68: longer training lets the
+// representation collapse towards c.
+var accuracyFloors = []struct {
+	name           string
+	seed0, meanOf3 float64
+}{
+	{"thyroid", 0.93, 0.92},
+	{"cardio", 0.90, 0.83},
+}
+
+func TestAccuracyDeepSVDD(t *testing.T) {
+	for _, tc := range accuracyFloors {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := readTable(t, tc.name)
+			trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
+			train, test := tb.subset(trainIdx), tb.subset(testIdx)
+			mem := checkedMem(t)
+			bs := train.batches(mem, 1024, false)
+			defer releaseAll(bs)
+			sum := 0.0
+			for _, seed := range []string{"0", "1", "2"} {
+				m, err := Fit(context.Background(), "deep_svdd", opts("seed", seed),
+					TrainingData{Batches: bs, Features: train.features(), Label: -1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				scores := rowScores(t, m, test)
+				auc, err := AUC(test.labels, scores)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s seed %s: AUC %.4f (%d train rows, %.2fs)", tc.name, seed, auc, m.TrainingRows, m.TrainSeconds)
+				if seed == "0" && auc < tc.seed0 {
+					t.Errorf("%s seed 0: AUC %.4f below floor %.2f", tc.name, auc, tc.seed0)
+				}
+				sum += auc
+			}
+			mean := sum / 3
+			t.Logf("%s mean AUC %.4f", tc.name, mean)
+			if mean < tc.meanOf3 {
+				t.Errorf("%s: mean AUC %.4f below floor %.2f", tc.name, mean, tc.meanOf3)
+			}
+		})
+	}
+}

@@ -1,0 +1,320 @@
+package detectors
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gonum.org/v1/gonum/mat"
+	"gorgonia.org/gorgonia"
+)
+
+// synthetic returns n rows of d features: a correlated Gaussian blob with
+// a fraction of uniform outliers (label 1) and a few NULLs (NaN).
+func synthetic(n, d int, seed uint64) *table {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	tb := &table{rows: n, cols: d}
+	for j := 0; j < d; j++ {
+		tb.names = append(tb.names, "f"+string(rune('0'+j)))
+	}
+	for i := 0; i < n; i++ {
+		anomaly := rng.Float64() < 0.05
+		z := rng.NormFloat64()
+		for j := 0; j < d; j++ {
+			v := 3 + z*float64(j+1) + 0.3*rng.NormFloat64()
+			if anomaly {
+				v = 3 + (rng.Float64()*2-1)*8*float64(j+1)
+			}
+			if rng.Float64() < 0.01 {
+				v = math.NaN()
+			}
+			tb.x = append(tb.x, v)
+		}
+		l := 0.0
+		if anomaly {
+			l = 1
+		}
+		tb.labels = append(tb.labels, l)
+	}
+	return tb
+}
+
+// nullBatches is like table.batches but writes NaN as NULL.
+func (tb *table) nullBatches(mem memory.Allocator, batchRows int) []arrow.RecordBatch {
+	var fields []arrow.Field
+	for _, n := range tb.names {
+		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+	}
+	schema := arrow.NewSchema(fields, nil)
+	var out []arrow.RecordBatch
+	for lo := 0; lo < tb.rows; lo += batchRows {
+		hi := min(lo+batchRows, tb.rows)
+		b := array.NewRecordBuilder(mem, schema)
+		for j := 0; j < tb.cols; j++ {
+			fb := b.Field(j).(*array.Float64Builder)
+			for i := lo; i < hi; i++ {
+				if v := tb.x[i*tb.cols+j]; math.IsNaN(v) {
+					fb.AppendNull()
+				} else {
+					fb.Append(v)
+				}
+			}
+		}
+		out = append(out, b.NewRecordBatch())
+		b.Release()
+	}
+	return out
+}
+
+// conformanceOpts keeps the conformance runs short.
+var conformanceOpts = map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
+
+func fitSynthetic(t *testing.T, alg string, tb *table, o map[string]string) *Model {
+	t.Helper()
+	mem := checkedMem(t)
+	bs := tb.nullBatches(mem, 1000)
+	defer releaseAll(bs)
+	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+	if err != nil {
+		t.Fatalf("%s: Fit: %v", alg, err)
+	}
+	return m
+}
+
+func rowScores(t *testing.T, m *Model, tb *table) []float64 {
+	t.Helper()
+	s := make([]float64, tb.rows)
+	for i := range s {
+		var err error
+		if s[i], err = m.ScoreRow(tb.x[i*tb.cols : (i+1)*tb.cols]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func sameBits(a, b []float64) (int, bool) {
+	if len(a) != len(b) {
+		return -1, false
+	}
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return i, false
+		}
+	}
+	return 0, true
+}
+
+// TestConformance runs the shared detector contract over every registered
+// algorithm.
+func TestConformance(t *testing.T) {
+	tb := synthetic(6000, 5, 1)
+	for _, alg := range Algorithms() {
+		t.Run(alg, func(t *testing.T) {
+			m := fitSynthetic(t, alg, tb, conformanceOpts)
+			scores := rowScores(t, m, tb)
+
+			t.Run("scores", func(t *testing.T) {
+				for i, s := range scores {
+					if math.IsNaN(s) || math.IsInf(s, 0) {
+						t.Fatalf("row %d: score %v", i, s)
+					}
+				}
+				if math.IsNaN(m.Threshold) || m.TrainingRows != tb.rows || m.Algorithm != alg {
+					t.Fatalf("model fields: threshold %v rows %d alg %s", m.Threshold, m.TrainingRows, m.Algorithm)
+				}
+				flagged := 0
+				for _, s := range scores {
+					if m.IsAnomaly(s) {
+						flagged++
+					}
+				}
+				frac := float64(flagged) / float64(len(scores))
+				if c := 0.1; math.Abs(frac-c) > 0.01 {
+					t.Fatalf("%.3f of training rows flagged, contamination %v", frac, c)
+				}
+				auc, err := AUC(tb.labels, scores)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("synthetic AUC %.4f", auc)
+				if auc < 0.9 {
+					t.Fatalf("synthetic AUC %.4f < 0.9", auc)
+				}
+			})
+
+			t.Run("reproducible", func(t *testing.T) {
+				m2 := fitSynthetic(t, alg, tb, conformanceOpts)
+				if i, ok := sameBits(scores, rowScores(t, m2, tb)); !ok {
+					t.Fatalf("second training run differs at row %d", i)
+				}
+				if m.Threshold != m2.Threshold {
+					t.Fatalf("thresholds %v and %v", m.Threshold, m2.Threshold)
+				}
+			})
+
+			t.Run("gomaxprocs", func(t *testing.T) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+				m1 := fitSynthetic(t, alg, tb, conformanceOpts)
+				if i, ok := sameBits(scores, rowScores(t, m1, tb)); !ok {
+					t.Fatalf("training with GOMAXPROCS=1 differs at row %d", i)
+				}
+			})
+
+			t.Run("roundtrip", func(t *testing.T) {
+				b, err := m.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				m2, err := UnmarshalModel(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i, ok := sameBits(scores, rowScores(t, m2, tb)); !ok {
+					t.Fatalf("loaded model differs at row %d", i)
+				}
+				if m2.Threshold != m.Threshold || !m2.CreatedAt.Equal(m.CreatedAt) || m2.TrainSeconds != m.TrainSeconds ||
+					m2.TrainingRows != m.TrainingRows || len(m2.Features) != len(m.Features) || len(m2.Options) != len(m.Options) {
+					t.Fatalf("descriptive fields differ: %+v vs %+v", m2, m)
+				}
+				b2, err := m2.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(b, b2) {
+					t.Fatal("re-marshalled model differs")
+				}
+			})
+
+			t.Run("batch_vs_row", func(t *testing.T) {
+				checkBatchScores(t, m, tb, scores)
+			})
+
+			t.Run("graph_vs_kernel", func(t *testing.T) {
+				checkGraphScores(t, m, tb)
+			})
+		})
+	}
+}
+
+// checkBatchScores scores random subsets of rows in random order through
+// ScoreBatch (batches of many sizes, so rows land at every position and
+// both the serial and the parallel path run) and ScoreMatrix, and checks
+// every score is bit-identical to ScoreRow's.
+func checkBatchScores(t *testing.T, m *Model, tb *table, want []float64) {
+	mem := checkedMem(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	var dst []float64
+	for _, size := range []int{1, 2, 3, 255, 256, 257, 1000, 4095, 4096, 6000} {
+		idx := rng.Perm(tb.rows)[:size]
+		sub := tb.subset(idx)
+		for _, rec := range sub.nullBatches(mem, size) {
+			var err error
+			dst, err = m.ScoreBatch(rec, sub.features(), dst)
+			rec.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, i := range idx {
+				if math.Float64bits(dst[k]) != math.Float64bits(want[i]) {
+					t.Fatalf("batch of %d: row %d at position %d scores %v, alone %v", size, i, k, dst[k], want[i])
+				}
+			}
+		}
+		got, err := m.ScoreMatrix(mat.NewDense(size, sub.cols, sub.x), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, i := range idx {
+			if math.Float64bits(got[k]) != math.Float64bits(want[i]) {
+				t.Fatalf("matrix of %d: row %d scores %v, alone %v", size, i, got[k], want[i])
+			}
+		}
+	}
+	// A batch whose feature columns are permuted and interleaved with other
+	// columns scores the same when given the right indices.
+	sub := tb.subset([]int{5, 4, 3, 2, 1})
+	recs := sub.nullBatches(mem, 5)
+	defer releaseAll(recs)
+	rec := recs[0]
+	cols := rec.Columns()
+	fields := rec.Schema().Fields()
+	perm := []int{2, 0, 4, 1, 3}
+	var pc []arrow.Array
+	var pf []arrow.Field
+	for _, j := range perm {
+		pc = append(pc, cols[j])
+		pf = append(pf, fields[j])
+	}
+	prec := array.NewRecordBatch(arrow.NewSchema(pf, nil), pc, rec.NumRows())
+	defer prec.Release()
+	features := []int{1, 3, 0, 4, 2} // position of feature j in prec
+	got, err := m.ScoreBatch(prec, features, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, i := range []int{5, 4, 3, 2, 1} {
+		if math.Float64bits(got[k]) != math.Float64bits(want[i]) {
+			t.Fatalf("permuted columns: row %d scores %v, want %v", i, got[k], want[i])
+		}
+	}
+}
+
+// checkGraphScores runs the algorithm's gorgonia graph forward on the
+// trained weights and checks the plain-Go scores agree to 1e-9.
+func checkGraphScores(t *testing.T, m *Model, tb *table) {
+	n := 500
+	z := append([]float64(nil), tb.x[:n*tb.cols]...)
+	m.scale.transform(z)
+	b := newGraph(m.state, n, tb.cols, m.opts)
+	obj, err := m.alg.Graph(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Scores == nil {
+		t.Skip("algorithm has no deterministic graph scores")
+	}
+	copy(b.xData, z)
+	vm := gorgonia.NewTapeMachine(b.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	graph := obj.Scores.Value().Data().([]float64)
+	kern := make([]float64, n)
+	m.scoreStandardized(z, kern)
+	maxDiff := 0.0
+	for i := range kern {
+		d := math.Abs(graph[i]-kern[i]) / math.Max(1, math.Abs(graph[i]))
+		maxDiff = max(maxDiff, d)
+		if d > 1e-9 {
+			t.Fatalf("row %d: graph %v, kernel %v", i, graph[i], kern[i])
+		}
+	}
+	t.Logf("max relative difference %.3g", maxDiff)
+}
+
+// TestKernelsAgree trains and scores with the portable Go kernels and with
+// the assembly ones and checks the models are bit-identical, so a model
+// trains and scores the same on any amd64 machine.
+func TestKernelsAgree(t *testing.T) {
+	tb := synthetic(3000, 5, 4)
+	fitScore := func() ([]float64, float64) {
+		m := fitSynthetic(t, "deep_svdd", tb, map[string]string{"epochs": "3", "seed": "2", "hidden": "37,19,5"})
+		return rowScores(t, m, tb), m.Threshold
+	}
+	fast, thrFast := fitScore()
+	kernel.ForceGeneric(true)
+	defer kernel.ForceGeneric(false)
+	slow, thrSlow := fitScore()
+	if i, ok := sameBits(fast, slow); !ok || thrFast != thrSlow {
+		t.Fatalf("generic kernels differ at row %d (thresholds %v, %v)", i, thrFast, thrSlow)
+	}
+}

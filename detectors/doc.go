@@ -1,0 +1,64 @@
+// Package detectors is anomalydb's deep anomaly detection core: it trains
+// detectors over Arrow record batches and scores rows with them. It knows
+// nothing about SQL.
+//
+// # Layering
+//
+//	engine/, functions/ (SQL)  →  Fit, Model, ValidateOptions, Algorithms
+//	                           →  Algorithm (one file per algorithm, registered by name)
+//	                           →  shared parts, written once:
+//	                                options.go    option parsing and defaults
+//	                                preprocess.go z-score standardisation, NULL → mean
+//	                                train.go      the training template (gorgonia + Adam)
+//	                                threshold.go  contamination → threshold
+//	                                nn.go         layers: gorgonia graph and plain-Go kernel
+//	                                model.go      scoring (ScoreRow, ScoreBatch, ScoreMatrix)
+//	                                persist.go    MarshalBinary / UnmarshalModel
+//
+// # Contract
+//
+//   - Scores: higher means more anomalous. Model.Threshold is the
+//     (1-contamination) quantile of the training rows' scores and
+//     Model.IsAnomaly(s) is s > Threshold.
+//   - Missing values: NULL is NaN in every float64 slice of this package.
+//     Preprocessing replaces NaN (and ±Inf) by the training mean, i.e. 0
+//     after standardisation. Constant columns get standard deviation 1.
+//   - Ownership: record batches passed to Fit and ScoreBatch belong to the
+//     caller; this package neither retains nor releases them.
+//   - Determinism: every random choice (initialisation, shuffling, noise)
+//     comes from the seed option (default 0) through a per-run generator;
+//     there is no global random state. The same algorithm, options and
+//     data give bit-identical models, thresholds and scores, whatever
+//     GOMAXPROCS is.
+//   - Batch independence: a row's score is bit-identical whether it is
+//     scored alone (ScoreRow) or at any position of any batch (ScoreBatch,
+//     ScoreMatrix), and after a MarshalBinary / UnmarshalModel round trip.
+//     Scoring is plain Go (with bit-identical AVX2 kernels, see
+//     internal/kernel) over the trained weights, one row at a time.
+//   - Errors: data and option problems are returned as errors wrapping the
+//     sentinels in errors.go (test with errors.Is); programming errors
+//     (e.g. a duplicate Register) panic.
+//   - Concurrency: a *Model is safe for concurrent use. ScoreBatch and
+//     ScoreMatrix split large inputs over GOMAXPROCS goroutines.
+//
+// # Options
+//
+// Every algorithm accepts epochs, batch_size, lr, weight_decay, seed,
+// contamination and hidden (comma-separated layer widths); an algorithm
+// may add options or change defaults (OptionDefaults lists them). Names
+// are case-insensitive. The label column is not an option here: the SQL
+// layer passes it as TrainingData.Label.
+//
+// # Adding an algorithm
+//
+// Write one file that defines a type implementing Algorithm (its network
+// as state tensors, its loss for a mini-batch as a gorgonia graph, its
+// score for a row in plain Go, usually from MLP) and registers it in init:
+//
+//	func init() { Register("my_algo", myAlgo{}) }
+//
+// Optional Preparer and Finisher hooks compute state from the training
+// data before and after training. The conformance test then checks it
+// automatically: reproducibility, persistence, batch independence, graph
+// versus plain-Go agreement and an AUC floor.
+package detectors

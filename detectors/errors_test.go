@@ -1,0 +1,181 @@
+package detectors
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"gonum.org/v1/gonum/mat"
+)
+
+func TestValidateOptionsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		alg  string
+		opts map[string]string
+		want error
+	}{
+		{"deep_svdd", nil, nil},
+		{"DEEP_SVDD", opts("EPOCHS", "3", " lr ", " 0.01 "), nil},
+		{"deep_svdd", opts("epochs", "1", "batch_size", "1", "lr", "1e-9", "weight_decay", "0", "seed", "-7", "contamination", "0.49", "hidden", "8, 4,2"), nil},
+		{"no_such_algorithm", nil, ErrUnknownAlgorithm},
+		{"", nil, ErrUnknownAlgorithm},
+		{"deep_svdd", opts("epoch", "3"), ErrUnknownOption},
+		{"deep_svdd", opts("label", "y"), ErrUnknownOption},
+		{"deep_svdd", opts("epochs", "three"), ErrBadOption},
+		{"deep_svdd", opts("epochs", "0"), ErrBadOption},
+		{"deep_svdd", opts("epochs", "2.5"), ErrBadOption},
+		{"deep_svdd", opts("batch_size", "0"), ErrBadOption},
+		{"deep_svdd", opts("lr", "0"), ErrBadOption},
+		{"deep_svdd", opts("lr", "-1"), ErrBadOption},
+		{"deep_svdd", opts("lr", "NaN"), ErrBadOption},
+		{"deep_svdd", opts("lr", "inf"), ErrBadOption},
+		{"deep_svdd", opts("weight_decay", "-0.1"), ErrBadOption},
+		{"deep_svdd", opts("seed", "x"), ErrBadOption},
+		{"deep_svdd", opts("contamination", "0"), ErrBadOption},
+		{"deep_svdd", opts("contamination", "0.5"), ErrBadOption},
+		{"deep_svdd", opts("hidden", ""), ErrBadOption},
+		{"deep_svdd", opts("hidden", "64,0"), ErrBadOption},
+		{"deep_svdd", opts("hidden", "64,-3"), ErrBadOption},
+		{"deep_svdd", opts("hidden", "64,,32"), ErrBadOption},
+		{"deep_svdd", opts("hidden", "1000000"), ErrBadOption},
+		{"deep_svdd", opts("epochs", "2", "EPOCHS", "3"), ErrBadOption},
+	} {
+		err := ValidateOptions(tc.alg, tc.opts)
+		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("ValidateOptions(%q, %v) = %v, want %v", tc.alg, tc.opts, err, tc.want)
+		}
+	}
+}
+
+func TestFitErrors(t *testing.T) {
+	mem := checkedMem(t)
+	tb := synthetic(50, 3, 1)
+	bs := tb.nullBatches(mem, 50)
+	defer releaseAll(bs)
+	good := TrainingData{Batches: bs, Features: tb.features(), Label: -1}
+	ctx := context.Background()
+
+	check := func(name string, err, want error) {
+		t.Helper()
+		if !errors.Is(err, want) {
+			t.Errorf("%s: got %v, want %v", name, err, want)
+		}
+	}
+	_, err := Fit(ctx, "nope", nil, good)
+	check("unknown algorithm", err, ErrUnknownAlgorithm)
+	_, err = Fit(ctx, "deep_svdd", opts("depth", "3"), good)
+	check("unknown option", err, ErrUnknownOption)
+	_, err = Fit(ctx, "deep_svdd", opts("lr", "fast"), good)
+	check("bad option", err, ErrBadOption)
+
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: nil, Features: []int{0}, Label: -1})
+	check("no batches", err, ErrNoRows)
+	empty := bs[0].NewSlice(0, 0)
+	defer empty.Release()
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{empty}, Features: tb.features(), Label: -1})
+	check("zero rows", err, ErrNoRows)
+
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: bs, Features: nil, Label: -1})
+	check("no features", err, ErrFeatureCount)
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: bs, Features: []int{0, 1}, FeatureNames: []string{"a"}, Label: -1})
+	check("feature names", err, ErrFeatureCount)
+
+	// A string column as a feature, and labels outside {0, 1, NULL}.
+	sb := array.NewStringBuilder(mem)
+	sb.AppendValues([]string{"a", "b"}, nil)
+	strs := sb.NewArray()
+	sb.Release()
+	defer strs.Release()
+	ib := array.NewInt64Builder(mem)
+	ib.AppendValues([]int64{0, 2}, nil)
+	ints := ib.NewArray()
+	ib.Release()
+	defer ints.Release()
+	fb := array.NewFloat64Builder(mem)
+	fb.AppendValues([]float64{1, 2}, nil)
+	floats := fb.NewArray()
+	fb.Release()
+	defer floats.Release()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "name", Type: arrow.BinaryTypes.String},
+		{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "x", Type: arrow.PrimitiveTypes.Float64},
+	}, nil)
+	rec := array.NewRecordBatch(schema, []arrow.Array{strs, ints, floats}, 2)
+	defer rec.Release()
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{2, 0}, Label: -1})
+	check("string feature", err, ErrNonNumeric)
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{2}, Label: 1})
+	check("label 2", err, ErrBadLabel)
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{2}, Label: 0})
+	check("string label", err, ErrBadLabel)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = Fit(cancelled, "deep_svdd", nil, good)
+	check("cancelled", err, context.Canceled)
+}
+
+func TestScoreErrors(t *testing.T) {
+	mem := checkedMem(t)
+	tb := synthetic(100, 3, 2)
+	bs := tb.nullBatches(mem, 100)
+	defer releaseAll(bs)
+	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1"), TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range [][]float64{nil, {1, 2}, {1, 2, 3, 4}} {
+		if _, err := m.ScoreRow(x); !errors.Is(err, ErrFeatureCount) {
+			t.Errorf("ScoreRow(%v): %v, want ErrFeatureCount", x, err)
+		}
+	}
+	if _, err := m.ScoreRow([]float64{math.NaN(), math.Inf(1), 0}); err != nil {
+		t.Errorf("ScoreRow with NaN and Inf: %v", err)
+	}
+	if _, err := m.ScoreBatch(bs[0], []int{0, 1}, nil); !errors.Is(err, ErrFeatureCount) {
+		t.Errorf("ScoreBatch with 2 features: %v", err)
+	}
+	if _, err := m.ScoreMatrix(mat.NewDense(2, 4, nil), nil); !errors.Is(err, ErrFeatureCount) {
+		t.Errorf("ScoreMatrix with 4 columns: %v", err)
+	}
+	sb := array.NewStringBuilder(mem)
+	sb.AppendValues([]string{"a"}, nil)
+	strs := sb.NewArray()
+	sb.Release()
+	defer strs.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil), []arrow.Array{strs}, 1)
+	defer rec.Release()
+	if _, err := m.ScoreBatch(rec, []int{0, 0, 0}, nil); !errors.Is(err, ErrNonNumeric) {
+		t.Errorf("ScoreBatch of a string column: %v", err)
+	}
+}
+
+func TestUnmarshalModelErrors(t *testing.T) {
+	mem := checkedMem(t)
+	tb := synthetic(100, 3, 2)
+	bs := tb.nullBatches(mem, 100)
+	defer releaseAll(bs)
+	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1"), TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string][]byte{
+		"empty":     nil,
+		"magic":     append([]byte("NOTMODEL"), b[8:]...),
+		"version":   append(append([]byte(nil), b[:8]...), append([]byte{99, 0, 0, 0}, b[12:]...)...),
+		"truncated": b[:len(b)/2],
+	}
+	for name, data := range bad {
+		if _, err := UnmarshalModel(data); !errors.Is(err, ErrBadModel) {
+			t.Errorf("%s: %v, want ErrBadModel", name, err)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package detectors
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestAlgorithms(t *testing.T) {
+	names := Algorithms()
+	if !slices.IsSorted(names) || !slices.Contains(names, "deep_svdd") {
+		t.Fatalf("Algorithms() = %v", names)
+	}
+}
+
+func TestRegisterPanics(t *testing.T) {
+	for name, f := range map[string]func(){
+		"duplicate":  func() { Register("deep_svdd", deepSVDD{}) },
+		"nil":        func() { Register("new_algorithm", nil) },
+		"empty name": func() { Register("", deepSVDD{}) },
+		"upper case": func() { Register("Deep", deepSVDD{}) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: Register did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	if got := Algorithms(); slices.Contains(got, "new_algorithm") || slices.Contains(got, "Deep") {
+		t.Fatalf("failed registrations left entries: %v", got)
+	}
+}
+
+func TestOptionDefaults(t *testing.T) {
+	def, err := OptionDefaults("deep_svdd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"epochs": "50", "batch_size": "200", "lr": "0.0001", "weight_decay": "5e-07",
+		"seed": "0", "contamination": "0.1", "hidden": "64,32",
+	}
+	if fmt.Sprint(def) != fmt.Sprint(want) {
+		t.Fatalf("defaults %v, want %v", def, want)
+	}
+	// Fit reports normalized options with defaults filled in.
+	mem := checkedMem(t)
+	tb := synthetic(64, 2, 3)
+	bs := tb.nullBatches(mem, 64)
+	defer releaseAll(bs)
+	m, err := Fit(context.Background(), "Deep_SVDD", opts("Epochs", "02", "LR", "1E-3", "hidden", " 8 , 4 "), TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["epochs"], want["lr"], want["hidden"] = "2", "0.001", "8,4"
+	if m.Algorithm != "deep_svdd" || fmt.Sprint(m.Options) != fmt.Sprint(want) {
+		t.Fatalf("model %s options %v, want %v", m.Algorithm, m.Options, want)
+	}
+}
+
+// TestSmallBatches covers mini-batches too small to shard, a batch_size
+// larger than the data, and a single training row.
+func TestSmallBatches(t *testing.T) {
+	mem := checkedMem(t)
+	for _, n := range []int{1, 2, 63, 64, 65, 129} {
+		tb := synthetic(n, 2, uint64(n))
+		bs := tb.nullBatches(mem, 50)
+		for _, batch := range []string{"1", "7", "64", "10000"} {
+			m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "2", "batch_size", batch, "hidden", "4,2"),
+				TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+			if err != nil {
+				t.Fatalf("n=%d batch_size=%s: %v", n, batch, err)
+			}
+			if m.TrainingRows != n {
+				t.Fatalf("TrainingRows %d, want %d", m.TrainingRows, n)
+			}
+		}
+		releaseAll(bs)
+	}
+}
+
+func TestNewRandIsSeeded(t *testing.T) {
+	a, b := newRand(5), newRand(5)
+	for i := 0; i < 10; i++ {
+		if a.Uint64() != b.Uint64() {
+			t.Fatal("same seed, different streams")
+		}
+	}
+	if newRand(5).Uint64() == newRand(6).Uint64() {
+		t.Fatal("different seeds, same stream")
+	}
+	var _ *rand.Rand = newRand(0)
+}
