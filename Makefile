@@ -21,7 +21,7 @@ test:
 
 # Speed and memory: Go benchmarks with fixed seeds (not part of make test).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -count 3 -timeout 60m ./detectors/ ./engine/
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./detectors/ ./engine/
 
 clean:
 	rm -rf bin
