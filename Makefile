@@ -25,3 +25,14 @@ bench:
 
 clean:
 	rm -rf bin
+
+# Accuracy on the 14 labelled datasets in ../shared/datasets (ADBench
+# protocol, seeds 0-2); writes docs/accuracy/<detector>.json and
+# docs/accuracy.md. Takes up to an hour; not part of make test.
+DATASETS ?= ../shared/datasets
+accuracy:
+	@for d in $$($(GO) run ./cmd/adbench -list); do \
+		echo "== $$d"; \
+		$(GO) run ./cmd/adbench -data $(DATASETS) -detectors $$d -json docs/accuracy/$$d.json || exit 1; \
+	done
+	$(GO) run ./cmd/adbench -report docs/accuracy.md

@@ -1,0 +1,292 @@
+// Command adbench measures the accuracy of anomalydb's detectors on
+// labelled tabular datasets with the ADBench protocol (Han et al.,
+// NeurIPS 2022): for each dataset and seed, a stratified 70/30 split;
+// training on the 70 % with the anomalies included and labels hidden;
+// AUC-ROC and AUC-PR of the scores on the 30 %. Weakly supervised
+// detectors see 10 % of the training anomalies labelled (the rest NULL).
+//
+//	go run ./cmd/adbench -detectors autoencoder,deep_svdd -json docs/accuracy/x.json
+//	go run ./cmd/adbench -report docs/accuracy.md   # table from docs/accuracy/*.json
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/anomalydb/anomalydb/arrowio"
+	"github.com/anomalydb/anomalydb/detectors"
+)
+
+// Result is one detector run on one dataset with one seed.
+type Result struct {
+	Detector     string  `json:"detector"`
+	Dataset      string  `json:"dataset"`
+	Seed         int     `json:"seed"`
+	TrainRows    int     `json:"train_rows"`
+	TestRows     int     `json:"test_rows"`
+	Features     int     `json:"features"`
+	Labelled     int     `json:"labelled_anomalies"`
+	AUCROC       float64 `json:"auc_roc"`
+	AUCPR        float64 `json:"auc_pr"`
+	TrainSeconds float64 `json:"train_seconds"`
+	Error        string  `json:"error,omitempty"`
+}
+
+func main() {
+	dataDir := flag.String("data", "../shared/datasets", "directory of <name>.csv.gz datasets (features, then label)")
+	dets := flag.String("detectors", "", "comma-separated detectors (default: every registered one)")
+	sets := flag.String("datasets", "", "comma-separated dataset names (default: every *.csv.gz in -data)")
+	seeds := flag.String("seeds", "0,1,2", "comma-separated seeds")
+	labelled := flag.Float64("labelled", 0.1, "share of training anomalies labelled for weakly supervised detectors")
+	extra := flag.String("opts", "", "extra detector options, k=v;k=v")
+	jsonOut := flag.String("json", "", "write results as JSON to this file")
+	report := flag.String("report", "", "write a Markdown report built from every JSON file in -results to this file")
+	results := flag.String("results", "docs/accuracy", "directory of JSON results for -report")
+	list := flag.Bool("list", false, "print the registered detectors, one a line, and exit")
+	flag.Parse()
+
+	if *list {
+		for _, n := range detectors.Algorithms() {
+			fmt.Println(n)
+		}
+		return
+	}
+
+	if *report != "" && *jsonOut == "" && *dets == "" {
+		if err := writeReport(*results, *report); err != nil {
+			fail(err)
+		}
+		return
+	}
+	names := detectors.Algorithms()
+	if *dets != "" {
+		names = strings.Split(*dets, ",")
+	}
+	files, err := datasetFiles(*dataDir, *sets)
+	if err != nil {
+		fail(err)
+	}
+	var seedList []int
+	for _, s := range strings.Split(*seeds, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			fail(fmt.Errorf("bad seed %q", s))
+		}
+		seedList = append(seedList, n)
+	}
+	opts := map[string]string{}
+	if *extra != "" {
+		for _, kv := range strings.Split(*extra, ";") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				fail(fmt.Errorf("bad -opts entry %q", kv))
+			}
+			opts[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	var out []Result
+	for _, f := range files {
+		ds, err := load(f)
+		if err != nil {
+			fail(err)
+		}
+		for _, det := range names {
+			for _, seed := range seedList {
+				r := run(det, ds, seed, *labelled, opts)
+				out = append(out, r)
+				status := fmt.Sprintf("AUC-ROC %.4f AUC-PR %.4f", r.AUCROC, r.AUCPR)
+				if r.Error != "" {
+					status = "error: " + r.Error
+				}
+				fmt.Fprintf(os.Stderr, "%-18s %-12s seed %d  %s  train %.1fs\n", det, ds.name, seed, status, r.TrainSeconds)
+			}
+		}
+	}
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(out, "", " ")
+		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err != nil {
+			fail(err)
+		}
+		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
+			fail(err)
+		}
+	}
+	if *report != "" {
+		if err := writeReport(*results, *report); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "adbench:", err)
+	os.Exit(1)
+}
+
+func datasetFiles(dir, names string) ([]string, error) {
+	if names != "" {
+		var out []string
+		for _, n := range strings.Split(names, ",") {
+			out = append(out, filepath.Join(dir, strings.TrimSpace(n)+".csv.gz"))
+		}
+		return out, nil
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.csv.gz"))
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("no *.csv.gz in %s", dir)
+	}
+	sort.Strings(files)
+	return files, err
+}
+
+// dataset is a labelled feature matrix.
+type dataset struct {
+	name   string
+	x      arrowio.Matrix
+	labels []float64
+}
+
+func load(path string) (*dataset, error) {
+	csv, err := arrowio.ReadNumericCSV(memory.DefaultAllocator, path, 1<<16, false)
+	if err != nil {
+		return nil, err
+	}
+	defer csv.Release()
+	label := csv.Schema.NumFields() - 1
+	if csv.Schema.Field(label).Name != "label" {
+		return nil, fmt.Errorf("%s: last column is %q, not label", path, csv.Schema.Field(label).Name)
+	}
+	features := make([]int, label)
+	for i := range features {
+		features[i] = i
+	}
+	x, labels, err := arrowio.FeatureMatrix(csv.Batches, features, label)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	name := strings.TrimSuffix(filepath.Base(path), ".csv.gz")
+	return &dataset{name: name, x: x, labels: labels}, nil
+}
+
+// record builds an Arrow batch of the given rows: the features as float64
+// columns f0…, and a label column when labels is not nil (NaN = NULL).
+func record(x arrowio.Matrix, rows []int, labels []float64) arrow.RecordBatch {
+	fields := make([]arrow.Field, 0, x.Cols+1)
+	for j := 0; j < x.Cols; j++ {
+		fields = append(fields, arrow.Field{Name: fmt.Sprintf("f%d", j), Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+	}
+	if labels != nil {
+		fields = append(fields, arrow.Field{Name: "label", Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
+	defer b.Release()
+	for j := 0; j < x.Cols; j++ {
+		fb := b.Field(j).(*array.Float64Builder)
+		fb.Reserve(len(rows))
+		for _, r := range rows {
+			v := x.Data[r*x.Cols+j]
+			if math.IsNaN(v) {
+				fb.AppendNull()
+			} else {
+				fb.UnsafeAppend(v)
+			}
+		}
+	}
+	if labels != nil {
+		lb := b.Field(x.Cols).(*array.Float64Builder)
+		for _, l := range labels {
+			if math.IsNaN(l) {
+				lb.AppendNull()
+			} else {
+				lb.Append(l)
+			}
+		}
+	}
+	return b.NewRecordBatch()
+}
+
+// weak reports whether a detector uses labels (then it gets the labelled
+// share of the training anomalies).
+func weak(det string) bool {
+	return det == "deep_sad" || det == "repen" // TODO: ask the core once it exposes label use
+}
+
+func run(det string, ds *dataset, seed int, labelledShare float64, extra map[string]string) Result {
+	r := Result{Detector: det, Dataset: ds.name, Seed: seed, Features: ds.x.Cols}
+	trainIdx, testIdx := detectors.StratifiedSplit(ds.labels, 0.7, uint64(seed))
+	r.TrainRows, r.TestRows = len(trainIdx), len(testIdx)
+	var trainLabels []float64
+	if weak(det) {
+		rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
+		var anomalies []int
+		for i, row := range trainIdx {
+			if ds.labels[row] == 1 {
+				anomalies = append(anomalies, i)
+			}
+		}
+		rng.Shuffle(len(anomalies), func(i, j int) { anomalies[i], anomalies[j] = anomalies[j], anomalies[i] })
+		n := int(math.Ceil(labelledShare * float64(len(anomalies))))
+		trainLabels = make([]float64, len(trainIdx))
+		for i := range trainLabels {
+			trainLabels[i] = math.NaN()
+		}
+		for _, i := range anomalies[:n] {
+			trainLabels[i] = 1
+		}
+		r.Labelled = n
+	}
+	train := record(ds.x, trainIdx, trainLabels)
+	defer train.Release()
+	features := make([]int, ds.x.Cols)
+	for i := range features {
+		features[i] = i
+	}
+	data := detectors.TrainingData{Batches: []arrow.RecordBatch{train}, Features: features, Label: -1}
+	if trainLabels != nil {
+		data.Label = ds.x.Cols
+	}
+	opts := map[string]string{"seed": strconv.Itoa(seed)}
+	for k, v := range extra {
+		opts[k] = v
+	}
+	start := time.Now()
+	m, err := detectors.Fit(context.Background(), det, opts, data)
+	r.TrainSeconds = time.Since(start).Seconds()
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	test := arrowio.Matrix{Rows: len(testIdx), Cols: ds.x.Cols, Data: make([]float64, len(testIdx)*ds.x.Cols)}
+	testLabels := make([]float64, len(testIdx))
+	for i, row := range testIdx {
+		copy(test.Data[i*ds.x.Cols:(i+1)*ds.x.Cols], ds.x.Data[row*ds.x.Cols:(row+1)*ds.x.Cols])
+		testLabels[i] = ds.labels[row]
+	}
+	scores, err := m.ScoreMatrix(test, nil)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	if r.AUCROC, err = detectors.AUC(testLabels, scores); err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	if r.AUCPR, err = detectors.AveragePrecision(testLabels, scores); err != nil {
+		r.Error = err.Error()
+	}
+	return r
+}
