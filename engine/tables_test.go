@@ -146,6 +146,10 @@ func TestDataSurvivesRestart(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE gone.x (a INT)")
 	mustExec(t, db, "DROP DATABASE gone")
 	want := queryRows(t, db, "SELECT id, name, v FROM keep.t ORDER BY id")
+	mustExec(t, db, "USE keep")
+	if n := queryInt(t, db, "SELECT COUNT(*) FROM t"); n != 2 {
+		t.Fatalf("after USE keep: %d rows, want 2", n)
+	}
 	ts.stop()
 
 	ts2 := startServer(t, dir, false)
