@@ -8,7 +8,7 @@ import (
 // AnomalyScore is anomaly_score('detector', f1, ..., fn): the detector's
 // anomaly score of the row as a DOUBLE, higher = more anomalous.
 type AnomalyScore struct {
-	call *detectorCall
+	*detectorCall
 }
 
 var _ sql.FunctionExpression = (*AnomalyScore)(nil)
@@ -19,43 +19,28 @@ func NewAnomalyScore(r Resolver, args ...sql.Expression) (sql.Expression, error)
 	if err != nil {
 		return nil, err
 	}
-	return &AnomalyScore{call: c}, nil
+	return &AnomalyScore{detectorCall: c}, nil
 }
-
-// FunctionName implements sql.FunctionExpression.
-func (f *AnomalyScore) FunctionName() string { return "anomaly_score" }
 
 // Description implements sql.FunctionExpression.
 func (f *AnomalyScore) Description() string {
 	return "returns a detector's anomaly score of the given feature values (higher = more anomalous)"
 }
 
-// Resolved implements sql.Expression.
-func (f *AnomalyScore) Resolved() bool { return f.call.resolved() }
-
-// String implements sql.Expression.
-func (f *AnomalyScore) String() string { return f.call.string() }
-
 // Type implements sql.Expression.
 func (f *AnomalyScore) Type() sql.Type { return types.Float64 }
 
-// IsNullable implements sql.Expression.
-func (f *AnomalyScore) IsNullable() bool { return f.call.args[0].IsNullable() }
-
-// Children implements sql.Expression.
-func (f *AnomalyScore) Children() []sql.Expression { return f.call.args }
-
 // WithChildren implements sql.Expression.
 func (f *AnomalyScore) WithChildren(children ...sql.Expression) (sql.Expression, error) {
-	if len(children) != len(f.call.args) {
-		return nil, sql.ErrInvalidChildrenNumber.New(f, len(children), len(f.call.args))
+	if err := f.checkChildren(f, children); err != nil {
+		return nil, err
 	}
-	return NewAnomalyScore(f.call.resolver, children...)
+	return NewAnomalyScore(f.resolver, children...)
 }
 
 // Eval implements sql.Expression.
 func (f *AnomalyScore) Eval(ctx *sql.Context, row sql.Row) (interface{}, error) {
-	_, s, ok, err := f.call.score(ctx, row)
+	_, s, ok, err := f.score(ctx, row)
 	if err != nil || !ok {
 		return nil, err
 	}

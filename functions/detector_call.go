@@ -30,9 +30,7 @@ func newDetectorCall(name string, r Resolver, args []sql.Expression) (*detectorC
 	}
 	for i, a := range args[1:] {
 		if t := a.Type(); types.IsText(t) || types.IsBinaryType(t) || types.IsTime(t) || types.IsJSON(t) {
-			if _, isNull := t.(sql.NullType); !isNull {
-				return nil, errNotNumeric(name, i+2, a.String())
-			}
+			return nil, errNotNumeric(name, i+2, a.String())
 		}
 	}
 	return &detectorCall{name: name, resolver: r, args: args}, nil
@@ -142,7 +140,8 @@ func toFloat(v interface{}) (float64, bool) {
 	return 0, false
 }
 
-func (c *detectorCall) resolved() bool {
+// Resolved implements sql.Expression.
+func (c *detectorCall) Resolved() bool {
 	for _, a := range c.args {
 		if !a.Resolved() {
 			return false
@@ -151,10 +150,28 @@ func (c *detectorCall) resolved() bool {
 	return true
 }
 
-func (c *detectorCall) string() string {
+// String implements sql.Expression.
+func (c *detectorCall) String() string {
 	parts := make([]string, len(c.args))
 	for i, a := range c.args {
 		parts[i] = a.String()
 	}
 	return c.name + "(" + strings.Join(parts, ", ") + ")"
+}
+
+// IsNullable implements sql.Expression: NULL only for a NULL detector name.
+func (c *detectorCall) IsNullable() bool { return c.args[0].IsNullable() }
+
+// Children implements sql.Expression.
+func (c *detectorCall) Children() []sql.Expression { return c.args }
+
+// FunctionName implements sql.FunctionExpression.
+func (c *detectorCall) FunctionName() string { return c.name }
+
+// checkChildren validates a WithChildren call.
+func (c *detectorCall) checkChildren(e sql.Expression, children []sql.Expression) error {
+	if len(children) != len(c.args) {
+		return sql.ErrInvalidChildrenNumber.New(e, len(children), len(c.args))
+	}
+	return nil
 }

@@ -8,7 +8,7 @@ import (
 // IsAnomaly is is_anomaly('detector', f1, ..., fn): 1 where the row's
 // anomaly score exceeds the detector's threshold, else 0.
 type IsAnomaly struct {
-	call *detectorCall
+	*detectorCall
 }
 
 var _ sql.FunctionExpression = (*IsAnomaly)(nil)
@@ -19,43 +19,28 @@ func NewIsAnomaly(r Resolver, args ...sql.Expression) (sql.Expression, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &IsAnomaly{call: c}, nil
+	return &IsAnomaly{detectorCall: c}, nil
 }
-
-// FunctionName implements sql.FunctionExpression.
-func (f *IsAnomaly) FunctionName() string { return "is_anomaly" }
 
 // Description implements sql.FunctionExpression.
 func (f *IsAnomaly) Description() string {
 	return "returns 1 where a detector's anomaly score exceeds its threshold, else 0"
 }
 
-// Resolved implements sql.Expression.
-func (f *IsAnomaly) Resolved() bool { return f.call.resolved() }
-
-// String implements sql.Expression.
-func (f *IsAnomaly) String() string { return f.call.string() }
-
 // Type implements sql.Expression.
 func (f *IsAnomaly) Type() sql.Type { return types.Boolean }
 
-// IsNullable implements sql.Expression.
-func (f *IsAnomaly) IsNullable() bool { return f.call.args[0].IsNullable() }
-
-// Children implements sql.Expression.
-func (f *IsAnomaly) Children() []sql.Expression { return f.call.args }
-
 // WithChildren implements sql.Expression.
 func (f *IsAnomaly) WithChildren(children ...sql.Expression) (sql.Expression, error) {
-	if len(children) != len(f.call.args) {
-		return nil, sql.ErrInvalidChildrenNumber.New(f, len(children), len(f.call.args))
+	if err := f.checkChildren(f, children); err != nil {
+		return nil, err
 	}
-	return NewIsAnomaly(f.call.resolver, children...)
+	return NewIsAnomaly(f.resolver, children...)
 }
 
 // Eval implements sql.Expression.
 func (f *IsAnomaly) Eval(ctx *sql.Context, row sql.Row) (interface{}, error) {
-	m, s, ok, err := f.call.score(ctx, row)
+	m, s, ok, err := f.score(ctx, row)
 	if err != nil || !ok {
 		return nil, err
 	}

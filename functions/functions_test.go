@@ -1,0 +1,123 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/anomalydb/anomalydb/detectors"
+)
+
+// fakeResolver serves one detector by name, as the engine's catalog does.
+type fakeResolver map[string]*detectors.Model
+
+func (f fakeResolver) Lookup(_ *sql.Context, ref string) (*detectors.Model, error) {
+	if m := f[ref]; m != nil {
+		return m, nil
+	}
+	return nil, mysql.NewSQLError(1305, "42000", "DETECTOR %s does not exist", ref)
+}
+
+// twoFeatureModel trains a small deep_svdd on a seeded 2-D blob.
+func twoFeatureModel(t *testing.T) *detectors.Model {
+	t.Helper()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{
+		{Name: "a", Type: arrow.PrimitiveTypes.Float64}, {Name: "b", Type: arrow.PrimitiveTypes.Float64}}, nil))
+	defer b.Release()
+	for i := 0; i < 200; i++ {
+		b.Field(0).(*array.Float64Builder).Append(math.Sin(float64(i)))
+		b.Field(1).(*array.Float64Builder).Append(math.Cos(float64(3 * i)))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	m, err := detectors.Fit(context.Background(), "deep_svdd", map[string]string{"epochs": "2", "hidden": "8,4"},
+		detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0, 1}, Label: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func lit(v interface{}, t sql.Type) sql.Expression { return expression.NewLiteral(v, t) }
+
+func sqlErrNum(err error) int {
+	var se *mysql.SQLError
+	if errors.As(err, &se) {
+		return se.Num
+	}
+	return 0
+}
+
+func TestAnomalyScoreAndIsAnomaly(t *testing.T) {
+	m := twoFeatureModel(t)
+	r := fakeResolver{"d": m}
+	ctx := sql.NewEmptyContext()
+	for _, x := range [][]float64{{0.1, 0.2}, {5, -5}, {math.NaN(), 0.3}} {
+		args := []sql.Expression{lit("d", types.LongText), lit(x[0], types.Float64), lit(x[1], types.Float64)}
+		if math.IsNaN(x[0]) {
+			args[1] = lit(nil, types.Null)
+		}
+		want, err := m.ScoreRow(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := NewAnomalyScore(r, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.Eval(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.(float64) != want {
+			t.Errorf("anomaly_score%v = %v, want %v", x, got, want)
+		}
+		g, err := NewIsAnomaly(r, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flag, err := g.Eval(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (flag.(int8) == 1) != (want > m.Threshold) {
+			t.Errorf("is_anomaly%v = %v with score %v and threshold %v", x, flag, want, m.Threshold)
+		}
+	}
+}
+
+func TestDetectorCallErrors(t *testing.T) {
+	r := fakeResolver{"d": twoFeatureModel(t)}
+	ctx := sql.NewEmptyContext()
+	if _, err := NewAnomalyScore(r, lit("d", types.LongText)); err == nil {
+		t.Error("one argument: want an error")
+	}
+	if _, err := NewAnomalyScore(r, lit("d", types.LongText), lit("x", types.LongText), lit(1.0, types.Float64)); sqlErrNum(err) != 1366 {
+		t.Errorf("text feature: %v, want error 1366", err)
+	}
+	eval := func(args ...sql.Expression) (interface{}, error) {
+		f, err := NewAnomalyScore(r, args...)
+		if err != nil {
+			return nil, err
+		}
+		return f.Eval(ctx, nil)
+	}
+	if _, err := eval(lit("d", types.LongText), lit(1.0, types.Float64)); sqlErrNum(err) != 1582 {
+		t.Errorf("one feature for two: %v, want error 1582", err)
+	}
+	if _, err := eval(lit("nope", types.LongText), lit(1.0, types.Float64), lit(1.0, types.Float64)); sqlErrNum(err) != 1305 {
+		t.Errorf("unknown detector: %v, want error 1305", err)
+	}
+	if v, err := eval(lit(nil, types.Null), lit(1.0, types.Float64), lit(1.0, types.Float64)); err != nil || v != nil {
+		t.Errorf("NULL detector name: %v, %v; want NULL", v, err)
+	}
+}
