@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
 
 	"github.com/anomalydb/anomalydb/detectors"
 	"github.com/anomalydb/anomalydb/storage"
@@ -137,9 +138,17 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 		return 0, s.translate(n.algorithm, err)
 	}
 
-	data, release, direct := s.directTrainingData(ctx, n.selectSQL, label)
+	// The SELECT is planned and run here, inside the CREATE DETECTOR
+	// statement, without going through Engine.Query: that would register a
+	// second query of this connection in the process list and cancel this
+	// statement's context when it ends.
+	plan, err := s.engine.AnalyzeQuery(ctx, n.selectSQL)
+	if err != nil {
+		return 0, err
+	}
+	data, release, direct := directTrainingData(plan, label)
 	if !direct {
-		data, release, err = s.runTrainingQuery(ctx, n.selectSQL, label)
+		data, release, err = runTrainingQuery(ctx, plan, label)
 		if err != nil {
 			return 0, err
 		}
@@ -225,9 +234,10 @@ func (s *detectorService) translate(algorithm string, err error) error {
 
 // runTrainingQuery runs the training SELECT and returns its result as
 // Arrow record batches, with the label column (if any) located.
-func (s *detectorService) runTrainingQuery(ctx *sql.Context, query, label string) (detectors.TrainingData, func(), error) {
+func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string) (detectors.TrainingData, func(), error) {
 	var data detectors.TrainingData
-	sch, iter, _, err := s.engine.Query(ctx, query)
+	sch := plan.Schema()
+	iter, err := rowexec.DefaultBuilder.Build(ctx, plan, nil)
 	if err != nil {
 		return data, nil, err
 	}

@@ -123,6 +123,17 @@ func TestDetectorLifecycle(t *testing.T) {
 		}
 	}
 
+	// A SELECT the engine must evaluate row by row (WHERE) trains on the
+	// same rows as the direct Arrow scan and gives the same detector.
+	mustExec(t, db2, "CREATE DETECTOR svdd3 USING deep_svdd WITH (epochs = 3, seed = 7, hidden = '16,8', label = 'label') "+
+		"AS SELECT f0, f1, f2, f3, f4, f5, label FROM thyroid WHERE id > 0")
+	viaSQL := scoresByID(t, db2, strings.Replace(scoreAll, "'svdd'", "'svdd3'", 1))
+	for id, s := range all {
+		if math.Float64bits(viaSQL[id]) != math.Float64bits(s) {
+			t.Fatalf("row %d, detector trained through the row path: %v, want %v", id, viaSQL[id], s)
+		}
+	}
+	mustExec(t, db2, "DROP DETECTOR svdd3")
 	mustExec(t, db2, "DROP DETECTOR svdd2")
 	mustExec(t, db2, "DROP DETECTOR IF EXISTS svdd2")
 	mustExec(t, db2, "CREATE DETECTOR IF NOT EXISTS svdd USING deep_svdd AS SELECT f0 FROM thyroid")

@@ -14,12 +14,8 @@ import (
 // one stored table (SELECT a, b, c FROM t) and hands the table's committed
 // Arrow batches to training as they are, with no per-row conversion. ok is
 // false for any other query, which then runs through the SQL engine.
-func (s *detectorService) directTrainingData(ctx *sql.Context, query, label string) (data detectors.TrainingData, release func(), ok bool) {
-	node, err := s.engine.AnalyzeQuery(ctx, query)
-	if err != nil {
-		return data, nil, false
-	}
-	node = unwrapProcess(node)
+func directTrainingData(analyzed sql.Node, label string) (data detectors.TrainingData, release func(), ok bool) {
+	node := unwrapProcess(analyzed)
 	var fields []sql.Expression
 	switch n := node.(type) {
 	case *plan.Project:

@@ -85,6 +85,19 @@ var tableScripts = []script{
 		},
 	},
 	{
+		name: "insert ignore, replace, on duplicate key update",
+		setup: []string{
+			"CREATE TABLE k (id INT PRIMARY KEY, v VARCHAR(10))",
+			"INSERT INTO k VALUES (1, 'a'), (2, 'b')",
+			"INSERT IGNORE INTO k VALUES (2, 'dup'), (3, 'c')",
+			"REPLACE INTO k VALUES (1, 'A')",
+			"INSERT INTO k VALUES (3, 'x') ON DUPLICATE KEY UPDATE v = 'C'",
+		},
+		asserts: []assertion{
+			{query: "SELECT id, v FROM k ORDER BY id", rows: [][]string{r("1", "A"), r("2", "b"), r("3", "C")}},
+		},
+	},
+	{
 		name: "describe",
 		setup: []string{
 			"CREATE TABLE d (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(32), amount DECIMAL(8,3))",
