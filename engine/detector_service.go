@@ -228,6 +228,10 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errNotNumeric("Incorrect DOUBLE value in training data: %v", err)
 	case errors.Is(err, detectors.ErrBadLabel):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
+	case errors.Is(err, detectors.ErrNoLabelledAnomaly):
+		return errWrongArguments("CREATE DETECTOR: %v (name the label column with WITH (label = 'col') and mark known anomalies 1)", err)
+	case errors.Is(err, detectors.ErrDiverged):
+		return errWrongArguments("CREATE DETECTOR: %v; try a smaller lr", err)
 	}
 	return err
 }

@@ -222,7 +222,8 @@ func record(x arrowio.Matrix, rows []int, labels []float64) arrow.RecordBatch {
 // weak reports whether a detector uses labels (then it gets the labelled
 // share of the training anomalies).
 func weak(det string) bool {
-	return det == "deep_sad" || det == "repen" // TODO: ask the core once it exposes label use
+	use, err := detectors.UsesLabels(det)
+	return err == nil && use != detectors.LabelsNone
 }
 
 func run(det string, ds *dataset, seed int, labelledShare float64, extra map[string]string) Result {
