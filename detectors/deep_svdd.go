@@ -1,8 +1,11 @@
 package detectors
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/anomalydb/anomalydb/arrowio"
 	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
@@ -25,12 +28,33 @@ import (
 //     coordinates with |c_i| < 0.1 pushed to ±0.1 (0 goes to +0.1), and
 //     kept fixed during training.
 //   - hidden '64,32' (the last entry is the representation size).
+//
+// With objective = 'soft-boundary' (Ruff et al., Eq. 3) the network also
+// learns a hypersphere of radius R: the loss is
+// R² + (1/nu)·mean(max(0, ‖φ(x) − c‖² − R²)) and the score
+// ‖φ(x) − c‖² − R² (positive outside the sphere). As in the reference
+// code R is not a gradient parameter: it is 0 during a warm-up of
+// svddWarmUp epochs (min(svddWarmUp, epochs)) and then, after every
+// epoch, the (1 − nu)-quantile of the training rows' distances ‖φ(x) − c‖
+// (EndEpoch). nu in (0, 1] bounds the fraction of rows outside the
+// sphere; it only applies to the soft-boundary objective, and giving it
+// with the one-class objective is an error.
 type deepSVDD struct{}
 
 func init() { Register("deep_svdd", deepSVDD{}) }
 
 // svddEps is the minimum magnitude of each center coordinate.
 const svddEps = 0.1
+
+// svddWarmUp is the number of soft-boundary epochs before R is first set
+// (warm_up_n_epochs = 10 in the reference code).
+const svddWarmUp = 10
+
+// Objectives of deep_svdd.
+const (
+	oneClass     = "one-class"
+	softBoundary = "soft-boundary"
+)
 
 // Options overrides the common defaults with the reference configuration of
 // Ruff et al.'s code (Adam lr 1e-4, weight decay 0.5e-6, batch size 200).
@@ -44,24 +68,124 @@ func (deepSVDD) Options() []Option {
 		withDefault("lr", "0.0001"),
 		withDefault("weight_decay", "5e-07"),
 		withDefault("batch_size", "200"),
+		EnumOption("objective", oneClass, "one-class (minimize the mean distance to c) or soft-boundary (learn a radius R)", oneClass, softBoundary),
+		IntOption("pretrain_epochs", "0", "epochs of autoencoder pretraining of the network (0 = none)", 0),
+		FractionOption("nu", "0.1", "fraction of training rows allowed outside the sphere (objective = 'soft-boundary' only)"),
 	}
+}
+
+// CheckOptions rejects nu with the one-class objective, where it has no
+// meaning.
+func (deepSVDD) CheckOptions(o Options, given func(string) bool) error {
+	if given("nu") && o["objective"] != softBoundary {
+		return fmt.Errorf("%w: nu applies only to objective = '%s' (objective is '%s')", ErrUnknownOption, softBoundary, o["objective"])
+	}
+	return nil
 }
 
 func (deepSVDD) net(d int, o Options) MLP {
 	return MLP{Prefix: "enc.", Sizes: append([]int{d}, o.Ints("hidden")...), Hidden: LeakyReLU, Output: Identity}
 }
 
+// decoder mirrors net for autoencoder pretraining: bias-free, leaky ReLU
+// after every layer but the last, which reconstructs the standardized
+// row (no output activation: the rows are z-scores, not in [0, 1]).
+func (a deepSVDD) decoder(d int, o Options) MLP {
+	enc := a.net(d, o).Sizes
+	sizes := make([]int, len(enc))
+	for i, n := range enc {
+		sizes[len(enc)-1-i] = n
+	}
+	return MLP{Prefix: "dec.", Sizes: sizes, Hidden: LeakyReLU, Output: Identity}
+}
+
+// PretrainEpochs implements Pretrainer (deep_svdd and deep_sad).
+func (deepSVDD) PretrainEpochs(o Options) int { return o.Int("pretrain_epochs") }
+
+// PretrainGraph is the autoencoder objective of Ruff et al.'s pretraining:
+// the mean squared reconstruction error of each row through the encoder
+// net and its mirror decoder. Only pretraining uses the decoder.
+func (a deepSVDD) PretrainGraph(b *Graph) (Objective, error) {
+	return autoencoderGraph(b, a.net(b.Dims, b.Opts), a.decoder(b.Dims, b.Opts))
+}
+
+// autoencoderGraph is the mean squared reconstruction error of each row
+// through enc and then dec; a scalar Loss (its mean) if either
+// batch-normalizes.
+func autoencoderGraph(b *Graph, enc, dec MLP) (Objective, error) {
+	z, err := enc.Graph(b, b.X)
+	if err != nil {
+		return Objective{}, err
+	}
+	rec, err := dec.Graph(b, z)
+	if err != nil {
+		return Objective{}, err
+	}
+	diff, err := gorgonia.Sub(rec, b.X)
+	if err != nil {
+		return Objective{}, err
+	}
+	sq, err := gorgonia.Square(diff)
+	if err != nil {
+		return Objective{}, err
+	}
+	mse, err := gorgonia.Mean(sq, 1)
+	if err != nil {
+		return Objective{}, err
+	}
+	if enc.BatchNorm || dec.BatchNorm {
+		loss, err := gorgonia.Mean(mse)
+		return Objective{Loss: loss}, err
+	}
+	return Objective{RowLoss: mse}, nil
+}
+
 func (a deepSVDD) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	st := &State{}
 	net := a.net(d, o)
 	net.Init(st, rng)
+	if o.Int("pretrain_epochs") > 0 {
+		a.decoder(d, o).Init(st, rng)
+	}
 	st.Add("c", 1, net.Sizes[len(net.Sizes)-1], false)
+	if o["objective"] == softBoundary {
+		st.Add("r2", 1, 1, false) // R², 0 until the warm-up is over
+	}
 	return st, nil
 }
 
-// Prepare sets the center c from the initial network.
-func (a deepSVDD) Prepare(st *State, x arrowio.Matrix, o Options) error {
+// EndEpoch sets R² for the soft-boundary objective once the warm-up is
+// over: R is the (1 − nu)-quantile of the training rows' distances to c.
+func (a deepSVDD) EndEpoch(st *State, x arrowio.Matrix, _ []float64, epoch, epochs int, o Options) error {
+	if o["objective"] != softBoundary || epoch < min(svddWarmUp, epochs) {
+		return nil
+	}
 	k, err := a.net(x.Cols, o).Kernel(st)
+	if err != nil {
+		return err
+	}
+	c := st.Get("c").Data
+	dist := make([]float64, x.Rows)
+	scratch := make([]float64, k.ScratchLen())
+	for i := range dist {
+		dist[i] = math.Sqrt(kernel.SquaredDistance(k.Forward(x.Row(i), scratch), c))
+	}
+	r := quantile(dist, 1-o.Float("nu"))
+	st.Get("r2").Data[0] = r * r
+	return nil
+}
+
+// Prepare drops the pretraining decoder, if any (the model does not need
+// it), and sets the center c from the initial (or pretrained) network.
+func (a deepSVDD) Prepare(st *State, x arrowio.Matrix, o Options) error {
+	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool { return strings.HasPrefix(t.Name, "dec.") })
+	return setCenter(st, a.net(x.Cols, o), x)
+}
+
+// setCenter sets c to the mean of net's outputs over the rows of x, each
+// coordinate at least svddEps in magnitude.
+func setCenter(st *State, net MLP, x arrowio.Matrix) error {
+	k, err := net.Kernel(st)
 	if err != nil {
 		return err
 	}
@@ -99,7 +223,31 @@ func (a deepSVDD) Graph(b *Graph) (Objective, error) {
 	if err != nil {
 		return Objective{}, err
 	}
-	return Objective{RowLoss: dist, Scores: dist}, nil
+	if b.Opts["objective"] != softBoundary {
+		return Objective{RowLoss: dist, Scores: dist}, nil
+	}
+	// Row loss R² + (1/nu)·max(0, dist − R²): its mean is Eq. 3's data term.
+	r2, err := gorgonia.Reshape(b.Param("r2"), []int{1})
+	if err != nil {
+		return Objective{}, err
+	}
+	outside, err := gorgonia.BroadcastSub(dist, r2, nil, []byte{0})
+	if err != nil {
+		return Objective{}, err
+	}
+	hinge, err := gorgonia.Rectify(outside)
+	if err != nil {
+		return Objective{}, err
+	}
+	scaled, err := gorgonia.Mul(hinge, gorgonia.NewConstant(1/b.Opts.Float("nu")))
+	if err != nil {
+		return Objective{}, err
+	}
+	loss, err := gorgonia.BroadcastAdd(scaled, r2, nil, []byte{0})
+	if err != nil {
+		return Objective{}, err
+	}
+	return Objective{RowLoss: loss, Scores: outside}, nil
 }
 
 func (a deepSVDD) Scorer(st *State, d int, o Options) (Scorer, error) {
@@ -111,15 +259,25 @@ func (a deepSVDD) Scorer(st *State, d int, o Options) (Scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &distScorer{net: k, c: c.Data, d: d}, nil
+	ds := &distScorer{net: k, c: c.Data, d: d}
+	if o["objective"] == softBoundary {
+		r2, err := st.Lookup("r2", 1, 1)
+		if err != nil {
+			return nil, err
+		}
+		ds.r2 = r2.Data[0]
+	}
+	return ds, nil
 }
 
 // distScorer scores a row by its squared distance to c in the network's
-// output space, summed over coordinates in index order.
+// output space, summed over coordinates in index order, minus r2 (R² of
+// soft-boundary Deep SVDD, else 0).
 type distScorer struct {
 	net *MLPKernel
 	c   []float64
 	d   int
+	r2  float64
 }
 
 func (s *distScorer) ScratchLen() int { return s.net.ScratchLen() }
@@ -127,6 +285,6 @@ func (s *distScorer) ScratchLen() int { return s.net.ScratchLen() }
 func (s *distScorer) ScoreRows(x, dst, scratch []float64) {
 	d := s.d
 	for i := range dst {
-		dst[i] = kernel.SquaredDistance(s.net.Forward(x[i*d:(i+1)*d], scratch), s.c)
+		dst[i] = kernel.SquaredDistance(s.net.Forward(x[i*d:(i+1)*d], scratch), s.c) - s.r2
 	}
 }

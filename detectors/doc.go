@@ -44,7 +44,8 @@
 // # Options
 //
 // Every algorithm accepts epochs, batch_size, lr, weight_decay, seed,
-// contamination and hidden (comma-separated layer widths); an algorithm
+// contamination, hidden (comma-separated layer widths), validation and
+// patience (early stopping on held-out rows, see validation.go); an algorithm
 // may add options or change defaults (OptionDefaults lists them). Names
 // are case-insensitive. The label column is not an option here: the SQL
 // layer passes it as TrainingData.Label.
@@ -58,7 +59,13 @@
 //	func init() { Register("my_algo", myAlgo{}) }
 //
 // Optional Preparer and Finisher hooks compute state from the training
-// data before and after training. The conformance test then checks it
+// data before and after training, EpochEnder between epochs, Pretrainer
+// trains another objective first (autoencoder pretraining); LabelUser
+// declares the use of labels (UsesLabels: weakly supervised algorithms
+// fail with ErrNoLabelledAnomaly without a row labelled 1) and
+// OptionChecker constraints between options; a BatchSampler draws its own mini-batches (REPEN's
+// triplets). A Driver (driver.go) replaces the single training run
+// by several (ensemble members, alternating optimisation). The conformance test then checks it
 // automatically: reproducibility, persistence, batch independence, graph
 // versus plain-Go agreement and an AUC floor.
 package detectors

@@ -31,4 +31,7 @@ var (
 	// ErrBadModel: UnmarshalModel was given bytes that are not a valid
 	// serialized model of a known format version.
 	ErrBadModel = errors.New("malformed detector model")
+	// ErrNoLabelledAnomaly: an algorithm that requires labels (see
+	// UsesLabels) was trained without any row labelled 1.
+	ErrNoLabelledAnomaly = errors.New("detector training data has no labelled anomaly")
 )

@@ -42,6 +42,42 @@ func TestValidateOptionsErrors(t *testing.T) {
 		{"deep_svdd", opts("hidden", "64,,32"), ErrBadOption},
 		{"deep_svdd", opts("hidden", "1000000"), ErrBadOption},
 		{"deep_svdd", opts("epochs", "2", "EPOCHS", "3"), ErrBadOption},
+		// Early stopping (every algorithm).
+		{"deep_svdd", opts("validation", "0.2", "patience", "1"), nil},
+		{"deep_svdd", opts("validation", "0.5"), ErrBadOption},
+		{"deep_svdd", opts("validation", "-0.1"), ErrBadOption},
+		{"deep_svdd", opts("patience", "0"), ErrBadOption},
+		{"ocnn", opts("validation", "0.49"), nil},
+		// Options that do not apply, and out-of-range values.
+		{"deep_svdd", opts("nu", "0.1"), ErrUnknownOption}, // one-class objective
+		{"deep_svdd", opts("objective", "soft-boundary", "nu", "0"), ErrBadOption},
+		{"deep_svdd", opts("objective", "soft-boundary", "nu", "1.5"), ErrBadOption},
+		{"deep_svdd", opts("objective", "sphere"), ErrBadOption},
+		{"deep_svdd", opts("eta", "1"), ErrUnknownOption},
+		{"deep_sad", opts("eta", "0"), ErrBadOption},
+		{"deep_sad", opts("eta", "-2"), ErrBadOption},
+		{"deep_sad", opts("nu", "0.1"), ErrUnknownOption},
+		{"deep_sad", opts("pretrain_epochs", "-1"), ErrBadOption},
+		{"ocnn", opts("nu", "0"), ErrBadOption},
+		{"ocnn", opts("nu", "1.01"), ErrBadOption},
+		{"ocnn", opts("eta", "1"), ErrUnknownOption},
+		{"ocnn", opts("objective", "one-class"), ErrUnknownOption},
+		// Other algorithms' options (registered when this was written).
+		{"autoencoder", opts("nu", "0.1"), ErrUnknownOption},
+		{"autoencoder", opts("validation", "0.2"), nil},
+		{"ae_knn", opts("k", "0"), ErrBadOption},
+		{"ae_knn", opts("k", "-3"), ErrBadOption},
+		{"ae_knn", opts("nu", "0.1"), ErrUnknownOption},
+		{"randnet", opts("ensemble", "0"), ErrBadOption},
+		{"randnet", opts("k", "5"), ErrUnknownOption},
+		{"repen", opts("ensemble_size", "0"), ErrBadOption},
+		{"ae_1svm", opts("nu", "0"), ErrBadOption},
+		{"ae_1svm", opts("nu", "2"), ErrBadOption},
+		{"dagmm", opts("n_components", "0"), ErrBadOption},
+		{"dagmm", opts("nu", "0.1"), ErrUnknownOption},
+		{"vae", opts("beta", "-1"), ErrBadOption},
+		{"robust_autoencoder", opts("norm", "l3"), ErrBadOption},
+		{"rdp", opts("eta", "1"), ErrUnknownOption},
 	} {
 		err := ValidateOptions(tc.alg, tc.opts)
 		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {

@@ -97,6 +97,9 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	if err != nil {
 		return nil, err
 	}
+	if err := checkOptions(a, o, opts); err != nil {
+		return nil, err
+	}
 	if len(data.Features) == 0 {
 		return nil, fmt.Errorf("%w: no feature columns", ErrFeatureCount)
 	}
@@ -110,6 +113,9 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	if x.Rows == 0 {
 		return nil, ErrNoRows
 	}
+	if err := checkLabels(name, a, labels); err != nil {
+		return nil, err
+	}
 	rows, d := x.Rows, x.Cols
 
 	sc := fitScaler(x.Data, rows, d)
@@ -120,12 +126,15 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	if err != nil {
 		return nil, err
 	}
+	if err := pretrain(ctx, a, st, x.Data, rows, d, labels, o, rng); err != nil {
+		return nil, err
+	}
 	if p, ok := a.(Preparer); ok {
 		if err := p.Prepare(st, x, o); err != nil {
 			return nil, err
 		}
 	}
-	if err := train(ctx, a, st, x.Data, rows, d, labels, o, rng); err != nil {
+	if err := runTraining(ctx, a, st, x, labels, o, rng); err != nil { // driver.go
 		return nil, err
 	}
 	if f, ok := a.(Finisher); ok {

@@ -43,6 +43,10 @@ type MLP struct {
 	Bias   bool
 	Hidden Activation // after every layer but the last
 	Output Activation // after the last layer
+	// BatchNorm normalizes every layer but the last before its activation
+	// (batch_norm.go): by the mini-batch's statistics in Graph and by the
+	// stored statistics (FitBatchNorm) in Kernel.
+	BatchNorm bool
 }
 
 func (m MLP) weightName(l int) string { return m.Prefix + "w" + strconv.Itoa(l) }
@@ -75,6 +79,12 @@ func (m MLP) Init(st *State, rng *rand.Rand) {
 		if m.Bias {
 			st.Add(m.biasName(l), 1, out, true)
 		}
+		if m.batchNorm(l) {
+			st.Add(m.bnMeanName(l), 1, out, false)
+			for i, v := 0, st.Add(m.bnVarName(l), 1, out, false); i < out; i++ {
+				v.Data[i] = 1
+			}
+		}
 	}
 }
 
@@ -88,6 +98,11 @@ func (m MLP) Graph(b *Graph, x *gorgonia.Node) (*gorgonia.Node, error) {
 		}
 		if m.Bias {
 			if h, err = gorgonia.BroadcastAdd(h, b.Param(m.biasName(l)), nil, []byte{0}); err != nil {
+				return nil, err
+			}
+		}
+		if m.batchNorm(l) {
+			if h, err = batchNormGraph(h); err != nil {
 				return nil, err
 			}
 		}
@@ -132,6 +147,11 @@ func (m MLP) Kernel(st *State) (*MLPKernel, error) {
 			}
 			layer.b = b.Data
 		}
+		if m.batchNorm(l) {
+			if layer.mean, layer.invStd, err = m.bnStats(st, l); err != nil {
+				return nil, err
+			}
+		}
 		k.layers = append(k.layers, layer)
 		k.width = max(k.width, out)
 	}
@@ -152,6 +172,8 @@ type kernelLayer struct {
 	in, out int
 	w, b    []float64
 	act     Activation
+	// mean and invStd, if not nil, normalize the layer before act.
+	mean, invStd []float64
 }
 
 // ScratchLen is the scratch length Forward needs.
@@ -174,6 +196,11 @@ func (k *MLPKernel) Forward(x, scratch []float64) []float64 {
 			clear(y)
 		}
 		kernel.VecMatAdd(y, in[:l.in], l.w)
+		if l.invStd != nil {
+			for j := range y {
+				y[j] = (y[j] - l.mean[j]) * l.invStd[j]
+			}
+		}
 		activate(y, l.act)
 		in = y
 		a, b = b, a

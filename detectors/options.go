@@ -97,6 +97,8 @@ var commonOptions = []Option{
 	IntOption("seed", "0", "seed of every random choice (init, shuffling, noise)", math.MinInt64),
 	FloatOption("contamination", "0.1", "expected anomaly fraction; sets the threshold", func(v float64) bool { return v > 0 && v < 0.5 }, "in (0, 0.5)"),
 	IntListOption("hidden", "64,32", "layer widths of the network"),
+	FloatOption("validation", "0", "fraction of training rows held out for early stopping (0 = off)", func(v float64) bool { return v >= 0 && v < 0.5 }, "in [0, 0.5)"),
+	IntOption("patience", "5", "with validation: epochs without improvement of the held-out loss before stopping", 1),
 }
 
 // withDefault returns the common option name with another default value.
@@ -228,8 +230,11 @@ func ValidateOptions(algorithm string, opts map[string]string) error {
 	if err != nil {
 		return err
 	}
-	_, err = normalizeOptions(name, a, opts)
-	return err
+	o, err := normalizeOptions(name, a, opts)
+	if err != nil {
+		return err
+	}
+	return checkOptions(a, o, opts)
 }
 
 // OptionDefaults returns the options algorithm accepts with their

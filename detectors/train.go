@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/anomalydb/anomalydb/arrowio"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -25,6 +26,7 @@ type Graph struct {
 
 	st      *State
 	params  map[string]*gorgonia.Node
+	used    map[string]bool // tensors the objective asked for (Param)
 	xData   []float64
 	normals [][]float64
 	y       *gorgonia.Node
@@ -35,7 +37,7 @@ type Graph struct {
 
 func newGraph(st *State, rows, dims int, opts Options) *Graph {
 	g := gorgonia.NewGraph()
-	b := &Graph{G: g, Rows: rows, Dims: dims, Opts: opts, st: st, params: map[string]*gorgonia.Node{}}
+	b := &Graph{G: g, Rows: rows, Dims: dims, Opts: opts, st: st, params: map[string]*gorgonia.Node{}, used: map[string]bool{}}
 	b.xData = make([]float64, rows*dims)
 	b.X = matrixNode(g, "x", rows, dims, b.xData)
 	for _, t := range st.Tensors {
@@ -52,11 +54,13 @@ func matrixNode(g *gorgonia.ExprGraph, name string, rows, cols int, data []float
 
 // Param returns the node of state tensor name (shape Rows×Cols of the
 // tensor). It panics if the state has no such tensor (a programming error).
+// The template trains only the trainable tensors an objective asked for.
 func (b *Graph) Param(name string) *gorgonia.Node {
 	n, ok := b.params[name]
 	if !ok {
 		panic("detectors: graph has no state tensor " + name)
 	}
+	b.used[name] = true
 	return n
 }
 
@@ -83,11 +87,12 @@ func (b *Graph) Labels() (y, known *gorgonia.Node) {
 	return b.y, b.known
 }
 
-// trainable returns the nodes of the trainable tensors, in state order.
+// trainable returns the nodes of the trainable tensors the objective
+// uses, in state order.
 func (b *Graph) trainable() gorgonia.Nodes {
 	var ns gorgonia.Nodes
 	for _, t := range b.st.Tensors {
-		if t.Trainable {
+		if t.Trainable && b.used[t.Name] {
 			ns = append(ns, b.params[t.Name])
 		}
 	}
@@ -207,14 +212,36 @@ func (sh *shard) gradData(i int) ([]float64, error) {
 // are in others, since every epoch is reshuffled). Weight decay is Adam's
 // L2 weight decay: weight_decay·W is added to the gradient, i.e. the
 // gradient of (weight_decay/2)·Σ‖W‖² added to the loss, for every trainable
-// tensor. Training updates st in place.
+// tensor. A BatchSampler's mini-batches (batch_sampler.go) replace the
+// shuffled ones. After each epoch it calls an EpochEnder's EndEpoch and, with
+// validation > 0, evaluates early stopping (validation.go). Training
+// updates st in place.
 //
 // x is the standardized row-major training matrix; labels is nil or has
 // one entry per row (1, 0, NaN).
 func train(ctx context.Context, alg Algorithm, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) error {
 	cfg := configFrom(opts)
+	var val *holdout // early stopping, see validation.go
+	if v := opts.Float("validation"); v > 0 {
+		x, rows, labels, val = splitValidation(x, rows, dims, labels, v, opts.Int64("seed"))
+		if val != nil {
+			if err := val.build(alg, st, opts); err != nil {
+				return err
+			}
+			defer val.close()
+		}
+	}
+	ender, _ := alg.(EpochEnder)
+	batches, err := customBatches(alg, st, x, rows, dims, labels, opts, rng) // batch_sampler.go
+	if err != nil {
+		return err
+	}
 	bs := min(cfg.batchSize, rows)
-	shards, err := buildShards(alg, st, bs, dims, opts)
+	build := buildShards
+	if batches != nil {
+		bs, build = batches.Rows, buildOneShard
+	}
+	shards, err := build(alg, st, bs, dims, opts)
 	if err != nil {
 		return err
 	}
@@ -237,13 +264,23 @@ func train(ctx context.Context, alg Algorithm, st *State, x []float64, rows, dim
 	}
 	errs := make([]error, len(shards))
 	steps := rows / bs
+	if batches != nil {
+		steps = batches.Steps
+	}
 	for epoch := 0; epoch < cfg.epochs; epoch++ {
-		rng.Shuffle(rows, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		if batches == nil {
+			rng.Shuffle(rows, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		}
 		for s := 0; s < steps; s++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			idx := perm[s*bs : (s+1)*bs]
+			var idx []int
+			if batches != nil {
+				idx = batches.draw(rng)
+			} else {
+				idx = perm[s*bs : (s+1)*bs]
+			}
 			for _, sh := range shards {
 				sh.fill(x, dims, idx, labels, rng)
 			}
@@ -287,6 +324,23 @@ func train(ctx context.Context, alg Algorithm, st *State, x []float64, rows, dim
 				sh.vm.Reset()
 			}
 		}
+		if ender != nil {
+			if err := ender.EndEpoch(st, arrowio.Matrix{Rows: rows, Cols: dims, Data: x}, labels, epoch+1, cfg.epochs, opts); err != nil {
+				return err
+			}
+		}
+		if val != nil {
+			stop, err := val.endEpoch(st)
+			if err != nil {
+				return err
+			}
+			if stop {
+				break
+			}
+		}
+	}
+	if val != nil {
+		val.restore(st)
 	}
 	for p, n := range lead.params {
 		data, ok := n.Value().Data().([]float64)

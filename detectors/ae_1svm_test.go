@@ -1,0 +1,80 @@
+package detectors
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestAE1SVMOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opts map[string]string
+		want error
+	}{
+		{nil, nil},
+		{opts("nu", "1", "gamma", "0.5", "rff_dim", "1", "alpha", "0"), nil},
+		{opts("gamma", "AUTO"), nil},
+		{opts("nu", "0"), ErrBadOption},
+		{opts("nu", "1.5"), ErrBadOption},
+		{opts("gamma", "0"), ErrBadOption},
+		{opts("gamma", "-1"), ErrBadOption},
+		{opts("gamma", "wide"), ErrBadOption},
+		{opts("gamma", "inf"), ErrBadOption},
+		{opts("rff_dim", "0"), ErrBadOption},
+		{opts("alpha", "-1"), ErrBadOption},
+		{opts("sigma", "1"), ErrUnknownOption},
+	} {
+		if err := ValidateOptions("ae_1svm", tc.opts); !errors.Is(err, tc.want) {
+			t.Errorf("%v: got %v, want %v", tc.opts, err, tc.want)
+		}
+	}
+}
+
+// TestAE1SVMFeatureMap checks the random Fourier features: Ω has the
+// variance 2·gamma of the RBF kernel's spectral density, and the
+// feature map approximates exp(−gamma·‖z−z'‖²).
+func TestAE1SVMFeatureMap(t *testing.T) {
+	o, err := normalizeOptions("ae_1svm", ae1svm{}, opts("hidden", "8,4", "gamma", "0.3", "rff_dim", "4000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ae1svm{}.Init(5, o, newRand(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	omega := st.Get("rff.omega")
+	var ss float64
+	for _, v := range omega.Data {
+		ss += v * v
+	}
+	if v := ss / float64(len(omega.Data)); math.Abs(v-0.6) > 0.03 {
+		t.Errorf("variance of Ω is %.4f, want 0.6", v)
+	}
+	z1, z2 := []float64{0.1, -0.5, 0.3, 1}, []float64{0.4, 0, -0.2, 0.8}
+	r := omega.Cols
+	var k float64
+	for j := 0; j < r; j++ {
+		var p1, p2 float64
+		for i := range z1 {
+			p1 += z1[i] * omega.At(i, j)
+			p2 += z2[i] * omega.At(i, j)
+		}
+		k += math.Cos(p1)*math.Cos(p2) + math.Sin(p1)*math.Sin(p2)
+	}
+	k /= float64(r)
+	var d2 float64
+	for i := range z1 {
+		d2 += (z1[i] - z2[i]) * (z1[i] - z2[i])
+	}
+	if want := math.Exp(-0.3 * d2); math.Abs(k-want) > 0.05 {
+		t.Errorf("kernel approximation %.4f, want %.4f", k, want)
+	}
+}
+
+// TestAE1SVMAccuracy is a quick smoke test on thyroid.
+func TestAE1SVMAccuracy(t *testing.T) {
+	auc := dgSmokeAUC(t, "ae_1svm", "thyroid", opts("epochs", "8", "rff_dim", "64"))
+	if auc < 0.85 {
+		t.Errorf("thyroid AUC %.4f < 0.85", auc)
+	}
+}

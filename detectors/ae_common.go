@@ -1,0 +1,289 @@
+package detectors
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
+	"gorgonia.org/gorgonia"
+)
+
+// This file holds what the autoencoder family (autoencoder, randnet,
+// robust_autoencoder, ae_knn; vae uses its activation) shares: the
+// network, its training-time regularizers, the reconstruction error and
+// its scorer.
+
+// aeActivation is the hidden activation of the autoencoders: leaky ReLU,
+// which, unlike ReLU, cannot leave a narrow code layer with units that are
+// dead for every row.
+const aeActivation = LeakyReLU
+
+// aeNet is a fully connected autoencoder: an MLP with biases over Sizes
+// d, h1, ..., hk, h(k-1), ..., h1, d (the decoder mirrors the encoder),
+// aeActivation after every layer including the code layer hk, and a linear
+// output layer (inputs are z-scores, not bounded).
+type aeNet struct {
+	MLP
+	// code is the number of encoder layers (Sizes[code] is the code width).
+	code int
+	// masked: layer l's weights are multiplied element-wise by the constant
+	// 0/1 tensor Prefix+"m<l>" of the same shape (RandNet's randomly
+	// dropped connections).
+	masked bool
+}
+
+func newAENet(prefix string, d int, hidden []int) aeNet {
+	sizes := append([]int{d}, hidden...)
+	for i := len(hidden) - 2; i >= 0; i-- {
+		sizes = append(sizes, hidden[i])
+	}
+	sizes = append(sizes, d)
+	return aeNet{
+		MLP:  MLP{Prefix: prefix, Sizes: sizes, Bias: true, Hidden: aeActivation, Output: Identity},
+		code: len(hidden),
+	}
+}
+
+// encoder is the first half of the network, up to and including the code
+// layer; it shares the autoencoder's tensors.
+func (n aeNet) encoder() aeNet {
+	e := n
+	e.MLP.Sizes = n.Sizes[:n.code+1]
+	e.MLP.Output = n.Hidden
+	return e
+}
+
+func (n aeNet) maskName(l int) string { return n.Prefix + "m" + strconv.Itoa(l) }
+
+// init adds the network's tensors to st, initialized from rng (see
+// MLP.Init).
+func (n aeNet) init(st *State, rng *rand.Rand) { n.MLP.Init(st, rng) }
+
+// aeRegularizers are the training-time corruptions of an autoencoder; the
+// scoring path never applies them.
+type aeRegularizers struct {
+	// noise is the standard deviation of the Gaussian corruption of the
+	// input (denoising autoencoder, Vincent et al., ICML 2008).
+	noise float64
+	// dropout is the probability of zeroing each hidden unit's output
+	// (inverted dropout: kept units are scaled by 1/(1-dropout)).
+	dropout float64
+}
+
+// graph applies the network to x in b with the regularizers reg and
+// returns the code (before dropout) and the reconstruction.
+func (n aeNet) graph(b *Graph, x *gorgonia.Node, reg aeRegularizers) (code, out *gorgonia.Node, err error) {
+	h := x
+	if reg.noise > 0 {
+		noise, err := gorgonia.Mul(b.Normal(b.Dims), gorgonia.NewConstant(reg.noise))
+		if err != nil {
+			return nil, nil, err
+		}
+		if h, err = gorgonia.Add(h, noise); err != nil {
+			return nil, nil, err
+		}
+	}
+	last := len(n.Sizes) - 2
+	for l := 0; l <= last; l++ {
+		w := b.Param(n.weightName(l))
+		if n.masked {
+			if w, err = gorgonia.HadamardProd(w, b.Param(n.maskName(l))); err != nil {
+				return nil, nil, err
+			}
+		}
+		if h, err = matMul(h, w); err != nil {
+			return nil, nil, err
+		}
+		if h, err = gorgonia.BroadcastAdd(h, b.Param(n.biasName(l)), nil, []byte{0}); err != nil {
+			return nil, nil, err
+		}
+		if h, err = activationGraph(h, n.act(l)); err != nil {
+			return nil, nil, err
+		}
+		if l+1 == n.code {
+			code = h
+		}
+		if l < last && reg.dropout > 0 {
+			if h, err = dropoutGraph(b, h, n.Sizes[l+1], reg.dropout); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return code, h, nil
+}
+
+// dropoutGraph zeroes each element of the rows × cols node h with
+// probability p and scales the others by 1/(1-p). The keep mask is
+// z > Φ⁻¹(p) for standard normal draws z from b.Normal.
+func dropoutGraph(b *Graph, h *gorgonia.Node, cols int, p float64) (*gorgonia.Node, error) {
+	cut := math.Sqrt2 * math.Erfinv(2*p-1)
+	mask, err := gorgonia.Gt(b.Normal(cols), gorgonia.NewConstant(cut), true)
+	if err != nil {
+		return nil, err
+	}
+	if mask, err = gorgonia.Mul(mask, gorgonia.NewConstant(1/(1-p))); err != nil {
+		return nil, err
+	}
+	return gorgonia.HadamardProd(h, mask)
+}
+
+// meanSquaredError returns the per-row mean over columns of (a-b)².
+func meanSquaredError(a, b *gorgonia.Node) (*gorgonia.Node, error) {
+	diff, err := gorgonia.Sub(a, b)
+	if err != nil {
+		return nil, err
+	}
+	sq, err := gorgonia.Square(diff)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Mean(sq, 1)
+}
+
+// kernel returns the plain-Go forward pass over st's tensors (with the
+// masks applied to copies of the weights if the network is masked).
+func (n aeNet) kernel(st *State) (*MLPKernel, error) {
+	if !n.masked {
+		return n.MLP.Kernel(st)
+	}
+	eff := &State{}
+	for l := 0; l+1 < len(n.Sizes); l++ {
+		in, out := n.Sizes[l], n.Sizes[l+1]
+		w, err := st.Lookup(n.weightName(l), in, out)
+		if err != nil {
+			return nil, err
+		}
+		m, err := st.Lookup(n.maskName(l), in, out)
+		if err != nil {
+			return nil, err
+		}
+		b, err := st.Lookup(n.biasName(l), 1, out)
+		if err != nil {
+			return nil, err
+		}
+		wm := eff.Add(n.weightName(l), in, out, false)
+		for i := range wm.Data {
+			wm.Data[i] = w.Data[i] * m.Data[i]
+		}
+		eff.Tensors = append(eff.Tensors, b)
+	}
+	return n.MLP.Kernel(eff)
+}
+
+// reconError is the mean over features of (out_j - x_j)², the plain-Go
+// counterpart of meanSquaredError.
+func reconError(out, x []float64) float64 {
+	return kernel.SquaredDistance(out, x) / float64(len(x))
+}
+
+// reconScorer scores a row by its autoencoder's reconstruction error.
+type reconScorer struct {
+	net *MLPKernel
+	d   int
+}
+
+func (n aeNet) scorer(st *State) (*reconScorer, error) {
+	k, err := n.kernel(st)
+	if err != nil {
+		return nil, err
+	}
+	return &reconScorer{net: k, d: n.Sizes[0]}, nil
+}
+
+func (s *reconScorer) ScratchLen() int { return s.net.ScratchLen() }
+
+func (s *reconScorer) ScoreRows(x, dst, scratch []float64) {
+	d := s.d
+	for i := range dst {
+		row := x[i*d : (i+1)*d]
+		dst[i] = reconError(s.net.Forward(row, scratch), row)
+	}
+}
+
+// reconstruct writes the network's reconstruction of each row of x
+// (rows × d, row-major) into dst.
+func reconstruct(k *MLPKernel, x, dst []float64, d int) {
+	scratch := make([]float64, k.ScratchLen())
+	for i := 0; i*d < len(x); i++ {
+		copy(dst[i*d:(i+1)*d], k.Forward(x[i*d:(i+1)*d], scratch))
+	}
+}
+
+// aeOptions are the regularization options of the plain autoencoders.
+func aeOptions() []Option {
+	return []Option{
+		FloatOption("noise", "0", "std of the Gaussian input corruption during training (denoising autoencoder)",
+			func(v float64) bool { return v >= 0 }, ">= 0"),
+		FloatOption("sparsity", "0", "weight of the L1 penalty on the code (sparse autoencoder)",
+			func(v float64) bool { return v >= 0 }, ">= 0"),
+		FloatOption("dropout", "0", "dropout rate of the hidden layers during training",
+			func(v float64) bool { return v >= 0 && v < 1 }, "in [0, 1)"),
+	}
+}
+
+// withAEDefaults returns opts with the default of option name set to def.
+func withAEDefaults(opts []Option, name, def string) []Option {
+	for i := range opts {
+		if opts[i].Name == name {
+			opts[i].Default = def
+		}
+	}
+	return opts
+}
+
+func aeRegularizersFrom(o Options) aeRegularizers {
+	return aeRegularizers{noise: o.Float("noise"), dropout: o.Float("dropout")}
+}
+
+// aeObjective is the objective of a plain autoencoder on b.X: the row's
+// mean squared reconstruction error plus sparsity·Σ|code|, with the
+// regularizers of the options. Scores is the reconstruction error when the
+// graph is deterministic (no dropout; input noise is zero in a graph whose
+// normal inputs are not filled).
+func aeObjective(n aeNet, b *Graph) (Objective, error) {
+	reg := aeRegularizersFrom(b.Opts)
+	code, out, err := n.graph(b, b.X, reg)
+	if err != nil {
+		return Objective{}, err
+	}
+	rec, err := meanSquaredError(out, b.X)
+	if err != nil {
+		return Objective{}, err
+	}
+	loss := rec
+	if s := b.Opts.Float("sparsity"); s > 0 {
+		abs, err := gorgonia.Abs(code)
+		if err != nil {
+			return Objective{}, err
+		}
+		l1, err := gorgonia.Sum(abs, 1)
+		if err != nil {
+			return Objective{}, err
+		}
+		if l1, err = gorgonia.Mul(l1, gorgonia.NewConstant(s)); err != nil {
+			return Objective{}, err
+		}
+		// l1 first: gorgonia's Add may write its result over its first
+		// operand, and rec must survive as Scores.
+		if loss, err = gorgonia.Add(l1, rec); err != nil {
+			return Objective{}, err
+		}
+	}
+	obj := Objective{RowLoss: loss}
+	if reg.dropout == 0 {
+		obj.Scores = rec
+	}
+	return obj, nil
+}
+
+// reconObjective is the objective of an unregularized autoencoder on b.X:
+// each row's mean squared reconstruction error, which is also its score.
+func reconObjective(n aeNet, b *Graph) (Objective, error) {
+	_, out, err := n.graph(b, b.X, aeRegularizers{})
+	if err != nil {
+		return Objective{}, err
+	}
+	rec, err := meanSquaredError(out, b.X)
+	return Objective{RowLoss: rec, Scores: rec}, err
+}

@@ -1,0 +1,147 @@
+package detectors
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/anomalydb/anomalydb/arrowio"
+	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
+)
+
+// aeKNN is deep feature extraction followed by a classical detector (the
+// survey's §4, "deep learning for feature extraction"): an autoencoder
+// (the same network and options as autoencoder) is trained on the rows,
+// and a row's score is the mean Euclidean distance from its code to its k
+// nearest neighbours among the codes of a reference set of training rows
+// (the k-NN distance detector of Ramaswamy et al., SIGMOD 2000, with the
+// average of the k distances as in Angiulli & Pizzuti, PKDD 2002).
+//
+//   - The reference set is all training rows, or a seeded sample of
+//     max_reference of them; their codes are part of the model state, so
+//     a loaded model scores exactly like the trained one. The search is
+//     exact, so a row scores the same alone or in any batch.
+//   - A training row in the reference set is its own nearest neighbour
+//     (distance 0): its score averages the distance 0 with its k-1 other
+//     neighbours. This only affects scores of training rows (and the
+//     threshold, slightly); rows scored later are not in the set.
+type aeKNN struct{}
+
+func init() { Register("ae_knn", aeKNN{}) }
+
+// Options: the autoencoder's options and defaults (dropout 0.2, 10
+// epochs), k and max_reference. max_reference 5000 bounds the work per
+// scored row (5000 distances in code space) and the state's size.
+func (aeKNN) Options() []Option {
+	return append(autoencoder{}.Options(),
+		IntOption("k", "10", "number of nearest neighbours in code space", 1),
+		IntOption("max_reference", "5000", "maximum number of training rows kept as k-NN reference (seeded sample)", 1),
+	)
+}
+
+func (aeKNN) net(d int, o Options) aeNet { return newAENet("ae.", d, o.Ints("hidden")) }
+
+func (a aeKNN) Init(d int, o Options, rng *rand.Rand) (*State, error) {
+	st := &State{}
+	a.net(d, o).init(st, rng)
+	return st, nil
+}
+
+func (a aeKNN) Graph(b *Graph) (Objective, error) {
+	obj, err := aeObjective(a.net(b.Dims, b.Opts), b)
+	obj.Scores = nil // the graph scores reconstruction, not k-NN distance
+	return obj, err
+}
+
+// Finish stores the codes of the reference rows as the tensor "ref".
+func (a aeKNN) Finish(st *State, x arrowio.Matrix, o Options) error {
+	enc, err := a.net(x.Cols, o).encoder().kernel(st)
+	if err != nil {
+		return err
+	}
+	idx := referenceRows(x.Rows, o.Int("max_reference"), o.Int64("seed"))
+	c := enc.OutLen()
+	ref := st.Add("ref", len(idx), c, false)
+	scratch := make([]float64, enc.ScratchLen())
+	for r, i := range idx {
+		copy(ref.Data[r*c:(r+1)*c], enc.Forward(x.Row(i), scratch))
+	}
+	return nil
+}
+
+// referenceRows returns all of 0..rows-1, or, if there are more than max,
+// a sorted sample of max of them drawn with a generator seeded by seed.
+func referenceRows(rows, max int, seed int64) []int {
+	idx := make([]int, rows)
+	for i := range idx {
+		idx[i] = i
+	}
+	if rows <= max {
+		return idx
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x6a09e667f3bcc908))
+	for i := 0; i < max; i++ {
+		j := i + rng.IntN(rows-i)
+		idx[i], idx[j] = idx[j], idx[i]
+	}
+	idx = idx[:max]
+	slices.Sort(idx)
+	return idx
+}
+
+func (a aeKNN) Scorer(st *State, d int, o Options) (Scorer, error) {
+	enc, err := a.net(d, o).encoder().kernel(st)
+	if err != nil {
+		return nil, err
+	}
+	t := st.Get("ref")
+	if t == nil {
+		return nil, fmt.Errorf("%w: missing tensor ref", ErrBadModel)
+	}
+	ref, err := st.Lookup("ref", t.Rows, enc.OutLen())
+	if err != nil {
+		return nil, err
+	}
+	return &knnScorer{enc: enc, ref: ref.Data, n: ref.Rows, c: ref.Cols, k: min(o.Int("k"), ref.Rows), d: d}, nil
+}
+
+// knnScorer is the mean distance from a row's code to its k nearest
+// reference codes, by exhaustive search.
+type knnScorer struct {
+	enc     *MLPKernel
+	ref     []float64
+	n, c, k int
+	d       int
+}
+
+func (s *knnScorer) ScratchLen() int { return s.enc.ScratchLen() + s.k }
+
+func (s *knnScorer) ScoreRows(x, dst, scratch []float64) {
+	d, c, k := s.d, s.c, s.k
+	se, best := scratch[:s.enc.ScratchLen()], scratch[s.enc.ScratchLen():]
+	for i := range dst {
+		code := s.enc.Forward(x[i*d:(i+1)*d], se)
+		// best holds the k smallest squared distances so far, ascending.
+		for j := range best {
+			best[j] = math.Inf(1)
+		}
+		for r := 0; r < s.n; r++ {
+			dist := kernel.SquaredDistance(code, s.ref[r*c:(r+1)*c])
+			if dist >= best[k-1] {
+				continue
+			}
+			j := k - 1
+			for j > 0 && best[j-1] > dist {
+				best[j] = best[j-1]
+				j--
+			}
+			best[j] = dist
+		}
+		sum := 0.0
+		for _, v := range best {
+			sum += math.Sqrt(v)
+		}
+		dst[i] = sum / float64(k)
+	}
+}

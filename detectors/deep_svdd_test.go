@@ -1,0 +1,133 @@
+package detectors
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestDeepSVDDOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opts map[string]string
+		want error
+	}{
+		{opts("objective", "soft-boundary"), nil},
+		{opts("objective", "SOFT-BOUNDARY", "nu", "1"), nil},
+		{opts("objective", "soft-boundary", "nu", "0.01"), nil},
+		{opts("objective", "one-class"), nil},
+		{opts("objective", "hard"), ErrBadOption},
+		{opts("objective", ""), ErrBadOption},
+		{opts("objective", "soft-boundary", "nu", "0"), ErrBadOption},
+		{opts("objective", "soft-boundary", "nu", "1.5"), ErrBadOption},
+		{opts("objective", "soft-boundary", "nu", "-0.1"), ErrBadOption},
+		// nu does not apply to the one-class objective, even at its default.
+		{opts("nu", "0.1"), ErrUnknownOption},
+		{opts("objective", "one-class", "NU", "0.2"), ErrUnknownOption},
+		{opts("pretrain_epochs", "-1"), ErrBadOption},
+		{opts("pretrain_epochs", "0"), nil},
+		{opts("eta", "1"), ErrUnknownOption},
+	} {
+		err := ValidateOptions("deep_svdd", tc.opts)
+		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("ValidateOptions(deep_svdd, %v) = %v, want %v", tc.opts, err, tc.want)
+		}
+	}
+	// Fit checks the same, and a saved soft-boundary model (whose options
+	// include nu) loads.
+	mem := checkedMem(t)
+	tb := synthetic(300, 3, 1)
+	bs := tb.nullBatches(mem, 300)
+	defer releaseAll(bs)
+	data := TrainingData{Batches: bs, Features: tb.features(), Label: -1}
+	if _, err := Fit(context.Background(), "deep_svdd", opts("nu", "0.2"), data); !errors.Is(err, ErrUnknownOption) {
+		t.Errorf("Fit with nu and one-class: %v", err)
+	}
+	m, err := Fit(context.Background(), "deep_svdd", opts("objective", "soft-boundary", "epochs", "2"), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := m.MarshalBinary()
+	if _, err := UnmarshalModel(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSoftBoundary: after training R is the (1-nu)-quantile of the
+// training distances, so about a fraction nu of the training rows score
+// above 0 (outside the sphere), and scores are the one-class distances
+// minus R².
+func TestSoftBoundary(t *testing.T) {
+	tb := synthetic(3000, 4, 3)
+	for _, nu := range []string{"0.05", "0.3"} {
+		m := fitSynthetic(t, "deep_svdd", tb, opts("objective", "soft-boundary", "nu", nu, "epochs", "12", "hidden", "16,8", "lr", "0.001"))
+		r2 := m.state.Get("r2").Data[0]
+		if r2 <= 0 {
+			t.Fatalf("nu %s: R² = %v", nu, r2)
+		}
+		outside := 0
+		for _, s := range rowScores(t, m, tb) {
+			if s > 0 {
+				outside++
+			}
+		}
+		// R is set from the last epoch's network, the one scored.
+		want := m.opts.Float("nu") * float64(tb.rows)
+		if d := float64(outside) - want; d > 2 || d < -2 {
+			t.Errorf("nu %s: %d training rows outside the sphere, want about %.0f", nu, outside, want)
+		}
+	}
+	// Before the warm-up ends R stays 0... unless training is shorter than
+	// the warm-up, then R is set after the last epoch.
+	short := fitSynthetic(t, "deep_svdd", tb, opts("objective", "soft-boundary", "epochs", "3", "hidden", "8,4"))
+	if short.state.Get("r2").Data[0] <= 0 {
+		t.Fatal("R not set when epochs < warm-up")
+	}
+}
+
+func TestAccuracySoftBoundary(t *testing.T) {
+	tb := readTable(t, "thyroid")
+	auc := splitAUC(t, "deep_svdd", tb, opts("objective", "soft-boundary"), false)
+	t.Logf("thyroid soft-boundary AUC %.4f", auc)
+	if auc < 0.85 { // measured 0.8998
+		t.Errorf("thyroid soft-boundary AUC %.4f < 0.85", auc)
+	}
+}
+
+// splitAUC trains alg on a stratified 70% of tb (seed 42) and returns the
+// AUC-ROC on the other 30%. With weak, every tenth training anomaly is
+// labelled 1 and every other row NULL (the ADBench protocol).
+func splitAUC(t *testing.T, alg string, tb *table, o map[string]string, weak bool) float64 {
+	t.Helper()
+	trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
+	train, test := tb.subset(trainIdx), tb.subset(testIdx)
+	var labels []float64
+	label := -1
+	if weak {
+		labels, label = make([]float64, train.rows), train.cols
+		k := 0
+		for i, y := range train.labels {
+			labels[i] = nan()
+			if y == 1 {
+				if k%10 == 0 {
+					labels[i] = 1
+				}
+				k++
+			}
+		}
+	}
+	mem := checkedMem(t)
+	bs := train.labelledBatches(mem, 1024, labels)
+	defer releaseAll(bs)
+	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: train.features(), Label: label})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auc, err := AUC(test.labels, rowScores(t, m, test))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auc
+}
+
+func nan() float64 { return math.NaN() }

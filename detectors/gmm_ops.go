@@ -1,0 +1,412 @@
+package detectors
+
+import (
+	"fmt"
+	"hash"
+	"math"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// This file holds the gorgonia ops a Gaussian mixture energy needs and
+// gorgonia v0.9 lacks: the inverse and the log-determinant of a symmetric
+// positive definite matrix (both through a Cholesky factorization), and a
+// numerically stable row-wise log-sum-exp. Each declares its analytic
+// derivative as further graph nodes:
+//
+//	d log det A = tr(A⁻¹ dA)      ⇒ ∂/∂A = g·A⁻¹        (A symmetric)
+//	d A⁻¹ = −A⁻¹ dA A⁻¹           ⇒ ∂/∂A = −A⁻¹ G A⁻¹   (A symmetric)
+//	d lse(x) = Σ_k softmax(x)_k dx_k
+
+// spdInverse returns the inverse of the symmetric positive definite matrix
+// node a (n×n).
+func spdInverse(a *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(spdInvOp{}, a)
+}
+
+// spdLogDet returns the scalar log-determinant of the symmetric positive
+// definite matrix node a.
+func spdLogDet(a *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(spdLogDetOp{}, a)
+}
+
+// rowLogSumExp returns the vector of log Σ_k exp(x[i,k]) over the rows of
+// the matrix node x, each computed as m + log Σ_k exp(x[i,k] − m) with m
+// the row maximum.
+func rowLogSumExp(x *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(rowLSEOp{}, x)
+}
+
+// spdCholesky overwrites the lower triangle of the row-major n×n matrix a
+// with its Cholesky factor L (a = L·Lᵀ); the strict upper triangle is
+// set to zero. It returns false if a is not (numerically) positive
+// definite.
+func spdCholesky(a []float64, n int) bool {
+	for j := 0; j < n; j++ {
+		s := a[j*n+j]
+		for k := 0; k < j; k++ {
+			s -= a[j*n+k] * a[j*n+k]
+		}
+		if !(s > 0) { // also catches NaN
+			return false
+		}
+		d := math.Sqrt(s)
+		a[j*n+j] = d
+		for i := j + 1; i < n; i++ {
+			t := a[i*n+j]
+			for k := 0; k < j; k++ {
+				t -= a[i*n+k] * a[j*n+k]
+			}
+			a[i*n+j] = t / d
+		}
+		for k := j + 1; k < n; k++ {
+			a[j*n+k] = 0
+		}
+	}
+	return true
+}
+
+// spdLowerInverse sets dst to the inverse of the row-major lower triangular
+// n×n matrix l (dst is lower triangular too).
+func spdLowerInverse(dst, l []float64, n int) {
+	clear(dst[:n*n])
+	for j := 0; j < n; j++ {
+		dst[j*n+j] = 1 / l[j*n+j]
+		for i := j + 1; i < n; i++ {
+			var s float64
+			for k := j; k < i; k++ {
+				s -= l[i*n+k] * dst[k*n+j]
+			}
+			dst[i*n+j] = s / l[i*n+i]
+		}
+	}
+}
+
+// spdFactor returns the Cholesky factor of the symmetric positive definite
+// n×n matrix a (not modified), or an error if it is not positive definite.
+func spdFactor(op gorgonia.Op, a []float64, n int) ([]float64, error) {
+	l := append([]float64(nil), a[:n*n]...)
+	if !spdCholesky(l, n) {
+		return nil, fmt.Errorf("%w: %v: covariance matrix is not positive definite", ErrDiverged, op)
+	}
+	return l, nil
+}
+
+// spdSquareInput returns the data and order of a square float64 matrix input.
+func spdSquareInput(op gorgonia.Op, in []gorgonia.Value) ([]float64, int, error) {
+	d, err := float64Data(op, in, 1)
+	if err != nil {
+		return nil, 0, err
+	}
+	s := in[0].Shape()
+	if len(s) != 2 || s[0] != s[1] {
+		return nil, 0, fmt.Errorf("%v: input shape %v is not square", op, s)
+	}
+	return d[0], s[0], nil
+}
+
+// spdInvOp computes A⁻¹ = L⁻ᵀ·L⁻¹ for A = L·Lᵀ.
+type spdInvOp struct{}
+
+var _ gorgonia.SDOp = spdInvOp{}
+
+// Arity implements gorgonia.Op.
+func (op spdInvOp) Arity() int { return 1 }
+
+// Type implements gorgonia.Op.
+func (op spdInvOp) Type() hm.Type {
+	t := gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t)
+}
+
+// InferShape implements gorgonia.Op.
+func (op spdInvOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return shapeOf(in[0])
+}
+
+// Do implements gorgonia.Op.
+func (op spdInvOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	a, n, err := spdSquareInput(op, in)
+	if err != nil {
+		return nil, err
+	}
+	l, err := spdFactor(op, a, n)
+	if err != nil {
+		return nil, err
+	}
+	li := make([]float64, n*n)
+	spdLowerInverse(li, l, n)
+	out := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j <= i; j++ {
+			// (L⁻ᵀL⁻¹)[i,j] = Σ_k L⁻¹[k,i]·L⁻¹[k,j], k >= max(i,j) = i.
+			var s float64
+			for k := i; k < n; k++ {
+				s += li[k*n+i] * li[k*n+j]
+			}
+			out[i*n+j], out[j*n+i] = s, s
+		}
+	}
+	return tensor.New(tensor.WithShape(n, n), tensor.WithBacking(out)), nil
+}
+
+// ReturnsPtr implements gorgonia.Op.
+func (op spdInvOp) ReturnsPtr() bool { return false }
+
+// CallsExtern implements gorgonia.Op.
+func (op spdInvOp) CallsExtern() bool { return false }
+
+// OverwritesInput implements gorgonia.Op.
+func (op spdInvOp) OverwritesInput() int { return -1 }
+
+// WriteHash implements gorgonia.Op.
+func (op spdInvOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
+
+// Hashcode implements gorgonia.Op.
+func (op spdInvOp) Hashcode() uint32 { return hashOp(op) }
+
+// String implements gorgonia.Op.
+func (op spdInvOp) String() string { return "SPDInverse" }
+
+// DiffWRT implements gorgonia.SDOp.
+func (op spdInvOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff implements gorgonia.SDOp: ∂/∂A = −A⁻¹·G·A⁻¹ (the output is
+// symmetric, so A⁻ᵀ = A⁻¹).
+func (op spdInvOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	t, err := matMul(output, grad)
+	if err != nil {
+		return nil, err
+	}
+	if t, err = matMul(t, output); err != nil {
+		return nil, err
+	}
+	if t, err = gorgonia.Neg(t); err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{t}, nil
+}
+
+// spdLogDetOp computes log det A = 2·Σ log L[i,i] for A = L·Lᵀ.
+type spdLogDetOp struct{}
+
+var _ gorgonia.SDOp = spdLogDetOp{}
+
+// Arity implements gorgonia.Op.
+func (op spdLogDetOp) Arity() int { return 1 }
+
+// Type implements gorgonia.Op.
+func (op spdLogDetOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(gorgonia.TensorType{Dims: 2, Of: a}, a)
+}
+
+// InferShape implements gorgonia.Op.
+func (op spdLogDetOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.ScalarShape(), nil
+}
+
+// Do implements gorgonia.Op.
+func (op spdLogDetOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	a, n, err := spdSquareInput(op, in)
+	if err != nil {
+		return nil, err
+	}
+	l, err := spdFactor(op, a, n)
+	if err != nil {
+		return nil, err
+	}
+	var s float64
+	for i := 0; i < n; i++ {
+		s += math.Log(l[i*n+i])
+	}
+	return gorgonia.NewF64(2 * s), nil
+}
+
+// ReturnsPtr implements gorgonia.Op.
+func (op spdLogDetOp) ReturnsPtr() bool { return false }
+
+// CallsExtern implements gorgonia.Op.
+func (op spdLogDetOp) CallsExtern() bool { return false }
+
+// OverwritesInput implements gorgonia.Op.
+func (op spdLogDetOp) OverwritesInput() int { return -1 }
+
+// WriteHash implements gorgonia.Op.
+func (op spdLogDetOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
+
+// Hashcode implements gorgonia.Op.
+func (op spdLogDetOp) Hashcode() uint32 { return hashOp(op) }
+
+// String implements gorgonia.Op.
+func (op spdLogDetOp) String() string { return "SPDLogDet" }
+
+// DiffWRT implements gorgonia.SDOp.
+func (op spdLogDetOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff implements gorgonia.SDOp: ∂/∂A = g·A⁻¹.
+func (op spdLogDetOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	inv, err := spdInverse(inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	d, err := gorgonia.Mul(inv, grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{d}, nil
+}
+
+// rowLSEOp maps an n×k matrix to the n-vector of its rows' log-sum-exp.
+type rowLSEOp struct{}
+
+var _ gorgonia.SDOp = rowLSEOp{}
+
+// Arity implements gorgonia.Op.
+func (op rowLSEOp) Arity() int { return 1 }
+
+// Type implements gorgonia.Op.
+func (op rowLSEOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(gorgonia.TensorType{Dims: 2, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})
+}
+
+// InferShape implements gorgonia.Op.
+func (op rowLSEOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(s) != 2 {
+		return nil, fmt.Errorf("%v: input shape %v is not a matrix", op, s)
+	}
+	return tensor.Shape{s[0]}, nil
+}
+
+// gmmLogSumExp returns log Σ exp(x[k]) as max + log Σ exp(x[k] − max),
+// summing in index order.
+func gmmLogSumExp(x []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range x {
+		m = max(m, v)
+	}
+	if math.IsInf(m, 0) {
+		return m
+	}
+	var s float64
+	for _, v := range x {
+		s += math.Exp(v - m)
+	}
+	return m + math.Log(s)
+}
+
+// Do implements gorgonia.Op.
+func (op rowLSEOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	d, err := float64Data(op, in, 1)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape()
+	if len(s) != 2 {
+		return nil, fmt.Errorf("%v: input shape %v is not a matrix", op, s)
+	}
+	n, k := s[0], s[1]
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = gmmLogSumExp(d[0][i*k : (i+1)*k])
+	}
+	return tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), nil
+}
+
+// ReturnsPtr implements gorgonia.Op.
+func (op rowLSEOp) ReturnsPtr() bool { return false }
+
+// CallsExtern implements gorgonia.Op.
+func (op rowLSEOp) CallsExtern() bool { return false }
+
+// OverwritesInput implements gorgonia.Op.
+func (op rowLSEOp) OverwritesInput() int { return -1 }
+
+// WriteHash implements gorgonia.Op.
+func (op rowLSEOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
+
+// Hashcode implements gorgonia.Op.
+func (op rowLSEOp) Hashcode() uint32 { return hashOp(op) }
+
+// String implements gorgonia.Op.
+func (op rowLSEOp) String() string { return "RowLogSumExp" }
+
+// DiffWRT implements gorgonia.SDOp.
+func (op rowLSEOp) DiffWRT(int) []bool { return []bool{true} }
+
+// SymDiff implements gorgonia.SDOp.
+func (op rowLSEOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	d, err := gorgonia.ApplyOp(rowLSEGradOp{}, inputs[0], output, grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{d}, nil
+}
+
+// rowLSEGradOp maps (x, lse, g) to g[i]·exp(x[i,k] − lse[i]), the
+// gradient of the row log-sum-exp. It is not itself differentiable.
+type rowLSEGradOp struct{}
+
+var _ gorgonia.Op = rowLSEGradOp{}
+
+// Arity implements gorgonia.Op.
+func (op rowLSEGradOp) Arity() int { return 3 }
+
+// Type implements gorgonia.Op.
+func (op rowLSEGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	m := gorgonia.TensorType{Dims: 2, Of: a}
+	v := gorgonia.TensorType{Dims: 1, Of: a}
+	return hm.NewFnType(m, v, v, m)
+}
+
+// InferShape implements gorgonia.Op.
+func (op rowLSEGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return shapeOf(in[0])
+}
+
+// Do implements gorgonia.Op.
+func (op rowLSEGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	d, err := float64Data(op, in, 3)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape()
+	if len(s) != 2 || len(d[1]) < s[0] || len(d[2]) < s[0] {
+		return nil, fmt.Errorf("%v: shapes %v, %v, %v", op, s, in[1].Shape(), in[2].Shape())
+	}
+	n, k := s[0], s[1]
+	x, lse, g := d[0], d[1], d[2]
+	out := make([]float64, n*k)
+	for i := 0; i < n; i++ {
+		for j := 0; j < k; j++ {
+			out[i*k+j] = g[i] * math.Exp(x[i*k+j]-lse[i])
+		}
+	}
+	return tensor.New(tensor.WithShape(n, k), tensor.WithBacking(out)), nil
+}
+
+// ReturnsPtr implements gorgonia.Op.
+func (op rowLSEGradOp) ReturnsPtr() bool { return false }
+
+// CallsExtern implements gorgonia.Op.
+func (op rowLSEGradOp) CallsExtern() bool { return false }
+
+// OverwritesInput implements gorgonia.Op.
+func (op rowLSEGradOp) OverwritesInput() int { return -1 }
+
+// WriteHash implements gorgonia.Op.
+func (op rowLSEGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
+
+// Hashcode implements gorgonia.Op.
+func (op rowLSEGradOp) Hashcode() uint32 { return hashOp(op) }
+
+// String implements gorgonia.Op.
+func (op rowLSEGradOp) String() string { return "RowLogSumExpGrad" }

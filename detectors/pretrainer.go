@@ -1,0 +1,48 @@
+package detectors
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+)
+
+// Pretrainer is implemented by algorithms that first train another
+// objective on the same state, such as an autoencoder whose encoder then
+// initializes the network (Deep SVDD, OC-NN). Fit runs pretraining after
+// Init and before Prepare, with the training template and the same
+// options (batch size, learning rate, weight decay, validation) except
+// the number of epochs, and a fresh optimizer. Only the trainable tensors
+// the pretraining graph uses are updated (see Graph.Param); tensors used
+// only by pretraining (a decoder) stay in the state.
+type Pretrainer interface {
+	// PretrainEpochs is the number of pretraining epochs (0 = none),
+	// usually an option of the algorithm.
+	PretrainEpochs(o Options) int
+	// PretrainGraph builds the pretraining objective for one mini-batch,
+	// like Algorithm.Graph.
+	PretrainGraph(b *Graph) (Objective, error)
+}
+
+// pretraining presents a Pretrainer's objective as an Algorithm to the
+// template. It has none of the optional hooks (EpochEnder, ...).
+type pretraining struct {
+	Algorithm
+	p Pretrainer
+}
+
+func (a pretraining) Graph(b *Graph) (Objective, error) { return a.p.PretrainGraph(b) }
+
+// pretrain runs a's pretraining, if it has any.
+func pretrain(ctx context.Context, a Algorithm, st *State, x []float64, rows, dims int, labels []float64, o Options, rng *rand.Rand) error {
+	p, ok := a.(Pretrainer)
+	if !ok {
+		return nil
+	}
+	n := p.PretrainEpochs(o)
+	if n <= 0 {
+		return nil
+	}
+	po := o.clone()
+	po["epochs"] = strconv.Itoa(n)
+	return train(ctx, pretraining{a, p}, st, x, rows, dims, labels, po, rng)
+}

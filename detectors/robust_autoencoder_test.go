@@ -1,0 +1,43 @@
+package detectors
+
+import (
+	"math"
+	"testing"
+)
+
+func TestRobustAutoencoderOptions(t *testing.T) {
+	checkOptionCases(t, "robust_autoencoder", []optionCase{
+		{opts("lambda", "0.5", "norm", "L1", "outer_iterations", "3"), nil},
+		{opts("lambda", "0"), ErrBadOption},
+		{opts("lambda", "-2"), ErrBadOption},
+		{opts("norm", "l2"), ErrBadOption},
+		{opts("outer_iterations", "0"), ErrBadOption},
+		{opts("noise", "0.1"), ErrUnknownOption},
+	})
+}
+
+func TestShrink(t *testing.T) {
+	r := []float64{3, -0.5, 2, -4}
+	shrinkElements(r, 1)
+	for i, want := range []float64{2, 0, 1, -3} {
+		if r[i] != want {
+			t.Fatalf("l1 shrink: %v", r)
+		}
+	}
+	// Rows (3, 4) of norm 5 and (0.3, 0.4) of norm 0.5, tau 2.5.
+	r = []float64{3, 4, 0.3, 0.4}
+	shrinkRows(r, 2, 2.5)
+	for i, want := range []float64{1.5, 2, 0, 0} {
+		if math.Abs(r[i]-want) > 1e-15 {
+			t.Fatalf("l21 shrink: %v", r)
+		}
+	}
+}
+
+func TestRobustAutoencoderAccuracy(t *testing.T) {
+	for _, norm := range []string{"l21", "l1"} {
+		if auc, _ := aeSmokeAUC(t, "robust_autoencoder", "thyroid", opts("epochs", "20", "norm", norm)); auc < 0.88 {
+			t.Errorf("thyroid %s AUC %.4f < 0.88", norm, auc)
+		}
+	}
+}

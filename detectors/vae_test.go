@@ -1,0 +1,19 @@
+package detectors
+
+import "testing"
+
+func TestVAEOptions(t *testing.T) {
+	checkOptionCases(t, "vae", []optionCase{
+		{opts("latent", "2", "beta", "0.5", "hidden", "32"), nil},
+		{opts("beta", "0"), nil},
+		{opts("latent", "0"), ErrBadOption},
+		{opts("beta", "-1"), ErrBadOption},
+		{opts("dropout", "0.2"), ErrUnknownOption},
+	})
+}
+
+func TestVAEAccuracy(t *testing.T) {
+	if auc, _ := aeSmokeAUC(t, "vae", "thyroid", opts("epochs", "20")); auc < 0.88 {
+		t.Errorf("thyroid AUC %.4f < 0.88", auc)
+	}
+}

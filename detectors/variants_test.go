@@ -1,0 +1,63 @@
+package detectors
+
+import (
+	"testing"
+)
+
+// TestOptionVariants runs the conformance checks that do not depend on
+// defaults (batch = row, save → load, graph = kernel, reproducible) on
+// non-default variants of the algorithms: objectives, pretraining,
+// validation.
+func TestOptionVariants(t *testing.T) {
+	tb := synthetic(6000, 5, 21)
+	for _, tc := range []struct {
+		alg  string
+		opts map[string]string
+	}{
+		{"deep_svdd", opts("objective", "soft-boundary", "nu", "0.2")},
+		{"deep_svdd", opts("pretrain_epochs", "2")},
+		{"deep_svdd", opts("validation", "0.2", "patience", "2")},
+		{"deep_sad", opts("pretrain_epochs", "0", "eta", "2")},
+		{"deep_sad", opts("validation", "0.3")},
+		{"ocnn", opts("pretrain_epochs", "2", "encoder", "8,4", "hidden", "6")},
+		{"ocnn", opts("hidden", "8,4", "nu", "0.5")},
+	} {
+		o := opts("epochs", "3", "seed", "4")
+		if tc.alg != "ocnn" {
+			o["hidden"] = "16,8"
+		}
+		for k, v := range tc.opts {
+			o[k] = v
+		}
+		t.Run(tc.alg, func(t *testing.T) {
+			m := fitSynthetic(t, tc.alg, tb, o)
+			scores := rowScores(t, m, tb)
+			if i, ok := sameBits(scores, rowScores(t, fitSynthetic(t, tc.alg, tb, o), tb)); !ok {
+				t.Fatalf("%v: second run differs at row %d", tc.opts, i)
+			}
+			b, err := m.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m2, err := UnmarshalModel(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i, ok := sameBits(scores, rowScores(t, m2, tb)); !ok {
+				t.Fatalf("%v: loaded model differs at row %d", tc.opts, i)
+			}
+			for _, tn := range m.state.Tensors {
+				if len(tn.Name) > 4 && tn.Name[:4] == "dec." {
+					t.Fatalf("%v: the pretraining decoder %s is in the model", tc.opts, tn.Name)
+				}
+			}
+			checkBatchScores(t, m, tb, scores)
+			checkGraphScores(t, m, tb)
+			auc, err := AUC(tb.labels, scores)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%v: synthetic AUC %.4f", tc.opts, auc)
+		})
+	}
+}
