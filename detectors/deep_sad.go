@@ -154,13 +154,5 @@ func (a deepSAD) Graph(b *Graph) (Objective, error) {
 }
 
 func (a deepSAD) Scorer(st *State, d int, o Options) (Scorer, error) {
-	k, err := a.net(d, o).Kernel(st)
-	if err != nil {
-		return nil, err
-	}
-	c, err := st.Lookup("c", 1, k.OutLen())
-	if err != nil {
-		return nil, err
-	}
-	return &distScorer{net: k, c: c.Data, d: d}, nil
+	return newDistScorer(a.net(d, o), st, d)
 }

@@ -260,15 +260,10 @@ func (a deepSVDD) Graph(b *Graph) (Objective, error) {
 }
 
 func (a deepSVDD) Scorer(st *State, d int, o Options) (Scorer, error) {
-	k, err := a.net(d, o).Kernel(st)
+	ds, err := newDistScorer(a.net(d, o), st, d)
 	if err != nil {
 		return nil, err
 	}
-	c, err := st.Lookup("c", 1, k.OutLen())
-	if err != nil {
-		return nil, err
-	}
-	ds := &distScorer{net: k, c: c.Data, d: d}
 	if o["objective"] == softBoundary {
 		r2, err := st.Lookup("r2", 1, 1)
 		if err != nil {
@@ -277,6 +272,20 @@ func (a deepSVDD) Scorer(st *State, d int, o Options) (Scorer, error) {
 		ds.r2 = r2.Data[0]
 	}
 	return ds, nil
+}
+
+// newDistScorer scores with net's kernel against the state's center c
+// (shared by Deep SVDD and Deep SAD).
+func newDistScorer(net MLP, st *State, d int) (*distScorer, error) {
+	k, err := net.Kernel(st)
+	if err != nil {
+		return nil, err
+	}
+	c, err := st.Lookup("c", 1, k.OutLen())
+	if err != nil {
+		return nil, err
+	}
+	return &distScorer{net: k, c: c.Data, d: d}, nil
 }
 
 // distScorer scores a row by its squared distance to c in the network's
