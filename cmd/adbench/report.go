@@ -136,7 +136,7 @@ func writeReport(dir, out string) error {
 	table("AUC-ROC", func(a *agg) []float64 { return a.roc }, true)
 	table("AUC-PR (average precision)", func(a *agg) []float64 { return a.pr }, false)
 
-	fmt.Fprintf(&b, "## Training seconds (mean over seeds, default options, 2 cores)\n\n| detector | %s | max |\n|---|", strings.Join(sets, " | "))
+	fmt.Fprintf(&b, "## Training seconds (mean over seeds, default options, 2 cores)\n\nWall-clock seconds of each run as the harness measured them; when several runs share the 2 cores they read high. `make bench` (BenchmarkAlgorithmsShuttle) times training on an otherwise idle machine.\n\n| detector | %s | max |\n|---|", strings.Join(sets, " | "))
 	for range sets {
 		b.WriteString("---:|")
 	}
