@@ -108,7 +108,7 @@ func spdSquareInput(op gorgonia.Op, in []gorgonia.Value) ([]float64, int, error)
 }
 
 // spdInvOp computes A⁻¹ = L⁻ᵀ·L⁻¹ for A = L·Lᵀ.
-type spdInvOp struct{}
+type spdInvOp struct{ pureOp }
 
 var _ gorgonia.SDOp = spdInvOp{}
 
@@ -152,15 +152,6 @@ func (op spdInvOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return tensor.New(tensor.WithShape(n, n), tensor.WithBacking(out)), nil
 }
 
-// ReturnsPtr implements gorgonia.Op.
-func (op spdInvOp) ReturnsPtr() bool { return false }
-
-// CallsExtern implements gorgonia.Op.
-func (op spdInvOp) CallsExtern() bool { return false }
-
-// OverwritesInput implements gorgonia.Op.
-func (op spdInvOp) OverwritesInput() int { return -1 }
-
 // WriteHash implements gorgonia.Op.
 func (op spdInvOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
 
@@ -190,7 +181,7 @@ func (op spdInvOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 }
 
 // spdLogDetOp computes log det A = 2·Σ log L[i,i] for A = L·Lᵀ.
-type spdLogDetOp struct{}
+type spdLogDetOp struct{ pureOp }
 
 var _ gorgonia.SDOp = spdLogDetOp{}
 
@@ -225,15 +216,6 @@ func (op spdLogDetOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return gorgonia.NewF64(2 * s), nil
 }
 
-// ReturnsPtr implements gorgonia.Op.
-func (op spdLogDetOp) ReturnsPtr() bool { return false }
-
-// CallsExtern implements gorgonia.Op.
-func (op spdLogDetOp) CallsExtern() bool { return false }
-
-// OverwritesInput implements gorgonia.Op.
-func (op spdLogDetOp) OverwritesInput() int { return -1 }
-
 // WriteHash implements gorgonia.Op.
 func (op spdLogDetOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
 
@@ -260,7 +242,7 @@ func (op spdLogDetOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 }
 
 // rowLSEOp maps an n×k matrix to the n-vector of its rows' log-sum-exp.
-type rowLSEOp struct{}
+type rowLSEOp struct{ pureOp }
 
 var _ gorgonia.SDOp = rowLSEOp{}
 
@@ -320,15 +302,6 @@ func (op rowLSEOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), nil
 }
 
-// ReturnsPtr implements gorgonia.Op.
-func (op rowLSEOp) ReturnsPtr() bool { return false }
-
-// CallsExtern implements gorgonia.Op.
-func (op rowLSEOp) CallsExtern() bool { return false }
-
-// OverwritesInput implements gorgonia.Op.
-func (op rowLSEOp) OverwritesInput() int { return -1 }
-
 // WriteHash implements gorgonia.Op.
 func (op rowLSEOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
 
@@ -352,7 +325,7 @@ func (op rowLSEOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 
 // rowLSEGradOp maps (x, lse, g) to g[i]·exp(x[i,k] − lse[i]), the
 // gradient of the row log-sum-exp. It is not itself differentiable.
-type rowLSEGradOp struct{}
+type rowLSEGradOp struct{ pureOp }
 
 var _ gorgonia.Op = rowLSEGradOp{}
 
@@ -392,15 +365,6 @@ func (op rowLSEGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	return tensor.New(tensor.WithShape(n, k), tensor.WithBacking(out)), nil
 }
-
-// ReturnsPtr implements gorgonia.Op.
-func (op rowLSEGradOp) ReturnsPtr() bool { return false }
-
-// CallsExtern implements gorgonia.Op.
-func (op rowLSEGradOp) CallsExtern() bool { return false }
-
-// OverwritesInput implements gorgonia.Op.
-func (op rowLSEGradOp) OverwritesInput() int { return -1 }
 
 // WriteHash implements gorgonia.Op.
 func (op rowLSEGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }

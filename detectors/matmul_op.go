@@ -22,7 +22,10 @@ func matMul(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 // matMulOp computes op(A)·op(B) where op transposes if the flag is set.
-type matMulOp struct{ transA, transB bool }
+type matMulOp struct {
+	pureOp
+	transA, transB bool
+}
 
 var _ gorgonia.SDOp = matMulOp{}
 
@@ -100,15 +103,6 @@ func (op matMulOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	return tensor.New(tensor.WithShape(m, n), tensor.WithBacking(c)), nil
 }
-
-// ReturnsPtr implements gorgonia.Op.
-func (op matMulOp) ReturnsPtr() bool { return false }
-
-// CallsExtern implements gorgonia.Op.
-func (op matMulOp) CallsExtern() bool { return false }
-
-// OverwritesInput implements gorgonia.Op.
-func (op matMulOp) OverwritesInput() int { return -1 }
 
 // WriteHash implements gorgonia.Op.
 func (op matMulOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }

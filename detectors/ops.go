@@ -26,7 +26,10 @@ func leakyReLU(x *gorgonia.Node, alpha float64) (*gorgonia.Node, error) {
 func leaky(v, alpha float64) float64 { return max(v, v*alpha) }
 
 // leakyReluOp computes y = x for x >= 0 and alpha·x otherwise.
-type leakyReluOp struct{ alpha float64 }
+type leakyReluOp struct {
+	pureOp
+	alpha float64
+}
 
 var _ gorgonia.SDOp = leakyReluOp{}
 
@@ -57,15 +60,6 @@ func (op leakyReluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return tensor.New(tensor.WithShape(in[0].Shape().Clone()...), tensor.WithBacking(out)), nil
 }
 
-// ReturnsPtr implements gorgonia.Op.
-func (op leakyReluOp) ReturnsPtr() bool { return false }
-
-// CallsExtern implements gorgonia.Op.
-func (op leakyReluOp) CallsExtern() bool { return false }
-
-// OverwritesInput implements gorgonia.Op.
-func (op leakyReluOp) OverwritesInput() int { return -1 }
-
 // WriteHash implements gorgonia.Op.
 func (op leakyReluOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
 
@@ -89,7 +83,10 @@ func (op leakyReluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 
 // leakyReluGradOp maps (x, g) to g where x >= 0 and alpha·g elsewhere:
 // the gradient of LeakyReLU. It is not itself differentiable.
-type leakyReluGradOp struct{ alpha float64 }
+type leakyReluGradOp struct {
+	pureOp
+	alpha float64
+}
 
 var _ gorgonia.Op = leakyReluGradOp{}
 
@@ -129,15 +126,6 @@ func (op leakyReluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return tensor.New(tensor.WithShape(in[0].Shape().Clone()...), tensor.WithBacking(out)), nil
 }
 
-// ReturnsPtr implements gorgonia.Op.
-func (op leakyReluGradOp) ReturnsPtr() bool { return false }
-
-// CallsExtern implements gorgonia.Op.
-func (op leakyReluGradOp) CallsExtern() bool { return false }
-
-// OverwritesInput implements gorgonia.Op.
-func (op leakyReluGradOp) OverwritesInput() int { return -1 }
-
 // WriteHash implements gorgonia.Op.
 func (op leakyReluGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
 
@@ -176,3 +164,17 @@ func float64Data(op gorgonia.Op, in []gorgonia.Value, n int) ([][]float64, error
 	}
 	return out, nil
 }
+
+// pureOp supplies the gorgonia.Op methods every op of this package shares:
+// it computes a new value in Go and never writes to its inputs. Ops embed
+// it and implement the rest.
+type pureOp struct{}
+
+// ReturnsPtr implements gorgonia.Op.
+func (pureOp) ReturnsPtr() bool { return false }
+
+// CallsExtern implements gorgonia.Op.
+func (pureOp) CallsExtern() bool { return false }
+
+// OverwritesInput implements gorgonia.Op.
+func (pureOp) OverwritesInput() int { return -1 }
