@@ -55,7 +55,7 @@ import (
 // AUC-ROC, 0.334 AUC-PR over seeds 0,1,2; smtp trains in 8.7 s), tanh
 // with biases 0.52, 16 hidden units 0.64, 128 units 0.57, lr 1e-4 0.61,
 // one epoch 0.57, nu 0.3 0.667, nu 0.5 0.652, AE-pretrained encoder
-// (pretrain_epochs 20) 0.59. Also tried (seed 0), not
+// (pretrain_epochs 20) 0.55. Also tried (seed 0), not
 // kept: g = cos with biases drawn as random Fourier features of the RBF
 // kernel (γ = 1/d), 0.64 with 32 units, 0.60 with 256. Still below the
 // 0.72 target and unstable on some datasets (mammography, optdigits,
