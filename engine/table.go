@@ -207,9 +207,10 @@ func (t *table) Truncate(*sql.Context) (int, error) {
 type editor struct {
 	t *table
 
-	base    *storage.Data // snapshot the statement started from
-	inserts []sql.Row     // pending inserts while in append mode
-	keys    map[string]int
+	base      *storage.Data // snapshot the statement started from
+	baseCache []sql.Row     // base as rows, once needed
+	inserts   []sql.Row     // pending inserts while in append mode
+	keys      map[string]int
 
 	// Overwrite mode: the statement's full view of the table.
 	rows   []sql.Row
@@ -225,6 +226,7 @@ func (e *editor) reset() {
 		e.base.Release()
 	}
 	e.base = nil
+	e.baseCache = nil
 	e.inserts = nil
 	e.keys = nil
 	e.rows, e.alive, e.byRow, e.rewrit = nil, nil, nil, false
@@ -362,8 +364,12 @@ func (e *editor) pendingIndex() int {
 	return -(len(e.inserts) + 1)
 }
 
+// baseRows materialises the statement's starting snapshot once.
 func (e *editor) baseRows() []sql.Row {
-	return recordRows(e.t.schema.Schema, e.base.Batches())
+	if e.baseCache == nil {
+		e.baseCache = recordRows(e.t.schema.Schema, e.base.Batches())
+	}
+	return e.baseCache
 }
 
 // toRewrite switches the statement into overwrite mode.
