@@ -1,32 +1,9 @@
 package detectors
 
 import (
-	"context"
 	"errors"
 	"testing"
 )
-
-// aeSmokeAUC trains alg with opts (plus seed 0) on a stratified 70% of
-// testdata/<name> (split seed 42) and returns the AUC-ROC on the rest.
-func aeSmokeAUC(t *testing.T, alg, name string, o map[string]string) (float64, *Model) {
-	t.Helper()
-	tb := readTable(t, name)
-	trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
-	train, test := tb.subset(trainIdx), tb.subset(testIdx)
-	mem := checkedMem(t)
-	bs := train.batches(mem, 1024, false)
-	defer releaseAll(bs)
-	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: train.features(), Label: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auc, err := AUC(test.labels, rowScores(t, m, test))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s on %s %v: AUC %.4f (%.2fs)", alg, name, o, auc, m.TrainSeconds)
-	return auc, m
-}
 
 // optionCase is one option set and the error it must give (nil: valid).
 type optionCase struct {

@@ -40,7 +40,7 @@ func TestAEKNNReference(t *testing.T) {
 }
 
 func TestAEKNNAccuracy(t *testing.T) {
-	if auc, _ := aeSmokeAUC(t, "ae_knn", "thyroid", nil); auc < 0.90 {
+	if auc, _ := splitModelAUC(t, "ae_knn", readTable(t, "thyroid"), nil, false); auc < 0.90 {
 		t.Errorf("thyroid AUC %.4f < 0.90", auc)
 	}
 }

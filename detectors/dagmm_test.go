@@ -1,7 +1,6 @@
 package detectors
 
 import (
-	"context"
 	"errors"
 	"math"
 	"strings"
@@ -41,32 +40,10 @@ func TestDAGMMOptions(t *testing.T) {
 // TestDAGMMAccuracy is a quick smoke test on thyroid (one seed, fewer
 // epochs than the default).
 func TestDAGMMAccuracy(t *testing.T) {
-	auc := dgSmokeAUC(t, "dagmm", "thyroid", opts("epochs", "20"))
+	auc := splitAUC(t, "dagmm", readTable(t, "thyroid"), opts("epochs", "20"), false)
 	if auc < 0.8 {
 		t.Errorf("thyroid AUC %.4f < 0.8", auc)
 	}
-}
-
-// smokeAUC trains alg on the 70 % stratified split (seed 42) of a testdata
-// set with seed 0 and returns the AUC-ROC on the rest.
-func dgSmokeAUC(t *testing.T, alg, dataset string, o map[string]string) float64 {
-	t.Helper()
-	tb := readTable(t, dataset)
-	trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
-	train, test := tb.subset(trainIdx), tb.subset(testIdx)
-	mem := checkedMem(t)
-	bs := train.batches(mem, 1024, false)
-	defer releaseAll(bs)
-	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: train.features(), Label: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auc, err := AUC(test.labels, rowScores(t, m, test))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s on %s: AUC %.4f (%.2fs)", alg, dataset, auc, m.TrainSeconds)
-	return auc
 }
 
 // TestGMMOpsGradients checks the analytic gradients of the SPD inverse,

@@ -3,7 +3,6 @@ package detectors
 import (
 	"context"
 	"errors"
-	"math"
 	"testing"
 )
 
@@ -93,41 +92,3 @@ func TestAccuracySoftBoundary(t *testing.T) {
 		t.Errorf("thyroid soft-boundary AUC %.4f < 0.85", auc)
 	}
 }
-
-// splitAUC trains alg on a stratified 70% of tb (seed 42) and returns the
-// AUC-ROC on the other 30%. With weak, every tenth training anomaly is
-// labelled 1 and every other row NULL (the ADBench protocol).
-func splitAUC(t *testing.T, alg string, tb *table, o map[string]string, weak bool) float64 {
-	t.Helper()
-	trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
-	train, test := tb.subset(trainIdx), tb.subset(testIdx)
-	var labels []float64
-	label := -1
-	if weak {
-		labels, label = make([]float64, train.rows), train.cols
-		k := 0
-		for i, y := range train.labels {
-			labels[i] = nan()
-			if y == 1 {
-				if k%10 == 0 {
-					labels[i] = 1
-				}
-				k++
-			}
-		}
-	}
-	mem := checkedMem(t)
-	bs := train.labelledBatches(mem, 1024, labels)
-	defer releaseAll(bs)
-	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: train.features(), Label: label})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auc, err := AUC(test.labels, rowScores(t, m, test))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return auc
-}
-
-func nan() float64 { return math.NaN() }

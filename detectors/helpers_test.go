@@ -2,8 +2,10 @@ package detectors
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -138,3 +140,48 @@ func opts(kv ...string) map[string]string {
 }
 
 func decimal128FromInt(v int64) decimal128.Num { return decimal128.FromI64(v) }
+
+// splitAUC trains alg on a stratified 70% of tb (seed 42) and returns the
+// AUC-ROC on the other 30%. With weak, every tenth training anomaly is
+// labelled 1 and every other row NULL (the ADBench protocol).
+func splitAUC(t *testing.T, alg string, tb *table, o map[string]string, weak bool) float64 {
+	auc, _ := splitModelAUC(t, alg, tb, o, weak)
+	return auc
+}
+
+// splitModelAUC is splitAUC that also returns the trained model.
+func splitModelAUC(t *testing.T, alg string, tb *table, o map[string]string, weak bool) (float64, *Model) {
+	t.Helper()
+	trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
+	train, test := tb.subset(trainIdx), tb.subset(testIdx)
+	var labels []float64
+	label := -1
+	if weak {
+		labels, label = make([]float64, train.rows), train.cols
+		k := 0
+		for i, y := range train.labels {
+			labels[i] = nan()
+			if y == 1 {
+				if k%10 == 0 {
+					labels[i] = 1
+				}
+				k++
+			}
+		}
+	}
+	mem := checkedMem(t)
+	bs := train.labelledBatches(mem, 1024, labels)
+	defer releaseAll(bs)
+	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: train.features(), Label: label})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auc, err := AUC(test.labels, rowScores(t, m, test))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s %v: AUC %.4f (%.2fs)", alg, o, auc, m.TrainSeconds)
+	return auc, m
+}
+
+func nan() float64 { return math.NaN() }
