@@ -12,22 +12,18 @@ import (
 // number, never the text. Numbers without a constant in vitess are spelled
 // out here with the MySQL name they borrow.
 const (
-	codeDetectorExists    = 1304 // ER_SP_ALREADY_EXISTS
-	codeDetectorNotFound  = mysql.ERSPDoesNotExist
-	codeParamCount        = 1582 // ER_WRONG_PARAMCOUNT_TO_NATIVE_FCT
-	codeWrongArguments    = mysql.ERWrongArguments
-	codeWrongValue        = mysql.ERTruncatedWrongValueForField
-	codeUnknownAlgorithm  = 1286 // ER_UNKNOWN_STORAGE_ENGINE: the closest MySQL analogue
-	codeBadField          = mysql.ERBadFieldError
-	codeParse             = mysql.ERParseError
-	codeNoDatabase        = mysql.ERNoDb
-	codeNoData            = 1329 // ER_SP_FETCH_NO_DATA
-	codeNotSupported      = mysql.ERNotSupportedYet
-	stateGeneral          = mysql.SSUnknownSQLState
-	stateSyntax           = "42000"
-	stateNotFound         = "42000"
-	stateDataException    = "22000"
-	stateIntegrityViolate = "23000"
+	codeDetectorExists   = 1304 // ER_SP_ALREADY_EXISTS
+	codeDetectorNotFound = mysql.ERSPDoesNotExist
+	codeWrongArguments   = mysql.ERWrongArguments
+	codeWrongValue       = mysql.ERTruncatedWrongValueForField
+	codeUnknownAlgorithm = 1286 // ER_UNKNOWN_STORAGE_ENGINE: the closest MySQL analogue
+	codeBadField         = mysql.ERBadFieldError
+	codeParse            = mysql.ERParseError
+	codeNoDatabase       = mysql.ERNoDb
+	codeNoData           = 1329 // ER_SP_FETCH_NO_DATA
+	stateGeneral         = mysql.SSUnknownSQLState
+	stateSyntax          = "42000"
+	stateNotFound        = "42000"
 )
 
 // ErrUnsupportedType is returned for column types the storage cannot keep.
@@ -39,11 +35,6 @@ func errDetectorExists(name string) error {
 
 func errDetectorNotFound(name string) error {
 	return mysql.NewSQLError(codeDetectorNotFound, stateNotFound, "DETECTOR %s does not exist", name)
-}
-
-func errParamCount(fn string, detector string, want, got int) error {
-	return mysql.NewSQLError(codeParamCount, stateSyntax,
-		"Incorrect parameter count in the call to native function '%s': detector %s takes %d feature(s), got %d", fn, detector, want, got)
 }
 
 func errWrongArguments(what string, args ...interface{}) error {

@@ -15,12 +15,12 @@ import (
 // Arrow batches to training as they are, with no per-row conversion. ok is
 // false for any other query, which then runs through the SQL engine.
 func directTrainingData(analyzed sql.Node, label string) (data detectors.TrainingData, release func(), ok bool) {
-	node := unwrapProcess(analyzed)
+	node := unwrapAlias(analyzed)
 	var fields []sql.Expression
 	switch n := node.(type) {
 	case *plan.Project:
 		fields = n.Projections
-		node = unwrapProcess(n.Child)
+		node = unwrapAlias(n.Child)
 	case *plan.ResolvedTable:
 	default:
 		return data, nil, false
@@ -79,7 +79,8 @@ func directTrainingData(analyzed sql.Node, label string) (data detectors.Trainin
 	return data, snap.Release, true
 }
 
-func unwrapProcess(n sql.Node) sql.Node {
+// unwrapAlias looks through table aliases (SELECT ... FROM t AS x).
+func unwrapAlias(n sql.Node) sql.Node {
 	for {
 		switch p := n.(type) {
 		case *plan.TableAlias:

@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -12,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
-	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
 	"github.com/shopspring/decimal"
 )
@@ -303,6 +301,3 @@ func recordRows(sch sql.Schema, batches []arrow.RecordBatch) []sql.Row {
 	}
 	return out
 }
-
-var _ = big.NewInt
-var _ = types.Int64
