@@ -118,12 +118,12 @@ func (n *dropDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, er
 
 var showDetectorsSchema = sql.Schema{
 	{Name: "name", Type: types.LongText},
-	{Name: "algorithm", Type: types.LongText},
-	{Name: "features", Type: types.LongText},
-	{Name: "training_rows", Type: types.Int64},
+	{Name: "algorithm", Type: types.LongText, Nullable: true},
+	{Name: "features", Type: types.LongText, Nullable: true},
+	{Name: "training_rows", Type: types.Int64, Nullable: true},
 	{Name: "status", Type: types.LongText},
-	{Name: "train_seconds", Type: types.Float64},
-	{Name: "created_at", Type: types.Datetime},
+	{Name: "train_seconds", Type: types.Float64, Nullable: true},
+	{Name: "created_at", Type: types.Datetime, Nullable: true},
 }
 
 // Resolved implements sql.Node.
@@ -161,6 +161,10 @@ func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, e
 	var rows []sql.Row
 	for _, d := range n.svc.list(db) {
 		m := d.model
+		if m == nil {
+			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil))
+			continue
+		}
 		rows = append(rows, sql.NewRow(
 			d.name, m.Algorithm, strings.Join(m.Features, ","), int64(m.TrainingRows),
 			"ready", m.TrainSeconds, m.CreatedAt.UTC().Truncate(time.Second),

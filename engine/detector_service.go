@@ -13,6 +13,7 @@ import (
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/sirupsen/logrus"
 
 	"github.com/anomalydb/anomalydb/detectors"
 	"github.com/anomalydb/anomalydb/storage"
@@ -37,7 +38,11 @@ func newDetectorService(store *storage.Store) *detectorService {
 	return &detectorService{store: store, byDB: map[string]map[string]detectorInfo{}}
 }
 
-// load reads every persisted detector of every database.
+// load reads every persisted detector of every database. A detector whose
+// file cannot be decoded (damaged, or saved by an incompatible version of
+// its algorithm) does not stop the server: it is kept with its error, is
+// listed by SHOW DETECTORS with that error as its status, fails with
+// ER_SP_PROC_TABLE_CORRUPT when used, and can be dropped.
 func (s *detectorService) load() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,7 +54,9 @@ func (s *detectorService) load() error {
 		for name, blob := range blobs {
 			m, err := detectors.UnmarshalModel(blob)
 			if err != nil {
-				return fmt.Errorf("loading detector %s.%s: %w", db, name, err)
+				logrus.Errorf("detector %s.%s cannot be loaded: %v", db, name, err)
+				s.byDBLocked(db)[strings.ToLower(name)] = detectorInfo{name: name, loadErr: err}
+				continue
 			}
 			s.putLocked(db, name, m)
 		}
@@ -58,11 +65,16 @@ func (s *detectorService) load() error {
 }
 
 func (s *detectorService) putLocked(db, name string, m *detectors.Model) {
+	s.byDBLocked(db)[strings.ToLower(name)] = detectorInfo{name: name, model: m}
+}
+
+// byDBLocked returns the detectors of db, creating the map if needed.
+func (s *detectorService) byDBLocked(db string) map[string]detectorInfo {
 	k := strings.ToLower(db)
 	if s.byDB[k] == nil {
 		s.byDB[k] = map[string]detectorInfo{}
 	}
-	s.byDB[k][strings.ToLower(name)] = detectorInfo{name: name, model: m}
+	return s.byDB[k]
 }
 
 // resolveName splits an optionally qualified detector name and fills in
@@ -88,18 +100,22 @@ func (s *detectorService) Lookup(ctx *sql.Context, ref string) (*detectors.Model
 		return nil, err
 	}
 	s.mu.RLock()
-	m := s.byDB[strings.ToLower(db)][strings.ToLower(name)].model
+	d, ok := s.byDB[strings.ToLower(db)][strings.ToLower(name)]
 	s.mu.RUnlock()
-	if m == nil {
+	switch {
+	case !ok:
 		return nil, errDetectorNotFound(ref)
+	case d.loadErr != nil:
+		return nil, errDetectorCorrupt(db, d.name, d.loadErr)
 	}
-	return m, nil
+	return d.model, nil
 }
 
 func (s *detectorService) exists(db, name string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.byDB[strings.ToLower(db)][strings.ToLower(name)].model != nil
+	_, ok := s.byDB[strings.ToLower(db)][strings.ToLower(name)]
+	return ok
 }
 
 // dropDatabase forgets the detectors of a dropped database.
@@ -165,7 +181,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.byDB[strings.ToLower(db)][strings.ToLower(name)].model != nil {
+	if _, ok := s.byDB[strings.ToLower(db)][strings.ToLower(name)]; ok {
 		return 0, errDetectorExists(name)
 	}
 	if err := s.store.SaveDetector(db, name, blob); err != nil {
@@ -184,7 +200,7 @@ func (s *detectorService) drop(ctx *sql.Context, n *dropDetectorNode) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := strings.ToLower(db)
-	if s.byDB[k][strings.ToLower(name)].model == nil {
+	if _, ok := s.byDB[k][strings.ToLower(name)]; !ok {
 		if n.ifExists {
 			ctx.Warn(codeDetectorNotFound, "DETECTOR %s does not exist", name)
 			return nil
@@ -198,10 +214,12 @@ func (s *detectorService) drop(ctx *sql.Context, n *dropDetectorNode) error {
 	return nil
 }
 
-// detectorInfo is one row of SHOW DETECTORS.
+// detectorInfo is one row of SHOW DETECTORS: a loaded model, or the error
+// that kept it from loading.
 type detectorInfo struct {
-	name  string
-	model *detectors.Model
+	name    string
+	model   *detectors.Model
+	loadErr error
 }
 
 func (s *detectorService) list(db string) []detectorInfo {

@@ -3,6 +3,8 @@ package engine_test
 import (
 	gosql "database/sql"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -194,5 +196,61 @@ func TestDetectorBadInput(t *testing.T) {
 	rows := queryRows(t, db, "SHOW DETECTORS")
 	if len(rows) != 1 || rows[0][0] != "svdd" {
 		t.Fatalf("bad statements changed the detectors: %v", rows)
+	}
+}
+
+// TestUnloadableDetector: a detector file that cannot be decoded (damaged,
+// or saved by an incompatible version of its algorithm) does not keep the
+// server from starting. The detector is listed with the error as its
+// status, fails with 1457 when used, blocks its name until dropped, and
+// can be dropped and created again; other detectors are unaffected.
+func TestUnloadableDetector(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, true)
+	db := ts.open("examples")
+	trainThyroid(t, db, "svdd")
+	trainThyroid(t, db, "broken")
+	want := scoresByID(t, db, scoreAll)
+	ts.stop()
+
+	path := filepath.Join(dir, "detectors", "examples", "broken.model")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("detector file: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ts = startServer(t, dir, true)
+	db = ts.open("examples")
+	rows := queryRows(t, db, "SHOW DETECTORS")
+	if len(rows) != 2 || rows[0][0] != "broken" || rows[1][0] != "svdd" {
+		t.Fatalf("SHOW DETECTORS: %v", rows)
+	}
+	if b := rows[0]; b[1] != "NULL" || !strings.HasPrefix(b[4], "error: ") || rows[1][4] != "ready" {
+		t.Fatalf("SHOW DETECTORS rows: %v", rows)
+	}
+	if n, msg := errNumber(t, db, "SELECT anomaly_score('broken', f0, f1, f2, f3, f4, f5) FROM thyroid"); n != 1457 || !strings.Contains(msg, "broken") {
+		t.Fatalf("scoring with the broken detector: %d %s", n, msg)
+	}
+	if got := scoresByID(t, db, scoreAll); len(got) != len(want) {
+		t.Fatalf("svdd: %d scores after restart, want %d", len(got), len(want))
+	} else {
+		for id, s := range want {
+			if got[id] != s {
+				t.Fatalf("svdd: row %d scores %v after restart, want %v", id, got[id], s)
+			}
+		}
+	}
+	if n, _ := errNumber(t, db, "CREATE DETECTOR broken USING deep_svdd AS SELECT f0 FROM thyroid"); n != 1304 {
+		t.Fatalf("CREATE over the broken detector: error %d, want 1304", n)
+	}
+	mustExec(t, db, "DROP DETECTOR broken")
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("after DROP the file is still there: %v", err)
+	}
+	trainThyroid(t, db, "broken")
+	if got := queryRows(t, db, "SHOW DETECTORS"); len(got) != 2 || got[0][4] != "ready" {
+		t.Fatalf("SHOW DETECTORS after re-creating: %v", got)
 	}
 }

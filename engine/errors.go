@@ -21,6 +21,7 @@ const (
 	codeParse            = mysql.ERParseError
 	codeNoDatabase       = mysql.ERNoDb
 	codeNoData           = 1329 // ER_SP_FETCH_NO_DATA
+	codeDetectorCorrupt  = 1457 // ER_SP_PROC_TABLE_CORRUPT: a stored object that fails to load
 	stateGeneral         = mysql.SSUnknownSQLState
 	stateSyntax          = "42000"
 	stateNotFound        = "42000"
@@ -35,6 +36,10 @@ func errDetectorExists(name string) error {
 
 func errDetectorNotFound(name string) error {
 	return mysql.NewSQLError(codeDetectorNotFound, stateNotFound, "DETECTOR %s does not exist", name)
+}
+
+func errDetectorCorrupt(db, name string, err error) error {
+	return mysql.NewSQLError(codeDetectorCorrupt, stateGeneral, "Failed to load DETECTOR %s.%s (%v); DROP DETECTOR it and create it again", db, name, err)
 }
 
 func errWrongArguments(what string, args ...interface{}) error {
