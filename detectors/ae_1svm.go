@@ -1,11 +1,8 @@
 package detectors
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 
 	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
 	"gorgonia.org/gorgonia"
@@ -52,20 +49,7 @@ func (ae1svm) Options() []Option {
 	return []Option{
 		withDefault("hidden", "64,16"),
 		FractionOption("nu", "0.5", "upper bound on the fraction of training rows outside the one-class boundary"),
-		{Name: "gamma", Default: "auto", Usage: "RBF kernel width exp(-gamma·‖z−z'‖²) approximated by the random Fourier features; 'auto' is 1/code size",
-			Check: func(raw string) (string, error) {
-				if strings.EqualFold(raw, "auto") {
-					return "auto", nil
-				}
-				v, err := strconv.ParseFloat(raw, 64)
-				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-					return "", fmt.Errorf("want 'auto' or a finite number")
-				}
-				if v <= 0 {
-					return "", fmt.Errorf("must be > 0")
-				}
-				return strconv.FormatFloat(v, 'g', -1, 64), nil
-			}},
+		GammaOption("RBF kernel width exp(-gamma·‖z−z'‖²) approximated by the random Fourier features; 'auto' is 1/code size"),
 		IntOption("rff_dim", "256", "number of random Fourier frequencies (the feature map has 2·rff_dim coordinates)", 1),
 		FloatOption("alpha", "1000", "weight of the reconstruction error against the one-class SVM objective",
 			func(v float64) bool { return v >= 0 }, ">= 0"),
@@ -86,10 +70,7 @@ func (ae1svm) nets(d int, o Options) ae1svmNets {
 		decSizes[len(encSizes)-1-i] = s
 	}
 	code := hidden[len(hidden)-1]
-	gamma := 1 / float64(code)
-	if g := o["gamma"]; g != "auto" {
-		gamma = o.Float("gamma")
-	}
+	gamma := o.Gamma(code)
 	return ae1svmNets{
 		enc:  MLP{Prefix: "enc.", Sizes: encSizes, Bias: true, Hidden: Tanh, Output: Identity},
 		dec:  MLP{Prefix: "dec.", Sizes: decSizes, Bias: true, Hidden: Tanh, Output: Identity},
@@ -103,10 +84,7 @@ func (a ae1svm) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	n.enc.Init(st, rng)
 	n.dec.Init(st, rng)
 	omega := st.Add("rff.omega", n.code, n.r, false)
-	sd := math.Sqrt(2 * n.gamma)
-	for i := range omega.Data {
-		omega.Data[i] = sd * rng.NormFloat64()
-	}
+	drawFourierFrequencies(omega.Data, n.gamma, rng)
 	ws := 1 / math.Sqrt(float64(2*n.r))
 	for _, name := range []string{"svm.w_cos", "svm.w_sin"} {
 		w := st.Add(name, n.r, 1, true)

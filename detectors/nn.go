@@ -24,6 +24,8 @@ const (
 	Sigmoid
 	// Tanh is the hyperbolic tangent.
 	Tanh
+	// Cos is the cosine (random-Fourier-feature layers).
+	Cos
 )
 
 // LeakySlope is the negative-side slope of LeakyReLU (PyTorch's default).
@@ -125,6 +127,8 @@ func activationGraph(h *gorgonia.Node, a Activation) (*gorgonia.Node, error) {
 		return gorgonia.Sigmoid(h)
 	case Tanh:
 		return gorgonia.Tanh(h)
+	case Cos:
+		return gorgonia.Cos(h)
 	}
 	return nil, fmt.Errorf("detectors: unknown activation %d", a)
 }
@@ -225,6 +229,10 @@ func activate(y []float64, a Activation) {
 	case Tanh:
 		for i, v := range y {
 			y[i] = math.Tanh(v)
+		}
+	case Cos:
+		for i, v := range y {
+			y[i] = math.Cos(v)
 		}
 	}
 }

@@ -2,6 +2,9 @@ package detectors
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 )
 
@@ -22,4 +25,42 @@ func EnumOption(name, def, usage string, values ...string) Option {
 // one-class objectives.
 func FractionOption(name, def, usage string) Option {
 	return FloatOption(name, def, usage, func(v float64) bool { return v > 0 && v <= 1 }, "in (0, 1]")
+}
+
+// GammaOption declares the width gamma of an RBF kernel
+// exp(−gamma·‖a−b‖²): 'auto' (see Gamma) or a positive finite number.
+func GammaOption(usage string) Option {
+	return Option{Name: "gamma", Default: "auto", Usage: usage, Check: func(raw string) (string, error) {
+		if strings.EqualFold(raw, "auto") {
+			return "auto", nil
+		}
+		v, err := strconv.ParseFloat(raw, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", fmt.Errorf("want 'auto' or a finite number")
+		}
+		if v <= 0 {
+			return "", fmt.Errorf("must be > 0")
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	}}
+}
+
+// Gamma returns the value of a GammaOption; 'auto' is 1/width, width being
+// the dimension of the kernel's input (scikit-learn's gamma 'scale' for
+// standardized inputs).
+func (o Options) Gamma(width int) float64 {
+	if o.get("gamma") == "auto" {
+		return 1 / float64(width)
+	}
+	return o.Float("gamma")
+}
+
+// drawFourierFrequencies fills omega with the frequencies of random
+// Fourier features (Rahimi & Recht 2007) of the RBF kernel
+// exp(−gamma·‖a−b‖²): independent N(0, 2·gamma) draws, in index order.
+func drawFourierFrequencies(omega []float64, gamma float64, rng *rand.Rand) {
+	sd := math.Sqrt(2 * gamma)
+	for i := range omega {
+		omega[i] = sd * rng.NormFloat64()
+	}
 }

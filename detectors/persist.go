@@ -100,7 +100,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
 	}
 	if !maps.Equal(map[string]string(o), saved) {
-		return nil, fmt.Errorf("%w: options are not normalized", ErrBadModel)
+		return nil, fmt.Errorf("%w: its options do not match this version's %s options (saved by an incompatible version?)", ErrBadModel, name)
 	}
 	d := len(f.Features)
 	if d == 0 || len(f.Mean) != d || len(f.Std) != d {

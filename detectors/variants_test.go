@@ -20,7 +20,7 @@ func TestOptionVariants(t *testing.T) {
 		{"deep_sad", opts("pretrain_epochs", "0", "eta", "2")},
 		{"deep_sad", opts("validation", "0.3")},
 		{"ocnn", opts("pretrain_epochs", "2", "encoder", "8,4", "hidden", "6")},
-		{"ocnn", opts("hidden", "8,4", "nu", "0.5")},
+		{"ocnn", opts("hidden", "8", "nu", "0.1", "gamma", "0.5")},
 	} {
 		o := opts("epochs", "3", "seed", "4")
 		if tc.alg != "ocnn" {

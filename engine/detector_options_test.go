@@ -29,6 +29,8 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"autoencoder", "CREATE DETECTOR e USING autoencoder WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ocnn", "CREATE DETECTOR e USING ocnn WITH (nu = 1.5) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ocnn", "CREATE DETECTOR e USING ocnn WITH (nu = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ocnn", "CREATE DETECTOR e USING ocnn WITH (hidden = '16,8') AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ocnn", "CREATE DETECTOR e USING ocnn WITH (gamma = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"deep_svdd", "CREATE DETECTOR e USING deep_svdd WITH (objective = 'soft-boundary', nu = -1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ae_knn", "CREATE DETECTOR e USING ae_knn WITH (k = -1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"randnet", "CREATE DETECTOR e USING randnet WITH (ensemble = 0) AS SELECT f0, f1 FROM thyroid", 1210},
