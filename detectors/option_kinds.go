@@ -46,8 +46,8 @@ func GammaOption(usage string) Option {
 }
 
 // Gamma returns the value of a GammaOption; 'auto' is 1/width, width being
-// the dimension of the kernel's input (scikit-learn's gamma 'scale' for
-// standardized inputs).
+// the dimension of the kernel's input (on standardized rows, this is
+// scikit-learn's gamma 'scale').
 func (o Options) Gamma(width int) float64 {
 	if o.get("gamma") == "auto" {
 		return 1 / float64(width)

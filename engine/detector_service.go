@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,7 +53,15 @@ func (s *detectorService) load() error {
 		if err != nil {
 			return fmt.Errorf("loading detectors of %s: %w", db, err)
 		}
-		for name, blob := range blobs {
+		// Sorted, so that if files differ only in the case of their names
+		// (possible only by editing the directory by hand) the same one is
+		// kept on every start.
+		for _, name := range slices.Sorted(maps.Keys(blobs)) {
+			blob := blobs[name]
+			if prev, dup := s.byDBLocked(db)[strings.ToLower(name)]; dup {
+				logrus.Errorf("detector files %s.%s and %s.%s differ only in case; using %s", db, prev.name, db, name, prev.name)
+				continue
+			}
 			m, err := detectors.UnmarshalModel(blob)
 			if err != nil {
 				logrus.Errorf("detector %s.%s cannot be loaded: %v", db, name, err)
