@@ -1,10 +1,6 @@
 package kernel
 
-import (
-	"fmt"
-
-	"gonum.org/v1/gonum/floats"
-)
+import "fmt"
 
 // VecMatAdd adds the row vector x times the row-major len(x)×len(y) matrix
 // w to y:
@@ -36,15 +32,28 @@ func VecMatAddInc(y, x []float64, incX, k int, w []float64) {
 	vecMatAddGeneric(y, x, incX, k, w)
 }
 
-// vecMatAddGeneric is the portable VecMatAddInc: one gonum axpy
-// (floats.AddScaled, y += x[k]·w[k,:]) per input, in input order. On
-// amd64 gonum runs it with SSE2 multiply-then-add, element by element,
-// so every output element sees the same operations in the same order as
-// in the AVX2 kernel and the results are bit-identical (TestVecMatAdd*).
+// vecMatAddGeneric is the portable VecMatAddInc: y += x[k]·w[k,:] for
+// each input k in order, element by element, the product rounded before
+// the addition (the float64 conversion forbids the compiler to fuse them
+// into a multiply-add, which it may do on arm64, ppc64 and s390x and
+// which gonum's pure-Go axpy does not prevent). Every output element thus
+// sees the same operations in the same order as in the AVX2 kernel, and
+// the results are bit-identical on every machine (TestVecMatAdd*).
 func vecMatAddGeneric(y, x []float64, incX, k int, w []float64) {
 	n := len(y)
 	for kk := 0; kk < k; kk++ {
-		floats.AddScaled(y, x[kk*incX], w[kk*n:kk*n+n])
+		xk, row := x[kk*incX], w[kk*n:kk*n+n]
+		j := 0
+		for ; j+4 <= n; j += 4 { // unrolled; the 4-element slices drop the bounds checks
+			yy, ww := y[j:j+4:j+4], row[j:j+4:j+4]
+			yy[0] += float64(xk * ww[0])
+			yy[1] += float64(xk * ww[1])
+			yy[2] += float64(xk * ww[2])
+			yy[3] += float64(xk * ww[3])
+		}
+		for ; j < n; j++ {
+			y[j] += float64(xk * row[j])
+		}
 	}
 }
 
