@@ -64,16 +64,12 @@ type ae1svmNets struct {
 
 func (ae1svm) nets(d int, o Options) ae1svmNets {
 	hidden := o.Ints("hidden")
-	encSizes := append([]int{d}, hidden...)
-	decSizes := make([]int, len(encSizes))
-	for i, s := range encSizes {
-		decSizes[len(encSizes)-1-i] = s
-	}
+	enc := MLP{Prefix: "enc.", Sizes: append([]int{d}, hidden...), Bias: true, Hidden: Tanh, Output: Identity}
 	code := hidden[len(hidden)-1]
 	gamma := o.Gamma(code)
 	return ae1svmNets{
-		enc:  MLP{Prefix: "enc.", Sizes: encSizes, Bias: true, Hidden: Tanh, Output: Identity},
-		dec:  MLP{Prefix: "dec.", Sizes: decSizes, Bias: true, Hidden: Tanh, Output: Identity},
+		enc:  enc,
+		dec:  enc.mirror("dec."),
 		code: code, r: o.Int("rff_dim"), gamma: gamma,
 	}
 }

@@ -287,3 +287,26 @@ func reconObjective(n aeNet, b *Graph) (Objective, error) {
 	rec, err := meanSquaredError(out, b.X)
 	return Objective{RowLoss: rec, Scores: rec}, err
 }
+
+// autoencoderGraph is the mean squared reconstruction error of each row
+// through enc and then dec; a scalar Loss (its mean) if either
+// batch-normalizes.
+func autoencoderGraph(b *Graph, enc, dec MLP) (Objective, error) {
+	z, err := enc.Graph(b, b.X)
+	if err != nil {
+		return Objective{}, err
+	}
+	rec, err := dec.Graph(b, z)
+	if err != nil {
+		return Objective{}, err
+	}
+	mse, err := meanSquaredError(rec, b.X)
+	if err != nil {
+		return Objective{}, err
+	}
+	if enc.BatchNorm || dec.BatchNorm {
+		loss, err := gorgonia.Mean(mse)
+		return Objective{Loss: loss}, err
+	}
+	return Objective{RowLoss: mse}, nil
+}

@@ -73,19 +73,14 @@ func (a aeKNN) Finish(st *State, x arrowio.Matrix, o Options) error {
 // referenceRows returns all of 0..rows-1, or, if there are more than max,
 // a sorted sample of max of them drawn with a generator seeded by seed.
 func referenceRows(rows, max int, seed int64) []int {
-	idx := make([]int, rows)
-	for i := range idx {
-		idx[i] = i
-	}
 	if rows <= max {
+		idx := make([]int, rows)
+		for i := range idx {
+			idx[i] = i
+		}
 		return idx
 	}
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x6a09e667f3bcc908))
-	for i := 0; i < max; i++ {
-		j := i + rng.IntN(rows-i)
-		idx[i], idx[j] = idx[j], idx[i]
-	}
-	idx = idx[:max]
+	idx := subsamples(rows, 1, max, rand.New(rand.NewPCG(uint64(seed), 0x6a09e667f3bcc908)))
 	slices.Sort(idx)
 	return idx
 }

@@ -102,17 +102,13 @@ type dagmmNets struct {
 
 func (dagmm) nets(d int, o Options) dagmmNets {
 	hidden := o.Ints("hidden")
-	encSizes := append([]int{d}, hidden...)
-	decSizes := make([]int, len(encSizes))
-	for i, s := range encSizes {
-		decSizes[len(encSizes)-1-i] = s
-	}
+	enc := MLP{Prefix: "enc.", Sizes: append([]int{d}, hidden...), Bias: true, Hidden: Tanh, Output: Identity}
 	code := hidden[len(hidden)-1]
 	k := o.Int("n_components")
 	estSizes := append(append([]int{code + 2}, o.Ints("est_hidden")...), k)
 	return dagmmNets{
-		enc:  MLP{Prefix: "enc.", Sizes: encSizes, Bias: true, Hidden: Tanh, Output: Identity},
-		dec:  MLP{Prefix: "dec.", Sizes: decSizes, Bias: true, Hidden: Tanh, Output: Identity},
+		enc:  enc,
+		dec:  enc.mirror("dec."),
 		est:  MLP{Prefix: "est.", Sizes: estSizes, Bias: true, Hidden: Tanh, Output: Identity},
 		code: code, zDim: code + 2, k: k,
 	}

@@ -2,8 +2,6 @@ package detectors
 
 import (
 	"math/rand/v2"
-	"slices"
-	"strings"
 
 	"github.com/anomalydb/anomalydb/arrowio"
 	"gorgonia.org/gorgonia"
@@ -69,19 +67,15 @@ func (deepSAD) Options() []Option {
 }
 
 // net is deep_svdd's network with batch normalization after every hidden
-// layer when batch_norm is on (the reference Deep SAD MLP for tabular
-// data: Linear(bias=False) → BatchNorm1d(affine=False) → leaky ReLU).
+// layer (the reference Deep SAD MLP for tabular data: Linear(bias=False)
+// → BatchNorm1d(affine=False) → leaky ReLU).
 func (deepSAD) net(d int, o Options) MLP {
 	m := deepSVDD{}.net(d, o)
 	m.BatchNorm = true
 	return m
 }
 
-func (a deepSAD) decoder(d int, o Options) MLP {
-	m := deepSVDD{}.decoder(d, o)
-	m.BatchNorm = a.net(d, o).BatchNorm
-	return m
-}
+func (a deepSAD) decoder(d int, o Options) MLP { return a.net(d, o).mirror(pretrainOnly) }
 
 func (a deepSAD) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	st := &State{}
@@ -94,11 +88,9 @@ func (a deepSAD) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	return st, nil
 }
 
-// Prepare drops the pretraining decoder, fits the normalization
-// statistics to the initial (or pretrained) network and sets the center c
+// Prepare fits the normalization statistics to the initial (or pretrained) network and sets the center c
 // from it, as Deep SVDD does.
 func (a deepSAD) Prepare(st *State, x arrowio.Matrix, o Options) error {
-	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool { return strings.HasPrefix(t.Name, "dec.") })
 	net := a.net(x.Cols, o)
 	if err := net.FitBatchNorm(st, x); err != nil {
 		return err
@@ -144,13 +136,11 @@ func (a deepSAD) Graph(b *Graph) (Objective, error) {
 	if err != nil {
 		return Objective{}, err
 	}
-	if net.BatchNorm {
-		// Batch statistics couple the rows; the graph's scores differ
-		// from the scorer's, which uses the stored statistics.
-		mean, err := gorgonia.Mean(loss)
-		return Objective{Loss: mean}, err
-	}
-	return Objective{RowLoss: loss, Scores: dist}, nil
+	// Batch statistics couple the rows, so the loss is a scalar and the
+	// graph gives no per-row scores (the scorer uses the stored
+	// statistics).
+	mean, err := gorgonia.Mean(loss)
+	return Objective{Loss: mean}, err
 }
 
 func (a deepSAD) Scorer(st *State, d int, o Options) (Scorer, error) {

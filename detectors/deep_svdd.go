@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
-	"strings"
 
 	"github.com/anomalydb/anomalydb/arrowio"
 	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
@@ -99,14 +97,7 @@ func (deepSVDD) net(d int, o Options) MLP {
 // decoder mirrors net for autoencoder pretraining: bias-free, leaky ReLU
 // after every layer but the last, which reconstructs the standardized
 // row (no output activation: the rows are z-scores, not in [0, 1]).
-func (a deepSVDD) decoder(d int, o Options) MLP {
-	enc := a.net(d, o).Sizes
-	sizes := make([]int, len(enc))
-	for i, n := range enc {
-		sizes[len(enc)-1-i] = n
-	}
-	return MLP{Prefix: "dec.", Sizes: sizes, Hidden: LeakyReLU, Output: Identity}
-}
+func (a deepSVDD) decoder(d int, o Options) MLP { return a.net(d, o).mirror(pretrainOnly) }
 
 // PretrainEpochs implements Pretrainer (deep_svdd and deep_sad).
 func (deepSVDD) PretrainEpochs(o Options) int { return o.Int("pretrain_epochs") }
@@ -116,37 +107,6 @@ func (deepSVDD) PretrainEpochs(o Options) int { return o.Int("pretrain_epochs") 
 // net and its mirror decoder. Only pretraining uses the decoder.
 func (a deepSVDD) PretrainGraph(b *Graph) (Objective, error) {
 	return autoencoderGraph(b, a.net(b.Dims, b.Opts), a.decoder(b.Dims, b.Opts))
-}
-
-// autoencoderGraph is the mean squared reconstruction error of each row
-// through enc and then dec; a scalar Loss (its mean) if either
-// batch-normalizes.
-func autoencoderGraph(b *Graph, enc, dec MLP) (Objective, error) {
-	z, err := enc.Graph(b, b.X)
-	if err != nil {
-		return Objective{}, err
-	}
-	rec, err := dec.Graph(b, z)
-	if err != nil {
-		return Objective{}, err
-	}
-	diff, err := gorgonia.Sub(rec, b.X)
-	if err != nil {
-		return Objective{}, err
-	}
-	sq, err := gorgonia.Square(diff)
-	if err != nil {
-		return Objective{}, err
-	}
-	mse, err := gorgonia.Mean(sq, 1)
-	if err != nil {
-		return Objective{}, err
-	}
-	if enc.BatchNorm || dec.BatchNorm {
-		loss, err := gorgonia.Mean(mse)
-		return Objective{Loss: loss}, err
-	}
-	return Objective{RowLoss: mse}, nil
 }
 
 func (a deepSVDD) Init(d int, o Options, rng *rand.Rand) (*State, error) {
@@ -184,10 +144,8 @@ func (a deepSVDD) EndEpoch(st *State, x arrowio.Matrix, _ []float64, epoch, epoc
 	return nil
 }
 
-// Prepare drops the pretraining decoder, if any (the model does not need
-// it), and sets the center c from the initial (or pretrained) network.
+// Prepare sets the center c from the initial (or pretrained) network.
 func (a deepSVDD) Prepare(st *State, x arrowio.Matrix, o Options) error {
-	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool { return strings.HasPrefix(t.Name, "dec.") })
 	return setCenter(st, a.net(x.Cols, o), x)
 }
 

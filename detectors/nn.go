@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
@@ -49,6 +50,15 @@ type MLP struct {
 	// (batch_norm.go): by the mini-batch's statistics in Graph and by the
 	// stored statistics (FitBatchNorm) in Kernel.
 	BatchNorm bool
+}
+
+// mirror is the decoder of an autoencoder whose encoder is m: the same
+// layer kinds over the widths in reverse order, its tensors under prefix.
+func (m MLP) mirror(prefix string) MLP {
+	m.Prefix = prefix
+	m.Sizes = slices.Clone(m.Sizes)
+	slices.Reverse(m.Sizes)
+	return m
 }
 
 func (m MLP) weightName(l int) string { return m.Prefix + "w" + strconv.Itoa(l) }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 
 	"github.com/anomalydb/anomalydb/arrowio"
@@ -118,14 +117,7 @@ func (ocnn) encoder(d int, o Options) MLP {
 	return MLP{Prefix: "ae.", Sizes: append([]int{d}, o.Ints("encoder")...), Hidden: LeakyReLU, Output: Identity}
 }
 
-func (a ocnn) decoder(d int, o Options) MLP {
-	enc := a.encoder(d, o).Sizes
-	sizes := make([]int, len(enc))
-	for i, n := range enc {
-		sizes[len(enc)-1-i] = n
-	}
-	return MLP{Prefix: "dec.", Sizes: sizes, Hidden: LeakyReLU, Output: Identity}
-}
+func (a ocnn) decoder(d int, o Options) MLP { return a.encoder(d, o).mirror(pretrainOnly) }
 
 // net is the OC-NN layer g(Vx + b), g = cos, over the input rows or the
 // encoder's code.
@@ -142,19 +134,7 @@ func (a ocnn) PretrainEpochs(o Options) int { return o.Int("pretrain_epochs") }
 
 // PretrainGraph is the autoencoder's mean squared reconstruction error.
 func (a ocnn) PretrainGraph(b *Graph) (Objective, error) {
-	z, err := a.encoder(b.Dims, b.Opts).Graph(b, b.X)
-	if err != nil {
-		return Objective{}, err
-	}
-	rec, err := a.decoder(b.Dims, b.Opts).Graph(b, z)
-	if err != nil {
-		return Objective{}, err
-	}
-	mse, err := gorgonia.Mean(gorgonia.Must(gorgonia.Square(gorgonia.Must(gorgonia.Sub(rec, b.X)))), 1)
-	if err != nil {
-		return Objective{}, err
-	}
-	return Objective{RowLoss: mse}, nil
+	return autoencoderGraph(b, a.encoder(b.Dims, b.Opts), a.decoder(b.Dims, b.Opts))
 }
 
 // Init draws the layer as random Fourier features; w and r are set from
@@ -176,11 +156,9 @@ func (a ocnn) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	return st, nil
 }
 
-// Prepare drops the pretraining decoder and freezes the encoder, if any,
-// sets w to the mean ĝ over the rows of x (the kernel mean) and r to the
+// Prepare freezes the pretrained encoder, if any, sets w to the mean ĝ over the rows of x (the kernel mean) and r to the
 // nu-quantile of the resulting ŷ.
 func (a ocnn) Prepare(st *State, x arrowio.Matrix, o Options) error {
-	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool { return strings.HasPrefix(t.Name, "dec.") })
 	for _, t := range st.Tensors {
 		if strings.HasPrefix(t.Name, "ae.") {
 			t.Trainable = false

@@ -3,7 +3,9 @@ package detectors
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Pretrainer is implemented by algorithms that first train another
@@ -12,8 +14,9 @@ import (
 // Init and before Prepare, with the training template and the same
 // options (batch size, learning rate, weight decay, validation) except
 // the number of epochs, and a fresh optimizer. Only the trainable tensors
-// the pretraining graph uses are updated (see Graph.Param); tensors used
-// only by pretraining (a decoder) stay in the state.
+// the pretraining graph uses are updated (see Graph.Param). Tensors used
+// only by pretraining (a decoder) are named with the prefix pretrainOnly;
+// they are dropped from the state when pretraining ends.
 type Pretrainer interface {
 	// PretrainEpochs is the number of pretraining epochs (0 = none),
 	// usually an option of the algorithm.
@@ -22,6 +25,9 @@ type Pretrainer interface {
 	// like Algorithm.Graph.
 	PretrainGraph(b *Graph) (Objective, error)
 }
+
+// pretrainOnly prefixes the names of tensors that only pretraining uses.
+const pretrainOnly = "dec."
 
 // pretraining presents a Pretrainer's objective as an Algorithm to the
 // template. It has none of the optional hooks (EpochEnder, ...).
@@ -44,5 +50,9 @@ func pretrain(ctx context.Context, a Algorithm, st *State, x []float64, rows, di
 	}
 	po := o.clone()
 	po["epochs"] = strconv.Itoa(n)
-	return train(ctx, pretraining{a, p}, st, x, rows, dims, labels, po, rng)
+	if err := train(ctx, pretraining{a, p}, st, x, rows, dims, labels, po, rng); err != nil {
+		return err
+	}
+	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool { return strings.HasPrefix(t.Name, pretrainOnly) })
+	return nil
 }

@@ -138,18 +138,9 @@ func (a randNet) Finish(st *State, x arrowio.Matrix, o Options) error {
 			return err
 		}
 		s.ScoreRows(x.Data, errs, make([]float64, s.ScratchLen()))
-		var mean, m2 float64
-		for i, e := range errs {
-			d := e - mean
-			mean += d / float64(i+1)
-			m2 += d * (e - mean)
-		}
-		sd := math.Sqrt(m2 / float64(len(errs)))
-		if !(sd > 0) {
-			sd = 1
-		}
+		sc := fitScaler(errs, len(errs), 1)
 		stats := st.Get(n.Prefix + "stats").Data
-		stats[0], stats[1] = mean, sd
+		stats[0], stats[1] = sc.mean[0], sc.std[0]
 	}
 	return nil
 }

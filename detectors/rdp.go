@@ -140,15 +140,7 @@ func (a rdp) Graph(b *Graph) (Objective, error) {
 	if eta, err = leakyReLU(eta, rdpEtaSlope); err != nil {
 		return Objective{}, err
 	}
-	diff, err := gorgonia.Sub(phi, eta)
-	if err != nil {
-		return Objective{}, err
-	}
-	sq, err := gorgonia.Square(diff)
-	if err != nil {
-		return Objective{}, err
-	}
-	gap, err := gorgonia.Mean(sq, 1)
+	gap, err := meanSquaredError(phi, eta)
 	if err != nil {
 		return Objective{}, err
 	}

@@ -277,24 +277,32 @@ func (s *weighted) draw(rng *rand.Rand) int {
 // random subsamples of sub rows (without replacement; all rows if there are
 // fewer) of the Euclidean distance to the nearest subsample member.
 func lesinn(x arrowio.Matrix, ens, sub int, rng *rand.Rand) []float64 {
-	n := x.Rows
-	members := subsamples(n, ens, sub, rng)
-	score := make([]float64, n)
-	for e := range ens {
-		ms := members[e*sub : (e+1)*sub]
-		for i := range n {
-			row := x.Row(i)
-			best := math.Inf(1)
-			for _, m := range ms {
-				best = min(best, kernel.SquaredDistance(row, x.Row(m)))
-			}
-			score[i] += math.Sqrt(best)
-		}
+	members := subsamples(x.Rows, ens, sub, rng)
+	ref := make([]float64, 0, len(members)*x.Cols)
+	for _, m := range members {
+		ref = append(ref, x.Row(m)...)
 	}
+	score := make([]float64, x.Rows)
 	for i := range score {
-		score[i] /= float64(ens)
+		score[i] = lesinnScore(x.Row(i), ref, ens, sub)
 	}
 	return score
+}
+
+// lesinnScore is the LeSiNN score of z against ens groups of sub member
+// rows of ref (row-major, rows of len(z)): the mean over the groups, in
+// group order, of the Euclidean distance to the group's nearest member.
+func lesinnScore(z, ref []float64, ens, sub int) float64 {
+	m := len(z)
+	sum := 0.0
+	for e := range ens {
+		best := math.Inf(1)
+		for j := e * sub; j < (e+1)*sub; j++ {
+			best = min(best, kernel.SquaredDistance(z, ref[j*m:(j+1)*m]))
+		}
+		sum += math.Sqrt(best)
+	}
+	return sum / float64(ens)
 }
 
 // subsamples returns ens·sub row indices: ens groups of sub distinct rows
@@ -425,17 +433,8 @@ type lesinnScorer struct {
 func (s *lesinnScorer) ScratchLen() int { return s.net.ScratchLen() }
 
 func (s *lesinnScorer) ScoreRows(x, dst, scratch []float64) {
-	d, m := s.d, s.net.OutLen()
+	d := s.d
 	for i := range dst {
-		z := s.net.Forward(x[i*d:(i+1)*d], scratch)
-		sum := 0.0
-		for e := range s.ens {
-			best := math.Inf(1)
-			for j := e * s.sub; j < (e+1)*s.sub; j++ {
-				best = min(best, kernel.SquaredDistance(z, s.members[j*m:(j+1)*m]))
-			}
-			sum += math.Sqrt(best)
-		}
-		dst[i] = sum / float64(s.ens)
+		dst[i] = lesinnScore(s.net.Forward(x[i*d:(i+1)*d], scratch), s.members, s.ens, s.sub)
 	}
 }
