@@ -133,7 +133,7 @@ func Algorithms() []string {
 // lookup finds an algorithm by case-insensitive name and returns its
 // canonical name.
 func lookup(name string) (Algorithm, string, error) {
-	key := strings.ToLower(strings.TrimSpace(name))
+	key := normalizeName(name)
 	registryMu.RLock()
 	a, ok := registry[key]
 	registryMu.RUnlock()

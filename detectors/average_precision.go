@@ -2,7 +2,6 @@ package detectors
 
 import (
 	"fmt"
-	"math"
 	"sort"
 )
 
@@ -14,24 +13,9 @@ import (
 // whose label is NaN are ignored. It is an error if the lengths differ, a
 // label is not 0, 1 or NaN, a score is NaN, or there is no anomaly.
 func AveragePrecision(labels, scores []float64) (float64, error) {
-	if len(labels) != len(scores) {
-		return 0, fmt.Errorf("detectors: AveragePrecision: %d labels, %d scores", len(labels), len(scores))
-	}
-	idx := make([]int, 0, len(labels))
-	positives := 0
-	for i, l := range labels {
-		switch {
-		case math.IsNaN(l):
-			continue
-		case l != 0 && l != 1:
-			return 0, fmt.Errorf("detectors: AveragePrecision: label %v is not 0 or 1", l)
-		case math.IsNaN(scores[i]):
-			return 0, fmt.Errorf("detectors: AveragePrecision: score %d is NaN", i)
-		}
-		if l == 1 {
-			positives++
-		}
-		idx = append(idx, i)
+	idx, positives, err := labelledRows("AveragePrecision", labels, scores)
+	if err != nil {
+		return 0, err
 	}
 	if positives == 0 {
 		return 0, fmt.Errorf("detectors: AveragePrecision: no anomalies")

@@ -116,30 +116,11 @@ func (m MLP) FitBatchNorm(st *State, x arrowio.Matrix) error {
 // before normalization and activation, and the layers before it are
 // normalized by their stored statistics.
 func (m MLP) prefixKernel(st *State, l int) (*MLPKernel, error) {
-	k := &MLPKernel{}
-	for i := 0; i <= l; i++ {
-		in, out := m.Sizes[i], m.Sizes[i+1]
-		w, err := st.Lookup(m.weightName(i), in, out)
-		if err != nil {
-			return nil, err
-		}
-		layer := kernelLayer{in: in, out: out, w: w.Data, act: m.Hidden}
-		if m.Bias {
-			b, err := st.Lookup(m.biasName(i), 1, out)
-			if err != nil {
-				return nil, err
-			}
-			layer.b = b.Data
-		}
-		if i < l {
-			if layer.mean, layer.invStd, err = m.bnStats(st, i); err != nil {
-				return nil, err
-			}
-		} else {
-			layer.act = Identity
-		}
-		k.layers = append(k.layers, layer)
-		k.width = max(k.width, out)
+	k, err := m.kernelLayers(st, l+1)
+	if err != nil {
+		return nil, err
 	}
+	last := &k.layers[l]
+	last.act, last.mean, last.invStd = Identity, nil, nil
 	return k, nil
 }

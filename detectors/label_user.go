@@ -2,7 +2,7 @@ package detectors
 
 import (
 	"fmt"
-	"math"
+	"slices"
 )
 
 // LabelUse says how an algorithm uses the label column of its training
@@ -66,10 +66,8 @@ func checkLabels(name string, a Algorithm, labels []float64) error {
 	if labelUse(a) != LabelsRequired {
 		return nil
 	}
-	for _, l := range labels {
-		if l == 1 && !math.IsNaN(l) {
-			return nil
-		}
+	if slices.Contains(labels, 1) {
+		return nil
 	}
 	if labels == nil {
 		return fmt.Errorf("%w: algorithm %s is weakly supervised and needs a label column (1 anomaly, 0 normal, NULL unknown)", ErrNoLabelledAnomaly, name)

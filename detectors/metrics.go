@@ -15,65 +15,77 @@ import (
 // NaN are ignored. It is an error if the lengths differ, a label is not 0,
 // 1 or NaN, a score is NaN, or either class is empty.
 func AUC(labels, scores []float64) (float64, error) {
+	idx, pos, err := labelledRows("AUC", labels, scores)
+	if err != nil {
+		return 0, err
+	}
+	if pos == 0 || pos == len(idx) {
+		return 0, errors.New("detectors: AUC needs both anomalies and normal rows")
+	}
+	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	var rankSum float64
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			j++
+		}
+		mid := float64(i+j+1) / 2 // mean of 1-based ranks i+1..j
+		for k := i; k < j; k++ {
+			if labels[idx[k]] == 1 {
+				rankSum += mid
+			}
+		}
+		i = j
+	}
+	npos, nneg := float64(pos), float64(len(idx)-pos)
+	return (rankSum - npos*(npos+1)/2) / (npos * nneg), nil
+}
+
+// labelledRows checks labels and scores for AUC and AveragePrecision
+// (named what in errors) and returns the indices of the rows whose label
+// is not NaN, in order, and how many of them are anomalies. It is an error
+// if the lengths differ, a label is not 0, 1 or NaN (wrapping
+// ErrBadLabel), or a labelled row's score is NaN.
+func labelledRows(what string, labels, scores []float64) (idx []int, positives int, err error) {
 	if len(labels) != len(scores) {
-		return 0, fmt.Errorf("detectors: AUC: %d labels, %d scores", len(labels), len(scores))
+		return nil, 0, fmt.Errorf("detectors: %s: %d labels, %d scores", what, len(labels), len(scores))
 	}
-	type pair struct {
-		s   float64
-		pos bool
-	}
-	ps := make([]pair, 0, len(scores))
+	idx = make([]int, 0, len(labels))
 	for i, l := range labels {
 		switch {
 		case math.IsNaN(l):
 			continue
 		case l != 0 && l != 1:
-			return 0, fmt.Errorf("%w: AUC label %v", ErrBadLabel, l)
+			return nil, 0, fmt.Errorf("%w: %s label %v", ErrBadLabel, what, l)
 		case math.IsNaN(scores[i]):
-			return 0, errors.New("detectors: AUC: NaN score")
+			return nil, 0, fmt.Errorf("detectors: %s: score %d is NaN", what, i)
 		}
-		ps = append(ps, pair{scores[i], l == 1})
-	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].s < ps[j].s })
-	var npos, nneg, rankSum float64
-	for i := 0; i < len(ps); {
-		j := i
-		for j < len(ps) && ps[j].s == ps[i].s {
-			j++
+		if l == 1 {
+			positives++
 		}
-		mid := float64(i+j+1) / 2 // mean of 1-based ranks i+1..j
-		for k := i; k < j; k++ {
-			if ps[k].pos {
-				npos++
-				rankSum += mid
-			} else {
-				nneg++
-			}
-		}
-		i = j
+		idx = append(idx, i)
 	}
-	if npos == 0 || nneg == 0 {
-		return 0, errors.New("detectors: AUC needs both anomalies and normal rows")
-	}
-	return (rankSum - npos*(npos+1)/2) / (npos * nneg), nil
+	return idx, positives, nil
 }
 
 // StratifiedSplit splits row indices 0..len(labels)-1 into a training and
 // a test set, putting round(trainFrac·n_c) rows of each class c (0, 1, and
-// NaN as a third class) into the training set, chosen by a seeded shuffle.
-// Both index lists are sorted.
+// every other label, such as NaN, as a third class) into the training
+// set, chosen by a seeded shuffle. Both index lists are sorted.
 func StratifiedSplit(labels []float64, trainFrac float64, seed uint64) (train, test []int) {
 	rng := rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d))
-	classes := map[int][]int{}
+	var classes [3][]int
 	for i, l := range labels {
 		c := 2
-		if !math.IsNaN(l) {
-			c = int(l)
+		switch l {
+		case 0:
+			c = 0
+		case 1:
+			c = 1
 		}
 		classes[c] = append(classes[c], i)
 	}
-	for c := 0; c <= 2; c++ {
-		idx := classes[c]
+	for _, idx := range classes {
 		if len(idx) == 0 {
 			continue
 		}

@@ -89,15 +89,8 @@ func newRand(seed int64) *rand.Rand {
 // seed) and data give bit-identical weights, threshold and scores.
 func Fit(ctx context.Context, algorithm string, opts map[string]string, data TrainingData) (*Model, error) {
 	start := time.Now()
-	a, name, err := lookup(algorithm)
+	a, name, o, err := resolve(algorithm, opts)
 	if err != nil {
-		return nil, err
-	}
-	o, err := normalizeOptions(name, a, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkOptions(a, o, opts); err != nil {
 		return nil, err
 	}
 	if len(data.Features) == 0 {

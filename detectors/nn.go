@@ -145,9 +145,12 @@ func activationGraph(h *gorgonia.Node, a Activation) (*gorgonia.Node, error) {
 
 // Kernel returns the plain-Go forward pass of the MLP over st's tensors,
 // checking their shapes.
-func (m MLP) Kernel(st *State) (*MLPKernel, error) {
+func (m MLP) Kernel(st *State) (*MLPKernel, error) { return m.kernelLayers(st, len(m.Sizes)-1) }
+
+// kernelLayers is Kernel for the first n layers.
+func (m MLP) kernelLayers(st *State, n int) (*MLPKernel, error) {
 	k := &MLPKernel{}
-	for l := 0; l+1 < len(m.Sizes); l++ {
+	for l := 0; l < n; l++ {
 		in, out := m.Sizes[l], m.Sizes[l+1]
 		w, err := st.Lookup(m.weightName(l), in, out)
 		if err != nil {

@@ -5,7 +5,9 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
+	"slices"
 
+	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -20,10 +22,6 @@ import (
 func leakyReLU(x *gorgonia.Node, alpha float64) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(leakyReluOp{alpha: alpha}, x)
 }
-
-// leaky returns v for v >= 0 and alpha·v otherwise (for 0 <= alpha <= 1),
-// without a branch, exactly like kernel.LeakyReLU.
-func leaky(v, alpha float64) float64 { return max(v, v*alpha) }
 
 // leakyReluOp computes y = x for x >= 0 and alpha·x otherwise.
 type leakyReluOp struct {
@@ -53,10 +51,8 @@ func (op leakyReluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, len(x[0]))
-	for i, v := range x[0] {
-		out[i] = leaky(v, op.alpha)
-	}
+	out := slices.Clone(x[0])
+	kernel.LeakyReLU(out, op.alpha) // the inference kernel's own formula
 	return tensor.New(tensor.WithShape(in[0].Shape().Clone()...), tensor.WithBacking(out)), nil
 }
 

@@ -123,13 +123,7 @@ func withDefault(name, def string) Option {
 type Options map[string]string
 
 // Int returns an integer option.
-func (o Options) Int(name string) int {
-	v, err := strconv.ParseInt(o.get(name), 10, 64)
-	if err != nil {
-		panic(fmt.Sprintf("detectors: option %q is not an integer", name))
-	}
-	return int(v)
-}
+func (o Options) Int(name string) int { return int(o.Int64(name)) }
 
 // Int64 returns an integer option as int64.
 func (o Options) Int64(name string) int64 {
@@ -189,7 +183,7 @@ func normalizeOptions(name string, a Algorithm, opts map[string]string) (Options
 	}
 	sort.Strings(keys) // report the first bad option deterministically
 	for _, k := range keys {
-		key := strings.ToLower(strings.TrimSpace(k))
+		key := normalizeName(k)
 		spec, ok := specs[key]
 		if !ok {
 			return nil, fmt.Errorf("%w: %q for algorithm %s (accepted: %s)", ErrUnknownOption, k, name, strings.Join(sortedKeys(specs), ", "))
@@ -226,15 +220,25 @@ func sortedKeys[V any](m map[string]V) []string {
 // (else ErrBadOption). The label option is not passed here; the SQL layer
 // strips it.
 func ValidateOptions(algorithm string, opts map[string]string) error {
+	_, _, _, err := resolve(algorithm, opts)
+	return err
+}
+
+// resolve looks algorithm up and returns it with its canonical name and
+// the complete, normalized and cross-checked options (ValidateOptions).
+func resolve(algorithm string, opts map[string]string) (Algorithm, string, Options, error) {
 	a, name, err := lookup(algorithm)
 	if err != nil {
-		return err
+		return nil, "", nil, err
 	}
 	o, err := normalizeOptions(name, a, opts)
 	if err != nil {
-		return err
+		return nil, "", nil, err
 	}
-	return checkOptions(a, o, opts)
+	if err := checkOptions(a, o, opts); err != nil {
+		return nil, "", nil, err
+	}
+	return a, name, o, nil
 }
 
 // OptionDefaults returns the options algorithm accepts with their

@@ -355,11 +355,7 @@ func train(ctx context.Context, alg Algorithm, st *State, x []float64, rows, dim
 // buildShards builds the graphs for mini-batches of bs rows.
 func buildShards(alg Algorithm, st *State, bs, dims int, opts Options) ([]*shard, error) {
 	if bs < trainShards*minShardRows {
-		sh, err := newShard(alg, st, 0, bs, bs, dims, opts)
-		if err != nil {
-			return nil, err
-		}
-		return []*shard{sh}, nil
+		return buildOneShard(alg, st, bs, dims, opts)
 	}
 	shards := make([]*shard, trainShards)
 	for k := range shards {
@@ -369,10 +365,7 @@ func buildShards(alg Algorithm, st *State, bs, dims int, opts Options) ([]*shard
 		}
 		if sh.obj.Loss != nil { // not separable: one graph for the whole batch
 			sh.vm.Close()
-			if sh, err = newShard(alg, st, 0, bs, bs, dims, opts); err != nil {
-				return nil, err
-			}
-			return []*shard{sh}, nil
+			return buildOneShard(alg, st, bs, dims, opts)
 		}
 		shards[k] = sh
 	}
