@@ -74,7 +74,7 @@ func TestAE1SVMFeatureMap(t *testing.T) {
 // TestAE1SVMAccuracy is a quick smoke test on thyroid.
 func TestAE1SVMAccuracy(t *testing.T) {
 	auc := splitAUC(t, "ae_1svm", readTable(t, "thyroid"), opts("epochs", "8", "rff_dim", "64"), false)
-	if auc < 0.85 {
-		t.Errorf("thyroid AUC %.4f < 0.85", auc)
+	if auc < 0.93 { // measured 0.960
+		t.Errorf("thyroid AUC %.4f < 0.93", auc)
 	}
 }

@@ -3,9 +3,11 @@ package detectors
 import (
 	"bytes"
 	"context"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
@@ -92,16 +94,20 @@ func (tb *table) labelledBatches(mem memory.Allocator, batchRows int, labels []f
 	return out
 }
 
-// conformanceFloors lowers the synthetic AUC floor (0.9) for algorithms
+// conformanceFloors lowers the synthetic AUC floor (0.98) for algorithms
 // that cannot reach it, with the reason. None needs to at present.
 var conformanceFloors = map[string]float64{}
 
 // conformanceOptsFor keeps the conformance runs short: 5 epochs and small
-// networks (ocnn has a single hidden layer).
+// networks (ocnn has a single hidden layer), and 5 pretraining epochs for
+// deep_sad instead of its default 50.
 func conformanceOptsFor(alg string) map[string]string {
 	o := map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
-	if alg == "ocnn" {
+	switch alg {
+	case "ocnn":
 		o["hidden"] = "64"
+	case "deep_sad":
+		o["pretrain_epochs"] = "5"
 	}
 	return o
 }
@@ -206,7 +212,7 @@ func TestConformance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				floor := 0.9
+				floor := 0.98 // measured ≥ 0.99 for every algorithm
 				if f, ok := conformanceFloors[alg]; ok {
 					floor = f
 				}
@@ -235,28 +241,7 @@ func TestConformance(t *testing.T) {
 			})
 
 			t.Run("roundtrip", func(t *testing.T) {
-				b, err := m.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				m2, err := UnmarshalModel(b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if i, ok := sameBits(scores, rowScores(t, m2, tb)); !ok {
-					t.Fatalf("loaded model differs at row %d", i)
-				}
-				if m2.Threshold != m.Threshold || !m2.CreatedAt.Equal(m.CreatedAt) || m2.TrainSeconds != m.TrainSeconds ||
-					m2.TrainingRows != m.TrainingRows || len(m2.Features) != len(m.Features) || len(m2.Options) != len(m.Options) {
-					t.Fatalf("descriptive fields differ: %+v vs %+v", m2, m)
-				}
-				b2, err := m2.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(b, b2) {
-					t.Fatal("re-marshalled model differs")
-				}
+				checkRoundtrip(t, m, tb, scores)
 			})
 
 			t.Run("batch_vs_row", func(t *testing.T) {
@@ -267,6 +252,35 @@ func TestConformance(t *testing.T) {
 				checkGraphScores(t, m, tb)
 			})
 		})
+	}
+}
+
+// checkRoundtrip saves m and loads it back, and checks the loaded model
+// scores the rows of tb exactly as want (m's scores), keeps every
+// descriptive field, and marshals to the same bytes.
+func checkRoundtrip(t *testing.T, m *Model, tb *table, want []float64) {
+	t.Helper()
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := UnmarshalModel(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := sameBits(want, rowScores(t, m2, tb)); !ok {
+		t.Fatalf("loaded model differs at row %d", i)
+	}
+	if m2.Algorithm != m.Algorithm || m2.Threshold != m.Threshold || !m2.CreatedAt.Equal(m.CreatedAt) || m2.TrainSeconds != m.TrainSeconds ||
+		m2.TrainingRows != m.TrainingRows || !slices.Equal(m2.Features, m.Features) || !maps.Equal(m2.Options, m.Options) {
+		t.Fatalf("descriptive fields differ: %+v vs %+v", m2, m)
+	}
+	b2, err := m2.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, b2) {
+		t.Fatal("re-marshalled model differs")
 	}
 }
 
@@ -375,6 +389,9 @@ func checkGraphScores(t *testing.T, m *Model, tb *table) {
 // the assembly ones and checks the models are bit-identical, so a model
 // trains and scores the same on any amd64 machine.
 func TestKernelsAgree(t *testing.T) {
+	if !kernel.Accelerated() {
+		t.Skip("no assembly kernels on this machine or build: nothing to compare")
+	}
 	tb := synthetic(3000, 5, 4)
 	fitScore := func() ([]float64, float64) {
 		m := fitSynthetic(t, "deep_svdd", tb, map[string]string{"epochs": "3", "seed": "2", "hidden": "37,19,5"})

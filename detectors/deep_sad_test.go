@@ -27,33 +27,47 @@ func TestDeepSADOptions(t *testing.T) {
 	}
 }
 
-// TestDeepSADLabels: labelled anomalies end up farther from c than
-// without their labels, and labelled normals closer.
+// TestDeepSADLabels: labelled anomalies score far above labelled normals,
+// and the labels are what pushes them there: with more weight on the
+// labelled terms (eta 10) the labelled anomalies score farther above the
+// unlabelled normal rows than when the labels barely count (eta 1e-9).
 func TestDeepSADLabels(t *testing.T) {
 	tb := synthetic(2000, 4, 12)
-	o := opts("epochs", "10", "hidden", "16,8", "lr", "0.001")
 	labels := weakLabels(tb)
-	m := fitSynthetic(t, "deep_sad", tb, o)
-	s := rowScores(t, m, tb)
-	var anomalies, normals float64
-	var na, nn int
-	for i, l := range labels {
-		switch {
-		case l == 1:
-			anomalies += s[i]
-			na++
-		case l == 0:
-			normals += s[i]
-			nn++
+	// meanScore is the mean score of the rows whose weak label is weak
+	// and whose true label is truth.
+	meanScore := func(s []float64, weak, truth float64) float64 {
+		sum, n := 0.0, 0
+		for i, l := range labels {
+			if (l == weak || math.IsNaN(l) && math.IsNaN(weak)) && tb.labels[i] == truth {
+				sum += s[i]
+				n++
+			}
 		}
-	}
-	if na == 0 || nn == 0 || anomalies/float64(na) < 10*normals/float64(nn) {
-		t.Fatalf("labelled anomalies score %.3g on average, labelled normals %.3g", anomalies/float64(na), normals/float64(nn))
-	}
-	for i := range s {
-		if math.IsNaN(s[i]) {
-			t.Fatal("NaN score")
+		if n == 0 {
+			t.Fatalf("no rows with weak label %v and label %v", weak, truth)
 		}
+		return sum / float64(n)
+	}
+	separation := map[string]float64{}
+	for _, eta := range []string{"1e-9", "1", "10"} {
+		m := fitSynthetic(t, "deep_sad", tb, opts("epochs", "10", "hidden", "16,8", "lr", "0.001", "eta", eta))
+		s := rowScores(t, m, tb)
+		for i := range s {
+			if math.IsNaN(s[i]) {
+				t.Fatalf("eta %s: NaN score", eta)
+			}
+		}
+		anomalies, normals := meanScore(s, 1, 1), meanScore(s, 0, 0)
+		if eta == "1" && anomalies < 10*normals {
+			t.Fatalf("labelled anomalies score %.3g on average, labelled normals %.3g", anomalies, normals)
+		}
+		separation[eta] = anomalies / meanScore(s, math.NaN(), 0)
+		t.Logf("eta %s: labelled anomalies / unlabelled normals %.4g", eta, separation[eta])
+	}
+	if separation["10"] < 1.1*separation["1e-9"] {
+		t.Fatalf("labelled anomalies / unlabelled normals: %.4g with eta 10, %.4g with eta 1e-9: the labels do not push them away",
+			separation["10"], separation["1e-9"])
 	}
 }
 

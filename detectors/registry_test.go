@@ -8,10 +8,13 @@ import (
 	"testing"
 )
 
+// TestAlgorithms: the twelve detectors of the README are registered, in
+// sorted order; the conformance tests cover exactly these.
 func TestAlgorithms(t *testing.T) {
-	names := Algorithms()
-	if !slices.IsSorted(names) || !slices.Contains(names, "deep_svdd") {
-		t.Fatalf("Algorithms() = %v", names)
+	want := []string{"ae_1svm", "ae_knn", "autoencoder", "dagmm", "deep_sad", "deep_svdd",
+		"ocnn", "randnet", "rdp", "repen", "robust_autoencoder", "vae"}
+	if names := Algorithms(); !slices.Equal(names, want) {
+		t.Fatalf("Algorithms() = %v, want %v", names, want)
 	}
 }
 

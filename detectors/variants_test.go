@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func TestOptionVariants(t *testing.T) {
 		{"deep_svdd", opts("pretrain_epochs", "2")},
 		{"deep_svdd", opts("validation", "0.2", "patience", "2")},
 		{"deep_sad", opts("pretrain_epochs", "0", "eta", "2")},
-		{"deep_sad", opts("validation", "0.3")},
+		{"deep_sad", opts("validation", "0.3", "pretrain_epochs", "5")},
 		{"ocnn", opts("pretrain_epochs", "2", "encoder", "8,4", "hidden", "6")},
 		{"ocnn", opts("hidden", "8", "nu", "0.1", "gamma", "0.5")},
 	} {
@@ -35,29 +36,22 @@ func TestOptionVariants(t *testing.T) {
 			if i, ok := sameBits(scores, rowScores(t, fitSynthetic(t, tc.alg, tb, o), tb)); !ok {
 				t.Fatalf("%v: second run differs at row %d", tc.opts, i)
 			}
-			b, err := m.MarshalBinary()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m2, err := UnmarshalModel(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i, ok := sameBits(scores, rowScores(t, m2, tb)); !ok {
-				t.Fatalf("%v: loaded model differs at row %d", tc.opts, i)
-			}
+			checkRoundtrip(t, m, tb, scores)
 			for _, tn := range m.state.Tensors {
-				if len(tn.Name) > 4 && tn.Name[:4] == "dec." {
+				if strings.HasPrefix(tn.Name, pretrainOnly) {
 					t.Fatalf("%v: the pretraining decoder %s is in the model", tc.opts, tn.Name)
 				}
 			}
 			checkBatchScores(t, m, tb, scores)
-			checkGraphScores(t, m, tb)
+			t.Run("graph_vs_kernel", func(t *testing.T) { checkGraphScores(t, m, tb) })
 			auc, err := AUC(tb.labels, scores)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("%v: synthetic AUC %.4f", tc.opts, auc)
+			if auc < 0.9 {
+				t.Fatalf("%v: synthetic AUC %.4f < 0.9", tc.opts, auc)
+			}
 		})
 	}
 }

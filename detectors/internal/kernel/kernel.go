@@ -57,6 +57,10 @@ func vecMatAddGeneric(y, x []float64, incX, k int, w []float64) {
 	}
 }
 
+// Accelerated reports whether an assembly kernel is in use (not forced
+// off by ForceGeneric).
+func Accelerated() bool { return useAVX2 }
+
 // LeakyReLU replaces each y[i] by max(y[i], alpha·y[i]), which for
 // 0 <= alpha <= 1 is y[i] for y[i] >= 0 and alpha·y[i] otherwise.
 func LeakyReLU(y []float64, alpha float64) {
