@@ -43,9 +43,7 @@ func TestDetectorOptionErrors(t *testing.T) {
 			t.Errorf("%s is not registered", c.alg)
 			continue
 		}
-		if n, msg := errNumber(t, db, c.query); n != c.code {
-			t.Errorf("%q: error %d (%s), want %d", c.query, n, msg, c.code)
-		}
+		expectErr(t, db, c.query, c.code)
 	}
 	if rows := queryRows(t, db, "SHOW DETECTORS"); len(rows) != 0 {
 		t.Fatalf("failed statements created detectors: %v", rows)

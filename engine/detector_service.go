@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -34,6 +35,10 @@ type detectorService struct {
 
 	mu   sync.RWMutex
 	byDB map[string]map[string]detectorInfo // lower-case db → lower-case name → detector
+
+	// gen counts the changes to byDB (see functions.Resolver.Generation).
+	// It is bumped after each change, while mu is still held.
+	gen atomic.Uint64
 }
 
 func newDetectorService(store *storage.Store) *detectorService {
@@ -48,6 +53,7 @@ func newDetectorService(store *storage.Store) *detectorService {
 func (s *detectorService) load() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.gen.Add(1)
 	for _, db := range s.store.Databases() {
 		blobs, err := s.store.LoadDetectors(db)
 		if err != nil {
@@ -99,6 +105,10 @@ func resolveName(ctx *sql.Context, db, name string) (string, string, error) {
 	return db, name, nil
 }
 
+// Generation implements functions.Resolver: it changes whenever a
+// detector is created, dropped or loaded.
+func (s *detectorService) Generation() uint64 { return s.gen.Load() }
+
 // Lookup returns the detector named ref ("name" or "db.name").
 func (s *detectorService) Lookup(ctx *sql.Context, ref string) (*detectors.Model, error) {
 	db, name := "", ref
@@ -132,6 +142,7 @@ func (s *detectorService) exists(db, name string) bool {
 func (s *detectorService) dropDatabase(db string) {
 	s.mu.Lock()
 	delete(s.byDB, strings.ToLower(db))
+	s.gen.Add(1)
 	s.mu.Unlock()
 }
 
@@ -198,6 +209,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 		return 0, err
 	}
 	s.putLocked(db, name, model)
+	s.gen.Add(1)
 	return model.TrainingRows, nil
 }
 
@@ -221,6 +233,7 @@ func (s *detectorService) drop(ctx *sql.Context, n *dropDetectorNode) error {
 		return err
 	}
 	delete(s.byDB[k], strings.ToLower(name))
+	s.gen.Add(1)
 	return nil
 }
 

@@ -2,11 +2,14 @@ package engine_test
 
 import (
 	gosql "database/sql"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // trainThyroid trains a small Deep SVDD on examples.thyroid.
@@ -185,10 +188,7 @@ func TestDetectorBadInput(t *testing.T) {
 		{"missing table", "CREATE DETECTOR d1 USING deep_svdd AS SELECT f0 FROM nowhere", 1146},
 	}
 	for _, c := range cases {
-		n, msg := errNumber(t, db, c.query)
-		if n != c.code {
-			t.Errorf("%s: %q gave error %d (%s), want %d", c.name, c.query, n, msg, c.code)
-		}
+		msg := expectErr(t, db, c.query, c.code)
 		if c.code == 1064 && !strings.Contains(msg, "near '") {
 			t.Errorf("%s: syntax error does not say where: %s", c.name, msg)
 		}
@@ -252,5 +252,56 @@ func TestUnloadableDetector(t *testing.T) {
 	trainThyroid(t, db, "broken")
 	if got := queryRows(t, db, "SHOW DETECTORS"); len(got) != 2 || got[0][4] != "ready" {
 		t.Fatalf("SHOW DETECTORS after re-creating: %v", got)
+	}
+}
+
+// TestDetectorRecreatedSameName: a detector dropped and created again
+// under the same name with other features is used by the next statement
+// on the same connection, both as a new query and as a prepared statement
+// whose plan was built for the old one.
+func TestDetectorRecreatedSameName(t *testing.T) {
+	ts := startServer(t, t.TempDir(), true)
+	db := ts.open("examples")
+	trainThyroid(t, db, "svdd")
+	const six = "SELECT anomaly_score('svdd', f0, f1, f2, f3, f4, f5) FROM thyroid WHERE id = 17"
+	const sixPrepared = "SELECT anomaly_score('svdd', f0, f1, f2, f3, f4, f5) FROM thyroid WHERE id = ?"
+	stmt, err := db.Prepare(sixPrepared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	preparedScore := func() (float64, error) {
+		var f float64
+		err := stmt.QueryRow(17).Scan(&f)
+		return f, err
+	}
+	old := queryFloat(t, db, six)
+	if p, err := preparedScore(); err != nil || p != old {
+		t.Fatalf("prepared: %v, %v; want %v", p, err, old)
+	}
+
+	// Re-created with two features: six arguments are now an error.
+	mustExec(t, db, "DROP DETECTOR svdd")
+	mustExec(t, db, "CREATE DETECTOR svdd USING deep_svdd WITH (epochs = 1, seed = 3, hidden = '8') AS SELECT f0, f1 FROM thyroid")
+	expectErr(t, db, six, 1582)
+	var me *mysql.MySQLError
+	if _, err := preparedScore(); !errors.As(err, &me) || me.Number != 1582 {
+		t.Errorf("prepared statement after re-create with 2 features: %v, want error 1582", err)
+	}
+	two := queryFloat(t, db, "SELECT anomaly_score('svdd', f0, f1) FROM thyroid WHERE id = 17")
+
+	// Re-created with six features again but trained differently: the new
+	// scores, not the first detector's.
+	mustExec(t, db, "DROP DETECTOR svdd")
+	mustExec(t, db, "CREATE DETECTOR svdd USING deep_svdd WITH (epochs = 1, seed = 8, hidden = '8') AS SELECT f0, f1, f2, f3, f4, f5 FROM thyroid")
+	fresh := queryFloat(t, db, six)
+	if fresh == old {
+		t.Fatalf("re-created detector scores %v, the same as the dropped one", fresh)
+	}
+	if p, err := preparedScore(); err != nil || p != fresh {
+		t.Errorf("prepared statement after re-create: %v, %v; want %v (dropped detector: %v)", p, err, fresh, old)
+	}
+	if math.IsNaN(two) {
+		t.Errorf("two-feature detector scored NaN")
 	}
 }

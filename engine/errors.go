@@ -23,8 +23,8 @@ const (
 	codeNoData           = 1329 // ER_SP_FETCH_NO_DATA
 	codeDetectorCorrupt  = 1457 // ER_SP_PROC_TABLE_CORRUPT: a stored object that fails to load
 	stateGeneral         = mysql.SSUnknownSQLState
-	stateSyntax          = "42000"
-	stateNotFound        = "42000"
+	stateSyntax          = mysql.SSClientError
+	stateNotFound        = mysql.SSClientError
 )
 
 // ErrUnsupportedType is returned for column types the storage cannot keep.
@@ -59,7 +59,7 @@ func errBadField(col, where string) error {
 }
 
 func errNoDatabase() error {
-	return mysql.NewSQLError(codeNoDatabase, "3D000", "No database selected")
+	return mysql.NewSQLError(codeNoDatabase, mysql.SSNoDB, "No database selected")
 }
 
 func errNoData(what string) error {

@@ -4,7 +4,6 @@ import (
 	gosql "database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -18,7 +17,6 @@ import (
 // data directory on disk.
 type testServer struct {
 	t    testing.TB
-	dir  string
 	srv  *engine.Server
 	done chan error
 }
@@ -39,7 +37,7 @@ func startServer(t testing.TB, dir string, examples bool) *testServer {
 	if err != nil {
 		t.Fatalf("starting server: %v", err)
 	}
-	ts := &testServer{t: t, dir: dir, srv: srv, done: make(chan error, 1)}
+	ts := &testServer{t: t, srv: srv, done: make(chan error, 1)}
 	go func() { ts.done <- srv.Serve() }()
 	t.Cleanup(ts.stop)
 	return ts
@@ -168,6 +166,13 @@ func errNumber(t *testing.T, db *gosql.DB, q string) (uint16, string) {
 	return me.Number, me.Message
 }
 
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
+// expectErr runs query and reports a test error unless it fails with the
+// MySQL error number code. It returns the error message.
+func expectErr(t *testing.T, db *gosql.DB, query string, code uint16) string {
+	t.Helper()
+	n, msg := errNumber(t, db, query)
+	if n != code {
+		t.Errorf("%q gave error %d (%s), want %d", query, n, msg, code)
+	}
+	return msg
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,9 +73,6 @@ func (t *table) PrimaryKeySchema() sql.PrimaryKeySchema { return t.schema }
 
 // Collation implements sql.Table.
 func (t *table) Collation() sql.CollationID { return sql.Collation_Default }
-
-// Storage returns the stored table behind t (for direct Arrow scans).
-func (t *table) Storage() *storage.Table { return t.st }
 
 // DataLength implements sql.StatisticsTable.
 func (t *table) DataLength(*sql.Context) (uint64, error) {
@@ -285,7 +283,7 @@ func (e *editor) StatementComplete(*sql.Context) error {
 	cur := e.t.st.Snapshot()
 	defer cur.Release()
 	if cur != e.base {
-		return mysql.NewSQLError(mysql.ERLockDeadlock, "40001",
+		return mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
 			"Deadlock found when trying to get lock; try restarting transaction (table %s changed during the statement)", e.t.Name())
 	}
 	var live []sql.Row
@@ -318,14 +316,10 @@ func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
 	row = row.Copy()
 	if len(e.t.schema.PkOrdinals) > 0 {
 		if e.keys == nil {
-			e.keys = e.t.keySet(e.base)
 			if e.rewrit {
-				e.keys = map[string]int{}
-				for i, r := range e.rows {
-					if e.alive[i] {
-						e.keys[e.t.pkKey(r)] = i
-					}
-				}
+				e.keys = e.liveKeys()
+			} else {
+				e.keys = e.t.keySet(e.base)
 			}
 		}
 		k := e.t.pkKey(row)
@@ -391,11 +385,19 @@ func (e *editor) toRewrite() {
 	}
 	e.inserts = nil
 	if e.keys != nil {
-		e.keys = map[string]int{}
-		for i, r := range e.rows {
-			e.keys[e.t.pkKey(r)] = i
+		e.keys = e.liveKeys()
+	}
+}
+
+// liveKeys indexes the primary keys of the live rows of overwrite mode.
+func (e *editor) liveKeys() map[string]int {
+	keys := make(map[string]int, len(e.rows))
+	for i, r := range e.rows {
+		if e.alive[i] {
+			keys[e.t.pkKey(r)] = i
 		}
 	}
+	return keys
 }
 
 func (e *editor) addRow(r sql.Row) {
@@ -442,12 +444,7 @@ func (e *editor) Update(_ *sql.Context, old, new sql.Row) error {
 	}
 	if len(e.t.schema.PkOrdinals) > 0 {
 		if e.keys == nil {
-			e.keys = map[string]int{}
-			for j, r := range e.rows {
-				if e.alive[j] {
-					e.keys[e.t.pkKey(r)] = j
-				}
-			}
+			e.keys = e.liveKeys()
 		}
 		ok, nk := e.t.pkKey(old), e.t.pkKey(new)
 		if ok != nk {
@@ -502,16 +499,17 @@ func (t *table) pkKey(row sql.Row) string {
 	if len(t.schema.PkOrdinals) == 0 {
 		return ""
 	}
-	var b strings.Builder
+	var buf [64]byte
+	b := buf[:0]
 	for _, o := range t.schema.PkOrdinals {
 		v := row[o]
 		if s, ok := v.(string); ok {
 			// MySQL's default collation compares keys case-insensitively.
 			v = strings.ToLower(strings.TrimRight(s, " "))
 		}
-		writeValue(&b, v)
+		b = appendKeyValue(b, v)
 	}
-	return b.String()
+	return string(b)
 }
 
 // keyString formats the key the way MySQL shows it in error 1062.
@@ -530,35 +528,40 @@ func (t *table) dupErr(row sql.Row) error {
 // rowKey encodes a whole row exactly, for matching the rows of UPDATE
 // and DELETE against the table.
 func rowKey(row sql.Row) string {
-	var b strings.Builder
+	var buf [128]byte
+	b := buf[:0]
 	for _, v := range row {
-		writeValue(&b, v)
+		b = appendKeyValue(b, v)
 	}
-	return b.String()
+	return string(b)
 }
 
-func writeValue(b *strings.Builder, v interface{}) {
+// appendKeyValue appends the key encoding of one value to b: a type letter,
+// the value and ';' (strings and bytes length-prefixed).
+func appendKeyValue(b []byte, v interface{}) []byte {
 	switch x := v.(type) {
 	case nil:
-		b.WriteString("N;")
+		return append(b, "N;"...)
 	case float64:
-		fmt.Fprintf(b, "f%x;", math.Float64bits(x))
+		b = strconv.AppendUint(append(b, 'f'), math.Float64bits(x), 16)
 	case float32:
-		fmt.Fprintf(b, "f%x;", math.Float64bits(float64(x)))
+		b = strconv.AppendUint(append(b, 'f'), math.Float64bits(float64(x)), 16)
 	case string:
-		fmt.Fprintf(b, "s%d:%s;", len(x), x)
+		b = append(strconv.AppendInt(append(b, 's'), int64(len(x)), 10), ':')
+		b = append(b, x...)
 	case []byte:
-		fmt.Fprintf(b, "s%d:%s;", len(x), x)
+		b = append(strconv.AppendInt(append(b, 's'), int64(len(x)), 10), ':')
+		b = append(b, x...)
 	case time.Time:
-		fmt.Fprintf(b, "t%d;", x.UnixMicro())
+		b = strconv.AppendInt(append(b, 't'), x.UnixMicro(), 10)
 	case decimal.Decimal:
-		fmt.Fprintf(b, "d%s;", x.String())
+		b = append(append(b, 'd'), x.String()...)
 	default:
 		n, err := toInt64(v)
-		if err == nil {
-			fmt.Fprintf(b, "i%d;", n)
-			return
+		if err != nil {
+			return fmt.Appendf(b, "?%v;", v)
 		}
-		fmt.Fprintf(b, "?%v;", v)
+		b = strconv.AppendInt(append(b, 'i'), n, 10)
 	}
+	return append(b, ';')
 }

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -21,8 +21,23 @@ type detectorCall struct {
 	name     string
 	resolver Resolver
 	args     []sql.Expression
-	scratch  sync.Pool // *[]float64
+
+	// resolved is the detector found for the last row, kept while the
+	// session's database, the name and the resolver's generation stay the
+	// same, so that a statement looks its detector up once rather than for
+	// every row, yet still sees a detector dropped or created meanwhile.
+	resolved atomic.Pointer[resolvedDetector]
 }
+
+// resolvedDetector is a detector name resolved to its model.
+type resolvedDetector struct {
+	db, ref string
+	gen     uint64
+	model   *detectors.Model
+}
+
+// maxStackFeatures is how many feature values score keeps on the stack.
+const maxStackFeatures = 32
 
 func newDetectorCall(name string, r Resolver, args []sql.Expression) (*detectorCall, error) {
 	if len(args) < 2 {
@@ -42,7 +57,7 @@ func errNotNumeric(fn string, pos int, v string) error {
 }
 
 func errParamCount(fn, detector string, want, got int) error {
-	return mysql.NewSQLError(1582, "42000",
+	return mysql.NewSQLError(1582, mysql.SSClientError,
 		"Incorrect parameter count in the call to native function '%s': detector %s takes %d feature(s), got %d", fn, detector, want, got)
 }
 
@@ -58,20 +73,17 @@ func (c *detectorCall) score(ctx *sql.Context, row sql.Row) (m *detectors.Model,
 		return nil, 0, false, mysql.NewSQLError(mysql.ERWrongArguments, mysql.SSUnknownSQLState,
 			"Incorrect arguments to %s: the first argument must be a detector name", c.name)
 	}
-	m, err = c.resolver.Lookup(ctx, ref)
+	m, err = c.model(ctx, ref)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if want := len(m.Features); want != len(c.args)-1 {
-		return nil, 0, false, errParamCount(c.name, ref, want, len(c.args)-1)
+	var buf [maxStackFeatures]float64
+	var x []float64
+	if n := len(c.args) - 1; n <= len(buf) {
+		x = buf[:n]
+	} else {
+		x = make([]float64, n)
 	}
-	bp, _ := c.scratch.Get().(*[]float64)
-	if bp == nil || cap(*bp) < len(c.args)-1 {
-		b := make([]float64, len(c.args)-1)
-		bp = &b
-	}
-	x := (*bp)[:len(c.args)-1]
-	defer c.scratch.Put(bp)
 	for i, a := range c.args[1:] {
 		v, err := a.Eval(ctx, row)
 		if err != nil {
@@ -88,6 +100,26 @@ func (c *detectorCall) score(ctx *sql.Context, row sql.Row) (m *detectors.Model,
 		return nil, 0, false, err
 	}
 	return m, s, true, nil
+}
+
+// model returns the detector named ref, from the cached resolution when
+// it is still current, otherwise looked up (and its feature count checked)
+// afresh.
+func (c *detectorCall) model(ctx *sql.Context, ref string) (*detectors.Model, error) {
+	db := ctx.GetCurrentDatabase()
+	gen := c.resolver.Generation() // read before Lookup: a concurrent change forces a refill
+	if r := c.resolved.Load(); r != nil && r.gen == gen && r.ref == ref && r.db == db {
+		return r.model, nil
+	}
+	m, err := c.resolver.Lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if want := len(m.Features); want != len(c.args)-1 {
+		return nil, errParamCount(c.name, ref, want, len(c.args)-1)
+	}
+	c.resolved.Store(&resolvedDetector{db: db, ref: ref, gen: gen, model: m})
+	return m, nil
 }
 
 // toFloat converts a SQL value to a feature value; NULL becomes NaN,

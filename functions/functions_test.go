@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 
@@ -26,6 +27,8 @@ func (f fakeResolver) Lookup(_ *sql.Context, ref string) (*detectors.Model, erro
 	}
 	return nil, mysql.NewSQLError(1305, "42000", "DETECTOR %s does not exist", ref)
 }
+
+func (f fakeResolver) Generation() uint64 { return 0 }
 
 // twoFeatureModel trains a small deep_svdd on a seeded 2-D blob.
 func twoFeatureModel(t *testing.T) *detectors.Model {
@@ -119,5 +122,107 @@ func TestDetectorCallErrors(t *testing.T) {
 	}
 	if v, err := eval(lit(nil, types.Null), lit(1.0, types.Float64), lit(1.0, types.Float64)); err != nil || v != nil {
 		t.Errorf("NULL detector name: %v, %v; want NULL", v, err)
+	}
+}
+
+// swappingResolver counts lookups and serves whatever model it holds under
+// the current generation.
+type swappingResolver struct {
+	m       *detectors.Model
+	gen     uint64
+	lookups int
+}
+
+func (r *swappingResolver) Lookup(_ *sql.Context, ref string) (*detectors.Model, error) {
+	r.lookups++
+	if r.m == nil {
+		return nil, mysql.NewSQLError(1305, "42000", "DETECTOR %s does not exist", ref)
+	}
+	return r.m, nil
+}
+
+func (r *swappingResolver) Generation() uint64 { return r.gen }
+
+// TestDetectorCallCachesModel: a call looks its detector up once while the
+// generation stays the same, and again (with the feature count checked
+// again) as soon as it changes.
+func TestDetectorCallCachesModel(t *testing.T) {
+	m := twoFeatureModel(t)
+	r := &swappingResolver{m: m}
+	ctx := sql.NewEmptyContext()
+	f, err := NewAnomalyScore(r, lit("d", types.LongText), lit(0.5, types.Float64), lit(-0.5, types.Float64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.ScoreRow([]float64{0.5, -0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if got, err := f.Eval(ctx, nil); err != nil || got.(float64) != want {
+			t.Fatalf("row %d: %v, %v; want %v", i, got, err, want)
+		}
+	}
+	if r.lookups != 1 {
+		t.Errorf("%d lookups for 5 rows, want 1", r.lookups)
+	}
+
+	// Dropped: the next row fails.
+	r.m, r.gen = nil, r.gen+1
+	if _, err := f.Eval(ctx, nil); sqlErrNum(err) != 1305 {
+		t.Errorf("after drop: %v, want error 1305", err)
+	}
+	// Created again with three features: the next row sees the new count.
+	r.m, r.gen = &detectors.Model{Features: []string{"a", "b", "c"}}, r.gen+1
+	if _, err := f.Eval(ctx, nil); sqlErrNum(err) != 1582 {
+		t.Errorf("after re-create with 3 features: %v, want error 1582", err)
+	}
+	// And back to the original model.
+	r.m, r.gen = m, r.gen+1
+	if got, err := f.Eval(ctx, nil); err != nil || got.(float64) != want {
+		t.Errorf("after re-create: %v, %v; want %v", got, err, want)
+	}
+}
+
+// TestDetectorCallManyFeatures scores through the heap buffer used beyond
+// maxStackFeatures features.
+func TestDetectorCallManyFeatures(t *testing.T) {
+	const n = maxStackFeatures + 3
+	fields := make([]arrow.Field, n)
+	features := make([]int, n)
+	for i := range fields {
+		fields[i] = arrow.Field{Name: fmt.Sprintf("f%d", i), Type: arrow.PrimitiveTypes.Float64}
+		features[i] = i
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
+	defer b.Release()
+	for r := 0; r < 100; r++ {
+		for i := range fields {
+			b.Field(i).(*array.Float64Builder).Append(math.Sin(float64(r*(i+1)) / 7))
+		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	m, err := detectors.Fit(context.Background(), "deep_svdd", map[string]string{"epochs": "1", "hidden": "4"},
+		detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: features, Label: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, n)
+	args := []sql.Expression{lit("wide", types.LongText)}
+	for i := range x {
+		x[i] = float64(i) / 10
+		args = append(args, lit(x[i], types.Float64))
+	}
+	want, err := m.ScoreRow(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewAnomalyScore(fakeResolver{"wide": m}, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Eval(sql.NewEmptyContext(), nil); err != nil || got.(float64) != want {
+		t.Errorf("anomaly_score over %d features = %v, %v; want %v", n, got, err, want)
 	}
 }

@@ -10,6 +10,11 @@ import (
 // database or "db.name". It returns a MySQL error for unknown detectors.
 type Resolver interface {
 	Lookup(ctx *sql.Context, ref string) (*detectors.Model, error)
+	// Generation changes whenever any detector is created, dropped or
+	// loaded. A model found by Lookup stays valid for the same current
+	// database and ref while Generation returns the same value, so callers
+	// may keep it instead of looking it up for every row.
+	Generation() uint64
 }
 
 // All returns every anomalydb SQL function, bound to the resolver.

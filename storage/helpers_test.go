@@ -30,6 +30,18 @@ func openStore(t testing.TB, dir string, mem memory.Allocator, noSync bool) *Sto
 	return s
 }
 
+// tenRowTable opens a store on dir, creates table db.t of smallSchema and
+// appends the rows [0, 10) made by makeBatch. The caller closes the store.
+func tenRowTable(t testing.TB, dir string, mem memory.Allocator, noSync bool) (*Store, *Table) {
+	t.Helper()
+	s := openStore(t, dir, mem, noSync)
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
+	return s, tbl
+}
+
 // allTypesSchema has one column of every supported type, plus a NOT NULL
 // key column.
 func allTypesSchema() *arrow.Schema {

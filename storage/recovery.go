@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
 )
 
 var (
@@ -171,7 +171,7 @@ func (s *Store) repairVersionHint(mdir string, version int) error {
 	if b, err := os.ReadFile(hint); err == nil && strings.TrimSpace(string(b)) == want {
 		return nil
 	}
-	tmp := filepath.Join(mdir, newUUID()+"-version-hint.temp")
+	tmp := filepath.Join(mdir, uuid.NewString()+"-version-hint.temp")
 	if err := os.WriteFile(tmp, []byte(want), 0o644); err != nil {
 		return fmt.Errorf("storage: repairing version hint: %w", err)
 	}
@@ -246,14 +246,4 @@ func removeOrphans(ctx context.Context, ice *table.Table, tdir string) error {
 		return err
 	}
 	return sweep(filepath.Join(tdir, "metadata"), ".avro")
-}
-
-// newUUID returns a random (version 4) UUID string, the form iceberg-go
-// uses for its temporary file names.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/hadoop"
 	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
 )
 
 // latestVersion returns the highest N of metadata/vN.metadata.json of a
@@ -54,11 +55,7 @@ func copyFile(t *testing.T, src, dst string) {
 func TestRecoveryRemovesDebris(t *testing.T) {
 	mem := checkedAlloc(t)
 	dir := t.TempDir()
-	s := openStore(t, dir, mem, false)
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
-	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
+	s, tbl := tenRowTable(t, dir, mem, false)
 	append1(t, tbl, makeBatch(mem, tbl.Schema(), 10, 10))
 	must(t, s.SaveDetector("db", "d", []byte("x")))
 	must(t, s.Close())
@@ -74,12 +71,12 @@ func TestRecoveryRemovesDebris(t *testing.T) {
 		// Crash after publishing version n, before removing its claim.
 		filepath.Join(mdir, fmt.Sprintf("v%d.metadata.json.claim", n)),
 		// Crash while writing the metadata temp file or the version hint.
-		filepath.Join(mdir, newUUID()+".metadata.json"),
-		filepath.Join(mdir, newUUID()+"-version-hint.temp"),
+		filepath.Join(mdir, uuid.NewString()+".metadata.json"),
+		filepath.Join(mdir, uuid.NewString()+"-version-hint.temp"),
 		// Crash after writing data and manifests, before the commit.
-		filepath.Join(tdir, "data", "00000-0-"+newUUID()+"-00001.parquet"),
-		filepath.Join(mdir, newUUID()+"-m0.avro"),
-		filepath.Join(mdir, "snap-123-0-"+newUUID()+".avro"),
+		filepath.Join(tdir, "data", "00000-0-"+uuid.NewString()+"-00001.parquet"),
+		filepath.Join(mdir, uuid.NewString()+"-m0.avro"),
+		filepath.Join(mdir, "snap-123-0-"+uuid.NewString()+".avro"),
 		// Crash during SaveDetector.
 		filepath.Join(dir, detectorsDirName, "db", ".d.model.tmp-123"),
 		// Crash during DropDatabase after the tables were moved.
@@ -87,7 +84,7 @@ func TestRecoveryRemovesDebris(t *testing.T) {
 		// Crash during a drop, before the trash was emptied.
 		filepath.Join(dir, trashDirName, "drop-1", "t", "metadata", "v1.metadata.json"),
 		// Crash during CreateTable before its first version was published.
-		filepath.Join(dir, warehouseDirName, "db", "half", "metadata", newUUID()+".metadata.json"),
+		filepath.Join(dir, warehouseDirName, "db", "half", "metadata", uuid.NewString()+".metadata.json"),
 	}
 	for _, p := range debris {
 		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -122,7 +119,7 @@ func TestRecoveryRemovesDebris(t *testing.T) {
 	if got, _ := s.Tables("db"); len(got) != 1 || got[0] != "t" {
 		t.Fatalf("Tables = %v", got)
 	}
-	tbl, err = s.Table("db", "t")
+	tbl, err := s.Table("db", "t")
 	must(t, err)
 	assertRows(t, mem, tbl, [2]int64{0, 20})
 	if dets, _ := s.LoadDetectors("db"); len(dets) != 1 {
@@ -147,12 +144,8 @@ func TestRecoveryRemovesDebris(t *testing.T) {
 func TestFailedCommitChangesNothing(t *testing.T) {
 	mem := checkedAlloc(t)
 	dir := t.TempDir()
-	s := openStore(t, dir, mem, true)
+	s, tbl := tenRowTable(t, dir, mem, true)
 	defer s.Close()
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
-	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
 	tdir := filepath.Join(dir, warehouseDirName, "db", "t")
 	claim := filepath.Join(tdir, "metadata", fmt.Sprintf("v%d.metadata.json.claim", latestVersion(t, tdir)+1))
 	must(t, os.WriteFile(claim, []byte("{}"), 0o644))

@@ -107,14 +107,10 @@ func TestSyncFSInUse(t *testing.T) {
 // its error aborts without changes, and its batches are released.
 func TestRewrite(t *testing.T) {
 	mem := checkedAlloc(t)
-	s := openStore(t, t.TempDir(), mem, true)
+	s, tbl := tenRowTable(t, t.TempDir(), mem, true)
 	defer s.Close()
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
-	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
 	boom := errors.New("boom")
-	err = tbl.Rewrite(func(cur *Data) ([]arrow.RecordBatch, error) {
+	err := tbl.Rewrite(func(cur *Data) ([]arrow.RecordBatch, error) {
 		return []arrow.RecordBatch{makeBatch(mem, tbl.Schema(), 0, 1)}, boom
 	})
 	if !errors.Is(err, boom) {
@@ -184,12 +180,8 @@ func TestAppendOverwriteReopen(t *testing.T) {
 func TestFailedAppendChangesNothing(t *testing.T) {
 	mem := checkedAlloc(t)
 	dir := t.TempDir()
-	s := openStore(t, dir, mem, true)
+	s, tbl := tenRowTable(t, dir, mem, true)
 	defer s.Close()
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
-	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
 	before := dirListing(t, dir)
 
 	good := makeBatch(mem, tbl.Schema(), 10, 5)
@@ -274,12 +266,8 @@ func must(t testing.TB, err error) {
 // affected by it.
 func TestSnapshotIsolation(t *testing.T) {
 	mem := checkedAlloc(t)
-	s := openStore(t, t.TempDir(), mem, true)
+	s, tbl := tenRowTable(t, t.TempDir(), mem, true)
 	defer s.Close()
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
-	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
 	old := tbl.Snapshot()
 	append1(t, tbl, makeBatch(mem, tbl.Schema(), 10, 10))
 	must(t, tbl.Overwrite(nil))

@@ -3,10 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -71,7 +72,7 @@ func writeReport(dir, out string) error {
 		a.train = append(a.train, r.TrainSeconds)
 		a.labelled = r.Labelled
 	}
-	dets, sets := sortedSet(detSet), sortedSet(dsSet)
+	dets, sets := slices.Sorted(maps.Keys(detSet)), slices.Sorted(maps.Keys(dsSet))
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Accuracy\n\n")
@@ -168,15 +169,6 @@ func writeReport(dir, out string) error {
 		fmt.Fprintf(&b, "\n## Errors\n\n%s\n", strings.Join(errLines, "\n"))
 	}
 	return os.WriteFile(out, []byte(b.String()), 0o644)
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func mean(xs []float64) float64 {

@@ -26,7 +26,7 @@ func main() {
 	dataDir := fs.String("data-dir", "./data", "data directory (Iceberg warehouse and detectors)")
 	password := fs.String("password", os.Getenv("ANOMALYDB_PASSWORD"), "root's password (default $ANOMALYDB_PASSWORD); required off loopback")
 	examples := fs.String("examples", "testdata", "directory of *.csv.gz loaded into database `examples` on first start")
-	quiet := fs.Bool("quiet", false, "log warnings only")
+	quiet := fs.Bool("quiet", false, "log errors only")
 	_ = fs.Parse(os.Args[2:])
 
 	srv, err := engine.NewServer(engine.Config{
