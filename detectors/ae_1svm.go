@@ -120,7 +120,7 @@ func (a ae1svm) Graph(b *Graph) (Objective, error) {
 	hinge := m.n(dgChain(margin, gorgonia.Rectify, dgMulC(1/nu)))
 	reg := m.n(gorgonia.Add(m.n(dgChain(wc, gorgonia.Square, func(v *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Sum(v) })),
 		m.n(dgChain(ws, gorgonia.Square, func(v *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Sum(v) }))))
-	reg = m.n(gorgonia.Sub(m.n(gorgonia.Mul(reg, dgScalar(0.5))), m.n(gorgonia.Sum(rho))))
+	reg = m.n(gorgonia.Sub(m.n(gorgonia.Mul(reg, gorgonia.NewConstant(0.5))), m.n(gorgonia.Sum(rho))))
 	loss := m.n(gorgonia.Add(m.n(gorgonia.Add(rec, hinge)), reg))
 	if m.err != nil {
 		return Objective{}, m.err

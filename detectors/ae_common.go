@@ -2,7 +2,6 @@ package detectors
 
 import (
 	"math"
-	"math/rand/v2"
 	"strconv"
 
 	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
@@ -55,10 +54,6 @@ func (n aeNet) encoder() aeNet {
 }
 
 func (n aeNet) maskName(l int) string { return n.Prefix + "m" + strconv.Itoa(l) }
-
-// init adds the network's tensors to st, initialized from rng (see
-// MLP.Init).
-func (n aeNet) init(st *State, rng *rand.Rand) { n.MLP.Init(st, rng) }
 
 // aeRegularizers are the training-time corruptions of an autoencoder; the
 // scoring path never applies them.
@@ -210,26 +205,17 @@ func reconstruct(k *MLPKernel, x, dst []float64, d int) {
 	}
 }
 
-// aeOptions are the regularization options of the plain autoencoders.
+// aeOptions are the regularization options of the plain autoencoders
+// (autoencoder, ae_knn), with PyOD's AutoEncoder dropout of 0.2.
 func aeOptions() []Option {
 	return []Option{
 		FloatOption("noise", "0", "std of the Gaussian input corruption during training (denoising autoencoder)",
 			func(v float64) bool { return v >= 0 }, ">= 0"),
 		FloatOption("sparsity", "0", "weight of the L1 penalty on the code (sparse autoencoder)",
 			func(v float64) bool { return v >= 0 }, ">= 0"),
-		FloatOption("dropout", "0", "dropout rate of the hidden layers during training",
+		FloatOption("dropout", "0.2", "dropout rate of the hidden layers during training",
 			func(v float64) bool { return v >= 0 && v < 1 }, "in [0, 1)"),
 	}
-}
-
-// withAEDefaults returns opts with the default of option name set to def.
-func withAEDefaults(opts []Option, name, def string) []Option {
-	for i := range opts {
-		if opts[i].Name == name {
-			opts[i].Default = def
-		}
-	}
-	return opts
 }
 
 func aeRegularizersFrom(o Options) aeRegularizers {

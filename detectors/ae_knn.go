@@ -26,7 +26,9 @@ import (
 //     (distance 0): its score averages the distance 0 with its k-1 other
 //     neighbours. This only affects scores of training rows (and the
 //     threshold, slightly); rows scored later are not in the set.
-type aeKNN struct{}
+type aeKNN struct {
+	autoencoder // the network, its initialization and training
+}
 
 func init() { Register("ae_knn", aeKNN{}) }
 
@@ -38,14 +40,6 @@ func (aeKNN) Options() []Option {
 		IntOption("k", "10", "number of nearest neighbours in code space", 1),
 		IntOption("max_reference", "5000", "maximum number of training rows kept as k-NN reference (seeded sample)", 1),
 	)
-}
-
-func (aeKNN) net(d int, o Options) aeNet { return newAENet("ae.", d, o.Ints("hidden")) }
-
-func (a aeKNN) Init(d int, o Options, rng *rand.Rand) (*State, error) {
-	st := &State{}
-	a.net(d, o).init(st, rng)
-	return st, nil
 }
 
 func (a aeKNN) Graph(b *Graph) (Objective, error) {

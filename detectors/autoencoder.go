@@ -32,14 +32,14 @@ func init() { Register("autoencoder", autoencoder{}) }
 // dropout 0.2 and 0.782 with both; the training data contain the
 // anomalies, and a network that fits longer reconstructs them too.
 func (autoencoder) Options() []Option {
-	return append(withAEDefaults(aeOptions(), "dropout", "0.2"), withDefault("epochs", "10"))
+	return append(aeOptions(), withDefault("epochs", "10"))
 }
 
 func (autoencoder) net(d int, o Options) aeNet { return newAENet("ae.", d, o.Ints("hidden")) }
 
 func (a autoencoder) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	st := &State{}
-	a.net(d, o).init(st, rng)
+	a.net(d, o).Init(st, rng)
 	return st, nil
 }
 

@@ -127,7 +127,7 @@ func (a dagmm) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	return st, nil
 }
 
-// oneHot returns a constant rows×cols input node with a 1 at (i, j).
+// dgOneHot returns a constant rows×cols input node with a 1 at (i, j).
 func dgOneHot(b *Graph, name string, rows, cols, i, j int) *gorgonia.Node {
 	data := make([]float64, rows*cols)
 	data[i*cols+j] = 1
@@ -146,14 +146,13 @@ func dgChain(n *gorgonia.Node, steps ...func(*gorgonia.Node) (*gorgonia.Node, er
 	return n, nil
 }
 
-func dgScalar(v float64) *gorgonia.Node { return gorgonia.NewConstant(v) }
-
+// dgAddC and dgMulC are dgChain steps adding or multiplying a constant.
 func dgAddC(v float64) func(*gorgonia.Node) (*gorgonia.Node, error) {
-	return func(n *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Add(n, dgScalar(v)) }
+	return func(n *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Add(n, gorgonia.NewConstant(v)) }
 }
 
 func dgMulC(v float64) func(*gorgonia.Node) (*gorgonia.Node, error) {
-	return func(n *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Mul(n, dgScalar(v)) }
+	return func(n *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Mul(n, gorgonia.NewConstant(v)) }
 }
 
 func dgColumn(rows int) func(*gorgonia.Node) (*gorgonia.Node, error) {
@@ -262,7 +261,7 @@ func (a dagmm) Graph(b *Graph) (Objective, error) {
 			break
 		}
 		// c_k = log φ_k − ½ log det Σ_k − (D/2) log 2π
-		ck := m.n(dgChain(m.n(gorgonia.Sub(logPhi, m.n(gorgonia.Mul(logDet, dgScalar(0.5))))), dgAddC(-logNorm)))
+		ck := m.n(dgChain(m.n(gorgonia.Sub(logPhi, m.n(gorgonia.Mul(logDet, gorgonia.NewConstant(0.5))))), dgAddC(-logNorm)))
 		tk := m.n(dgChain(maha, dgMulC(-0.5), func(v *gorgonia.Node) (*gorgonia.Node, error) {
 			return gorgonia.Add(v, ck)
 		}, dgColumn(rows), func(v *gorgonia.Node) (*gorgonia.Node, error) { return matMul(v, ekT) }))
@@ -292,8 +291,8 @@ func (a dagmm) Graph(b *Graph) (Objective, error) {
 	recon := m.n(dgChain(m.n(gorgonia.Sum(sqErr)), dgMulC(1/float64(rows*b.Dims))))
 	meanEnergy := m.n(dgChain(m.n(gorgonia.Sum(energy)), dgMulC(1/float64(rows))))
 	lambdaE, lambdaC := b.Opts.Float("lambda_energy"), b.Opts.Float("lambda_cov")
-	loss := m.n(gorgonia.Add(recon, m.n(gorgonia.Mul(meanEnergy, dgScalar(lambdaE)))))
-	loss = m.n(gorgonia.Add(loss, m.n(gorgonia.Mul(penalty, dgScalar(lambdaC)))))
+	loss := m.n(gorgonia.Add(recon, m.n(gorgonia.Mul(meanEnergy, gorgonia.NewConstant(lambdaE)))))
+	loss = m.n(gorgonia.Add(loss, m.n(gorgonia.Mul(penalty, gorgonia.NewConstant(lambdaC)))))
 	scores := m.n(dgChain(stored, dgMulC(-0.5), func(v *gorgonia.Node) (*gorgonia.Node, error) {
 		return gorgonia.BroadcastAdd(v, constP, nil, []byte{0})
 	}, rowLogSumExp, gorgonia.Neg))
@@ -303,7 +302,7 @@ func (a dagmm) Graph(b *Graph) (Objective, error) {
 	return Objective{Loss: loss, Scores: scores}, nil
 }
 
-// addOrSet returns acc + v, or v if acc is nil.
+// dgAddOrSet returns acc + v, or v if acc is nil.
 func dgAddOrSet(acc, v *gorgonia.Node) (*gorgonia.Node, error) {
 	if acc == nil {
 		return v, nil
@@ -312,7 +311,7 @@ func dgAddOrSet(acc, v *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 // dagmmRow computes one row's representation z (len zDim) with the
-// compression network kernels; scratch needs dagmmScratch(enc, dec).
+// compression network kernels; scratch needs dagmmNetScratch(enc, dec).
 func dagmmRow(enc, dec *MLPKernel, code int, x, z, scratch []float64) {
 	copy(z[:code], enc.Forward(x, scratch))
 	xr := dec.Forward(z[:code], scratch)
@@ -452,15 +451,16 @@ type dagmmScorer struct {
 	mu, prec, cst  []float64
 }
 
+// dagmmNetScratch is the scratch length dagmmRow needs.
+func dagmmNetScratch(enc, dec *MLPKernel) int { return max(enc.ScratchLen(), dec.ScratchLen()) }
+
 // ScratchLen implements Scorer: network scratch, then z, z−μ, U·(z−μ) and
 // the k log-densities.
-func (s *dagmmScorer) ScratchLen() int {
-	return max(s.enc.ScratchLen(), s.dec.ScratchLen()) + 3*s.dz + s.k
-}
+func (s *dagmmScorer) ScratchLen() int { return dagmmNetScratch(s.enc, s.dec) + 3*s.dz + s.k }
 
 // ScoreRows implements Scorer.
 func (s *dagmmScorer) ScoreRows(x, dst, scratch []float64) {
-	net := max(s.enc.ScratchLen(), s.dec.ScratchLen())
+	net := dagmmNetScratch(s.enc, s.dec)
 	dz := s.dz
 	z := scratch[net : net+dz]
 	diff := scratch[net+dz : net+2*dz]

@@ -78,18 +78,11 @@ func (deepSAD) net(d int, o Options) MLP {
 func (a deepSAD) decoder(d int, o Options) MLP { return a.net(d, o).mirror(pretrainOnly) }
 
 func (a deepSAD) Init(d int, o Options, rng *rand.Rand) (*State, error) {
-	st := &State{}
-	net := a.net(d, o)
-	net.Init(st, rng)
-	if o.Int("pretrain_epochs") > 0 {
-		a.decoder(d, o).Init(st, rng)
-	}
-	st.Add("c", 1, net.Sizes[len(net.Sizes)-1], false)
-	return st, nil
+	return initCentered(a.net(d, o), o, rng), nil
 }
 
-// Prepare fits the normalization statistics to the initial (or pretrained) network and sets the center c
-// from it, as Deep SVDD does.
+// Prepare fits the normalization statistics to the initial (or
+// pretrained) network and sets the center c from it, as Deep SVDD does.
 func (a deepSAD) Prepare(st *State, x arrowio.Matrix, o Options) error {
 	net := a.net(x.Cols, o)
 	if err := net.FitBatchNorm(st, x); err != nil {
@@ -112,12 +105,7 @@ func (a deepSAD) PretrainGraph(b *Graph) (Objective, error) {
 }
 
 func (a deepSAD) Graph(b *Graph) (Objective, error) {
-	net := a.net(b.Dims, b.Opts)
-	phi, err := net.Graph(b, b.X)
-	if err != nil {
-		return Objective{}, err
-	}
-	dist, err := gorgonia.Sum(gorgonia.Must(gorgonia.Square(gorgonia.Must(gorgonia.BroadcastSub(phi, b.Param("c"), nil, []byte{0})))), 1)
+	dist, err := centerDistGraph(b, a.net(b.Dims, b.Opts))
 	if err != nil {
 		return Objective{}, err
 	}

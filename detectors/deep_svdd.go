@@ -110,13 +110,7 @@ func (a deepSVDD) PretrainGraph(b *Graph) (Objective, error) {
 }
 
 func (a deepSVDD) Init(d int, o Options, rng *rand.Rand) (*State, error) {
-	st := &State{}
-	net := a.net(d, o)
-	net.Init(st, rng)
-	if o.Int("pretrain_epochs") > 0 {
-		a.decoder(d, o).Init(st, rng)
-	}
-	st.Add("c", 1, net.Sizes[len(net.Sizes)-1], false)
+	st := initCentered(a.net(d, o), o, rng)
 	if o["objective"] == softBoundary {
 		st.Add("r2", 1, 1, false) // R², 0 until the warm-up is over
 	}
@@ -129,15 +123,14 @@ func (a deepSVDD) EndEpoch(st *State, x arrowio.Matrix, _ []float64, epoch, epoc
 	if o["objective"] != softBoundary || epoch < min(svddWarmUp, epochs) {
 		return nil
 	}
-	k, err := a.net(x.Cols, o).Kernel(st)
+	ds, err := newDistScorer(a.net(x.Cols, o), st, x.Cols) // squared distances (r2 0)
 	if err != nil {
 		return err
 	}
-	c := st.Get("c").Data
 	dist := make([]float64, x.Rows)
-	scratch := make([]float64, k.ScratchLen())
-	for i := range dist {
-		dist[i] = math.Sqrt(kernel.SquaredDistance(k.Forward(x.Row(i), scratch), c))
+	ds.ScoreRows(x.Data, dist, make([]float64, ds.ScratchLen()))
+	for i, v := range dist {
+		dist[i] = math.Sqrt(v)
 	}
 	r := quantile(dist, 1-o.Float("nu"))
 	st.Get("r2").Data[0] = r * r
@@ -147,6 +140,37 @@ func (a deepSVDD) EndEpoch(st *State, x arrowio.Matrix, _ []float64, epoch, epoc
 // Prepare sets the center c from the initial (or pretrained) network.
 func (a deepSVDD) Prepare(st *State, x arrowio.Matrix, o Options) error {
 	return setCenter(st, a.net(x.Cols, o), x)
+}
+
+// initCentered is the initial state of Deep SVDD and Deep SAD: net, its
+// mirrored decoder if pretraining is on, and the center c (set by
+// setCenter in Prepare).
+func initCentered(net MLP, o Options, rng *rand.Rand) *State {
+	st := &State{}
+	net.Init(st, rng)
+	if o.Int("pretrain_epochs") > 0 {
+		net.mirror(pretrainOnly).Init(st, rng)
+	}
+	st.Add("c", 1, net.Sizes[len(net.Sizes)-1], false)
+	return st
+}
+
+// centerDistGraph is the squared distance of each row's net output to the
+// center c, in b's graph.
+func centerDistGraph(b *Graph, net MLP) (*gorgonia.Node, error) {
+	phi, err := net.Graph(b, b.X)
+	if err != nil {
+		return nil, err
+	}
+	diff, err := gorgonia.BroadcastSub(phi, b.Param("c"), nil, []byte{0})
+	if err != nil {
+		return nil, err
+	}
+	sq, err := gorgonia.Square(diff)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Sum(sq, 1)
 }
 
 // setCenter sets c to the mean of net's outputs over the rows of x, each
@@ -174,19 +198,7 @@ func setCenter(st *State, net MLP, x arrowio.Matrix) error {
 }
 
 func (a deepSVDD) Graph(b *Graph) (Objective, error) {
-	phi, err := a.net(b.Dims, b.Opts).Graph(b, b.X)
-	if err != nil {
-		return Objective{}, err
-	}
-	diff, err := gorgonia.BroadcastSub(phi, b.Param("c"), nil, []byte{0})
-	if err != nil {
-		return Objective{}, err
-	}
-	sq, err := gorgonia.Square(diff)
-	if err != nil {
-		return Objective{}, err
-	}
-	dist, err := gorgonia.Sum(sq, 1)
+	dist, err := centerDistGraph(b, a.net(b.Dims, b.Opts))
 	if err != nil {
 		return Objective{}, err
 	}

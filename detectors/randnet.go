@@ -61,7 +61,7 @@ func (a randNet) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	st := &State{}
 	for m := 0; m < o.Int("ensemble"); m++ {
 		n := a.member(m, d, o)
-		n.init(st, rng)
+		n.Init(st, rng)
 		for l := 0; l+1 < len(n.Sizes); l++ {
 			in, out := n.Sizes[l], n.Sizes[l+1]
 			mask := st.Add(n.maskName(l), in, out, false)

@@ -2,7 +2,6 @@ package detectors
 
 import (
 	"math"
-	"math/rand/v2"
 	"strconv"
 )
 
@@ -33,7 +32,9 @@ import (
 //     autoencoder's reconstruction error of the row itself (mean squared
 //     error over the features), as in the paper's use of the trained
 //     L-autoencoder; it is deterministic and per row.
-type robustAE struct{}
+type robustAE struct {
+	autoencoder // the network, its initialization and the scorer
+}
 
 func init() { Register("robust_autoencoder", robustAE{}) }
 
@@ -46,17 +47,7 @@ func (robustAE) Options() []Option {
 	}
 }
 
-func (robustAE) net(d int, o Options) aeNet { return newAENet("ae.", d, o.Ints("hidden")) }
-
-func (a robustAE) Init(d int, o Options, rng *rand.Rand) (*State, error) {
-	st := &State{}
-	a.net(d, o).init(st, rng)
-	return st, nil
-}
-
 func (a robustAE) Graph(b *Graph) (Objective, error) { return reconObjective(a.net(b.Dims, b.Opts), b) }
-
-func (a robustAE) Scorer(st *State, d int, o Options) (Scorer, error) { return a.net(d, o).scorer(st) }
 
 // Drive alternates training the autoencoder on L = X − S and updating S.
 func (a robustAE) Drive(st *State, t *Trainer) error {
