@@ -1,9 +1,6 @@
 package detectors
 
-import (
-	"context"
-	"testing"
-)
+import "testing"
 
 // Accuracy of deep_svdd with default options on ODDS benchmark data
 // (testdata/*.csv.gz, label 1 = anomaly): stratified 70/30 split with split
@@ -31,24 +28,9 @@ func TestAccuracyDeepSVDD(t *testing.T) {
 	for _, tc := range accuracyFloors {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := readTable(t, tc.name)
-			trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
-			train, test := tb.subset(trainIdx), tb.subset(testIdx)
-			mem := checkedMem(t)
-			bs := train.batches(mem, 1024, false)
-			defer releaseAll(bs)
 			sum := 0.0
 			for _, seed := range []string{"0", "1", "2"} {
-				m, err := Fit(context.Background(), "deep_svdd", opts("seed", seed),
-					TrainingData{Batches: bs, Features: train.features(), Label: -1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				scores := rowScores(t, m, test)
-				auc, err := AUC(test.labels, scores)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Logf("%s seed %s: AUC %.4f (%d train rows, %.2fs)", tc.name, seed, auc, m.TrainingRows, m.TrainSeconds)
+				auc := splitAUC(t, "deep_svdd", tb, opts("seed", seed), false)
 				if seed == "0" && auc < tc.seed0 {
 					t.Errorf("%s seed 0: AUC %.4f below floor %.2f", tc.name, auc, tc.seed0)
 				}

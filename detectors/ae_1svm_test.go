@@ -1,16 +1,12 @@
 package detectors
 
 import (
-	"errors"
 	"math"
 	"testing"
 )
 
 func TestAE1SVMOptions(t *testing.T) {
-	for _, tc := range []struct {
-		opts map[string]string
-		want error
-	}{
+	checkOptionCases(t, "ae_1svm", []optionCase{
 		{nil, nil},
 		{opts("nu", "1", "gamma", "0.5", "rff_dim", "1", "alpha", "0"), nil},
 		{opts("gamma", "AUTO"), nil},
@@ -23,11 +19,7 @@ func TestAE1SVMOptions(t *testing.T) {
 		{opts("rff_dim", "0"), ErrBadOption},
 		{opts("alpha", "-1"), ErrBadOption},
 		{opts("sigma", "1"), ErrUnknownOption},
-	} {
-		if err := ValidateOptions("ae_1svm", tc.opts); !errors.Is(err, tc.want) {
-			t.Errorf("%v: got %v, want %v", tc.opts, err, tc.want)
-		}
-	}
+	})
 }
 
 // TestAE1SVMFeatureMap checks the random Fourier features: Ω has the

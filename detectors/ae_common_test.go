@@ -1,25 +1,6 @@
 package detectors
 
-import (
-	"errors"
-	"testing"
-)
-
-// optionCase is one option set and the error it must give (nil: valid).
-type optionCase struct {
-	opts map[string]string
-	want error
-}
-
-func checkOptionCases(t *testing.T, alg string, cases []optionCase) {
-	t.Helper()
-	for _, c := range cases {
-		err := ValidateOptions(alg, c.opts)
-		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
-			t.Errorf("%s %v: got %v, want %v", alg, c.opts, err, c.want)
-		}
-	}
-}
+import "testing"
 
 func TestNewAENetMirrors(t *testing.T) {
 	n := newAENet("x.", 7, []int{5, 3, 2})

@@ -13,7 +13,7 @@ import (
 // detectors get the shuttle labels.
 func BenchmarkAlgorithmsShuttle(b *testing.B) {
 	tb := readTable(b, "shuttle")
-	bs := tb.batches(memory.NewGoAllocator(), shuttleBatchRows, true)
+	bs := tb.labelledBatches(memory.NewGoAllocator(), shuttleBatchRows, tb.labels)
 	defer releaseAll(bs)
 	for _, name := range Algorithms() {
 		data := TrainingData{Batches: bs, Features: tb.features(), Label: tb.cols}

@@ -17,7 +17,7 @@ const shuttleBatchRows = 8192
 // shuttle: hidden '64,32', batch_size 256, 20 epochs, seed 1.
 func BenchmarkTrainDeepSVDDShuttle(b *testing.B) {
 	tb := readTable(b, "shuttle")
-	bs := tb.batches(memory.NewGoAllocator(), shuttleBatchRows, false)
+	bs := tb.nullBatches(memory.NewGoAllocator(), shuttleBatchRows)
 	defer releaseAll(bs)
 	o := opts("hidden", "64,32", "batch_size", "256", "epochs", "20", "seed", "1")
 	data := TrainingData{Batches: bs, Features: tb.features(), Label: -1}
@@ -36,7 +36,7 @@ func BenchmarkTrainDeepSVDDShuttle(b *testing.B) {
 // scoring benchmarks (scoring cost does not depend on the weights).
 func shuttleModel(b *testing.B) (*table, []arrow.RecordBatch, *Model) {
 	tb := readTable(b, "shuttle")
-	bs := tb.batches(memory.NewGoAllocator(), shuttleBatchRows, false)
+	bs := tb.nullBatches(memory.NewGoAllocator(), shuttleBatchRows)
 	m, err := Fit(context.Background(), "deep_svdd", opts("hidden", "64,32", "batch_size", "256", "epochs", "1", "seed", "1"),
 		TrainingData{Batches: bs, Features: tb.features(), Label: -1})
 	if err != nil {

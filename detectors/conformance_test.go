@@ -48,7 +48,9 @@ func synthetic(n, d int, seed uint64) *table {
 	return tb
 }
 
-// nullBatches is like table.batches but writes NaN as NULL.
+// nullBatches converts tb into record batches of at most batchRows rows
+// of float64 feature columns, NaN written as NULL. The caller releases
+// the batches.
 func (tb *table) nullBatches(mem memory.Allocator, batchRows int) []arrow.RecordBatch {
 	return tb.labelledBatches(mem, batchRows, nil)
 }

@@ -1,7 +1,6 @@
 package detectors
 
 import (
-	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -11,10 +10,7 @@ import (
 )
 
 func TestDAGMMOptions(t *testing.T) {
-	for _, tc := range []struct {
-		opts map[string]string
-		want error
-	}{
+	checkOptionCases(t, "dagmm", []optionCase{
 		{nil, nil},
 		{opts("n_components", "1", "lambda_energy", "0", "lambda_cov", "0", "est_hidden", "8,4", "hidden", "16,2"), nil},
 		{opts("n_components", "0"), ErrBadOption},
@@ -23,11 +19,7 @@ func TestDAGMMOptions(t *testing.T) {
 		{opts("lambda_cov", "NaN"), ErrBadOption},
 		{opts("est_hidden", "0"), ErrBadOption},
 		{opts("components", "4"), ErrUnknownOption},
-	} {
-		if err := ValidateOptions("dagmm", tc.opts); !errors.Is(err, tc.want) {
-			t.Errorf("%v: got %v, want %v", tc.opts, err, tc.want)
-		}
-	}
+	})
 	d, err := OptionDefaults("dagmm")
 	if err != nil {
 		t.Fatal(err)

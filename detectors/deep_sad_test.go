@@ -1,16 +1,12 @@
 package detectors
 
 import (
-	"errors"
 	"math"
 	"testing"
 )
 
 func TestDeepSADOptions(t *testing.T) {
-	for _, tc := range []struct {
-		opts map[string]string
-		want error
-	}{
+	checkOptionCases(t, "deep_sad", []optionCase{
 		{opts("eta", "0.5"), nil},
 		{opts("eta", "10", "pretrain_epochs", "3"), nil},
 		{opts("eta", "0"), ErrBadOption},
@@ -19,12 +15,7 @@ func TestDeepSADOptions(t *testing.T) {
 		{opts("pretrain_epochs", "-1"), ErrBadOption},
 		{opts("nu", "0.1"), ErrUnknownOption},
 		{opts("objective", "soft-boundary"), ErrUnknownOption},
-	} {
-		err := ValidateOptions("deep_sad", tc.opts)
-		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-			t.Errorf("ValidateOptions(deep_sad, %v) = %v, want %v", tc.opts, err, tc.want)
-		}
-	}
+	})
 }
 
 // TestDeepSADLabels: labelled anomalies score far above labelled normals,

@@ -7,10 +7,7 @@ import (
 )
 
 func TestDeepSVDDOptions(t *testing.T) {
-	for _, tc := range []struct {
-		opts map[string]string
-		want error
-	}{
+	checkOptionCases(t, "deep_svdd", []optionCase{
 		{opts("objective", "soft-boundary"), nil},
 		{opts("objective", "SOFT-BOUNDARY", "nu", "1"), nil},
 		{opts("objective", "soft-boundary", "nu", "0.01"), nil},
@@ -26,12 +23,7 @@ func TestDeepSVDDOptions(t *testing.T) {
 		{opts("pretrain_epochs", "-1"), ErrBadOption},
 		{opts("pretrain_epochs", "0"), nil},
 		{opts("eta", "1"), ErrUnknownOption},
-	} {
-		err := ValidateOptions("deep_svdd", tc.opts)
-		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-			t.Errorf("ValidateOptions(deep_svdd, %v) = %v, want %v", tc.opts, err, tc.want)
-		}
-	}
+	})
 	// Fit checks the same, and a saved soft-boundary model (whose options
 	// include nu) loads.
 	mem := checkedMem(t)

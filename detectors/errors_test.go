@@ -191,14 +191,7 @@ func TestScoreErrors(t *testing.T) {
 }
 
 func TestUnmarshalModelErrors(t *testing.T) {
-	mem := checkedMem(t)
-	tb := synthetic(100, 3, 2)
-	bs := tb.nullBatches(mem, 100)
-	defer releaseAll(bs)
-	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1"), TrainingData{Batches: bs, Features: tb.features(), Label: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fitSynthetic(t, "deep_svdd", synthetic(100, 3, 2), opts("epochs", "1"))
 	b, err := m.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -12,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -72,40 +72,6 @@ func (tb *table) subset(idx []int) *table {
 	return s
 }
 
-// batches converts tb into record batches of at most batchRows rows with
-// float64 feature columns and, if withLabel, a trailing int64 label
-// column. The caller releases the batches.
-func (tb *table) batches(mem memory.Allocator, batchRows int, withLabel bool) []arrow.RecordBatch {
-	fields := make([]arrow.Field, 0, tb.cols+1)
-	for _, n := range tb.names {
-		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
-	}
-	if withLabel {
-		fields = append(fields, arrow.Field{Name: "label", Type: arrow.PrimitiveTypes.Int64, Nullable: true})
-	}
-	schema := arrow.NewSchema(fields, nil)
-	var out []arrow.RecordBatch
-	for lo := 0; lo < tb.rows; lo += batchRows {
-		hi := min(lo+batchRows, tb.rows)
-		b := array.NewRecordBuilder(mem, schema)
-		for j := 0; j < tb.cols; j++ {
-			fb := b.Field(j).(*array.Float64Builder)
-			for i := lo; i < hi; i++ {
-				fb.Append(tb.x[i*tb.cols+j])
-			}
-		}
-		if withLabel {
-			lb := b.Field(tb.cols).(*array.Int64Builder)
-			for i := lo; i < hi; i++ {
-				lb.Append(int64(tb.labels[i]))
-			}
-		}
-		out = append(out, b.NewRecordBatch())
-		b.Release()
-	}
-	return out
-}
-
 func (tb *table) features() []int {
 	f := make([]int, tb.cols)
 	for i := range f {
@@ -145,6 +111,7 @@ func decimal128FromInt(v int64) decimal128.Num { return decimal128.FromI64(v) }
 // AUC-ROC on the other 30%. With weak, every tenth training anomaly is
 // labelled 1 and every other row NULL (the ADBench protocol).
 func splitAUC(t *testing.T, alg string, tb *table, o map[string]string, weak bool) float64 {
+	t.Helper()
 	auc, _ := splitModelAUC(t, alg, tb, o, weak)
 	return auc
 }
@@ -182,6 +149,26 @@ func splitModelAUC(t *testing.T, alg string, tb *table, o map[string]string, wea
 	}
 	t.Logf("%s %v: AUC %.4f (%.2fs)", alg, o, auc, m.TrainSeconds)
 	return auc, m
+}
+
+// optionCase is one option set and the error ValidateOptions must give
+// for it (nil: the options are valid).
+type optionCase struct {
+	opts map[string]string
+	want error
+}
+
+// checkOptionCases runs ValidateOptions(alg, c.opts) for each case and
+// fails t unless the error is c.want: errors.Is(err, c.want), and err is
+// nil exactly when c.want is.
+func checkOptionCases(t *testing.T, alg string, cases []optionCase) {
+	t.Helper()
+	for _, c := range cases {
+		err := ValidateOptions(alg, c.opts)
+		if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("ValidateOptions(%s, %v) = %v, want %v", alg, c.opts, err, c.want)
+		}
+	}
 }
 
 func nan() float64 { return math.NaN() }

@@ -1,15 +1,9 @@
 package detectors
 
-import (
-	"errors"
-	"testing"
-)
+import "testing"
 
 func TestOCNNOptions(t *testing.T) {
-	for _, tc := range []struct {
-		opts map[string]string
-		want error
-	}{
+	checkOptionCases(t, "ocnn", []optionCase{
 		{opts("nu", "1"), nil},
 		{opts("nu", "0.001", "hidden", "16"), nil},
 		{opts("hidden", "16,8"), ErrBadOption}, // one hidden layer
@@ -29,12 +23,7 @@ func TestOCNNOptions(t *testing.T) {
 		{opts("encoder", "8,4", "pretrain_epochs", "2"), nil},
 		{opts("pretrain_epochs", "-1"), ErrBadOption},
 		{opts("objective", "soft-boundary"), ErrUnknownOption},
-	} {
-		err := ValidateOptions("ocnn", tc.opts)
-		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-			t.Errorf("ValidateOptions(ocnn, %v) = %v, want %v", tc.opts, err, tc.want)
-		}
-	}
+	})
 	def, err := OptionDefaults("ocnn")
 	if err != nil || def["nu"] != "0.5" || def["hidden"] != "256" || def["lr"] != "0.0001" || def["gamma"] != "auto" {
 		t.Fatalf("defaults %v, %v", def, err)

@@ -1,16 +1,12 @@
 package detectors
 
 import (
-	"errors"
 	"math"
 	"testing"
 )
 
 func TestRDPOptions(t *testing.T) {
-	for _, tc := range []struct {
-		opts map[string]string
-		want error
-	}{
+	checkOptionCases(t, "rdp", []optionCase{
 		{opts("rep_dim", "16", "refs", "8"), nil},
 		{opts("hidden", "32"), nil},
 		{opts("rep_dim", "0"), ErrBadOption},
@@ -18,12 +14,7 @@ func TestRDPOptions(t *testing.T) {
 		{opts("refs", "x"), ErrBadOption},
 		{opts("hidden", "1,0"), ErrBadOption},
 		{opts("margin", "1"), ErrUnknownOption},
-	} {
-		err := ValidateOptions("rdp", tc.opts)
-		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-			t.Errorf("ValidateOptions(rdp, %v) = %v, want %v", tc.opts, err, tc.want)
-		}
-	}
+	})
 	if u, err := UsesLabels("rdp"); err != nil || u != LabelsNone {
 		t.Errorf("UsesLabels(rdp) = %v, %v", u, err)
 	}

@@ -1,7 +1,6 @@
 package detectors
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -10,10 +9,7 @@ import (
 )
 
 func TestREPENOptions(t *testing.T) {
-	for _, tc := range []struct {
-		opts map[string]string
-		want error
-	}{
+	checkOptionCases(t, "repen", []optionCase{
 		{opts("rep_dim", "10", "margin", "5", "ensemble_size", "3", "subsample", "4", "steps", "7"), nil},
 		{opts("hidden", "32"), nil},
 		{opts("hidden", ""), nil},
@@ -26,12 +22,7 @@ func TestREPENOptions(t *testing.T) {
 		{opts("hidden", "0"), ErrBadOption},
 		{opts("validation", "0.2"), ErrBadOption},
 		{opts("refs", "8"), ErrUnknownOption},
-	} {
-		err := ValidateOptions("repen", tc.opts)
-		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-			t.Errorf("ValidateOptions(repen, %v) = %v, want %v", tc.opts, err, tc.want)
-		}
-	}
+	})
 	if u, err := UsesLabels("repen"); err != nil || u != LabelsOptional {
 		t.Errorf("UsesLabels(repen) = %v, %v", u, err)
 	}

@@ -197,14 +197,7 @@ func TestScoreRowDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool is randomized under -race")
 	}
-	mem := checkedMem(t)
-	tb := synthetic(200, 4, 8)
-	bs := tb.nullBatches(mem, 200)
-	defer releaseAll(bs)
-	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1"), TrainingData{Batches: bs, Features: tb.features(), Label: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fitSynthetic(t, "deep_svdd", synthetic(200, 4, 8), opts("epochs", "1"))
 	row := []float64{1, 2, math.NaN(), 4}
 	m.ScoreRow(row) // warm the pool
 	if n := testing.AllocsPerRun(1000, func() { m.ScoreRow(row) }); n > 0 {
