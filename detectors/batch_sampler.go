@@ -41,7 +41,7 @@ type Batches struct {
 
 // customBatches returns alg's mini-batch schedule if it is a BatchSampler,
 // else nil. x is the standardized row-major training matrix.
-func customBatches(alg Algorithm, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) (*Batches, error) {
+func customBatches(alg Grapher, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) (*Batches, error) {
 	s, ok := alg.(BatchSampler)
 	if !ok {
 		return nil, nil
@@ -65,7 +65,7 @@ func (b *Batches) draw(rng *rand.Rand) []int {
 
 // buildOneShard builds one graph for mini-batches of bs rows, for sampled
 // mini-batches whose rows have a layout that sharding would cut.
-func buildOneShard(alg Algorithm, st *State, bs, dims int, opts Options) ([]*shard, error) {
+func buildOneShard(alg Grapher, st *State, bs, dims int, opts Options) ([]*shard, error) {
 	sh, err := newShard(alg, st, 0, bs, bs, dims, opts)
 	if err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ type Trainer struct {
 // row), options opts and generator rng. st may be a sub-state whose
 // tensors are shared with the model's state, e.g. one ensemble member.
 func (t *Trainer) Train(g Grapher, st *State, x []float64, rows int, labels []float64, opts Options, rng *rand.Rand) error {
-	return train(t.ctx, grapherAlgorithm{g: g}, st, x, rows, t.X.Cols, labels, opts, rng)
+	return train(t.ctx, g, st, x, rows, t.X.Cols, labels, opts, rng)
 }
 
 // runTraining is Fit's training step: the algorithm's Drive if it is a
@@ -52,17 +52,15 @@ func runTraining(ctx context.Context, a Algorithm, st *State, x arrowio.Matrix, 
 }
 
 // Grapher builds a training objective for one mini-batch; every
-// Algorithm is one. Drivers pass one to Trainer.Train, e.g. to train one
-// ensemble member's sub-network.
+// Algorithm is one, and it is all the training template needs (with the
+// optional hooks EpochEnder and BatchSampler, if the Grapher has them).
+// Drivers pass one to Trainer.Train, e.g. to train one ensemble member's
+// sub-network.
 type Grapher interface {
 	Graph(b *Graph) (Objective, error)
 }
 
-// grapherAlgorithm lets the template, which only calls Graph, run a
-// Grapher.
-type grapherAlgorithm struct {
-	Algorithm // nil: never called by train
-	g         Grapher
-}
+// graphFunc is a Grapher without hooks.
+type graphFunc func(b *Graph) (Objective, error)
 
-func (a grapherAlgorithm) Graph(b *Graph) (Objective, error) { return a.g.Graph(b) }
+func (f graphFunc) Graph(b *Graph) (Objective, error) { return f(b) }

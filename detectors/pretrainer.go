@@ -29,15 +29,6 @@ type Pretrainer interface {
 // pretrainOnly prefixes the names of tensors that only pretraining uses.
 const pretrainOnly = "dec."
 
-// pretraining presents a Pretrainer's objective as an Algorithm to the
-// template. It has none of the optional hooks (EpochEnder, ...).
-type pretraining struct {
-	Algorithm
-	p Pretrainer
-}
-
-func (a pretraining) Graph(b *Graph) (Objective, error) { return a.p.PretrainGraph(b) }
-
 // pretrain runs a's pretraining, if it has any.
 func pretrain(ctx context.Context, a Algorithm, st *State, x []float64, rows, dims int, labels []float64, o Options, rng *rand.Rand) error {
 	p, ok := a.(Pretrainer)
@@ -50,7 +41,8 @@ func pretrain(ctx context.Context, a Algorithm, st *State, x []float64, rows, di
 	}
 	po := o.clone()
 	po["epochs"] = strconv.Itoa(n)
-	if err := train(ctx, pretraining{a, p}, st, x, rows, dims, labels, po, rng); err != nil {
+	// The pretraining objective alone, without the algorithm's hooks.
+	if err := train(ctx, graphFunc(p.PretrainGraph), st, x, rows, dims, labels, po, rng); err != nil {
 		return err
 	}
 	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool { return strings.HasPrefix(t.Name, pretrainOnly) })

@@ -137,26 +137,15 @@ type shard struct {
 // mini-batch of bs rows. For a RowLoss objective the shard's loss is the
 // sum of its row losses divided by bs, so shard losses and gradients add
 // up to those of the whole mini-batch.
-func newShard(alg Algorithm, st *State, lo, hi, bs, dims int, opts Options) (*shard, error) {
+func newShard(alg Grapher, st *State, lo, hi, bs, dims int, opts Options) (*shard, error) {
 	b := newGraph(st, hi-lo, dims, opts)
 	obj, err := alg.Graph(b)
 	if err != nil {
 		return nil, fmt.Errorf("detectors: building graph: %w", err)
 	}
 	sh := &shard{b: b, lo: lo, hi: hi, obj: obj}
-	switch {
-	case (obj.RowLoss == nil) == (obj.Loss == nil):
-		return nil, fmt.Errorf("detectors: objective must set exactly one of RowLoss and Loss")
-	case obj.Loss != nil:
-		sh.loss = obj.Loss
-	default:
-		sum, err := gorgonia.Sum(obj.RowLoss)
-		if err != nil {
-			return nil, err
-		}
-		if sh.loss, err = gorgonia.Mul(sum, gorgonia.NewConstant(1/float64(bs))); err != nil {
-			return nil, err
-		}
+	if sh.loss, err = objectiveLoss(obj, 1/float64(bs), 1); err != nil {
+		return nil, err
 	}
 	sh.params = b.trainable()
 	if _, err := gorgonia.Grad(sh.loss, sh.params...); err != nil {
@@ -164,6 +153,27 @@ func newShard(alg Algorithm, st *State, lo, hi, bs, dims int, opts Options) (*sh
 	}
 	sh.vm = gorgonia.NewTapeMachine(b.G, gorgonia.BindDualValues(sh.params...))
 	return sh, nil
+}
+
+// objectiveLoss is the scalar loss node of obj: the sum of its row losses
+// times rowMul, or its Loss times lossMul (a factor of 1 adds no node). It
+// is an error unless obj sets exactly one of RowLoss and Loss.
+func objectiveLoss(obj Objective, rowMul, lossMul float64) (*gorgonia.Node, error) {
+	loss, mul := obj.Loss, lossMul
+	switch {
+	case (obj.RowLoss == nil) == (obj.Loss == nil):
+		return nil, fmt.Errorf("detectors: objective must set exactly one of RowLoss and Loss")
+	case obj.RowLoss != nil:
+		var err error
+		if loss, err = gorgonia.Sum(obj.RowLoss); err != nil {
+			return nil, err
+		}
+		mul = rowMul
+	}
+	if mul == 1 {
+		return loss, nil
+	}
+	return gorgonia.Mul(loss, gorgonia.NewConstant(mul))
 }
 
 // fill copies the shard's rows of the mini-batch idx into its inputs and
@@ -219,7 +229,7 @@ func (sh *shard) gradData(i int) ([]float64, error) {
 //
 // x is the standardized row-major training matrix; labels is nil or has
 // one entry per row (1, 0, NaN).
-func train(ctx context.Context, alg Algorithm, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) error {
+func train(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) error {
 	cfg := configFrom(opts)
 	var val *holdout // early stopping, see validation.go
 	if v := opts.Float("validation"); v > 0 {
@@ -353,7 +363,7 @@ func train(ctx context.Context, alg Algorithm, st *State, x []float64, rows, dim
 }
 
 // buildShards builds the graphs for mini-batches of bs rows.
-func buildShards(alg Algorithm, st *State, bs, dims int, opts Options) ([]*shard, error) {
+func buildShards(alg Grapher, st *State, bs, dims int, opts Options) ([]*shard, error) {
 	if bs < trainShards*minShardRows {
 		return buildOneShard(alg, st, bs, dims, opts)
 	}

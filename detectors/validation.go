@@ -101,7 +101,7 @@ func splitValidation(x []float64, rows, dims int, labels []float64, frac float64
 }
 
 // build compiles the forward-only evaluation graphs over st.
-func (h *holdout) build(alg Algorithm, st *State, opts Options) error {
+func (h *holdout) build(alg Grapher, st *State, opts Options) error {
 	h.patience = opts.Int("patience")
 	size := min(h.rows, valChunkRows)
 	sizes := []int{size}
@@ -114,17 +114,11 @@ func (h *holdout) build(alg Algorithm, st *State, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("detectors: building validation graph: %w", err)
 		}
-		sh := &shard{b: b, lo: 0, hi: n, obj: obj, loss: obj.Loss}
-		if obj.RowLoss != nil {
-			if sh.loss, err = gorgonia.Sum(obj.RowLoss); err != nil {
-				return err
-			}
-		} else if obj.Loss != nil {
-			if sh.loss, err = gorgonia.Mul(obj.Loss, gorgonia.NewConstant(float64(n))); err != nil {
-				return err
-			}
-		} else {
-			return fmt.Errorf("detectors: objective must set exactly one of RowLoss and Loss")
+		sh := &shard{b: b, lo: 0, hi: n, obj: obj}
+		// The chunk's summed loss: row losses as they are, a mean-type
+		// Loss times the chunk's rows.
+		if sh.loss, err = objectiveLoss(obj, 1, float64(n)); err != nil {
+			return err
 		}
 		sh.vm = gorgonia.NewTapeMachine(b.G)
 		h.chunks = append(h.chunks, sh)
