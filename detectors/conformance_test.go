@@ -141,13 +141,23 @@ func weakLabels(tb *table) []float64 {
 // column from weakLabels.
 func fitSynthetic(t *testing.T, alg string, tb *table, o map[string]string) *Model {
 	t.Helper()
-	mem := checkedMem(t)
 	var labels []float64
-	label := -1
 	if use, err := UsesLabels(alg); err != nil {
 		t.Fatal(err)
 	} else if use != LabelsNone {
-		labels, label = weakLabels(tb), tb.cols
+		labels = weakLabels(tb)
+	}
+	return fitLabelled(t, alg, tb, o, labels)
+}
+
+// fitLabelled trains alg on tb with a label column holding labels, or
+// without one if labels is nil.
+func fitLabelled(t *testing.T, alg string, tb *table, o map[string]string, labels []float64) *Model {
+	t.Helper()
+	mem := checkedMem(t)
+	label := -1
+	if labels != nil {
+		label = tb.cols
 	}
 	bs := tb.labelledBatches(mem, 1000, labels)
 	defer releaseAll(bs)
@@ -244,6 +254,18 @@ func TestConformance(t *testing.T) {
 
 			t.Run("roundtrip", func(t *testing.T) {
 				checkRoundtrip(t, m, tb, scores)
+			})
+
+			t.Run("labels_ignored", func(t *testing.T) {
+				// README: unsupervised algorithms ignore the label
+				// column's values.
+				if use, _ := UsesLabels(alg); use != LabelsNone {
+					t.Skip("uses labels")
+				}
+				ml := fitLabelled(t, alg, tb, conformanceOptsFor(alg), weakLabels(tb))
+				if i, ok := sameBits(scores, rowScores(t, ml, tb)); !ok {
+					t.Fatalf("with a label column the scores differ at row %d", i)
+				}
 			})
 
 			t.Run("batch_vs_row", func(t *testing.T) {

@@ -82,3 +82,26 @@ func TestQuantile(t *testing.T) {
 		t.Fatal("quantile of nothing")
 	}
 }
+
+// TestThresholdContamination: the threshold is the (1 − contamination)
+// quantile of the training scores, so about a contamination fraction of
+// the training rows score above it, for values other than the default.
+func TestThresholdContamination(t *testing.T) {
+	tb := synthetic(2000, 4, 6)
+	for _, c := range []string{"0.02", "0.25", "0.45"} {
+		m := fitSynthetic(t, "deep_svdd", tb, opts("epochs", "2", "hidden", "8,4", "contamination", c))
+		scores := rowScores(t, m, tb)
+		if want := quantile(scores, 1-m.opts.Float("contamination")); m.Threshold != want {
+			t.Fatalf("contamination %s: threshold %v, want the quantile %v", c, m.Threshold, want)
+		}
+		flagged := 0
+		for _, s := range scores {
+			if m.IsAnomaly(s) {
+				flagged++
+			}
+		}
+		if frac := float64(flagged) / float64(len(scores)); math.Abs(frac-m.opts.Float("contamination")) > 0.001 {
+			t.Fatalf("contamination %s: %.4f of the training rows flagged", c, frac)
+		}
+	}
+}

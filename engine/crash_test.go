@@ -83,6 +83,24 @@ func startProc(t *testing.T, bin, dir string, args ...string) *proc {
 	}
 }
 
+// stop sends sig and requires the server to exit with status 0 within 20 s.
+func (p *proc) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- p.cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("exit after %v: %v", sig, err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("server did not stop on %v", sig)
+	}
+}
+
 func (p *proc) kill() {
 	if p.cmd.Process != nil && p.cmd.ProcessState == nil {
 		p.cmd.Process.Signal(syscall.SIGKILL)
@@ -178,7 +196,7 @@ func TestCrashDuringLoadData(t *testing.T) {
 	}
 }
 
-// TestBinarySignalsAndPassword runs the real binary: SIGTERM shuts it down
+// TestBinarySignalsAndPassword runs the real binary: SIGTERM and SIGINT shut it down
 // cleanly, a root password is enforced, and it refuses to listen beyond
 // loopback without one.
 func TestBinarySignalsAndPassword(t *testing.T) {
@@ -197,24 +215,21 @@ func TestBinarySignalsAndPassword(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE sig.t (a INT)")
 	mustExec(t, db, "INSERT INTO sig.t VALUES (1), (2)")
 	db.Close()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- p.cmd.Wait() }()
-	select {
-	case err := <-waited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not stop on SIGTERM")
-	}
+	p.stop(t, syscall.SIGTERM)
 
 	p2 := startProc(t, bin, dir)
 	db2 := openDSN(t, "root:@tcp("+p2.addr+")/")
 	if n := queryInt(t, db2, "SELECT COUNT(*) FROM sig.t"); n != 2 {
 		t.Fatalf("after SIGTERM and restart: %d rows, want 2", n)
+	}
+	mustExec(t, db2, "INSERT INTO sig.t VALUES (3)")
+	db2.Close()
+	p2.stop(t, syscall.SIGINT)
+
+	p3 := startProc(t, bin, dir)
+	db3 := openDSN(t, "root:@tcp("+p3.addr+")/")
+	if n := queryInt(t, db3, "SELECT COUNT(*) FROM sig.t"); n != 3 {
+		t.Fatalf("after SIGINT and restart: %d rows, want 3", n)
 	}
 
 	out, err := exec.Command(bin, "serve", "--addr", "0.0.0.0:0", "--data-dir", t.TempDir()).CombinedOutput()
