@@ -53,12 +53,13 @@ type Model struct {
 	// IsAnomaly(score) is score > Threshold.
 	Threshold float64
 
-	alg    Algorithm
-	opts   Options
-	scale  scaler
-	state  *State
-	scorer Scorer
-	pool   sync.Pool // of *scratch
+	alg     Algorithm
+	opts    Options
+	scale   scaler
+	state   *State
+	scorer  Scorer
+	pool    sync.Pool // of *scratch for blocks of blockRows rows
+	rowPool sync.Pool // of *scratch for one row (ScoreRow)
 }
 
 // blockRows is how many rows ScoreBatch and ScoreMatrix convert and
@@ -185,9 +186,12 @@ func newModel(name string, a Algorithm, o Options, features []string, sc scaler,
 		state:     st,
 		scorer:    scorer,
 	}
-	m.pool.New = func() any {
-		return &scratch{z: make([]float64, blockRows*d), s: make([]float64, scorer.ScratchLen()), one: make([]float64, 1)}
+	newScratch := func(rows int) func() any {
+		return func() any {
+			return &scratch{z: make([]float64, rows*d), s: make([]float64, scorer.ScratchLen()), one: make([]float64, 1)}
+		}
 	}
+	m.pool.New, m.rowPool.New = newScratch(blockRows), newScratch(1)
 	return m, nil
 }
 
@@ -212,13 +216,13 @@ func (m *Model) ScoreRow(x []float64) (float64, error) {
 	if len(x) != d {
 		return 0, fmt.Errorf("%w: got %d values, model %s has %d features", ErrFeatureCount, len(x), m.Algorithm, d)
 	}
-	sc := m.pool.Get().(*scratch)
+	sc := m.rowPool.Get().(*scratch)
 	z := sc.z[:d]
 	copy(z, x)
 	m.scale.transformRow(z)
 	m.scorer.ScoreRows(z, sc.one, sc.s)
 	score := sc.one[0]
-	m.pool.Put(sc)
+	m.rowPool.Put(sc)
 	return score, nil
 }
 
