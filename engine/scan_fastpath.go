@@ -36,9 +36,9 @@ func directTrainingData(analyzed sql.Node, label string) (data detectors.Trainin
 	var cols []int
 	var names []string
 	if fields == nil {
-		for i, c := range tbl.schema.Schema {
+		for _, i := range tbl.columns() { // the projected columns, if projected
 			cols = append(cols, i)
-			names = append(names, c.Name)
+			names = append(names, tbl.schema.Schema[i].Name)
 		}
 	} else {
 		for _, f := range fields {

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -23,10 +22,18 @@ import (
 // committed Arrow batches; each writing statement collects its changes
 // in an editor and commits them as one Iceberg snapshot when the
 // statement completes, so a statement is applied whole or not at all.
+//
+// A table may be projected (sql.ProjectedTable): its scans then read and
+// return only the projected columns, and Schema describes those. Writes
+// and everything else work on the full schema.
 type table struct {
 	db     string
 	st     *storage.Table
-	schema sql.PrimaryKeySchema
+	schema sql.PrimaryKeySchema // full schema
+
+	proj     []string   // projected column names; nil without projection
+	projCols []int      // indexes in schema of the projected columns
+	projSch  sql.Schema // the projected columns (nil without projection)
 
 	ed *editor // shared by the Inserter, Updater and Deleter of one statement
 }
@@ -40,16 +47,8 @@ var (
 	_ sql.TruncateableTable = (*table)(nil)
 	_ sql.PrimaryKeyTable   = (*table)(nil)
 	_ sql.StatisticsTable   = (*table)(nil)
+	_ sql.ProjectedTable    = (*table)(nil)
 )
-
-// commitLocks serialises the commits of writing statements per table, so
-// that a read-modify-write statement sees no interleaved commit.
-var commitLocks sync.Map // *storage.Table → *sync.Mutex
-
-func commitLock(t *storage.Table) *sync.Mutex {
-	m, _ := commitLocks.LoadOrStore(t, &sync.Mutex{})
-	return m.(*sync.Mutex)
-}
 
 func newTable(db string, st *storage.Table) (*table, error) {
 	sch, err := decodeSchema(st.Name(), st.Properties()[columnsProperty])
@@ -65,8 +64,51 @@ func (t *table) Name() string { return t.st.Name() }
 // String implements fmt.Stringer.
 func (t *table) String() string { return t.st.Name() }
 
-// Schema implements sql.Table.
-func (t *table) Schema() sql.Schema { return t.schema.Schema }
+// Schema implements sql.Table: the projected columns of a projected
+// table, else all columns.
+func (t *table) Schema() sql.Schema {
+	if t.proj != nil {
+		return t.projSch
+	}
+	return t.schema.Schema
+}
+
+// WithProjections implements sql.ProjectedTable: a table whose scans
+// return only the named columns, in the order named (none is valid: rows
+// without columns). nil, or a name that is not a column, gives the table
+// without projection.
+func (t *table) WithProjections(names []string) sql.Table {
+	nt := &table{db: t.db, st: t.st, schema: t.schema}
+	if names == nil {
+		return nt
+	}
+	cols := make([]int, len(names))
+	sch := make(sql.Schema, len(names))
+	for i, n := range names {
+		c := t.schema.Schema.IndexOfColName(n)
+		if c < 0 {
+			return nt
+		}
+		cols[i], sch[i] = c, t.schema.Schema[c]
+	}
+	nt.proj, nt.projCols, nt.projSch = append([]string{}, names...), cols, sch
+	return nt
+}
+
+// Projections implements sql.ProjectedTable.
+func (t *table) Projections() []string { return t.proj }
+
+// columns returns the schema indexes of the columns scans return.
+func (t *table) columns() []int {
+	if t.proj != nil {
+		return t.projCols
+	}
+	cols := make([]int, len(t.schema.Schema))
+	for i := range cols {
+		cols[i] = i
+	}
+	return cols
+}
 
 // PrimaryKeySchema implements sql.PrimaryKeyTable.
 func (t *table) PrimaryKeySchema() sql.PrimaryKeySchema { return t.schema }
@@ -140,9 +182,10 @@ func (t *table) PartitionRows(_ *sql.Context, p sql.Partition) (sql.RowIter, err
 	if !ok {
 		return nil, fmt.Errorf("unexpected partition %T", p)
 	}
-	readers := make([]func(int) interface{}, len(t.schema.Schema))
-	for c, col := range t.schema.Schema {
-		readers[c] = valueReader(col.Type, bp.rec.Column(c))
+	cols := t.columns()
+	readers := make([]func(int) interface{}, len(cols))
+	for i, c := range cols {
+		readers[i] = valueReader(t.schema.Schema[c].Type, bp.rec.Column(c))
 	}
 	return &batchRowIter{readers: readers, n: int(bp.rec.NumRows())}, nil
 }
@@ -187,13 +230,16 @@ func (t *table) Deleter(*sql.Context) sql.RowDeleter { return t.editor() }
 // Replacer implements sql.ReplaceableTable.
 func (t *table) Replacer(*sql.Context) sql.RowReplacer { return t.editor() }
 
-// Truncate implements sql.TruncateableTable.
+// Truncate implements sql.TruncateableTable. It empties the table through
+// storage's read-modify-write, so the count it returns is exactly the rows
+// it removed even while other statements commit.
 func (t *table) Truncate(*sql.Context) (int, error) {
-	mu := commitLock(t.st)
-	mu.Lock()
-	defer mu.Unlock()
-	n := t.st.NumRows()
-	if err := t.st.Overwrite(nil); err != nil {
+	var n int64
+	err := t.st.Rewrite(func(cur *storage.Data) ([]arrow.RecordBatch, error) {
+		n = cur.NumRows()
+		return nil, nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	return int(n), nil
@@ -246,45 +292,30 @@ func (e *editor) DiscardChanges(*sql.Context, error) error {
 }
 
 // StatementComplete implements sql.EditOpenerCloser: it commits the
-// statement's changes as one snapshot.
+// statement's changes as one snapshot. Storage serialises the commit with
+// every other write to the table: an append re-checks its keys against
+// rows committed since the statement's base snapshot, and a rewrite fails
+// with ER_LOCK_DEADLOCK if anything was committed since then.
 func (e *editor) StatementComplete(*sql.Context) error {
 	defer e.reset()
 	if e.base == nil {
 		return nil
 	}
-	mu := commitLock(e.t.st)
-	mu.Lock()
-	defer mu.Unlock()
 	schema := e.t.st.Schema()
 	if !e.rewrit {
 		if len(e.inserts) == 0 {
 			return nil
-		}
-		cur := e.t.st.Snapshot()
-		defer cur.Release()
-		if cur != e.base && len(e.t.schema.PkOrdinals) > 0 {
-			// Another statement committed meanwhile: check keys again.
-			keys := e.t.keySet(cur)
-			for _, r := range e.inserts {
-				if k := e.t.pkKey(r); k != "" {
-					if _, dup := keys[k]; dup {
-						return e.t.dupErr(r)
-					}
-				}
-			}
 		}
 		rec, err := rowsToRecord(memory.DefaultAllocator, schema, e.inserts)
 		if err != nil {
 			return err
 		}
 		defer rec.Release()
-		return e.t.st.Append([]arrow.RecordBatch{rec})
-	}
-	cur := e.t.st.Snapshot()
-	defer cur.Release()
-	if cur != e.base {
-		return mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
-			"Deadlock found when trying to get lock; try restarting transaction (table %s changed during the statement)", e.t.Name())
+		var check func(cur *storage.Data) error
+		if len(e.t.schema.PkOrdinals) > 0 {
+			check = e.recheckKeys
+		}
+		return e.t.st.AppendIf(check, []arrow.RecordBatch{rec})
 	}
 	var live []sql.Row
 	for i, r := range e.rows {
@@ -292,16 +323,39 @@ func (e *editor) StatementComplete(*sql.Context) error {
 			live = append(live, r)
 		}
 	}
-	var recs []arrow.RecordBatch
-	if len(live) > 0 {
+	name := e.t.Name() // fn must not call methods of the storage table
+	return e.t.st.Rewrite(func(cur *storage.Data) ([]arrow.RecordBatch, error) {
+		if cur != e.base {
+			return nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
+				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during the statement)", name)
+		}
+		if len(live) == 0 {
+			return nil, nil
+		}
 		rec, err := rowsToRecord(memory.DefaultAllocator, schema, live)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer rec.Release()
-		recs = append(recs, rec)
+		return []arrow.RecordBatch{rec}, nil // Rewrite releases rec
+	})
+}
+
+// recheckKeys is the AppendIf check of a statement's pending inserts: when
+// another statement committed since the base snapshot, the inserted keys
+// are checked again against the current rows.
+func (e *editor) recheckKeys(cur *storage.Data) error {
+	if cur == e.base {
+		return nil
 	}
-	return e.t.st.Overwrite(recs)
+	keys := e.t.keySet(cur)
+	for _, r := range e.inserts {
+		if k := e.t.pkKey(r); k != "" {
+			if _, dup := keys[k]; dup {
+				return e.t.dupErr(r)
+			}
+		}
+	}
+	return nil
 }
 
 // Close implements sql.Closer.

@@ -110,6 +110,42 @@ var tableScripts = []script{
 		},
 	},
 	{
+		// Scans read only the columns a query uses (sql.ProjectedTable);
+		// every query shape must still see the right columns, and writes
+		// the full rows.
+		name: "projected scans and writes",
+		setup: []string{
+			"CREATE TABLE p (id INT PRIMARY KEY, a INT, b VARCHAR(10), c DOUBLE)",
+			"INSERT INTO p VALUES (1, 3, 'x', 0.5), (2, 1, 'y', 1.5), (3, 2, 'z', 2.5), (4, 2, 'x', NULL)",
+		},
+		asserts: []assertion{
+			{query: "SELECT b FROM p ORDER BY c DESC", rows: [][]string{r("z"), r("y"), r("x"), r("x")}},
+			{query: "SELECT COUNT(*) FROM p WHERE a > 1", rows: [][]string{r("3")}},
+			{query: "SELECT COUNT(*) FROM p", rows: [][]string{r("4")}},
+			{query: "SELECT c, id FROM p WHERE b = 'x' ORDER BY id", rows: [][]string{r("0.5", "1"), r("NULL", "4")}},
+			{query: "SELECT q.b, s.c FROM p q JOIN p s ON q.id = s.a WHERE s.id = 1", rows: [][]string{r("z", "0.5")}},
+			{query: "SELECT id FROM p WHERE a = (SELECT MAX(a) FROM p)", rows: [][]string{r("1")}},
+			{query: "SELECT s.b FROM (SELECT b, a FROM p) s WHERE s.a = 1", rows: [][]string{r("y")}},
+			{query: "SELECT b, SUM(a) FROM p GROUP BY b ORDER BY b", rows: [][]string{r("x", "5"), r("y", "1"), r("z", "2")}},
+			{query: "SELECT * FROM p WHERE id = 2", rows: [][]string{r("2", "1", "y", "1.5")}},
+			{query: "SELECT x.a AS aa FROM p AS x WHERE x.c > 2", rows: [][]string{r("2")}},
+			{query: "UPDATE p SET c = a * 10 WHERE b = 'x'"},
+			{query: "DELETE FROM p WHERE a = 1"},
+			{query: "REPLACE INTO p VALUES (3, 9, 'w', 9.5)"},
+			{query: "INSERT INTO p SELECT id + 10, a, b, c FROM p WHERE c > 10"},
+			{query: "SELECT id, a, b, c FROM p ORDER BY id", rows: [][]string{
+				r("1", "3", "x", "30"), r("3", "9", "w", "9.5"), r("4", "2", "x", "20"), r("11", "3", "x", "30"), r("14", "2", "x", "20"),
+			}},
+			{query: "CREATE TABLE p2 AS SELECT b, c FROM p WHERE a > 2"},
+			{query: "SELECT b, c FROM p2 ORDER BY c, b", rows: [][]string{r("w", "9.5"), r("x", "30"), r("x", "30")}},
+			{query: "UPDATE p SET a = a + 1 WHERE id IN (SELECT id FROM p WHERE c > 25)"},
+			{query: "DELETE p FROM p JOIN p2 ON p.b = p2.b WHERE p2.c < 10"},
+			{query: "SELECT id, a, b, c FROM p ORDER BY id", rows: [][]string{
+				r("1", "4", "x", "30"), r("4", "2", "x", "20"), r("11", "4", "x", "30"), r("14", "2", "x", "20"),
+			}},
+		},
+	},
+	{
 		name: "describe",
 		setup: []string{
 			"CREATE TABLE d (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(32), amount DECIMAL(8,3))",

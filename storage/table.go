@@ -162,6 +162,21 @@ func (t *Table) check(recs []arrow.RecordBatch) (int64, error) {
 // snapshot, so that many small appends leave few files behind; each row is
 // rewritten only a logarithmic number of times.
 func (t *Table) Append(recs []arrow.RecordBatch) error {
+	return t.AppendIf(nil, recs)
+}
+
+// AppendIf is Append made conditional on the table's current contents:
+// under the table's write lock it first calls check (unless nil) with the
+// current contents, and appends recs as by Append only if check returns
+// nil. No other write to the table can happen between check and the
+// commit, so check sees exactly the rows the appended ones will follow.
+// If check returns an error nothing is written and that error is returned
+// unchanged. check receives the contents even when recs hold zero rows; it
+// is not called when recs do not match Schema() or the table no longer
+// accepts writes. cur is valid only during the call (do not Release it);
+// check runs with the table's write lock held and must not call methods of
+// the Store or of this Table. The caller keeps ownership of recs.
+func (t *Table) AppendIf(check func(cur *Data) error, recs []arrow.RecordBatch) error {
 	rows, err := t.check(recs)
 	if err != nil {
 		return err
@@ -171,9 +186,20 @@ func (t *Table) Append(recs []arrow.RecordBatch) error {
 	if t.err != nil {
 		return t.err
 	}
+	if check != nil {
+		if err := check(t.data); err != nil {
+			return err
+		}
+	}
 	if rows == 0 {
 		return nil
 	}
+	return t.appendLocked(recs, rows)
+}
+
+// appendLocked is Append of validated recs holding rows rows (> 0) with
+// t.writeMu held.
+func (t *Table) appendLocked(recs []arrow.RecordBatch, rows int64) error {
 	ctx := t.store.ctx
 	k, tailRows := t.mergePlan(rows)
 
@@ -271,7 +297,7 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 //
 // Overwrite does not see writes made between the caller's Snapshot and the
 // call; use Rewrite for a read-modify-write that must not lose concurrent
-// appends.
+// appends, and AppendIf for an append that depends on the current rows.
 func (t *Table) Overwrite(recs []arrow.RecordBatch) error {
 	rows, err := t.check(recs)
 	if err != nil {

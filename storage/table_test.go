@@ -127,6 +127,94 @@ func TestRewrite(t *testing.T) {
 	assertRows(t, mem, tbl, [2]int64{5, 5})
 }
 
+// TestAppendIf checks the conditional append: check sees the current
+// contents, its error aborts without changes and is returned unchanged,
+// it is not called for batches that do not match the schema, and check
+// and append are atomic with respect to other writers.
+func TestAppendIf(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s, tbl := tenRowTable(t, dir, mem, true)
+	boom := errors.New("boom")
+	rec := makeBatch(mem, tbl.Schema(), 10, 5)
+	err := tbl.AppendIf(func(cur *Data) error {
+		if cur.NumRows() != 10 {
+			t.Errorf("check saw %d rows, want 10", cur.NumRows())
+		}
+		return boom
+	}, []arrow.RecordBatch{rec})
+	if err != boom {
+		t.Fatalf("AppendIf with a failing check = %v, want %v", err, boom)
+	}
+	assertRows(t, mem, tbl, [2]int64{0, 10})
+
+	called := false
+	bad := makeBatch(mem, allTypesSchema(), 0, 1)
+	err = tbl.AppendIf(func(*Data) error { called = true; return nil }, []arrow.RecordBatch{bad})
+	bad.Release()
+	if !errors.Is(err, ErrSchemaMismatch) || called {
+		t.Fatalf("AppendIf of a mismatched batch = %v (check called: %v), want ErrSchemaMismatch without check", err, called)
+	}
+
+	// The caller still owns rec after the failed call and can append it.
+	must(t, tbl.AppendIf(func(cur *Data) error {
+		if cur.NumRows() != 10 {
+			return fmt.Errorf("check saw %d rows, want 10", cur.NumRows())
+		}
+		return nil
+	}, []arrow.RecordBatch{rec}))
+	rec.Release()
+	assertRows(t, mem, tbl, [2]int64{0, 15})
+
+	// Concurrent appenders of one row each: every check sees all earlier
+	// appends, so no two checks see the same row count.
+	const writers, each = 4, 5
+	seen := make(chan int64, writers*each)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				r := makeBatch(mem, tbl.Schema(), int64(100+w), 1)
+				err := tbl.AppendIf(func(cur *Data) error {
+					seen <- cur.NumRows()
+					return nil
+				}, []arrow.RecordBatch{r})
+				r.Release()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(seen)
+	counts := map[int64]bool{}
+	for n := range seen {
+		if counts[n] {
+			t.Errorf("two checks saw %d rows", n)
+		}
+		counts[n] = true
+	}
+	if n := tbl.NumRows(); n != 15+writers*each {
+		t.Fatalf("%d rows after concurrent AppendIf, want %d", n, 15+writers*each)
+	}
+	want := tbl.Snapshot()
+	defer want.Release()
+	must(t, s.Close())
+
+	// The appends are durable like Append's.
+	s = openStore(t, dir, mem, true)
+	defer s.Close()
+	tbl, err = s.Table("db", "t")
+	must(t, err)
+	got := tbl.Snapshot()
+	defer got.Release()
+	assertSameRows(t, mem, tbl.Schema(), want.Batches(), got)
+}
+
 func TestAppendOverwriteReopen(t *testing.T) {
 	mem := checkedAlloc(t)
 	dir := t.TempDir()
