@@ -7,7 +7,11 @@ ADDR    ?= 127.0.0.1:3306
 DATA    ?= ./data
 BIN     := bin/anomalydb
 
-.PHONY: build run test bench accuracy clean
+.PHONY: build run test bench accuracy mutants clean
+
+# Concurrency and crash tests of engine/ and storage/, run a second time
+# under the race detector by make test.
+RACE_TESTS ?= Concurren|Crash|Interleav|PowerLoss|Editor
 
 build:
 	$(GO) build -o $(BIN) ./cmd/anomalydb
@@ -16,12 +20,21 @@ run: build
 	./$(BIN) serve --addr $(ADDR) --data-dir $(DATA) --examples testdata
 
 test:
+	./scripts/check_large_files.sh
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m -run '$(RACE_TESTS)' ./engine/ ./storage/
 
 # Speed and memory: Go benchmarks with fixed seeds (not part of make test).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./detectors/ ./engine/
+	$(GO) test -tags purego -run '^$$' -bench 'ScoreDeepSVDDShuttle$$' -benchmem -count 3 ./detectors/
+
+# Does the suite bite? Applies each one-line mutation of
+# cmd/mutants/mutants.txt to a copy of the tree and runs the tests named
+# for it; prints "N mutants, K killed" and fails unless all are killed.
+mutants:
+	$(GO) run ./cmd/mutants
 
 clean:
 	rm -rf bin
