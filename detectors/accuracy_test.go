@@ -12,16 +12,22 @@ import "testing"
 //	thyroid  0.9551   0.9283   0.9486   0.944
 //	cardio   0.9254   0.8762   0.7899   0.864
 //
-// The floors sit a little below: seed 0 is asserted per dataset, the
-// three-seed mean more loosely. For comparison, 50 epochs at lr 1e-3 (the
-// generic Adam default) gives about 0.70 and 0.68: longer training lets the
-// representation collapse towards c.
+// The floors sit two to three points below: seed 0 is asserted per
+// dataset, and the three-seed mean. For comparison, 50 epochs at lr 1e-3
+// (the generic Adam default) gives about 0.70 and 0.68: longer training
+// lets the representation collapse towards c.
+//
+// These floors guard the quality of the defaults, not training: the
+// untrained network (no optimizer step) scores 0.943 (seed 0) and 0.942
+// (mean) on thyroid and 0.958 and 0.910 on cardio, as well as or better
+// than the trained one. TestTrainingMatters is the test that training
+// matters.
 var accuracyFloors = []struct {
 	name           string
 	seed0, meanOf3 float64
 }{
 	{"thyroid", 0.93, 0.92},
-	{"cardio", 0.90, 0.83},
+	{"cardio", 0.90, 0.84},
 }
 
 func TestAccuracyDeepSVDD(t *testing.T) {

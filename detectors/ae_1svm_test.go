@@ -66,7 +66,7 @@ func TestAE1SVMFeatureMap(t *testing.T) {
 // TestAE1SVMAccuracy is a quick smoke test on thyroid.
 func TestAE1SVMAccuracy(t *testing.T) {
 	auc := splitAUC(t, "ae_1svm", readTable(t, "thyroid"), opts("epochs", "8", "rff_dim", "64"), false)
-	if auc < 0.93 { // measured 0.960
+	if auc < 0.93 { // measured 0.9599 (untrained network 0.2133)
 		t.Errorf("thyroid AUC %.4f < 0.93", auc)
 	}
 }

@@ -40,7 +40,8 @@ func TestAEKNNReference(t *testing.T) {
 }
 
 func TestAEKNNAccuracy(t *testing.T) {
-	if auc, _ := splitModelAUC(t, "ae_knn", readTable(t, "thyroid"), nil, false); auc < 0.90 {
-		t.Errorf("thyroid AUC %.4f < 0.90", auc)
+	// Measured 0.9652 (untrained network 0.9571).
+	if auc, _ := splitModelAUC(t, "ae_knn", readTable(t, "thyroid"), nil, false); auc < 0.94 {
+		t.Errorf("thyroid AUC %.4f < 0.94", auc)
 	}
 }

@@ -23,9 +23,9 @@ func TestAutoencoderOptions(t *testing.T) {
 }
 
 func TestAutoencoderAccuracy(t *testing.T) {
-	// Measured: thyroid 0.95 with the defaults.
-	if auc, _ := splitModelAUC(t, "autoencoder", readTable(t, "thyroid"), nil, false); auc < 0.90 {
-		t.Errorf("thyroid AUC %.4f < 0.90", auc)
+	// Measured: thyroid 0.9378 with the defaults (untrained network 0.9089).
+	if auc, _ := splitModelAUC(t, "autoencoder", readTable(t, "thyroid"), nil, false); auc < 0.91 {
+		t.Errorf("thyroid AUC %.4f < 0.91", auc)
 	}
 }
 

@@ -224,7 +224,10 @@ func TestConformance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				floor := 0.98 // measured ≥ 0.99 for every algorithm
+				// Measured 0.9919 (vae) to 0.9999 (dagmm). The blob and its
+				// uniform outliers are easy: untrained networks score ≥ 0.98
+				// too, except ae_1svm's; TestTrainingMatters tests training.
+				floor := 0.98
 				if f, ok := conformanceFloors[alg]; ok {
 					floor = f
 				}

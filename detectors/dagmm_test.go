@@ -33,8 +33,8 @@ func TestDAGMMOptions(t *testing.T) {
 // epochs than the default).
 func TestDAGMMAccuracy(t *testing.T) {
 	auc := splitAUC(t, "dagmm", readTable(t, "thyroid"), opts("epochs", "20"), false)
-	if auc < 0.9 { // measured 0.936
-		t.Errorf("thyroid AUC %.4f < 0.9", auc)
+	if auc < 0.91 { // measured 0.9363 (untrained network 0.9397)
+		t.Errorf("thyroid AUC %.4f < 0.91", auc)
 	}
 }
 

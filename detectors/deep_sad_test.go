@@ -66,7 +66,7 @@ func TestAccuracyDeepSAD(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		floor float64
-	}{{"thyroid", 0.93}, {"cardio", 0.83}} { // measured 0.9739, 0.8667
+	}{{"thyroid", 0.95}, {"cardio", 0.84}} { // measured 0.9739, 0.8667 (untrained network 0.9247, 0.8658)
 		auc := splitAUC(t, "deep_sad", readTable(t, tc.name), nil, true)
 		t.Logf("%s deep_sad AUC %.4f (10%% of training anomalies labelled)", tc.name, auc)
 		if auc < tc.floor {

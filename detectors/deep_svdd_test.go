@@ -80,7 +80,7 @@ func TestAccuracySoftBoundary(t *testing.T) {
 	tb := readTable(t, "thyroid")
 	auc := splitAUC(t, "deep_svdd", tb, opts("objective", "soft-boundary"), false)
 	t.Logf("thyroid soft-boundary AUC %.4f", auc)
-	if auc < 0.85 { // measured 0.8998
-		t.Errorf("thyroid soft-boundary AUC %.4f < 0.85", auc)
+	if auc < 0.87 { // measured 0.8998 (untrained network 0.9426)
+		t.Errorf("thyroid soft-boundary AUC %.4f < 0.87", auc)
 	}
 }

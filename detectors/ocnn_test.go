@@ -54,7 +54,7 @@ func TestOCNNQuantile(t *testing.T) {
 func TestAccuracyOCNN(t *testing.T) {
 	auc := splitAUC(t, "ocnn", readTable(t, "thyroid"), nil, false)
 	t.Logf("thyroid ocnn AUC %.4f", auc)
-	if auc < 0.93 { // measured 0.9696
-		t.Errorf("thyroid: AUC %.4f < 0.93", auc)
+	if auc < 0.94 { // measured 0.9696 (untrained network, a kernel density estimate: 0.9681)
+		t.Errorf("thyroid: AUC %.4f < 0.94", auc)
 	}
 }

@@ -75,8 +75,9 @@ func TestRandNetMasks(t *testing.T) {
 }
 
 func TestRandNetAccuracy(t *testing.T) {
-	if auc, _ := splitModelAUC(t, "randnet", readTable(t, "thyroid"), opts("ensemble", "5", "epochs", "20"), false); auc < 0.88 {
-		t.Errorf("thyroid AUC %.4f < 0.88", auc)
+	// Measured 0.9498 (untrained network 0.9640).
+	if auc, _ := splitModelAUC(t, "randnet", readTable(t, "thyroid"), opts("ensemble", "5", "epochs", "20"), false); auc < 0.92 {
+		t.Errorf("thyroid AUC %.4f < 0.92", auc)
 	}
 }
 

@@ -49,7 +49,7 @@ func TestRDPRandomProjectionFixed(t *testing.T) {
 func TestAccuracyRDP(t *testing.T) {
 	auc := splitAUC(t, "rdp", readTable(t, "thyroid"), opts("epochs", "10"), false)
 	t.Logf("thyroid rdp AUC %.4f", auc)
-	if auc < 0.89 { // measured 0.924
-		t.Errorf("thyroid: AUC %.4f < 0.89", auc)
+	if auc < 0.90 { // measured 0.9237 (untrained network 0.9285)
+		t.Errorf("thyroid: AUC %.4f < 0.90", auc)
 	}
 }

@@ -100,3 +100,24 @@ func TestNewRandIsSeeded(t *testing.T) {
 	}
 	var _ *rand.Rand = newRand(0)
 }
+
+// TestSeedOptionIsUsed: for every algorithm, two fits that differ only
+// in the seed option give different scores. It catches Fit seeding its
+// generator with a constant (rng := newRand(0) in model.go), which
+// every same-seed reproducibility check passes.
+func TestSeedOptionIsUsed(t *testing.T) {
+	tb := synthetic(300, 3, 8)
+	for _, alg := range Algorithms() {
+		t.Run(alg, func(t *testing.T) {
+			var scores [2][]float64
+			for i, seed := range []string{"1", "2"} {
+				o := conformanceOptsFor(alg)
+				o["epochs"], o["seed"] = "1", seed
+				scores[i] = rowScores(t, fitSynthetic(t, alg, tb, o), tb)
+			}
+			if _, same := sameBits(scores[0], scores[1]); same {
+				t.Fatal("seeds 1 and 2 give the same scores")
+			}
+		})
+	}
+}

@@ -91,7 +91,7 @@ func TestAccuracyREPEN(t *testing.T) {
 	for _, tc := range []struct {
 		weak  bool
 		floor float64
-	}{{true, 0.95}, {false, 0.93}} { // unlabelled measured 0.964
+	}{{true, 0.97}, {false, 0.94}} { // measured 0.9965, 0.9642 (untrained network 0.9788 both)
 		auc := splitAUC(t, "repen", tb, opts("epochs", "10"), tc.weak)
 		t.Logf("thyroid repen AUC %.4f (labelled: %v)", auc, tc.weak)
 		if auc < tc.floor || math.IsNaN(auc) {

@@ -35,9 +35,12 @@ func TestShrink(t *testing.T) {
 }
 
 func TestRobustAutoencoderAccuracy(t *testing.T) {
-	for _, norm := range []string{"l21", "l1"} {
-		if auc, _ := splitModelAUC(t, "robust_autoencoder", readTable(t, "thyroid"), opts("epochs", "20", "norm", norm), false); auc < 0.88 {
-			t.Errorf("thyroid %s AUC %.4f < 0.88", norm, auc)
+	for _, tc := range []struct {
+		norm  string
+		floor float64
+	}{{"l21", 0.91}, {"l1", 0.94}} { // measured 0.9314, 0.9613 (untrained network 0.9089 both)
+		if auc, _ := splitModelAUC(t, "robust_autoencoder", readTable(t, "thyroid"), opts("epochs", "20", "norm", tc.norm), false); auc < tc.floor {
+			t.Errorf("thyroid %s AUC %.4f < %.2f", tc.norm, auc, tc.floor)
 		}
 	}
 }

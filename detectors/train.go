@@ -231,6 +231,8 @@ func (sh *shard) gradData(i int) ([]float64, error) {
 // one entry per row (1, 0, NaN).
 func train(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) error {
 	cfg := configFrom(opts)
+	probe := probeFrom(ctx) // nil outside tests
+	probe.startRun()
 	var val *holdout // early stopping, see validation.go
 	if v := opts.Float("validation"); v > 0 {
 		x, rows, labels, val = splitValidation(x, rows, dims, labels, v, opts.Int64("seed"))
@@ -278,6 +280,7 @@ func train(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims 
 		steps = batches.Steps
 	}
 	for epoch := 0; epoch < cfg.epochs; epoch++ {
+		epochLoss := 0.0
 		if batches == nil {
 			rng.Shuffle(rows, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		}
@@ -306,6 +309,7 @@ func train(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims 
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return fmt.Errorf("%w: loss is %v at epoch %d (try a smaller lr)", ErrDiverged, loss, epoch+1)
 			}
+			epochLoss += loss
 			// Add the other shards' gradients into the lead shard's (in
 			// shard order) and clear them: gorgonia accumulates gradients
 			// across runs until something zeroes them.
@@ -326,14 +330,18 @@ func train(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims 
 				}
 			}
 			// The step updates the weight tensors in place; every shard's
-			// parameter nodes share their backing arrays.
-			if err := solver.Step(grads); err != nil {
-				return fmt.Errorf("detectors: optimizer step: %w", err)
+			// parameter nodes share their backing arrays. A frozen probe
+			// (tests only) skips it and nothing else.
+			if !probe.frozen() {
+				if err := solver.Step(grads); err != nil {
+					return fmt.Errorf("detectors: optimizer step: %w", err)
+				}
 			}
 			for _, sh := range shards {
 				sh.vm.Reset()
 			}
 		}
+		probe.endEpoch(epochLoss / float64(steps))
 		if ender != nil {
 			if err := ender.EndEpoch(st, arrowio.Matrix{Rows: rows, Cols: dims, Data: x}, labels, epoch+1, cfg.epochs, opts); err != nil {
 				return err
@@ -398,4 +406,53 @@ func runShards(shards []*shard, errs []error) {
 	}
 	errs[0] = shards[0].vm.RunAll()
 	wg.Wait()
+}
+
+// trainProbe is a test hook into the training template: a test that
+// passes one to Fit in its context (withTrainProbe) sees the loss of
+// every training run and can freeze the weights. Without a probe
+// (always, outside the package's tests) training is unchanged; all its
+// methods accept a nil receiver. A probe belongs to one Fit: the runs of
+// one Fit (pretraining, ensemble members, outer iterations) are
+// sequential, so it needs no lock.
+type trainProbe struct {
+	// freeze skips every optimizer step, and only that: the mini-batches,
+	// the noise, the graphs, the losses and gradients are computed as in
+	// training, and every hook (Preparer, EpochEnder, BatchSampler, Driver,
+	// Pretrainer, Finisher) runs, so Fit returns the network at its
+	// initial state as a valid model, with the same generator draws as
+	// the trained one.
+	freeze bool
+	// runs holds one entry per call of train, in order: the mean
+	// mini-batch loss of each epoch (evaluated before each step, without
+	// weight decay).
+	runs [][]float64
+}
+
+// probeKey is the context key of a *trainProbe.
+type probeKey struct{}
+
+// withTrainProbe returns ctx carrying p, for Fit and everything it runs.
+func withTrainProbe(ctx context.Context, p *trainProbe) context.Context {
+	return context.WithValue(ctx, probeKey{}, p)
+}
+
+// probeFrom returns ctx's probe, or nil.
+func probeFrom(ctx context.Context) *trainProbe {
+	p, _ := ctx.Value(probeKey{}).(*trainProbe)
+	return p
+}
+
+func (p *trainProbe) frozen() bool { return p != nil && p.freeze }
+
+func (p *trainProbe) startRun() {
+	if p != nil {
+		p.runs = append(p.runs, nil)
+	}
+}
+
+func (p *trainProbe) endEpoch(meanLoss float64) {
+	if p != nil {
+		p.runs[len(p.runs)-1] = append(p.runs[len(p.runs)-1], meanLoss)
+	}
 }

@@ -13,7 +13,7 @@ func TestVAEOptions(t *testing.T) {
 }
 
 func TestVAEAccuracy(t *testing.T) {
-	if auc, _ := splitModelAUC(t, "vae", readTable(t, "thyroid"), opts("epochs", "20"), false); auc < 0.93 { // measured 0.965
-		t.Errorf("thyroid AUC %.4f < 0.93", auc)
+	if auc, _ := splitModelAUC(t, "vae", readTable(t, "thyroid"), opts("epochs", "20"), false); auc < 0.94 { // measured 0.965 (untrained network 0.9444)
+		t.Errorf("thyroid AUC %.4f < 0.94", auc)
 	}
 }

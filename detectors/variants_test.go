@@ -11,17 +11,20 @@ import (
 // validation.
 func TestOptionVariants(t *testing.T) {
 	tb := synthetic(6000, 5, 21)
+	// floor is the synthetic AUC floor, about two points under the
+	// measured AUC in the comment.
 	for _, tc := range []struct {
-		alg  string
-		opts map[string]string
+		alg   string
+		opts  map[string]string
+		floor float64
 	}{
-		{"deep_svdd", opts("objective", "soft-boundary", "nu", "0.2")},
-		{"deep_svdd", opts("pretrain_epochs", "2")},
-		{"deep_svdd", opts("validation", "0.2", "patience", "2")},
-		{"deep_sad", opts("pretrain_epochs", "0", "eta", "2")},
-		{"deep_sad", opts("validation", "0.3", "pretrain_epochs", "5")},
-		{"ocnn", opts("pretrain_epochs", "2", "encoder", "8,4", "hidden", "6")},
-		{"ocnn", opts("hidden", "8", "nu", "0.1", "gamma", "0.5")},
+		{"deep_svdd", opts("objective", "soft-boundary", "nu", "0.2"), 0.97},          // 0.9936
+		{"deep_svdd", opts("pretrain_epochs", "2"), 0.97},                             // 0.9941
+		{"deep_svdd", opts("validation", "0.2", "patience", "2"), 0.97},               // 0.9933
+		{"deep_sad", opts("pretrain_epochs", "0", "eta", "2"), 0.98},                  // 1.0000
+		{"deep_sad", opts("validation", "0.3", "pretrain_epochs", "5"), 0.97},         // 0.9997
+		{"ocnn", opts("pretrain_epochs", "2", "encoder", "8,4", "hidden", "6"), 0.97}, // 0.9914
+		{"ocnn", opts("hidden", "8", "nu", "0.1", "gamma", "0.5"), 0.92},              // 0.9454
 	} {
 		o := opts("epochs", "3", "seed", "4")
 		if tc.alg != "ocnn" {
@@ -49,8 +52,8 @@ func TestOptionVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%v: synthetic AUC %.4f", tc.opts, auc)
-			if auc < 0.9 {
-				t.Fatalf("%v: synthetic AUC %.4f < 0.9", tc.opts, auc)
+			if auc < tc.floor {
+				t.Fatalf("%v: synthetic AUC %.4f < %.2f", tc.opts, auc, tc.floor)
 			}
 		})
 	}
