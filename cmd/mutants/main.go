@@ -11,14 +11,16 @@
 // "kill" meaningless), so `make mutants` fails on either.
 //
 // The list format is blocks of "key: value" lines separated by blank
-// lines; '#' starts a comment line:
+// lines; '#' starts a comment line. The value is everything after the
+// colon and one space, leading tabs included (from and to match source
+// text exactly, indentation and all):
 //
-//	id:    optimizer-step           a short unique name
-//	why:   weights never update     what the mutation breaks
-//	file:  detectors/train.go       path from the repository root
-//	from:  <exact source text>      must occur exactly once in the file
-//	to:    <replacement text>
-//	test:  ./detectors -run '^TestX$'   go test arguments (package and flags)
+//	id: optimizer-step            a short unique name
+//	why: weights never update     what the mutation breaks
+//	file: detectors/train.go      path from the repository root
+//	from: <exact source text>     must occur exactly once in the file
+//	to: <replacement text>
+//	test: ./detectors -run '^TestX$'   go test arguments (package and flags)
 //
 // Before any mutant runs, each distinct test command runs once on the
 // unmutated copy and must pass; otherwise every kill would be spurious.
