@@ -83,6 +83,9 @@ func (n *createDetectorNode) String() string {
 
 // RowIter implements sql.ExecSourceRel: it trains the detector.
 func (n *createDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	if err := implicitCommit(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := n.svc.create(ctx, n)
 	if err != nil {
 		return nil, err
@@ -110,6 +113,9 @@ func (n *dropDetectorNode) String() string { return "DROP DETECTOR " + n.name }
 
 // RowIter implements sql.ExecSourceRel.
 func (n *dropDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	if err := implicitCommit(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.svc.drop(ctx, n); err != nil {
 		return nil, err
 	}
@@ -171,4 +177,16 @@ func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, e
 		))
 	}
 	return sql.RowsToRowIter(rows...), nil
+}
+
+// implicitCommit commits the statement's open transaction before a
+// DETECTOR statement changes the catalog, as MySQL does before DDL, and
+// ends the explicit transaction (autocommit applies again).
+func implicitCommit(ctx *sql.Context) error {
+	tx := txOf(ctx)
+	if tx == nil {
+		return nil
+	}
+	ctx.SetIgnoreAutoCommit(false)
+	return tx.commit()
 }

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/vitess/go/mysql"
 	"github.com/shopspring/decimal"
 
 	"github.com/anomalydb/anomalydb/storage"
@@ -48,6 +46,7 @@ var (
 	_ sql.PrimaryKeyTable   = (*table)(nil)
 	_ sql.StatisticsTable   = (*table)(nil)
 	_ sql.ProjectedTable    = (*table)(nil)
+	_ sql.TemporaryTable    = (*table)(nil)
 )
 
 func newTable(db string, st *storage.Table) (*table, error) {
@@ -121,10 +120,21 @@ func (t *table) DataLength(*sql.Context) (uint64, error) {
 	return uint64(t.st.NumRows()) * uint64(8*len(t.schema.Schema)), nil
 }
 
-// RowCount implements sql.StatisticsTable.
-func (t *table) RowCount(*sql.Context) (uint64, bool, error) {
+// RowCount implements sql.StatisticsTable (go-mysql-server answers
+// COUNT(*) from it): the rows the statement's transaction sees if it
+// touched the table, else the committed rows.
+func (t *table) RowCount(ctx *sql.Context) (uint64, bool, error) {
+	if tx := txOf(ctx); tx != nil {
+		if tt := tx.lookup(t); tt != nil {
+			return uint64(tt.numRows()), true, nil
+		}
+	}
 	return uint64(t.st.NumRows()), true, nil
 }
+
+// IsTemporary implements sql.TemporaryTable (go-mysql-server's check of
+// READ ONLY transactions needs it): stored tables are never temporary.
+func (t *table) IsTemporary() bool { return false }
 
 // batchPartition is one committed Arrow batch.
 type batchPartition struct {
@@ -139,10 +149,37 @@ func (p *batchPartition) Key() []byte {
 	return b[:]
 }
 
-// Partitions implements sql.Table: one partition per committed batch of
-// the snapshot current when the scan starts. The snapshot is held until
-// the partition iterator is closed.
-func (t *table) Partitions(*sql.Context) (sql.PartitionIter, error) {
+// rowsPartition holds rows a transaction has written but not committed.
+type rowsPartition struct {
+	idx  int
+	rows []sql.Row // full-schema rows
+}
+
+// Key implements sql.Partition.
+func (p *rowsPartition) Key() []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(p.idx))
+	return b[:]
+}
+
+// Partitions implements sql.Table. Inside a transaction a scan sees the
+// transaction's view of the table (its base snapshot, one partition per
+// batch, plus the rows it wrote, see txTable.view); the transaction holds
+// the snapshot. Otherwise it sees one partition per committed batch of the
+// snapshot current when the scan starts, held until the partition
+// iterator is closed.
+func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
+	if tx := txOf(ctx); tx != nil {
+		batches, rows := tx.table(t).view()
+		parts := make([]sql.Partition, 0, len(batches)+1)
+		for i, rec := range batches {
+			parts = append(parts, &batchPartition{idx: i, rec: rec})
+		}
+		if len(rows) > 0 {
+			parts = append(parts, &rowsPartition{idx: len(batches), rows: rows})
+		}
+		return &snapshotPartitions{parts: parts}, nil
+	}
 	snap := t.st.Snapshot()
 	parts := make([]sql.Partition, len(snap.Batches()))
 	for i, rec := range snap.Batches() {
@@ -178,11 +215,14 @@ func (it *snapshotPartitions) Close(*sql.Context) error {
 
 // PartitionRows implements sql.Table.
 func (t *table) PartitionRows(_ *sql.Context, p sql.Partition) (sql.RowIter, error) {
+	cols := t.columns()
+	if rp, ok := p.(*rowsPartition); ok {
+		return &pendingRowIter{rows: rp.rows, cols: cols}, nil
+	}
 	bp, ok := p.(*batchPartition)
 	if !ok {
 		return nil, fmt.Errorf("unexpected partition %T", p)
 	}
-	cols := t.columns()
 	readers := make([]func(int) interface{}, len(cols))
 	for i, c := range cols {
 		readers[i] = valueReader(t.schema.Schema[c].Type, bp.rec.Column(c))
@@ -210,6 +250,30 @@ func (it *batchRowIter) Next(*sql.Context) (sql.Row, error) {
 
 // Close implements sql.Closer.
 func (it *batchRowIter) Close(*sql.Context) error { return nil }
+
+// pendingRowIter returns a transaction's uncommitted rows, projected.
+type pendingRowIter struct {
+	rows []sql.Row
+	cols []int
+	i    int
+}
+
+// Next implements sql.RowIter.
+func (it *pendingRowIter) Next(*sql.Context) (sql.Row, error) {
+	if it.i >= len(it.rows) {
+		return nil, io.EOF
+	}
+	r := it.rows[it.i]
+	it.i++
+	out := make(sql.Row, len(it.cols))
+	for j, c := range it.cols {
+		out[j] = r[c]
+	}
+	return out, nil
+}
+
+// Close implements sql.Closer.
+func (it *pendingRowIter) Close(*sql.Context) error { return nil }
 
 func (t *table) editor() *editor {
 	if t.ed == nil {
@@ -245,115 +309,78 @@ func (t *table) Truncate(*sql.Context) (int, error) {
 	return int(n), nil
 }
 
-// editor collects the changes of one writing statement. Pure inserts are
-// committed as an Iceberg append; a statement that updates or deletes
-// rewrites the table as one overwrite snapshot.
+// editor applies one writing statement's changes to the table's state in
+// the statement's transaction (txn.go). Nothing reaches storage before the
+// transaction commits, so a statement is applied whole or not at all,
+// and go-mysql-server's per-row checkpoints (INSERT IGNORE, LOAD DATA
+// LOCAL) are undo-log marks, not commits. A context without one of our
+// transactions (in-process use) gets a statement-private transaction,
+// committed when the statement completes.
 type editor struct {
-	t *table
-
-	base      *storage.Data // snapshot the statement started from
-	baseCache []sql.Row     // base as rows, once needed
-	inserts   []sql.Row     // pending inserts while in append mode
-	keys      map[string]int
-
-	// Overwrite mode: the statement's full view of the table.
-	rows   []sql.Row
-	alive  []bool
-	byRow  map[string][]int
-	rewrit bool
+	t    *table
+	own  *transaction // statement-private transaction, if any
+	tt   *txTable     // the table in the statement's transaction, once touched
+	mark int          // tt's undo position when the statement touched it
 }
 
 var _ sql.TableEditor = (*editor)(nil)
 
-func (e *editor) reset() {
-	if e.base != nil {
-		e.base.Release()
+// state returns the table's transaction state, marking where the
+// statement's changes begin on first use.
+func (e *editor) state(ctx *sql.Context) (*txTable, error) {
+	if e.tt != nil {
+		return e.tt, nil
 	}
-	e.base = nil
-	e.baseCache = nil
-	e.inserts = nil
-	e.keys = nil
-	e.rows, e.alive, e.byRow, e.rewrit = nil, nil, nil, false
-}
-
-func (e *editor) begin() {
-	if e.base == nil {
-		e.base = e.t.st.Snapshot()
+	tx := txOf(ctx)
+	if tx == nil {
+		if e.own == nil {
+			e.own = newTransaction(false)
+		}
+		tx = e.own
 	}
+	if tx.readOnly {
+		return nil, errReadOnlyTx()
+	}
+	e.tt = tx.table(e.t)
+	e.mark = len(e.tt.undo)
+	return e.tt, nil
 }
 
 // StatementBegin implements sql.EditOpenerCloser.
-func (e *editor) StatementBegin(*sql.Context) { e.reset() }
+func (e *editor) StatementBegin(ctx *sql.Context) {
+	e.tt = nil
+	if tx := txOf(ctx); tx != nil {
+		tx.mark()
+	}
+}
 
-// DiscardChanges implements sql.EditOpenerCloser.
+// DiscardChanges implements sql.EditOpenerCloser: the statement's changes
+// are undone; the transaction's earlier changes stay.
 func (e *editor) DiscardChanges(*sql.Context, error) error {
-	e.reset()
+	if e.tt != nil {
+		e.tt.undoTo(e.mark)
+		e.tt.statementDone()
+		e.tt = nil
+	}
+	if e.own != nil {
+		e.own.release()
+		e.own = nil
+	}
 	return nil
 }
 
-// StatementComplete implements sql.EditOpenerCloser: it commits the
-// statement's changes as one snapshot. Storage serialises the commit with
-// every other write to the table: an append re-checks its keys against
-// rows committed since the statement's base snapshot, and a rewrite fails
-// with ER_LOCK_DEADLOCK if anything was committed since then.
+// StatementComplete implements sql.EditOpenerCloser: the statement's
+// changes become part of its transaction (committed here only for a
+// statement-private transaction).
 func (e *editor) StatementComplete(*sql.Context) error {
-	defer e.reset()
-	if e.base == nil {
-		return nil
+	if e.tt != nil {
+		e.tt.statementDone()
+		e.tt = nil
 	}
-	schema := e.t.st.Schema()
-	if !e.rewrit {
-		if len(e.inserts) == 0 {
-			return nil
-		}
-		rec, err := rowsToRecord(memory.DefaultAllocator, schema, e.inserts)
-		if err != nil {
-			return err
-		}
-		defer rec.Release()
-		var check func(cur *storage.Data) error
-		if len(e.t.schema.PkOrdinals) > 0 {
-			check = e.recheckKeys
-		}
-		return e.t.st.AppendIf(check, []arrow.RecordBatch{rec})
-	}
-	var live []sql.Row
-	for i, r := range e.rows {
-		if e.alive[i] {
-			live = append(live, r)
-		}
-	}
-	name := e.t.Name() // fn must not call methods of the storage table
-	return e.t.st.Rewrite(func(cur *storage.Data) ([]arrow.RecordBatch, error) {
-		if cur != e.base {
-			return nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
-				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during the statement)", name)
-		}
-		if len(live) == 0 {
-			return nil, nil
-		}
-		rec, err := rowsToRecord(memory.DefaultAllocator, schema, live)
-		if err != nil {
-			return nil, err
-		}
-		return []arrow.RecordBatch{rec}, nil // Rewrite releases rec
-	})
-}
-
-// recheckKeys is the AppendIf check of a statement's pending inserts: when
-// another statement committed since the base snapshot, the inserted keys
-// are checked again against the current rows.
-func (e *editor) recheckKeys(cur *storage.Data) error {
-	if cur == e.base {
-		return nil
-	}
-	keys := e.t.keySet(cur)
-	for _, r := range e.inserts {
-		if k := e.t.pkKey(r); k != "" {
-			if _, dup := keys[k]; dup {
-				return e.t.dupErr(r)
-			}
-		}
+	if e.own != nil {
+		own := e.own
+		e.own = nil
+		return own.commit()
 	}
 	return nil
 }
@@ -363,158 +390,35 @@ func (e *editor) Close(*sql.Context) error { return nil }
 
 // Insert implements sql.RowInserter.
 func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
-	e.begin()
+	tt, err := e.state(ctx)
+	if err != nil {
+		return err
+	}
 	if err := e.t.checkNulls(row); err != nil {
 		return err
 	}
-	row = row.Copy()
-	if len(e.t.schema.PkOrdinals) > 0 {
-		if e.keys == nil {
-			if e.rewrit {
-				e.keys = e.liveKeys()
-			} else {
-				e.keys = e.t.keySet(e.base)
-			}
-		}
-		k := e.t.pkKey(row)
-		if idx, dup := e.keys[k]; dup {
-			return sql.NewUniqueKeyErr(e.t.keyString(row), true, e.existing(idx))
-		}
-		e.keys[k] = e.pendingIndex()
-	}
-	if e.rewrit {
-		e.addRow(row)
-		return nil
-	}
-	e.inserts = append(e.inserts, row)
-	return nil
-}
-
-// existing returns the row a duplicate key points at.
-func (e *editor) existing(idx int) sql.Row {
-	if e.rewrit {
-		return e.rows[idx]
-	}
-	if idx < 0 {
-		return e.inserts[-idx-1]
-	}
-	rows := e.baseRows()
-	return rows[idx]
-}
-
-// pendingIndex is the key-map index of the row about to be inserted:
-// non-negative indexes address e.rows (or base rows), negative ones the
-// pending inserts.
-func (e *editor) pendingIndex() int {
-	if e.rewrit {
-		return len(e.rows)
-	}
-	return -(len(e.inserts) + 1)
-}
-
-// baseRows materialises the statement's starting snapshot once.
-func (e *editor) baseRows() []sql.Row {
-	if e.baseCache == nil {
-		e.baseCache = recordRows(e.t.schema.Schema, e.base.Batches())
-	}
-	return e.baseCache
-}
-
-// toRewrite switches the statement into overwrite mode.
-func (e *editor) toRewrite() {
-	e.begin()
-	if e.rewrit {
-		return
-	}
-	e.rewrit = true
-	base := e.baseRows()
-	e.rows = make([]sql.Row, 0, len(base)+len(e.inserts))
-	e.alive = make([]bool, 0, cap(e.rows))
-	e.byRow = make(map[string][]int, len(base))
-	for _, r := range base {
-		e.addRow(r)
-	}
-	for _, r := range e.inserts {
-		e.addRow(r)
-	}
-	e.inserts = nil
-	if e.keys != nil {
-		e.keys = e.liveKeys()
-	}
-}
-
-// liveKeys indexes the primary keys of the live rows of overwrite mode.
-func (e *editor) liveKeys() map[string]int {
-	keys := make(map[string]int, len(e.rows))
-	for i, r := range e.rows {
-		if e.alive[i] {
-			keys[e.t.pkKey(r)] = i
-		}
-	}
-	return keys
-}
-
-func (e *editor) addRow(r sql.Row) {
-	k := rowKey(r)
-	e.byRow[k] = append(e.byRow[k], len(e.rows))
-	e.rows = append(e.rows, r)
-	e.alive = append(e.alive, true)
-}
-
-// find returns the index of a live row equal to r.
-func (e *editor) find(r sql.Row) (int, error) {
-	k := rowKey(r)
-	for _, i := range e.byRow[k] {
-		if e.alive[i] {
-			return i, nil
-		}
-	}
-	return 0, sql.ErrDeleteRowNotFound.New()
+	return tt.insert(row.Copy())
 }
 
 // Delete implements sql.RowDeleter.
-func (e *editor) Delete(_ *sql.Context, row sql.Row) error {
-	e.toRewrite()
-	i, err := e.find(row)
+func (e *editor) Delete(ctx *sql.Context, row sql.Row) error {
+	tt, err := e.state(ctx)
 	if err != nil {
 		return err
 	}
-	e.alive[i] = false
-	if e.keys != nil {
-		delete(e.keys, e.t.pkKey(row))
-	}
-	return nil
+	return tt.delete(row)
 }
 
 // Update implements sql.RowUpdater.
-func (e *editor) Update(_ *sql.Context, old, new sql.Row) error {
-	e.toRewrite()
-	if err := e.t.checkNulls(new); err != nil {
-		return err
-	}
-	i, err := e.find(old)
+func (e *editor) Update(ctx *sql.Context, old, new sql.Row) error {
+	tt, err := e.state(ctx)
 	if err != nil {
 		return err
 	}
-	if len(e.t.schema.PkOrdinals) > 0 {
-		if e.keys == nil {
-			e.keys = e.liveKeys()
-		}
-		ok, nk := e.t.pkKey(old), e.t.pkKey(new)
-		if ok != nk {
-			if j, dup := e.keys[nk]; dup && j != i {
-				return sql.NewUniqueKeyErr(e.t.keyString(new), true, e.rows[j])
-			}
-			delete(e.keys, ok)
-		}
+	if err := e.t.checkNulls(new); err != nil {
+		return err
 	}
-	e.alive[i] = false
-	j := len(e.rows)
-	e.addRow(new.Copy())
-	if e.keys != nil {
-		e.keys[e.t.pkKey(new)] = j
-	}
-	return nil
+	return tt.update(old, new)
 }
 
 // checkNulls rejects NULL in NOT NULL columns.

@@ -18,7 +18,8 @@
 //	id: optimizer-step            a short unique name
 //	why: weights never update     what the mutation breaks
 //	file: detectors/train.go      path from the repository root
-//	from: <exact source text>     must occur exactly once in the file
+//	after: <exact source text>    optional: from is looked for after its first occurrence
+//	from: <exact source text>     must occur exactly once in the file (or after 'after')
 //	to: <replacement text>
 //	test: ./detectors -run '^TestX$'   go test arguments (package and flags)
 //
@@ -45,8 +46,8 @@ import (
 
 // mutant is one entry of the list.
 type mutant struct {
-	id, why, file, from, to, test string
-	line                          int // line of the list where the entry starts
+	id, why, file, after, from, to, test string
+	line                                 int // line of the list where the entry starts
 }
 
 func main() {
@@ -94,8 +95,8 @@ func run(listPath, only string, keep bool, timeout time.Duration) error {
 		if err != nil {
 			return fmt.Errorf("%s (list line %d): %w", m.id, m.line, err)
 		}
-		if n := strings.Count(string(src), m.from); n != 1 {
-			return fmt.Errorf("%s (list line %d): 'from' occurs %d times in %s, want exactly once", m.id, m.line, n, m.file)
+		if _, err := m.apply(string(src)); err != nil {
+			return fmt.Errorf("%s (list line %d): %w", m.id, m.line, err)
 		}
 	}
 	baseline := map[string]bool{}
@@ -119,7 +120,10 @@ func run(listPath, only string, keep bool, timeout time.Duration) error {
 		if err != nil {
 			return err
 		}
-		mutated := strings.Replace(string(orig), m.from, m.to, 1)
+		mutated, err := m.apply(string(orig))
+		if err != nil {
+			return err
+		}
 		if err := os.WriteFile(path, []byte(mutated), 0o644); err != nil {
 			return err
 		}
@@ -149,6 +153,24 @@ func run(listPath, only string, keep bool, timeout time.Duration) error {
 		return fmt.Errorf("%d survived (%s), %d invalid", len(survivors), strings.Join(survivors, ", "), invalid)
 	}
 	return nil
+}
+
+// apply returns src with the mutation applied. Without 'after', from must
+// occur exactly once in src; with it, from must occur exactly once in the
+// text after the first occurrence of after.
+func (m mutant) apply(src string) (string, error) {
+	head, tail := "", src
+	if m.after != "" {
+		i := strings.Index(src, m.after)
+		if i < 0 {
+			return "", fmt.Errorf("'after' not found in %s", m.file)
+		}
+		head, tail = src[:i], src[i:]
+	}
+	if n := strings.Count(tail, m.from); n != 1 {
+		return "", fmt.Errorf("'from' occurs %d times in %s (after the anchor, if any), want exactly once", n, m.file)
+	}
+	return head + strings.Replace(tail, m.from, m.to, 1), nil
 }
 
 // testResult is the outcome of one go test command.
@@ -260,6 +282,8 @@ func parseList(path string) ([]mutant, error) {
 			cur.why = val
 		case "file":
 			cur.file = val
+		case "after":
+			cur.after = val
 		case "from":
 			cur.from = val
 		case "to":

@@ -1,0 +1,617 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/anomalydb/anomalydb/storage"
+)
+
+// Transactions.
+//
+// Every statement runs in a transaction (go-mysql-server starts one
+// through session.StartTransaction when none is open). With autocommit
+// (the default) the engine commits it when the statement's result is
+// closed; with autocommit = 0, or after BEGIN / START TRANSACTION, it
+// stays open until COMMIT or ROLLBACK (or an implicit commit by DDL).
+//
+// A transaction keeps, per table it touched, the snapshot it first saw
+// (its base) and its own changes on top of it, in memory (txTable).
+// Reads in the transaction see the base plus its changes; nothing is
+// written to disk before COMMIT, so other sessions see none of it. COMMIT
+// writes each changed table as one Iceberg snapshot: pure inserts as an
+// append (its primary keys re-checked against rows committed since the
+// base: a duplicate is 1062), anything else as an overwrite that fails
+// with 1213 (ER_LOCK_DEADLOCK) if another transaction committed to the
+// table since the base. A failed COMMIT leaves nothing of the transaction
+// (it is rolled back), and so do ROLLBACK and a lost connection.
+//
+// Statements are atomic inside a transaction: each editor marks the undo
+// log of its table when the statement (or, for INSERT IGNORE and LOAD
+// DATA, go-mysql-server's per-row checkpoint) begins, and DiscardChanges
+// undoes back to that mark. SAVEPOINT marks every table's log;
+// ROLLBACK TO SAVEPOINT undoes back to it. The undo logs are cleared after
+// each statement while no savepoint is set, so they stay as small as one
+// statement.
+//
+// Limitation: a transaction that changed several tables commits them one
+// after another; a failure (or crash) between two tables' commits leaves
+// the first committed.
+
+// txCounter numbers transactions for String.
+var txCounter atomic.Uint64
+
+// transaction is one SQL transaction: the changes of its statements to
+// each table it touched, kept until it ends.
+type transaction struct {
+	id       uint64
+	readOnly bool
+
+	mu     sync.Mutex // guards tables and order (scans may register tables concurrently)
+	tables map[*storage.Table]*txTable
+	order  []*txTable // first-touch order: the commit order
+
+	gen        uint64 // incremented at every mark, see txTable.inserted
+	savepoints []savepoint
+}
+
+var _ sql.Transaction = (*transaction)(nil)
+
+func newTransaction(readOnly bool) *transaction {
+	return &transaction{id: txCounter.Add(1), readOnly: readOnly, tables: map[*storage.Table]*txTable{}}
+}
+
+// String implements fmt.Stringer.
+func (tx *transaction) String() string { return fmt.Sprintf("transaction %d", tx.id) }
+
+// IsReadOnly implements sql.Transaction.
+func (tx *transaction) IsReadOnly() bool { return tx.readOnly }
+
+// savepoint is a named mark of every table's undo log.
+type savepoint struct {
+	name  string
+	marks map[*txTable]int // tables touched later roll back to 0
+}
+
+// txOf returns the transaction a statement runs in, or nil outside one
+// (a context not from our sessions).
+func txOf(ctx *sql.Context) *transaction {
+	if ctx == nil {
+		return nil
+	}
+	tx, _ := ctx.GetTransaction().(*transaction)
+	return tx
+}
+
+// table returns the transaction's state of t, taking t's current
+// snapshot as its base on first touch.
+func (tx *transaction) table(t *table) *txTable {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if tt := tx.tables[t.st]; tt != nil {
+		return tt
+	}
+	tt := &txTable{tx: tx, t: t, base: t.st.Snapshot()}
+	tx.tables[t.st] = tt
+	tx.order = append(tx.order, tt)
+	return tt
+}
+
+// lookup returns the transaction's state of t, or nil if it has not
+// touched t.
+func (tx *transaction) lookup(t *table) *txTable {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.tables[t.st]
+}
+
+// release drops every table's state and base snapshot; the transaction
+// is empty afterwards and may be used again.
+func (tx *transaction) release() {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	for _, tt := range tx.order {
+		tt.base.Release()
+	}
+	tx.tables = map[*storage.Table]*txTable{}
+	tx.order = nil
+	tx.savepoints = nil
+}
+
+// commit writes every changed table and releases the transaction's state,
+// whether or not the writes succeed.
+func (tx *transaction) commit() error {
+	defer tx.release()
+	for _, tt := range tx.order {
+		if err := tt.commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mark starts a new undo generation (statement or savepoint boundary).
+func (tx *transaction) mark() { tx.gen++ }
+
+func (tx *transaction) createSavepoint(name string) {
+	tx.mark()
+	sp := savepoint{name: name, marks: map[*txTable]int{}}
+	for _, tt := range tx.order {
+		sp.marks[tt] = len(tt.undo)
+	}
+	tx.dropSavepoint(name) // a new savepoint of the same name replaces the old
+	tx.savepoints = append(tx.savepoints, sp)
+}
+
+func (tx *transaction) findSavepoint(name string) int {
+	for i := len(tx.savepoints) - 1; i >= 0; i-- {
+		if strings.EqualFold(tx.savepoints[i].name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (tx *transaction) dropSavepoint(name string) bool {
+	i := tx.findSavepoint(name)
+	if i < 0 {
+		return false
+	}
+	tx.savepoints = append(tx.savepoints[:i], tx.savepoints[i+1:]...)
+	return true
+}
+
+// rollbackTo undoes every change made after the named savepoint and
+// deletes the savepoints set after it, as MySQL does.
+func (tx *transaction) rollbackTo(name string) bool {
+	i := tx.findSavepoint(name)
+	if i < 0 {
+		return false
+	}
+	sp := tx.savepoints[i]
+	for _, tt := range tx.order {
+		tt.undoTo(sp.marks[tt])
+	}
+	tx.savepoints = tx.savepoints[:i+1]
+	tx.mark()
+	return true
+}
+
+// errSavepoint is MySQL's ER_SP_DOES_NOT_EXIST for savepoints.
+func errSavepoint(name string) error {
+	return mysql.NewSQLError(mysql.ERSPDoesNotExist, mysql.SSClientError, "SAVEPOINT %s does not exist", name)
+}
+
+// errReadOnlyTx is ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION.
+func errReadOnlyTx() error {
+	return mysql.NewSQLError(1792, "25006", "Cannot execute statement in a READ ONLY transaction.")
+}
+
+// txTable is a transaction's view of one table: its base snapshot and the
+// transaction's changes. In append mode the changes are rows inserted
+// after the base rows; the first UPDATE or DELETE switches to overwrite
+// mode, where rows holds the whole table as the transaction sees it and
+// alive marks which rows still exist.
+type txTable struct {
+	tx   *transaction
+	t    *table
+	base *storage.Data
+
+	baseCache []sql.Row // base as rows, once needed
+	inserts   []sql.Row // append mode: rows inserted after the base
+
+	rewrit bool
+	rows   []sql.Row
+	alive  []bool
+	byRow  map[string][]int
+
+	// keys maps primary keys of live rows to their index: >= 0 into
+	// base rows (append mode) or rows (overwrite mode), < 0 into inserts
+	// (-(i+1)). Built on first use; nil for tables without a key.
+	keys map[string]int
+
+	undo     []undoEntry
+	inserted uint64 // tx.gen of the last undoInserts entry
+}
+
+type undoOp uint8
+
+const (
+	undoInserts   undoOp = iota // append mode: truncate inserts to n
+	undoToRewrite               // return from overwrite to append mode
+	undoKill                    // overwrite mode: rows[n] alive again
+	undoAdd                     // overwrite mode: drop the last row, rows[n]
+)
+
+type undoEntry struct {
+	op undoOp
+	n  int
+}
+
+// numRows is the number of rows the transaction sees.
+func (tt *txTable) numRows() int64 {
+	if !tt.rewrit {
+		return tt.base.NumRows() + int64(len(tt.inserts))
+	}
+	var n int64
+	for _, a := range tt.alive {
+		if a {
+			n++
+		}
+	}
+	return n
+}
+
+// changed reports whether the transaction changed the table.
+func (tt *txTable) changed() bool { return tt.rewrit || len(tt.inserts) > 0 }
+
+// baseRows materialises the base snapshot once.
+func (tt *txTable) baseRows() []sql.Row {
+	if tt.baseCache == nil {
+		tt.baseCache = recordRows(tt.t.schema.Schema, tt.base.Batches())
+	}
+	return tt.baseCache
+}
+
+// keyMap returns the primary-key index, building it on first use.
+func (tt *txTable) keyMap() map[string]int {
+	if tt.keys != nil {
+		return tt.keys
+	}
+	if tt.rewrit {
+		tt.keys = make(map[string]int, len(tt.rows))
+		for i, r := range tt.rows {
+			if tt.alive[i] {
+				tt.keys[tt.t.pkKey(r)] = i
+			}
+		}
+		return tt.keys
+	}
+	tt.keys = tt.t.keySet(tt.base)
+	for i, r := range tt.inserts {
+		tt.keys[tt.t.pkKey(r)] = -(i + 1)
+	}
+	return tt.keys
+}
+
+// row returns the row a key-map index points at.
+func (tt *txTable) row(idx int) sql.Row {
+	if tt.rewrit {
+		return tt.rows[idx]
+	}
+	if idx < 0 {
+		return tt.inserts[-idx-1]
+	}
+	return tt.baseRows()[idx]
+}
+
+// insert adds a row (already checked for NULLs and copied).
+func (tt *txTable) insert(row sql.Row) error {
+	hasKey := len(tt.t.schema.PkOrdinals) > 0
+	if hasKey {
+		keys := tt.keyMap()
+		k := tt.t.pkKey(row)
+		if idx, dup := keys[k]; dup {
+			return sql.NewUniqueKeyErr(tt.t.keyString(row), true, tt.row(idx))
+		}
+	}
+	if tt.rewrit {
+		tt.add(row)
+		return nil
+	}
+	if tt.inserted != tt.tx.gen || len(tt.undo) == 0 || tt.undo[len(tt.undo)-1].op != undoInserts {
+		tt.undo = append(tt.undo, undoEntry{undoInserts, len(tt.inserts)})
+		tt.inserted = tt.tx.gen
+	}
+	tt.inserts = append(tt.inserts, row)
+	if hasKey {
+		tt.keys[tt.t.pkKey(row)] = -len(tt.inserts)
+	}
+	return nil
+}
+
+// toRewrite switches to overwrite mode.
+func (tt *txTable) toRewrite() {
+	if tt.rewrit {
+		return
+	}
+	base := tt.baseRows()
+	tt.rows = make([]sql.Row, 0, len(base)+len(tt.inserts))
+	tt.alive = make([]bool, 0, cap(tt.rows))
+	tt.byRow = make(map[string][]int, cap(tt.rows))
+	tt.rewrit, tt.keys = true, nil
+	for _, r := range base {
+		tt.appendRow(r)
+	}
+	for _, r := range tt.inserts {
+		tt.appendRow(r)
+	}
+	tt.undo = append(tt.undo, undoEntry{undoToRewrite, 0})
+}
+
+func (tt *txTable) appendRow(r sql.Row) {
+	k := rowKey(r)
+	tt.byRow[k] = append(tt.byRow[k], len(tt.rows))
+	tt.rows = append(tt.rows, r)
+	tt.alive = append(tt.alive, true)
+}
+
+// add appends a live row in overwrite mode, undoably.
+func (tt *txTable) add(r sql.Row) {
+	i := len(tt.rows)
+	tt.appendRow(r)
+	if tt.keys != nil {
+		tt.keys[tt.t.pkKey(r)] = i
+	}
+	tt.undo = append(tt.undo, undoEntry{undoAdd, i})
+}
+
+// kill deletes live row i in overwrite mode, undoably.
+func (tt *txTable) kill(i int) {
+	tt.alive[i] = false
+	if tt.keys != nil {
+		delete(tt.keys, tt.t.pkKey(tt.rows[i]))
+	}
+	tt.undo = append(tt.undo, undoEntry{undoKill, i})
+}
+
+// find returns the index of a live row equal to r (overwrite mode).
+func (tt *txTable) find(r sql.Row) (int, error) {
+	for _, i := range tt.byRow[rowKey(r)] {
+		if tt.alive[i] {
+			return i, nil
+		}
+	}
+	return 0, sql.ErrDeleteRowNotFound.New()
+}
+
+func (tt *txTable) delete(row sql.Row) error {
+	tt.toRewrite()
+	i, err := tt.find(row)
+	if err != nil {
+		return err
+	}
+	tt.kill(i)
+	return nil
+}
+
+func (tt *txTable) update(old, new sql.Row) error {
+	tt.toRewrite()
+	i, err := tt.find(old)
+	if err != nil {
+		return err
+	}
+	if len(tt.t.schema.PkOrdinals) > 0 {
+		keys := tt.keyMap()
+		if nk := tt.t.pkKey(new); nk != tt.t.pkKey(old) {
+			if j, dup := keys[nk]; dup && j != i {
+				return sql.NewUniqueKeyErr(tt.t.keyString(new), true, tt.rows[j])
+			}
+		}
+	}
+	tt.kill(i)
+	tt.add(new.Copy())
+	return nil
+}
+
+// undoTo reverts the changes logged after position mark of the undo log.
+func (tt *txTable) undoTo(mark int) {
+	for len(tt.undo) > mark {
+		u := tt.undo[len(tt.undo)-1]
+		tt.undo = tt.undo[:len(tt.undo)-1]
+		switch u.op {
+		case undoInserts:
+			if tt.keys != nil {
+				for i := u.n; i < len(tt.inserts); i++ {
+					k := tt.t.pkKey(tt.inserts[i])
+					if tt.keys[k] == -(i + 1) {
+						delete(tt.keys, k)
+					}
+				}
+			}
+			clear(tt.inserts[u.n:])
+			tt.inserts = tt.inserts[:u.n]
+		case undoToRewrite:
+			tt.rewrit, tt.rows, tt.alive, tt.byRow, tt.keys = false, nil, nil, nil, nil
+		case undoKill:
+			tt.alive[u.n] = true
+			if tt.keys != nil {
+				tt.keys[tt.t.pkKey(tt.rows[u.n])] = u.n
+			}
+		case undoAdd:
+			r := tt.rows[u.n]
+			k := rowKey(r)
+			if l := tt.byRow[k]; len(l) > 0 {
+				tt.byRow[k] = l[:len(l)-1]
+			}
+			if tt.keys != nil {
+				pk := tt.t.pkKey(r)
+				if tt.keys[pk] == u.n {
+					delete(tt.keys, pk)
+				}
+			}
+			tt.rows[u.n] = nil
+			tt.rows, tt.alive = tt.rows[:u.n], tt.alive[:u.n]
+		}
+	}
+	tt.inserted = 0
+}
+
+// statementDone forgets the undo log once no savepoint can need it.
+func (tt *txTable) statementDone() {
+	if len(tt.tx.savepoints) == 0 {
+		clear(tt.undo)
+		tt.undo = tt.undo[:0]
+	}
+}
+
+// view returns what a scan in the transaction sees: the base batches
+// (append mode) and the rows the transaction added or, in overwrite
+// mode, no batches and every live row. The row slice is a copy.
+func (tt *txTable) view() (batches []arrow.RecordBatch, rows []sql.Row) {
+	if !tt.rewrit {
+		return tt.base.Batches(), append([]sql.Row(nil), tt.inserts...)
+	}
+	for i, r := range tt.rows {
+		if tt.alive[i] {
+			rows = append(rows, r)
+		}
+	}
+	return nil, rows
+}
+
+// commit writes the table's changes as one Iceberg snapshot. Storage
+// serialises the commit with every other write to the table: an append
+// re-checks its keys against rows committed since the base, and a
+// rewrite fails with ER_LOCK_DEADLOCK if anything was committed since.
+func (tt *txTable) commit() error {
+	if !tt.changed() {
+		return nil
+	}
+	t := tt.t
+	schema := t.st.Schema()
+	if !tt.rewrit {
+		rec, err := rowsToRecord(memory.DefaultAllocator, schema, tt.inserts)
+		if err != nil {
+			return err
+		}
+		defer rec.Release()
+		var check func(cur *storage.Data) error
+		if len(t.schema.PkOrdinals) > 0 {
+			check = tt.recheckKeys
+		}
+		return t.st.AppendIf(check, []arrow.RecordBatch{rec})
+	}
+	_, live := tt.view()
+	name := t.Name() // fn must not call methods of the storage table
+	return t.st.Rewrite(func(cur *storage.Data) ([]arrow.RecordBatch, error) {
+		if cur != tt.base {
+			return nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
+				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during the transaction)", name)
+		}
+		if len(live) == 0 {
+			return nil, nil
+		}
+		rec, err := rowsToRecord(memory.DefaultAllocator, schema, live)
+		if err != nil {
+			return nil, err
+		}
+		return []arrow.RecordBatch{rec}, nil // Rewrite releases rec
+	})
+}
+
+// recheckKeys is the AppendIf check of pending inserts: when another
+// transaction committed since the base snapshot, the inserted keys are
+// checked again against the current rows.
+func (tt *txTable) recheckKeys(cur *storage.Data) error {
+	if cur == tt.base {
+		return nil
+	}
+	keys := tt.t.keySet(cur)
+	for _, r := range tt.inserts {
+		if _, dup := keys[tt.t.pkKey(r)]; dup {
+			return tt.t.dupErr(r)
+		}
+	}
+	return nil
+}
+
+// session is a connection's SQL session: go-mysql-server's base session
+// plus transactions (sql.TransactionSession).
+type session struct {
+	*sql.BaseSession
+	mu   sync.Mutex
+	last *transaction // the session's newest transaction, for SessionEnd
+}
+
+var (
+	_ sql.TransactionSession    = (*session)(nil)
+	_ sql.LifecycleAwareSession = (*session)(nil)
+)
+
+// StartTransaction implements sql.TransactionSession.
+func (s *session) StartTransaction(_ *sql.Context, ch sql.TransactionCharacteristic) (sql.Transaction, error) {
+	tx := newTransaction(ch == sql.ReadOnly)
+	s.mu.Lock()
+	prev := s.last
+	s.last = tx
+	s.mu.Unlock()
+	if prev != nil && prev != tx {
+		prev.release() // ended without COMMIT or ROLLBACK reaching us
+	}
+	return tx, nil
+}
+
+// CommitTransaction implements sql.TransactionSession. A failed commit
+// rolls the transaction back and ends it, as MySQL does when it reports
+// a deadlock: the next statement starts a new transaction under the
+// session's autocommit setting.
+func (s *session) CommitTransaction(ctx *sql.Context, t sql.Transaction) error {
+	tx, ok := t.(*transaction)
+	if !ok {
+		return fmt.Errorf("unexpected transaction %T", t)
+	}
+	err := tx.commit()
+	if err != nil && ctx != nil {
+		ctx.SetIgnoreAutoCommit(false)
+		ctx.SetTransaction(nil)
+	}
+	return err
+}
+
+// Rollback implements sql.TransactionSession.
+func (s *session) Rollback(_ *sql.Context, t sql.Transaction) error {
+	if tx, ok := t.(*transaction); ok {
+		tx.release()
+	}
+	return nil
+}
+
+// CreateSavepoint implements sql.TransactionSession.
+func (s *session) CreateSavepoint(_ *sql.Context, t sql.Transaction, name string) error {
+	if tx, ok := t.(*transaction); ok {
+		tx.createSavepoint(name)
+	}
+	return nil
+}
+
+// RollbackToSavepoint implements sql.TransactionSession.
+func (s *session) RollbackToSavepoint(_ *sql.Context, t sql.Transaction, name string) error {
+	if tx, ok := t.(*transaction); ok && tx.rollbackTo(name) {
+		return nil
+	}
+	return errSavepoint(name)
+}
+
+// ReleaseSavepoint implements sql.TransactionSession.
+func (s *session) ReleaseSavepoint(_ *sql.Context, t sql.Transaction, name string) error {
+	if tx, ok := t.(*transaction); ok && tx.dropSavepoint(name) {
+		return nil
+	}
+	return errSavepoint(name)
+}
+
+// CommandBegin implements sql.LifecycleAwareSession.
+func (s *session) CommandBegin() error { return nil }
+
+// CommandEnd implements sql.LifecycleAwareSession.
+func (s *session) CommandEnd() {}
+
+// SessionEnd implements sql.LifecycleAwareSession: a lost or closed
+// connection rolls its open transaction back.
+func (s *session) SessionEnd() {
+	s.mu.Lock()
+	tx := s.last
+	s.last = nil
+	s.mu.Unlock()
+	if tx != nil {
+		tx.release()
+	}
+}
