@@ -16,6 +16,8 @@ import (
 // change (which fixes the statement's base snapshot) happens before the
 // other connection commits, the statement completes after it.
 // interleave returns the MySQL error number stmt failed with (0 if none).
+// a and b come from openBounded, so that a deadlock fails the test within
+// seconds instead of hanging it.
 func interleave(t *testing.T, a, b *gosql.DB, stmt, concurrent string) uint16 {
 	t.Helper()
 	if n := queryInt(t, b, "SELECT GET_LOCK('gate', 10)"); n != 1 {
@@ -45,7 +47,7 @@ func interleave(t *testing.T, a, b *gosql.DB, stmt, concurrent string) uint16 {
 		}
 		var me *mysql.MySQLError
 		if !errors.As(err, &me) {
-			t.Fatalf("%s: not a MySQL error: %v", stmt, err)
+			t.Fatalf("%s: not a MySQL error: %v", stmt, explainTimeout(err))
 		}
 		return me.Number
 	case <-time.After(20 * time.Second):
@@ -61,7 +63,7 @@ func TestRewriteFailsOnInterleavedCommit(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	admin := ts.open("")
 	mustExec(t, admin, "CREATE DATABASE cc")
-	a, b := ts.open("cc"), ts.open("cc")
+	a, b := ts.openBounded("cc"), ts.openBounded("cc")
 	mustExec(t, a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)")
 	mustExec(t, a, "INSERT INTO t VALUES (1, 0), (2, 0)")
 	n := interleave(t, a, b,
@@ -89,7 +91,7 @@ func TestAppendRechecksKeysOnInterleavedCommit(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	admin := ts.open("")
 	mustExec(t, admin, "CREATE DATABASE cc")
-	a, b := ts.open("cc"), ts.open("cc")
+	a, b := ts.openBounded("cc"), ts.openBounded("cc")
 	mustExec(t, a, "CREATE TABLE t (id INT PRIMARY KEY, v INT)")
 	mustExec(t, a, "INSERT INTO t VALUES (1, 0)")
 	mustExec(t, a, "CREATE TABLE s (id INT)")

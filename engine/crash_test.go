@@ -16,11 +16,13 @@ import (
 
 var (
 	binOnce sync.Once
+	binDir  string // removed by TestMain
 	binPath string
 	binErr  error
 )
 
-// buildBinary builds cmd/anomalydb once per test run.
+// buildBinary builds cmd/anomalydb once per test run, into a directory
+// that TestMain removes when the tests are done.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -29,6 +31,7 @@ func buildBinary(t *testing.T) string {
 			binErr = err
 			return
 		}
+		binDir = dir
 		binPath = filepath.Join(dir, "anomalydb")
 		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/anomalydb")
 		cmd.Dir = repoRoot()

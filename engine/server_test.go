@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -33,9 +34,26 @@ func startServer(t testing.TB, dir string, examples bool) *testServer {
 	if examples {
 		cfg.ExamplesDir = filepath.Join(repoRoot(), "testdata")
 	}
-	srv, err := engine.NewServer(cfg)
-	if err != nil {
-		t.Fatalf("starting server: %v", err)
+	// NewServer opens the store and loads the examples; a deadlock there
+	// fails the test instead of hanging it.
+	type started struct {
+		srv *engine.Server
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		srv, err := engine.NewServer(cfg)
+		ch <- started{srv, err}
+	}()
+	var srv *engine.Server
+	select {
+	case s := <-ch:
+		if s.err != nil {
+			t.Fatalf("starting server: %v", s.err)
+		}
+		srv = s.srv
+	case <-time.After(startTimeout):
+		t.Fatalf("the server did not start within %v (deadlock?)", startTimeout)
 	}
 	ts := &testServer{t: t, srv: srv, done: make(chan error, 1)}
 	go func() { ts.done <- srv.Serve() }()
@@ -43,19 +61,67 @@ func startServer(t testing.TB, dir string, examples bool) *testServer {
 	return ts
 }
 
+// startTimeout bounds how long startServer waits for NewServer (a few
+// seconds with the examples, more under the race detector).
+const startTimeout = 60 * time.Second
+
+// stopTimeout bounds how long stop waits for the server to close, so that
+// a deadlocked server fails the test instead of hanging its cleanup.
+const stopTimeout = 10 * time.Second
+
 func (ts *testServer) stop() {
 	if ts.srv == nil {
 		return
 	}
-	ts.srv.Close()
-	<-ts.done
+	srv := ts.srv
 	ts.srv = nil
+	closed := make(chan struct{})
+	go func() {
+		srv.Close()
+		<-ts.done
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(stopTimeout):
+		ts.t.Errorf("the server did not stop within %v (deadlock?)", stopTimeout)
+	}
 }
 
 // open connects with the MySQL driver; db may be empty.
 func (ts *testServer) open(db string) *gosql.DB {
 	ts.t.Helper()
 	return openDSN(ts.t, fmt.Sprintf("root:@tcp(%s)/%s?parseTime=true&allowAllFiles=true", ts.srv.Addr(), db))
+}
+
+// stmtTimeout bounds each statement on the connections of boundedDSN.
+// Statements of the tests that use them take milliseconds; the bound is
+// wide for slow machines and the race detector.
+const stmtTimeout = 10 * time.Second
+
+// boundedDSN is the DSN of a connection on which a statement that blocks
+// (a server deadlock) fails with a timeout after stmtTimeout: tests of
+// concurrent clients use it so that they fail within seconds on such a
+// bug instead of hanging until go test's timeout.
+func (ts *testServer) boundedDSN(db string) string {
+	return fmt.Sprintf("root:@tcp(%s)/%s?parseTime=true&allowAllFiles=true&timeout=5s&readTimeout=%s&writeTimeout=%[3]s",
+		ts.srv.Addr(), db, stmtTimeout)
+}
+
+// explainTimeout adds a hint to the error of a statement on a connection
+// of boundedDSN that got no answer in time (the driver reports "invalid
+// connection" after logging the i/o timeout).
+func explainTimeout(err error) error {
+	if errors.Is(err, mysql.ErrInvalidConn) {
+		return fmt.Errorf("%w (no answer within %v: deadlock?)", err, stmtTimeout)
+	}
+	return err
+}
+
+// openBounded is open with boundedDSN.
+func (ts *testServer) openBounded(db string) *gosql.DB {
+	ts.t.Helper()
+	return openDSN(ts.t, ts.boundedDSN(db))
 }
 
 func openDSN(t testing.TB, dsn string) *gosql.DB {
