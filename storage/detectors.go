@@ -12,6 +12,11 @@ import (
 // detectorExt is the file name extension of a saved detector model.
 const detectorExt = ".model"
 
+// replacedSuffix marks a detector file set aside by SaveDetector while it
+// saves the detector under a differently cased name:
+// "." + <old name> + detectorExt + replacedSuffix.
+const replacedSuffix = ".replaced"
+
 // detectorDir returns the directory holding the detectors of database d.
 func (s *Store) detectorDir(d *database) string { return filepath.Join(s.detectors, d.name) }
 
@@ -20,7 +25,15 @@ func (s *Store) detectorDir(d *database) string { return filepath.Join(s.detecto
 // The bytes are opaque to the store. The write is atomic and durable: a
 // temporary file is written and fsynced, renamed over
 // detectors/<db>/<name>.model, and the directory is fsynced, so after a
-// crash the detector has either its old or its new contents.
+// crash the detector has either its old or its new contents (and name).
+//
+// A detector saved before under a differently cased name is first renamed
+// to a hidden ".<old>.model.replaced", and that file is removed once the
+// new one is in place. Open restores a set-aside file whose replacement
+// never landed and removes one whose replacement did, so a crash never
+// leaves both names, nor neither. Both renames are in one directory, so the
+// fsync of that directory that makes the new file durable makes the
+// set-aside durable too.
 func (s *Store) SaveDetector(db, name string, data []byte) error {
 	if err := validateName("detector", name); err != nil {
 		return err
@@ -37,25 +50,43 @@ func (s *Store) SaveDetector(db, name string, data []byte) error {
 	if err := s.mkdir(dir); err != nil {
 		return fmt.Errorf("storage: creating detector directory: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, name+detectorExt), data, s.opts.NoSync); err != nil {
-		return fmt.Errorf("storage: saving detector %s.%s: %w", d.name, name, err)
-	}
-	// Drop a previous version saved under a differently cased name.
+	// Set aside a previous version saved under a differently cased name.
 	existing, err := s.detectorFiles(dir)
 	if err != nil {
 		return err
 	}
-	removed := false
-	for n, file := range existing {
-		if n != name && key(n) == key(name) {
-			if err := os.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("storage: replacing detector %s.%s: %w", d.name, n, err)
-			}
-			removed = true
+	// restore undoes the set-aside after a failure (best effort, and not
+	// fsynced: if a power cut undoes it, Open restores the set-aside files
+	// unless the new file is in place).
+	path := filepath.Join(dir, name+detectorExt)
+	var setAside [][2]string // {hidden path, original path}
+	restore := func() {
+		if len(setAside) == 0 {
+			return
+		}
+		_ = s.fs.Remove(path)
+		for _, p := range setAside {
+			_ = s.fs.Rename(p[0], p[1])
 		}
 	}
-	if removed {
-		return s.syncDir(dir)
+	for n, file := range existing {
+		if n != name && key(n) == key(name) {
+			hidden := filepath.Join(dir, "."+n+detectorExt+replacedSuffix)
+			if err := s.fs.Rename(file, hidden); err != nil {
+				restore()
+				return fmt.Errorf("storage: replacing detector %s.%s: %w", d.name, n, err)
+			}
+			setAside = append(setAside, [2]string{hidden, file})
+		}
+	}
+	if err := writeFileAtomic(s.fs, path, data, s.opts.NoSync); err != nil {
+		restore()
+		return fmt.Errorf("storage: saving detector %s.%s: %w", d.name, name, err)
+	}
+	// The new detector is durable; the set-aside files are debris that
+	// Open would remove if this removal were lost.
+	for _, p := range setAside {
+		_ = s.fs.Remove(p[0])
 	}
 	return nil
 }
@@ -105,7 +136,7 @@ func (s *Store) DeleteDetector(db, name string) error {
 	found := false
 	for n, file := range files {
 		if key(n) == key(name) {
-			if err := os.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := s.fs.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("storage: deleting detector %s.%s: %w", d.name, n, err)
 			}
 			found = true
@@ -140,38 +171,81 @@ func (s *Store) detectorFiles(dir string) (map[string]string, error) {
 // recoverDetectors removes temporary files left by an interrupted
 // SaveDetector and the detector directories of databases that no longer
 // exist (left by a DropDatabase interrupted after dropping the tables).
-func (s *Store) recoverDetectors() error {
+// The removal of orphaned detector directories is made durable before Open
+// returns: otherwise a database created later under the same name could
+// find them again after a power cut.
+func (s *Store) recoverDetectors() (err error) {
 	ents, err := os.ReadDir(s.detectors)
 	if err != nil {
 		return fmt.Errorf("storage: reading %s: %w", s.detectors, err)
 	}
+	removed := false
+	defer func() {
+		if removed {
+			err = errors.Join(err, s.syncDir(s.detectors))
+		}
+	}()
 	for _, e := range ents {
 		p := filepath.Join(s.detectors, e.Name())
 		if _, ok := s.dbs[key(e.Name())]; !ok || !e.IsDir() {
-			if err := os.RemoveAll(p); err != nil {
+			if err := s.fs.RemoveAll(p); err != nil {
 				return fmt.Errorf("storage: removing orphaned detectors: %w", err)
 			}
+			removed = true
 			continue
 		}
-		files, err := os.ReadDir(p)
-		if err != nil {
-			return fmt.Errorf("storage: reading %s: %w", p, err)
-		}
-		for _, f := range files {
-			if strings.HasPrefix(f.Name(), ".") && strings.Contains(f.Name(), ".tmp-") {
-				if err := os.Remove(filepath.Join(p, f.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return fmt.Errorf("storage: removing temporary detector file: %w", err)
-				}
-			}
+		if err := s.recoverDetectorDir(p); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// mkdir creates dir (and parents), durably unless the store runs NoSync.
-func (s *Store) mkdir(dir string) error {
-	if s.opts.NoSync {
-		return os.MkdirAll(dir, 0o755)
+// recoverDetectorDir finishes or undoes what an interrupted SaveDetector
+// left in the detector directory dir: temporary files are removed, and a
+// detector set aside for a differently cased replacement is removed if
+// the replacement is in place and restored otherwise. None of this is
+// fsynced: if a power cut undoes it, the next Open does it again, and any
+// later change to dir fsyncs dir.
+func (s *Store) recoverDetectorDir(dir string) error {
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("storage: reading %s: %w", dir, err)
 	}
-	return mkdirAllSync(dir)
+	live, err := s.detectorFiles(dir)
+	if err != nil {
+		return err
+	}
+	liveKeys := map[string]bool{}
+	for n := range live {
+		liveKeys[key(n)] = true
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.Name())
+		if !strings.HasPrefix(f.Name(), ".") {
+			continue
+		}
+		if strings.Contains(f.Name(), ".tmp-") {
+			if err := s.fs.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("storage: removing temporary detector file: %w", err)
+			}
+			continue
+		}
+		orig, ok := strings.CutSuffix(f.Name()[1:], replacedSuffix)
+		name, isModel := strings.CutSuffix(orig, detectorExt)
+		if !ok || !isModel || validateName("detector", name) != nil {
+			continue
+		}
+		if liveKeys[key(name)] {
+			if err := s.fs.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("storage: removing replaced detector file: %w", err)
+			}
+			continue
+		}
+		if err := s.fs.Rename(p, filepath.Join(dir, orig)); err != nil {
+			return fmt.Errorf("storage: restoring detector %s: %w", name, err)
+		}
+		liveKeys[key(name)] = true
+	}
+	return nil
 }

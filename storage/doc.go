@@ -86,19 +86,63 @@
 //
 // A crash can leave debris that Open cleans up before anything else: a
 // stale claim file (iceberg-go would refuse to commit version N for a
-// minute), metadata and version-hint temporary files, unreferenced data
-// files and manifests (after an unclean shutdown, detected by the missing
-// CLEAN marker), a table directory whose creation never completed, dropped
-// databases and tables in the trash (drops rename into the trash first, so
-// they are atomic too), and temporary detector files. The LOCK file makes
-// that cleanup safe: no other process can be writing.
+// minute), metadata and version-hint temporary files, a version hint one
+// version behind (rewritten, so engines that trust the hint see the last
+// commit), unreferenced data files and manifests (after an unclean
+// shutdown, detected by the missing CLEAN marker), a table directory whose
+// creation never completed, dropped databases and tables in the trash
+// (drops rename into the trash first, so they are atomic too), detectors of
+// databases that no longer exist, and temporary detector files. A detector
+// saved under a differently cased name first sets the old file aside as
+// .<old>.model.replaced; Open removes that file if the new one is in place
+// and restores it otherwise. The LOCK file makes that cleanup safe: no
+// other process can be writing.
 //
-// Unless Options.NoSync is set every file written through Iceberg is fsynced
-// before it is closed and directories are fsynced after entries are added,
-// so the commit order also holds across power loss. iceberg-go's LocalFS
-// never fsyncs; this package therefore re-registers iceberg-go's "file"
-// scheme in its init with a factory that returns a syncing file system for
-// catalogs opened by this package and the unchanged LocalFS otherwise.
+// # Durability and the file-system seam
+//
+// Unless Options.NoSync is set, everything is written so that the commit
+// order also holds across power loss, on a disk that keeps a file's
+// contents only as of its last fsync and a directory entry only once the
+// directory is fsynced: every file is fsynced before it is closed or
+// renamed into place, and every directory is fsynced after entries are
+// added to it (files, directories, renames, hard links) before the
+// operation that added them returns; the trash, whose contents need not
+// survive, is the exception. Removals are fsynced only where a removed
+// entry coming back would be visible: dropped tables and databases (the
+// directory they were renamed out of), deleted detectors, and detectors of
+// a database that no longer exists (which a database created later under
+// the same name would otherwise find). Removals of unreferenced files and
+// of commit debris are not: they are removed again by the next Open.
+//
+// Every change the store makes to files goes through one small interface,
+// fileSystem (fsutil.go): OpenFile for writing, Mkdir, Rename, Link,
+// Remove, RemoveAll and SyncDir, plus Write, Sync and Close on the open
+// file. Reads go to the os package. osFS is the production implementation.
+// iceberg-go reaches it through icebergFS: iceberg-go's LocalFS never
+// fsyncs and the Hadoop catalog takes its file system only from the IO
+// registry, so this package re-registers the "file" scheme in its init
+// with a factory that returns the icebergFS of the Store whose token the
+// catalog property "anomalydb.fs" carries, and the unchanged LocalFS for
+// catalogs without it. iceberg-go v0.7.0's Hadoop catalog and table code
+// touch local files only through that IO.
+//
+// The seam exists for the power-loss test (powerloss_test.go): crashFS
+// (crashfs_test.go) passes every operation to the OS and also records it
+// in a strict model of what survives power loss, as in Pebble's strict
+// MemFS and SQLite's crash tests. For each store operation (Append with
+// and without merging, a first Append, one that expires snapshots,
+// Overwrite, Rewrite, truncation, CreateTable, DropTable, CreateDatabase,
+// DropDatabase, SaveDetector and DeleteDetector) the test materializes the
+// disk as a power cut after every recorded file-system call would leave
+// it, opens it with a normal Store, and requires exactly the old or the
+// new contents (every row compared), the new contents once the operation
+// has returned, no unreferenced files, a valid version hint, and the same
+// result after a crash during or right after recovery. It checks that the
+// model saw every change (nothing bypasses the seam). TestIcebergFSIsDurable
+// checks the same contract for each mutating method icebergFS offers
+// iceberg-go. Removing any fsync call of this package makes one of these
+// tests fail, except the fsync inside osFS.SyncDir itself, the primitive
+// the model takes on trust.
 //
 // # Files and snapshots over time
 //

@@ -2,137 +2,98 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	icebergio "github.com/apache/iceberg-go/io"
 )
 
-// propSync is the catalog property that makes the "file" IO scheme return
-// syncFS instead of iceberg-go's LocalFS. It is set on the catalog the Store
-// opens (and so on every table it loads), never on table metadata.
-const propSync = "anomalydb.fsync"
-
-// init replaces iceberg-go's factory for local paths ("" and "file"
-// schemes) with one that behaves exactly like the original (it returns
-// icebergio.LocalFS) unless the caller's properties carry propSync=true, in
-// which case it returns syncFS. iceberg-go offers no other way to give the
-// Hadoop catalog a file system, and LocalFS never fsyncs. Doing this in
-// init, before any goroutine can resolve a scheme, avoids racing lookups.
-func init() {
-	factory := func(_ context.Context, _ *url.URL, props map[string]string) (icebergio.IO, error) {
-		if props[propSync] == "true" {
-			return syncFS{}, nil
-		}
-		return icebergio.LocalFS{}, nil
-	}
-	for _, scheme := range []string{"", "file"} {
-		icebergio.Unregister(scheme)
-		icebergio.Register(scheme, factory)
-	}
+// fileSystem is the seam through which the store changes files: every
+// mutating file-system operation of this package, and through icebergFS
+// every one iceberg-go performs for the store, goes through the Store's
+// fileSystem. Reads (Open, ReadFile, ReadDir, Stat, WalkDir) go to the os
+// package directly.
+//
+// Each method behaves like the os function of the same name (errors
+// included, so errors.Is(err, fs.ErrExist) and the like work). osFS is the
+// implementation used in production; tests substitute one that also models
+// what a power cut would leave on disk (see powerloss_test.go), so the
+// contract that matters for durability is the one a real disk gives:
+// a file's contents survive power loss only as of its last Sync, and an
+// entry of a directory (a file or directory created in it, renamed or
+// linked into or out of it, or removed from it) only once SyncDir of that
+// directory has returned.
+type fileSystem interface {
+	// OpenFile opens a file for writing, like os.OpenFile.
+	OpenFile(name string, flag int, perm fs.FileMode) (writableFile, error)
+	// Mkdir creates a directory, like os.Mkdir.
+	Mkdir(name string, perm fs.FileMode) error
+	// Rename renames (moves) a file or directory, replacing a file at
+	// newpath, like os.Rename.
+	Rename(oldpath, newpath string) error
+	// Link creates newname as a hard link to oldname, like os.Link; it
+	// fails with fs.ErrExist if newname exists.
+	Link(oldname, newname string) error
+	// Remove removes a file or an empty directory, like os.Remove.
+	Remove(name string) error
+	// RemoveAll removes a path and everything under it, like os.RemoveAll.
+	RemoveAll(name string) error
+	// SyncDir fsyncs the directory name, so that the entries added to,
+	// renamed into or out of, and removed from it survive power loss.
+	SyncDir(name string) error
 }
 
-// syncFS is icebergio.LocalFS with durability: every file it creates is
-// fsynced before Close returns, and directories are fsynced after entries
-// are added to them (new files, renames, hard links). Because iceberg-go
-// writes data files, manifests and the metadata temp file before it links
-// the metadata file into place, this orders the commit for power loss:
-// everything a metadata version refers to is on disk before it is published.
-type syncFS struct{ icebergio.LocalFS }
-
-var _ interface {
-	icebergio.ListableIO
-	icebergio.ReadFileIO
-	icebergio.WriteFileIO
-	icebergio.StatIO
-	icebergio.RenameIO
-	icebergio.RenameNoReplaceIO
-	icebergio.RemoveAllIO
-	icebergio.MkdirAllIO
-} = syncFS{}
-
-// osPath turns a plain path or file:// URI into an OS path.
-func osPath(name string) string {
-	if strings.HasPrefix(strings.ToLower(name), "file:") {
-		if u, err := url.Parse(name); err == nil && u.Path != "" {
-			return filepath.FromSlash(u.Path)
-		}
-	}
-	return name
+// writableFile is a file opened by fileSystem.OpenFile.
+type writableFile interface {
+	io.Writer
+	// Sync makes the contents written so far survive power loss (fsync).
+	Sync() error
+	Close() error
+	// Name returns the name the file was opened with.
+	Name() string
 }
 
-// Create implements icebergio.WriteFileIO. Missing parent directories are
-// created and made durable; the returned writer fsyncs the file and its
-// directory on Close.
-func (f syncFS) Create(name string) (icebergio.FileWriter, error) {
-	p := osPath(name)
-	if err := mkdirAllSync(filepath.Dir(p)); err != nil {
-		return nil, err
-	}
-	w, err := f.LocalFS.Create(name)
+// osFS is the fileSystem of the operating system.
+type osFS struct{}
+
+var _ fileSystem = osFS{}
+
+// OpenFile implements fileSystem.
+func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (writableFile, error) {
+	f, err := os.OpenFile(name, flag, perm)
 	if err != nil {
-		return nil, err
+		return nil, err // not a typed nil
 	}
-	osf, ok := w.(*os.File)
-	if !ok {
-		return w, nil
-	}
-	return &syncFile{File: osf}, nil
+	return f, nil
 }
 
-// WriteFile implements icebergio.WriteFileIO, durably.
-func (f syncFS) WriteFile(name string, content []byte) error {
-	w, err := f.Create(name)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(content); err != nil {
-		_ = w.Close()
-		return err
-	}
-	return w.Close()
-}
+// Mkdir implements fileSystem.
+func (osFS) Mkdir(name string, perm fs.FileMode) error { return os.Mkdir(name, perm) }
 
-// Rename implements icebergio.RenameIO and fsyncs the target directory.
-func (f syncFS) Rename(oldpath, newpath string) error {
-	if err := f.LocalFS.Rename(oldpath, newpath); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(osPath(newpath)))
-}
+// Rename implements fileSystem.
+func (osFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
 
-// RenameNoReplace implements icebergio.RenameNoReplaceIO (a hard link plus
-// removal of the source in LocalFS) and fsyncs the target directory.
-func (f syncFS) RenameNoReplace(oldpath, newpath string) error {
-	if err := f.LocalFS.RenameNoReplace(oldpath, newpath); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(osPath(newpath)))
-}
+// Link implements fileSystem.
+func (osFS) Link(oldname, newname string) error { return os.Link(oldname, newname) }
 
-// MkdirAll implements icebergio.MkdirAllIO, durably.
-func (f syncFS) MkdirAll(name string) error { return mkdirAllSync(osPath(name)) }
+// Remove implements fileSystem.
+func (osFS) Remove(name string) error { return os.Remove(name) }
 
-// syncFile fsyncs itself and its directory when closed.
-type syncFile struct{ *os.File }
+// RemoveAll implements fileSystem.
+func (osFS) RemoveAll(name string) error { return os.RemoveAll(name) }
 
-// Close implements io.Closer.
-func (s *syncFile) Close() error {
-	serr := s.File.Sync()
-	cerr := s.File.Close()
-	if err := errors.Join(serr, cerr); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(s.Name()))
-}
-
-// syncDir fsyncs a directory so that entries added to it survive power loss.
-func syncDir(dir string) error {
+// SyncDir implements fileSystem.
+func (osFS) SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -145,9 +106,46 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// mkdirAllSync creates dir and any missing parents, fsyncing the parent of
-// each directory it creates.
-func mkdirAllSync(dir string) error {
+// createFile creates or truncates name for writing, like os.Create.
+func createFile(fsys fileSystem, name string) (writableFile, error) {
+	return fsys.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+}
+
+// tempSuffix returns a random string for names of temporary files.
+func tempSuffix() string { return strings.ToLower(rand.Text()[:12]) }
+
+// createTemp creates a new file named prefix plus a random suffix in dir,
+// like os.CreateTemp.
+func createTemp(fsys fileSystem, dir, prefix string) (writableFile, error) {
+	for range 100 {
+		f, err := fsys.OpenFile(filepath.Join(dir, prefix+tempSuffix()), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("storage: no unused temporary file name in %s", dir)
+}
+
+// mkdirTemp creates a new directory named prefix plus a random suffix in
+// dir and returns its path, like os.MkdirTemp.
+func mkdirTemp(fsys fileSystem, dir, prefix string) (string, error) {
+	for range 100 {
+		p := filepath.Join(dir, prefix+tempSuffix())
+		err := fsys.Mkdir(p, 0o755)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("storage: no unused temporary directory name in %s", dir)
+}
+
+// mkdirAll creates dir and any missing parents. With sync it fsyncs the
+// parent of each directory it creates, so the new directories survive power
+// loss.
+func mkdirAll(fsys fileSystem, dir string, sync bool) error {
 	if fi, err := os.Stat(dir); err == nil {
 		if !fi.IsDir() {
 			return fmt.Errorf("storage: %s is not a directory", dir)
@@ -158,30 +156,41 @@ func mkdirAllSync(dir string) error {
 	}
 	parent := filepath.Dir(dir)
 	if parent != dir {
-		if err := mkdirAllSync(parent); err != nil {
+		if err := mkdirAll(fsys, parent, sync); err != nil {
 			return err
 		}
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := fsys.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return syncDir(parent)
+	if !sync {
+		return nil
+	}
+	return fsys.SyncDir(parent)
 }
 
 // writeFileAtomic replaces path with data so that a crash at any moment
-// leaves either the old or the new contents: it writes a temporary file in
-// the same directory (named with a leading '.' so it never looks like a
-// real entry), fsyncs it, renames it over path and fsyncs the directory.
-// With noSync the fsyncs are skipped (atomic against process crashes only).
-func writeFileAtomic(path string, data []byte, noSync bool) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+// leaves either the old or the new contents, using a temporary file in the
+// same directory named with a leading '.' (so it never looks like a real
+// entry) and containing ".tmp-". With noSync the fsyncs are skipped (atomic
+// against process crashes only).
+func writeFileAtomic(fsys fileSystem, path string, data []byte, noSync bool) error {
+	tmp, err := createTemp(fsys, filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
 	}
+	return replaceFile(fsys, tmp, path, data, noSync)
+}
+
+// replaceFile writes data to tmp, a new file opened for writing in the
+// directory of path, fsyncs it, renames it over path and fsyncs the
+// directory: after power loss path has either its old or its new contents,
+// and once replaceFile returns nil the new contents are durable. tmp is
+// closed, and removed on error. With noSync the fsyncs are skipped.
+func replaceFile(fsys fileSystem, tmp writableFile, path string, data []byte, noSync bool) (err error) {
 	defer func() {
 		if err != nil {
-			_ = os.Remove(tmp.Name())
+			_ = fsys.Remove(tmp.Name())
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
@@ -197,11 +206,199 @@ func writeFileAtomic(path string, data []byte, noSync bool) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	if err = fsys.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
 	if noSync {
 		return nil
 	}
-	return syncDir(dir)
+	return fsys.SyncDir(filepath.Dir(path))
+}
+
+// propFS is the catalog property that tells the "file" IO scheme which
+// Store's file system to use: its value is a key of icebergFSs. It is set
+// on the catalog the Store opens (and so reaches every table it loads),
+// never on table metadata.
+const propFS = "anomalydb.fs"
+
+var (
+	// icebergFSs maps the propFS value of each open Store to its icebergFS.
+	icebergFSs sync.Map // string -> icebergFS
+	fsSeq      atomic.Uint64
+)
+
+// registerIcebergFS makes f the file system of catalogs opened with the
+// returned propFS value, until unregisterIcebergFS.
+func registerIcebergFS(f icebergFS) string {
+	tok := "store-" + strconv.FormatUint(fsSeq.Add(1), 10)
+	icebergFSs.Store(tok, f)
+	return tok
+}
+
+func unregisterIcebergFS(tok string) { icebergFSs.Delete(tok) }
+
+// init replaces iceberg-go's factory for local paths ("" and "file"
+// schemes) with one that behaves exactly like the original (it returns
+// icebergio.LocalFS) unless the caller's properties carry propFS, in which
+// case it returns that Store's icebergFS. iceberg-go offers no other way to
+// give the Hadoop catalog a file system, and LocalFS never fsyncs. Doing
+// this in init, before any goroutine can resolve a scheme, avoids racing
+// lookups. The Hadoop catalog and the table package of iceberg-go v0.7.0
+// touch local files only through the IO resolved here.
+func init() {
+	factory := func(_ context.Context, _ *url.URL, props map[string]string) (icebergio.IO, error) {
+		tok, ok := props[propFS]
+		if !ok {
+			return icebergio.LocalFS{}, nil
+		}
+		f, ok := icebergFSs.Load(tok)
+		if !ok {
+			return nil, fmt.Errorf("%w: file system %s is gone", ErrClosed, tok)
+		}
+		return f.(icebergFS), nil
+	}
+	for _, scheme := range []string{"", "file"} {
+		icebergio.Unregister(scheme)
+		icebergio.Register(scheme, factory)
+	}
+}
+
+// icebergFS is the IO iceberg-go uses for a Store's tables: icebergio.LocalFS
+// for reads, and the Store's fileSystem for every change. Unless noSync is
+// set every file it creates is fsynced before Close returns, and
+// directories are fsynced after entries are added to them (new files and
+// directories, renames, hard links). Because iceberg-go writes data files,
+// manifests and the metadata temp file before it links the metadata file
+// into place, this orders the commit for power loss: everything a metadata
+// version refers to is on disk before it is published. Removals are not
+// fsynced: a file that reappears after power loss is unreferenced, and Open
+// deletes it.
+type icebergFS struct {
+	icebergio.LocalFS // reads; every mutating method is overridden below
+	fsys              fileSystem
+	noSync            bool
+}
+
+var _ interface {
+	icebergio.ListableIO
+	icebergio.ReadFileIO
+	icebergio.WriteFileIO
+	icebergio.StatIO
+	icebergio.RenameIO
+	icebergio.RenameNoReplaceIO
+	icebergio.RemoveAllIO
+	icebergio.MkdirAllIO
+} = icebergFS{}
+
+// osPath turns a plain path or file:// URI into an OS path.
+func osPath(name string) string {
+	if strings.HasPrefix(strings.ToLower(name), "file:") {
+		if u, err := url.Parse(name); err == nil && u.Path != "" {
+			return filepath.FromSlash(u.Path)
+		}
+	}
+	return name
+}
+
+// syncDir is SyncDir unless f.noSync.
+func (f icebergFS) syncDir(dir string) error {
+	if f.noSync {
+		return nil
+	}
+	return f.fsys.SyncDir(dir)
+}
+
+// Create implements icebergio.WriteFileIO. Missing parent directories are
+// created (durably); the returned writer fsyncs the file and its directory
+// on Close.
+func (f icebergFS) Create(name string) (icebergio.FileWriter, error) {
+	p := osPath(name)
+	if err := mkdirAll(f.fsys, filepath.Dir(p), !f.noSync); err != nil {
+		return nil, err
+	}
+	w, err := createFile(f.fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	return &syncFile{w: w, fs: f}, nil
+}
+
+// WriteFile implements icebergio.WriteFileIO, durably.
+func (f icebergFS) WriteFile(name string, content []byte) error {
+	w, err := f.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(content); err != nil {
+		_ = w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// Remove implements icebergio.IO.
+func (f icebergFS) Remove(name string) error { return f.fsys.Remove(osPath(name)) }
+
+// RemoveAll implements icebergio.RemoveAllIO.
+func (f icebergFS) RemoveAll(name string) error { return f.fsys.RemoveAll(osPath(name)) }
+
+// Mkdir creates one directory (durably), like icebergio.LocalFS.Mkdir.
+func (f icebergFS) Mkdir(name string) error {
+	p := osPath(name)
+	if err := f.fsys.Mkdir(p, 0o755); err != nil {
+		return err
+	}
+	return f.syncDir(filepath.Dir(p))
+}
+
+// MkdirAll implements icebergio.MkdirAllIO, durably.
+func (f icebergFS) MkdirAll(name string) error { return mkdirAll(f.fsys, osPath(name), !f.noSync) }
+
+// Rename implements icebergio.RenameIO and fsyncs the target directory
+// (iceberg-go renames only within a directory).
+func (f icebergFS) Rename(oldpath, newpath string) error {
+	if err := f.fsys.Rename(osPath(oldpath), osPath(newpath)); err != nil {
+		return err
+	}
+	return f.syncDir(filepath.Dir(osPath(newpath)))
+}
+
+// RenameNoReplace implements icebergio.RenameNoReplaceIO like LocalFS, as a
+// hard link followed by a best-effort removal of the source, and fsyncs the
+// target directory.
+func (f icebergFS) RenameNoReplace(oldpath, newpath string) error {
+	src, dst := osPath(oldpath), osPath(newpath)
+	if err := f.fsys.Link(src, dst); err != nil {
+		return err
+	}
+	_ = f.fsys.Remove(src)
+	return f.syncDir(filepath.Dir(dst))
+}
+
+// syncFile is a file created by icebergFS: unless the file system runs
+// noSync it fsyncs itself and its directory when closed.
+type syncFile struct {
+	w  writableFile
+	fs icebergFS
+}
+
+// Write implements io.Writer.
+func (s *syncFile) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+// ReadFrom implements io.ReaderFrom (part of icebergio.FileWriter).
+func (s *syncFile) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{s.w}, r)
+}
+
+// Close implements io.Closer.
+func (s *syncFile) Close() error {
+	if s.fs.noSync {
+		return s.w.Close()
+	}
+	serr := s.w.Sync()
+	cerr := s.w.Close()
+	if err := errors.Join(serr, cerr); err != nil {
+		return err
+	}
+	return s.fs.fsys.SyncDir(filepath.Dir(s.w.Name()))
 }

@@ -1,8 +1,12 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
+	"runtime/pprof"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -216,4 +220,66 @@ func mustReader(t *testing.T, sc *arrow.Schema, rec arrow.RecordBatch) array.Rec
 	}
 	t.Cleanup(rdr.Release)
 	return rdr
+}
+
+// errorSink collects errors from goroutines without ever blocking them, so
+// a goroutine reporting a failure cannot deadlock the test. The zero value
+// is ready to use.
+type errorSink struct {
+	mu   sync.Mutex
+	errs []error
+	n    int
+}
+
+// add records err.
+func (e *errorSink) add(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n++
+	if len(e.errs) < 10 {
+		e.errs = append(e.errs, err)
+	}
+}
+
+// failed reports whether an error has been recorded; goroutines poll it to
+// stop early.
+func (e *errorSink) failed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.n > 0
+}
+
+// report fails t with the recorded errors (the first ten, and a count).
+func (e *errorSink) report(t testing.TB) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, err := range e.errs {
+		t.Error(err)
+	}
+	if e.n > len(e.errs) {
+		t.Errorf("... and %d more errors", e.n-len(e.errs))
+	}
+}
+
+// waitFor waits up to d for wg. On timeout it fails t with the stacks of
+// all goroutines, so a deadlock shows where everyone is stuck, and returns
+// false; the caller must then not wait for anything the stuck goroutines
+// may hold (for example, it must not Close the store).
+func waitFor(t testing.TB, wg *sync.WaitGroup, d time.Duration, what string) bool {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		var buf bytes.Buffer
+		_ = pprof.Lookup("goroutine").WriteTo(&buf, 2)
+		t.Errorf("%s still running after %v; goroutines:\n%s", what, d, buf.Bytes())
+		return false
+	}
 }

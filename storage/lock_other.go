@@ -2,13 +2,14 @@
 
 package storage
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
-// lockDir opens path without locking it: on this platform the data
-// directory is not protected against a second process.
-func lockDir(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+// lockDir opens path (creating it through fsys) without locking it: on
+// this platform the data directory is not protected against a second
+// process. Closing the returned file is all there is to unlock.
+func lockDir(fsys fileSystem, path string) (io.Closer, error) {
+	return fsys.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 }
-
-// unlockDir closes a file opened by lockDir.
-func unlockDir(f *os.File) error { return f.Close() }

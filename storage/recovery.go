@@ -88,7 +88,7 @@ func (s *Store) loadTables(d *database, unclean bool) error {
 			return fmt.Errorf("storage: loading table %s.%s: %w", d.name, e.Name(), err)
 		}
 		if unclean {
-			if err := removeOrphans(s.ctx, ice, tdir); err != nil {
+			if err := s.removeOrphans(ice, tdir); err != nil {
 				return fmt.Errorf("storage: cleaning table %s.%s: %w", d.name, e.Name(), err)
 			}
 		}
@@ -115,14 +115,16 @@ func (s *Store) recoverTableDir(tdir string) (bool, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("storage: reading %s: %w", mdir, err)
 	}
-	hasVersion, removed, others, hadoopVersion := false, false, 0, 0
+	hasVersion, others, hadoopVersion := false, 0, 0
 	for _, e := range ents {
 		switch {
 		case e.Type().IsRegular() && isCommitLeftover(e.Name()):
-			if err := os.Remove(filepath.Join(mdir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Not fsynced: a leftover that a power cut brings back is
+			// removed again by the next Open, and the next commit fsyncs
+			// mdir anyway.
+			if err := s.fs.Remove(filepath.Join(mdir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return false, fmt.Errorf("storage: removing commit leftover: %w", err)
 			}
-			removed = true
 		case versionFile.MatchString(e.Name()):
 			hasVersion = true
 			if m := hadoopVersionFile.FindStringSubmatch(e.Name()); m != nil {
@@ -132,11 +134,6 @@ func (s *Store) recoverTableDir(tdir string) (bool, error) {
 			}
 		default:
 			others++
-		}
-	}
-	if removed {
-		if err := s.syncDir(mdir); err != nil {
-			return false, err
 		}
 	}
 	if hadoopVersion > 0 {
@@ -152,7 +149,7 @@ func (s *Store) recoverTableDir(tdir string) (bool, error) {
 		return false, fmt.Errorf("storage: reading %s: %w", tdir, err)
 	}
 	if others == 0 && (len(top) == 0 || (len(top) == 1 && top[0].Name() == "metadata")) {
-		if err := os.RemoveAll(tdir); err != nil {
+		if err := s.fs.RemoveAll(tdir); err != nil {
 			return false, fmt.Errorf("storage: removing incomplete table %s: %w", tdir, err)
 		}
 	}
@@ -164,22 +161,23 @@ func (s *Store) recoverTableDir(tdir string) (bool, error) {
 // publishing a version, best effort, so a crash in between leaves it one
 // version behind; readers that trust the hint (some engines do) would then
 // miss the last commit. The new hint is written under iceberg-go's
-// temporary name and renamed into place.
+// temporary name (removed by recovery if left behind), fsynced, and renamed
+// into place, so a power cut leaves the old or the new hint, never an
+// empty one.
 func (s *Store) repairVersionHint(mdir string, version int) error {
 	hint := filepath.Join(mdir, "version-hint.text")
 	want := strconv.Itoa(version)
 	if b, err := os.ReadFile(hint); err == nil && strings.TrimSpace(string(b)) == want {
 		return nil
 	}
-	tmp := filepath.Join(mdir, uuid.NewString()+"-version-hint.temp")
-	if err := os.WriteFile(tmp, []byte(want), 0o644); err != nil {
+	tmp, err := s.fs.OpenFile(filepath.Join(mdir, uuid.NewString()+"-version-hint.temp"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
 		return fmt.Errorf("storage: repairing version hint: %w", err)
 	}
-	if err := os.Rename(tmp, hint); err != nil {
-		_ = os.Remove(tmp)
+	if err := replaceFile(s.fs, tmp, hint, []byte(want), s.opts.NoSync); err != nil {
 		return fmt.Errorf("storage: repairing version hint: %w", err)
 	}
-	return s.syncDir(mdir)
+	return nil
 }
 
 // removeOrphans deletes the Parquet files under tdir/data and the Avro
@@ -188,39 +186,13 @@ func (s *Store) repairVersionHint(mdir string, version int) error {
 // before publishing its metadata, leaves behind. It is conservative: only
 // .parquet and .avro files are considered, every manifest entry (live or
 // deleted) of every retained snapshot counts as a reference, and if any
-// reference is not a plain local path under tdir nothing is removed.
-func removeOrphans(ctx context.Context, ice *table.Table, tdir string) error {
-	fsys, err := ice.FS(ctx)
+// reference is not a plain local path under tdir nothing is removed. The
+// removals are not fsynced: a file that reappears after a power cut is
+// still unreferenced and removed by the next Open.
+func (s *Store) removeOrphans(ice *table.Table, tdir string) error {
+	referenced, foreign, err := referencedFiles(s.ctx, ice, tdir)
 	if err != nil {
 		return err
-	}
-	root := filepath.Clean(tdir) + string(filepath.Separator)
-	referenced := map[string]bool{}
-	foreign := false
-	ref := func(p string) {
-		c := filepath.Clean(osPath(p))
-		if !strings.HasPrefix(c, root) {
-			foreign = true
-		}
-		referenced[c] = true
-	}
-	for _, snap := range ice.Metadata().Snapshots() {
-		if snap.ManifestList != "" {
-			ref(snap.ManifestList)
-		}
-		mans, err := snap.Manifests(fsys)
-		if err != nil {
-			return fmt.Errorf("reading manifest list: %w", err)
-		}
-		for _, m := range mans {
-			ref(m.FilePath())
-			for entry, err := range m.Entries(fsys, false) {
-				if err != nil {
-					return fmt.Errorf("reading manifest: %w", err)
-				}
-				ref(entry.DataFile().FilePath())
-			}
-		}
 	}
 	if foreign {
 		return nil
@@ -231,7 +203,7 @@ func removeOrphans(ctx context.Context, ice *table.Table, tdir string) error {
 				return err
 			}
 			if d.Type().IsRegular() && strings.HasSuffix(p, ext) && !referenced[filepath.Clean(p)] {
-				if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				if err := s.fs.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return err
 				}
 			}
@@ -246,4 +218,42 @@ func removeOrphans(ctx context.Context, ice *table.Table, tdir string) error {
 		return err
 	}
 	return sweep(filepath.Join(tdir, "metadata"), ".avro")
+}
+
+// referencedFiles returns the cleaned OS paths of every manifest list,
+// manifest and data file (live or deleted entries) that a snapshot of ice
+// refers to, and whether any of them lies outside the table directory tdir.
+func referencedFiles(ctx context.Context, ice *table.Table, tdir string) (referenced map[string]bool, foreign bool, err error) {
+	fsys, err := ice.FS(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	root := filepath.Clean(tdir) + string(filepath.Separator)
+	referenced = map[string]bool{}
+	ref := func(p string) {
+		c := filepath.Clean(osPath(p))
+		if !strings.HasPrefix(c, root) {
+			foreign = true
+		}
+		referenced[c] = true
+	}
+	for _, snap := range ice.Metadata().Snapshots() {
+		if snap.ManifestList != "" {
+			ref(snap.ManifestList)
+		}
+		mans, err := snap.Manifests(fsys)
+		if err != nil {
+			return nil, false, fmt.Errorf("reading manifest list: %w", err)
+		}
+		for _, m := range mans {
+			ref(m.FilePath())
+			for entry, err := range m.Entries(fsys, false) {
+				if err != nil {
+					return nil, false, fmt.Errorf("reading manifest: %w", err)
+				}
+				ref(entry.DataFile().FilePath())
+			}
+		}
+	}
+	return referenced, foreign, nil
 }

@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -55,6 +55,11 @@ type Options struct {
 	// RetainSnapshots is the number of most recent snapshots kept when
 	// snapshots are expired. Zero means 5; it is capped at MaxSnapshots.
 	RetainSnapshots int
+
+	// fsys, if set, replaces the operating system for every change the
+	// store makes to files (see fileSystem). Tests set it to simulate power
+	// loss; nil means osFS.
+	fsys fileSystem
 }
 
 func (o *Options) withDefaults() Options {
@@ -64,6 +69,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.Allocator == nil {
 		out.Allocator = memory.DefaultAllocator
+	}
+	if out.fsys == nil {
+		out.fsys = osFS{}
 	}
 	if out.SmallFileRows == 0 {
 		out.SmallFileRows = 1 << 17
@@ -88,9 +96,11 @@ type Store struct {
 	detectors string
 	trash     string
 	opts      Options
+	fs        fileSystem      // opts.fsys: every change to files goes through it
+	fsToken   string          // propFS value under which the catalog finds fs
 	ctx       context.Context // carries opts.Allocator for Arrow compute and iceberg-go
 	cat       *hadoop.Catalog
-	lock      *os.File
+	lock      io.Closer
 
 	mu     sync.RWMutex
 	dbs    map[string]*database // by key(name)
@@ -127,16 +137,16 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: resolving %s: %w", dataDir, err)
 	}
-	if err := mkdirAllSync(dir); err != nil {
+	if err := mkdirAll(o.fsys, dir, !o.NoSync); err != nil {
 		return nil, fmt.Errorf("storage: creating data directory: %w", err)
 	}
-	lock, err := lockDir(filepath.Join(dir, lockFileName))
+	lock, err := lockDir(o.fsys, filepath.Join(dir, lockFileName))
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
-			_ = unlockDir(lock)
+			_ = lock.Close()
 		}
 	}()
 	s := &Store{
@@ -145,18 +155,23 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 		detectors: filepath.Join(dir, detectorsDirName),
 		trash:     filepath.Join(dir, trashDirName),
 		opts:      o,
+		fs:        o.fsys,
 		ctx:       compute.WithAllocator(context.Background(), o.Allocator),
 		lock:      lock,
 		dbs:       map[string]*database{},
 	}
 	for _, d := range []string{s.warehouse, s.detectors, s.trash} {
-		if err := mkdirAllSync(d); err != nil {
+		if err := s.mkdir(d); err != nil {
 			return nil, fmt.Errorf("storage: creating %s: %w", d, err)
 		}
 	}
-	s.cat, err = hadoop.NewCatalog("anomalydb", s.warehouse, iceberg.Properties{
-		propSync: strconv.FormatBool(!o.NoSync),
-	})
+	s.fsToken = registerIcebergFS(icebergFS{fsys: s.fs, noSync: o.NoSync})
+	defer func() {
+		if err != nil {
+			unregisterIcebergFS(s.fsToken)
+		}
+	}()
+	s.cat, err = hadoop.NewCatalog("anomalydb", s.warehouse, iceberg.Properties{propFS: s.fsToken})
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening catalog: %w", err)
 	}
@@ -172,7 +187,7 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 	clean := statErr == nil
 	if clean {
 		// From now on a crash must be detectable as unclean.
-		if err := os.Remove(cleanPath); err != nil {
+		if err := s.fs.Remove(cleanPath); err != nil {
 			return nil, fmt.Errorf("storage: %w", err)
 		}
 		if err := s.syncDir(dir); err != nil {
@@ -204,10 +219,11 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.releaseAll()
 	errs := []error{s.cat.Close()}
-	if err := writeFileAtomic(filepath.Join(s.dir, cleanFileName), nil, s.opts.NoSync); err != nil {
+	unregisterIcebergFS(s.fsToken)
+	if err := writeFileAtomic(s.fs, filepath.Join(s.dir, cleanFileName), nil, s.opts.NoSync); err != nil {
 		errs = append(errs, fmt.Errorf("storage: recording clean shutdown: %w", err))
 	}
-	errs = append(errs, unlockDir(s.lock))
+	errs = append(errs, s.lock.Close())
 	return errors.Join(errs...)
 }
 
@@ -221,12 +237,29 @@ func (s *Store) releaseAll() {
 	}
 }
 
-// syncDir is syncDir unless the store runs with NoSync.
+// syncDir fsyncs dir unless the store runs with NoSync.
 func (s *Store) syncDir(dir string) error {
 	if s.opts.NoSync {
 		return nil
 	}
-	return syncDir(dir)
+	return s.fs.SyncDir(dir)
+}
+
+// mkdir creates dir (and parents), durably unless the store runs NoSync.
+func (s *Store) mkdir(dir string) error { return mkdirAll(s.fs, dir, !s.opts.NoSync) }
+
+// removeAllSync removes path and everything under it and, if path existed,
+// fsyncs its parent directory, so the removal survives power loss. It is
+// for removals that must not be undone by a power cut because something
+// created later would otherwise find the old entries (see CreateDatabase).
+func (s *Store) removeAllSync(path string) error {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := s.fs.RemoveAll(path); err != nil {
+		return err
+	}
+	return s.syncDir(filepath.Dir(path))
 }
 
 // Databases returns the database names, sorted case-insensitively.
@@ -275,11 +308,12 @@ func (s *Store) CreateDatabase(name string) error {
 		return fmt.Errorf("%w: %s", ErrDatabaseExists, d.name)
 	}
 	// Detectors of an earlier database of this name whose drop failed half
-	// way must not reappear.
-	if err := os.RemoveAll(filepath.Join(s.detectors, name)); err != nil {
+	// way must not reappear, not even after a power cut: their removal is
+	// made durable before the new database is.
+	if err := s.removeAllSync(filepath.Join(s.detectors, name)); err != nil {
 		return fmt.Errorf("storage: creating database %s: %w", name, err)
 	}
-	if err := os.Mkdir(filepath.Join(s.warehouse, name), 0o755); err != nil {
+	if err := s.fs.Mkdir(filepath.Join(s.warehouse, name), 0o755); err != nil {
 		return fmt.Errorf("storage: creating database %s: %w", name, err)
 	}
 	if err := s.syncDir(s.warehouse); err != nil {
@@ -321,9 +355,9 @@ func (s *Store) DropDatabase(name string) error {
 		t.detachLocked(fmt.Errorf("%w: %s.%s was dropped", ErrTableNotFound, d.name, t.name))
 	}
 	unlock()
-	_ = os.RemoveAll(trashed)
+	_ = s.fs.RemoveAll(trashed)
 	if detTrashed != "" {
-		_ = os.RemoveAll(detTrashed)
+		_ = s.fs.RemoveAll(detTrashed)
 	}
 	if detErr != nil {
 		// The tables are gone; orphaned detector files are removed by the
@@ -342,13 +376,13 @@ func (s *Store) moveToTrash(parent, name string) (string, error) {
 	if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
-	bin, err := os.MkdirTemp(s.trash, "drop-")
+	bin, err := mkdirTemp(s.fs, s.trash, "drop-")
 	if err != nil {
 		return "", err
 	}
 	dst := filepath.Join(bin, name)
-	if err := os.Rename(src, dst); err != nil {
-		_ = os.Remove(bin)
+	if err := s.fs.Rename(src, dst); err != nil {
+		_ = s.fs.Remove(bin)
 		return "", err
 	}
 	// The drop has happened once the rename succeeded; a failing directory
@@ -365,7 +399,7 @@ func (s *Store) emptyTrash() error {
 		return fmt.Errorf("storage: reading trash: %w", err)
 	}
 	for _, e := range ents {
-		if err := os.RemoveAll(filepath.Join(s.trash, e.Name())); err != nil {
+		if err := s.fs.RemoveAll(filepath.Join(s.trash, e.Name())); err != nil {
 			return fmt.Errorf("storage: emptying trash: %w", err)
 		}
 	}
@@ -464,12 +498,9 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 		}
 		return nil, fmt.Errorf("storage: creating table %s.%s: %w", d.name, name, err)
 	}
-	tdir := filepath.Join(s.warehouse, d.name, name)
-	for _, dir := range []string{tdir, filepath.Join(s.warehouse, d.name)} {
-		if err := s.syncDir(dir); err != nil {
-			return nil, err
-		}
-	}
+	// The table is durable: icebergFS created its directories with
+	// mkdirAll (fsyncing each parent) and published the first metadata
+	// version with fsyncs of the file and of the metadata directory.
 	t, err := newTable(s, d.name, name, ice)
 	if err != nil {
 		return nil, err
@@ -504,6 +535,6 @@ func (s *Store) DropTable(db, name string) error {
 	delete(d.tables, key(name))
 	t.detachLocked(fmt.Errorf("%w: %s.%s was dropped", ErrTableNotFound, d.name, t.name))
 	t.writeMu.Unlock()
-	_ = os.RemoveAll(trashed)
+	_ = s.fs.RemoveAll(trashed)
 	return nil
 }

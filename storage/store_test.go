@@ -253,6 +253,56 @@ func TestDetectors(t *testing.T) {
 	}
 }
 
+// TestSaveDetectorFailureChangesNothing makes a save under a differently
+// cased name fail at each of its file-system operations in turn and checks
+// that the old detector is still there under its old name, also after a
+// reopen.
+func TestSaveDetectorFailureChangesNothing(t *testing.T) {
+	for _, op := range []string{"rename", "open", "write", "sync", "close", "syncdir"} {
+		for nth := 1; ; nth++ {
+			mem := checkedAlloc(t)
+			dir := t.TempDir()
+			rec := &crashFS{}
+			s, err := OpenWithOptions(dir, &Options{Allocator: mem, fsys: rec})
+			must(t, err)
+			must(t, s.CreateDatabase("db"))
+			must(t, s.SaveDetector("db", "Fraud", []byte("old")))
+			boom := errors.New("boom")
+			seen := 0
+			rec.setFail(func(o, path string) error {
+				if o == op && strings.Contains(path, detectorsDirName) {
+					if seen++; seen == nth {
+						return boom
+					}
+				}
+				return nil
+			})
+			err = s.SaveDetector("db", "FRAUD", []byte("new"))
+			rec.setFail(nil)
+			if err == nil {
+				must(t, s.Close())
+				if nth == 1 {
+					t.Errorf("SaveDetector does no %s", op)
+				}
+				break
+			}
+			if !errors.Is(err, boom) {
+				t.Fatalf("%s #%d fails: SaveDetector = %v, want the injected error", op, nth, err)
+			}
+			for reopen := range 2 {
+				dets, err := s.LoadDetectors("db")
+				must(t, err)
+				if len(dets) != 1 || string(dets["Fraud"]) != "old" {
+					t.Fatalf("%s #%d fails (reopened: %d): LoadDetectors = %q, want only the old Fraud", op, nth, reopen, dets)
+				}
+				must(t, s.Close())
+				s = openStore(t, dir, mem, false)
+			}
+			must(t, s.Close())
+		}
+	}
+}
+
 func TestLockAndClose(t *testing.T) {
 	mem := checkedAlloc(t)
 	dir := t.TempDir()

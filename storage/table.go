@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -253,7 +252,7 @@ func (t *Table) appendLocked(recs []arrow.RecordBatch, rows int64) error {
 	if err == nil {
 		err = t.commit(ctx, txn, added)
 	} else {
-		removeDataFiles(added)
+		t.removeDataFiles(added)
 	}
 	if err != nil {
 		releaseBatches(keep)
@@ -367,7 +366,7 @@ func (t *Table) overwriteLocked(recs []arrow.RecordBatch, rows int64) error {
 	if err == nil {
 		err = t.commit(ctx, txn, added)
 	} else {
-		removeDataFiles(added)
+		t.removeDataFiles(added)
 	}
 	if err != nil {
 		return fmt.Errorf("storage: overwrite of %s.%s: %w", t.db, t.name, err)
@@ -406,7 +405,7 @@ func (t *Table) writeFiles(ctx context.Context, batches []arrow.RecordBatch) ([]
 	var files []iceberg.DataFile
 	for df, err := range table.WriteRecords(ctx, t.ice, t.canon, recs) {
 		if err != nil {
-			removeDataFiles(files)
+			t.removeDataFiles(files)
 			return nil, fmt.Errorf("storage: writing data files of %s.%s: %w", t.db, t.name, err)
 		}
 		files = append(files, df)
@@ -443,7 +442,7 @@ func (t *Table) commit(ctx context.Context, txn *table.Transaction, added []iceb
 			return nil
 		}
 	}
-	removeDataFiles(added)
+	t.removeDataFiles(added)
 	if staged != nil {
 		t.removeStagedMetadata(ctx, staged.Table)
 	}
@@ -477,7 +476,7 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 	mdir := filepath.Join(osPath(t.ice.Location()), "metadata") + string(filepath.Separator)
 	remove := func(p string) {
 		if !keep[p] && strings.HasPrefix(filepath.Clean(osPath(p)), mdir) {
-			_ = os.Remove(osPath(p))
+			_ = t.store.fs.Remove(osPath(p))
 		}
 	}
 	if mans, err := snap.Manifests(fsys); err == nil {
@@ -607,9 +606,9 @@ func fileInfos(dfs []iceberg.DataFile) []fileInfo {
 // removeDataFiles deletes data files that were written but not committed.
 // Failures are ignored: such files are unreferenced, and Open removes them
 // after an unclean shutdown.
-func removeDataFiles(dfs []iceberg.DataFile) {
+func (t *Table) removeDataFiles(dfs []iceberg.DataFile) {
 	for _, df := range dfs {
-		_ = os.Remove(osPath(df.FilePath()))
+		_ = t.store.fs.Remove(osPath(df.FilePath()))
 	}
 }
 

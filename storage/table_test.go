@@ -6,9 +6,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -85,9 +87,11 @@ func TestOddNames(t *testing.T) {
 	assertRows(t, mem, tbl, [2]int64{0, 40})
 }
 
-// TestSyncFSInUse checks that tables opened with fsync use the syncing file
-// system and tables opened with NoSync iceberg-go's plain LocalFS.
-func TestSyncFSInUse(t *testing.T) {
+// TestIcebergUsesStoreFS checks that iceberg-go writes a store's tables
+// through the store's fileSystem (so fsync and the power-loss tests cover
+// its writes), with syncing off exactly when the store runs NoSync, and
+// that a closed store's file system is no longer reachable.
+func TestIcebergUsesStoreFS(t *testing.T) {
 	for _, noSync := range []bool{false, true} {
 		mem := checkedAlloc(t)
 		s := openStore(t, t.TempDir(), mem, noSync)
@@ -96,10 +100,13 @@ func TestSyncFSInUse(t *testing.T) {
 		must(t, err)
 		fsys, err := tbl.ice.FS(t.Context())
 		must(t, err)
-		if _, isSync := fsys.(syncFS); isSync == noSync {
-			t.Errorf("NoSync=%v: table file system is %T", noSync, fsys)
+		if f, ok := fsys.(icebergFS); !ok || f.noSync != noSync || f.fsys != s.fs {
+			t.Errorf("NoSync=%v: table file system is %#v", noSync, fsys)
 		}
 		must(t, s.Close())
+		if _, err := tbl.ice.FS(t.Context()); !errors.Is(err, ErrClosed) {
+			t.Errorf("NoSync=%v: file system after Close: %v, want ErrClosed", noSync, err)
+		}
 	}
 }
 
@@ -167,32 +174,43 @@ func TestAppendIf(t *testing.T) {
 	assertRows(t, mem, tbl, [2]int64{0, 15})
 
 	// Concurrent appenders of one row each: every check sees all earlier
-	// appends, so no two checks see the same row count.
+	// appends, so no two checks see the same row count. Errors and counts
+	// are recorded without blocking and the wait has a deadline, so a bug
+	// fails the test instead of hanging it.
 	const writers, each = 4, 5
-	seen := make(chan int64, writers*each)
-	var wg sync.WaitGroup
+	var (
+		seenMu sync.Mutex
+		seen   []int64
+		errs   errorSink
+		wg     sync.WaitGroup
+	)
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for range each {
+				if errs.failed() {
+					return
+				}
 				r := makeBatch(mem, tbl.Schema(), int64(100+w), 1)
 				err := tbl.AppendIf(func(cur *Data) error {
-					seen <- cur.NumRows()
+					seenMu.Lock()
+					seen = append(seen, cur.NumRows())
+					seenMu.Unlock()
 					return nil
 				}, []arrow.RecordBatch{r})
 				r.Release()
 				if err != nil {
-					t.Error(err)
+					errs.add(err)
 					return
 				}
 			}
-		}()
+		})
 	}
-	wg.Wait()
-	close(seen)
+	if !waitFor(t, &wg, 30*time.Second, "appenders") {
+		t.FailNow() // the store stays open: closing it would wait for the stuck goroutines
+	}
+	errs.report(t)
 	counts := map[int64]bool{}
-	for n := range seen {
+	for _, n := range seen {
 		if counts[n] {
 			t.Errorf("two checks saw %d rows", n)
 		}
@@ -426,11 +444,14 @@ func TestManySmallAppends(t *testing.T) {
 
 // TestConcurrentReadersAndWriters runs writers on two tables (two per
 // table, serialized by the table) while readers take snapshots and check
-// that each one is internally consistent. Run with -race.
+// that each one is internally consistent: every write adds one whole
+// batch of ten rows, so a snapshot holding a partial write is caught. Run
+// with -race. A bug fails the test within seconds instead of hanging it:
+// goroutines report errors without blocking and stop at the first one,
+// and every wait has a deadline (see waitFor).
 func TestConcurrentReadersAndWriters(t *testing.T) {
 	mem := checkedAlloc(t)
 	s := openStore(t, t.TempDir(), mem, true)
-	defer s.Close()
 	must(t, s.CreateDatabase("db"))
 	var tables []*Table
 	for _, name := range []string{"a", "b"} {
@@ -439,14 +460,15 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 		tables = append(tables, tbl)
 	}
 	const writes = 20
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
+	var errs errorSink
+	var writers sync.WaitGroup
 	for _, tbl := range tables {
 		for range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			writers.Go(func() {
 				for i := range writes {
+					if errs.failed() {
+						return
+					}
 					rec := makeBatch(mem, tbl.Schema(), 0, 10)
 					var err error
 					if i == writes/2 {
@@ -459,55 +481,65 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 						rec.Release()
 					}
 					if err != nil {
-						errs <- err
+						errs.add(fmt.Errorf("write %d to %s: %w", i, tbl.Name(), err))
 						return
 					}
 				}
-			}()
+			})
 		}
 	}
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
 	for range 3 {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for {
+		readers.Go(func() {
+			for !errs.failed() {
 				select {
 				case <-stop:
 					return
 				default:
 				}
 				for _, tbl := range tables {
-					d := tbl.Snapshot()
-					var n int64
-					for _, b := range d.Batches() {
-						n += b.NumRows()
-						ids := b.Column(0).(*array.Int64)
-						for j := 0; j < ids.Len(); j++ {
-							if ids.Value(j) < 0 || ids.Value(j) >= 10 {
-								errs <- fmt.Errorf("bad id %d", ids.Value(j))
-							}
-						}
+					if err := checkSnapshot(tbl); err != nil {
+						errs.add(err)
+						return
 					}
-					if n != d.NumRows() || n%10 != 0 {
-						errs <- fmt.Errorf("snapshot of %s: %d rows in batches, NumRows %d", tbl.Name(), n, d.NumRows())
-					}
-					d.Release()
 				}
+				runtime.Gosched() // let the writers in on a busy machine
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	writersDone := waitFor(t, &writers, 30*time.Second, "writers")
 	close(stop)
-	readers.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	readersDone := waitFor(t, &readers, 10*time.Second, "readers")
+	errs.report(t)
+	if !writersDone || !readersDone {
+		t.FailNow() // the store stays open: closing it would wait for the stuck goroutines
 	}
 	for _, tbl := range tables {
 		if tbl.NumRows() != 2*writes*10 {
 			t.Errorf("%s has %d rows, want %d", tbl.Name(), tbl.NumRows(), 2*writes*10)
 		}
 	}
+	must(t, s.Close())
+}
+
+// checkSnapshot checks that a snapshot of tbl, written by
+// TestConcurrentReadersAndWriters, holds whole batches of the ids 0 to 9.
+func checkSnapshot(tbl *Table) error {
+	d := tbl.Snapshot()
+	defer d.Release()
+	var n int64
+	for _, b := range d.Batches() {
+		n += b.NumRows()
+		ids := b.Column(0).(*array.Int64)
+		for j := 0; j < ids.Len(); j++ {
+			if ids.Value(j) < 0 || ids.Value(j) >= 10 {
+				return fmt.Errorf("snapshot of %s: bad id %d", tbl.Name(), ids.Value(j))
+			}
+		}
+	}
+	if n != d.NumRows() || n%10 != 0 {
+		return fmt.Errorf("snapshot of %s: %d rows in batches, NumRows %d", tbl.Name(), n, d.NumRows())
+	}
+	return nil
 }
