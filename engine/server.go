@@ -7,12 +7,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/sirupsen/logrus"
 
@@ -31,20 +35,64 @@ type Config struct {
 	// address.
 	Password string
 	// ExamplesDir, when set, holds gzipped CSVs loaded into the database
-	// "examples" the first time the server starts on an empty data dir.
+	// "examples" the first time the server starts on an empty data dir;
+	// a warning is logged then if it is missing or holds none.
 	ExamplesDir string
-	// Quiet turns off the per-query log.
+	// Quiet logs errors only. The process's log level is otherwise left
+	// as the caller set it (cmd/anomalydb: --log-level).
 	Quiet bool
 }
 
 // Server is a running anomalydb: the SQL engine over the store, the
 // detector service and the MySQL-protocol listener.
 type Server struct {
-	store  *storage.Store
-	svc    *detectorService
-	engine *sqle.Engine
-	srv    *server.Server
-	ln     net.Listener
+	store    *storage.Store
+	svc      *detectorService
+	engine   *sqle.Engine
+	srv      *server.Server
+	ln       net.Listener
+	password bool // root has a password
+}
+
+// mysqlRelease is the MySQL release whose protocol and SQL dialect
+// anomalydb speaks. Clients and BI tools read the server's features from
+// the leading "8.0.33" of the version string.
+const mysqlRelease = "8.0.33"
+
+// BuildVersion is the version of anomalydb this binary was built from:
+// the main module's version recorded by the Go toolchain, or "dev" when
+// the build records none (go run, go test, -buildvcs=false).
+func BuildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Version is the server's one version string, "8.0.33-anomalydb-" and the
+// build version: the handshake, VERSION(), @@version and `anomalydb
+// version` all report it.
+func Version() string { return mysqlRelease + "-anomalydb-" + BuildVersion() }
+
+// identityVariables replace go-mysql-server's version variables, which
+// name another release and another product (8.0.31, "Dolt"), and add
+// @@innodb_version, which BI tools query and go-mysql-server lacks. None
+// can be SET, as in MySQL. VERSION() reads @@version.
+func identityVariables() []sql.SystemVariable {
+	constant := func(name, value string) sql.SystemVariable {
+		return &sql.MysqlSystemVariable{
+			Name:    name,
+			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+			Dynamic: false,
+			Type:    types.NewSystemStringType(name),
+			Default: value,
+		}
+	}
+	return []sql.SystemVariable{
+		constant("version", Version()),
+		constant("version_comment", "anomalydb "+BuildVersion()),
+		constant("innodb_version", mysqlRelease),
+	}
 }
 
 // isLoopback reports whether addr's host only accepts local connections.
@@ -104,6 +152,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	}
 	pro := &provider{store: s.store, svc: s.svc}
 	a := analyzer.NewDefault(pro)
+	a.ExecBuilder = rowexec.NewOverrideBuilder(loadDataBuilder{})
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
 	s.svc.engine = e
@@ -114,14 +163,17 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	if err := sql.SystemVariables.SetGlobal(ctx, "local_infile", 1); err != nil {
 		return err
 	}
+	sql.SystemVariables.AddSystemVariables(identityVariables())
 
 	mdb := a.Catalog.MySQLDb
 	ed := mdb.Editor()
 	mdb.AddSuperUser(ed, "root", "%", cfg.Password)
 	ed.Close()
 	mdb.SetEnabled(true)
+	s.password = cfg.Password != ""
 
 	if fresh && cfg.ExamplesDir != "" {
+		warnIfNoExamples(cfg.ExamplesDir)
 		if err := loadExamples(s.store, cfg.ExamplesDir); err != nil {
 			return fmt.Errorf("loading examples: %w", err)
 		}
@@ -136,7 +188,12 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		Protocol: "tcp",
 		Address:  ln.Addr().String(),
 		Listener: ln,
-		Version:  "8.0.33-anomalydb",
+		Version:  Version(),
+		// Logins fail with MySQL's error 1045 (see accessDenied).
+		ProtocolListenerFactory: func(cfg server.Config, lc mysql.ListenerConfig, sel server.ServerEventListener) (server.ProtocolListener, error) {
+			lc.AuthServer = newAccessDenied(lc.AuthServer)
+			return server.MySQLProtocolListenerFactory(cfg, lc, sel)
+		},
 	}, e, sql.NewContext, sessionBuilder, nil, wrapHandler)
 	if err != nil {
 		ln.Close()
@@ -152,11 +209,50 @@ func sessionBuilder(_ context.Context, conn *mysql.Conn, addr string) (sql.Sessi
 		host, user = u.Host, u.User
 	}
 	client := sql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
-	return sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID), nil
+	return &session{BaseSession: sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)}, nil
+}
+
+// warnIfNoExamples warns when the examples folder that a first start
+// would load does not exist or holds no *.csv.gz: the server then starts
+// without the database "examples" that the README's Quickstart opens.
+func warnIfNoExamples(dir string) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		logrus.Warnf("examples folder %q does not exist: starting without the database %s", dir, examplesDatabase)
+		return
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.csv.gz")); len(files) == 0 {
+		logrus.Warnf("examples folder %q holds no *.csv.gz: starting without the database %s", dir, examplesDatabase)
+	}
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// ClientCommand is the mysql command line that connects to the server as
+// root: "mysql -h 127.0.0.1 -P 3306 -u root examples", with -p when root
+// has a password and without "examples" when that database does not
+// exist. An unspecified listen address (0.0.0.0, ::) is reached through
+// loopback.
+func (s *Server) ClientCommand() string {
+	host, port := "127.0.0.1", 0
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+		port = a.Port
+		switch {
+		case a.IP.IsUnspecified() && a.IP.To4() == nil:
+			host = "::1"
+		case !a.IP.IsUnspecified():
+			host = a.IP.String()
+		}
+	}
+	cmd := "mysql -h " + host + " -P " + strconv.Itoa(port) + " -u root"
+	if s.password {
+		cmd += " -p"
+	}
+	if hasDatabase(s.store, examplesDatabase) {
+		cmd += " " + examplesDatabase
+	}
+	return cmd
+}
 
 // Engine returns the SQL engine (for in-process use).
 func (s *Server) Engine() *sqle.Engine { return s.engine }
