@@ -342,8 +342,25 @@ func (e *editor) state(ctx *sql.Context) (*txTable, error) {
 		return nil, errReadOnlyTx()
 	}
 	e.tt = tx.table(e.t)
+	e.tt.beginStatement(ctx.Pid())
 	e.mark = len(e.tt.undo)
 	return e.tt, nil
+}
+
+// stmtState returns the table's state in the transaction if the current
+// statement changed it, else nil.
+func (e *editor) stmtState(ctx *sql.Context) *txTable {
+	if e.tt != nil {
+		return e.tt
+	}
+	tx := txOf(ctx)
+	if tx == nil {
+		return nil
+	}
+	if tt := tx.lookup(e.t); tt != nil && tt.stmtPid == ctx.Pid() {
+		return tt
+	}
+	return nil
 }
 
 // StatementBegin implements sql.EditOpenerCloser.
@@ -354,14 +371,22 @@ func (e *editor) StatementBegin(ctx *sql.Context) {
 	}
 }
 
-// DiscardChanges implements sql.EditOpenerCloser: the statement's changes
-// are undone; the transaction's earlier changes stay.
-func (e *editor) DiscardChanges(*sql.Context, error) error {
-	if e.tt != nil {
-		e.tt.undoTo(e.mark)
-		e.tt.statementDone()
-		e.tt = nil
+// DiscardChanges implements sql.EditOpenerCloser. An ignorable error
+// (INSERT IGNORE's duplicate, LOAD DATA LOCAL's bad value) undoes the
+// current row's checkpoint; any other error fails the statement, so
+// everything the statement changed is undone, across its per-row
+// checkpoints. The transaction's earlier changes stay.
+func (e *editor) DiscardChanges(ctx *sql.Context, err error) error {
+	if _, ignorable := err.(sql.IgnorableError); ignorable {
+		if e.tt != nil {
+			e.tt.undoTo(e.mark)
+		}
+	} else if tt := e.stmtState(ctx); tt != nil {
+		// The error may come from the statement's source (a LOAD DATA
+		// file) after a checkpoint, before this one touched the table.
+		tt.undoTo(tt.stmtMark)
 	}
+	e.tt = nil
 	if e.own != nil {
 		e.own.release()
 		e.own = nil
@@ -373,10 +398,7 @@ func (e *editor) DiscardChanges(*sql.Context, error) error {
 // changes become part of its transaction (committed here only for a
 // statement-private transaction).
 func (e *editor) StatementComplete(*sql.Context) error {
-	if e.tt != nil {
-		e.tt.statementDone()
-		e.tt = nil
-	}
+	e.tt = nil
 	if e.own != nil {
 		own := e.own
 		e.own = nil

@@ -219,6 +219,13 @@ type txTable struct {
 
 	undo     []undoEntry
 	inserted uint64 // tx.gen of the last undoInserts entry
+
+	// The statement that last touched the table (its query's pid) and
+	// the undo position where its changes begin. go-mysql-server runs
+	// IGNORE-mode statements with a checkpoint per row, so the
+	// statement's start is not a StatementBegin; it is found here.
+	stmtPid  uint64
+	stmtMark int
 }
 
 type undoOp uint8
@@ -444,12 +451,20 @@ func (tt *txTable) undoTo(mark int) {
 	tt.inserted = 0
 }
 
-// statementDone forgets the undo log once no savepoint can need it.
-func (tt *txTable) statementDone() {
+// beginStatement notes that statement pid touches the table. At the
+// first touch of a new statement the undo log is cleared if no savepoint
+// can need it (so it never holds more than one statement's changes
+// beyond the savepoints) and the statement's start is marked.
+func (tt *txTable) beginStatement(pid uint64) {
+	if tt.stmtPid == pid && pid != 0 {
+		return
+	}
 	if len(tt.tx.savepoints) == 0 {
 		clear(tt.undo)
 		tt.undo = tt.undo[:0]
+		tt.inserted = 0
 	}
+	tt.stmtPid, tt.stmtMark = pid, len(tt.undo)
 }
 
 // view returns what a scan in the transaction sees: the base batches
