@@ -18,8 +18,8 @@
 //	id: optimizer-step            a short unique name
 //	why: weights never update     what the mutation breaks
 //	file: detectors/train.go      path from the repository root
-//	after: <exact source text>    optional: from is looked for after its first occurrence
-//	from: <exact source text>     must occur exactly once in the file (or after 'after')
+//	after: <exact source text>    optional: replace the first from after its first occurrence
+//	from: <exact source text>     must occur exactly once in the file (without 'after')
 //	to: <replacement text>
 //	test: ./detectors -run '^TestX$'   go test arguments (package and flags)
 //
@@ -156,8 +156,8 @@ func run(listPath, only string, keep bool, timeout time.Duration) error {
 }
 
 // apply returns src with the mutation applied. Without 'after', from must
-// occur exactly once in src; with it, from must occur exactly once in the
-// text after the first occurrence of after.
+// occur exactly once in src; with it, the first occurrence of from after
+// the first occurrence of after is replaced.
 func (m mutant) apply(src string) (string, error) {
 	head, tail := "", src
 	if m.after != "" {
@@ -167,8 +167,12 @@ func (m mutant) apply(src string) (string, error) {
 		}
 		head, tail = src[:i], src[i:]
 	}
-	if n := strings.Count(tail, m.from); n != 1 {
-		return "", fmt.Errorf("'from' occurs %d times in %s (after the anchor, if any), want exactly once", n, m.file)
+	if m.after == "" {
+		if n := strings.Count(tail, m.from); n != 1 {
+			return "", fmt.Errorf("'from' occurs %d times in %s, want exactly once (or give 'after')", n, m.file)
+		}
+	} else if !strings.Contains(tail, m.from) {
+		return "", fmt.Errorf("'from' does not occur after 'after' in %s", m.file)
 	}
 	return head + strings.Replace(tail, m.from, m.to, 1), nil
 }
