@@ -11,7 +11,7 @@ BIN     := bin/anomalydb
 
 # Concurrency and crash tests of engine/ and storage/, run a second time
 # under the race detector by make test.
-RACE_TESTS ?= Concurren|Crash|Interleav|PowerLoss|Editor
+RACE_TESTS ?= Concurren|Crash|Interleav|Editor|Transaction|Conflict|AppendIf
 
 build:
 	$(GO) build -o $(BIN) ./cmd/anomalydb
@@ -49,3 +49,26 @@ accuracy:
 		$(GO) run ./cmd/adbench -data $(DATASETS) -detectors $$d -json docs/accuracy/$$d.json || exit 1; \
 	done
 	$(GO) run ./cmd/adbench -report docs/accuracy.md
+
+# Clients of the compatibility suite (engine/clients_test.go, clients/):
+# Debian's mariadb client and Python drivers, and node's mysql2 pinned in
+# clients/package-lock.json. Idempotent: installs only what is missing,
+# and runs npm ci only when the lock file is newer than node_modules.
+CLIENT_DEBS ?= mariadb-client python3-pymysql python3-mysqldb python3-sqlalchemy python3-pandas
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+.PHONY: clients-deps
+clients-deps:
+	@missing=""; \
+	for p in $(CLIENT_DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+		echo "clients-deps: installing$$missing"; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing || exit 1; \
+	fi
+	@if [ ! -f clients/node_modules/.package-lock.json ] || [ clients/package-lock.json -nt clients/node_modules/.package-lock.json ]; then \
+		echo "clients-deps: npm ci in clients/"; \
+		cd clients && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
