@@ -41,7 +41,7 @@ func newEditorTable(t *testing.T) *table {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tbl, err := newTable("d", st)
+	tbl, err := newTable("d", st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

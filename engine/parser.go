@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
@@ -22,34 +23,114 @@ var _ sql.Parser = (*detectorParser)(nil)
 
 // ParseSimple implements sql.Parser.
 func (p *detectorParser) ParseSimple(query string) (ast.Statement, error) {
-	if stmt, ok, err := p.parseDetector(query); ok {
-		return stmt, err
+	if isDetectorStatement(query) {
+		return p.parseDetector(query)
 	}
 	return p.Parser.ParseSimple(query)
 }
 
 // Parse implements sql.Parser.
 func (p *detectorParser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statement, string, string, error) {
-	if stmt, ok, err := p.parseDetector(query); ok {
-		return stmt, strings.TrimSpace(query), "", err
+	if isDetectorStatement(query) {
+		return p.parseFirst(query, ';', multi)
 	}
 	return p.Parser.Parse(ctx, query, multi)
 }
 
 // ParseWithOptions implements sql.Parser.
 func (p *detectorParser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
-	if stmt, ok, err := p.parseDetector(query); ok {
-		return stmt, strings.TrimSpace(query), "", err
+	if isDetectorStatement(query) {
+		return p.parseFirst(query, delimiter, multi)
 	}
 	return p.Parser.ParseWithOptions(ctx, query, delimiter, multi, options)
 }
 
-// ParseOneWithOptions implements sql.Parser.
+// ParseOneWithOptions implements sql.Parser: it parses the first
+// statement and returns where the next one starts.
 func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, options ast.ParserOptions) (ast.Statement, int, error) {
-	if stmt, ok, err := p.parseDetector(query); ok {
-		return stmt, len(query), err
+	if isDetectorStatement(query) {
+		end, next := statementEnd(query, ';')
+		stmt, err := p.parseDetector(query[:end])
+		return stmt, next, err
 	}
 	return p.Parser.ParseOneWithOptions(ctx, query, options)
+}
+
+// parseFirst parses the DETECTOR statement that query starts with, as
+// go-mysql-server's parser does: with multi, only up to the first
+// delimiter outside quotes and comments, returning the rest (the next
+// statements of a multi-statement query) as remainder; otherwise all of
+// query.
+func (p *detectorParser) parseFirst(query string, delimiter rune, multi bool) (stmt ast.Statement, parsed, remainder string, err error) {
+	parsed = sql.RemoveSpaceAndDelimiter(query, delimiter)
+	if multi {
+		end, next := statementEnd(parsed, delimiter)
+		remainder = strings.TrimLeftFunc(parsed[next:], func(r rune) bool { return r == delimiter || unicode.IsSpace(r) })
+		parsed = sql.RemoveSpaceAndDelimiter(parsed[:end], delimiter)
+	}
+	stmt, err = p.parseDetector(parsed)
+	return stmt, parsed, remainder, err
+}
+
+// statementEnd returns the index of the first delimiter in query outside
+// quoted strings, quoted identifiers and comments, and the index after
+// it; both are len(query) when there is none.
+func statementEnd(query string, delimiter rune) (end, next int) {
+	for i := 0; i < len(query); {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"' || c == '`':
+			i = skipQuoted(query, i)
+		case c == '#' || isDashComment(query[i:]):
+			nl := strings.IndexByte(query[i:], '\n')
+			if nl < 0 {
+				return len(query), len(query)
+			}
+			i += nl + 1
+		case strings.HasPrefix(query[i:], "/*"):
+			e := strings.Index(query[i+2:], "*/")
+			if e < 0 {
+				return len(query), len(query)
+			}
+			i += 2 + e + 2
+		default:
+			r, size := utf8.DecodeRuneInString(query[i:])
+			if r == delimiter {
+				return i, i + size
+			}
+			i += size
+		}
+	}
+	return len(query), len(query)
+}
+
+// isDashComment reports whether s starts with a "-- " comment: MySQL
+// requires white space (or the end) after the two dashes, so that
+// "1--1" is 1 - -1.
+func isDashComment(s string) bool {
+	return strings.HasPrefix(s, "--") && (len(s) == 2 || s[2] == ' ' || s[2] == '\t' || s[2] == '\n' || s[2] == '\r')
+}
+
+// skipQuoted returns the index after the quoted string or identifier
+// that starts at query[i]: a doubled quote character stands for itself,
+// and in strings a backslash escapes the next character.
+func skipQuoted(query string, i int) int {
+	q := query[i]
+	for j := i + 1; j < len(query); j++ {
+		switch query[j] {
+		case '\\':
+			if q != '`' {
+				j++
+			}
+		case q:
+			if j+1 < len(query) && query[j+1] == q {
+				j++
+				continue
+			}
+			return j + 1
+		}
+	}
+	return len(query)
 }
 
 // token is one lexical token of a DETECTOR statement.
@@ -199,24 +280,26 @@ func leadingWords(query string) (string, string) {
 	return words[0], words[1]
 }
 
-// parseDetector parses query if it is a DETECTOR statement. ok reports
-// whether it was one (then err is its parse error, if any).
-func (p *detectorParser) parseDetector(query string) (stmt ast.Statement, ok bool, err error) {
+// isDetectorStatement reports whether query is a DETECTOR statement
+// (CREATE DETECTOR, DROP DETECTOR, SHOW DETECTORS), by its first two
+// words.
+func isDetectorStatement(query string) bool {
 	w1, w2 := leadingWords(query)
-	switch {
-	case w1 == "CREATE" && w2 == "DETECTOR",
-		w1 == "DROP" && w2 == "DETECTOR",
-		w1 == "SHOW" && w2 == "DETECTORS":
-	default:
-		return nil, false, nil
-	}
+	return w1 == "CREATE" && w2 == "DETECTOR" ||
+		w1 == "DROP" && w2 == "DETECTOR" ||
+		w1 == "SHOW" && w2 == "DETECTORS"
+}
+
+// parseDetector parses a DETECTOR statement into the statement handed to
+// the planner.
+func (p *detectorParser) parseDetector(query string) (ast.Statement, error) {
 	node, err := parseDetectorStatement(query)
 	if err != nil {
-		return nil, true, err
+		return nil, err
 	}
 	node.setService(p.svc)
 	// The statement itself needs no privilege: its SELECT is authorised when it runs.
-	return ast.InjectedStatement{Statement: node, Auth: ast.AuthInformation{AuthType: ast.AuthType_IGNORE}}, true, nil
+	return ast.InjectedStatement{Statement: node, Auth: ast.AuthInformation{AuthType: ast.AuthType_IGNORE}}, nil
 }
 
 // detectorNode is the plan node of a DETECTOR statement.

@@ -12,8 +12,9 @@ import (
 // provider is the sql.DatabaseProvider over the Iceberg store: every
 // namespace of the store is a database.
 type provider struct {
-	store *storage.Store
-	svc   *detectorService
+	store   *storage.Store
+	svc     *detectorService
+	indexes indexCache // sorted indexes of the tables' current snapshots (index_lookup.go)
 }
 
 var _ sql.CollatedDatabaseProvider = (*provider)(nil)
@@ -82,11 +83,31 @@ func (p *provider) DropDatabase(_ *sql.Context, name string) error {
 	if db == "" {
 		return sql.ErrDatabaseNotFound.New(name)
 	}
+	defer p.forgetTables(p.tablesOf(db))
 	if err := p.store.DropDatabase(db); err != nil {
 		return err
 	}
 	p.svc.dropDatabase(db)
 	return nil
+}
+
+// tablesOf returns the tables of database db.
+func (p *provider) tablesOf(db string) []*storage.Table {
+	var out []*storage.Table
+	names, _ := p.store.Tables(db)
+	for _, n := range names {
+		if t, err := p.store.Table(db, n); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// forgetTables drops the cached lookup structures of tables.
+func (p *provider) forgetTables(tables []*storage.Table) {
+	for _, t := range tables {
+		p.indexes.forget(t)
+	}
 }
 
 // database is one namespace of the store.
@@ -113,7 +134,7 @@ func (d *database) GetTableInsensitive(_ *sql.Context, name string) (sql.Table, 
 	if err != nil {
 		return nil, false, err
 	}
-	tbl, err := newTable(d.name, t)
+	tbl, err := newTable(d.name, t, &d.p.indexes)
 	if err != nil {
 		return nil, false, err
 	}
@@ -127,6 +148,13 @@ func (d *database) GetTableNames(*sql.Context) ([]string, error) {
 
 // CreateTable implements sql.TableCreator.
 func (d *database) CreateTable(_ *sql.Context, name string, schema sql.PrimaryKeySchema, _ sql.CollationID, _ string) error {
+	return d.createTable(name, schema, nil)
+}
+
+// createTable creates a table with its secondary indexes (already checked,
+// see indexMetaOf) in one step: the index definitions are among the
+// properties the Iceberg table is created with.
+func (d *database) createTable(name string, schema sql.PrimaryKeySchema, idx []indexMeta) error {
 	for _, c := range schema.Schema {
 		if c.AutoIncrement {
 			return sql.ErrUnsupportedFeature.New("AUTO_INCREMENT")
@@ -136,11 +164,15 @@ func (d *database) CreateTable(_ *sql.Context, name string, schema sql.PrimaryKe
 	if err != nil {
 		return err
 	}
-	prop, err := encodeSchema(schema.Schema)
+	prop, err := encodeSchema(schema.Schema, schema.PkOrdinals...)
 	if err != nil {
 		return err
 	}
-	_, err = d.p.store.CreateTable(d.name, name, as, map[string]string{columnsProperty: prop})
+	props := map[string]string{columnsProperty: prop}
+	if len(idx) > 0 {
+		props[indexesProperty] = encodeIndexes(idx)
+	}
+	_, err = d.p.store.CreateTable(d.name, name, as, props)
 	if errors.Is(err, storage.ErrTableExists) {
 		return sql.ErrTableAlreadyExists.New(name)
 	}
@@ -149,6 +181,9 @@ func (d *database) CreateTable(_ *sql.Context, name string, schema sql.PrimaryKe
 
 // DropTable implements sql.TableDropper.
 func (d *database) DropTable(_ *sql.Context, name string) error {
+	if t, err := d.p.store.Table(d.name, name); err == nil {
+		defer d.p.indexes.forget(t)
+	}
 	err := d.p.store.DropTable(d.name, name)
 	if errors.Is(err, storage.ErrTableNotFound) {
 		return sql.ErrTableNotFound.New(name)

@@ -152,7 +152,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	}
 	pro := &provider{store: s.store, svc: s.svc}
 	a := analyzer.NewDefault(pro)
-	a.ExecBuilder = rowexec.NewOverrideBuilder(loadDataBuilder{})
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{}, indexDDL{}})
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
 	s.svc.engine = e
@@ -184,17 +184,22 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		return err
 	}
 	s.ln = ln
+	sessions := &connSessions{}
 	srv, err := server.NewServerWithHandler(server.Config{
 		Protocol: "tcp",
 		Address:  ln.Addr().String(),
 		Listener: ln,
 		Version:  Version(),
-		// Logins fail with MySQL's error 1045 (see accessDenied).
+		// Logins fail with MySQL's error 1045 (see accessDenied);
+		// DETECTOR statements can be prepared (see prepareListener).
 		ProtocolListenerFactory: func(cfg server.Config, lc mysql.ListenerConfig, sel server.ServerEventListener) (server.ProtocolListener, error) {
 			lc.AuthServer = newAccessDenied(lc.AuthServer)
+			lc.Listener = prepareListener{Listener: lc.Listener}
 			return server.MySQLProtocolListenerFactory(cfg, lc, sel)
 		},
-	}, e, sql.NewContext, sessionBuilder, nil, wrapHandler)
+	}, e, sql.NewContext, sessions.build, nil, func(h mysql.Handler) (mysql.Handler, error) {
+		return newHandler(h, sessions), nil
+	})
 	if err != nil {
 		ln.Close()
 		return err

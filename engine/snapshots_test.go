@@ -89,8 +89,8 @@ func (md icebergMetadata) currentSnapshot() *icebergSnapshot {
 // marked.
 //
 // Bugs caught: an UPDATE, DELETE or TRUNCATE that adds its rewritten file
-// without removing the old ones (storage/table.go "if len(t.files) == 0 {"
-// in overwriteLocked changed to "if true {": the snapshot is an append and
+// without removing the old ones (storage/table.go "if len(st.replaced) == 0 {"
+// in staged.transaction changed to "if true {": the snapshot is an append and
 // total-records counts the old rows too), a write committed as several
 // snapshots, and a failed statement that commits anyway.
 func TestWritesCommitOneSnapshotEach(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,9 +26,11 @@ import (
 // return only the projected columns, and Schema describes those. Writes
 // and everything else work on the full schema.
 type table struct {
-	db     string
-	st     *storage.Table
-	schema sql.PrimaryKeySchema // full schema
+	db      string
+	st      *storage.Table
+	schema  sql.PrimaryKeySchema // full schema
+	indexes []indexMeta          // secondary indexes, from the table's properties (index.go)
+	cache   *indexCache          // the provider's sorted indexes (index_lookup.go); nil for none
 
 	proj     []string   // projected column names; nil without projection
 	projCols []int      // indexes in schema of the projected columns
@@ -49,12 +52,17 @@ var (
 	_ sql.TemporaryTable    = (*table)(nil)
 )
 
-func newTable(db string, st *storage.Table) (*table, error) {
-	sch, err := decodeSchema(st.Name(), st.Properties()[columnsProperty])
+func newTable(db string, st *storage.Table, cache *indexCache) (*table, error) {
+	props := st.Properties()
+	sch, err := decodeSchema(st.Name(), props[columnsProperty])
 	if err != nil {
 		return nil, err
 	}
-	return &table{db: db, st: st, schema: sch}, nil
+	idx, err := decodeIndexes(st.Name(), sch.Schema, props[indexesProperty])
+	if err != nil {
+		return nil, err
+	}
+	return &table{db: db, st: st, schema: sch, indexes: idx, cache: cache}, nil
 }
 
 // Name implements sql.Nameable.
@@ -77,7 +85,7 @@ func (t *table) Schema() sql.Schema {
 // without columns). nil, or a name that is not a column, gives the table
 // without projection.
 func (t *table) WithProjections(names []string) sql.Table {
-	nt := &table{db: t.db, st: t.st, schema: t.schema}
+	nt := &table{db: t.db, st: t.st, schema: t.schema, indexes: t.indexes, cache: t.cache}
 	if names == nil {
 		return nt
 	}
@@ -303,6 +311,7 @@ func (t *table) Truncate(*sql.Context) (int, error) {
 		n = cur.NumRows()
 		return nil, nil
 	})
+	t.cache.dropStale(t.st)
 	if err != nil {
 		return 0, err
 	}
@@ -453,56 +462,138 @@ func (t *table) checkNulls(row sql.Row) error {
 	return nil
 }
 
-// keySet indexes the primary keys of a snapshot.
-func (t *table) keySet(d *storage.Data) map[string]int {
-	keys := make(map[string]int, d.NumRows())
-	i := 0
-	for _, rec := range d.Batches() {
-		readers := make([]func(int) interface{}, len(t.schema.PkOrdinals))
-		for j, o := range t.schema.PkOrdinals {
-			readers[j] = valueReader(t.schema.Schema[o].Type, rec.Column(o))
+// uniqueKey is a key no two rows of a table may share: the primary key or
+// a UNIQUE index. Keys compare as MySQL's default collation does for the
+// primary key: strings case-insensitively and without trailing spaces
+// (see keyOf); a prefix key part compares only the first prefix
+// characters.
+type uniqueKey struct {
+	name    string // "PRIMARY" or the index name
+	primary bool
+	cols    []int // ordinals in the full schema
+	prefix  []int // characters compared of each part; 0 for the whole value
+}
+
+// uniqueKeys returns the unique keys of a table with schema sch and the
+// secondary indexes idx: the primary key first, if any.
+func uniqueKeys(sch sql.PrimaryKeySchema, idx []indexMeta) []*uniqueKey {
+	var keys []*uniqueKey
+	if len(sch.PkOrdinals) > 0 {
+		keys = append(keys, &uniqueKey{name: "PRIMARY", primary: true, cols: sch.PkOrdinals, prefix: make([]int, len(sch.PkOrdinals))})
+	}
+	for _, m := range idx {
+		if !m.Unique {
+			continue
 		}
-		row := make(sql.Row, len(t.schema.Schema))
-		for r := 0; r < int(rec.NumRows()); r++ {
-			for j, o := range t.schema.PkOrdinals {
-				row[o] = readers[j](r)
-			}
-			keys[t.pkKey(row)] = i
-			i++
+		u := &uniqueKey{name: m.Name, cols: make([]int, len(m.Columns)), prefix: make([]int, len(m.Columns))}
+		for i, c := range m.Columns {
+			u.cols[i] = sch.Schema.IndexOfColName(c.Name)
+			u.prefix[i] = int(c.Length)
 		}
+		keys = append(keys, u)
 	}
 	return keys
 }
 
-// pkKey encodes the primary-key values of row ("" without a key).
-func (t *table) pkKey(row sql.Row) string {
-	if len(t.schema.PkOrdinals) == 0 {
-		return ""
+// uniqueKeysAt returns the unique keys of t as defined in the properties
+// committed with d, which may be newer or older than t's own. It calls no
+// method of the storage table, so AppendIf checks may use it.
+func (t *table) uniqueKeysAt(d *storage.Data) []*uniqueKey {
+	idx, err := decodeIndexes("", t.schema.Schema, d.Properties()[indexesProperty])
+	if err != nil {
+		idx = t.indexes // cannot happen: the properties were checked when written
 	}
+	return uniqueKeys(t.schema, idx)
+}
+
+// keyOf encodes the key values of row; ok is false when a part is NULL,
+// which MySQL's unique indexes do not compare (the primary key has no
+// NULLs).
+func (u *uniqueKey) keyOf(row sql.Row) (key string, ok bool) {
 	var buf [64]byte
 	b := buf[:0]
-	for _, o := range t.schema.PkOrdinals {
+	for i, o := range u.cols {
 		v := row[o]
-		if s, ok := v.(string); ok {
+		if v == nil {
+			return "", false
+		}
+		if s, isStr := v.(string); isStr {
+			if n := u.prefix[i]; n > 0 {
+				s = prefixChars(s, n)
+			}
 			// MySQL's default collation compares keys case-insensitively.
 			v = strings.ToLower(strings.TrimRight(s, " "))
 		}
 		b = appendKeyValue(b, v)
 	}
-	return string(b)
+	return string(b), true
 }
 
-// keyString formats the key the way MySQL shows it in error 1062.
-func (t *table) keyString(row sql.Row) string {
-	parts := make([]string, len(t.schema.PkOrdinals))
-	for i, o := range t.schema.PkOrdinals {
+// prefixChars returns the first n characters of s.
+func prefixChars(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// keyString formats the key of row the way MySQL shows it in error 1062.
+func (u *uniqueKey) keyString(row sql.Row) string {
+	parts := make([]string, len(u.cols))
+	for i, o := range u.cols {
 		parts[i] = fmt.Sprint(row[o])
 	}
 	return "[" + strings.Join(parts, ",") + "]"
 }
 
-func (t *table) dupErr(row sql.Row) error {
-	return sql.NewUniqueKeyErr(t.keyString(row), true, nil)
+// dupErr is error 1062 for row, whose key equals the one of existing
+// (nil when unknown).
+func (u *uniqueKey) dupErr(row, existing sql.Row) error {
+	return sql.NewUniqueKeyErr(u.keyString(row), u.primary, existing)
+}
+
+// keySets indexes the keys of a snapshot's rows: one map per unique key,
+// from the encoded key to the row's number in d. Only the key columns are
+// read.
+func (t *table) keySets(d *storage.Data, keys []*uniqueKey) []map[string]int {
+	sets := make([]map[string]int, len(keys))
+	for i := range sets {
+		sets[i] = make(map[string]int, d.NumRows())
+	}
+	if len(keys) == 0 {
+		return sets
+	}
+	var cols []int
+	for _, u := range keys {
+		for _, o := range u.cols {
+			if !slices.Contains(cols, o) {
+				cols = append(cols, o)
+			}
+		}
+	}
+	row := make(sql.Row, len(t.schema.Schema))
+	readers := make([]func(int) interface{}, len(cols))
+	n := 0
+	for _, rec := range d.Batches() {
+		for j, o := range cols {
+			readers[j] = valueReader(t.schema.Schema[o].Type, rec.Column(o))
+		}
+		for r := 0; r < int(rec.NumRows()); r++ {
+			for j, rd := range readers {
+				row[cols[j]] = rd(r)
+			}
+			for i, u := range keys {
+				if k, ok := u.keyOf(row); ok {
+					sets[i][k] = n
+				}
+			}
+			n++
+		}
+	}
+	return sets
 }
 
 // rowKey encodes a whole row exactly, for matching the rows of UPDATE

@@ -41,9 +41,9 @@ import (
 // each statement while no savepoint is set, so they stay as small as one
 // statement.
 //
-// Limitation: a transaction that changed several tables commits them one
-// after another; a failure (or crash) between two tables' commits leaves
-// the first committed.
+// A transaction that changed several tables commits them atomically
+// (storage.Store.CommitTables): after a crash at any moment, all of them
+// or none.
 
 // txCounter numbers transactions for String.
 var txCounter atomic.Uint64
@@ -99,6 +99,7 @@ func (tx *transaction) table(t *table) *txTable {
 		return tt
 	}
 	tt := &txTable{tx: tx, t: t, base: t.st.Snapshot()}
+	tt.uniq = t.uniqueKeysAt(tt.base)
 	tx.tables[t.st] = tt
 	tx.order = append(tx.order, tt)
 	return tt
@@ -126,15 +127,31 @@ func (tx *transaction) release() {
 }
 
 // commit writes every changed table and releases the transaction's state,
-// whether or not the writes succeed.
+// whether or not the writes succeed. The tables are committed together
+// by storage.Store.CommitTables: after a crash at any moment all of them
+// are changed or none, and a failed check (1062, 1213) of any table
+// changes none. A transaction that changed one table commits it as
+// Table.AppendIf or Table.Rewrite, which is what CommitTables does for a
+// single change.
 func (tx *transaction) commit() error {
 	defer tx.release()
+	var changes []storage.TableChange
 	for _, tt := range tx.order {
-		if err := tt.commit(); err != nil {
+		if !tt.changed() {
+			continue
+		}
+		defer tt.t.cache.dropStale(tt.t.st)
+		c, release, err := tt.change()
+		if err != nil {
 			return err
 		}
+		defer release()
+		changes = append(changes, c)
 	}
-	return nil
+	if len(changes) == 0 {
+		return nil
+	}
+	return changes[0].Table.Store().CommitTables(changes)
 }
 
 // mark starts a new undo generation (statement or savepoint boundary).
@@ -212,10 +229,13 @@ type txTable struct {
 	alive  []bool
 	byRow  map[string][]int
 
-	// keys maps primary keys of live rows to their index: >= 0 into
-	// base rows (append mode) or rows (overwrite mode), < 0 into inserts
-	// (-(i+1)). Built on first use; nil for tables without a key.
-	keys map[string]int
+	// uniq are the table's unique keys (primary key, UNIQUE indexes) as
+	// defined when base was committed; keys has one map per unique key
+	// from the key of each live row to its index: >= 0 into base rows
+	// (append mode) or rows (overwrite mode), < 0 into inserts (-(i+1)).
+	// A row with a NULL key part is in no map. Built on first use.
+	uniq []*uniqueKey
+	keys []map[string]int
 
 	undo     []undoEntry
 	inserted uint64 // tx.gen of the last undoInserts entry
@@ -267,25 +287,73 @@ func (tt *txTable) baseRows() []sql.Row {
 	return tt.baseCache
 }
 
-// keyMap returns the primary-key index, building it on first use.
-func (tt *txTable) keyMap() map[string]int {
+// keyMaps returns the unique-key maps, building them on first use.
+func (tt *txTable) keyMaps() []map[string]int {
 	if tt.keys != nil {
 		return tt.keys
 	}
 	if tt.rewrit {
-		tt.keys = make(map[string]int, len(tt.rows))
+		tt.keys = make([]map[string]int, len(tt.uniq))
+		for u := range tt.keys {
+			tt.keys[u] = make(map[string]int, len(tt.rows))
+		}
 		for i, r := range tt.rows {
 			if tt.alive[i] {
-				tt.keys[tt.t.pkKey(r)] = i
+				tt.setKeys(r, i)
 			}
 		}
 		return tt.keys
 	}
-	tt.keys = tt.t.keySet(tt.base)
+	tt.keys = tt.t.keySets(tt.base, tt.uniq)
 	for i, r := range tt.inserts {
-		tt.keys[tt.t.pkKey(r)] = -(i + 1)
+		tt.setKeys(r, -(i + 1))
 	}
 	return tt.keys
+}
+
+// setKeys records the keys of row, at index idx, in the built maps.
+func (tt *txTable) setKeys(row sql.Row, idx int) {
+	if tt.keys == nil {
+		return
+	}
+	for u, uk := range tt.uniq {
+		if k, ok := uk.keyOf(row); ok {
+			tt.keys[u][k] = idx
+		}
+	}
+}
+
+// unsetKeys forgets the keys of row where they point at index idx.
+func (tt *txTable) unsetKeys(row sql.Row, idx int) {
+	if tt.keys == nil {
+		return
+	}
+	for u, uk := range tt.uniq {
+		if k, ok := uk.keyOf(row); ok {
+			if j, found := tt.keys[u][k]; found && j == idx {
+				delete(tt.keys[u], k)
+			}
+		}
+	}
+}
+
+// checkUnique returns error 1062 if a live row other than the one at
+// index self shares a unique key with row.
+func (tt *txTable) checkUnique(row sql.Row, self int, hasSelf bool) error {
+	if len(tt.uniq) == 0 {
+		return nil
+	}
+	maps := tt.keyMaps()
+	for u, uk := range tt.uniq {
+		k, ok := uk.keyOf(row)
+		if !ok {
+			continue
+		}
+		if j, dup := maps[u][k]; dup && (!hasSelf || j != self) {
+			return uk.dupErr(row, tt.row(j))
+		}
+	}
+	return nil
 }
 
 // row returns the row a key-map index points at.
@@ -301,13 +369,8 @@ func (tt *txTable) row(idx int) sql.Row {
 
 // insert adds a row (already checked for NULLs and copied).
 func (tt *txTable) insert(row sql.Row) error {
-	hasKey := len(tt.t.schema.PkOrdinals) > 0
-	if hasKey {
-		keys := tt.keyMap()
-		k := tt.t.pkKey(row)
-		if idx, dup := keys[k]; dup {
-			return sql.NewUniqueKeyErr(tt.t.keyString(row), true, tt.row(idx))
-		}
+	if err := tt.checkUnique(row, 0, false); err != nil {
+		return err
 	}
 	if tt.rewrit {
 		tt.add(row)
@@ -318,9 +381,7 @@ func (tt *txTable) insert(row sql.Row) error {
 		tt.inserted = tt.tx.gen
 	}
 	tt.inserts = append(tt.inserts, row)
-	if hasKey {
-		tt.keys[tt.t.pkKey(row)] = -len(tt.inserts)
-	}
+	tt.setKeys(row, -len(tt.inserts))
 	return nil
 }
 
@@ -354,18 +415,14 @@ func (tt *txTable) appendRow(r sql.Row) {
 func (tt *txTable) add(r sql.Row) {
 	i := len(tt.rows)
 	tt.appendRow(r)
-	if tt.keys != nil {
-		tt.keys[tt.t.pkKey(r)] = i
-	}
+	tt.setKeys(r, i)
 	tt.undo = append(tt.undo, undoEntry{undoAdd, i})
 }
 
 // kill deletes live row i in overwrite mode, undoably.
 func (tt *txTable) kill(i int) {
 	tt.alive[i] = false
-	if tt.keys != nil {
-		delete(tt.keys, tt.t.pkKey(tt.rows[i]))
-	}
+	tt.unsetKeys(tt.rows[i], i)
 	tt.undo = append(tt.undo, undoEntry{undoKill, i})
 }
 
@@ -395,13 +452,8 @@ func (tt *txTable) update(old, new sql.Row) error {
 	if err != nil {
 		return err
 	}
-	if len(tt.t.schema.PkOrdinals) > 0 {
-		keys := tt.keyMap()
-		if nk := tt.t.pkKey(new); nk != tt.t.pkKey(old) {
-			if j, dup := keys[nk]; dup && j != i {
-				return sql.NewUniqueKeyErr(tt.t.keyString(new), true, tt.rows[j])
-			}
-		}
+	if err := tt.checkUnique(new, i, true); err != nil {
+		return err
 	}
 	tt.kill(i)
 	tt.add(new.Copy())
@@ -415,13 +467,8 @@ func (tt *txTable) undoTo(mark int) {
 		tt.undo = tt.undo[:len(tt.undo)-1]
 		switch u.op {
 		case undoInserts:
-			if tt.keys != nil {
-				for i := u.n; i < len(tt.inserts); i++ {
-					k := tt.t.pkKey(tt.inserts[i])
-					if tt.keys[k] == -(i + 1) {
-						delete(tt.keys, k)
-					}
-				}
+			for i := u.n; i < len(tt.inserts); i++ {
+				tt.unsetKeys(tt.inserts[i], -(i + 1))
 			}
 			clear(tt.inserts[u.n:])
 			tt.inserts = tt.inserts[:u.n]
@@ -429,21 +476,14 @@ func (tt *txTable) undoTo(mark int) {
 			tt.rewrit, tt.rows, tt.alive, tt.byRow, tt.keys = false, nil, nil, nil, nil
 		case undoKill:
 			tt.alive[u.n] = true
-			if tt.keys != nil {
-				tt.keys[tt.t.pkKey(tt.rows[u.n])] = u.n
-			}
+			tt.setKeys(tt.rows[u.n], u.n)
 		case undoAdd:
 			r := tt.rows[u.n]
 			k := rowKey(r)
 			if l := tt.byRow[k]; len(l) > 0 {
 				tt.byRow[k] = l[:len(l)-1]
 			}
-			if tt.keys != nil {
-				pk := tt.t.pkKey(r)
-				if tt.keys[pk] == u.n {
-					delete(tt.keys, pk)
-				}
-			}
+			tt.unsetKeys(r, u.n)
 			tt.rows[u.n] = nil
 			tt.rows, tt.alive = tt.rows[:u.n], tt.alive[:u.n]
 		}
@@ -482,31 +522,26 @@ func (tt *txTable) view() (batches []arrow.RecordBatch, rows []sql.Row) {
 	return nil, rows
 }
 
-// commit writes the table's changes as one Iceberg snapshot. Storage
-// serialises the commit with every other write to the table: an append
-// re-checks its keys against rows committed since the base, and a
-// rewrite fails with ER_LOCK_DEADLOCK if anything was committed since.
-func (tt *txTable) commit() error {
-	if !tt.changed() {
-		return nil
-	}
+// change returns the table's changes (the table must have changed) as
+// its part of the transaction's commit, and the function that releases
+// what the change holds once the commit is over. Storage serialises the
+// commit with every other write to the table: an append re-checks its
+// keys against rows committed since the base, and a rewrite fails with
+// ER_LOCK_DEADLOCK if anything was committed since.
+func (tt *txTable) change() (storage.TableChange, func(), error) {
 	t := tt.t
 	schema := t.st.Schema()
 	if !tt.rewrit {
 		rec, err := rowsToRecord(memory.DefaultAllocator, schema, tt.inserts)
 		if err != nil {
-			return err
+			return storage.TableChange{}, nil, err
 		}
-		defer rec.Release()
-		var check func(cur *storage.Data) error
-		if len(t.schema.PkOrdinals) > 0 {
-			check = tt.recheckKeys
-		}
-		return t.st.AppendIf(check, []arrow.RecordBatch{rec})
+		c := storage.TableChange{Table: t.st, Check: tt.recheckKeys, Append: []arrow.RecordBatch{rec}}
+		return c, rec.Release, nil
 	}
 	_, live := tt.view()
-	name := t.Name() // fn must not call methods of the storage table
-	return t.st.Rewrite(func(cur *storage.Data) ([]arrow.RecordBatch, error) {
+	name := t.Name() // Rewrite must not call methods of the storage table
+	rewrite := func(cur *storage.Data) ([]arrow.RecordBatch, error) {
 		if cur != tt.base {
 			return nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
 				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during the transaction)", name)
@@ -518,21 +553,35 @@ func (tt *txTable) commit() error {
 		if err != nil {
 			return nil, err
 		}
-		return []arrow.RecordBatch{rec}, nil // Rewrite releases rec
-	})
+		return []arrow.RecordBatch{rec}, nil // storage releases rec
+	}
+	return storage.TableChange{Table: t.st, Rewrite: rewrite}, func() {}, nil
 }
 
 // recheckKeys is the AppendIf check of pending inserts: when another
-// transaction committed since the base snapshot, the inserted keys are
-// checked again against the current rows.
+// transaction committed since the base snapshot, the inserted rows are
+// checked again against the current rows and against each other, for
+// every unique key defined now (a UNIQUE index may have been created
+// since the base).
 func (tt *txTable) recheckKeys(cur *storage.Data) error {
 	if cur == tt.base {
 		return nil
 	}
-	keys := tt.t.keySet(cur)
+	uniq := tt.t.uniqueKeysAt(cur)
+	if len(uniq) == 0 {
+		return nil
+	}
+	sets := tt.t.keySets(cur, uniq)
 	for _, r := range tt.inserts {
-		if _, dup := keys[tt.t.pkKey(r)]; dup {
-			return tt.t.dupErr(r)
+		for u, uk := range uniq {
+			k, ok := uk.keyOf(r)
+			if !ok {
+				continue
+			}
+			if _, dup := sets[u][k]; dup {
+				return uk.dupErr(r, nil)
+			}
+			sets[u][k] = -1
 		}
 	}
 	return nil

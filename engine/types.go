@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -26,14 +28,20 @@ type columnMeta struct {
 	Type       string `json:"type"`
 	Nullable   bool   `json:"nullable"`
 	PrimaryKey bool   `json:"primary_key,omitempty"`
+	KeyPos     int    `json:"key_pos,omitempty"` // 1-based position in the primary key; 0: column order
 	Comment    string `json:"comment,omitempty"`
 }
 
 // encodeSchema serialises a SQL schema into the table property value.
-func encodeSchema(sch sql.Schema) (string, error) {
+// pkOrdinals, if given, is the order of the primary key's columns
+// (PRIMARY KEY (b, a)); without it the key is in column order.
+func encodeSchema(sch sql.Schema, pkOrdinals ...int) (string, error) {
 	metas := make([]columnMeta, len(sch))
 	for i, c := range sch {
 		metas[i] = columnMeta{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, PrimaryKey: c.PrimaryKey, Comment: c.Comment}
+	}
+	for pos, o := range pkOrdinals {
+		metas[o].KeyPos = pos + 1
 	}
 	b, err := json.Marshal(metas)
 	return string(b), err
@@ -57,6 +65,7 @@ func decodeSchema(tableName, prop string) (sql.PrimaryKeySchema, error) {
 			pkOrd = append(pkOrd, i)
 		}
 	}
+	slices.SortStableFunc(pkOrd, func(a, b int) int { return cmp.Compare(metas[a].KeyPos, metas[b].KeyPos) })
 	return sql.NewPrimaryKeySchema(sch, pkOrd...), nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/shopspring/decimal"
@@ -44,8 +45,17 @@ func newDetectorCall(name string, r Resolver, args []sql.Expression) (*detectorC
 		return nil, sql.ErrInvalidArgumentNumber.New(name, "at least 2", len(args))
 	}
 	for i, a := range args[1:] {
-		if t := a.Type(); types.IsText(t) || types.IsBinaryType(t) || types.IsTime(t) || types.IsJSON(t) {
+		switch t := a.Type(); {
+		case types.IsTime(t) || types.IsJSON(t):
 			return nil, errNotNumeric(name, i+2, a.String())
+		case types.IsText(t) || types.IsBinaryType(t):
+			// A string is converted when the row is scored, as MySQL
+			// converts it in arithmetic; a constant one is checked now.
+			if lit, ok := a.(*expression.Literal); ok {
+				if _, ok := toFloat(lit.Value()); !ok {
+					return nil, errNotNumeric(name, i+2, valueText(lit.Value()))
+				}
+			}
 		}
 	}
 	return &detectorCall{name: name, resolver: r, args: args}, nil
@@ -91,7 +101,7 @@ func (c *detectorCall) score(ctx *sql.Context, row sql.Row) (m *detectors.Model,
 		}
 		f, ok := toFloat(v)
 		if !ok {
-			return nil, 0, false, errNotNumeric(c.name, i+2, fmt.Sprint(v))
+			return nil, 0, false, errNotNumeric(c.name, i+2, valueText(v))
 		}
 		x[i] = f
 	}
@@ -165,11 +175,73 @@ func toFloat(v interface{}) (float64, bool) {
 		f, _ := x.Decimal.Float64()
 		return f, true
 	case string:
-		// Only placeholders bound as text reach here with numbers in them.
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
+		return parseNumber(x)
+	case []byte:
+		return parseNumber(string(x))
 	}
 	return 0, false
+}
+
+// parseNumber converts a string to a DOUBLE as MySQL does in arithmetic
+// ('1.5' + 0): white space around the number is ignored, and the number
+// is decimal with an optional sign, fraction and exponent ("-.5",
+// "2.", "1e-3"). Unlike MySQL, which converts the longest numeric
+// prefix and warns, a string that is not entirely a number is refused,
+// as is a number beyond the range of a DOUBLE.
+func parseNumber(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if !isDecimalNumber(s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil
+}
+
+// isDecimalNumber reports whether s is [+-] digits [. digits] [e [+-]
+// digits] with at least one digit before the exponent; strconv.ParseFloat
+// also takes hexadecimal, "inf", "nan" and underscores, which MySQL does
+// not.
+func isDecimalNumber(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := 0
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && isDigit(s[i]); i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		exp := 0
+		for ; i < len(s) && isDigit(s[i]); i++ {
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// valueText is a feature value as an error message quotes it.
+func valueText(v interface{}) string {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return fmt.Sprint(v)
 }
 
 // Resolved implements sql.Expression.

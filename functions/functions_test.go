@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -224,5 +225,72 @@ func TestDetectorCallManyFeatures(t *testing.T) {
 	}
 	if got, err := f.Eval(sql.NewEmptyContext(), nil); err != nil || got.(float64) != want {
 		t.Errorf("anomaly_score over %d features = %v, %v; want %v", n, got, err, want)
+	}
+}
+
+// TestNumericStrings: strings convert to features as MySQL converts them
+// in arithmetic, exactly as the numbers they spell; anything else is
+// refused. Catches: strconv.ParseFloat alone (it takes "inf", "0x1p3",
+// "1_0"), or spaces not trimmed.
+func TestNumericStrings(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want float64
+	}{
+		{"1.5", 1.5}, {" 1.5 ", 1.5}, {"\t-2\n", -2}, {"+3", 3}, {".5", 0.5}, {"5.", 5},
+		{"1e3", 1000}, {"1E-3", 0.001}, {"-2.5e+2", -250}, {"0.903225806452", 0.903225806452},
+		{"1.7976931348623157e308", math.MaxFloat64},
+	} {
+		for _, v := range []interface{}{c.in, []byte(c.in)} {
+			if got, ok := toFloat(v); !ok || math.Float64bits(got) != math.Float64bits(c.want) {
+				t.Errorf("toFloat(%T %q) = %v, %v; want %v", v, c.in, got, ok, c.want)
+			}
+		}
+	}
+	for _, in := range []string{"", " ", "abc", "1.5x", "x1", "1e", "e3", ".", "-", "+.e1", "1 2",
+		"0x10", "0x1p3", "inf", "-Inf", "NaN", "1_000", "1e400", "1,5"} {
+		if got, ok := toFloat(in); ok {
+			t.Errorf("toFloat(%q) = %v, want not a number", in, got)
+		}
+	}
+}
+
+// TestStringFeatureArguments: numeric string literals are features like
+// numbers; a string literal that is not a number is refused when the
+// call is built, with the value quoted once in the message; a text
+// column is converted row by row.
+func TestStringFeatureArguments(t *testing.T) {
+	r := fakeResolver{"d": twoFeatureModel(t)}
+	ctx := sql.NewEmptyContext()
+	f, err := NewAnomalyScore(r, lit("d", types.LongText), lit(0.5, types.Float64), lit(-0.25, types.Float64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := f.Eval(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = NewAnomalyScore(r, lit("d", types.LongText), lit(" 0.5", types.LongText), lit([]byte("-25e-2"), types.LongBlob))
+	if err != nil {
+		t.Fatalf("numeric string literals: %v", err)
+	}
+	if got, err := f.Eval(ctx, nil); err != nil || got != want {
+		t.Errorf("numeric string literals: %v, %v; want %v", got, err, want)
+	}
+	_, err = NewAnomalyScore(r, lit("d", types.LongText), lit("0.5", types.LongText), lit("abc", types.LongText))
+	var me *mysql.SQLError
+	if !errors.As(err, &me) || me.Num != 1366 || me.Message != "Incorrect DOUBLE value: 'abc' for argument 3 of anomaly_score (features must be numeric)" {
+		t.Errorf("non-numeric string literal: %v", err)
+	}
+	col := expression.NewGetField(0, types.Text, "s", true)
+	f, err = NewAnomalyScore(r, lit("d", types.LongText), col, lit(-0.25, types.Float64))
+	if err != nil {
+		t.Fatalf("text column: %v", err)
+	}
+	if got, err := f.Eval(ctx, sql.NewRow("0.5")); err != nil || got != want {
+		t.Errorf("text column '0.5': %v, %v; want %v", got, err, want)
+	}
+	if _, err := f.Eval(ctx, sql.NewRow("x")); !errors.As(err, &me) || me.Num != 1366 || !strings.Contains(me.Message, "value: 'x' for argument 2") {
+		t.Errorf("text column 'x': %v, want error 1366 quoting x", err)
 	}
 }

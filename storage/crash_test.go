@@ -2,8 +2,10 @@ package storage
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -94,7 +96,7 @@ func TestCrashRecovery(t *testing.T) {
 	debrisKills := 0    // kills that left commit debris behind
 	defer func() { t.Logf("%d of %d kills left commit debris in the metadata directory", debrisKills, kills) }()
 	for i := 0; i < kills; i++ {
-		reported := max(committed, runAndKill(t, dir, batch, time.Duration(rng.IntN(600))*time.Millisecond))
+		reported := max(committed, runAndKill(t, "TestCrashHelper", dir, batch, time.Duration(rng.IntN(600))*time.Millisecond))
 		if countCommitDebris(t, dir) > 0 {
 			debrisKills++
 		}
@@ -119,12 +121,13 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
-// runAndKill starts TestCrashHelper on dir, kills it with SIGKILL after
-// delay (counted from its "ready"), and returns the last row count it
-// reported committed.
-func runAndKill(t *testing.T, dir string, batch int, delay time.Duration) int64 {
+// runAndKill starts the crash helper test helper (TestCrashHelper or
+// TestCrashHelperMulti) on dir, kills it with SIGKILL after delay (counted
+// from its "ready"), and returns the last row count it reported
+// committed.
+func runAndKill(t *testing.T, helper, dir string, batch int, delay time.Duration) int64 {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashBatchEnv+"="+strconv.Itoa(batch))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -176,7 +179,8 @@ func runAndKill(t *testing.T, dir string, batch int, delay time.Duration) int64 
 }
 
 // countCommitDebris counts claim and temporary files in the table metadata
-// directories (Open removes them).
+// directories and intents of multi-table commits, complete or not (Open
+// removes them all).
 func countCommitDebris(t *testing.T, dir string) int {
 	t.Helper()
 	matches, err := filepath.Glob(filepath.Join(dir, warehouseDirName, "*", "*", "metadata", "*"))
@@ -187,7 +191,18 @@ func countCommitDebris(t *testing.T, dir string) int {
 			n++
 		}
 	}
-	return n
+	return n + countIntents(t, dir)
+}
+
+// countIntents counts the files in the txlog directory of dir.
+func countIntents(t *testing.T, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, txlogDirName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0
+	}
+	must(t, err)
+	return len(ents)
 }
 
 func assertNoCommitDebris(t *testing.T, dir string) {

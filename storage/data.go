@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"maps"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -10,7 +11,8 @@ import (
 )
 
 // Data is an immutable, reference-counted view of a table's committed
-// contents: its record batches in row order and their total row count.
+// contents: its record batches in row order, their total row count, and
+// the table properties committed with them (see Table.UpdateProperties).
 //
 // Ownership: a Data owns one reference to each of its batches. Table.Snapshot
 // hands out a Data with a reference taken for the caller, who must call
@@ -25,14 +27,24 @@ type Data struct {
 	schema  *arrow.Schema
 	batches []arrow.RecordBatch
 	rows    int64
+	props   map[string]string // user-visible table properties; set by publish, never changed after
 	refs    atomic.Int64
+
+	// gen numbers every Data of the process in creation order; lineage
+	// is the gen of the first Data of the chain of appends (and property
+	// updates) this one ends: see Extends.
+	gen, lineage uint64
 }
 
+// dataGen numbers Data values (see Data.gen).
+var dataGen atomic.Uint64
+
 // newData wraps batches, taking ownership of one reference to each, and
-// returns a Data with a reference count of one. Batches with zero rows are
-// released and dropped.
+// returns a Data with a reference count of one and a lineage of its own.
+// Batches with zero rows are released and dropped.
 func newData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
-	d := &Data{schema: schema, batches: make([]arrow.RecordBatch, 0, len(batches))}
+	gen := dataGen.Add(1)
+	d := &Data{schema: schema, batches: make([]arrow.RecordBatch, 0, len(batches)), gen: gen, lineage: gen}
 	for _, b := range batches {
 		if b.NumRows() == 0 {
 			b.Release()
@@ -54,6 +66,28 @@ func (d *Data) Batches() []arrow.RecordBatch { return d.batches }
 
 // NumRows returns the total number of rows over all batches.
 func (d *Data) NumRows() int64 { return d.rows }
+
+// Extends reports whether d's first prev.NumRows() rows are the rows of
+// prev, in the same order: d was published after prev by appends and
+// property updates only (Table.Append, AppendIf, UpdateProperties), with
+// no Overwrite or Rewrite in between. Values derived from prev's rows by
+// row number (a sorted permutation, say) stay valid for that prefix of d.
+// A Data extends itself.
+func (d *Data) Extends(prev *Data) bool {
+	return prev != nil && prev.lineage == d.lineage && prev.gen <= d.gen
+}
+
+// extend puts d, published right after prev by an append or a property
+// update, in prev's lineage (see Extends) and returns d.
+func (d *Data) extend(prev *Data) *Data {
+	d.lineage = prev.lineage
+	return d
+}
+
+// Properties returns a copy of the table properties as of this Data: the
+// ones given to CreateTable as changed by every UpdateProperties committed
+// before it was published.
+func (d *Data) Properties() map[string]string { return maps.Clone(d.props) }
 
 // Retain takes an additional reference; each Retain needs its own Release.
 func (d *Data) Retain() { d.refs.Add(1) }

@@ -17,6 +17,19 @@
 //     next Open sees either the old or the new contents, never a mix and
 //     never an error. The in-memory contents are swapped only after the
 //     commit succeeded; a failed write changes nothing.
+//   - Table.UpdateProperties changes table properties (the SQL layer keeps
+//     its column and index definitions there) as one Iceberg metadata
+//     commit, with the same guarantees; it publishes a new Data that
+//     carries the new properties (Data.Properties) and shares the rows.
+//     Data.Extends tells whether newer contents start with older ones
+//     (appends and property updates only), so that what was derived from
+//     the older rows can be extended rather than rebuilt.
+//   - Store.CommitTables commits changes to several tables (each an
+//     AppendIf or a Rewrite) atomically: after a crash or power loss at
+//     any moment the next Open sees all of them or none. Every check and
+//     rewrite function runs before anything is written, so one that fails
+//     changes no table. A commit that writes one table costs what
+//     AppendIf or Rewrite costs.
 //   - Writes to one table are serialized; reads never wait for them.
 //     Table.Snapshot returns an immutable, reference-counted *Data.
 //     Snapshot followed by Overwrite is not atomic (an Append in between is
@@ -68,6 +81,7 @@
 //	<dataDir>/warehouse/<db>/<table>/data/*.parquet                data files
 //	<dataDir>/detectors/<db>/<name>.model     detector models (opaque bytes)
 //	<dataDir>/trash/                          dropped databases and tables being deleted
+//	<dataDir>/txlog/<id>.json                 intent of a multi-table commit in progress
 //
 // Another engine can read a table with any Hadoop-catalog implementation
 // pointed at <dataDir>/warehouse, or directly from its latest
@@ -83,6 +97,36 @@
 // highest vN.metadata.json, so the commit point is that last link, which is
 // atomic: before it the table is unchanged and everything written is
 // unreferenced; after it the new snapshot is complete.
+//
+// A commit of several tables (Store.CommitTables) cannot use that commit
+// point alone: the Hadoop catalog commits one table at a time (iceberg-go's
+// MultiTableTransaction needs a catalog.TransactionalCatalog, which it is
+// not). It takes the write locks of all the tables (in the order of their
+// names, which DropDatabase uses too), runs every check and rewrite
+// function, writes every table's data files, and then writes its intent,
+// txlog/<id>.json: for each table its name, Iceberg table UUID, base
+// snapshot and the data files the commit adds and removes. The intent is
+// written to a temporary file, fsynced, renamed into place and its
+// directory fsynced; that makes the commit certain. Then each table is
+// committed as above, its snapshot summary carrying "anomalydb.txn" = <id>,
+// and finally the intent is removed, durably, before the locks are
+// released, and the new contents published. Open, before anything else
+// reads the tables (and before unreferenced files are removed), completes
+// every intent it finds: a table whose snapshots carry the id is
+// committed; a table still at its base snapshot gets the recorded commit
+// applied (nothing else can write while Open runs, so it cannot
+// conflict); a table that no longer exists or has another UUID was
+// dropped since and is skipped; any other table makes Open fail rather
+// than guess. Then the intent is removed durably. A crash during that
+// recovery is recovered the same way. An intent still under its
+// temporary name, or one that cannot be read completely, was never
+// published, so no table was committed: it is removed and its data files
+// are unreferenced. If a table's commit fails in the process (an I/O
+// error) after the intent is written, CommitTables returns an error, the
+// tables refuse writes, and reopening the store completes the commit; if
+// the first table's commit fails, the intent is removed durably and
+// nothing changes. The intent is anomalydb's own: another engine reading
+// the warehouse sees the tables' commits one after another.
 //
 // A crash can leave debris that Open cleans up before anything else: a
 // stale claim file (iceberg-go would refuse to commit version N for a
@@ -111,8 +155,11 @@
 // entry coming back would be visible: dropped tables and databases (the
 // directory they were renamed out of), deleted detectors, and detectors of
 // a database that no longer exists (which a database created later under
-// the same name would otherwise find). Removals of unreferenced files and
-// of commit debris are not: they are removed again by the next Open.
+// the same name would otherwise find), and intents of multi-table commits
+// that are complete (later writes would make them impossible to
+// complete), or that failed before committing any table. Removals of
+// unreferenced files and of commit debris are not: they are removed again
+// by the next Open.
 //
 // Every change the store makes to files goes through one small interface,
 // fileSystem (fsutil.go): OpenFile for writing, Mkdir, Rename, Link,
@@ -131,18 +178,19 @@
 // in a strict model of what survives power loss, as in Pebble's strict
 // MemFS and SQLite's crash tests. For each store operation (Append with
 // and without merging, a first Append, one that expires snapshots,
-// Overwrite, Rewrite, truncation, CreateTable, DropTable, CreateDatabase,
-// DropDatabase, SaveDetector and DeleteDetector) the test materializes the
-// disk as a power cut after every recorded file-system call would leave
-// it, opens it with a normal Store, and requires exactly the old or the
-// new contents (every row compared), the new contents once the operation
-// has returned, no unreferenced files, a valid version hint, and the same
-// result after a crash during or right after recovery. It checks that the
-// model saw every change (nothing bypasses the seam). TestIcebergFSIsDurable
-// checks the same contract for each mutating method icebergFS offers
-// iceberg-go. Removing any fsync call of this package makes one of these
-// tests fail, except the fsync inside osFS.SyncDir itself, the primitive
-// the model takes on trust.
+// Overwrite, Rewrite, truncation, UpdateProperties, CommitTables of two
+// tables, CreateTable, DropTable, CreateDatabase, DropDatabase,
+// SaveDetector and DeleteDetector) the test
+// materializes the disk as a power cut after every recorded file-system
+// call would leave it, opens it with a normal Store, and requires exactly
+// the old or the new contents (every row and property compared), the new
+// contents once the operation has returned, no unreferenced files, a valid
+// version hint, and the same result after a crash during or right after
+// recovery. It checks that the model saw every change (nothing bypasses
+// the seam). TestIcebergFSIsDurable checks the same contract for each
+// mutating method icebergFS offers iceberg-go. Removing any fsync call of
+// this package makes one of these tests fail, except the fsync inside
+// osFS.SyncDir itself, the primitive the model takes on trust.
 //
 // # Files and snapshots over time
 //

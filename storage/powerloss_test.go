@@ -193,6 +193,38 @@ func powerLossCases() []powerLossCase {
 			},
 		},
 		{
+			// A change of table properties (how the SQL layer persists
+			// index definitions) is a metadata-only commit.
+			name:  "UpdateProperties",
+			setup: tableOf20,
+			op: func(e *plEnv, s *Store) error {
+				tbl, err := s.Table("db", "t")
+				if err != nil {
+					return err
+				}
+				return tbl.UpdateProperties(setProps(map[string]string{"sql.indexes": `[{"name":"ix"}]`}, []string{"owner"}))
+			},
+		},
+		{
+			// A commit of two tables (see CommitTables): both or
+			// neither, whatever the point of the power cut, including
+			// between the two tables' commits and during the Open that
+			// completes the commit. Appends merging small files.
+			name:  "CommitTables/append+append",
+			setup: twoTablesPL,
+			op: func(e *plEnv, s *Store) error {
+				return e.commitRows(s, rowsChange{"a", 10, 5, false}, rowsChange{"b", 110, 5, false})
+			},
+		},
+		{
+			name:  "CommitTables/append+overwrite",
+			opts:  Options{SmallFileRows: -1},
+			setup: twoTablesPL,
+			op: func(e *plEnv, s *Store) error {
+				return e.commitRows(s, rowsChange{"a", 10, 5, false}, rowsChange{"b", 500, 7, true})
+			},
+		},
+		{
 			name:  "CreateTable",
 			setup: func(e *plEnv, s *Store) { e.mkTable(s, "db", "other", 0, 5) },
 			op: func(e *plEnv, s *Store) error {

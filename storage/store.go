@@ -197,6 +197,9 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 	if err := s.emptyTrash(); err != nil {
 		return nil, err
 	}
+	if err := s.recoverTransactions(); err != nil {
+		return nil, err
+	}
 	if err := s.loadDatabases(!clean); err != nil {
 		return nil, err
 	}
@@ -334,14 +337,8 @@ func (s *Store) DropDatabase(name string) error {
 	if err != nil {
 		return err
 	}
-	for _, t := range d.tables {
-		t.writeMu.Lock()
-	}
-	unlock := func() {
-		for _, t := range d.tables {
-			t.writeMu.Unlock()
-		}
-	}
+	// In lockTables' order, as CommitTables locks them.
+	unlock := lockTables(slices.Collect(maps.Values(d.tables)))
 	trashed, err := s.moveToTrash(s.warehouse, d.name)
 	if err != nil {
 		unlock()
@@ -505,7 +502,7 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 	if err != nil {
 		return nil, err
 	}
-	t.data = newData(t.schema, nil)
+	t.publish(newData(t.schema, nil))
 	t.exact = true
 	d.tables[key(name)] = t
 	return t, nil

@@ -27,7 +27,7 @@ type Table struct {
 	ident  table.Identifier
 	schema *arrow.Schema     // declared schema, as given to CreateTable
 	canon  *arrow.Schema     // Iceberg's Arrow form of the schema, with field IDs; used for writing
-	props  map[string]string // user-visible properties
+	props  map[string]string // user-visible properties of ice; replaced (never modified) with writeMu held, stamped on every published Data
 
 	writeMu sync.Mutex
 	ice     *table.Table // current Iceberg metadata
@@ -83,16 +83,22 @@ func (t *Table) Database() string { return t.db }
 // CreateTable. Every batch of every Data conforms to it.
 func (t *Table) Schema() *arrow.Schema { return t.schema }
 
-// Properties returns a copy of the table properties given to CreateTable.
-func (t *Table) Properties() map[string]string { return maps.Clone(t.props) }
+// Properties returns a copy of the table properties: the ones given to
+// CreateTable as changed by every committed UpdateProperties. It is the
+// same as Snapshot().Properties().
+func (t *Table) Properties() map[string]string {
+	t.dataMu.RLock()
+	defer t.dataMu.RUnlock()
+	return maps.Clone(t.data.props)
+}
 
 // Snapshot returns the committed contents of the table. The caller owns one
 // reference to the returned Data and must Release it. The Data never
 // changes: writes committed later publish a new Data. Successive calls
 // return the same *Data until a write commits (writes of zero rows and
-// failed writes publish nothing), so pointer equality tells whether the
-// table changed. After the table is dropped or the store closed, Snapshot
-// returns an empty Data.
+// failed writes publish nothing; a change of properties is a write), so
+// pointer equality tells whether the table changed. After the table is
+// dropped or the store closed, Snapshot returns an empty Data.
 func (t *Table) Snapshot() *Data {
 	t.dataMu.RLock()
 	defer t.dataMu.RUnlock()
@@ -108,8 +114,10 @@ func (t *Table) NumRows() int64 {
 }
 
 // publish makes d the current contents, taking over the caller's reference,
-// and drops the table's reference to the previous contents.
+// and drops the table's reference to the previous contents. d carries the
+// current properties from then on.
 func (t *Table) publish(d *Data) {
+	d.props = t.props
 	t.dataMu.Lock()
 	old := t.data
 	t.data = d
@@ -199,6 +207,35 @@ func (t *Table) AppendIf(check func(cur *Data) error, recs []arrow.RecordBatch) 
 // appendLocked is Append of validated recs holding rows rows (> 0) with
 // t.writeMu held.
 func (t *Table) appendLocked(recs []arrow.RecordBatch, rows int64) error {
+	st, err := t.stageAppend(recs, rows)
+	if err != nil {
+		return err
+	}
+	if err := st.commit(nil); err != nil {
+		return fmt.Errorf("storage: append to %s.%s: %w", t.db, t.name, err)
+	}
+	st.publish()
+	t.maintain(t.store.ctx)
+	return nil
+}
+
+// staged is a write prepared with its table's write lock held: its new
+// data files are written (durably, like every file iceberg-go writes for
+// the store) but not committed. It is committed alone by commit, or with
+// other tables' writes by Store.CommitTables, and then published; or it
+// is discarded.
+type staged struct {
+	t        *Table
+	replaced []iceberg.DataFile  // data files of the current snapshot the write removes
+	added    []iceberg.DataFile  // the new data files, in row order
+	keep     []arrow.RecordBatch // the contents once committed; one reference each
+	exact    bool                // t.exact once committed
+	appends  bool                // keep starts with the current rows (an append): the new Data extends the current one
+}
+
+// stageAppend writes the data files of an Append of validated recs
+// holding rows rows (> 0); t.writeMu must be held.
+func (t *Table) stageAppend(recs []arrow.RecordBatch, rows int64) (*staged, error) {
 	ctx := t.store.ctx
 	k, tailRows := t.mergePlan(rows)
 
@@ -216,7 +253,7 @@ func (t *Table) appendLocked(recs []arrow.RecordBatch, rows int64) error {
 		releaseBatches(tail)
 		if err != nil {
 			releaseBatches(head)
-			return err
+			return nil, err
 		}
 		toWrite = []arrow.RecordBatch{merged}
 		merged.Retain()
@@ -237,31 +274,66 @@ func (t *Table) appendLocked(recs []arrow.RecordBatch, rows int64) error {
 	added, err := t.writeFiles(ctx, toWrite)
 	if err != nil {
 		releaseBatches(keep)
-		return err
+		return nil, err
 	}
-	txn := t.ice.NewTransaction()
-	if k > 0 {
-		replaced := make([]iceberg.DataFile, k)
-		for i, f := range t.files[len(t.files)-k:] {
-			replaced[i] = f.df
-		}
-		err = txn.ReplaceDataFilesWithDataFiles(ctx, replaced, added, nil, table.WithoutAutoNameMapping())
+	replaced := make([]iceberg.DataFile, k)
+	for i, f := range t.files[len(t.files)-k:] {
+		replaced[i] = f.df
+	}
+	return &staged{t: t, replaced: replaced, added: added, keep: keep, exact: t.exact, appends: true}, nil
+}
+
+// transaction returns the Iceberg transaction that commits st as one
+// snapshot whose summary carries props (nil for none).
+func (st *staged) transaction(props iceberg.Properties) (*table.Transaction, error) {
+	ctx := st.t.store.ctx
+	txn := st.t.ice.NewTransaction()
+	var err error
+	if len(st.replaced) == 0 {
+		err = txn.AddDataFiles(ctx, st.added, props, table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck())
 	} else {
-		err = txn.AddDataFiles(ctx, added, nil, table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck())
+		err = txn.ReplaceDataFilesWithDataFiles(ctx, st.replaced, st.added, props, table.WithoutAutoNameMapping())
 	}
+	return txn, err
+}
+
+// commit commits st alone as one snapshot whose summary carries props.
+// On error st is discarded (see Table.commit for a commit whose outcome
+// is unknown).
+func (st *staged) commit(props iceberg.Properties) error {
+	txn, err := st.transaction(props)
 	if err == nil {
-		err = t.commit(ctx, txn, added)
+		err = st.t.commit(st.t.store.ctx, txn, st.added)
 	} else {
-		t.removeDataFiles(added)
+		st.t.removeDataFiles(st.added)
 	}
 	if err != nil {
-		releaseBatches(keep)
-		return fmt.Errorf("storage: append to %s.%s: %w", t.db, t.name, err)
+		releaseBatches(st.keep)
+		st.keep = nil
 	}
-	t.files = append(slices.Clone(t.files[:len(t.files)-k]), fileInfos(added)...)
-	t.publish(newData(t.schema, keep))
-	t.maintain(ctx)
-	return nil
+	return err
+}
+
+// publish makes the contents of the committed st the table's current
+// contents.
+func (st *staged) publish() {
+	t := st.t
+	t.files = append(slices.Clone(t.files[:len(t.files)-len(st.replaced)]), fileInfos(st.added)...)
+	t.exact = st.exact
+	d := newData(t.schema, st.keep)
+	if st.appends {
+		d.extend(t.data) // keep starts with the current rows, in order
+	}
+	t.publish(d)
+	st.keep = nil
+}
+
+// discard releases the contents of an uncommitted st and removes its
+// data files.
+func (st *staged) discard() {
+	st.t.removeDataFiles(st.added)
+	releaseBatches(st.keep)
+	st.keep = nil
 }
 
 // mergePlan decides how many trailing data files (k, holding rows rows) to
@@ -335,11 +407,27 @@ func (t *Table) Rewrite(fn func(cur *Data) ([]arrow.RecordBatch, error)) error {
 
 // overwriteLocked is Overwrite of validated recs with t.writeMu held.
 func (t *Table) overwriteLocked(recs []arrow.RecordBatch, rows int64) error {
+	st, err := t.stageOverwrite(recs, rows)
+	if err != nil || st == nil {
+		return err
+	}
+	if err := st.commit(nil); err != nil {
+		return fmt.Errorf("storage: overwrite of %s.%s: %w", t.db, t.name, err)
+	}
+	st.publish()
+	t.maintain(t.store.ctx)
+	return nil
+}
+
+// stageOverwrite writes the data files of an Overwrite of validated recs
+// holding rows rows; t.writeMu must be held. It returns nil (and no
+// error) when there is nothing to write: the table is empty and stays so.
+func (t *Table) stageOverwrite(recs []arrow.RecordBatch, rows int64) (*staged, error) {
 	if t.err != nil {
-		return t.err
+		return nil, t.err
 	}
 	if rows == 0 && len(t.files) == 0 {
-		return nil // already empty
+		return nil, nil // already empty
 	}
 	ctx := t.store.ctx
 	var toWrite []arrow.RecordBatch
@@ -351,35 +439,107 @@ func (t *Table) overwriteLocked(recs []arrow.RecordBatch, rows int64) error {
 	}
 	added, err := t.writeFiles(ctx, toWrite)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	txn := t.ice.NewTransaction()
-	if len(t.files) == 0 {
-		err = txn.AddDataFiles(ctx, added, nil, table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck())
-	} else {
-		replaced := make([]iceberg.DataFile, len(t.files))
-		for i, f := range t.files {
-			replaced[i] = f.df
-		}
-		err = txn.ReplaceDataFilesWithDataFiles(ctx, replaced, added, nil, table.WithoutAutoNameMapping())
-	}
-	if err == nil {
-		err = t.commit(ctx, txn, added)
-	} else {
-		t.removeDataFiles(added)
-	}
-	if err != nil {
-		return fmt.Errorf("storage: overwrite of %s.%s: %w", t.db, t.name, err)
+	replaced := make([]iceberg.DataFile, len(t.files))
+	for i, f := range t.files {
+		replaced[i] = f.df
 	}
 	keep := make([]arrow.RecordBatch, len(toWrite))
 	for i, r := range toWrite {
 		r.Retain()
 		keep[i] = r
 	}
-	t.files, t.exact = fileInfos(added), true
-	t.publish(newData(t.schema, keep))
-	t.maintain(ctx)
+	return &staged{t: t, replaced: replaced, added: added, keep: keep, exact: true}, nil
+}
+
+// UpdateProperties is a read-modify-write of the table properties,
+// committed as one Iceberg metadata commit (no new snapshot, no data
+// files): under the table's write lock fn receives the current contents,
+// which carry the current properties (Data.Properties), and returns the
+// keys to set and the keys to remove. After a crash at any moment the
+// table has either all of the changes or none of them; on error nothing
+// changed. If fn returns an error nothing is written and that error is
+// returned unchanged; fn has the contract of AppendIf's check (cur is
+// valid only during the call; it must not call methods of the Store or
+// of this Table). Keys the store manages are rejected with
+// ErrReservedProperty. Once committed, Properties and every later
+// Snapshot show the new properties, and Snapshot returns a new Data that
+// shares the batches of the previous one. Changing nothing publishes
+// nothing.
+func (t *Table) UpdateProperties(fn func(cur *Data) (set map[string]string, remove []string, err error)) error {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
+	set, remove, err := fn(t.data)
+	if err != nil {
+		return err
+	}
+	for k := range set {
+		if isReservedProp(k) {
+			return fmt.Errorf("%w: %q", ErrReservedProperty, k)
+		}
+	}
+	for _, k := range remove {
+		if isReservedProp(k) {
+			return fmt.Errorf("%w: %q", ErrReservedProperty, k)
+		}
+	}
+	props := maps.Clone(t.props)
+	maps.Copy(props, set)
+	for _, k := range remove {
+		delete(props, k)
+	}
+	if maps.Equal(props, t.props) {
+		return nil
+	}
+	ctx := t.store.ctx
+	txn := t.ice.NewTransaction()
+	err = txn.SetProperties(set)
+	if err == nil {
+		err = txn.RemoveProperties(remove)
+	}
+	if err == nil {
+		err = t.commitMetadata(ctx, txn)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: updating properties of %s.%s: %w", t.db, t.name, err)
+	}
+	t.props = props
+	t.publish(newData(t.schema, t.data.retainedBatches()).extend(t.data))
 	return nil
+}
+
+// commitMetadata commits txn, which changes metadata only (no snapshot),
+// and makes the result the table's current metadata. When iceberg-go
+// reports an error whose outcome is unknown, the catalog is asked: a new
+// metadata version means the commit landed (only this Store writes the
+// table, with t.writeMu held) and commitMetadata returns nil. If even
+// that fails the table refuses further writes until the store is
+// reopened. A commit that failed leaves no file behind: iceberg-go
+// removes its temporary metadata file, and Open removes a stale claim.
+func (t *Table) commitMetadata(ctx context.Context, txn *table.Transaction) error {
+	prev := t.ice.MetadataLocation()
+	nt, err := txn.Commit(ctx)
+	if nt != nil {
+		t.ice = nt
+		return nil
+	}
+	if !errors.Is(err, table.ErrCommitFailed) {
+		lt, lerr := t.store.cat.LoadTable(ctx, t.ident)
+		if lerr != nil {
+			t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after a failed commit (%v); reopen the store: %w",
+				t.db, t.name, lerr, err)
+			return t.err
+		}
+		t.ice = lt
+		if lt.MetadataLocation() != prev {
+			return nil
+		}
+	}
+	return err
 }
 
 // writeFiles writes batches (of the declared schema) to new Parquet data

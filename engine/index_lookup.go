@@ -1,0 +1,835 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/shopspring/decimal"
+
+	"github.com/anomalydb/anomalydb/storage"
+)
+
+// Index lookups (see the comment at the top of index.go).
+//
+// A lookup returns the rows of its ranges in index order: ascending by
+// the index columns, NULL first, as the column types compare, and the
+// reverse for a reverse lookup. go-mysql-server relies on that: it drops
+// the sort of an ORDER BY that an index lookup on the same columns
+// serves (and runs ORDER BY … LIMIT and MIN/MAX of the primary key as
+// such lookups). Over a sorted index a single range is a slice of it,
+// read lazily, so ORDER BY id DESC LIMIT 1 reads one row; every other
+// lookup collects its rows with their keys and sorts them.
+
+var (
+	_ sql.IndexAddressableTable = (*table)(nil)
+	_ sql.IndexAlterableTable   = (*table)(nil)
+	_ sql.IndexedTable          = (*indexedTable)(nil)
+	_ sql.OrderedIndex          = (*index)(nil)
+)
+
+// Order implements sql.OrderedIndex: lookups return rows in ascending
+// index order.
+func (ix *index) Order() sql.IndexOrder { return sql.IndexOrderAsc }
+
+// Reversible implements sql.OrderedIndex.
+func (ix *index) Reversible() bool { return true }
+
+// GetIndexes implements sql.IndexAddressable.
+func (t *table) GetIndexes(*sql.Context) ([]sql.Index, error) {
+	ixs := t.sqlIndexes()
+	out := make([]sql.Index, len(ixs))
+	for i, ix := range ixs {
+		out[i] = ix
+	}
+	return out, nil
+}
+
+// PreciseMatch implements sql.IndexAddressable: the planner keeps its
+// filters above an index lookup, so a lookup can never widen a result.
+func (t *table) PreciseMatch() bool { return false }
+
+// IndexedAccess implements sql.IndexAddressable.
+func (t *table) IndexedAccess(*sql.Context, sql.IndexLookup) sql.IndexedTable {
+	return &indexedTable{table: t}
+}
+
+// indexedTable is a table (projected or not) read through index lookups.
+type indexedTable struct {
+	*table
+}
+
+// LookupPartitions implements sql.IndexedTable.
+func (it *indexedTable) LookupPartitions(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
+	return it.table.lookup(ctx, lookup)
+}
+
+// PartitionRows implements sql.Table: the rows of a lookup partition, or
+// of a scan partition as the table's.
+func (it *indexedTable) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, error) {
+	if lp, ok := p.(*lookupPartition); ok {
+		return &lookupRowIter{p: lp, t: it.table, cols: it.table.columns(), readers: map[int][]func(int) interface{}{}}, nil
+	}
+	return it.table.PartitionRows(ctx, p)
+}
+
+// lookupPartition yields the rows of one lookup in output order: either
+// a slice of a sorted index (perm, backwards when reverse, checked
+// against filter unless nil), or items collected and ordered beforehand.
+type lookupPartition struct {
+	batches []arrow.RecordBatch
+	starts  []int // first row number of each batch, and the total
+
+	perm    []uint32
+	reverse bool
+	filter  *keyFilter
+
+	items []lookupItem
+}
+
+// lookupItem is one row of a lookup: the batch row pos, or a row of the
+// transaction (full schema) when row is not nil.
+type lookupItem struct {
+	pos int
+	row sql.Row
+}
+
+// keyFilter checks the index columns of a row against a lookup's ranges.
+type keyFilter struct {
+	ix     *index
+	filter sql.Expression // go-mysql-server's range filter over key rows
+}
+
+func (f *keyFilter) match(ctx *sql.Context, key sql.Row) (bool, error) {
+	v, err := sql.EvaluateCondition(ctx, f.filter, key)
+	return sql.IsTrue(v), err
+}
+
+// Key implements sql.Partition.
+func (p *lookupPartition) Key() []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], 0)
+	return b[:]
+}
+
+type lookupRowIter struct {
+	p       *lookupPartition
+	t       *table
+	cols    []int
+	i       int
+	readers map[int][]func(int) interface{} // per batch: the projected columns, then the index columns
+}
+
+// batchReaders returns the value readers of batch b: the projected
+// columns, then the index columns.
+func (it *lookupRowIter) batchReaders(b int) []func(int) interface{} {
+	if rd := it.readers[b]; rd != nil {
+		return rd
+	}
+	rec := it.p.batches[b]
+	rd := make([]func(int) interface{}, 0, len(it.cols)+4)
+	for _, c := range it.cols {
+		rd = append(rd, valueReader(it.t.schema.Schema[c].Type, rec.Column(c)))
+	}
+	if it.p.filter != nil {
+		for _, c := range it.p.filter.ix.cols {
+			rd = append(rd, valueReader(it.t.schema.Schema[c].Type, rec.Column(c)))
+		}
+	}
+	it.readers[b] = rd
+	return rd
+}
+
+// Next implements sql.RowIter.
+func (it *lookupRowIter) Next(ctx *sql.Context) (sql.Row, error) {
+	p := it.p
+	if p.perm == nil {
+		for it.i < len(p.items) {
+			item := p.items[it.i]
+			it.i++
+			if item.row == nil {
+				return it.batchRow(item.pos), nil
+			}
+			out := make(sql.Row, len(it.cols))
+			for j, c := range it.cols {
+				out[j] = item.row[c]
+			}
+			return out, nil
+		}
+		return nil, io.EOF
+	}
+	for it.i < len(p.perm) {
+		k := it.i
+		if p.reverse {
+			k = len(p.perm) - 1 - it.i
+		}
+		it.i++
+		g := int(p.perm[k])
+		if p.filter != nil {
+			b, r := locate(p.starts, g)
+			rd := it.batchReaders(b)[len(it.cols):]
+			key := make(sql.Row, len(rd))
+			for j, read := range rd {
+				key[j] = read(r)
+			}
+			ok, err := p.filter.match(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		}
+		return it.batchRow(g), nil
+	}
+	return nil, io.EOF
+}
+
+// batchRow reads the projected columns of batch row g.
+func (it *lookupRowIter) batchRow(g int) sql.Row {
+	b, r := locate(it.p.starts, g)
+	rd := it.batchReaders(b)
+	row := make(sql.Row, len(it.cols))
+	for j := range it.cols {
+		row[j] = rd[j](r)
+	}
+	return row
+}
+
+// Close implements sql.Closer.
+func (it *lookupRowIter) Close(*sql.Context) error { return nil }
+
+// batchStarts returns the first row number of each batch, and the total.
+func batchStarts(batches []arrow.RecordBatch) []int {
+	starts := make([]int, len(batches)+1)
+	for i, b := range batches {
+		starts[i+1] = starts[i] + int(b.NumRows())
+	}
+	return starts
+}
+
+// locate returns the batch, and the row in it, of row number g.
+func locate(starts []int, g int) (int, int) {
+	if len(starts) == 2 {
+		return 0, g
+	}
+	b := sort.Search(len(starts)-1, func(b int) bool { return starts[b+1] > g })
+	return b, g - starts[b]
+}
+
+// lookup returns the partition of the rows an index lookup selects in
+// the view of the statement's transaction, or in the committed table.
+func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
+	ix, ok := lookup.Index.(*index)
+	if !ok || ix.t.st != t.st {
+		return nil, fmt.Errorf("index %v is not an index of table %s", lookup.Index, t.Name())
+	}
+	ranges, ok := lookup.Ranges.(sql.MySQLRangeCollection)
+	if !ok {
+		return nil, fmt.Errorf("unexpected lookup ranges %T", lookup.Ranges)
+	}
+	if lookup.IsEmptyRange || len(ranges) == 0 {
+		return &snapshotPartitions{}, nil
+	}
+	expr, err := expression.NewRangeFilterExpr(ix.keyExprs(), ranges)
+	if err != nil {
+		return nil, err
+	}
+	f := &keyFilter{ix: ix, filter: expr}
+	if tx := txOf(ctx); tx != nil {
+		tt := tx.table(t)
+		if !tt.changed() {
+			p, err := t.lookupData(ctx, tt.base, f, ranges, lookup.IsReverse)
+			if err != nil {
+				return nil, err
+			}
+			return &snapshotPartitions{parts: []sql.Partition{p}}, nil
+		}
+		// The transaction changed the table: its base through the index
+		// (append mode), and its own rows scanned.
+		batches, rows := tt.view()
+		var items []keyedItem
+		if len(batches) > 0 {
+			if items, err = t.matchData(ctx, tt.base, f, ranges); err != nil {
+				return nil, err
+			}
+		}
+		key := make(sql.Row, len(ix.cols))
+		for _, r := range rows {
+			for i, o := range ix.cols {
+				key[i] = r[o]
+			}
+			ok, err := f.match(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				items = append(items, keyedItem{item: lookupItem{row: r}, key: slices.Clone(key)})
+			}
+		}
+		p := &lookupPartition{batches: batches, starts: batchStarts(batches), items: ix.order(ctx, items, lookup.IsReverse)}
+		return &snapshotPartitions{parts: []sql.Partition{p}}, nil
+	}
+	snap := t.st.Snapshot()
+	p, err := t.lookupData(ctx, snap, f, ranges, lookup.IsReverse)
+	if err != nil {
+		snap.Release()
+		return nil, err
+	}
+	return &snapshotPartitions{snap: snap, parts: []sql.Partition{p}}, nil
+}
+
+// lookupData returns the partition of the rows of d in ranges: a slice
+// of d's sorted index for a single range, else the matching rows
+// collected and ordered.
+func (t *table) lookupData(ctx *sql.Context, d *storage.Data, f *keyFilter, ranges sql.MySQLRangeCollection, reverse bool) (*lookupPartition, error) {
+	batches := d.Batches()
+	p := &lookupPartition{batches: batches, starts: batchStarts(batches)}
+	si := t.cache.sorted(t.st, d, t.schema.Schema, f.ix.cols)
+	if si != nil && len(ranges) == 1 {
+		lo, hi, exact := si.span(ctx, ranges[0])
+		p.perm, p.reverse = si.perm[lo:hi:hi], reverse
+		if p.perm == nil {
+			p.perm = []uint32{}
+		}
+		if !exact {
+			p.filter = f
+		}
+		return p, nil
+	}
+	items, err := t.matchData(ctx, d, f, ranges)
+	if err != nil {
+		return nil, err
+	}
+	p.items = f.ix.order(ctx, items, reverse)
+	return p, nil
+}
+
+// keyedItem is a lookup item with its index key, for ordering.
+type keyedItem struct {
+	item lookupItem
+	key  sql.Row
+}
+
+// matchData returns the rows of d within ranges, with their keys, in row
+// order: candidates from d's sorted index when there is one (see
+// indexCache), else every row, checked against f.
+func (t *table) matchData(ctx *sql.Context, d *storage.Data, f *keyFilter, ranges sql.MySQLRangeCollection) ([]keyedItem, error) {
+	batches := d.Batches()
+	starts := batchStarts(batches)
+	cols := f.ix.cols
+	var cand []int
+	all := true
+	if si := t.cache.sorted(t.st, d, t.schema.Schema, cols); si != nil {
+		all = false
+		for _, r := range ranges {
+			lo, hi, _ := si.span(ctx, r)
+			for _, g := range si.perm[lo:hi] {
+				cand = append(cand, int(g))
+			}
+		}
+		slices.Sort(cand)
+		cand = slices.Compact(cand)
+	}
+	readers := make([]func(int) interface{}, len(cols))
+	setBatch := func(b int) {
+		for i, o := range cols {
+			readers[i] = valueReader(t.schema.Schema[o].Type, batches[b].Column(o))
+		}
+	}
+	var out []keyedItem
+	test := func(b, r int) error {
+		key := make(sql.Row, len(cols))
+		for i, rd := range readers {
+			key[i] = rd(r)
+		}
+		ok, err := f.match(ctx, key)
+		if ok {
+			out = append(out, keyedItem{item: lookupItem{pos: starts[b] + r}, key: key})
+		}
+		return err
+	}
+	if all {
+		for b, rec := range batches {
+			setBatch(b)
+			for r := 0; r < int(rec.NumRows()); r++ {
+				if err := test(b, r); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return out, nil
+	}
+	b := -1
+	for _, g := range cand {
+		for b < 0 || g >= starts[b+1] {
+			b++
+			setBatch(b)
+		}
+		if err := test(b, g-starts[b]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// order sorts items by key, NULL first, as the index columns' types
+// compare (ties keep their order: batch rows in row order, then the
+// transaction's rows), reverses them for a reverse lookup and returns
+// the items.
+func (ix *index) order(ctx *sql.Context, items []keyedItem, reverse bool) []lookupItem {
+	slices.SortStableFunc(items, func(a, b keyedItem) int { return ix.compareKeys(ctx, a.key, b.key) })
+	out := make([]lookupItem, len(items))
+	for i, it := range items {
+		out[i] = it.item
+	}
+	if reverse {
+		slices.Reverse(out)
+	}
+	return out
+}
+
+// compareKeys compares two key rows of the index.
+func (ix *index) compareKeys(ctx *sql.Context, a, b sql.Row) int {
+	for i, o := range ix.cols {
+		switch {
+		case a[i] == nil && b[i] == nil:
+			continue
+		case a[i] == nil:
+			return -1
+		case b[i] == nil:
+			return 1
+		}
+		if r, err := ix.t.schema.Schema[o].Type.Compare(ctx, a[i], b[i]); err == nil && r != 0 {
+			return r
+		}
+	}
+	return 0
+}
+
+// indexCache keeps, per table, the sorted indexes of the table's current
+// snapshot (the provider owns one). An entry holds a reference to its
+// snapshot. When a lookup finds a newer current snapshot that extends the
+// entry's (appends and property changes only, see storage.Data.Extends),
+// each sorted index is extended with the new rows by a merge; otherwise
+// it is built again. dropStale drops an entry that no longer extends to
+// the current snapshot (after an UPDATE, DELETE or TRUNCATE), forget one
+// whose table is dropped. The zero value is ready; a nil *indexCache
+// caches nothing.
+type indexCache struct {
+	mu      sync.Mutex
+	entries map[*storage.Table]*cacheEntry
+}
+
+type cacheEntry struct {
+	data    *storage.Data           // retained
+	sorted  map[string]*sortedIndex // by index columns, over data
+	pending map[string]*sortedIndex // over a snapshot data extends, to be extended
+}
+
+// sorted returns the sorted index of columns cols of d, building or
+// extending it, or nil when d is not st's current snapshot (an older
+// snapshot a transaction reads, which is then scanned).
+func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, cols []int) *sortedIndex {
+	if c == nil || d.NumRows() == 0 || d.NumRows() > math.MaxUint32 {
+		return nil
+	}
+	sig := fmt.Sprint(cols)
+	c.mu.Lock()
+	e := c.entries[st]
+	if e == nil || e.data != d {
+		cur := st.Snapshot()
+		current := cur == d
+		cur.Release()
+		if !current {
+			c.mu.Unlock()
+			return nil
+		}
+		ne := &cacheEntry{data: d, sorted: map[string]*sortedIndex{}, pending: map[string]*sortedIndex{}}
+		if e != nil {
+			if d.Extends(e.data) {
+				maps.Copy(ne.pending, e.pending)
+				for sig, si := range e.sorted {
+					// Only the order is kept, not the old batches.
+					ne.pending[sig] = &sortedIndex{typs: si.typs, ords: si.ords, perm: si.perm}
+				}
+			}
+			e.data.Release()
+		}
+		d.Retain()
+		if c.entries == nil {
+			c.entries = map[*storage.Table]*cacheEntry{}
+		}
+		c.entries[st], e = ne, ne
+	}
+	if si := e.sorted[sig]; si != nil {
+		c.mu.Unlock()
+		return si
+	}
+	old := e.pending[sig]
+	c.mu.Unlock()
+	var si *sortedIndex
+	if old != nil {
+		si = old.extend(d.Batches())
+	} else {
+		si = newSortedIndex(d.Batches(), sch, cols)
+	}
+	c.mu.Lock()
+	if c.entries[st] == e {
+		e.sorted[sig] = si
+		delete(e.pending, sig)
+	}
+	c.mu.Unlock()
+	return si
+}
+
+// dropStale drops st's entry unless st's current snapshot extends it.
+func (c *indexCache) dropStale(st *storage.Table) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[st]
+	if e == nil {
+		return
+	}
+	cur := st.Snapshot()
+	defer cur.Release()
+	if !cur.Extends(e.data) {
+		e.data.Release()
+		delete(c.entries, st)
+	}
+}
+
+// forget drops st's entry.
+func (c *indexCache) forget(st *storage.Table) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[st]; e != nil {
+		e.data.Release()
+		delete(c.entries, st)
+	}
+}
+
+// sortedIndex orders the rows of one snapshot by some of its columns:
+// perm holds the row numbers sorted by the columns' values (NULL first,
+// then as the column type compares; ties in row order). Keys are not
+// copied: comparisons read the Arrow columns, so the index costs 4 bytes
+// per row beyond the snapshot it belongs to.
+type sortedIndex struct {
+	starts []int
+	typs   []sql.Type
+	ords   []int // the columns, by ordinal
+	cols   []*keyColumn
+	perm   []uint32
+}
+
+// keyKind selects how a keyColumn compares values.
+type keyKind uint8
+
+const (
+	kindInt    keyKind = iota // int32 or int64 Arrow columns
+	kindFloat                 // float64
+	kindString                // strings under a binary collation: byte order
+	kindOther                 // anything else: the column type's Compare
+)
+
+// keyColumn reads and compares one column of a snapshot's batches.
+type keyColumn struct {
+	typ   sql.Type
+	kind  keyKind
+	arrs  []arrow.Array
+	ints  []func(int) int64
+	flts  [][]float64
+	strs  []*array.String
+	other []func(int) interface{}
+}
+
+func newKeyColumn(typ sql.Type, batches []arrow.RecordBatch, ord int) *keyColumn {
+	c := &keyColumn{typ: typ, kind: kindOther}
+	for _, b := range batches {
+		c.arrs = append(c.arrs, b.Column(ord))
+	}
+	if len(c.arrs) > 0 {
+		switch c.arrs[0].(type) {
+		case *array.Int32, *array.Int64:
+			c.kind = kindInt
+		case *array.Float64:
+			c.kind = kindFloat
+		case *array.String:
+			if st, ok := typ.(sql.StringType); ok && st.Collation() == sql.Collation_utf8mb4_0900_bin {
+				c.kind = kindString
+			}
+		}
+	}
+	for _, a := range c.arrs {
+		switch x := a.(type) {
+		case *array.Int32:
+			v := x.Int32Values()
+			c.ints = append(c.ints, func(i int) int64 { return int64(v[i]) })
+		case *array.Int64:
+			v := x.Int64Values()
+			c.ints = append(c.ints, func(i int) int64 { return v[i] })
+		case *array.Float64:
+			c.flts = append(c.flts, x.Float64Values())
+		case *array.String:
+			c.strs = append(c.strs, x)
+		}
+		c.other = append(c.other, valueReader(typ, a))
+	}
+	return c
+}
+
+func (c *keyColumn) isNull(b, i int) bool { return c.arrs[b].IsNull(i) }
+
+// compare compares two non-NULL values.
+func (c *keyColumn) compare(b1, i1, b2, i2 int) int {
+	switch c.kind {
+	case kindInt:
+		return cmp.Compare(c.ints[b1](i1), c.ints[b2](i2))
+	case kindFloat:
+		return cmp.Compare(c.flts[b1][i1], c.flts[b2][i2])
+	case kindString:
+		return strings.Compare(c.strs[b1].Value(i1), c.strs[b2].Value(i2))
+	}
+	r, _ := c.typ.Compare(context.Background(), c.other[b1](i1), c.other[b2](i2))
+	return r
+}
+
+// keyValue is a range bound converted for comparison with a column.
+type keyValue struct {
+	i int64
+	f float64
+	s string
+	v interface{}
+}
+
+// convert converts a range bound's key for exact comparison with the
+// column's values; ok is false when that is not certain, and the bound
+// is then not used to narrow the search (rows are filtered exactly).
+func (c *keyColumn) convert(key interface{}) (keyValue, bool) {
+	switch c.kind {
+	case kindInt:
+		switch key.(type) {
+		case int8, int16, int32, int64, int, uint8, uint16, uint32, uint64:
+			n, err := toInt64(key)
+			return keyValue{i: n}, err == nil
+		}
+	case kindFloat:
+		if x, ok := key.(float64); ok && !math.IsNaN(x) {
+			return keyValue{f: x}, true
+		}
+	case kindString:
+		s, ok := key.(string)
+		return keyValue{s: s}, ok
+	default:
+		switch key.(type) {
+		case decimal.Decimal:
+			return keyValue{v: key}, types.IsDecimal(c.typ)
+		case time.Time:
+			return keyValue{v: key}, types.IsTime(c.typ)
+		}
+	}
+	return keyValue{}, false
+}
+
+// compareKey compares the non-NULL value at (b, i) with k.
+func (c *keyColumn) compareKey(b, i int, k keyValue) int {
+	switch c.kind {
+	case kindInt:
+		return cmp.Compare(c.ints[b](i), k.i)
+	case kindFloat:
+		return cmp.Compare(c.flts[b][i], k.f)
+	case kindString:
+		return strings.Compare(c.strs[b].Value(i), k.s)
+	}
+	r, _ := c.typ.Compare(context.Background(), c.other[b](i), k.v)
+	return r
+}
+
+func newSortedIndex(batches []arrow.RecordBatch, sch sql.Schema, cols []int) *sortedIndex {
+	typs := make([]sql.Type, len(cols))
+	for i, o := range cols {
+		typs[i] = sch[o].Type
+	}
+	si := over(batches, typs, cols)
+	si.perm = make([]uint32, si.starts[len(si.starts)-1])
+	for i := range si.perm {
+		si.perm[i] = uint32(i)
+	}
+	slices.SortFunc(si.perm, si.compareRows)
+	return si
+}
+
+// over returns a sortedIndex without rows over batches.
+func over(batches []arrow.RecordBatch, typs []sql.Type, ords []int) *sortedIndex {
+	si := &sortedIndex{starts: batchStarts(batches), typs: typs, ords: ords}
+	for i, o := range ords {
+		si.cols = append(si.cols, newKeyColumn(typs[i], batches, o))
+	}
+	return si
+}
+
+// extend returns the sorted index of batches, which start with the rows
+// si orders (see storage.Data.Extends): the new rows are sorted and
+// merged in, in O(n + m log m) for m new rows.
+func (si *sortedIndex) extend(batches []arrow.RecordBatch) *sortedIndex {
+	ns := over(batches, si.typs, si.ords)
+	n0, n := len(si.perm), ns.starts[len(ns.starts)-1]
+	added := make([]uint32, n-n0)
+	for i := range added {
+		added[i] = uint32(n0 + i)
+	}
+	slices.SortFunc(added, ns.compareRows)
+	ns.perm = make([]uint32, 0, n)
+	i, j := 0, 0
+	for i < n0 && j < len(added) {
+		if ns.compareRows(si.perm[i], added[j]) <= 0 {
+			ns.perm = append(ns.perm, si.perm[i])
+			i++
+		} else {
+			ns.perm = append(ns.perm, added[j])
+			j++
+		}
+	}
+	ns.perm = append(append(ns.perm, si.perm[i:]...), added[j:]...)
+	return ns
+}
+
+// compareRows orders rows a and b by the index columns, NULL first, then
+// by row number.
+func (si *sortedIndex) compareRows(a, b uint32) int {
+	ba, ia := locate(si.starts, int(a))
+	bb, ib := locate(si.starts, int(b))
+	for _, c := range si.cols {
+		na, nb := c.isNull(ba, ia), c.isNull(bb, ib)
+		switch {
+		case na && nb:
+			continue
+		case na:
+			return -1
+		case nb:
+			return 1
+		}
+		if r := c.compare(ba, ia, bb, ib); r != 0 {
+			return r
+		}
+	}
+	return cmp.Compare(a, b)
+}
+
+// candidates returns the row numbers that may lie in ranges (for tests).
+func (si *sortedIndex) candidates(ctx *sql.Context, ranges sql.MySQLRangeCollection) []int {
+	var out []int
+	for _, r := range ranges {
+		lo, hi, _ := si.span(ctx, r)
+		for _, g := range si.perm[lo:hi] {
+			out = append(out, int(g))
+		}
+	}
+	return out
+}
+
+// span returns the positions [lo, hi) in perm of the rows within r's
+// bounds on the first column, then, while a column's range is a single
+// value, on the next one. exact reports that exactly the rows in r are
+// in the span: every bound could be compared exactly and no column after
+// the last one narrowed is restricted.
+func (si *sortedIndex) span(ctx *sql.Context, r sql.MySQLRange) (lo, hi int, exact bool) {
+	lo, hi = 0, len(si.perm)
+	for c, rce := range r {
+		if c >= len(si.cols) {
+			return lo, hi, false
+		}
+		l, okL := si.cutPos(lo, hi, c, rce.LowerBound)
+		u, okU := si.cutPos(lo, hi, c, rce.UpperBound)
+		if okL {
+			lo = l
+		}
+		if okU {
+			hi = u
+		}
+		if lo >= hi {
+			return lo, lo, true
+		}
+		if !okL || !okU {
+			return lo, hi, false
+		}
+		if !isPointRange(ctx, rce) {
+			for _, rest := range r[c+1:] {
+				if rest.Type() != sql.RangeType_All {
+					return lo, hi, false
+				}
+			}
+			return lo, hi, true
+		}
+	}
+	return lo, hi, true
+}
+
+// isPointRange reports whether rce holds one value (or only NULL), so
+// that rows within it are ordered by the next index column.
+func isPointRange(ctx *sql.Context, rce sql.MySQLRangeColumnExpr) bool {
+	if rce.Type() == sql.RangeType_EqualNull {
+		return true
+	}
+	lower, isBelow := rce.LowerBound.(sql.Below)
+	upper, isAbove := rce.UpperBound.(sql.Above)
+	if !isBelow || !isAbove {
+		return false
+	}
+	r, err := rce.Typ.Compare(ctx, lower.Key, upper.Key)
+	return err == nil && r == 0
+}
+
+// cutPos returns the first position in [lo, hi) of perm whose value in
+// column c lies above cut (rows in [lo, hi) are ordered by column c); ok
+// is false when the cut's key cannot be compared exactly.
+func (si *sortedIndex) cutPos(lo, hi, c int, cut sql.MySQLRangeCut) (int, bool) {
+	col := si.cols[c]
+	var above func(b, i int) bool
+	switch x := cut.(type) {
+	case sql.BelowNull:
+		return lo, true
+	case sql.AboveAll:
+		return hi, true
+	case sql.AboveNull:
+		above = func(b, i int) bool { return !col.isNull(b, i) }
+	case sql.Below:
+		k, ok := col.convert(x.Key)
+		if !ok {
+			return 0, false
+		}
+		above = func(b, i int) bool { return !col.isNull(b, i) && col.compareKey(b, i, k) >= 0 }
+	case sql.Above:
+		k, ok := col.convert(x.Key)
+		if !ok {
+			return 0, false
+		}
+		above = func(b, i int) bool { return !col.isNull(b, i) && col.compareKey(b, i, k) > 0 }
+	default:
+		return 0, false
+	}
+	return lo + sort.Search(hi-lo, func(p int) bool {
+		b, i := locate(si.starts, int(si.perm[lo+p]))
+		return above(b, i)
+	}), true
+}
