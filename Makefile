@@ -19,7 +19,7 @@ build:
 run: build
 	./$(BIN) serve --addr $(ADDR) --data-dir $(DATA) --examples testdata
 
-test:
+test: clients-deps
 	./scripts/check_large_files.sh
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
