@@ -11,7 +11,7 @@ BIN     := bin/anomalydb
 
 # Concurrency and crash tests of engine/ and storage/, run a second time
 # under the race detector by make test.
-RACE_TESTS ?= Concurren|Crash|Interleav|Editor|Transaction|Conflict|AppendIf
+RACE_TESTS ?= Concurren|Crash|Interleav|Editor|Transaction|Conflict|AppendIf|CommitTables|MultiTable
 
 build:
 	$(GO) build -o $(BIN) ./cmd/anomalydb

@@ -1,35 +1,134 @@
 package engine
 
 import (
+	"cmp"
+	"errors"
+	"regexp"
+
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/anomalydb/anomalydb/storage"
 )
 
-// Views, triggers and stored procedures are not stored yet. The database
-// answers "there are none" to the planner's look-ups, and refuses to
-// create them with a clear error.
+// Views are stored per database by the store (storage.View: the SELECT
+// text, the CREATE VIEW statement the planner re-parses, and the SQL mode
+// it was created under). Triggers and stored procedures are not stored
+// yet: the database answers "there are none" to the planner's look-ups,
+// and refuses to create them with a clear error.
 var (
 	_ sql.ViewDatabase            = (*database)(nil)
 	_ sql.TriggerDatabase         = (*database)(nil)
 	_ sql.StoredProcedureDatabase = (*database)(nil)
 )
 
+// replacingView matches a statement that may replace a view, CREATE OR
+// REPLACE (VIEW), after optional comments. ctx.Query() is the statement
+// being run, also in a multi-statement query (there it runs to the end of
+// the query, which does not matter to an anchored match).
+var replacingView = regexp.MustCompile(`(?is)^\s*(?:/\*.*?\*/\s*)*create\s+or\s+replace\b`)
+
+// isReplacingView reports whether the statement running in ctx replaces a
+// view. go-mysql-server runs CREATE OR REPLACE VIEW as DropView followed by
+// CreateView; for those statements DropView does nothing and CreateView
+// replaces the definition in one atomic write, so a crash or a failing
+// CreateView never loses the old view.
+func isReplacingView(ctx *sql.Context) bool {
+	return ctx != nil && replacingView.MatchString(ctx.Query())
+}
+
 // CreateView implements sql.ViewDatabase.
-func (d *database) CreateView(*sql.Context, string, string, string) error {
-	return sql.ErrUnsupportedFeature.New("CREATE VIEW")
+func (d *database) CreateView(ctx *sql.Context, name, selectStatement, createViewStmt string) error {
+	v := storage.View{
+		Name:            name,
+		Definition:      selectStatement,
+		CreateStatement: createViewStmt,
+		SQLMode:         sql.LoadSqlMode(ctx).String(),
+	}
+	err := d.p.store.SaveView(d.name, v, isReplacingView(ctx))
+	switch {
+	case errors.Is(err, storage.ErrViewExists):
+		return sql.ErrExistingView.New(d.name, name)
+	case errors.Is(err, storage.ErrTableExists):
+		return sql.ErrTableAlreadyExists.New(name)
+	}
+	return err
 }
 
 // DropView implements sql.ViewDatabase.
-func (d *database) DropView(_ *sql.Context, name string) error {
-	return sql.ErrViewDoesNotExist.New(d.name, name)
+func (d *database) DropView(ctx *sql.Context, name string) error {
+	if isReplacingView(ctx) {
+		if _, ok, err := d.p.store.View(d.name, name); err != nil || !ok {
+			return cmp.Or(err, error(sql.ErrViewDoesNotExist.New(d.name, name)))
+		}
+		return nil // CreateView replaces it
+	}
+	err := d.p.store.DeleteView(d.name, name)
+	if errors.Is(err, storage.ErrViewNotFound) {
+		return sql.ErrViewDoesNotExist.New(d.name, name)
+	}
+	return err
 }
 
 // GetViewDefinition implements sql.ViewDatabase.
-func (d *database) GetViewDefinition(*sql.Context, string) (sql.ViewDefinition, bool, error) {
-	return sql.ViewDefinition{}, false, nil
+func (d *database) GetViewDefinition(_ *sql.Context, name string) (sql.ViewDefinition, bool, error) {
+	v, ok, err := d.p.store.View(d.name, name)
+	if err != nil || !ok {
+		return sql.ViewDefinition{}, false, err
+	}
+	return viewDefinition(v), true, nil
 }
 
 // AllViews implements sql.ViewDatabase.
-func (d *database) AllViews(*sql.Context) ([]sql.ViewDefinition, error) { return nil, nil }
+func (d *database) AllViews(*sql.Context) ([]sql.ViewDefinition, error) {
+	views, err := d.p.store.Views(d.name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sql.ViewDefinition, len(views))
+	for i, v := range views {
+		out[i] = viewDefinition(v)
+	}
+	return out, nil
+}
+
+// nameErrors turn go-mysql-server's messages about table and view names,
+// which it sends as error 1105, into MySQL's errors: the pattern matches
+// the message (sql.ErrTableAlreadyExists, sql.ErrExistingView,
+// sql.ErrViewDoesNotExist, sql.ErrInvalidRefInView) and captures the name.
+var nameErrors = []struct {
+	re     *regexp.Regexp
+	code   int
+	state  string
+	format string
+}{
+	// CREATE VIEW over a table's name formats the plan node: "CreateView(t)\n".
+	{regexp.MustCompile(`(?s)^table with name (?:CreateView\()?(.+?)(?:\)\s*)? already exists$`), mysql.ERTableExists, "42S01", "Table '%s' already exists"},
+	{regexp.MustCompile(`^the view (?:[^.]+\.)?(.+) already exists$`), mysql.ERTableExists, "42S01", "Table '%s' already exists"},
+	{regexp.MustCompile(`^the view (.+) does not exist$`), mysql.ERBadTable, "42S02", "Unknown table '%s'"},
+	{regexp.MustCompile(`^View '(.+?)' references invalid table\(s\)`), 1356, "HY000",
+		"View '%s' references invalid table(s) or column(s) or function(s) or definer/invoker of view lack rights to use them"},
+}
+
+// asNameError returns the MySQL error for se, an error 1105 of
+// go-mysql-server, if nameErrors knows its message, and nil otherwise.
+func asNameError(se *mysql.SQLError) *mysql.SQLError {
+	for _, ne := range nameErrors {
+		if m := ne.re.FindStringSubmatch(se.Message); m != nil {
+			return mysql.NewSQLError(ne.code, ne.state, ne.format, m[1])
+		}
+	}
+	return nil
+}
+
+func viewDefinition(v storage.View) sql.ViewDefinition {
+	return sql.ViewDefinition{
+		Name:                v.Name,
+		TextDefinition:      v.Definition,
+		CreateViewStatement: v.CreateStatement,
+		SqlMode:             v.SQLMode,
+	}
+}
 
 // GetTriggers implements sql.TriggerDatabase.
 func (d *database) GetTriggers(*sql.Context) ([]sql.TriggerDefinition, error) { return nil, nil }

@@ -223,6 +223,9 @@ func asParseError(err error) error {
 		}
 		msg = "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '" + near + "' at line 1"
 	default:
+		if ne := asNameError(se); ne != nil { // database_objects.go
+			return ne
+		}
 		return err
 	}
 	return mysql.NewSQLError(mysql.ERParseError, "42000", "%s", msg)

@@ -551,7 +551,7 @@ func TestBadIndexDefinitionChangesNothing(t *testing.T) {
 		"CREATE TABLE t5 (a INT, b INT, KEY (a), KEY (b(3)))",
 		"CREATE TABLE t6 (a INT, b INT, KEY `PRIMARY` (a))",
 		"CREATE TABLE t7 (a INT PRIMARY KEY, b INT, KEY (b), FOREIGN KEY (b) REFERENCES t7 (a))",
-		"CREATE TABLE t8 (a INT AUTO_INCREMENT PRIMARY KEY, b INT, KEY (b))",
+		"CREATE TABLE t8 (a DOUBLE AUTO_INCREMENT PRIMARY KEY, b INT, KEY (b))",
 	} {
 		if n, _ := errNumber(t, db, q); n == 0 {
 			t.Errorf("%s succeeded", q)

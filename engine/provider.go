@@ -3,8 +3,11 @@ package engine
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/anomalydb/anomalydb/storage"
 )
@@ -107,6 +110,7 @@ func (p *provider) tablesOf(db string) []*storage.Table {
 func (p *provider) forgetTables(tables []*storage.Table) {
 	for _, t := range tables {
 		p.indexes.forget(t)
+		autoIncs.forget(t)
 	}
 }
 
@@ -156,8 +160,8 @@ func (d *database) CreateTable(_ *sql.Context, name string, schema sql.PrimaryKe
 // properties the Iceberg table is created with.
 func (d *database) createTable(name string, schema sql.PrimaryKeySchema, idx []indexMeta) error {
 	for _, c := range schema.Schema {
-		if c.AutoIncrement {
-			return sql.ErrUnsupportedFeature.New("AUTO_INCREMENT")
+		if c.AutoIncrement && !types.IsInteger(c.Type) {
+			return errAutoIncType(c.Name)
 		}
 	}
 	as, err := arrowSchema(schema.Schema)
@@ -168,7 +172,7 @@ func (d *database) createTable(name string, schema sql.PrimaryKeySchema, idx []i
 	if err != nil {
 		return err
 	}
-	props := map[string]string{columnsProperty: prop}
+	props := map[string]string{columnsProperty: prop, createdProperty: time.Now().UTC().Format(time.RFC3339Nano)}
 	if len(idx) > 0 {
 		props[indexesProperty] = encodeIndexes(idx)
 	}
@@ -183,10 +187,18 @@ func (d *database) createTable(name string, schema sql.PrimaryKeySchema, idx []i
 func (d *database) DropTable(_ *sql.Context, name string) error {
 	if t, err := d.p.store.Table(d.name, name); err == nil {
 		defer d.p.indexes.forget(t)
+		defer autoIncs.forget(t)
 	}
 	err := d.p.store.DropTable(d.name, name)
 	if errors.Is(err, storage.ErrTableNotFound) {
 		return sql.ErrTableNotFound.New(name)
 	}
 	return err
+}
+
+// errAutoIncType is MySQL's ER_WRONG_FIELD_SPEC for an AUTO_INCREMENT
+// column that is not an integer (MySQL allows FLOAT and DOUBLE, deprecated;
+// anomalydb does not).
+func errAutoIncType(col string) error {
+	return mysql.NewSQLError(mysql.ERWrongFieldSpec, "42000", "Incorrect column specifier for column '%s'", col)
 }

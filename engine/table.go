@@ -449,6 +449,7 @@ func (e *editor) Update(ctx *sql.Context, old, new sql.Row) error {
 	if err := e.t.checkNulls(new); err != nil {
 		return err
 	}
+	e.t.noteAutoInc(new)
 	return tt.update(old, new)
 }
 

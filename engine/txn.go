@@ -542,7 +542,7 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 	_, live := tt.view()
 	name := t.Name() // Rewrite must not call methods of the storage table
 	rewrite := func(cur *storage.Data) ([]arrow.RecordBatch, error) {
-		if cur != tt.base {
+		if !sameContents(cur, tt.base) { // an AUTO_INCREMENT reservation is no change (autoinc.go)
 			return nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
 				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during the transaction)", name)
 		}
@@ -564,7 +564,7 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 // every unique key defined now (a UNIQUE index may have been created
 // since the base).
 func (tt *txTable) recheckKeys(cur *storage.Data) error {
-	if cur == tt.base {
+	if sameContents(cur, tt.base) {
 		return nil
 	}
 	uniq := tt.t.uniqueKeysAt(cur)

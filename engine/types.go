@@ -12,7 +12,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
+	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/vitess/go/sqltypes"
 	"github.com/shopspring/decimal"
 )
@@ -30,6 +32,13 @@ type columnMeta struct {
 	PrimaryKey bool   `json:"primary_key,omitempty"`
 	KeyPos     int    `json:"key_pos,omitempty"` // 1-based position in the primary key; 0: column order
 	Comment    string `json:"comment,omitempty"`
+	// Default and OnUpdate are the DEFAULT and ON UPDATE clauses as SQL
+	// text (sql.ColumnDefaultValue.String: a literal, CURRENT_TIMESTAMP
+	// or a parenthesised expression); nil for none. Tables written before
+	// they existed have neither.
+	Default       *string `json:"default,omitempty"`
+	OnUpdate      *string `json:"on_update,omitempty"`
+	AutoIncrement bool    `json:"auto_increment,omitempty"`
 }
 
 // encodeSchema serialises a SQL schema into the table property value.
@@ -38,7 +47,8 @@ type columnMeta struct {
 func encodeSchema(sch sql.Schema, pkOrdinals ...int) (string, error) {
 	metas := make([]columnMeta, len(sch))
 	for i, c := range sch {
-		metas[i] = columnMeta{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, PrimaryKey: c.PrimaryKey, Comment: c.Comment}
+		metas[i] = columnMeta{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, PrimaryKey: c.PrimaryKey, Comment: c.Comment,
+			Default: defaultText(c.Default), OnUpdate: defaultText(c.OnUpdate), AutoIncrement: c.AutoIncrement}
 	}
 	for pos, o := range pkOrdinals {
 		metas[o].KeyPos = pos + 1
@@ -60,13 +70,56 @@ func decodeSchema(tableName, prop string) (sql.PrimaryKeySchema, error) {
 		if err != nil {
 			return sql.PrimaryKeySchema{}, fmt.Errorf("table %s column %s: %w", tableName, m.Name, err)
 		}
-		sch[i] = &sql.Column{Name: m.Name, Type: typ, Nullable: m.Nullable, PrimaryKey: m.PrimaryKey, Source: tableName, Comment: m.Comment}
+		sch[i] = &sql.Column{Name: m.Name, Type: typ, Nullable: m.Nullable, PrimaryKey: m.PrimaryKey, Source: tableName, Comment: m.Comment,
+			Default: unresolvedDefault(m.Default), OnUpdate: unresolvedDefault(m.OnUpdate), AutoIncrement: m.AutoIncrement}
+		if m.AutoIncrement {
+			sch[i].Extra = "auto_increment" // DESCRIBE's Extra, as the parser sets it
+		}
 		if m.PrimaryKey {
 			pkOrd = append(pkOrd, i)
 		}
 	}
 	slices.SortStableFunc(pkOrd, func(a, b int) int { return cmp.Compare(metas[a].KeyPos, metas[b].KeyPos) })
 	return sql.NewPrimaryKeySchema(sch, pkOrd...), nil
+}
+
+// defaultText is the persisted form of a column's DEFAULT or ON UPDATE
+// clause, nil for none: its SQL text with column references stripped of
+// their table name, which go-mysql-server parses again (as
+// "SELECT <text>") when a statement needs it. A literal time (a DATETIME
+// default the planner converted) is written as a quoted string, since
+// the literal's own String is Go's time format.
+func defaultText(d *sql.ColumnDefaultValue) *string {
+	if d == nil || d.Expr == nil {
+		return nil
+	}
+	if lit, ok := d.Expr.(*expression.Literal); ok {
+		if tm, ok := lit.Value().(time.Time); ok {
+			s := "'" + tm.Format("2006-01-02 15:04:05.999999") + "'"
+			return &s
+		}
+	}
+	e, _, err := transform.Expr(d, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+		if gf, ok := e.(*expression.GetField); ok {
+			return expression.NewGetField(gf.Index(), gf.Type(), gf.Name(), gf.IsNullable()), transform.NewTree, nil
+		}
+		return e, transform.SameTree, nil
+	})
+	if err != nil {
+		e = d
+	}
+	s := e.String()
+	return &s
+}
+
+// unresolvedDefault is the inverse of defaultText: a default that
+// go-mysql-server's planner resolves (type, literal or expression) when
+// a statement uses it, as for its own in-memory tables.
+func unresolvedDefault(text *string) *sql.ColumnDefaultValue {
+	if text == nil {
+		return nil
+	}
+	return sql.NewUnresolvedColumnDefaultValue(*text)
 }
 
 // arrowType maps a SQL column type to the Arrow type it is stored as.

@@ -36,6 +36,11 @@
 //     lost); Table.Rewrite runs such a read-modify-write under the table's
 //     write lock and is what UPDATE and DELETE should use when writers can
 //     be concurrent.
+//   - Views (SaveView, DeleteView, View, Views) are named definitions the
+//     store keeps as given, all of a database's in one file of its
+//     namespace directory that every change replaces atomically and
+//     durably; DropDatabase drops them with the tables. A view and a
+//     table of one database never share a name (ErrTableExists).
 //   - Errors are returned, not panicked; sentinel errors are in errors.go.
 //
 // # Ownership of Arrow memory
@@ -75,6 +80,7 @@
 //	<dataDir>/LOCK                            flock'ed while a Store has the directory open
 //	<dataDir>/CLEAN                           present only after a clean Close
 //	<dataDir>/warehouse/<db>/                 an Iceberg namespace
+//	<dataDir>/warehouse/<db>/.anomalydb-views.json  the database's view definitions (views.go)
 //	<dataDir>/warehouse/<db>/<table>/metadata/vN.metadata.json     table metadata, one per commit
 //	<dataDir>/warehouse/<db>/<table>/metadata/version-hint.text    best-effort hint for readers
 //	<dataDir>/warehouse/<db>/<table>/metadata/snap-*.avro, *-m*.avro   manifest lists and manifests
@@ -136,7 +142,7 @@
 // shutdown, detected by the missing CLEAN marker), a table directory whose
 // creation never completed, dropped databases and tables in the trash
 // (drops rename into the trash first, so they are atomic too), detectors of
-// databases that no longer exist, and temporary detector files. A detector
+// databases that no longer exist, and temporary detector and views files. A detector
 // saved under a differently cased name first sets the old file aside as
 // .<old>.model.replaced; Open removes that file if the new one is in place
 // and restores it otherwise. The LOCK file makes that cleanup safe: no
@@ -180,7 +186,7 @@
 // and without merging, a first Append, one that expires snapshots,
 // Overwrite, Rewrite, truncation, UpdateProperties, CommitTables of two
 // tables, CreateTable, DropTable, CreateDatabase, DropDatabase,
-// SaveDetector and DeleteDetector) the test
+// SaveDetector, DeleteDetector, SaveView and DeleteView) the test
 // materializes the disk as a power cut after every recorded file-system
 // call would leave it, opens it with a normal Store, and requires exactly
 // the old or the new contents (every row and property compared), the new

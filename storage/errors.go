@@ -18,6 +18,11 @@ var (
 	ErrTableNotFound = errors.New("storage: table not found")
 	// ErrDetectorNotFound is returned by DeleteDetector for an unknown name.
 	ErrDetectorNotFound = errors.New("storage: detector not found")
+	// ErrViewExists is returned by SaveView, without replace, when a view
+	// with the same name (compared case-insensitively) exists.
+	ErrViewExists = errors.New("storage: view already exists")
+	// ErrViewNotFound is returned by DeleteView for an unknown name.
+	ErrViewNotFound = errors.New("storage: view not found")
 	// ErrInvalidName is returned for database, table and detector names that
 	// are empty, too long, or unsafe as a path segment.
 	ErrInvalidName = errors.New("storage: invalid name")

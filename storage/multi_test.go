@@ -617,11 +617,8 @@ func TestCrashRecoveryMulti(t *testing.T) {
 }
 
 // twoTablesPL is the setup of TestPowerLoss's CommitTables cases: db.a
-// and db.b as by twoTables, and db.other, which no commit touches.
-func twoTablesPL(e *plEnv, s *Store) {
-	twoTables(e.t, s, e.mem)
-	e.mkTable(s, "db", "other", 1000, 3)
-}
+// and db.b as by twoTables.
+func twoTablesPL(e *plEnv, s *Store) { twoTables(e.t, s, e.mem) }
 
 // TestIntentRemovalIsDurable: once a multi-table commit has returned, or
 // the Open that completed an interrupted one, its intent stays removed

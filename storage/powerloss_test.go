@@ -119,6 +119,11 @@ func powerLossCases() []powerLossCase {
 		must(e.t, s.SaveDetector("db", "d", []byte("old model")))
 		must(e.t, s.SaveDetector("db", "Fraud", []byte("old fraud")))
 	}
+	views := func(e *plEnv, s *Store) {
+		e.mkTable(s, "db", "t", 0, 5)
+		must(e.t, s.SaveView("db", View{Name: "v", Definition: "select 1", CreateStatement: "create view v as select 1"}, false))
+		must(e.t, s.SaveView("db", View{Name: "w", Definition: "select 3", CreateStatement: "create view w as select 3"}, false))
+	}
 	return []powerLossCase{
 		{
 			name:  "Append/merging small files",
@@ -293,6 +298,33 @@ func powerLossCases() []powerLossCase {
 			name:  "DeleteDetector",
 			setup: detectors,
 			op:    func(e *plEnv, s *Store) error { return s.DeleteDetector("db", "d") },
+		},
+		{
+			// The view cases catch a views file written in place or
+			// without its fsyncs (writeFileAtomic with noSync fails them).
+			name:  "SaveView/first",
+			setup: func(e *plEnv, s *Store) { e.mkTable(s, "db", "t", 0, 5) },
+			op: func(e *plEnv, s *Store) error {
+				return s.SaveView("db", View{Name: "v", Definition: "select 1", CreateStatement: "create view v as select 1"}, false)
+			},
+		},
+		{
+			name:  "SaveView/replace",
+			setup: views,
+			op: func(e *plEnv, s *Store) error {
+				return s.SaveView("db", View{Name: "V", Definition: "select 2", CreateStatement: "create view V as select 2"}, true)
+			},
+		},
+		{
+			name:  "DeleteView",
+			setup: views,
+			op:    func(e *plEnv, s *Store) error { return s.DeleteView("db", "V") },
+		},
+		{
+			// The views of a dropped database must not come back with it.
+			name:  "DropDatabase/with views",
+			setup: views,
+			op:    func(e *plEnv, s *Store) error { return s.DropDatabase("db") },
 		},
 	}
 }
@@ -529,6 +561,11 @@ func storeState(t testing.TB, s *Store) string {
 		must(t, err)
 		for _, name := range slices.Sorted(maps.Keys(dets)) {
 			fmt.Fprintf(&b, "  detector %q %q\n", name, dets[name])
+		}
+		views, err := s.Views(db)
+		must(t, err)
+		for _, v := range views {
+			fmt.Fprintf(&b, "  view %+v\n", v)
 		}
 	}
 	return b.String()

@@ -107,12 +107,15 @@ type Store struct {
 	closed bool
 
 	detMu sync.Mutex // serializes detector file operations
+
+	viewMu sync.Mutex // serializes view changes and guards database.views (views.go)
 }
 
 // database is one namespace of the catalog.
 type database struct {
 	name   string            // as created; also the directory name
 	tables map[string]*Table // by key(name)
+	views  map[string]View   // by key(name); nil until read (views.go)
 }
 
 // Open opens the data directory dataDir with default Options; see
@@ -204,6 +207,9 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 		return nil, err
 	}
 	if err := s.recoverDetectors(); err != nil {
+		return nil, err
+	}
+	if err := s.recoverViews(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -487,6 +493,9 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 	}
 	if t, ok := d.tables[key(name)]; ok {
 		return nil, fmt.Errorf("%w: %s.%s", ErrTableExists, d.name, t.name)
+	}
+	if isView, err := s.hasView(d, name); err != nil || isView {
+		return nil, cmp.Or(err, fmt.Errorf("%w: %s.%s is a view", ErrTableExists, d.name, name))
 	}
 	ice, err := s.cat.CreateTable(s.ctx, table.Identifier{d.name, name}, isc, catalog.WithProperties(iprops))
 	if err != nil {
