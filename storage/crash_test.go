@@ -58,6 +58,28 @@ func TestCrashHelper(t *testing.T) {
 	}
 }
 
+// crashParams returns the batch size (defaultBatch unless
+// ANOMALYDB_STORAGE_CRASH_ROWS is set), the number of kills (8, or
+// ANOMALYDB_STORAGE_CRASH_KILLS) and the generator of the kill moments of
+// a crash test, seeded from the clock or ANOMALYDB_STORAGE_CRASH_SEED (the
+// seed is logged, so a failure can be repeated).
+func crashParams(t *testing.T, defaultBatch int) (batch, kills int, rng *rand.Rand) {
+	t.Helper()
+	batch, kills = defaultBatch, 8
+	if v, err := strconv.Atoi(os.Getenv("ANOMALYDB_STORAGE_CRASH_ROWS")); err == nil && v > 0 {
+		batch = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("ANOMALYDB_STORAGE_CRASH_KILLS")); err == nil && v > 0 {
+		kills = v
+	}
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("ANOMALYDB_STORAGE_CRASH_SEED"); v != "" {
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	t.Logf("seed %d (set ANOMALYDB_STORAGE_CRASH_SEED to repeat), %d kills, batches of %d rows", seed, kills, batch)
+	return batch, kills, rand.New(rand.NewPCG(seed, 0))
+}
+
 // TestCrashRecovery kills a writer with SIGKILL at random moments and checks
 // that every reopen succeeds and shows exactly a committed state: a whole
 // number of batches, at least everything reported committed, the right
@@ -70,19 +92,7 @@ func TestCrashRecovery(t *testing.T) {
 	// Defaults keep the test short; for a stress run set e.g.
 	// ANOMALYDB_STORAGE_CRASH_KILLS=200 ANOMALYDB_STORAGE_CRASH_ROWS=300
 	// (small batches make the metadata commit a larger share of the time).
-	batch, kills := 20000, 8
-	if v, err := strconv.Atoi(os.Getenv("ANOMALYDB_STORAGE_CRASH_ROWS")); err == nil && v > 0 {
-		batch = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("ANOMALYDB_STORAGE_CRASH_KILLS")); err == nil && v > 0 {
-		kills = v
-	}
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("ANOMALYDB_STORAGE_CRASH_SEED"); v != "" {
-		seed, _ = strconv.ParseUint(v, 10, 64)
-	}
-	t.Logf("seed %d (set ANOMALYDB_STORAGE_CRASH_SEED to repeat), %d kills, batches of %d rows", seed, kills, batch)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	batch, kills, rng := crashParams(t, 20000)
 
 	dir := t.TempDir()
 	mem := checkedAlloc(t)

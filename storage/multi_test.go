@@ -555,19 +555,7 @@ func TestCrashRecoveryMulti(t *testing.T) {
 	}
 	// Small batches make the commits, and so the moments between two
 	// tables' commits, a large share of the time.
-	batch, kills := 200, 8
-	if v, err := strconv.Atoi(os.Getenv("ANOMALYDB_STORAGE_CRASH_ROWS")); err == nil && v > 0 {
-		batch = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("ANOMALYDB_STORAGE_CRASH_KILLS")); err == nil && v > 0 {
-		kills = v
-	}
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("ANOMALYDB_STORAGE_CRASH_SEED"); v != "" {
-		seed, _ = strconv.ParseUint(v, 10, 64)
-	}
-	t.Logf("seed %d (set ANOMALYDB_STORAGE_CRASH_SEED to repeat), %d kills, batches of %d rows", seed, kills, batch)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	batch, kills, rng := crashParams(t, 200)
 
 	dir := t.TempDir()
 	mem := checkedAlloc(t)
