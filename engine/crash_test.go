@@ -8,42 +8,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/anomalydb/anomalydb/internal/testbin"
 )
 
-var (
-	binOnce sync.Once
-	binDir  string // removed by TestMain
-	binPath string
-	binErr  error
-)
-
-// buildBinary builds cmd/anomalydb once per test run, into a directory
-// that TestMain removes when the tests are done.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "anomalydb-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binDir = dir
-		binPath = filepath.Join(dir, "anomalydb")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/anomalydb")
-		cmd.Dir = repoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
+// buildBinary builds cmd/anomalydb once per test run (testbin removes it
+// when the tests are done).
+func buildBinary(t *testing.T) string { return testbin.Build(t, repoRoot()) }
 
 func freePort(t *testing.T) string {
 	t.Helper()

@@ -151,8 +151,10 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		return err
 	}
 	pro := &provider{store: s.store, svc: s.svc}
-	a := analyzer.NewDefault(pro)
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{}, indexDDL{}})
+	sys := &systemSchemas{provider: pro} // performance_schema, and mysql in information_schema (bi.go)
+	a := analyzer.NewDefault(sys)
+	sys.mysql = a.Catalog.MySQLDb
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{}, indexDDL{}, showDatabases{}, explainAnalyze{}})
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
 	s.svc.engine = e
@@ -164,6 +166,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		return err
 	}
 	sql.SystemVariables.AddSystemVariables(identityVariables())
+	sql.SystemVariables.AddSystemVariables(toolVariables())
 
 	mdb := a.Catalog.MySQLDb
 	ed := mdb.Editor()

@@ -25,48 +25,21 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-)
 
-var (
-	binOnce sync.Once
-	binDir  string // removed by TestMain
-	binPath string
-	binErr  error
+	"github.com/anomalydb/anomalydb/internal/testbin"
 )
 
 // TestMain removes the binary that buildBinary builds once per run.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		if err := os.RemoveAll(binDir); err != nil {
-			fmt.Fprintf(os.Stderr, "removing the test binary: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
 // buildBinary builds this command once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "anomalydb-cmd-test")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binDir = dir
-		binPath = filepath.Join(dir, "anomalydb")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return testbin.Build(t, root)
 }
 
 // runBinary runs the binary to completion (at most 20 s) and returns
