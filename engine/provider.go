@@ -184,7 +184,15 @@ func (d *database) createTable(name string, schema sql.PrimaryKeySchema, idx []i
 }
 
 // DropTable implements sql.TableDropper.
-func (d *database) DropTable(_ *sql.Context, name string) error {
+func (d *database) DropTable(ctx *sql.Context, name string) error {
+	// DDL: commit the open transaction first, as MySQL does, so that its
+	// writes (to this or other tables) are neither lost nor committed into
+	// a dropped table.
+	if tx := txOf(ctx); tx != nil {
+		if err := tx.commit(); err != nil {
+			return err
+		}
+	}
 	if t, err := d.p.store.Table(d.name, name); err == nil {
 		defer d.p.indexes.forget(t)
 		defer autoIncs.forget(t)

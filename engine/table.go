@@ -302,10 +302,22 @@ func (t *table) Deleter(*sql.Context) sql.RowDeleter { return t.editor() }
 // Replacer implements sql.ReplaceableTable.
 func (t *table) Replacer(*sql.Context) sql.RowReplacer { return t.editor() }
 
-// Truncate implements sql.TruncateableTable. It empties the table through
-// storage's read-modify-write, so the count it returns is exactly the rows
-// it removed even while other statements commit.
-func (t *table) Truncate(*sql.Context) (int, error) {
+// Truncate implements sql.TruncateableTable. go-mysql-server calls it for
+// TRUNCATE TABLE and also for a DELETE without WHERE or LIMIT. Such a
+// DELETE deletes every row in the statement's transaction, so ROLLBACK
+// undoes it. TRUNCATE TABLE is DDL: as in MySQL it first commits the open
+// transaction, then empties the table through storage's
+// read-modify-write, so the count it returns is exactly the rows it
+// removed even while other statements commit.
+func (t *table) Truncate(ctx *sql.Context) (int, error) {
+	if tx := txOf(ctx); tx != nil {
+		if !isTruncateStatement(ctx.Query()) {
+			return t.deleteAllInTx(ctx, tx)
+		}
+		if err := tx.commit(); err != nil {
+			return 0, err
+		}
+	}
 	var n int64
 	err := t.st.Rewrite(func(cur *storage.Data) ([]arrow.RecordBatch, error) {
 		n = cur.NumRows()
@@ -636,4 +648,37 @@ func appendKeyValue(b []byte, v interface{}) []byte {
 		b = strconv.AppendInt(append(b, 'i'), n, 10)
 	}
 	return append(b, ';')
+}
+
+// deleteAllInTx deletes every row the transaction sees, undoably.
+func (t *table) deleteAllInTx(ctx *sql.Context, tx *transaction) (int, error) {
+	if tx.readOnly {
+		return 0, errReadOnlyTx()
+	}
+	tt := tx.table(t)
+	tt.beginStatement(ctx.Pid())
+	tt.toRewrite()
+	n := 0
+	for i, alive := range tt.alive {
+		if alive {
+			tt.kill(i)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// isTruncateStatement reports whether query is a TRUNCATE statement (and
+// not a DELETE that go-mysql-server turned into a truncation), looking
+// past leading spaces and comments.
+func isTruncateStatement(query string) bool {
+	q := strings.TrimSpace(query)
+	for strings.HasPrefix(q, "/*") {
+		end := strings.Index(q, "*/")
+		if end < 0 {
+			break
+		}
+		q = strings.TrimSpace(q[end+2:])
+	}
+	return len(q) >= 8 && strings.EqualFold(q[:8], "truncate")
 }

@@ -666,7 +666,26 @@ func (s *session) ReleaseSavepoint(_ *sql.Context, t sql.Transaction, name strin
 func (s *session) CommandBegin() error { return nil }
 
 // CommandEnd implements sql.LifecycleAwareSession.
-func (s *session) CommandEnd() {}
+//
+// A statement that failed under autocommit leaves its transaction open
+// (go-mysql-server commits and clears it only on success); it is rolled
+// back here, so the next statement starts with fresh snapshots and no
+// leftovers of the failed one.
+func (s *session) CommandEnd() {
+	tx, ok := s.GetTransaction().(*transaction)
+	if !ok || s.GetIgnoreAutoCommit() {
+		return
+	}
+	v, err := s.GetSessionVariable(sql.NewEmptyContext(), sql.AutoCommitSessionVar)
+	if err != nil {
+		return
+	}
+	if on, err := sql.ConvertToBool(sql.NewEmptyContext(), v); err != nil || !on {
+		return
+	}
+	tx.release()
+	s.SetTransaction(nil)
+}
 
 // SessionEnd implements sql.LifecycleAwareSession: a lost or closed
 // connection rolls its open transaction back.

@@ -274,3 +274,77 @@ func TestLoadDataLocalIsOneStatement(t *testing.T) {
 		t.Fatalf("after the load: snapshot %+v, want sequence 1 with %d rows", cur, n)
 	}
 }
+
+// TestDeleteAllInTransaction: go-mysql-server runs a DELETE without WHERE
+// as a truncation; inside a transaction it must stay private and be
+// undone by ROLLBACK. Catches: Truncate writing storage directly.
+func TestDeleteAllInTransaction(t *testing.T) {
+	ts := startServer(t, t.TempDir(), false)
+	root := ts.open("")
+	mustExec(t, root, "CREATE DATABASE tx")
+	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)")
+	mustExec(t, root, "INSERT INTO tx.t VALUES (1, 1), (2, 2), (3, 3)")
+	s := ts.session("tx")
+	mustExec(t, s, "BEGIN")
+	if res := mustExec(t, s, "DELETE FROM t"); func() int64 { n, _ := res.RowsAffected(); return n }() != 3 {
+		t.Fatal("DELETE FROM t did not report 3 rows")
+	}
+	if n := countRows(t, s, "t"); n != 0 {
+		t.Fatalf("inside the transaction: %d rows, want 0", n)
+	}
+	if n := countRows(t, root, "tx.t"); n != 3 {
+		t.Fatalf("another session sees %d rows before COMMIT, want 3", n)
+	}
+	mustExec(t, s, "ROLLBACK")
+	if n := countRows(t, root, "tx.t"); n != 3 {
+		t.Fatalf("after ROLLBACK: %d rows, want 3", n)
+	}
+	mustExec(t, s, "DELETE FROM t") // autocommit
+	if n := countRows(t, root, "tx.t"); n != 0 {
+		t.Fatalf("after an autocommitted DELETE: %d rows, want 0", n)
+	}
+}
+
+// TestDDLCommitsOpenTransactionFirst: TRUNCATE TABLE and DROP TABLE
+// commit the open transaction before they run, as MySQL does. Catches:
+// go-mysql-server's implicit commit running after the DDL (a truncation
+// that keeps the transaction's rows, a DROP that loses another table's).
+func TestDDLCommitsOpenTransactionFirst(t *testing.T) {
+	ts := startServer(t, t.TempDir(), false)
+	root := ts.open("")
+	mustExec(t, root, "CREATE DATABASE tx")
+	mustExec(t, root, "CREATE TABLE tx.a (id INT PRIMARY KEY)")
+	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)")
+	s := ts.session("tx")
+	mustExec(t, s, "BEGIN")
+	mustExec(t, s, "INSERT INTO t VALUES (9, 9)")
+	mustExec(t, s, "TRUNCATE TABLE t")
+	if n := countRows(t, root, "tx.t"); n != 0 {
+		t.Fatalf("after TRUNCATE: %d rows, want 0", n)
+	}
+	mustExec(t, s, "BEGIN")
+	mustExec(t, s, "INSERT INTO a VALUES (1)")
+	mustExec(t, s, "INSERT INTO t VALUES (9, 9)")
+	mustExec(t, s, "DROP TABLE t")
+	if n := countRows(t, root, "tx.a"); n != 1 {
+		t.Fatalf("after DROP TABLE in the transaction: a has %d rows, want 1", n)
+	}
+}
+
+// TestFailedAutocommitStatementEndsTransaction: after a statement fails
+// under autocommit, the next one sees other sessions' commits. Catches:
+// the failed statement's transaction (and its old snapshot) being reused.
+func TestFailedAutocommitStatementEndsTransaction(t *testing.T) {
+	ts := startServer(t, t.TempDir(), false)
+	root := ts.open("")
+	mustExec(t, root, "CREATE DATABASE tx")
+	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)")
+	mustExec(t, root, "INSERT INTO tx.t VALUES (1, 1)")
+	a := ts.session("tx")
+	expectErr(t, a, "INSERT INTO t VALUES (1, 1)", 1062)
+	mustExec(t, root, "INSERT INTO tx.t VALUES (2, 2)")
+	if n := queryInt(t, a, "SELECT COUNT(*) FROM t WHERE v > 0"); n != 2 {
+		t.Fatalf("after the failed statement: %d rows seen, want 2", n)
+	}
+	mustExec(t, a, "UPDATE t SET v = 5 WHERE id = 1") // no false 1213
+}
