@@ -21,10 +21,12 @@ func TestMultiTableCommitSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServer(t, dir, false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE mt")
-	mustExec(t, root, "CREATE TABLE mt.a (id INT PRIMARY KEY)")
-	mustExec(t, root, "CREATE TABLE mt.b (id INT PRIMARY KEY, v INT)")
-	mustExec(t, root, "INSERT INTO mt.b VALUES (1, 0)")
+	mustExecAll(t, root,
+		"CREATE DATABASE mt",
+		"CREATE TABLE mt.a (id INT PRIMARY KEY)",
+		"CREATE TABLE mt.b (id INT PRIMARY KEY, v INT)",
+		"INSERT INTO mt.b VALUES (1, 0)",
+	)
 
 	s := ts.session("mt")
 	mustExec(t, s, "BEGIN")

@@ -158,6 +158,14 @@ func mustExec(t *testing.T, db *gosql.DB, q string, args ...interface{}) gosql.R
 	return res
 }
 
+// mustExecAll runs statements in order, failing t at the first error.
+func mustExecAll(t *testing.T, db *gosql.DB, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		mustExec(t, db, q)
+	}
+}
+
 // queryRows returns all rows of q as strings (NULL as "NULL").
 func queryRows(t *testing.T, db *gosql.DB, q string, args ...interface{}) [][]string {
 	t.Helper()

@@ -34,9 +34,11 @@ func countRows(t *testing.T, db *gosql.DB, table string) int64 {
 func TestTransactionIsolationAndRollback(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v DOUBLE)")
-	mustExec(t, root, "INSERT INTO tx.t VALUES (1, 10), (2, 20), (3, 30)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.t (id INT PRIMARY KEY, v DOUBLE)",
+		"INSERT INTO tx.t VALUES (1, 10), (2, 20), (3, 30)",
+	)
 
 	a, b := ts.session("tx"), ts.session("tx")
 	mustExec(t, a, "START TRANSACTION")
@@ -71,9 +73,11 @@ func TestTransactionCommitAcrossTables(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServer(t, dir, false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.a (id INT PRIMARY KEY)")
-	mustExec(t, root, "CREATE TABLE tx.b (id INT PRIMARY KEY)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.a (id INT PRIMARY KEY)",
+		"CREATE TABLE tx.b (id INT PRIMARY KEY)",
+	)
 
 	s := ts.session("tx")
 	mustExec(t, s, "BEGIN")
@@ -104,8 +108,10 @@ func TestTransactionCommitAcrossTables(t *testing.T) {
 func TestAutocommitOff(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.t (id INT)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.t (id INT)",
+	)
 
 	s := ts.session("tx")
 	mustExec(t, s, "SET autocommit = 0")
@@ -130,8 +136,10 @@ func TestAutocommitOff(t *testing.T) {
 func TestReadOnlyTransaction(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.t (id INT)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.t (id INT)",
+	)
 	s := ts.session("tx")
 	mustExec(t, s, "START TRANSACTION READ ONLY")
 	expectErr(t, s, "INSERT INTO t VALUES (1)", 1792)
@@ -149,9 +157,11 @@ func TestReadOnlyTransaction(t *testing.T) {
 func TestSavepointsAndStatementAtomicity(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)")
-	mustExec(t, root, "INSERT INTO tx.t VALUES (1, 1)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)",
+		"INSERT INTO tx.t VALUES (1, 1)",
+	)
 
 	s := ts.session("tx")
 	mustExec(t, s, "BEGIN")
@@ -186,9 +196,11 @@ func TestSavepointsAndStatementAtomicity(t *testing.T) {
 func TestWriteConflictIs1213(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)")
-	mustExec(t, root, "INSERT INTO tx.t VALUES (1, 0), (2, 0)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)",
+		"INSERT INTO tx.t VALUES (1, 0), (2, 0)",
+	)
 
 	a, b := ts.session("tx"), ts.session("tx")
 	mustExec(t, a, "BEGIN")
@@ -213,8 +225,10 @@ func TestWriteConflictIs1213(t *testing.T) {
 func TestDetectorStatementCommitsImplicitly(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.t (a DOUBLE, b DOUBLE)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.t (a DOUBLE, b DOUBLE)",
+	)
 	s := ts.session("tx")
 	mustExec(t, s, "BEGIN")
 	var vals []string
@@ -243,8 +257,10 @@ func TestLoadDataLocalIsOneStatement(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServer(t, dir, false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE ld")
-	mustExec(t, root, "CREATE TABLE ld.t (id INT PRIMARY KEY, v DOUBLE)")
+	mustExecAll(t, root,
+		"CREATE DATABASE ld",
+		"CREATE TABLE ld.t (id INT PRIMARY KEY, v DOUBLE)",
+	)
 	path := filepath.Join(t.TempDir(), "rows.csv")
 	var b strings.Builder
 	const n = 20000
@@ -281,9 +297,11 @@ func TestLoadDataLocalIsOneStatement(t *testing.T) {
 func TestDeleteAllInTransaction(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)")
-	mustExec(t, root, "INSERT INTO tx.t VALUES (1, 1), (2, 2), (3, 3)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)",
+		"INSERT INTO tx.t VALUES (1, 1), (2, 2), (3, 3)",
+	)
 	s := ts.session("tx")
 	mustExec(t, s, "BEGIN")
 	if res := mustExec(t, s, "DELETE FROM t"); func() int64 { n, _ := res.RowsAffected(); return n }() != 3 {
@@ -312,9 +330,11 @@ func TestDeleteAllInTransaction(t *testing.T) {
 func TestDDLCommitsOpenTransactionFirst(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.a (id INT PRIMARY KEY)")
-	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.a (id INT PRIMARY KEY)",
+		"CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)",
+	)
 	s := ts.session("tx")
 	mustExec(t, s, "BEGIN")
 	mustExec(t, s, "INSERT INTO t VALUES (9, 9)")
@@ -337,9 +357,11 @@ func TestDDLCommitsOpenTransactionFirst(t *testing.T) {
 func TestFailedAutocommitStatementEndsTransaction(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	root := ts.open("")
-	mustExec(t, root, "CREATE DATABASE tx")
-	mustExec(t, root, "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)")
-	mustExec(t, root, "INSERT INTO tx.t VALUES (1, 1)")
+	mustExecAll(t, root,
+		"CREATE DATABASE tx",
+		"CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)",
+		"INSERT INTO tx.t VALUES (1, 1)",
+	)
 	a := ts.session("tx")
 	expectErr(t, a, "INSERT INTO t VALUES (1, 1)", 1062)
 	mustExec(t, root, "INSERT INTO tx.t VALUES (2, 2)")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,9 +106,9 @@ func (s *Store) SaveView(db string, v View, replace bool) error {
 	if old, ok := views[key(v.Name)]; ok && !replace {
 		return fmt.Errorf("%w: %s.%s", ErrViewExists, d.name, old.Name)
 	}
-	next := make(map[string]View, len(views)+1)
-	for k, old := range views {
-		next[k] = old
+	next := maps.Clone(views) // views is the cache's; writeViews replaces it
+	if next == nil {
+		next = map[string]View{}
 	}
 	next[key(v.Name)] = v
 	return s.writeViews(d, next)
@@ -131,12 +132,8 @@ func (s *Store) DeleteView(db, name string) error {
 	if _, ok := views[key(name)]; !ok {
 		return fmt.Errorf("%w: %s.%s", ErrViewNotFound, d.name, name)
 	}
-	next := make(map[string]View, len(views))
-	for k, v := range views {
-		if k != key(name) {
-			next[k] = v
-		}
-	}
+	next := maps.Clone(views)
+	delete(next, key(name))
 	return s.writeViews(d, next)
 }
 
