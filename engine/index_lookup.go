@@ -251,7 +251,10 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 	}
 	f := &keyFilter{ix: ix, filter: expr}
 	if tx := txOf(ctx); tx != nil {
-		tt := tx.table(t)
+		tt, err := tx.txState(t)
+		if err != nil {
+			return nil, err
+		}
 		if !tt.changed() {
 			p, err := t.lookupData(ctx, tt.base, f, ranges, lookup.IsReverse)
 			if err != nil {
@@ -284,7 +287,10 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 		p := &lookupPartition{batches: batches, starts: batchStarts(batches), items: ix.order(ctx, items, lookup.IsReverse)}
 		return &snapshotPartitions{parts: []sql.Partition{p}}, nil
 	}
-	snap := t.st.Snapshot()
+	snap, err := t.snapshot()
+	if err != nil {
+		return nil, err
+	}
 	p, err := t.lookupData(ctx, snap, f, ranges, lookup.IsReverse)
 	if err != nil {
 		snap.Release()

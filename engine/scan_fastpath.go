@@ -74,7 +74,10 @@ func directTrainingData(analyzed sql.Node, label string) (data detectors.Trainin
 	if label != "" && data.Label < 0 {
 		return data, nil, false // the general path reports the error
 	}
-	snap := tbl.st.Snapshot()
+	snap, err := tbl.snapshot()
+	if err != nil {
+		return data, nil, false // the general path reports the error
+	}
 	data.Batches = snap.Batches()
 	return data, snap.Release, true
 }

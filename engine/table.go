@@ -29,6 +29,7 @@ type table struct {
 	db      string
 	st      *storage.Table
 	schema  sql.PrimaryKeySchema // full schema
+	cols    string               // the columns property schema was decoded from (see snapshot)
 	indexes []indexMeta          // secondary indexes, from the table's properties (index.go)
 	cache   *indexCache          // the provider's sorted indexes (index_lookup.go); nil for none
 
@@ -62,7 +63,29 @@ func newTable(db string, st *storage.Table, cache *indexCache) (*table, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &table{db: db, st: st, schema: sch, indexes: idx, cache: cache}, nil
+	return &table{db: db, st: st, schema: sch, cols: props[columnsProperty], indexes: idx, cache: cache}, nil
+}
+
+// snapshot returns the table's committed contents, which the caller must
+// Release, or ER_TABLE_DEF_CHANGED when the columns changed (ALTER TABLE)
+// after t was resolved.
+func (t *table) snapshot() (*storage.Data, error) {
+	d := t.st.Snapshot()
+	if d.Property(columnsProperty) != t.cols {
+		d.Release()
+		return nil, errTableDefChanged(t.Name())
+	}
+	return d, nil
+}
+
+// txState returns the transaction's state of t, or ER_TABLE_DEF_CHANGED
+// when the transaction began using the table under other columns.
+func (tx *transaction) txState(t *table) (*txTable, error) {
+	tt := tx.table(t)
+	if tt.t.cols != t.cols || tt.base.Property(columnsProperty) != t.cols {
+		return nil, errTableDefChanged(t.Name())
+	}
+	return tt, nil
 }
 
 // Name implements sql.Nameable.
@@ -85,7 +108,7 @@ func (t *table) Schema() sql.Schema {
 // without columns). nil, or a name that is not a column, gives the table
 // without projection.
 func (t *table) WithProjections(names []string) sql.Table {
-	nt := &table{db: t.db, st: t.st, schema: t.schema, indexes: t.indexes, cache: t.cache}
+	nt := &table{db: t.db, st: t.st, schema: t.schema, cols: t.cols, indexes: t.indexes, cache: t.cache}
 	if names == nil {
 		return nt
 	}
@@ -178,7 +201,11 @@ func (p *rowsPartition) Key() []byte {
 // iterator is closed.
 func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 	if tx := txOf(ctx); tx != nil {
-		batches, rows := tx.table(t).view()
+		tt, err := tx.txState(t)
+		if err != nil {
+			return nil, err
+		}
+		batches, rows := tt.view()
 		parts := make([]sql.Partition, 0, len(batches)+1)
 		for i, rec := range batches {
 			parts = append(parts, &batchPartition{idx: i, rec: rec})
@@ -188,7 +215,10 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 		}
 		return &snapshotPartitions{parts: parts}, nil
 	}
-	snap := t.st.Snapshot()
+	snap, err := t.snapshot()
+	if err != nil {
+		return nil, err
+	}
 	parts := make([]sql.Partition, len(snap.Batches()))
 	for i, rec := range snap.Batches() {
 		parts[i] = &batchPartition{idx: i, rec: rec}
@@ -362,7 +392,11 @@ func (e *editor) state(ctx *sql.Context) (*txTable, error) {
 	if tx.readOnly {
 		return nil, errReadOnlyTx()
 	}
-	e.tt = tx.table(e.t)
+	tt, err := tx.txState(e.t)
+	if err != nil {
+		return nil, err
+	}
+	e.tt = tt
 	e.tt.beginStatement(ctx.Pid())
 	e.mark = len(e.tt.undo)
 	return e.tt, nil

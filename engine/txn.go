@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +115,20 @@ func (tx *transaction) lookup(t *table) *txTable {
 	return tx.tables[t.st]
 }
 
+// forget drops the state of table st, which the transaction has read
+// but not changed (ALTER TABLE's own scan of the rows it rewrites).
+func (tx *transaction) forget(st *storage.Table) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tt := tx.tables[st]
+	if tt == nil || tt.changed() {
+		return
+	}
+	tt.base.Release()
+	delete(tx.tables, st)
+	tx.order = slices.DeleteFunc(tx.order, func(o *txTable) bool { return o == tt })
+}
+
 // release drops every table's state and base snapshot; the transaction
 // is empty afterwards and may be used again.
 func (tx *transaction) release() {
@@ -151,7 +167,11 @@ func (tx *transaction) commit() error {
 	if len(changes) == 0 {
 		return nil
 	}
-	return changes[0].Table.Store().CommitTables(changes)
+	err := changes[0].Table.Store().CommitTables(changes)
+	if errors.Is(err, storage.ErrSchemaMismatch) { // ALTER TABLE committed since the transaction began
+		return errTableDefChanged(changes[0].Table.Name())
+	}
+	return err
 }
 
 // mark starts a new undo generation (statement or savepoint boundary).
@@ -530,7 +550,7 @@ func (tt *txTable) view() (batches []arrow.RecordBatch, rows []sql.Row) {
 // ER_LOCK_DEADLOCK if anything was committed since.
 func (tt *txTable) change() (storage.TableChange, func(), error) {
 	t := tt.t
-	schema := t.st.Schema()
+	schema := tt.base.Schema() // the rows' columns; a commit after ALTER TABLE fails (ErrSchemaMismatch)
 	if !tt.rewrit {
 		rec, err := rowsToRecord(memory.DefaultAllocator, schema, tt.inserts)
 		if err != nil {

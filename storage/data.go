@@ -57,6 +57,9 @@ func newData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
 	return d
 }
 
+// Property returns one table property committed with d ("" if unset).
+func (d *Data) Property(key string) string { return d.props[key] }
+
 // Schema returns the table schema the batches conform to.
 func (d *Data) Schema() *arrow.Schema { return d.schema }
 

@@ -99,17 +99,6 @@ func (s *Store) CommitTables(changes []TableChange) error {
 		}
 		return c.Table.AppendIf(c.Check, c.Append)
 	}
-	rows := make([]int64, len(sorted))
-	for i, c := range sorted {
-		if c.Rewrite == nil {
-			n, err := c.Table.check(c.Append)
-			if err != nil {
-				return err
-			}
-			rows[i] = n
-		}
-	}
-
 	tables := make([]*Table, len(sorted))
 	for i, c := range sorted {
 		tables[i] = c.Table
@@ -119,6 +108,16 @@ func (s *Store) CommitTables(changes []TableChange) error {
 	for _, t := range tables {
 		if t.err != nil {
 			return t.err
+		}
+	}
+	rows := make([]int64, len(sorted))
+	for i, c := range sorted {
+		if c.Rewrite == nil {
+			n, err := c.Table.check(c.Append) // under the lock: ChangeColumns changes the schema
+			if err != nil {
+				return err
+			}
+			rows[i] = n
 		}
 	}
 	recs := make([][]arrow.RecordBatch, len(sorted))

@@ -211,6 +211,13 @@ func powerLossCases() []powerLossCase {
 			},
 		},
 		{
+			// ALTER TABLE: new columns, rows and properties in one
+			// commit (alter_test.go).
+			name:  "ChangeColumns",
+			setup: tableOf20,
+			op:    func(e *plEnv, s *Store) error { return alterTable(e.mem, s) },
+		},
+		{
 			// A commit of two tables (see CommitTables): both or
 			// neither, whatever the point of the power cut, including
 			// between the two tables' commits and during the Open that

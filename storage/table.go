@@ -25,11 +25,11 @@ type Table struct {
 	db     string
 	name   string
 	ident  table.Identifier
-	schema *arrow.Schema     // declared schema, as given to CreateTable
-	canon  *arrow.Schema     // Iceberg's Arrow form of the schema, with field IDs; used for writing
-	props  map[string]string // user-visible properties of ice; replaced (never modified) with writeMu held, stamped on every published Data
+	props map[string]string // user-visible properties of ice; replaced (never modified) with writeMu held, stamped on every published Data
 
 	writeMu sync.Mutex
+	schema  *arrow.Schema // declared schema (CreateTable, then ChangeColumns); the schema of data
+	canon   *arrow.Schema // Iceberg's Arrow form of the schema, with field IDs; used for writing
 	ice     *table.Table // current Iceberg metadata
 	files   []fileInfo   // data files of the current snapshot, in row order
 	exact   bool         // files hold exactly the rows of data, in order (no delete files)
@@ -79,9 +79,15 @@ func (t *Table) Name() string { return t.name }
 // Database returns the name of the table's database as created.
 func (t *Table) Database() string { return t.db }
 
-// Schema returns the table's Arrow schema: the fields, in order, as given to
-// CreateTable. Every batch of every Data conforms to it.
-func (t *Table) Schema() *arrow.Schema { return t.schema }
+// Schema returns the table's current Arrow schema: the fields, in order,
+// as given to CreateTable or the last ChangeColumns. It is the schema of
+// the current Snapshot; every batch of a Data conforms to that Data's
+// Schema, which differs from this one only across a ChangeColumns.
+func (t *Table) Schema() *arrow.Schema {
+	t.dataMu.RLock()
+	defer t.dataMu.RUnlock()
+	return t.data.schema
+}
 
 // Properties returns a copy of the table properties: the ones given to
 // CreateTable as changed by every committed UpdateProperties. It is the
@@ -144,7 +150,8 @@ func (t *Table) detachLocked(err error) {
 	t.publish(newData(t.schema, nil))
 }
 
-// check validates recs against the table schema and returns their row count.
+// check validates recs against the table schema and returns their row
+// count; t.writeMu must be held (the schema changes with ChangeColumns).
 func (t *Table) check(recs []arrow.RecordBatch) (int64, error) {
 	var rows int64
 	for i, r := range recs {
@@ -184,14 +191,14 @@ func (t *Table) Append(recs []arrow.RecordBatch) error {
 // check runs with the table's write lock held and must not call methods of
 // the Store or of this Table. The caller keeps ownership of recs.
 func (t *Table) AppendIf(check func(cur *Data) error, recs []arrow.RecordBatch) error {
-	rows, err := t.check(recs)
-	if err != nil {
-		return err
-	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	if t.err != nil {
 		return t.err
+	}
+	rows, err := t.check(recs)
+	if err != nil {
+		return err
 	}
 	if check != nil {
 		if err := check(t.data); err != nil {
@@ -370,12 +377,15 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 // call; use Rewrite for a read-modify-write that must not lose concurrent
 // appends, and AppendIf for an append that depends on the current rows.
 func (t *Table) Overwrite(recs []arrow.RecordBatch) error {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
 	rows, err := t.check(recs)
 	if err != nil {
 		return err
 	}
-	t.writeMu.Lock()
-	defer t.writeMu.Unlock()
 	return t.overwriteLocked(recs, rows)
 }
 
@@ -546,13 +556,20 @@ func (t *Table) commitMetadata(ctx context.Context, txn *table.Transaction) erro
 // files and returns them in row order. Nothing is committed. On error the
 // files written so far are removed.
 func (t *Table) writeFiles(ctx context.Context, batches []arrow.RecordBatch) ([]iceberg.DataFile, error) {
+	return t.writeFilesAs(ctx, t.ice, t.canon, batches)
+}
+
+// writeFilesAs is writeFiles for the table metadata ice, whose schema in
+// Arrow form (with field IDs) is canon: the current one, or the one staged
+// in a transaction that changes the columns.
+func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow.Schema, batches []arrow.RecordBatch) ([]iceberg.DataFile, error) {
 	if len(batches) == 0 {
 		return nil, nil
 	}
 	// WriteRecords takes ownership of (and releases) every batch yielded.
 	recs := func(yield func(arrow.RecordBatch, error) bool) {
 		for _, b := range batches {
-			c, err := convertBatch(ctx, t.canon, b)
+			c, err := convertBatch(ctx, canon, b)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -563,7 +580,7 @@ func (t *Table) writeFiles(ctx context.Context, batches []arrow.RecordBatch) ([]
 		}
 	}
 	var files []iceberg.DataFile
-	for df, err := range table.WriteRecords(ctx, t.ice, t.canon, recs) {
+	for df, err := range table.WriteRecords(ctx, ice, canon, recs) {
 		if err != nil {
 			t.removeDataFiles(files)
 			return nil, fmt.Errorf("storage: writing data files of %s.%s: %w", t.db, t.name, err)

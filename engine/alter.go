@@ -1,0 +1,424 @@
+package engine
+
+// ALTER TABLE column changes: ADD, DROP, MODIFY, CHANGE and RENAME
+// COLUMN, and ALTER COLUMN … SET/DROP DEFAULT.
+//
+// go-mysql-server plans each clause and, for a sql.RewritableTable, feeds
+// every row converted to the new schema (MySQL's conversions, defaults
+// and AUTO_INCREMENT values included) into RewriteInserter's inserter.
+// The table asks for that rewrite for every change, and the inserter's
+// Close commits the new columns, the converted rows and the new column
+// and index definitions as one Iceberg commit (storage.ChangeColumns,
+// which keeps each continued column's Iceberg field ID): a failed or
+// interrupted ALTER leaves the table as it was. RENAME COLUMN and default
+// changes reach ModifyColumn instead, which does the same from the
+// committed rows. Several clauses in one ALTER TABLE are one commit each.
+//
+// Like MySQL, ALTER TABLE first commits the session's open transaction.
+// Another session's transaction that has read or written the table
+// before the change gets ER_TABLE_DEF_CHANGED (1412) when it next reads
+// it or commits: there are no metadata locks to make the ALTER wait.
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/anomalydb/anomalydb/storage"
+)
+
+var (
+	_ sql.AlterableTable  = (*table)(nil)
+	_ sql.RewritableTable = (*table)(nil)
+)
+
+// rewriteChunk is the number of rows converted to one Arrow batch at a
+// time while a table's columns change.
+const rewriteChunk = 1 << 16
+
+// errTableDefChanged is MySQL's ER_TABLE_DEF_CHANGED, for a transaction
+// that began using a table before its columns changed.
+func errTableDefChanged(name string) error {
+	return mysql.NewSQLError(1412, "HY000", "Table definition has changed, please retry transaction (table %s)", name)
+}
+
+// errInvalidNull is MySQL's ER_INVALID_USE_OF_NULL, for a column made
+// NOT NULL while it holds NULLs.
+func errInvalidNull() error {
+	return mysql.NewSQLError(mysql.ERInvalidUseOfNull, "22004", "Invalid use of NULL value")
+}
+
+// ShouldRewriteTable implements sql.RewritableTable: every column change
+// is a rewrite, committed at once by the inserter's Close.
+func (t *table) ShouldRewriteTable(*sql.Context, sql.PrimaryKeySchema, sql.PrimaryKeySchema, *sql.Column, *sql.Column) bool {
+	return true
+}
+
+// RewriteInserter implements sql.RewritableTable. oldColumn is nil for
+// ADD COLUMN and newColumn for DROP COLUMN.
+func (t *table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.PrimaryKeySchema, oldColumn, newColumn *sql.Column, _ []sql.IndexColumn) (sql.RowInserter, error) {
+	if err := commitForDDL(ctx); err != nil {
+		return nil, err
+	}
+	sources := make([]int, len(newSchema.Schema))
+	for j, c := range newSchema.Schema {
+		switch {
+		case newColumn != nil && strings.EqualFold(c.Name, newColumn.Name) && oldColumn == nil:
+			sources[j] = -1
+		case newColumn != nil && strings.EqualFold(c.Name, newColumn.Name):
+			sources[j] = oldSchema.Schema.IndexOfColName(oldColumn.Name)
+		default:
+			sources[j] = oldSchema.Schema.IndexOfColName(c.Name)
+		}
+	}
+	ch, err := t.newColumnChange(newSchema, sources)
+	if err != nil {
+		return nil, err
+	}
+	// Rows are read from the committed snapshot (no transaction is open);
+	// the commit fails if anything committed since.
+	ch.base = t.st.Snapshot()
+	return &rewriteInserter{t: t, ch: ch}, nil
+}
+
+// AddColumn implements sql.AlterableTable. It is reached only when
+// go-mysql-server does not rewrite (ShouldRewriteTable says it always
+// should); the new column is NULL in every row.
+func (t *table) AddColumn(ctx *sql.Context, column *sql.Column, order *sql.ColumnOrder) error {
+	sch := t.schema.Schema
+	at := len(sch)
+	if order != nil && order.First {
+		at = 0
+	} else if order != nil && order.AfterColumn != "" {
+		at = sch.IndexOfColName(order.AfterColumn) + 1
+	}
+	cols := make(sql.Schema, 0, len(sch)+1)
+	sources := make([]int, 0, len(sch)+1)
+	for i, c := range sch {
+		if i == at {
+			cols, sources = append(cols, column), append(sources, -1)
+		}
+		cols, sources = append(cols, c), append(sources, i)
+	}
+	if at == len(sch) {
+		cols, sources = append(cols, column), append(sources, -1)
+	}
+	return t.changeFromCommitted(ctx, cols, sources)
+}
+
+// DropColumn implements sql.AlterableTable; see AddColumn.
+func (t *table) DropColumn(ctx *sql.Context, columnName string) error {
+	var cols sql.Schema
+	var sources []int
+	for i, c := range t.schema.Schema {
+		if !strings.EqualFold(c.Name, columnName) {
+			cols, sources = append(cols, c), append(sources, i)
+		}
+	}
+	return t.changeFromCommitted(ctx, cols, sources)
+}
+
+// ModifyColumn implements sql.AlterableTable: RENAME COLUMN, ALTER
+// COLUMN … SET/DROP DEFAULT, and MODIFY/CHANGE COLUMN when not rewritten.
+func (t *table) ModifyColumn(ctx *sql.Context, columnName string, column *sql.Column, order *sql.ColumnOrder) error {
+	sch := t.schema.Schema
+	from := sch.IndexOfColName(columnName)
+	if from < 0 {
+		return sql.ErrTableColumnNotFound.New(t.Name(), columnName)
+	}
+	col := *column
+	col.PrimaryKey = sch[from].PrimaryKey
+	rest := make([]int, 0, len(sch))
+	for i := range sch {
+		if i != from {
+			rest = append(rest, i)
+		}
+	}
+	to := from
+	if order != nil && order.First {
+		to = 0
+	} else if order != nil && order.AfterColumn != "" {
+		to = 0
+		for k, i := range rest {
+			if strings.EqualFold(sch[i].Name, order.AfterColumn) {
+				to = k + 1
+			}
+		}
+	}
+	sources := append(append(append([]int{}, rest[:to]...), from), rest[to:]...)
+	cols := make(sql.Schema, len(sources))
+	for j, i := range sources {
+		cols[j] = sch[i]
+		if i == from {
+			cols[j] = &col
+		}
+	}
+	return t.changeFromCommitted(ctx, cols, sources)
+}
+
+// changeFromCommitted changes the columns to cols, column j continuing
+// column sources[j] (-1: new, NULL in every row), converting the
+// committed rows.
+func (t *table) changeFromCommitted(ctx *sql.Context, cols sql.Schema, sources []int) error {
+	if err := commitForDDL(ctx); err != nil {
+		return err
+	}
+	var pk []int
+	for j, c := range cols {
+		if c.PrimaryKey {
+			pk = append(pk, j)
+		}
+	}
+	if len(pk) == len(t.schema.PkOrdinals) { // keep the key's order
+		pk = pk[:0]
+		for _, o := range t.schema.PkOrdinals {
+			for j, s := range sources {
+				if s == o {
+					pk = append(pk, j)
+				}
+			}
+		}
+	}
+	ch, err := t.newColumnChange(sql.NewPrimaryKeySchema(cols, pk...), sources)
+	if err != nil {
+		return err
+	}
+	return ch.commit(ctx, func(cur *storage.Data) error {
+		old := t.schema.Schema
+		for _, rec := range cur.Batches() {
+			readers := make([]func(int) interface{}, len(sources))
+			for j, s := range sources {
+				if s >= 0 {
+					readers[j] = valueReader(old[s].Type, rec.Column(s))
+				}
+			}
+			for r := 0; r < int(rec.NumRows()); r++ {
+				row := make(sql.Row, len(cols))
+				for j, rd := range readers {
+					if rd == nil {
+						continue
+					}
+					v, _, err := cols[j].Type.Convert(ctx, rd(r))
+					if err != nil {
+						return err
+					}
+					row[j] = v
+				}
+				if err := ch.add(row); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// commitForDDL commits the session's open transaction, as MySQL does
+// before DDL.
+func commitForDDL(ctx *sql.Context) error {
+	if tx := txOf(ctx); tx != nil {
+		return tx.commit()
+	}
+	return nil
+}
+
+// columnChange collects the rows of a table under its new columns and
+// commits them with the new definitions.
+type columnChange struct {
+	t       *table
+	sch     sql.PrimaryKeySchema
+	sources []int
+	arrow   *arrow.Schema
+	props   map[string]string
+	uniq    []*uniqueKey
+	keys    []map[string]bool
+	base    *storage.Data // the snapshot the rows come from; nil: converted under the commit's lock
+
+	pending []sql.Row
+	batches []arrow.RecordBatch
+}
+
+// newColumnChange checks the new schema and prepares its definitions:
+// the columns property, and the secondary indexes with their columns
+// renamed, dropped columns removed and indexes left without columns
+// dropped, as MySQL does.
+func (t *table) newColumnChange(sch sql.PrimaryKeySchema, sources []int) (*columnChange, error) {
+	for _, c := range sch.Schema {
+		if c.AutoIncrement && !types.IsInteger(c.Type) {
+			return nil, errAutoIncType(c.Name)
+		}
+	}
+	as, err := arrowSchema(sch.Schema)
+	if err != nil {
+		return nil, err
+	}
+	colsProp, err := encodeSchema(sch.Schema, sch.PkOrdinals...)
+	if err != nil {
+		return nil, err
+	}
+	newName := map[string]string{} // lower-case old name → new name
+	for j, s := range sources {
+		if s >= 0 {
+			newName[strings.ToLower(t.schema.Schema[s].Name)] = sch.Schema[j].Name
+		}
+	}
+	var idx []indexMeta
+	for _, m := range t.indexes {
+		var parts []indexColumn
+		for _, c := range m.Columns {
+			if n, ok := newName[strings.ToLower(c.Name)]; ok {
+				parts = append(parts, indexColumn{Name: n, Length: c.Length})
+			}
+		}
+		if len(parts) > 0 {
+			m.Columns = parts
+			idx = append(idx, m)
+		}
+	}
+	uniq := uniqueKeys(sch, idx)
+	ch := &columnChange{t: t, sch: sch, sources: sources, arrow: as, uniq: uniq, keys: make([]map[string]bool, len(uniq)),
+		props: map[string]string{columnsProperty: colsProp, indexesProperty: encodeIndexes(idx)}}
+	for i := range ch.keys {
+		ch.keys[i] = map[string]bool{}
+	}
+	return ch, nil
+}
+
+// add takes one row of the new schema: NOT NULL and unique keys are
+// checked as the rows come.
+func (ch *columnChange) add(row sql.Row) error {
+	for j, c := range ch.sch.Schema {
+		if row[j] == nil && !c.Nullable {
+			return errInvalidNull()
+		}
+	}
+	for i, u := range ch.uniq {
+		k, ok := u.keyOf(row)
+		if !ok {
+			continue
+		}
+		if ch.keys[i][k] {
+			return u.dupErr(row, nil)
+		}
+		ch.keys[i][k] = true
+	}
+	ch.pending = append(ch.pending, row)
+	if len(ch.pending) >= rewriteChunk {
+		return ch.flush()
+	}
+	return nil
+}
+
+// flush converts the pending rows to an Arrow batch.
+func (ch *columnChange) flush() error {
+	if len(ch.pending) == 0 {
+		return nil
+	}
+	rec, err := rowsToRecord(memory.DefaultAllocator, ch.arrow, ch.pending)
+	if err != nil {
+		return err
+	}
+	ch.batches = append(ch.batches, rec)
+	ch.pending = ch.pending[:0]
+	return nil
+}
+
+// release drops what the change holds.
+func (ch *columnChange) release() {
+	releaseRecords(ch.batches)
+	ch.batches, ch.pending = nil, nil
+	if ch.base != nil {
+		ch.base.Release()
+		ch.base = nil
+	}
+}
+
+// commit commits the change. fill, if not nil, adds the rows from the
+// committed contents under the table's write lock; otherwise the rows
+// were added from ch.base, which must still be the committed contents.
+func (ch *columnChange) commit(ctx *sql.Context, fill func(cur *storage.Data) error) error {
+	t := ch.t
+	defer ch.release()
+	name := t.Name() // the storage callback must not call the storage table
+	err := t.st.ChangeColumns(ch.arrow, ch.sources, func(cur *storage.Data) ([]arrow.RecordBatch, map[string]string, error) {
+		if fill != nil {
+			if err := fill(cur); err != nil {
+				return nil, nil, err
+			}
+		} else if cur != ch.base {
+			return nil, nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
+				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during ALTER TABLE)", name)
+		}
+		if err := ch.flush(); err != nil {
+			return nil, nil, err
+		}
+		out := ch.batches
+		ch.batches = nil // storage owns them now
+		return out, ch.props, nil
+	})
+	if tx := txOf(ctx); tx != nil {
+		tx.forget(t.st) // the rewrite's own read of the old rows
+	}
+	if err != nil {
+		return err
+	}
+	if t.cache != nil {
+		t.cache.forget(t.st)
+	}
+	autoIncs.forget(t.st)
+	return nil
+}
+
+// rewriteInserter receives the rows of a rewrite from go-mysql-server.
+type rewriteInserter struct {
+	t         *table
+	ch        *columnChange
+	discarded bool
+	closed    bool
+}
+
+// StatementBegin implements sql.EditOpenerCloser.
+func (w *rewriteInserter) StatementBegin(*sql.Context) {}
+
+// DiscardChanges implements sql.EditOpenerCloser: nothing is committed.
+func (w *rewriteInserter) DiscardChanges(*sql.Context, error) error {
+	w.discarded = true
+	return nil
+}
+
+// StatementComplete implements sql.EditOpenerCloser.
+func (w *rewriteInserter) StatementComplete(*sql.Context) error { return nil }
+
+// Insert implements sql.RowInserter.
+func (w *rewriteInserter) Insert(_ *sql.Context, row sql.Row) error {
+	if w.discarded {
+		return errors.New("insert after the rewrite was discarded")
+	}
+	return w.ch.add(row)
+}
+
+// Close implements sql.Closer: it commits the change unless it was
+// discarded.
+func (w *rewriteInserter) Close(ctx *sql.Context) error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.discarded {
+		w.ch.release()
+		return nil
+	}
+	return w.ch.commit(ctx, nil)
+}
+
+// releaseRecords releases every batch of recs.
+func releaseRecords(recs []arrow.RecordBatch) {
+	for _, r := range recs {
+		r.Release()
+	}
+}
