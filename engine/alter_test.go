@@ -187,3 +187,45 @@ func TestAlterTableTransactions(t *testing.T) {
 	mustExec(t, b, "INSERT INTO t VALUES (6000, 'other', 2)") // the new columns work from b
 	expectRows(t, a, "SELECT name FROM t WHERE id = 6000", [][]string{r("other")})
 }
+
+// TestRenameTable: RENAME TABLE and ALTER TABLE … RENAME move a table's
+// rows, secondary indexes and AUTO_INCREMENT counter to the new name,
+// which persists across a restart; names with spaces and non-ASCII
+// characters work and survive a restart; the old name can be reused;
+// renaming onto an existing table is 1050 and onto a missing one 1146,
+// changing nothing. Catches: a rename the storage does not persist (the
+// old name is back after restart), an AUTO_INCREMENT counter that
+// restarts after a rename (ids reused), a new table of the old name that
+// shares the renamed table's directory.
+func TestRenameTable(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, false)
+	alterSetup(t, ts)
+	db := ts.open("al")
+	mustExecAll(t, db,
+		"CREATE TABLE seq (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
+		"INSERT INTO seq (v) VALUES (1), (2), (3)",
+		"DELETE FROM seq WHERE id = 3",
+		"RENAME TABLE t TO `Sales Q3 ünï`",
+		"ALTER TABLE seq RENAME TO seq2",
+		"CREATE TABLE t (a INT)",
+		"INSERT INTO t VALUES (42)")
+	expectErr(t, db, "RENAME TABLE t TO seq2", 1050)
+	expectErr(t, db, "RENAME TABLE nope TO other", 1146)
+	check := func(where string) {
+		t.Helper()
+		expectRows(t, db, "SELECT COUNT(*), SUM(id) FROM `sales q3 ünï`", [][]string{r(fmt.Sprint(alterRows), fmt.Sprint(alterRows*(alterRows-1)/2))})
+		expectRows(t, db, "SELECT id FROM `Sales Q3 ünï` WHERE name = 'n151'", [][]string{r("151")})
+		expectRows(t, db, "SELECT a FROM t", [][]string{r("42")})
+		expectRows(t, db, "SHOW TABLES", [][]string{r("Sales Q3 ünï"), r("seq2"), r("t")})
+	}
+	check("after RENAME")
+	ts.stop()
+	ts = startServer(t, dir, false)
+	db = ts.open("al")
+	check("after restart")
+	mustExec(t, db, "INSERT INTO seq2 (v) VALUES (4)")
+	// 3 was used before the rename and must not come back (a gap, from
+	// the persisted reservation, is allowed as in MySQL).
+	expectRows(t, db, "SELECT id > 3 FROM seq2 WHERE v = 4", [][]string{r("1")})
+}

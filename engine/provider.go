@@ -124,6 +124,7 @@ var (
 	_ sql.Database     = (*database)(nil)
 	_ sql.TableCreator = (*database)(nil)
 	_ sql.TableDropper = (*database)(nil)
+	_ sql.TableRenamer = (*database)(nil)
 )
 
 // Name implements sql.Nameable.
@@ -180,6 +181,9 @@ func (d *database) createTable(name string, schema sql.PrimaryKeySchema, idx []i
 	if errors.Is(err, storage.ErrTableExists) {
 		return sql.ErrTableAlreadyExists.New(name)
 	}
+	if errors.Is(err, storage.ErrInvalidName) {
+		return errWrongTableName(name)
+	}
 	return err
 }
 
@@ -202,6 +206,35 @@ func (d *database) DropTable(ctx *sql.Context, name string) error {
 		return sql.ErrTableNotFound.New(name)
 	}
 	return err
+}
+
+// RenameTable implements sql.TableRenamer (RENAME TABLE, ALTER TABLE …
+// RENAME): one metadata commit of the table; its rows, indexes and
+// AUTO_INCREMENT counter go with it. It commits the open transaction
+// first, as MySQL does for DDL.
+func (d *database) RenameTable(ctx *sql.Context, oldName, newName string) error {
+	if err := commitForDDL(ctx); err != nil {
+		return err
+	}
+	if t, err := d.p.store.Table(d.name, oldName); err == nil {
+		defer d.p.indexes.forget(t)
+		defer autoIncs.forget(t)
+	}
+	err := d.p.store.RenameTable(d.name, oldName, newName)
+	switch {
+	case errors.Is(err, storage.ErrTableNotFound):
+		return sql.ErrTableNotFound.New(oldName)
+	case errors.Is(err, storage.ErrTableExists):
+		return sql.ErrTableAlreadyExists.New(newName)
+	case errors.Is(err, storage.ErrInvalidName):
+		return errWrongTableName(newName)
+	}
+	return err
+}
+
+// errWrongTableName is MySQL's ER_WRONG_TABLE_NAME.
+func errWrongTableName(name string) error {
+	return mysql.NewSQLError(1103, "42000", "Incorrect table name '%s'", name)
 }
 
 // errAutoIncType is MySQL's ER_WRONG_FIELD_SPEC for an AUTO_INCREMENT

@@ -252,7 +252,7 @@ func (s *Store) commitStaged(writes []*staged) error {
 	for _, w := range writes {
 		in.Tables = append(in.Tables, intentTable{
 			Database: w.t.db,
-			Table:    w.t.name,
+			Table:    w.t.dir(), // the catalog name, which recovery loads
 			UUID:     w.t.ice.Metadata().TableUUID().String(),
 			Base:     snapshotID(w.t.ice),
 			Added:    filePaths(w.added),

@@ -218,6 +218,24 @@ func powerLossCases() []powerLossCase {
 			op:    func(e *plEnv, s *Store) error { return alterTable(e.mem, s) },
 		},
 		{
+			name:  "RenameTable",
+			setup: tableOf20,
+			op:    func(e *plEnv, s *Store) error { return s.RenameTable("db", "t", "renamed t") },
+		},
+		{
+			// The redo record of a two-table commit names the tables'
+			// directories, which a rename does not change.
+			name: "CommitTables/renamed tables",
+			setup: func(e *plEnv, s *Store) {
+				twoTablesPL(e, s)
+				must(e.t, s.RenameTable("db", "a", "b2"))
+				must(e.t, s.RenameTable("db", "b", "a"))
+			},
+			op: func(e *plEnv, s *Store) error {
+				return e.commitRows(s, rowsChange{"a", 10, 5, false}, rowsChange{"b2", 110, 5, true})
+			},
+		},
+		{
 			// A commit of two tables (see CommitTables): both or
 			// neither, whatever the point of the power cut, including
 			// between the two tables' commits and during the Open that
@@ -588,7 +606,7 @@ func checkNoOrphans(t *testing.T, s *Store, where string) {
 		for _, name := range tables {
 			tbl, err := s.Table(db, name)
 			must(t, err)
-			tdir := filepath.Join(s.warehouse, tbl.Database(), tbl.Name())
+			tdir := filepath.Join(s.warehouse, tbl.Database(), tbl.dir())
 			refs, _, err := referencedFiles(s.ctx, tbl.ice, tdir)
 			must(t, err)
 			err = filepath.WalkDir(tdir, func(p string, d fs.DirEntry, err error) error {

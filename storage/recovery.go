@@ -80,19 +80,20 @@ func (s *Store) loadTables(d *database, unclean bool) error {
 		if !isTable {
 			continue
 		}
-		if prev, ok := d.tables[key(e.Name())]; ok {
-			return fmt.Errorf("storage: tables %s.%q and %s.%q differ only in case", d.name, prev.name, d.name, e.Name())
-		}
 		ice, err := s.cat.LoadTable(s.ctx, table.Identifier{d.name, e.Name()})
 		if err != nil {
 			return fmt.Errorf("storage: loading table %s.%s: %w", d.name, e.Name(), err)
+		}
+		name := tableName(ice, e.Name())
+		if prev, ok := d.tables[key(name)]; ok {
+			return fmt.Errorf("storage: tables %s.%q and %s.%q have the same name (compared case-insensitively)", d.name, prev.name, d.name, name)
 		}
 		if unclean {
 			if err := s.removeOrphans(ice, tdir); err != nil {
 				return fmt.Errorf("storage: cleaning table %s.%s: %w", d.name, e.Name(), err)
 			}
 		}
-		t, err := newTable(s, d.name, e.Name(), ice)
+		t, err := newTable(s, d.name, name, e.Name(), ice)
 		if err != nil {
 			return err
 		}

@@ -484,6 +484,7 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 	}
 	maps.Copy(iprops, reservedProps)
 	iprops[propArrowSchema] = enc
+	iprops[propTableName] = name
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -497,7 +498,11 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 	if isView, err := s.hasView(d, name); err != nil || isView {
 		return nil, cmp.Or(err, fmt.Errorf("%w: %s.%s is a view", ErrTableExists, d.name, name))
 	}
-	ice, err := s.cat.CreateTable(s.ctx, table.Identifier{d.name, name}, isc, catalog.WithProperties(iprops))
+	dir, err := s.tableDir(d, name)
+	if err != nil {
+		return nil, err
+	}
+	ice, err := s.cat.CreateTable(s.ctx, table.Identifier{d.name, dir}, isc, catalog.WithProperties(iprops))
 	if err != nil {
 		if errors.Is(err, catalog.ErrTableAlreadyExists) {
 			return nil, fmt.Errorf("%w: %s.%s (on disk)", ErrTableExists, d.name, name)
@@ -507,7 +512,7 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 	// The table is durable: icebergFS created its directories with
 	// mkdirAll (fsyncing each parent) and published the first metadata
 	// version with fsyncs of the file and of the metadata directory.
-	t, err := newTable(s, d.name, name, ice)
+	t, err := newTable(s, d.name, name, dir, ice)
 	if err != nil {
 		return nil, err
 	}
@@ -533,7 +538,7 @@ func (s *Store) DropTable(db, name string) error {
 		return fmt.Errorf("%w: %s.%s", ErrTableNotFound, d.name, name)
 	}
 	t.writeMu.Lock()
-	trashed, err := s.moveToTrash(filepath.Join(s.warehouse, d.name), t.name)
+	trashed, err := s.moveToTrash(filepath.Join(s.warehouse, d.name), t.dir())
 	if err != nil {
 		t.writeMu.Unlock()
 		return fmt.Errorf("storage: dropping table %s.%s: %w", d.name, t.name, err)

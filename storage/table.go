@@ -45,8 +45,9 @@ type fileInfo struct {
 	rows int64
 }
 
-// newTable builds a Table (without data) from loaded Iceberg metadata.
-func newTable(s *Store, db, name string, ice *table.Table) (*Table, error) {
+// newTable builds a Table (without data) from loaded Iceberg metadata;
+// dir is the table's directory name under its database (see tableDir).
+func newTable(s *Store, db, name, dir string, ice *table.Table) (*Table, error) {
 	sc, err := declaredSchema(ice.Schema(), ice.Properties())
 	if err != nil {
 		return nil, fmt.Errorf("storage: table %s.%s: %w", db, name, err)
@@ -65,7 +66,7 @@ func newTable(s *Store, db, name string, ice *table.Table) (*Table, error) {
 		store:  s,
 		db:     db,
 		name:   name,
-		ident:  table.Identifier{db, name},
+		ident:  table.Identifier{db, dir},
 		schema: sc,
 		canon:  canon,
 		props:  props,
@@ -73,8 +74,14 @@ func newTable(s *Store, db, name string, ice *table.Table) (*Table, error) {
 	}, nil
 }
 
-// Name returns the table name as created.
+// Name returns the table name as created or last renamed.
 func (t *Table) Name() string { return t.name }
+
+// dir is the name of the table's directory under its database directory,
+// which is also its Iceberg catalog name: the SQL name when the table was
+// created under a name that is a safe directory name, else a generated
+// one (see tableDir). It never changes, not even by RenameTable.
+func (t *Table) dir() string { return t.ident[1] }
 
 // Database returns the name of the table's database as created.
 func (t *Table) Database() string { return t.db }
