@@ -196,4 +196,3 @@ func evolveSchema(txn *table.Transaction, cur, want *iceberg.Schema, sources []i
 	}
 	return u.Commit()
 }
-

@@ -21,19 +21,19 @@ import (
 // It is safe for concurrent use: reads (Snapshot) never block on writes,
 // and writes (Append, Overwrite) are serialized per table.
 type Table struct {
-	store  *Store
-	db     string
-	name   string
-	ident  table.Identifier
+	store *Store
+	db    string
+	name  string
+	ident table.Identifier
 	props map[string]string // user-visible properties of ice; replaced (never modified) with writeMu held, stamped on every published Data
 
 	writeMu sync.Mutex
 	schema  *arrow.Schema // declared schema (CreateTable, then ChangeColumns); the schema of data
 	canon   *arrow.Schema // Iceberg's Arrow form of the schema, with field IDs; used for writing
-	ice     *table.Table // current Iceberg metadata
-	files   []fileInfo   // data files of the current snapshot, in row order
-	exact   bool         // files hold exactly the rows of data, in order (no delete files)
-	err     error        // set once the table is dropped, closed or in an unknown state
+	ice     *table.Table  // current Iceberg metadata
+	files   []fileInfo    // data files of the current snapshot, in row order
+	exact   bool          // files hold exactly the rows of data, in order (no delete files)
+	err     error         // set once the table is dropped, closed or in an unknown state
 
 	dataMu sync.RWMutex
 	data   *Data
