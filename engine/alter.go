@@ -188,7 +188,7 @@ func (t *table) changeFromCommitted(ctx *sql.Context, cols sql.Schema, sources [
 	if err != nil {
 		return err
 	}
-	return ch.commit(ctx, func(cur *storage.Data) error {
+	return ch.commit(func(cur *storage.Data) error {
 		old := t.schema.Schema
 		for _, rec := range cur.Batches() {
 			readers := make([]func(int) interface{}, len(sources))
@@ -341,7 +341,7 @@ func (ch *columnChange) release() {
 // commit commits the change. fill, if not nil, adds the rows from the
 // committed contents under the table's write lock; otherwise the rows
 // were added from ch.base, which must still be the committed contents.
-func (ch *columnChange) commit(ctx *sql.Context, fill func(cur *storage.Data) error) error {
+func (ch *columnChange) commit(fill func(cur *storage.Data) error) error {
 	t := ch.t
 	defer ch.release()
 	name := t.Name() // the storage callback must not call the storage table
@@ -361,9 +361,6 @@ func (ch *columnChange) commit(ctx *sql.Context, fill func(cur *storage.Data) er
 		ch.batches = nil // storage owns them now
 		return out, ch.props, nil
 	})
-	if tx := txOf(ctx); tx != nil {
-		tx.forget(t.st) // the rewrite's own read of the old rows
-	}
 	if err != nil {
 		return err
 	}
@@ -413,7 +410,7 @@ func (w *rewriteInserter) Close(ctx *sql.Context) error {
 		w.ch.release()
 		return nil
 	}
-	return w.ch.commit(ctx, nil)
+	return w.ch.commit(nil)
 }
 
 // releaseRecords releases every batch of recs.

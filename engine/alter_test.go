@@ -185,6 +185,12 @@ func TestAlterTableTransactions(t *testing.T) {
 	expectRows(t, a, "SELECT COUNT(*) FROM t WHERE id = 6000", [][]string{r("0")})
 	expectRows(t, a, "SELECT COUNT(*) FROM t", [][]string{r(fmt.Sprint(alterRows + 1))})
 	mustExec(t, b, "INSERT INTO t VALUES (6000, 'other', 2)") // the new columns work from b
+
+	// With autocommit off, the statements after an ALTER TABLE run in a
+	// new transaction that sees the new columns.
+	mustExecAll(t, a, "SET autocommit = 0", "ALTER TABLE t ADD COLUMN q INT DEFAULT 5", "SELECT SUM(x) FROM t")
+	mustExecAll(t, a, "INSERT INTO t VALUES (7000, 'ac0', 3, 6)", "COMMIT")
+	expectRows(t, b, "SELECT SUM(q) FROM t WHERE id >= 6000", [][]string{r("11")})
 	expectRows(t, a, "SELECT name FROM t WHERE id = 6000", [][]string{r("other")})
 }
 

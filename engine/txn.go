@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,20 +112,6 @@ func (tx *transaction) lookup(t *table) *txTable {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	return tx.tables[t.st]
-}
-
-// forget drops the state of table st, which the transaction has read
-// but not changed (ALTER TABLE's own scan of the rows it rewrites).
-func (tx *transaction) forget(st *storage.Table) {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	tt := tx.tables[st]
-	if tt == nil || tt.changed() {
-		return
-	}
-	tt.base.Release()
-	delete(tx.tables, st)
-	tx.order = slices.DeleteFunc(tx.order, func(o *txTable) bool { return o == tt })
 }
 
 // release drops every table's state and base snapshot; the transaction
