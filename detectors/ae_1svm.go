@@ -50,7 +50,7 @@ func (ae1svm) Options() []Option {
 		withDefault("hidden", "64,16"),
 		FractionOption("nu", "0.5", "upper bound on the fraction of training rows outside the one-class boundary"),
 		GammaOption("RBF kernel width exp(-gamma·‖z−z'‖²) approximated by the random Fourier features; 'auto' is 1/code size"),
-		IntOption("rff_dim", "256", "number of random Fourier frequencies (the feature map has 2·rff_dim coordinates)", 1),
+		IntOption("rff_dim", "256", "number of random Fourier frequencies (the feature map has 2·rff_dim coordinates)", 1, 65536),
 		FloatOption("alpha", "1000", "weight of the reconstruction error against the one-class SVM objective",
 			func(v float64) bool { return v >= 0 }, ">= 0"),
 	}
@@ -72,6 +72,19 @@ func (ae1svm) nets(d int, o Options) ae1svmNets {
 		dec:  enc.mirror("dec."),
 		code: code, r: o.Int("rff_dim"), gamma: gamma,
 	}
+}
+
+// Footprint implements Algorithm: the autoencoder, the frequencies Ω
+// (code × rff_dim), w and ρ, and per row the projection and its cosines
+// and sines.
+func (a ae1svm) Footprint(s Shape, o Options) Footprint {
+	n := a.nets(s.Dims, o)
+	f := n.enc.footprint().plus(n.dec.footprint())
+	code, r := int64(n.code), int64(n.r)
+	f.Params += code*r + 2*r + 1
+	f.Trainable += 2*r + 1
+	f.RowValues += 3 * r
+	return f
 }
 
 func (a ae1svm) Init(d int, o Options, rng *rand.Rand) (*State, error) {

@@ -37,9 +37,18 @@ func init() { Register("ae_knn", aeKNN{}) }
 // scored row (5000 distances in code space) and the state's size.
 func (aeKNN) Options() []Option {
 	return append(autoencoder{}.Options(),
-		IntOption("k", "10", "number of nearest neighbours in code space", 1),
-		IntOption("max_reference", "5000", "maximum number of training rows kept as k-NN reference (seeded sample)", 1),
+		IntOption("k", "10", "number of nearest neighbours in code space", 1, 100000),
+		IntOption("max_reference", "5000", "maximum number of training rows kept as k-NN reference (seeded sample)", 1, 1000000),
 	)
+}
+
+// Footprint implements Algorithm: the autoencoder's and the codes of the
+// reference rows.
+func (a aeKNN) Footprint(s Shape, o Options) Footprint {
+	f := a.autoencoder.Footprint(s, o)
+	hidden := o.Ints("hidden")
+	f.Params += int64(min(s.Rows, o.Int("max_reference"))) * int64(hidden[len(hidden)-1])
+	return f
 }
 
 func (a aeKNN) Graph(b *Graph) (Objective, error) {

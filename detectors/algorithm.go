@@ -41,6 +41,13 @@ type Algorithm interface {
 	// inconsistent, because the state may come from UnmarshalModel.
 	// d is the number of features.
 	Scorer(st *State, d int, opts Options) (Scorer, error)
+
+	// Footprint estimates, without allocating, what Fit holds in memory
+	// for this algorithm with options opts on data of shape s (see
+	// Footprint in limits.go). Fit refuses a model whose estimate exceeds
+	// its Limits before Init, so the estimate must cover every tensor Init,
+	// Prepare and Finish add and every large matrix the graph builds.
+	Footprint(s Shape, opts Options) Footprint
 }
 
 // Preparer is implemented by algorithms whose state depends on the

@@ -37,6 +37,14 @@ func (autoencoder) Options() []Option {
 
 func (autoencoder) net(d int, o Options) aeNet { return newAENet("ae.", d, o.Ints("hidden")) }
 
+// Footprint implements Algorithm: the network, with the noise and dropout
+// inputs of its graph.
+func (a autoencoder) Footprint(s Shape, o Options) Footprint {
+	f := a.net(s.Dims, o).footprint()
+	f.RowValues += int64(s.Dims) + f.RowValues
+	return f
+}
+
 func (a autoencoder) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	st := &State{}
 	a.net(d, o).Init(st, rng)

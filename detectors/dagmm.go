@@ -85,7 +85,7 @@ func (dagmm) Options() []Option {
 	return []Option{
 		withDefault("hidden", "60,30,10,1"),
 		withDefault("batch_size", "256"),
-		IntOption("n_components", "4", "number of Gaussian mixture components", 1),
+		IntOption("n_components", "4", "number of Gaussian mixture components", 1, 1024),
 		IntListOption("est_hidden", "10", "hidden layer widths of the estimation network"),
 		FloatOption("lambda_energy", "1", "weight of the mean sample energy in the loss",
 			func(v float64) bool { return v >= 0 }, ">= 0"),
@@ -112,6 +112,20 @@ func (dagmm) nets(d int, o Options) dagmmNets {
 		est:  MLP{Prefix: "est.", Sizes: estSizes, Bias: true, Hidden: Tanh, Output: Identity},
 		code: code, zDim: code + 2, k: k,
 	}
+}
+
+// Footprint implements Algorithm: the three networks, the mixture (a
+// zDim × zDim precision factor per component), each row's deviation from
+// every component in the graph, and the graph's covariances, their
+// factors and gradients.
+func (a dagmm) Footprint(s Shape, o Options) Footprint {
+	n := a.nets(s.Dims, o)
+	f := n.enc.footprint().plus(n.dec.footprint()).plus(n.est.footprint())
+	k, z := int64(n.k), int64(n.zDim)
+	f.Params += 2*k + k*z + k*z*z
+	f.RowValues += 2 + 2*k*z
+	f.Extra += 4 * k * z * z
+	return f
 }
 
 func (a dagmm) Init(d int, o Options, rng *rand.Rand) (*State, error) {

@@ -61,7 +61,7 @@ func (deepSAD) Options() []Option {
 		withDefault("weight_decay", "1e-06"),
 		withDefault("hidden", "100,20,10"),
 		withDefault("batch_size", "128"),
-		IntOption("pretrain_epochs", "50", "epochs of autoencoder pretraining of the network (0 = none)", 0),
+		IntOption("pretrain_epochs", "50", "epochs of autoencoder pretraining of the network (0 = none)", 0, maxEpochs),
 		FloatOption("eta", "1", "weight of the labelled rows' terms in the loss", func(v float64) bool { return v > 0 }, "> 0"),
 	}
 }
@@ -76,6 +76,11 @@ func (deepSAD) net(d int, o Options) MLP {
 }
 
 func (a deepSAD) decoder(d int, o Options) MLP { return a.net(d, o).mirror(pretrainOnly) }
+
+// Footprint implements Algorithm.
+func (a deepSAD) Footprint(s Shape, o Options) Footprint {
+	return centeredFootprint(a.net(s.Dims, o), s, o)
+}
 
 func (a deepSAD) Init(d int, o Options, rng *rand.Rand) (*State, error) {
 	return initCentered(a.net(d, o), o, rng), nil

@@ -76,7 +76,7 @@ func (deepSVDD) Options() []Option {
 		withDefault("weight_decay", "5e-07"),
 		withDefault("batch_size", "200"),
 		EnumOption("objective", oneClass, "one-class (minimize the mean distance to c) or soft-boundary (learn a radius R)", oneClass, softBoundary),
-		IntOption("pretrain_epochs", "0", "epochs of autoencoder pretraining of the network (0 = none)", 0),
+		IntOption("pretrain_epochs", "0", "epochs of autoencoder pretraining of the network (0 = none)", 0, maxEpochs),
 		FractionOption("nu", "0.1", "fraction of training rows allowed outside the sphere (objective = 'soft-boundary' only)"),
 	}
 }
@@ -107,6 +107,11 @@ func (deepSVDD) PretrainEpochs(o Options) int { return o.Int("pretrain_epochs") 
 // net and its mirror decoder. Only pretraining uses the decoder.
 func (a deepSVDD) PretrainGraph(b *Graph) (Objective, error) {
 	return autoencoderGraph(b, a.net(b.Dims, b.Opts), a.decoder(b.Dims, b.Opts))
+}
+
+// Footprint implements Algorithm.
+func (a deepSVDD) Footprint(s Shape, o Options) Footprint {
+	return centeredFootprint(a.net(s.Dims, o), s, o)
 }
 
 func (a deepSVDD) Init(d int, o Options, rng *rand.Rand) (*State, error) {
@@ -140,6 +145,19 @@ func (a deepSVDD) EndEpoch(st *State, x arrowio.Matrix, _ []float64, epoch, epoc
 // Prepare sets the center c from the initial (or pretrained) network.
 func (a deepSVDD) Prepare(st *State, x arrowio.Matrix, o Options) error {
 	return setCenter(st, a.net(x.Cols, o), x)
+}
+
+// centeredFootprint is the footprint of initCentered's state and its
+// training: net, the pretraining decoder if any, the center and R², and
+// the distances of the training rows (soft-boundary).
+func centeredFootprint(net MLP, s Shape, o Options) Footprint {
+	f := net.footprint()
+	if o.Int("pretrain_epochs") > 0 {
+		f = f.plus(net.mirror(pretrainOnly).footprint())
+	}
+	f.Params += int64(net.Sizes[len(net.Sizes)-1]) + 1
+	f.Extra += int64(s.Rows)
+	return f
 }
 
 // initCentered is the initial state of Deep SVDD and Deep SAD: net, its

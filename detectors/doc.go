@@ -8,6 +8,7 @@
 //	                           →  Algorithm (one file per algorithm, registered by name)
 //	                           →  shared parts, written once:
 //	                                options.go    option parsing and defaults
+//	                                limits.go     option bounds and model size (Limits)
 //	                                preprocess.go z-score standardisation, NULL → mean
 //	                                train.go      the training template (gorgonia + Adam)
 //	                                threshold.go  contamination → threshold
@@ -50,11 +51,18 @@
 // are case-insensitive. The label column is not an option here: the SQL
 // layer passes it as TrainingData.Label.
 //
+// Every integer option that sizes memory or work has an upper bound, and
+// Fit refuses, before allocating, a model whose Footprint (parameters and
+// estimated working memory for the data's shape) exceeds its Limits
+// (ErrTooLarge; DefaultLimits: 50 million parameters, 2 GiB); see
+// limits.go.
+//
 // # Adding an algorithm
 //
 // Write one file that defines a type implementing Algorithm (its network
 // as state tensors, its loss for a mini-batch as a gorgonia graph, its
-// score for a row in plain Go, usually from MLP) and registers it in init:
+// score for a row in plain Go, usually from MLP, and its Footprint, the
+// size estimate Limits are checked against) and registers it in init:
 //
 //	func init() { Register("my_algo", myAlgo{}) }
 //

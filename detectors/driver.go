@@ -42,6 +42,12 @@ func (t *Trainer) Train(g Grapher, st *State, x []float64, rows int, labels []fl
 	return train(t.ctx, g, st, x, rows, t.X.Cols, labels, opts, rng)
 }
 
+// Err is the error of Fit's context once it is cancelled (KILL QUERY), else
+// nil. Train checks it before every mini-batch; a Driver checks it in its
+// own loops too (before each member, each outer iteration), so that work
+// between training runs also stops.
+func (t *Trainer) Err() error { return t.ctx.Err() }
+
 // runTraining is Fit's training step: the algorithm's Drive if it is a
 // Driver, else one run of the template.
 func runTraining(ctx context.Context, a Algorithm, st *State, x arrowio.Matrix, labels []float64, o Options, rng *rand.Rand) error {

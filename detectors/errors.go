@@ -31,6 +31,9 @@ var (
 	// ErrBadModel: UnmarshalModel was given bytes that are not a valid
 	// serialized model of a known format version.
 	ErrBadModel = errors.New("malformed detector model")
+	// ErrTooLarge: the model the options ask for exceeds the Limits of
+	// Fit (parameters or estimated working memory, see limits.go).
+	ErrTooLarge = errors.New("detector model too large")
 	// ErrNoLabelledAnomaly: an algorithm that requires labels (see
 	// UsesLabels) was trained without any row labelled 1.
 	ErrNoLabelledAnomaly = errors.New("detector training data has no labelled anomaly")

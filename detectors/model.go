@@ -29,6 +29,9 @@ type TrainingData struct {
 	// unknown), or -1 for none. Unsupervised algorithms such as deep_svdd
 	// ignore labels, but they are still validated.
 	Label int
+	// Limits bounds the size of the model (see limits.go); nil means
+	// DefaultLimits.
+	Limits *Limits
 }
 
 // Model is a trained detector. Its exported fields describe it (SHOW
@@ -82,9 +85,12 @@ func newRand(seed int64) *rand.Rand {
 
 // Fit trains a detector with the named algorithm on data. opts are the
 // user's options (without label); see ValidateOptions for the errors they
-// can cause. Other errors: ErrFeatureCount (no features, or FeatureNames
-// of another length), ErrNonNumeric, ErrBadLabel, ErrNoRows, ErrDiverged,
-// and ctx's error if it is cancelled (checked before every mini-batch).
+// can cause. Other errors: ErrTooLarge (the model's estimated size for
+// this data exceeds data.Limits, checked before anything is allocated),
+// ErrFeatureCount (no features, or FeatureNames of another length),
+// ErrNonNumeric, ErrBadLabel, ErrNoRows, ErrDiverged, and ctx's error if
+// it is cancelled (checked before every mini-batch, between ensemble
+// members and outer iterations, and while scoring the training rows).
 //
 // The result is deterministic: the same algorithm, options (including
 // seed) and data give bit-identical weights, threshold and scores.
@@ -99,6 +105,16 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	}
 	if data.FeatureNames != nil && len(data.FeatureNames) != len(data.Features) {
 		return nil, fmt.Errorf("%w: %d feature names for %d features", ErrFeatureCount, len(data.FeatureNames), len(data.Features))
+	}
+	lim := DefaultLimits
+	if data.Limits != nil {
+		lim = *data.Limits
+	}
+	if rows := batchRows(data.Batches); rows > 0 {
+		// Before anything is allocated: the feature matrix, the state.
+		if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(rows, len(data.Features), o), lim); err != nil {
+			return nil, err
+		}
 	}
 	x, labels, err := arrowio.FeatureMatrix(data.Batches, data.Features, data.Label)
 	if err != nil {
@@ -140,8 +156,17 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	scores := make([]float64, rows)
-	m.scoreStandardized(x.Data, scores)
+	for lo := 0; lo < rows; lo += fitScoreRows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+fitScoreRows, rows)
+		m.scoreStandardized(x.Data[lo*d:hi*d], scores[lo:hi])
+	}
 	for i, s := range scores {
 		if math.IsNaN(s) || math.IsInf(s, 0) {
 			return nil, fmt.Errorf("%w: training row %d scores %v (try a smaller lr)", ErrDiverged, i, s)
@@ -152,6 +177,19 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	m.CreatedAt = time.Now().UTC().Round(0)
 	m.TrainSeconds = time.Since(start).Seconds()
 	return m, nil
+}
+
+// fitScoreRows is how many training rows Fit scores (for the threshold)
+// between two checks of its context.
+const fitScoreRows = 64 * 1024
+
+// batchRows is the number of rows of batches.
+func batchRows(batches []arrow.RecordBatch) int {
+	n := 0
+	for _, b := range batches {
+		n += int(b.NumRows())
+	}
+	return n
 }
 
 func featureNames(data TrainingData) []string {

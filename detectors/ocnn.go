@@ -90,7 +90,7 @@ func (ocnn) Options() []Option {
 		withDefault("lr", "0.0001"),
 		FractionOption("nu", "0.5", "upper bound on the fraction of training rows outside the learned region"),
 		GammaOption("RBF kernel width exp(-gamma·‖x−x'‖²) of the hidden layer's initial random Fourier features; 'auto' is 1/input width"),
-		IntOption("pretrain_epochs", "0", "epochs of autoencoder pretraining of an encoder in front of the OC-NN (0 = no encoder)", 0),
+		IntOption("pretrain_epochs", "0", "epochs of autoencoder pretraining of an encoder in front of the OC-NN (0 = no encoder)", 0, maxEpochs),
 		IntListOption("encoder", "64,32", "layer widths of the pretrained encoder (with pretrain_epochs > 0)"),
 	}
 }
@@ -135,6 +135,24 @@ func (a ocnn) PretrainEpochs(o Options) int { return o.Int("pretrain_epochs") }
 // PretrainGraph is the autoencoder's mean squared reconstruction error.
 func (a ocnn) PretrainGraph(b *Graph) (Objective, error) {
 	return autoencoderGraph(b, a.encoder(b.Dims, b.Opts), a.decoder(b.Dims, b.Opts))
+}
+
+// Footprint implements Algorithm: the pretrained autoencoder if any, the
+// layer, w and r, and ŷ over the training rows (for r).
+func (a ocnn) Footprint(s Shape, o Options) Footprint {
+	var f Footprint
+	if a.pretrained(o) {
+		f = a.encoder(s.Dims, o).footprint().plus(a.decoder(s.Dims, o).footprint())
+	}
+	net := a.net(s.Dims, o)
+	g := net.footprint()
+	h := int64(net.Sizes[1])
+	g.Params += h + 1
+	g.Trainable += h
+	g.RowValues += 2 * h
+	f = f.plus(g)
+	f.Extra += int64(s.Rows)
+	return f
 }
 
 // Init draws the layer as random Fourier features; w and r are set from

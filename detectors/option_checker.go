@@ -20,10 +20,7 @@ func checkOptions(a Algorithm, o Options, opts map[string]string) error {
 	if !ok {
 		return nil
 	}
-	given := make(map[string]bool, len(opts))
-	for k := range opts {
-		given[normalizeName(k)] = true
-	}
+	given := givenNames(opts)
 	return c.CheckOptions(o, func(name string) bool { return given[name] })
 }
 

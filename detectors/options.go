@@ -22,15 +22,18 @@ type Option struct {
 	Check func(raw string) (string, error)
 }
 
-// IntOption declares an integer option whose value must be >= min.
-func IntOption(name, def, usage string, min int64) Option {
+// IntOption declares an integer option whose value must be in [min, max].
+// Every option that sizes memory or work (widths, counts, epochs) has a
+// finite max, so that one value typed in SQL cannot exhaust the server;
+// the model as a whole is bounded by Limits (limits.go).
+func IntOption(name, def, usage string, min, max int64) Option {
 	return Option{Name: name, Default: def, Usage: usage, Check: func(raw string) (string, error) {
 		v, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			return "", fmt.Errorf("not an integer")
+			return "", fmt.Errorf("not an integer in [%d, %d]", min, max)
 		}
-		if v < min {
-			return "", fmt.Errorf("must be >= %d", min)
+		if v < min || v > max {
+			return "", fmt.Errorf("must be in [%d, %d]", min, max)
 		}
 		return strconv.FormatInt(v, 10), nil
 	}}
@@ -51,12 +54,17 @@ func FloatOption(name, def, usage string, ok func(float64) bool, want string) Op
 	}}
 }
 
-// maxLayerWidth bounds each entry of an IntListOption so that a typo in
-// SQL cannot allocate gigabytes.
-const maxLayerWidth = 4096
+// maxLayerWidth bounds each entry of an IntListOption and maxLayers its
+// length, so that a typo in SQL cannot allocate gigabytes; the model's
+// total size is bounded by Limits (limits.go) on top of that.
+const (
+	maxLayerWidth = 4096
+	maxLayers     = 32
+)
 
-// IntListOption declares a non-empty comma-separated list of integers in
-// [1, 4096], such as layer widths '64,32'.
+// IntListOption declares a non-empty comma-separated list of at most
+// maxLayers (32) integers in [1, maxLayerWidth] (4096), such as layer
+// widths '64,32'.
 func IntListOption(name, def, usage string) Option {
 	return Option{Name: name, Default: def, Usage: usage, Check: func(raw string) (string, error) {
 		v, err := parseIntList(raw)
@@ -73,6 +81,9 @@ func IntListOption(name, def, usage string) Option {
 
 func parseIntList(raw string) ([]int, error) {
 	fields := strings.Split(raw, ",")
+	if len(fields) > maxLayers {
+		return nil, fmt.Errorf("at most %d entries", maxLayers)
+	}
 	v := make([]int, 0, len(fields))
 	for _, f := range fields {
 		x, err := strconv.Atoi(strings.TrimSpace(f))
@@ -90,15 +101,15 @@ func parseIntList(raw string) ([]int, error) {
 // commonOptions are accepted by every algorithm. An algorithm's Options
 // entry with the same name replaces the common one (to change a default).
 var commonOptions = []Option{
-	IntOption("epochs", "50", "passes over the training data", 1),
-	IntOption("batch_size", "128", "rows per mini-batch (capped at the number of training rows)", 1),
+	IntOption("epochs", "50", "passes over the training data", 1, maxEpochs),
+	IntOption("batch_size", "128", "rows per mini-batch (capped at the number of training rows)", 1, maxBatchSize),
 	FloatOption("lr", "0.001", "Adam learning rate", func(v float64) bool { return v > 0 }, "> 0"),
 	FloatOption("weight_decay", "0", "L2 penalty on weights (Adam weight decay)", func(v float64) bool { return v >= 0 }, ">= 0"),
-	IntOption("seed", "0", "seed of every random choice (init, shuffling, noise)", math.MinInt64),
+	IntOption("seed", "0", "seed of every random choice (init, shuffling, noise)", math.MinInt64, math.MaxInt64),
 	FloatOption("contamination", "0.1", "expected anomaly fraction; sets the threshold", func(v float64) bool { return v > 0 && v < 0.5 }, "in (0, 0.5)"),
 	IntListOption("hidden", "64,32", "layer widths of the network"),
 	FloatOption("validation", "0", "fraction of training rows held out for early stopping (0 = off)", func(v float64) bool { return v >= 0 && v < 0.5 }, "in [0, 0.5)"),
-	IntOption("patience", "5", "with validation: epochs without improvement of the held-out loss before stopping", 1),
+	IntOption("patience", "5", "with validation: epochs without improvement of the held-out loss before stopping", 1, maxEpochs),
 }
 
 // withDefault returns the common option name with another default value.
@@ -216,12 +227,25 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // ValidateOptions reports whether opts are valid for algorithm: the
 // algorithm is registered (else ErrUnknownAlgorithm), every option is
-// accepted (else ErrUnknownOption) and every value parses and is in range
-// (else ErrBadOption). The label option is not passed here; the SQL layer
-// strips it.
+// accepted (else ErrUnknownOption), every value parses and is in range
+// (else ErrBadOption) and the model fits DefaultLimits for the smallest
+// data, one row of one feature (else ErrTooLarge; Fit checks the real
+// shape). The label option is not passed here; the SQL layer strips it.
 func ValidateOptions(algorithm string, opts map[string]string) error {
-	_, _, _, err := resolve(algorithm, opts)
-	return err
+	a, name, o, err := resolve(algorithm, opts)
+	if err != nil {
+		return err
+	}
+	return checkFootprint(name, a, o, givenNames(opts), shapeFor(1, 1, o), DefaultLimits)
+}
+
+// givenNames returns the normalized names of the options in opts.
+func givenNames(opts map[string]string) map[string]bool {
+	given := make(map[string]bool, len(opts))
+	for k := range opts {
+		given[normalizeName(k)] = true
+	}
+	return given
 }
 
 // resolve looks algorithm up and returns it with its canonical name and

@@ -46,7 +46,7 @@ const randNetDrop = 0.5
 // of one full autoencoder.
 func (randNet) Options() []Option {
 	return []Option{
-		IntOption("ensemble", "10", "number of autoencoders in the ensemble", 1),
+		IntOption("ensemble", "10", "number of autoencoders in the ensemble", 1, 1000),
 		withDefault("epochs", "20"),
 	}
 }
@@ -55,6 +55,25 @@ func (randNet) member(m, d int, o Options) aeNet {
 	n := newAENet("m"+strconv.Itoa(m)+".", d, o.Ints("hidden"))
 	n.masked = true
 	return n
+}
+
+// Footprint implements Algorithm: ensemble members with their masks and
+// statistics, trained one at a time (so one member's trainable values and
+// graph), each graph holding its masked weights, and Drive's copy of the
+// sampled rows.
+func (a randNet) Footprint(s Shape, o Options) Footprint {
+	n := a.member(0, s.Dims, o)
+	member := n.footprint()
+	var masks int64
+	for l := 0; l+1 < len(n.Sizes); l++ {
+		masks += int64(n.Sizes[l]) * int64(n.Sizes[l+1])
+	}
+	return Footprint{
+		Params:    int64(o.Int("ensemble")) * (member.Params + masks + 2),
+		Trainable: member.Trainable,
+		RowValues: member.RowValues,
+		Extra:     graphValueFactor*trainShards*masks + int64(s.Rows)*int64(s.Dims+1),
+	}
 }
 
 func (a randNet) Init(d int, o Options, rng *rand.Rand) (*State, error) {
@@ -111,6 +130,9 @@ func (a randNet) Drive(st *State, t *Trainer) error {
 	M, x := t.Opts.Int("ensemble"), t.X
 	buf := make([]float64, x.Rows*x.Cols)
 	for m := 0; m < M; m++ {
+		if err := t.Err(); err != nil {
+			return err
+		}
 		rng := rand.New(rand.NewPCG(t.Rand.Uint64(), t.Rand.Uint64()))
 		rows := randNetSample(m, M, x.Rows)
 		idx := rng.Perm(x.Rows)[:rows]

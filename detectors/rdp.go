@@ -56,8 +56,8 @@ const (
 
 func (rdp) Options() []Option {
 	return []Option{
-		IntOption("rep_dim", "50", "dimension of the representation and of the random projection", 1),
-		IntOption("refs", "64", "training rows the score compares each row's predicted distances with", 1),
+		IntOption("rep_dim", "50", "dimension of the representation and of the random projection", 1, maxLayerWidth),
+		IntOption("refs", "64", "training rows the score compares each row's predicted distances with", 1, 65536),
 		withDefault("batch_size", "192"),
 		withDefault("epochs", "20"),
 		layerListOption("hidden", "", "widths of hidden layers of φ before the representation layer (empty: none, as in the paper)"),
@@ -68,6 +68,20 @@ func (rdp) net(d int, o Options) MLP {
 	sizes := append([]int{d}, layerList(o, "hidden")...)
 	sizes = append(sizes, o.Int("rep_dim"))
 	return MLP{Prefix: "phi.", Sizes: sizes, Bias: true, Hidden: LeakyReLU, Output: Identity}
+}
+
+// Footprint implements Algorithm: φ, the projection η (d × rep_dim), the
+// reference rows' η and φ (rep_dim × refs each), per row η, the
+// normalized vectors and the inner products with the references, and
+// each graph's pairing matrix (rows × rows of its mini-batch shard).
+func (a rdp) Footprint(s Shape, o Options) Footprint {
+	f := a.net(s.Dims, o).footprint()
+	m, k := int64(o.Int("rep_dim")), int64(o.Int("refs"))
+	f.Params += int64(s.Dims)*m + 2*m*k
+	f.RowValues += 4*m + 3*k
+	b := int64(s.Batch)
+	f.Extra += b * b
+	return f
 }
 
 func (a rdp) Init(d int, o Options, rng *rand.Rand) (*State, error) {

@@ -76,11 +76,11 @@ func (repen) CheckOptions(o Options, given func(string) bool) error {
 
 func (repen) Options() []Option {
 	return []Option{
-		IntOption("rep_dim", "20", "dimension of the learned representation", 1),
+		IntOption("rep_dim", "20", "dimension of the learned representation", 1, maxLayerWidth),
 		FloatOption("margin", "1000", "triplet hinge margin on squared representation distances", func(v float64) bool { return v > 0 }, "> 0"),
-		IntOption("ensemble_size", "50", "LeSiNN subsamples (pseudo-labelling and scoring)", 1),
-		IntOption("subsample", "8", "rows per LeSiNN subsample", 1),
-		IntOption("steps", "0", "mini-batches per epoch (0: training rows / batch_size, at least 50)", 0),
+		IntOption("ensemble_size", "50", "LeSiNN subsamples (pseudo-labelling and scoring)", 1, 1000),
+		IntOption("subsample", "8", "rows per LeSiNN subsample", 1, 1000),
+		IntOption("steps", "0", "mini-batches per epoch (0: training rows / batch_size, at least 50)", 0, 1000000),
 		withDefault("batch_size", "256"),
 		withDefault("epochs", "30"),
 		layerListOption("hidden", "", "widths of hidden layers before the representation layer (empty: none, as in the paper)"),
@@ -112,6 +112,19 @@ func (repen) net(d int, o Options) MLP {
 	sizes := append([]int{d}, layerList(o, "hidden")...)
 	sizes = append(sizes, o.Int("rep_dim"))
 	return MLP{Prefix: "phi.", Sizes: sizes, Bias: true, Hidden: ReLU, Output: ReLU}
+}
+
+// Footprint implements Algorithm: the network, the stored LeSiNN
+// subsamples (ensemble_size·subsample × rep_dim), mini-batches of three
+// rows per triplet, the triplet difference matrix and the LeSiNN scores
+// and sampling weights of the training rows.
+func (a repen) Footprint(s Shape, o Options) Footprint {
+	f := a.net(s.Dims, o).footprint()
+	m := int64(o.Int("rep_dim"))
+	f.Params += int64(o.Int("ensemble_size")) * int64(o.Int("subsample")) * m
+	f.RowValues = 3*f.RowValues + 2*int64(s.Dims)
+	f.Extra += 6*m*m + 3*int64(s.Rows)
+	return f
 }
 
 func (a repen) Init(d int, o Options, rng *rand.Rand) (*State, error) {

@@ -43,8 +43,16 @@ func (robustAE) Options() []Option {
 		FloatOption("lambda", "1", "shrinkage threshold of S (per element for l1, per-feature RMS of a row for l21)",
 			func(v float64) bool { return v > 0 }, "> 0"),
 		EnumOption("norm", "l21", "penalty on S: l21 (whole anomalous rows) or l1 (single values)", "l1", "l21"),
-		IntOption("outer_iterations", "5", "alternations between training the autoencoder and updating S", 1),
+		IntOption("outer_iterations", "5", "alternations between training the autoencoder and updating S", 1, 1000),
 	}
+}
+
+// Footprint implements Algorithm: the autoencoder's, and L and the
+// residual, two copies of the training matrix.
+func (a robustAE) Footprint(s Shape, o Options) Footprint {
+	f := a.autoencoder.Footprint(s, o)
+	f.Extra += 2 * int64(s.Rows) * int64(s.Dims)
+	return f
 }
 
 func (a robustAE) Graph(b *Graph) (Objective, error) { return reconObjective(a.net(b.Dims, b.Opts), b) }
@@ -60,6 +68,9 @@ func (a robustAE) Drive(st *State, t *Trainer) error {
 	l := append([]float64(nil), x...) // L = X − S with S = 0
 	rec := make([]float64, len(x))
 	for it := 0; it < outer; it++ {
+		if err := t.Err(); err != nil {
+			return err
+		}
 		if err := t.Train(a, st, l, rows, t.Labels, inner, t.Rand); err != nil {
 			return err
 		}

@@ -31,7 +31,7 @@ func init() { Register("vae", vae{}) }
 
 func (vae) Options() []Option {
 	return []Option{
-		IntOption("latent", "8", "width of the latent code z", 1),
+		IntOption("latent", "8", "width of the latent code z", 1, maxLayerWidth),
 		FloatOption("beta", "1", "weight of the KL term (β-VAE; 1 is the ELBO)", func(v float64) bool { return v >= 0 }, ">= 0"),
 	}
 }
@@ -52,6 +52,15 @@ func (vae) nets(d int, o Options) vaeNets {
 		logvar: MLP{Prefix: "vae.logvar.", Sizes: []int{top, latent}, Bias: true, Output: Identity},
 		dec:    MLP{Prefix: "vae.dec.", Sizes: append(dec, d), Bias: true, Hidden: aeActivation, Output: Identity},
 	}
+}
+
+// Footprint implements Algorithm: the four networks and the graph's
+// noise, σ, z and KL terms.
+func (a vae) Footprint(s Shape, o Options) Footprint {
+	n := a.nets(s.Dims, o)
+	f := n.enc.footprint().plus(n.mu.footprint()).plus(n.logvar.footprint()).plus(n.dec.footprint())
+	f.RowValues += 6 * int64(o.Int("latent"))
+	return f
 }
 
 func (a vae) Init(d int, o Options, rng *rand.Rand) (*State, error) {

@@ -263,6 +263,8 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errUnknownAlgorithm(algorithm, detectors.Algorithms())
 	case errors.Is(err, detectors.ErrUnknownOption), errors.Is(err, detectors.ErrBadOption):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
+	case errors.Is(err, detectors.ErrTooLarge):
+		return errWrongArguments("CREATE DETECTOR: %v; use smaller options", err)
 	case errors.Is(err, detectors.ErrNoRows):
 		return errNoData("the training SELECT returned no rows")
 	case errors.Is(err, detectors.ErrNonNumeric):

@@ -86,6 +86,9 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 	if orig, ok := undisguise(query); ok {
 		query = orig
 		prepare.PrepareStmt = orig
+	} else if orig, ok := undisguiseRollup(query); ok { // rollup.go
+		query = orig
+		prepare.PrepareStmt = orig
 	}
 	f, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	return f, asParseError(err)
@@ -225,6 +228,9 @@ func asParseError(err error) error {
 	default:
 		if ne := asNameError(se); ne != nil { // database_objects.go
 			return ne
+		}
+		if re := asRollupError(se); re != nil { // rollup.go
+			return re
 		}
 		return err
 	}
@@ -453,6 +459,8 @@ func (c *prepareConn) frame() bool {
 		query := string(payload[1:n])
 		c.in = c.in[packetHeader+n:]
 		if d := disguise(query); isDetectorStatement(query) && 1+len(d) < maxPayload {
+			query = d
+		} else if d, ok := disguiseRollup(query); ok && 1+len(d) < maxPayload { // rollup.go
 			query = d
 		}
 		c.out = appendPacket(c.out, seq, mysql.ComPrepare, query)

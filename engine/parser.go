@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -24,25 +25,25 @@ var _ sql.Parser = (*detectorParser)(nil)
 // ParseSimple implements sql.Parser.
 func (p *detectorParser) ParseSimple(query string) (ast.Statement, error) {
 	if isDetectorStatement(query) {
-		return p.parseDetector(query)
+		return p.parseDetector(query, ast.ParserOptions{})
 	}
-	return p.Parser.ParseSimple(query)
+	return rollupParser{p.Parser}.ParseSimple(query)
 }
 
 // Parse implements sql.Parser.
 func (p *detectorParser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statement, string, string, error) {
 	if isDetectorStatement(query) {
-		return p.parseFirst(query, ';', multi)
+		return p.parseFirst(query, ';', multi, sql.LoadSqlMode(ctx).ParserOptions())
 	}
-	return p.Parser.Parse(ctx, query, multi)
+	return rollupParser{p.Parser}.Parse(ctx, query, multi)
 }
 
 // ParseWithOptions implements sql.Parser.
 func (p *detectorParser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
 	if isDetectorStatement(query) {
-		return p.parseFirst(query, delimiter, multi)
+		return p.parseFirst(query, delimiter, multi, options)
 	}
-	return p.Parser.ParseWithOptions(ctx, query, delimiter, multi, options)
+	return rollupParser{p.Parser}.ParseWithOptions(ctx, query, delimiter, multi, options)
 }
 
 // ParseOneWithOptions implements sql.Parser: it parses the first
@@ -50,10 +51,10 @@ func (p *detectorParser) ParseWithOptions(ctx context.Context, query string, del
 func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, options ast.ParserOptions) (ast.Statement, int, error) {
 	if isDetectorStatement(query) {
 		end, next := statementEnd(query, ';')
-		stmt, err := p.parseDetector(query[:end])
+		stmt, err := p.parseDetector(query[:end], options)
 		return stmt, next, err
 	}
-	return p.Parser.ParseOneWithOptions(ctx, query, options)
+	return rollupParser{p.Parser}.ParseOneWithOptions(ctx, query, options)
 }
 
 // parseFirst parses the DETECTOR statement that query starts with, as
@@ -61,14 +62,14 @@ func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, 
 // delimiter outside quotes and comments, returning the rest (the next
 // statements of a multi-statement query) as remainder; otherwise all of
 // query.
-func (p *detectorParser) parseFirst(query string, delimiter rune, multi bool) (stmt ast.Statement, parsed, remainder string, err error) {
+func (p *detectorParser) parseFirst(query string, delimiter rune, multi bool, options ast.ParserOptions) (stmt ast.Statement, parsed, remainder string, err error) {
 	parsed = sql.RemoveSpaceAndDelimiter(query, delimiter)
 	if multi {
 		end, next := statementEnd(parsed, delimiter)
 		remainder = strings.TrimLeftFunc(parsed[next:], func(r rune) bool { return r == delimiter || unicode.IsSpace(r) })
 		parsed = sql.RemoveSpaceAndDelimiter(parsed[:end], delimiter)
 	}
-	stmt, err = p.parseDetector(parsed)
+	stmt, err = p.parseDetector(parsed, options)
 	return stmt, parsed, remainder, err
 }
 
@@ -291,9 +292,10 @@ func isDetectorStatement(query string) bool {
 }
 
 // parseDetector parses a DETECTOR statement into the statement handed to
-// the planner.
-func (p *detectorParser) parseDetector(query string) (ast.Statement, error) {
-	node, err := parseDetectorStatement(query)
+// the planner; options are the session's (ANSI_QUOTES) for the query of
+// CREATE DETECTOR ... AS.
+func (p *detectorParser) parseDetector(query string, options ast.ParserOptions) (ast.Statement, error) {
+	node, err := parseDetectorStatement(query, options)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +385,7 @@ func (p *parser) end() error {
 	return nil
 }
 
-func parseDetectorStatement(query string) (detectorNode, error) {
+func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNode, error) {
 	toks, badPos, detail := lex(query)
 	// The SELECT of CREATE DETECTOR may hold characters our lexer does not
 	// know; only the part before AS must lex cleanly.
@@ -430,6 +432,10 @@ func parseDetectorStatement(query string) (detectorNode, error) {
 		rest = strings.TrimSpace(strings.TrimSuffix(rest, ";"))
 		if rest == "" {
 			return nil, errSyntax(query, len(query), "expected a SELECT after AS")
+		}
+		if err := checkTrainingQuery(rest, options); err != nil {
+			after := query[asTok.pos+2:]
+			return nil, errSyntax(query, len(query)-len(strings.TrimLeftFunc(after, unicode.IsSpace)), err.Error())
 		}
 		n.selectSQL = rest
 		return n, nil
@@ -513,4 +519,62 @@ func (p *parser) options(opts map[string]string) error {
 			return errSyntax(p.query, t.pos, "expected , or )")
 		}
 	}
+}
+
+// checkTrainingQuery returns an error unless query, the text after
+// CREATE DETECTOR ... AS, is one read-only query: a SELECT (with WITH,
+// UNION/INTERSECT/EXCEPT, parentheses, VALUES or TABLE, which the MySQL
+// parser turns into a SELECT) without INTO. The caller reports it as a
+// syntax error (1064). The statement is parsed by the parser
+// go-mysql-server uses, before anything runs, so no other statement
+// (DELETE, DROP TABLE, INSERT, ...) can hide behind AS, and nothing the
+// query would write (INTO OUTFILE, DUMPFILE or @variables) is written.
+func checkTrainingQuery(query string, options ast.ParserOptions) error {
+	stmt, err := ast.ParseWithOptions(context.Background(), query, options)
+	if err != nil {
+		return fmt.Errorf("CREATE DETECTOR ... AS needs one SELECT query: %s", vitessMessage(err))
+	}
+	sel, ok := stmt.(ast.SelectStatement)
+	if !ok {
+		return fmt.Errorf("CREATE DETECTOR ... AS needs a SELECT query, not a %s statement", statementKind(stmt, query))
+	}
+	into := sel.GetInto() != nil
+	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
+		if i, ok := n.(*ast.Into); ok && i != nil {
+			into = true
+		}
+		return !into, nil
+	}, stmt)
+	if into {
+		return fmt.Errorf("CREATE DETECTOR ... AS needs a SELECT query without INTO (OUTFILE, DUMPFILE or variables)")
+	}
+	return nil
+}
+
+// statementKind names the kind of a statement that is not a query for
+// error messages: DELETE, UPDATE, INSERT, REPLACE, DROP, ... (the
+// statement's first word otherwise).
+func statementKind(stmt ast.Statement, query string) string {
+	switch s := stmt.(type) {
+	case *ast.Delete:
+		return "DELETE"
+	case *ast.Update:
+		return "UPDATE"
+	case *ast.Insert:
+		return strings.ToUpper(s.Action)
+	case *ast.DDL:
+		return strings.ToUpper(s.Action)
+	}
+	w, _ := leadingWords(query)
+	return w
+}
+
+// vitessMessage is a parser error's message without vitess's gRPC-style
+// "Code: INVALID_ARGUMENT" line.
+func vitessMessage(err error) string {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 && strings.HasPrefix(msg, "Code:") {
+		msg = msg[i+1:]
+	}
+	return strings.TrimSpace(msg)
 }
