@@ -69,6 +69,9 @@ func (p *provider) CreateDatabase(_ *sql.Context, name string) error {
 		if errors.Is(err, storage.ErrDatabaseExists) {
 			return sql.ErrDatabaseExists.New(name)
 		}
+		if errors.Is(err, storage.ErrInvalidName) {
+			return mysql.NewSQLError(1102, "42000", "Incorrect database name '%s' (%v)", name, err)
+		}
 		return err
 	}
 	return nil

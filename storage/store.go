@@ -304,9 +304,18 @@ func (s *Store) db(name string) (*database, error) {
 // CreateDatabase creates an empty database (an Iceberg namespace: a
 // directory under the warehouse). It returns ErrDatabaseExists if a database
 // of that name, compared case-insensitively, exists.
+//
+// A database is a directory whose name is the database name, and Iceberg
+// writes that name into its paths as a URL: names other than plain ASCII
+// (letters, digits, '_', '-', '$') would be escaped there but not on
+// disk, so they are rejected with ErrInvalidName. Tables have no such
+// limit (see RenameTable).
 func (s *Store) CreateDatabase(name string) error {
 	if err := validateName("database", name); err != nil {
 		return err
+	}
+	if !plainName(name) {
+		return fmt.Errorf("%w: database name %q: only ASCII letters, digits, '_', '-' and '$' are supported", ErrInvalidName, name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

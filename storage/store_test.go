@@ -58,8 +58,12 @@ func TestDatabasesAndTables(t *testing.T) {
 	if err := s.CreateDatabase("ALPHA"); !errors.Is(err, ErrDatabaseExists) {
 		t.Fatalf("CreateDatabase(ALPHA) = %v", err)
 	}
-	if err := s.CreateDatabase("../x"); !errors.Is(err, ErrInvalidName) {
-		t.Fatalf("CreateDatabase(../x) = %v", err)
+	// Names Iceberg would escape in its paths ("my db" → my%20db) are
+	// refused, so no database gets two directories.
+	for _, bad := range []string{"../x", "my db", "ünï😀db", "a%20b"} {
+		if err := s.CreateDatabase(bad); !errors.Is(err, ErrInvalidName) {
+			t.Fatalf("CreateDatabase(%q) = %v", bad, err)
+		}
 	}
 	if got := s.Databases(); !slices.Equal(got, []string{"Alpha", "beta", "gamma"}) {
 		t.Fatalf("Databases() = %v", got)
