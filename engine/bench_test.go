@@ -83,7 +83,14 @@ func BenchmarkBulkLoad(b *testing.B) {
 		}
 		rows = n
 	}
-	path := filepath.Join(b.TempDir(), "bulk.csv")
+	// Server files are read from secure_file_priv: by default the folder
+	// files beside the data directory.
+	data := b.TempDir()
+	files := filepath.Join(filepath.Dir(data), "files")
+	if err := os.MkdirAll(files, 0o750); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(files, "bulk.csv")
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -102,7 +109,7 @@ func BenchmarkBulkLoad(b *testing.B) {
 	}
 	f.Close()
 
-	ts := startServer(b, b.TempDir(), false)
+	ts := startServer(b, data, false)
 	defer ts.stop()
 	db := openDSN(b, fmt.Sprintf("root:@tcp(%s)/?allowAllFiles=true", ts.srv.Addr()))
 	const cols = "id INT PRIMARY KEY, c0 DOUBLE, c1 DOUBLE, c2 DOUBLE, c3 DOUBLE, c4 DOUBLE, c5 DOUBLE, c6 DOUBLE, c7 DOUBLE, c8 DOUBLE, c9 DOUBLE"

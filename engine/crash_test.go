@@ -121,8 +121,14 @@ func crashDuringLoadData(t *testing.T, local bool) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	const initial, big = 1000, 200000
-	small := filepath.Join(t.TempDir(), "small.csv")
-	large := filepath.Join(t.TempDir(), "large.csv")
+	// Server files are read from secure_file_priv: by default the
+	// folder files beside the data directory.
+	files := filepath.Join(filepath.Dir(dir), "files")
+	if err := os.MkdirAll(files, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	small := filepath.Join(files, "small.csv")
+	large := filepath.Join(files, "large.csv")
 	writeCSV(t, small, 0, initial)
 	writeCSV(t, large, initial, big)
 	load := "LOAD DATA INFILE '%s' INTO TABLE c.t FIELDS TERMINATED BY ',' IGNORE 1 LINES"

@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
@@ -70,24 +67,29 @@ func errLoadUnclosed(column string, e *csvUnclosedError, enclose string) error {
 
 // loadDataBuilder is the execution-builder override (see engine/server.go)
 // that runs LOAD DATA with loadDataIter.
-type loadDataBuilder struct{}
+type loadDataBuilder struct {
+	files *fileAccess // who may load which server files (file_access.go)
+}
 
 var _ sql.NodeExecBuilder = loadDataBuilder{}
 
 // Build implements sql.NodeExecBuilder: the iterator of a *plan.LoadData,
 // and (nil, nil), leaving it to go-mysql-server, for every other node.
-func (loadDataBuilder) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.RowIter, error) {
+func (b loadDataBuilder) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.RowIter, error) {
 	ld, ok := n.(*plan.LoadData)
 	if !ok {
 		return nil, nil
 	}
-	return newLoadDataIter(ctx, ld)
+	if err := b.files.checkInsert(ctx, ld); err != nil {
+		return nil, err
+	}
+	return newLoadDataIter(ctx, ld, b.files)
 }
 
-// openLoadData opens the statement's file exactly as go-mysql-server does
-// (rowexec.buildLoadData): LOCAL through the client when local_infile is
-// on, a server file through os.Open under secure_file_priv.
-func openLoadData(ctx *sql.Context, n *plan.LoadData) (io.ReadCloser, error) {
+// openLoadData opens the statement's file: LOCAL through the client when
+// local_infile is on (as go-mysql-server's rowexec.buildLoadData), a
+// server file as files allows (FILE privilege, secure_file_priv).
+func openLoadData(ctx *sql.Context, n *plan.LoadData, files *fileAccess) (io.ReadCloser, error) {
 	if n.Local {
 		_, localInfile, ok := sql.SystemVariables.GetGlobal("local_infile")
 		if !ok {
@@ -98,47 +100,7 @@ func openLoadData(ctx *sql.Context, n *plan.LoadData) (io.ReadCloser, error) {
 		}
 		return ctx.LoadInfile(n.File)
 	}
-	_, secureFileDir, ok := sql.SystemVariables.GetGlobal("secure_file_priv")
-	if !ok {
-		return nil, fmt.Errorf("error: secure_file_priv variable was not found")
-	}
-	if err := isUnderSecureFileDir(secureFileDir, n.File); err != nil {
-		return nil, sql.ErrLoadDataCannotOpen.New(err.Error())
-	}
-	f, err := os.Open(n.File)
-	if err != nil {
-		return nil, sql.ErrLoadDataCannotOpen.New(err.Error())
-	}
-	return f, nil
-}
-
-// isUnderSecureFileDir is go-mysql-server's check (rowexec, unexported)
-// that file is in secureFileDir or below it; an empty secureFileDir allows
-// every file.
-func isUnderSecureFileDir(secureFileDir interface{}, file string) error {
-	if secureFileDir == nil || secureFileDir == "" {
-		return nil
-	}
-	sStat, err := os.Stat(secureFileDir.(string))
-	if err != nil {
-		return err
-	}
-	fStat, err := os.Stat(filepath.Dir(file))
-	if err != nil {
-		return err
-	}
-	if os.SameFile(sStat, fStat) {
-		return nil
-	}
-	fileAbs, err := filepath.Abs(file)
-	if err != nil {
-		return err
-	}
-	dirAbs, _ := filepath.Abs(secureFileDir.(string))
-	if strings.HasPrefix(fileAbs, dirAbs) {
-		return nil
-	}
-	return sql.ErrSecureFilePriv.New()
+	return files.openLoadData(ctx, n.File)
 }
 
 // loadDataIter reads the rows of one LOAD DATA statement.
@@ -165,8 +127,8 @@ var (
 	_ sql.Closer  = (*loadDataIter)(nil)
 )
 
-func newLoadDataIter(ctx *sql.Context, n *plan.LoadData) (*loadDataIter, error) {
-	file, err := openLoadData(ctx, n)
+func newLoadDataIter(ctx *sql.Context, n *plan.LoadData, files *fileAccess) (*loadDataIter, error) {
+	file, err := openLoadData(ctx, n, files)
 	if err != nil {
 		return nil, err
 	}

@@ -49,8 +49,9 @@ var exportRows = [][]csvCell{
 	{raw("8", "8"), str("\r\n"), str(`\N`), raw("8", "8")},
 }
 
-// writeExport writes exportRows with a header line and CRLF line ends.
-func writeExport(t *testing.T) string {
+// writeExport writes exportRows with a header line and CRLF line ends
+// into dir.
+func writeExport(t *testing.T, dir string) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString(`"id","name","note","amount"` + "\r\n")
@@ -63,7 +64,7 @@ func writeExport(t *testing.T) string {
 		}
 		b.WriteString("\r\n")
 	}
-	path := filepath.Join(t.TempDir(), "export.csv")
+	path := filepath.Join(dir, "export.csv")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestLoadDataCSVExport(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	db := ts.open("")
 	mustExec(t, db, "CREATE DATABASE ex")
-	path := writeExport(t)
+	path := writeExport(t, ts.fileDir()) // server files are read from secure_file_priv
 	var want [][]string
 	for _, row := range exportRows {
 		want = append(want, []string{row[0].want, row[1].want, fmt.Sprint(b2i(row[1].null)), row[2].want, fmt.Sprint(b2i(row[2].null)), row[3].want})
@@ -168,7 +169,7 @@ func TestLoadDataMalformed(t *testing.T) {
 	mustExec(t, db, "CREATE DATABASE mf")
 	mustExec(t, db, "CREATE TABLE mf.t (id INT PRIMARY KEY, a VARCHAR(10), b INT)")
 	mustExec(t, db, "INSERT INTO mf.t VALUES (1, 'one', 1), (2, 'two', 2)")
-	dir := t.TempDir()
+	dir := ts.fileDir() // server files are read from secure_file_priv
 	write := func(name, data string) string {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
@@ -258,7 +259,7 @@ func TestLoadData100k(t *testing.T) {
 	for i := 0; i < rows; i++ {
 		fmt.Fprintf(&b, "%d,\"name %d, \"\"quoted\"\"\",%d.5\n", i, i, i)
 	}
-	path := filepath.Join(t.TempDir(), "big.csv")
+	path := filepath.Join(ts.fileDir(), "big.csv")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,15 @@ type Config struct {
 	// Quiet logs errors only. The process's log level is otherwise left
 	// as the caller set it (cmd/anomalydb: --log-level).
 	Quiet bool
+	// SecureFilePriv is @@secure_file_priv, the one folder in which LOAD
+	// DATA INFILE, LOAD_FILE() and SELECT ... INTO OUTFILE/DUMPFILE may
+	// read and write server files (file_access.go). nil is the default:
+	// the folder "files" beside DataDir, created if missing. "NULL"
+	// disables server-side files; "" lifts the restriction (unsafe: every
+	// user with the FILE privilege reaches every file the server can).
+	// NewServer refuses DataDir, a folder inside it and one above it;
+	// the data directory is never read or written in any case.
+	SecureFilePriv *string
 }
 
 // Server is a running anomalydb: the SQL engine over the store, the
@@ -51,7 +60,8 @@ type Server struct {
 	engine   *sqle.Engine
 	srv      *server.Server
 	ln       net.Listener
-	password bool // root has a password
+	password bool        // root has a password
+	files    *fileAccess // server-side file access (file_access.go)
 }
 
 // mysqlRelease is the MySQL release whose protocol and SQL dialect
@@ -127,12 +137,19 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Quiet {
 		logrus.SetLevel(logrus.ErrorLevel)
 	}
+	files, err := newFileAccess(cfg.DataDir, cfg.SecureFilePriv)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SecureFilePriv != nil && *cfg.SecureFilePriv == "" {
+		logrus.Warn("--secure-file-priv '': every user with the FILE privilege can read and write any file this process can")
+	}
 	fresh := isEmptyDir(cfg.DataDir)
 	store, err := storage.Open(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: store}
+	s := &Server{store: store, files: files}
 	if err := s.init(cfg, fresh); err != nil {
 		store.Close()
 		return nil, err
@@ -152,9 +169,14 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	}
 	pro := &provider{store: s.store, svc: s.svc}
 	sys := &systemSchemas{provider: pro} // performance_schema, and mysql in information_schema (bi.go)
-	a := analyzer.NewDefault(sys)
+	// Server-side files: LOAD_FILE, FILE for LOAD DATA, INTO OUTFILE (file_access.go).
+	a := analyzer.NewDefault(fileFunctions{systemSchemas: sys, files: s.files})
 	sys.mysql = a.Catalog.MySQLDb
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{}, indexDDL{}, showDatabases{}, explainAnalyze{}})
+	s.files.mdb = a.Catalog.MySQLDb
+	a.Catalog.AuthHandler = fileAuth{a.Catalog.AuthHandler}
+	into := &intoFile{files: s.files}
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, explainAnalyze{}})
+	into.exec = a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
 	s.svc.engine = e
@@ -167,6 +189,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	}
 	sql.SystemVariables.AddSystemVariables(identityVariables())
 	sql.SystemVariables.AddSystemVariables(toolVariables())
+	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{s.files.variable()})
 
 	mdb := a.Catalog.MySQLDb
 	ed := mdb.Editor()

@@ -104,7 +104,7 @@ func TestWritesCommitOneSnapshotEach(t *testing.T) {
 	}
 
 	csv := func(name string, from, n int) string {
-		path := filepath.Join(t.TempDir(), name)
+		path := filepath.Join(ts.fileDir(), name) // server files are read from secure_file_priv
 		b := []byte("id,v\n")
 		for i := from; i < from+n; i++ {
 			b = fmt.Appendf(b, "%d,%d.5\n", i, i)

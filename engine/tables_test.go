@@ -235,7 +235,7 @@ func TestLoadData(t *testing.T) {
 	db := ts.open("")
 	mustExec(t, db, "CREATE DATABASE ld")
 	mustExec(t, db, "CREATE TABLE ld.t (id INT PRIMARY KEY, name VARCHAR(10), v DOUBLE)")
-	path := filepath.Join(t.TempDir(), "rows.csv")
+	path := filepath.Join(ts.fileDir(), "rows.csv") // server files are read from secure_file_priv
 	if err := os.WriteFile(path, []byte("id,name,v\n1,one,1.5\n2,\\N,2.5\n3,three,\\N\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestLoadData(t *testing.T) {
 		t.Fatalf("after LOAD DATA LOCAL: %d rows, want 5", n)
 	}
 	// A load that hits a duplicate key changes nothing.
-	path3 := filepath.Join(t.TempDir(), "dup.csv")
+	path3 := filepath.Join(ts.fileDir(), "dup.csv")
 	if err := os.WriteFile(path3, []byte("id,name,v\n6,six,6\n1,again,1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

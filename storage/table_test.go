@@ -65,21 +65,21 @@ func TestOddNames(t *testing.T) {
 	mem := checkedAlloc(t)
 	dir := t.TempDir()
 	s := openStore(t, dir, mem, true)
-	must(t, s.CreateDatabase("my db.x"))
+	must(t, s.CreateDatabase("my_db-x"))
 	sc := arrow.NewSchema([]arrow.Field{
 		{Name: "a.b", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "Sp ace", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "ünï", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "a", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	}, nil)
-	tbl, err := s.CreateTable("my db.x", "Tä.ble x", sc, nil)
+	tbl, err := s.CreateTable("my_db-x", "Tä.ble x", sc, nil)
 	must(t, err)
 	append1(t, tbl, makeBatch(mem, sc, 0, 20))
 	append1(t, tbl, makeBatch(mem, sc, 20, 20))
 	must(t, s.Close())
 	s = openStore(t, dir, mem, true)
 	defer s.Close()
-	tbl, err = s.Table("MY DB.X", "TÄ.BLE X")
+	tbl, err = s.Table("MY_DB-X", "TÄ.BLE X")
 	must(t, err)
 	if tbl.Name() != "Tä.ble x" || !tbl.Schema().Equal(sc) {
 		t.Fatalf("table %q, schema %s", tbl.Name(), tbl.Schema())

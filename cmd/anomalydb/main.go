@@ -1,7 +1,7 @@
 // Command anomalydb runs the anomalydb server: a MySQL-compatible SQL
 // engine in which analysts train and apply deep anomaly detectors.
 //
-//	anomalydb serve [--addr 127.0.0.1:3306] [--data-dir DIR] [--password P] [--examples DIR] [--log-level LEVEL]
+//	anomalydb serve [--addr 127.0.0.1:3306] [--data-dir DIR] [--password P] [--examples DIR] [--secure-file-priv DIR] [--log-level LEVEL]
 //	anomalydb version
 //	anomalydb help
 //
@@ -71,8 +71,24 @@ func usageError(stderr io.Writer, format string, args ...any) int {
 // serveFlags declares the flags of serve on a new FlagSet.
 type serveFlags struct {
 	addr, dataDir, password, examples string
+	secureFilePriv                    optionalString
 	level                             logLevel
 	quiet                             bool
+}
+
+// optionalString is a string flag that knows whether it was given, so
+// that an empty --secure-file-priv (no restriction, asked for) differs from
+// leaving the flag out (the default folder).
+type optionalString struct {
+	value string
+	set   bool
+}
+
+func (o *optionalString) String() string { return o.value }
+
+func (o *optionalString) Set(s string) error {
+	o.value, o.set = s, true
+	return nil
 }
 
 func newServeFlags() (*flag.FlagSet, *serveFlags) {
@@ -82,6 +98,7 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "keep the Iceberg warehouse and the detectors in `DIR`")
 	fs.StringVar(&f.password, "password", os.Getenv("ANOMALYDB_PASSWORD"), "root's `PASSWORD` (default $ANOMALYDB_PASSWORD, else none)")
 	fs.StringVar(&f.examples, "examples", "testdata", "on first start (empty data dir) load `DIR`/*.csv.gz into the database examples; \"\" for none")
+	fs.Var(&f.secureFilePriv, "secure-file-priv", "LOAD DATA INFILE, LOAD_FILE() and INTO OUTFILE use server files only in `DIR` (default: the folder files beside --data-dir, created if missing); NULL: none; '': anywhere (unsafe); never in the data dir")
 	fs.Var(&f.level, "log-level", "log at `LEVEL`: error, warn, info (adds a line per connection and per failed statement) or debug (adds every statement)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as --log-level error")
 	return fs, f
@@ -107,9 +124,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	setupLogging(stderr, level)
 
 	logrus.Infof("anomalydb %s starting (data dir %s)", engine.Version(), f.dataDir)
-	srv, err := engine.NewServer(engine.Config{
+	cfg := engine.Config{
 		Addr: f.addr, DataDir: f.dataDir, Password: f.password, ExamplesDir: f.examples,
-	})
+	}
+	if f.secureFilePriv.set {
+		cfg.SecureFilePriv = &f.secureFilePriv.value
+	}
+	srv, err := engine.NewServer(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "anomalydb:", err)
 		return exitFail
