@@ -220,18 +220,25 @@ func (fa *fileAccess) allowed(real string) error {
 	return nil
 }
 
-// readPath checks that the current user may read the server file name
-// and returns it resolved: the path to open. A file that does not exist
-// in secure_file_priv is an os.ErrNotExist error; one outside it is 1290
-// whether or not it exists.
-func (fa *fileAccess) readPath(ctx *sql.Context, name string) (string, error) {
+// absPath checks that the current user may use server files at all
+// (FILE privilege, secure_file_priv not NULL) and returns name made
+// absolute.
+func (fa *fileAccess) absPath(ctx *sql.Context, name string) (string, error) {
 	if err := fa.checkFilePriv(ctx); err != nil {
 		return "", err
 	}
 	if fa.disabled {
 		return "", errSecureFilePriv("")
 	}
-	abs, err := filepath.Abs(name)
+	return filepath.Abs(name)
+}
+
+// readPath checks that the current user may read the server file name
+// and returns it resolved: the path to open. A file that does not exist
+// in secure_file_priv is an os.ErrNotExist error; one outside it is 1290
+// whether or not it exists.
+func (fa *fileAccess) readPath(ctx *sql.Context, name string) (string, error) {
+	abs, err := fa.absPath(ctx, name)
 	if err != nil {
 		return "", err
 	}
@@ -255,13 +262,7 @@ func (fa *fileAccess) readPath(ctx *sql.Context, name string) (string, error) {
 // name and returns it resolved: the path to create (with O_EXCL, so that
 // a link put there afterwards is not followed).
 func (fa *fileAccess) writePath(ctx *sql.Context, name string) (string, error) {
-	if err := fa.checkFilePriv(ctx); err != nil {
-		return "", err
-	}
-	if fa.disabled {
-		return "", errSecureFilePriv("")
-	}
-	abs, err := filepath.Abs(name)
+	abs, err := fa.absPath(ctx, name)
 	if err != nil {
 		return "", err
 	}
