@@ -21,6 +21,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -86,136 +87,52 @@ func (t *table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.Prima
 	return &rewriteInserter{t: t, ch: ch}, nil
 }
 
-// AddColumn implements sql.AlterableTable. It is reached only when
-// go-mysql-server does not rewrite (ShouldRewriteTable says it always
-// should); the new column is NULL in every row.
-func (t *table) AddColumn(ctx *sql.Context, column *sql.Column, order *sql.ColumnOrder) error {
-	sch := t.schema.Schema
-	at := len(sch)
-	if order != nil && order.First {
-		at = 0
-	} else if order != nil && order.AfterColumn != "" {
-		at = sch.IndexOfColName(order.AfterColumn) + 1
-	}
-	cols := make(sql.Schema, 0, len(sch)+1)
-	sources := make([]int, 0, len(sch)+1)
-	for i, c := range sch {
-		if i == at {
-			cols, sources = append(cols, column), append(sources, -1)
-		}
-		cols, sources = append(cols, c), append(sources, i)
-	}
-	if at == len(sch) {
-		cols, sources = append(cols, column), append(sources, -1)
-	}
-	return t.changeFromCommitted(ctx, cols, sources)
+// AddColumn implements sql.AlterableTable. go-mysql-server calls it only
+// for a table that declines the rewrite, which this one never does
+// (ShouldRewriteTable): ADD COLUMN goes through RewriteInserter.
+func (t *table) AddColumn(*sql.Context, *sql.Column, *sql.ColumnOrder) error {
+	return errNotSupported("ADD COLUMN without a table rewrite")
 }
 
-// DropColumn implements sql.AlterableTable; see AddColumn.
-func (t *table) DropColumn(ctx *sql.Context, columnName string) error {
-	var cols sql.Schema
-	var sources []int
-	for i, c := range t.schema.Schema {
-		if !strings.EqualFold(c.Name, columnName) {
-			cols, sources = append(cols, c), append(sources, i)
-		}
-	}
-	return t.changeFromCommitted(ctx, cols, sources)
+// DropColumn implements sql.AlterableTable; like AddColumn, never called.
+func (t *table) DropColumn(*sql.Context, string) error {
+	return errNotSupported("DROP COLUMN without a table rewrite")
 }
 
-// ModifyColumn implements sql.AlterableTable: RENAME COLUMN, ALTER
-// COLUMN … SET/DROP DEFAULT, and MODIFY/CHANGE COLUMN when not rewritten.
+// ModifyColumn implements sql.AlterableTable: go-mysql-server calls it,
+// without a new position or type, for RENAME COLUMN, for ALTER COLUMN …
+// SET/DROP DEFAULT and for defaults that name a renamed column (MODIFY
+// and CHANGE COLUMN go through RewriteInserter). The rows do not change:
+// it is one metadata commit (storage.Table.RenameColumn).
 func (t *table) ModifyColumn(ctx *sql.Context, columnName string, column *sql.Column, order *sql.ColumnOrder) error {
 	sch := t.schema.Schema
 	from := sch.IndexOfColName(columnName)
 	if from < 0 {
 		return sql.ErrTableColumnNotFound.New(t.Name(), columnName)
 	}
-	col := *column
-	col.PrimaryKey = sch[from].PrimaryKey
-	rest := make([]int, 0, len(sch))
-	for i := range sch {
-		if i != from {
-			rest = append(rest, i)
-		}
+	if order != nil || !column.Type.Equals(sch[from].Type) || column.Nullable != sch[from].Nullable {
+		return errNotSupported("changing a column's type, nullability or position without a table rewrite")
 	}
-	to := from
-	if order != nil && order.First {
-		to = 0
-	} else if order != nil && order.AfterColumn != "" {
-		to = 0
-		for k, i := range rest {
-			if strings.EqualFold(sch[i].Name, order.AfterColumn) {
-				to = k + 1
-			}
-		}
-	}
-	sources := append(append(append([]int{}, rest[:to]...), from), rest[to:]...)
-	cols := make(sql.Schema, len(sources))
-	for j, i := range sources {
-		cols[j] = sch[i]
-		if i == from {
-			cols[j] = &col
-		}
-	}
-	return t.changeFromCommitted(ctx, cols, sources)
-}
-
-// changeFromCommitted changes the columns to cols, column j continuing
-// column sources[j] (-1: new, NULL in every row), converting the
-// committed rows.
-func (t *table) changeFromCommitted(ctx *sql.Context, cols sql.Schema, sources []int) error {
 	if err := commitForDDL(ctx); err != nil {
 		return err
 	}
-	var pk []int
-	for j, c := range cols {
-		if c.PrimaryKey {
-			pk = append(pk, j)
-		}
+	col := *column
+	col.PrimaryKey = sch[from].PrimaryKey
+	cols := slices.Clone(sch)
+	cols[from] = &col
+	sources := make([]int, len(cols))
+	for i := range sources {
+		sources[i] = i
 	}
-	if len(pk) == len(t.schema.PkOrdinals) { // keep the key's order
-		pk = pk[:0]
-		for _, o := range t.schema.PkOrdinals {
-			for j, s := range sources {
-				if s == o {
-					pk = append(pk, j)
-				}
-			}
-		}
-	}
-	ch, err := t.newColumnChange(sql.NewPrimaryKeySchema(cols, pk...), sources)
+	ch, err := t.newColumnChange(sql.NewPrimaryKeySchema(cols, t.schema.PkOrdinals...), sources)
 	if err != nil {
 		return err
 	}
-	return ch.commit(func(cur *storage.Data) error {
-		old := t.schema.Schema
-		for _, rec := range cur.Batches() {
-			readers := make([]func(int) interface{}, len(sources))
-			for j, s := range sources {
-				if s >= 0 {
-					readers[j] = valueReader(old[s].Type, rec.Column(s))
-				}
-			}
-			for r := 0; r < int(rec.NumRows()); r++ {
-				row := make(sql.Row, len(cols))
-				for j, rd := range readers {
-					if rd == nil {
-						continue
-					}
-					v, _, err := cols[j].Type.Convert(ctx, rd(r))
-					if err != nil {
-						return err
-					}
-					row[j] = v
-				}
-				if err := ch.add(row); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	if err := t.st.RenameColumn(from, col.Name, ch.props); err != nil {
+		return err
+	}
+	t.forgetCaches()
+	return nil
 }
 
 // commitForDDL commits the session's open transaction, as MySQL does
@@ -237,7 +154,7 @@ type columnChange struct {
 	props   map[string]string
 	uniq    []*uniqueKey
 	keys    []map[string]bool
-	base    *storage.Data // the snapshot the rows come from; nil: converted under the commit's lock
+	base    *storage.Data // the snapshot the rows come from
 
 	pending []sql.Row
 	batches []arrow.RecordBatch
@@ -338,19 +255,14 @@ func (ch *columnChange) release() {
 	}
 }
 
-// commit commits the change. fill, if not nil, adds the rows from the
-// committed contents under the table's write lock; otherwise the rows
-// were added from ch.base, which must still be the committed contents.
-func (ch *columnChange) commit(fill func(cur *storage.Data) error) error {
+// commit commits the change of the rows added from ch.base, which must
+// still be the table's committed contents.
+func (ch *columnChange) commit() error {
 	t := ch.t
 	defer ch.release()
 	name := t.Name() // the storage callback must not call the storage table
 	err := t.st.ChangeColumns(ch.arrow, ch.sources, func(cur *storage.Data) ([]arrow.RecordBatch, map[string]string, error) {
-		if fill != nil {
-			if err := fill(cur); err != nil {
-				return nil, nil, err
-			}
-		} else if cur != ch.base {
+		if cur != ch.base {
 			return nil, nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
 				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during ALTER TABLE)", name)
 		}
@@ -364,11 +276,17 @@ func (ch *columnChange) commit(fill func(cur *storage.Data) error) error {
 	if err != nil {
 		return err
 	}
+	t.forgetCaches()
+	return nil
+}
+
+// forgetCaches drops the index and AUTO_INCREMENT state kept for the
+// table's columns as they were.
+func (t *table) forgetCaches() {
 	if t.cache != nil {
 		t.cache.forget(t.st)
 	}
 	autoIncs.forget(t.st)
-	return nil
 }
 
 // rewriteInserter receives the rows of a rewrite from go-mysql-server.
@@ -410,7 +328,7 @@ func (w *rewriteInserter) Close(ctx *sql.Context) error {
 		w.ch.release()
 		return nil
 	}
-	return w.ch.commit(nil)
+	return w.ch.commit()
 }
 
 // releaseRecords releases every batch of recs.

@@ -110,6 +110,15 @@ func TestAlterTableColumns(t *testing.T) {
 	}
 	expectRows(t, db, "SELECT id, xs, c FROM t WHERE id = 8", [][]string{r("8", "4", "7")})
 	expectRows(t, db, "SELECT COUNT(*) FROM t", [][]string{r(fmt.Sprint(alterRows + 1))})
+
+	// A new default applies to later inserts and persists.
+	mustExec(t, db, "ALTER TABLE t ALTER COLUMN c SET DEFAULT 9")
+	mustExec(t, db, "INSERT INTO t (id, xs) VALUES (2000, 'd')")
+	ts.stop()
+	ts = startServer(t, dir, false)
+	db = ts.open("al")
+	mustExec(t, db, "INSERT INTO t (id, xs) VALUES (2001, 'e')")
+	expectRows(t, db, "SELECT id, c FROM t WHERE id >= 1000 ORDER BY id", [][]string{r("1000", "7"), r("2000", "9"), r("2001", "9")})
 }
 
 // TestAlterTableFailsAtomically: an ALTER TABLE whose rows cannot be

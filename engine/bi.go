@@ -346,22 +346,13 @@ func (perfDenied) Close(*sql.Context) error { return nil }
 // connectors read and go-mysql-server lacks, with MySQL 8's values for a
 // server without TLS. None can be SET.
 func toolVariables() []sql.SystemVariable {
-	constant := func(name, value string) sql.SystemVariable {
-		return &sql.MysqlSystemVariable{
-			Name:    name,
-			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
-			Dynamic: false,
-			Type:    types.NewSystemStringType(name),
-			Default: value,
-		}
-	}
 	var out []sql.SystemVariable
 	for _, nv := range [][2]string{
 		{"have_ssl", "DISABLED"},
 		{"have_openssl", "DISABLED"},
 	} {
 		if _, _, ok := sql.SystemVariables.GetGlobal(nv[0]); !ok {
-			out = append(out, constant(nv[0], nv[1]))
+			out = append(out, constantVariable(nv[0], nv[1]))
 		}
 	}
 	return out

@@ -11,7 +11,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/go-mysql-server/sql/plan"
-	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
@@ -158,13 +157,7 @@ func (fa *fileAccess) variable() sql.SystemVariable {
 	case fa.dir != "":
 		value = fa.dir + string(filepath.Separator)
 	}
-	return &sql.MysqlSystemVariable{
-		Name:    "secure_file_priv",
-		Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
-		Dynamic: false,
-		Type:    types.NewSystemStringType("secure_file_priv"),
-		Default: value,
-	}
+	return constantVariable("secure_file_priv", value)
 }
 
 // account is the current user as MySQL's messages name it, and whether

@@ -89,19 +89,22 @@ func Version() string { return mysqlRelease + "-anomalydb-" + BuildVersion() }
 // @@innodb_version, which BI tools query and go-mysql-server lacks. None
 // can be SET, as in MySQL. VERSION() reads @@version.
 func identityVariables() []sql.SystemVariable {
-	constant := func(name, value string) sql.SystemVariable {
-		return &sql.MysqlSystemVariable{
-			Name:    name,
-			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
-			Dynamic: false,
-			Type:    types.NewSystemStringType(name),
-			Default: value,
-		}
-	}
 	return []sql.SystemVariable{
-		constant("version", Version()),
-		constant("version_comment", "anomalydb "+BuildVersion()),
-		constant("innodb_version", mysqlRelease),
+		constantVariable("version", Version()),
+		constantVariable("version_comment", "anomalydb "+BuildVersion()),
+		constantVariable("innodb_version", mysqlRelease),
+	}
+}
+
+// constantVariable is a read-only global string variable (SET fails, as
+// for MySQL's non-dynamic variables); value nil shows as NULL.
+func constantVariable(name string, value interface{}) sql.SystemVariable {
+	return &sql.MysqlSystemVariable{
+		Name:    name,
+		Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+		Dynamic: false,
+		Type:    types.NewSystemStringType(name),
+		Default: value,
 	}
 }
 

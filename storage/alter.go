@@ -196,3 +196,61 @@ func evolveSchema(txn *table.Transaction, cur, want *iceberg.Schema, sources []i
 	}
 	return u.Commit()
 }
+
+// RenameColumn renames the column at position pos to name (which may be
+// the same name: then only properties change) and sets the properties
+// set, as one Iceberg metadata commit: the Iceberg field keeps its ID, so
+// the data files stay as they are and are read under the new name. On
+// error nothing changed. A column change that touches the rows is
+// ChangeColumns.
+func (t *Table) RenameColumn(pos int, name string, set map[string]string) error {
+	for k := range set {
+		if isReservedProp(k) {
+			return fmt.Errorf("%w: %q", ErrReservedProperty, k)
+		}
+	}
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
+	if pos < 0 || pos >= t.schema.NumFields() {
+		return fmt.Errorf("storage: RenameColumn: no column %d in %s.%s", pos, t.db, t.name)
+	}
+	fields := t.schema.Fields()
+	old := fields[pos].Name
+	fields[pos].Name = name
+	schema := arrow.NewSchema(fields, nil)
+	_, enc, err := toIcebergSchema(schema)
+	if err != nil {
+		return err
+	}
+	txn := t.ice.NewTransaction()
+	if old != name {
+		if err := txn.UpdateSchema(true, false).RenameColumn([]string{old}, name).Commit(); err != nil {
+			return fmt.Errorf("storage: renaming column %s of %s.%s: %w", old, t.db, t.name, err)
+		}
+	}
+	props := iceberg.Properties{propArrowSchema: enc}
+	maps.Copy(props, set)
+	if err := txn.SetProperties(props); err != nil {
+		return fmt.Errorf("storage: renaming column %s of %s.%s: %w", old, t.db, t.name, err)
+	}
+	if err := t.commit(t.store.ctx, txn, nil); err != nil {
+		return fmt.Errorf("storage: renaming column %s of %s.%s: %w", old, t.db, t.name, err)
+	}
+	canon, err := table.SchemaToArrowSchema(t.ice.Schema(), nil, true, false)
+	if err != nil { // cannot happen: the schema was written from a valid one
+		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after renaming a column; reopen the store: %w", t.db, t.name, err)
+		return t.err
+	}
+	t.schema, t.canon = schema, canon
+	t.props = maps.Clone(t.props)
+	maps.Copy(t.props, set)
+	batches := make([]arrow.RecordBatch, len(t.data.batches))
+	for i, b := range t.data.batches {
+		batches[i] = withSchema(schema, b)
+	}
+	t.publish(newData(schema, batches))
+	return nil
+}

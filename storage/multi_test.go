@@ -262,11 +262,7 @@ func TestCommitTablesCheckFails(t *testing.T) {
 			must(t, s.Close())
 			s = openStore(t, dir, mem, true)
 			defer s.Close()
-			for name, want := range map[string][2]int64{"a": {0, 10}, "b": {100, 10}} {
-				tbl, err := s.Table("db", name)
-				must(t, err)
-				assertRows(t, mem, tbl, want)
-			}
+			assertTwoTables(t, mem, s)
 		})
 	}
 }
@@ -391,11 +387,7 @@ func TestCommitTablesFirstCommitFails(t *testing.T) {
 	must(t, s.Close())
 	s = openStore(t, dir, mem, false)
 	defer s.Close()
-	for name, want := range map[string][2]int64{"a": {0, 10}, "b": {100, 10}} {
-		tbl, err := s.Table("db", name)
-		must(t, err)
-		assertRows(t, mem, tbl, want)
-	}
+	assertTwoTables(t, mem, s)
 }
 
 // TestRecoverIncompleteIntent: an intent that is not complete (cut short,
@@ -607,6 +599,17 @@ func TestCrashRecoveryMulti(t *testing.T) {
 // twoTablesPL is the setup of TestPowerLoss's CommitTables cases: db.a
 // and db.b as by twoTables.
 func twoTablesPL(e *plEnv, s *Store) { twoTables(e.t, s, e.mem) }
+
+// assertTwoTables checks that db.a and db.b of s hold the rows twoTables
+// gave them.
+func assertTwoTables(t *testing.T, mem memory.Allocator, s *Store) {
+	t.Helper()
+	for name, want := range map[string][2]int64{"a": {0, 10}, "b": {100, 10}} {
+		tbl, err := s.Table("db", name)
+		must(t, err)
+		assertRows(t, mem, tbl, want)
+	}
+}
 
 // TestIntentRemovalIsDurable: once a multi-table commit has returned, or
 // the Open that completed an interrupted one, its intent stays removed

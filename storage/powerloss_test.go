@@ -218,6 +218,17 @@ func powerLossCases() []powerLossCase {
 			op:    func(e *plEnv, s *Store) error { return alterTable(e.mem, s) },
 		},
 		{
+			name:  "RenameColumn",
+			setup: tableOf20,
+			op: func(e *plEnv, s *Store) error {
+				tbl, err := s.Table("db", "t")
+				if err != nil {
+					return err
+				}
+				return tbl.RenameColumn(1, "w", map[string]string{"sql.columns": "renamed"})
+			},
+		},
+		{
 			name:  "RenameTable",
 			setup: tableOf20,
 			op:    func(e *plEnv, s *Store) error { return s.RenameTable("db", "t", "renamed t") },

@@ -124,7 +124,7 @@ func (s *Store) RenameTable(db, oldName, newName string) error {
 	if err := txn.SetProperties(iceberg.Properties{propTableName: newName}); err != nil {
 		return fmt.Errorf("storage: renaming table %s.%s: %w", d.name, t.name, err)
 	}
-	if err := t.commitMetadata(s.ctx, txn); err != nil {
+	if err := t.commit(s.ctx, txn, nil); err != nil {
 		return fmt.Errorf("storage: renaming table %s.%s: %w", d.name, t.name, err)
 	}
 	nt, err := newTable(s, d.name, newName, t.dir(), t.ice)

@@ -519,7 +519,7 @@ func (t *Table) UpdateProperties(fn func(cur *Data) (set map[string]string, remo
 		err = txn.RemoveProperties(remove)
 	}
 	if err == nil {
-		err = t.commitMetadata(ctx, txn)
+		err = t.commit(ctx, txn, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("storage: updating properties of %s.%s: %w", t.db, t.name, err)
@@ -527,36 +527,6 @@ func (t *Table) UpdateProperties(fn func(cur *Data) (set map[string]string, remo
 	t.props = props
 	t.publish(newData(t.schema, t.data.retainedBatches()).extend(t.data))
 	return nil
-}
-
-// commitMetadata commits txn, which changes metadata only (no snapshot),
-// and makes the result the table's current metadata. When iceberg-go
-// reports an error whose outcome is unknown, the catalog is asked: a new
-// metadata version means the commit landed (only this Store writes the
-// table, with t.writeMu held) and commitMetadata returns nil. If even
-// that fails the table refuses further writes until the store is
-// reopened. A commit that failed leaves no file behind: iceberg-go
-// removes its temporary metadata file, and Open removes a stale claim.
-func (t *Table) commitMetadata(ctx context.Context, txn *table.Transaction) error {
-	prev := t.ice.MetadataLocation()
-	nt, err := txn.Commit(ctx)
-	if nt != nil {
-		t.ice = nt
-		return nil
-	}
-	if !errors.Is(err, table.ErrCommitFailed) {
-		lt, lerr := t.store.cat.LoadTable(ctx, t.ident)
-		if lerr != nil {
-			t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after a failed commit (%v); reopen the store: %w",
-				t.db, t.name, lerr, err)
-			return t.err
-		}
-		t.ice = lt
-		if lt.MetadataLocation() != prev {
-			return nil
-		}
-	}
-	return err
 }
 
 // writeFiles writes batches (of the declared schema) to new Parquet data
@@ -597,16 +567,18 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 	return files, nil
 }
 
-// commit commits txn, whose snapshot adds the data files added, and makes
-// the result the table's current metadata. When iceberg-go reports an error
-// whose outcome is unknown (not a clean ErrCommitFailed), the catalog is
-// asked: if the current snapshot changed, the commit landed and commit
-// returns nil. If even that fails the table refuses further writes until
-// the store is reopened, so memory never diverges from disk. The files of
-// a commit known to have failed (data files, manifests, manifest list) are
-// removed.
+// commit commits txn, whose snapshot (if it makes one) adds the data
+// files added, and makes the result the table's current metadata. When
+// iceberg-go reports an error whose outcome is unknown (not a clean
+// ErrCommitFailed), the catalog is asked: a new metadata version means
+// the commit landed (only this Store writes the table, with t.writeMu
+// held) and commit returns nil. If even that fails the table refuses
+// further writes until the store is reopened, so memory never diverges
+// from disk. The files of a commit known to have failed (data files,
+// manifests, manifest list) are removed; iceberg-go removes its temporary
+// metadata file, and Open removes a stale claim.
 func (t *Table) commit(ctx context.Context, txn *table.Transaction, added []iceberg.DataFile) error {
-	prev := snapshotID(t.ice)
+	prev := t.ice.MetadataLocation()
 	staged, _ := txn.StagedTable() // for cleanup; nil if it cannot be built
 	nt, err := txn.Commit(ctx)
 	if nt != nil {
@@ -622,7 +594,7 @@ func (t *Table) commit(ctx context.Context, txn *table.Transaction, added []iceb
 			return t.err
 		}
 		t.ice = lt
-		if snapshotID(lt) != prev {
+		if lt.MetadataLocation() != prev {
 			return nil
 		}
 	}
