@@ -274,9 +274,10 @@ func init() {
 // fsynced: a file that reappears after power loss is unreferenced, and Open
 // deletes it.
 type icebergFS struct {
-	icebergio.LocalFS // reads; every mutating method is overridden below
+	icebergio.LocalFS // reads, of paths resolved by loc
 	fsys              fileSystem
 	noSync            bool
+	loc               *relocator // resolves paths; changes only inside the data directory
 }
 
 var _ interface {
@@ -300,6 +301,27 @@ func osPath(name string) string {
 	return name
 }
 
+// Open implements icebergio.IO.
+func (f icebergFS) Open(name string) (icebergio.File, error) { return f.LocalFS.Open(f.loc.resolve(name)) }
+
+// ReadFile implements icebergio.ReadFileIO.
+func (f icebergFS) ReadFile(name string) ([]byte, error) {
+	return f.LocalFS.ReadFile(f.loc.resolve(name))
+}
+
+// ReadDir implements icebergio.ReadDirIO.
+func (f icebergFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	return f.LocalFS.ReadDir(f.loc.resolve(name))
+}
+
+// WalkDir implements icebergio.ListableIO.
+func (f icebergFS) WalkDir(root string, fn fs.WalkDirFunc) error {
+	return f.LocalFS.WalkDir(f.loc.resolve(root), fn)
+}
+
+// Stat implements icebergio.StatIO.
+func (f icebergFS) Stat(name string) (fs.FileInfo, error) { return f.LocalFS.Stat(f.loc.resolve(name)) }
+
 // syncDir is SyncDir unless f.noSync.
 func (f icebergFS) syncDir(dir string) error {
 	if f.noSync {
@@ -312,7 +334,10 @@ func (f icebergFS) syncDir(dir string) error {
 // created (durably); the returned writer fsyncs the file and its directory
 // on Close.
 func (f icebergFS) Create(name string) (icebergio.FileWriter, error) {
-	p := osPath(name)
+	p, err := f.loc.writable(name)
+	if err != nil {
+		return nil, err
+	}
 	if err := mkdirAll(f.fsys, filepath.Dir(p), !f.noSync); err != nil {
 		return nil, err
 	}
@@ -337,14 +362,29 @@ func (f icebergFS) WriteFile(name string, content []byte) error {
 }
 
 // Remove implements icebergio.IO.
-func (f icebergFS) Remove(name string) error { return f.fsys.Remove(osPath(name)) }
+func (f icebergFS) Remove(name string) error {
+	p, err := f.loc.writable(name)
+	if err != nil {
+		return err
+	}
+	return f.fsys.Remove(p)
+}
 
 // RemoveAll implements icebergio.RemoveAllIO.
-func (f icebergFS) RemoveAll(name string) error { return f.fsys.RemoveAll(osPath(name)) }
+func (f icebergFS) RemoveAll(name string) error {
+	p, err := f.loc.writable(name)
+	if err != nil {
+		return err
+	}
+	return f.fsys.RemoveAll(p)
+}
 
 // Mkdir creates one directory (durably), like icebergio.LocalFS.Mkdir.
 func (f icebergFS) Mkdir(name string) error {
-	p := osPath(name)
+	p, err := f.loc.writable(name)
+	if err != nil {
+		return err
+	}
 	if err := f.fsys.Mkdir(p, 0o755); err != nil {
 		return err
 	}
@@ -352,22 +392,46 @@ func (f icebergFS) Mkdir(name string) error {
 }
 
 // MkdirAll implements icebergio.MkdirAllIO, durably.
-func (f icebergFS) MkdirAll(name string) error { return mkdirAll(f.fsys, osPath(name), !f.noSync) }
+func (f icebergFS) MkdirAll(name string) error {
+	p, err := f.loc.writable(name)
+	if err != nil {
+		return err
+	}
+	return mkdirAll(f.fsys, p, !f.noSync)
+}
 
 // Rename implements icebergio.RenameIO and fsyncs the target directory
 // (iceberg-go renames only within a directory).
 func (f icebergFS) Rename(oldpath, newpath string) error {
-	if err := f.fsys.Rename(osPath(oldpath), osPath(newpath)); err != nil {
+	src, dst, err := f.writablePair(oldpath, newpath)
+	if err != nil {
 		return err
 	}
-	return f.syncDir(filepath.Dir(osPath(newpath)))
+	if err := f.fsys.Rename(src, dst); err != nil {
+		return err
+	}
+	return f.syncDir(filepath.Dir(dst))
+}
+
+// writablePair resolves the two paths of a rename; both must be inside the
+// data directory.
+func (f icebergFS) writablePair(oldpath, newpath string) (string, string, error) {
+	src, err := f.loc.writable(oldpath)
+	if err != nil {
+		return "", "", err
+	}
+	dst, err := f.loc.writable(newpath)
+	return src, dst, err
 }
 
 // RenameNoReplace implements icebergio.RenameNoReplaceIO like LocalFS, as a
 // hard link followed by a best-effort removal of the source, and fsyncs the
 // target directory.
 func (f icebergFS) RenameNoReplace(oldpath, newpath string) error {
-	src, dst := osPath(oldpath), osPath(newpath)
+	src, dst, err := f.writablePair(oldpath, newpath)
+	if err != nil {
+		return err
+	}
 	if err := f.fsys.Link(src, dst); err != nil {
 		return err
 	}

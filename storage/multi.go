@@ -447,6 +447,7 @@ func (s *Store) rollForward(id string, e intentTable) error {
 	if err != nil {
 		return fmt.Errorf("loading table %s.%s: %w", e.Database, e.Table, err)
 	}
+	s.loc.addTableRoot(ice, e.Database, e.Table)
 	if ice.Metadata().TableUUID().String() != e.UUID {
 		return nil // dropped and created again since
 	}

@@ -618,7 +618,7 @@ func checkNoOrphans(t *testing.T, s *Store, where string) {
 			tbl, err := s.Table(db, name)
 			must(t, err)
 			tdir := filepath.Join(s.warehouse, tbl.Database(), tbl.dir())
-			refs, _, err := referencedFiles(s.ctx, tbl.ice, tdir)
+			refs, _, err := referencedFiles(s.ctx, tbl.ice, tdir, s.loc)
 			must(t, err)
 			err = filepath.WalkDir(tdir, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {

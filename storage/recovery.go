@@ -84,6 +84,7 @@ func (s *Store) loadTables(d *database, unclean bool) error {
 		if err != nil {
 			return fmt.Errorf("storage: loading table %s.%s: %w", d.name, e.Name(), err)
 		}
+		s.loc.addTableRoot(ice, d.name, e.Name())
 		name := tableName(ice, e.Name())
 		if prev, ok := d.tables[key(name)]; ok {
 			return fmt.Errorf("storage: tables %s.%q and %s.%q have the same name (compared case-insensitively)", d.name, prev.name, d.name, name)
@@ -191,7 +192,7 @@ func (s *Store) repairVersionHint(mdir string, version int) error {
 // removals are not fsynced: a file that reappears after a power cut is
 // still unreferenced and removed by the next Open.
 func (s *Store) removeOrphans(ice *table.Table, tdir string) error {
-	referenced, foreign, err := referencedFiles(s.ctx, ice, tdir)
+	referenced, foreign, err := referencedFiles(s.ctx, ice, tdir, s.loc)
 	if err != nil {
 		return err
 	}
@@ -224,7 +225,7 @@ func (s *Store) removeOrphans(ice *table.Table, tdir string) error {
 // referencedFiles returns the cleaned OS paths of every manifest list,
 // manifest and data file (live or deleted entries) that a snapshot of ice
 // refers to, and whether any of them lies outside the table directory tdir.
-func referencedFiles(ctx context.Context, ice *table.Table, tdir string) (referenced map[string]bool, foreign bool, err error) {
+func referencedFiles(ctx context.Context, ice *table.Table, tdir string, loc *relocator) (referenced map[string]bool, foreign bool, err error) {
 	fsys, err := ice.FS(ctx)
 	if err != nil {
 		return nil, false, err
@@ -232,7 +233,7 @@ func referencedFiles(ctx context.Context, ice *table.Table, tdir string) (refere
 	root := filepath.Clean(tdir) + string(filepath.Separator)
 	referenced = map[string]bool{}
 	ref := func(p string) {
-		c := filepath.Clean(osPath(p))
+		c := loc.resolve(p)
 		if !strings.HasPrefix(c, root) {
 			foreign = true
 		}

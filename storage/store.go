@@ -98,6 +98,7 @@ type Store struct {
 	opts      Options
 	fs        fileSystem      // opts.fsys: every change to files goes through it
 	fsToken   string          // propFS value under which the catalog finds fs
+	loc       *relocator      // maps paths under earlier roots of dir to dir (relocate.go)
 	ctx       context.Context // carries opts.Allocator for Arrow compute and iceberg-go
 	cat       *hadoop.Catalog
 	lock      io.Closer
@@ -162,13 +163,17 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 		ctx:       compute.WithAllocator(context.Background(), o.Allocator),
 		lock:      lock,
 		dbs:       map[string]*database{},
+		loc:       newRelocator(dir),
 	}
 	for _, d := range []string{s.warehouse, s.detectors, s.trash} {
 		if err := s.mkdir(d); err != nil {
 			return nil, fmt.Errorf("storage: creating %s: %w", d, err)
 		}
 	}
-	s.fsToken = registerIcebergFS(icebergFS{fsys: s.fs, noSync: o.NoSync})
+	if err := s.openRoots(); err != nil {
+		return nil, err
+	}
+	s.fsToken = registerIcebergFS(icebergFS{fsys: s.fs, noSync: o.NoSync, loc: s.loc})
 	defer func() {
 		if err != nil {
 			unregisterIcebergFS(s.fsToken)

@@ -629,10 +629,10 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 			keep[m.FilePath()] = true
 		}
 	}
-	mdir := filepath.Join(osPath(t.ice.Location()), "metadata") + string(filepath.Separator)
+	mdir := filepath.Join(t.store.loc.resolve(t.ice.Location()), "metadata") + string(filepath.Separator)
 	remove := func(p string) {
-		if !keep[p] && strings.HasPrefix(filepath.Clean(osPath(p)), mdir) {
-			_ = t.store.fs.Remove(osPath(p))
+		if lp := t.store.loc.resolve(p); !keep[p] && strings.HasPrefix(lp, mdir) {
+			_ = t.store.fs.Remove(lp)
 		}
 	}
 	if mans, err := snap.Manifests(fsys); err == nil {
@@ -764,7 +764,9 @@ func fileInfos(dfs []iceberg.DataFile) []fileInfo {
 // after an unclean shutdown.
 func (t *Table) removeDataFiles(dfs []iceberg.DataFile) {
 	for _, df := range dfs {
-		_ = t.store.fs.Remove(osPath(df.FilePath()))
+		if p, err := t.store.loc.writable(df.FilePath()); err == nil {
+			_ = t.store.fs.Remove(p)
+		}
 	}
 }
 

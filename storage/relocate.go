@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/apache/iceberg-go/table"
+)
+
+// rootsFileName names the file that lists, one per line, every absolute
+// path the data directory has been opened at (see relocator).
+const rootsFileName = "ROOTS"
+
+// ErrOutsideDataDir is returned for a change the store was asked to make
+// to a file outside its data directory.
+var ErrOutsideDataDir = errors.New("storage: path outside the data directory")
+
+// relocator makes a data directory self-contained. Iceberg metadata holds
+// absolute locations: a table's location, its manifest lists, manifests
+// and data files, and the metadata log. A data directory copied or moved
+// while the server is stopped still names its old places, so every path
+// the store or iceberg-go uses goes through resolve, which maps a path
+// under any earlier root of the data directory to the same relative path
+// under the current one. Nothing is ever read from or written to an
+// earlier root: after `cp -a` the original and the copy are independent.
+//
+// The earlier roots are the ones listed in the ROOTS file (written by
+// Open) and the roots implied by tables' locations (for data directories
+// written before the ROOTS file existed). A relocator is safe for
+// concurrent use; roots are only ever added.
+type relocator struct {
+	root string                  // the current data directory, clean and absolute
+	old  atomic.Pointer[[]string] // earlier roots, longest first
+}
+
+func newRelocator(root string) *relocator {
+	r := &relocator{root: filepath.Clean(root)}
+	r.old.Store(&[]string{})
+	return r
+}
+
+// under reports whether p is dir or inside it (both clean).
+func under(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
+}
+
+// resolve returns the OS path that name (a plain path or file:// URI)
+// stands for in the current data directory: unchanged if it is not under
+// an earlier root.
+func (r *relocator) resolve(name string) string {
+	p := filepath.Clean(osPath(name))
+	if r == nil || !filepath.IsAbs(p) || under(p, r.root) {
+		return p
+	}
+	for _, o := range *r.old.Load() {
+		if under(p, o) {
+			return r.root + p[len(o):]
+		}
+	}
+	return p
+}
+
+// writable resolves name and refuses it unless it is inside the data
+// directory: the store never changes a file anywhere else.
+func (r *relocator) writable(name string) (string, error) {
+	p := r.resolve(name)
+	if r != nil && !under(p, r.root) {
+		return "", fmt.Errorf("%w: %s", ErrOutsideDataDir, p)
+	}
+	return p, nil
+}
+
+// add records earlier roots; the current root and known ones are ignored.
+func (r *relocator) add(roots ...string) {
+	for {
+		cur := r.old.Load()
+		next := slices.Clone(*cur)
+		for _, o := range roots {
+			o = filepath.Clean(o)
+			if !filepath.IsAbs(o) || o == r.root || slices.Contains(next, o) {
+				continue
+			}
+			next = append(next, o)
+		}
+		if len(next) == len(*cur) {
+			return
+		}
+		// Longest first, so that a root inside another earlier root wins.
+		slices.SortFunc(next, func(a, b string) int { return len(b) - len(a) })
+		if r.old.CompareAndSwap(cur, &next) {
+			return
+		}
+	}
+}
+
+// addTableRoot records the root a table was created under, derived from
+// its location <root>/warehouse/<db dir>/<table dir>.
+func (r *relocator) addTableRoot(ice *table.Table, dbDir, tableDir string) {
+	loc := filepath.Clean(osPath(ice.Location()))
+	suffix := string(filepath.Separator) + filepath.Join(warehouseDirName, dbDir, tableDir)
+	if root, ok := strings.CutSuffix(loc, suffix); ok && root != "" {
+		r.add(root)
+	}
+}
+
+// openRoots reads the ROOTS file of the store's data directory into s.loc
+// and appends the current root to it if it is new, durably, before
+// anything else of the data directory is read.
+func (s *Store) openRoots() error {
+	path := filepath.Join(s.dir, rootsFileName)
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("storage: reading %s: %w", path, err)
+	}
+	var roots []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			roots = append(roots, line)
+		}
+	}
+	s.loc.add(roots...)
+	if slices.Contains(roots, s.loc.root) {
+		return nil
+	}
+	roots = append(roots, s.loc.root)
+	if err := writeFileAtomic(s.fs, path, []byte(strings.Join(roots, "\n")+"\n"), s.opts.NoSync); err != nil {
+		return fmt.Errorf("storage: recording the data directory's location: %w", err)
+	}
+	return nil
+}

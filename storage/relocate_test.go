@@ -1,0 +1,159 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+func TestRelocatorResolve(t *testing.T) {
+	r := newRelocator("/srv/copy")
+	r.add("/x/data", "/x/data/old", "/srv/copy")
+	for _, c := range []struct{ in, want string }{
+		{"file:///x/data/warehouse/db/t/data/a.parquet", "/srv/copy/warehouse/db/t/data/a.parquet"},
+		{"/x/data/old/warehouse/a", "/srv/copy/warehouse/a"}, // the longer earlier root wins
+		{"/x/data2/warehouse/a", "/x/data2/warehouse/a"},     // a sibling, not under /x/data
+		{"/srv/copy/warehouse/a", "/srv/copy/warehouse/a"},
+		{"/x/data", "/srv/copy"},
+	} {
+		if got := r.resolve(c.in); got != c.want {
+			t.Errorf("resolve(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if _, err := r.writable("/x/data2/warehouse/a"); !errors.Is(err, ErrOutsideDataDir) {
+		t.Errorf("writable outside the data directory: %v", err)
+	}
+	if p, err := r.writable("/x/data/detectors/d"); err != nil || p != "/srv/copy/detectors/d" {
+		t.Errorf("writable under an earlier root = %q, %v", p, err)
+	}
+}
+
+// treeState is every regular file and directory under dir with its size,
+// mode and modification time.
+func treeState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	st := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st[p] = fmt.Sprintf("%v %d %v", info.Mode(), info.Size(), info.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+// TestCopiedAndMovedDataDirectory copies a stopped data directory with
+// cp -a and moves the copy with mv: each opens with the same tables and
+// detectors, writes (appends, snapshot expiry, metadata deletion, orphan
+// removal after an unclean stop) only inside itself, and the original is
+// left exactly as it was.
+func TestCopiedAndMovedDataDirectory(t *testing.T) {
+	mem := checkedAlloc(t)
+	base := t.TempDir()
+	orig := filepath.Join(base, "orig")
+	opts := &Options{Allocator: mem, NoSync: true, MaxSnapshots: 2, RetainSnapshots: 1}
+	open := func(dir string) (*Store, *Table) {
+		t.Helper()
+		s, err := OpenWithOptions(dir, opts)
+		if err != nil {
+			t.Fatalf("Open(%s): %v", dir, err)
+		}
+		tbl, err := s.Table("db", "t")
+		must(t, err)
+		return s, tbl
+	}
+
+	s := openStore(t, orig, mem, true)
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	for i := int64(0); i < 3; i++ {
+		append1(t, tbl, makeBatch(mem, tbl.Schema(), i*10, 10))
+	}
+	must(t, s.SaveDetector("db", "d", []byte("model")))
+	must(t, s.Close())
+	before := treeState(t, orig)
+
+	cp := filepath.Join(base, "copy")
+	run(t, "cp", "-a", orig, cp)
+	// An unclean stop and a leftover data file: the sweep must see the
+	// copy's files as its own.
+	must(t, os.Remove(filepath.Join(cp, cleanFileName)))
+	ents, err := os.ReadDir(filepath.Join(cp, warehouseDirName, "db"))
+	must(t, err)
+	orphan := filepath.Join(cp, warehouseDirName, "db", ents[0].Name(), "data", "orphan.parquet")
+	must(t, os.WriteFile(orphan, []byte("PAR1"), 0o644))
+
+	s, tbl = open(cp)
+	if _, err := os.Stat(orphan); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the copy's unreferenced file survived the recovery sweep: %v", err)
+	}
+	assertRows(t, mem, tbl, [2]int64{0, 30})
+	for i := int64(3); i < 6; i++ { // expires snapshots: deletes files and metadata
+		append1(t, tbl, makeBatch(mem, tbl.Schema(), i*10, 10))
+	}
+	if dets, err := s.LoadDetectors("db"); err != nil || string(dets["d"]) != "model" {
+		t.Errorf("detectors in the copy = %q, %v", dets, err)
+	}
+	must(t, s.Close())
+
+	after := treeState(t, orig)
+	for p, st := range before {
+		if after[p] != st {
+			t.Errorf("the copy changed the original's %s: %q, was %q", p, after[p], st)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			t.Errorf("the copy wrote %s into the original", p)
+		}
+	}
+
+	s, tbl = open(orig)
+	assertRows(t, mem, tbl, [2]int64{0, 30})
+	must(t, s.Close())
+
+	moved := filepath.Join(base, "moved")
+	run(t, "mv", cp, moved)
+	s, tbl = open(moved)
+	assertRows(t, mem, tbl, [2]int64{0, 60})
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 60, 10))
+	must(t, s.Close())
+	if _, err := os.Stat(cp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the moved directory recreated its old place: %v", err)
+	}
+
+	// A data directory written before ROOTS existed: the earlier root is
+	// found from the tables' locations.
+	legacy := filepath.Join(base, "legacy")
+	run(t, "cp", "-a", orig, legacy)
+	must(t, os.Remove(filepath.Join(legacy, rootsFileName)))
+	s, tbl = open(legacy)
+	assertRows(t, mem, tbl, [2]int64{0, 30})
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 30, 10))
+	assertRows(t, mem, tbl, [2]int64{0, 40})
+	must(t, s.Close())
+
+	s, tbl = open(moved)
+	assertRows(t, mem, tbl, [2]int64{0, 70})
+	must(t, s.Close())
+}
