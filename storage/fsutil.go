@@ -302,7 +302,9 @@ func osPath(name string) string {
 }
 
 // Open implements icebergio.IO.
-func (f icebergFS) Open(name string) (icebergio.File, error) { return f.LocalFS.Open(f.loc.resolve(name)) }
+func (f icebergFS) Open(name string) (icebergio.File, error) {
+	return f.LocalFS.Open(f.loc.resolve(name))
+}
 
 // ReadFile implements icebergio.ReadFileIO.
 func (f icebergFS) ReadFile(name string) ([]byte, error) {

@@ -37,7 +37,7 @@ var ErrOutsideDataDir = errors.New("storage: path outside the data directory")
 // written before the ROOTS file existed). A relocator is safe for
 // concurrent use; roots are only ever added.
 type relocator struct {
-	root string                  // the current data directory, clean and absolute
+	root string                   // the current data directory, clean and absolute
 	old  atomic.Pointer[[]string] // earlier roots, longest first
 }
 
