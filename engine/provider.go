@@ -142,6 +142,9 @@ func (d *database) GetTableInsensitive(_ *sql.Context, name string) (sql.Table, 
 	if err != nil {
 		return nil, false, err
 	}
+	if t.Damage() != nil {
+		return newDamagedTable(d.name, t), true, nil
+	}
 	tbl, err := newTable(d.name, t, &d.p.indexes)
 	if err != nil {
 		return nil, false, err

@@ -166,6 +166,7 @@ func isEmptyDir(dir string) bool {
 }
 
 func (s *Server) init(cfg Config, fresh bool) error {
+	warnDamaged(s.store)
 	s.svc = newDetectorService(s.store)
 	if err := s.svc.load(); err != nil {
 		return err
@@ -178,7 +179,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	s.files.mdb = a.Catalog.MySQLDb
 	a.Catalog.AuthHandler = fileAuth{a.Catalog.AuthHandler}
 	into := &intoFile{files: s.files}
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, explainAnalyze{}})
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, explainAnalyze{}})
 	into.exec = a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}

@@ -411,10 +411,17 @@ func (s *Store) recoverTransactions() error {
 			}
 			continue
 		}
+		complete := true
 		for _, e := range in.Tables {
 			if err := s.rollForward(in.ID, e); err != nil {
-				return fmt.Errorf("storage: completing transaction %s (intent %s): %w", in.ID, p, err)
+				// The table is loaded damaged; the intent stays until
+				// it is dropped (then rollForward has nothing to do).
+				s.unfinished[e.Database+"/"+e.Table] = fmt.Errorf("completing transaction %s (intent %s): %w", in.ID, p, err)
+				complete = false
 			}
+		}
+		if !complete {
+			continue
 		}
 		if err := s.fs.Remove(p); err != nil {
 			return fmt.Errorf("storage: removing transaction intent: %w", err)

@@ -72,38 +72,53 @@ func (s *Store) loadTables(d *database, unclean bool) error {
 		if !e.IsDir() || validateName("table", e.Name()) != nil {
 			continue
 		}
-		tdir := filepath.Join(dbDir, e.Name())
-		isTable, err := s.recoverTableDir(tdir)
-		if err != nil {
-			return err
-		}
-		if !isTable {
+		t := s.loadTable(d.name, e.Name(), unclean)
+		if t == nil {
 			continue
 		}
-		ice, err := s.cat.LoadTable(s.ctx, table.Identifier{d.name, e.Name()})
-		if err != nil {
-			return fmt.Errorf("storage: loading table %s.%s: %w", d.name, e.Name(), err)
-		}
-		s.loc.addTableRoot(ice, d.name, e.Name())
-		name := tableName(ice, e.Name())
-		if prev, ok := d.tables[key(name)]; ok {
-			return fmt.Errorf("storage: tables %s.%q and %s.%q have the same name (compared case-insensitively)", d.name, prev.name, d.name, name)
-		}
-		if unclean {
-			if err := s.removeOrphans(ice, tdir); err != nil {
-				return fmt.Errorf("storage: cleaning table %s.%s: %w", d.name, e.Name(), err)
-			}
-		}
-		t, err := newTable(s, d.name, name, e.Name(), ice)
-		if err != nil {
-			return err
-		}
-		if err := t.load(s.ctx); err != nil {
-			return err
+		if prev, ok := d.tables[key(t.name)]; ok {
+			return fmt.Errorf("storage: tables %s.%q and %s.%q have the same name (compared case-insensitively)", d.name, prev.name, d.name, t.name)
 		}
 		d.tables[key(t.name)] = t
 	}
 	return nil
+}
+
+// loadTable recovers and loads the table in directory dir of database db.
+// It returns nil for a directory that holds no table. A table that cannot
+// be read is returned damaged (see Table.Damage): one damaged table never
+// keeps the store from opening.
+func (s *Store) loadTable(db, dir string, unclean bool) *Table {
+	tdir := filepath.Join(s.warehouse, db, dir)
+	if cause, ok := s.unfinished[db+"/"+dir]; ok {
+		return s.damagedTable(db, dir, nil, nil, cause)
+	}
+	isTable, err := s.recoverTableDir(tdir)
+	if err != nil {
+		return s.damagedTable(db, dir, nil, nil, err)
+	}
+	if !isTable {
+		return nil
+	}
+	ice, err := s.cat.LoadTable(s.ctx, table.Identifier{db, dir})
+	if err != nil {
+		return s.damagedTable(db, dir, nil, nil, err)
+	}
+	s.loc.addTableRoot(ice, db, dir)
+	name := tableName(ice, dir)
+	if unclean {
+		if err := s.removeOrphans(ice, tdir); err != nil {
+			return s.damagedTable(db, dir, ice.Metadata(), nil, fmt.Errorf("cleaning up: %w", err))
+		}
+	}
+	t, err := newTable(s, db, name, dir, ice)
+	if err != nil {
+		return s.damagedTable(db, dir, ice.Metadata(), nil, err)
+	}
+	if err := t.load(s.ctx); err != nil {
+		return s.damagedTable(db, dir, ice.Metadata(), t.schema, err)
+	}
+	return t
 }
 
 // recoverTableDir removes commit leftovers from the metadata directory of

@@ -96,12 +96,16 @@ type Store struct {
 	detectors string
 	trash     string
 	opts      Options
-	fs        fileSystem      // opts.fsys: every change to files goes through it
-	fsToken   string          // propFS value under which the catalog finds fs
-	loc       *relocator      // maps paths under earlier roots of dir to dir (relocate.go)
-	ctx       context.Context // carries opts.Allocator for Arrow compute and iceberg-go
-	cat       *hadoop.Catalog
-	lock      io.Closer
+	fs        fileSystem // opts.fsys: every change to files goes through it
+	fsToken   string     // propFS value under which the catalog finds fs
+	loc       *relocator // maps paths under earlier roots of dir to dir (relocate.go)
+	// unfinished holds, by "<db dir>/<table dir>", why a multi-table
+	// commit could not be completed on a table at Open; it is loaded
+	// damaged.
+	unfinished map[string]error
+	ctx        context.Context // carries opts.Allocator for Arrow compute and iceberg-go
+	cat        *hadoop.Catalog
+	lock       io.Closer
 
 	mu     sync.RWMutex
 	dbs    map[string]*database // by key(name)
@@ -154,16 +158,17 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 		}
 	}()
 	s := &Store{
-		dir:       dir,
-		warehouse: filepath.Join(dir, warehouseDirName),
-		detectors: filepath.Join(dir, detectorsDirName),
-		trash:     filepath.Join(dir, trashDirName),
-		opts:      o,
-		fs:        o.fsys,
-		ctx:       compute.WithAllocator(context.Background(), o.Allocator),
-		lock:      lock,
-		dbs:       map[string]*database{},
-		loc:       newRelocator(dir),
+		dir:        dir,
+		warehouse:  filepath.Join(dir, warehouseDirName),
+		detectors:  filepath.Join(dir, detectorsDirName),
+		trash:      filepath.Join(dir, trashDirName),
+		opts:       o,
+		fs:         o.fsys,
+		ctx:        compute.WithAllocator(context.Background(), o.Allocator),
+		lock:       lock,
+		dbs:        map[string]*database{},
+		loc:        newRelocator(dir),
+		unfinished: map[string]error{},
 	}
 	for _, d := range []string{s.warehouse, s.detectors, s.trash} {
 		if err := s.mkdir(d); err != nil {

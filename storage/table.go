@@ -34,6 +34,7 @@ type Table struct {
 	files   []fileInfo    // data files of the current snapshot, in row order
 	exact   bool          // files hold exactly the rows of data, in order (no delete files)
 	err     error         // set once the table is dropped, closed or in an unknown state
+	damage  error         // set (with err) for a table that could not be loaded; see Damage
 
 	dataMu sync.RWMutex
 	data   *Data

@@ -1,0 +1,98 @@
+package engine_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestDamagedTableIsContained corrupts one table's newest metadata file
+// while the server is stopped: the real binary still starts, lists the
+// table with its damage (information_schema.TABLES, SHOW TABLE STATUS),
+// answers every use of it with error 1194, serves the other table as
+// before, and DROP TABLE removes it for good.
+func TestDamagedTableIsContained(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	p := startProc(t, bin, dir)
+	db := openDSN(t, "root:@tcp("+p.addr+")/")
+	mustExecAll(t, db,
+		"CREATE DATABASE h",
+		"CREATE TABLE h.good (id INT PRIMARY KEY, v DOUBLE)",
+		"CREATE TABLE h.bad (id INT PRIMARY KEY, v DOUBLE)",
+		"INSERT INTO h.good VALUES (1, 1.5), (2, 2.5)",
+		"INSERT INTO h.bad VALUES (1, 9)")
+	db.Close()
+	p.stop(t, syscall.SIGTERM)
+
+	mdir := filepath.Join(dir, "warehouse", "h", "bad", "metadata")
+	versions, err := filepath.Glob(filepath.Join(mdir, "v*.metadata.json"))
+	if err != nil || len(versions) == 0 {
+		t.Fatalf("metadata versions of h.bad: %v %v", versions, err)
+	}
+	newest := filepath.Join(mdir, fmt.Sprintf("v%d.metadata.json", len(versions)))
+	b, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff // one flipped byte
+	if err := os.WriteFile(newest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	p = startProc(t, bin, dir)
+	db = openDSN(t, "root:@tcp("+p.addr+")/h")
+	expectRows(t, db, "SHOW TABLES", [][]string{r("bad"), r("good")})
+	expectRows(t, db, "SELECT id, v FROM good ORDER BY id", [][]string{r("1", "1.5"), r("2", "2.5")})
+	mustExec(t, db, "INSERT INTO good VALUES (3, 3.5)")
+	for _, q := range []string{
+		"SELECT * FROM bad",
+		"SELECT COUNT(*) FROM bad",
+		"INSERT INTO bad VALUES (2, 1)",
+		"DELETE FROM bad",
+		"UPDATE bad SET v = 0",
+		"TRUNCATE TABLE bad",
+	} {
+		if msg := expectErr(t, db, q, 1194); !strings.Contains(msg, "h.bad") {
+			t.Errorf("%s: error %q does not name the table", q, msg)
+		}
+	}
+	for _, q := range []string{
+		"ALTER TABLE bad ADD COLUMN w INT",
+		"CREATE INDEX iv ON bad (v)",
+		"RENAME TABLE bad TO bad2",
+		"CREATE DETECTOR dd USING autoencoder AS SELECT v FROM bad",
+	} {
+		if _, err := db.Exec(q); err == nil {
+			t.Errorf("%s on a damaged table succeeded", q)
+		}
+	}
+	var comment string
+	if err := db.QueryRow("SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'h' AND TABLE_NAME = 'bad'").Scan(&comment); err != nil || !strings.Contains(comment, "damaged") {
+		t.Errorf("information_schema.TABLES comment of the damaged table: %q, %v", comment, err)
+	}
+	rows := queryRows(t, db, "SHOW TABLE STATUS")
+	for _, row := range rows {
+		damaged := strings.Contains(row[len(row)-1], "damaged")
+		if damaged != (row[0] == "bad") {
+			t.Errorf("SHOW TABLE STATUS row %v", row)
+		}
+	}
+	mustExec(t, db, "DROP TABLE bad")
+	expectRows(t, db, "SHOW TABLES", [][]string{r("good")})
+	db.Close()
+	p.stop(t, syscall.SIGTERM)
+
+	p = startProc(t, bin, dir)
+	db = openDSN(t, "root:@tcp("+p.addr+")/h")
+	expectRows(t, db, "SHOW TABLES", [][]string{r("good")})
+	expectRows(t, db, "SELECT COUNT(*) FROM good", [][]string{r("3")})
+	mustExec(t, db, "CREATE TABLE bad (id INT PRIMARY KEY)")
+	mustExec(t, db, "INSERT INTO bad VALUES (1)")
+	expectRows(t, db, "SELECT id FROM bad", [][]string{r("1")})
+	db.Close()
+	p.stop(t, syscall.SIGTERM)
+}

@@ -1,0 +1,170 @@
+package storage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// damageFile overwrites four bytes at offset (from the end if negative)
+// of the newest file in dir whose name ends with suffix.
+func damageFile(t *testing.T, dir, suffix string, offset int64) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	must(t, err)
+	var newest string
+	var newestTime int64
+	for _, e := range ents {
+		info, err := e.Info()
+		must(t, err)
+		if strings.HasSuffix(e.Name(), suffix) && info.ModTime().UnixNano() >= newestTime {
+			newest, newestTime = filepath.Join(dir, e.Name()), info.ModTime().UnixNano()
+		}
+	}
+	if newest == "" {
+		t.Fatalf("no *%s in %s", suffix, dir)
+	}
+	f, err := os.OpenFile(newest, os.O_WRONLY, 0)
+	must(t, err)
+	if offset < 0 {
+		info, err := f.Stat()
+		must(t, err)
+		offset += info.Size()
+	}
+	_, err = f.WriteAt([]byte("XXXX"), offset)
+	must(t, err)
+	must(t, f.Close())
+}
+
+// TestDamagedTablesAreContained damages one table's metadata file, another
+// table's data file and a third's manifest list: the store still opens,
+// lists the three with their damage, refuses writes to them, serves the
+// undamaged table, and drops the damaged ones for good.
+func TestDamagedTablesAreContained(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s := openStore(t, dir, mem, true)
+	must(t, s.CreateDatabase("db"))
+	for _, name := range []string{"meta", "data", "list", "ok"} {
+		tbl, err := s.CreateTable("db", name, smallSchema(), nil)
+		must(t, err)
+		append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
+	}
+	must(t, s.Close())
+
+	tdir := func(name string) string { return filepath.Join(dir, warehouseDirName, "db", name) }
+	damageFile(t, filepath.Join(tdir("meta"), "metadata"), ".metadata.json", 0)
+	damageFile(t, filepath.Join(tdir("data"), "data"), ".parquet", -4) // the footer's magic
+	damageFile(t, filepath.Join(tdir("list"), "metadata"), ".avro", 0)
+
+	s = openStore(t, dir, mem, true)
+	names, err := s.Tables("db")
+	must(t, err)
+	if !slices.Equal(names, []string{"data", "list", "meta", "ok"}) {
+		t.Fatalf("tables after damage: %v", names)
+	}
+	for _, name := range []string{"meta", "data", "list"} {
+		tbl, err := s.Table("db", name)
+		must(t, err)
+		if err := tbl.Damage(); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "db."+name) {
+			t.Errorf("%s: Damage() = %v", name, err)
+		}
+		if tbl.NumRows() != 0 {
+			t.Errorf("%s: a damaged table shows %d rows", name, tbl.NumRows())
+		}
+		rec := makeBatch(mem, smallSchema(), 10, 1)
+		if err := tbl.Append([]arrow.RecordBatch{rec}); !errors.Is(err, ErrDamaged) {
+			t.Errorf("%s: Append to a damaged table: %v", name, err)
+		}
+		rec.Release()
+	}
+	for _, name := range []string{"data", "meta"} { // meta: from its previous metadata version
+		if tbl, err := s.Table("db", name); err == nil && !tbl.Schema().Equal(smallSchema()) {
+			t.Errorf("damaged table %s lost its columns: %v", name, tbl.Schema())
+		}
+	}
+	ok, err := s.Table("db", "ok")
+	must(t, err)
+	if ok.Damage() != nil {
+		t.Fatalf("undamaged table: %v", ok.Damage())
+	}
+	append1(t, ok, makeBatch(mem, ok.Schema(), 10, 5))
+	assertRows(t, mem, ok, [2]int64{0, 15})
+
+	must(t, s.DropTable("db", "meta"))
+	must(t, s.DropTable("db", "data"))
+	if _, err := os.Stat(tdir("meta")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dropped damaged table's directory: %v", err)
+	}
+	must(t, s.Close())
+
+	s = openStore(t, dir, mem, true)
+	defer s.Close()
+	names, err = s.Tables("db")
+	must(t, err)
+	if !slices.Equal(names, []string{"list", "ok"}) {
+		t.Fatalf("tables after dropping two damaged ones: %v", names)
+	}
+	ok, err = s.Table("db", "ok")
+	must(t, err)
+	assertRows(t, mem, ok, [2]int64{0, 15})
+}
+
+// TestUnfinishedCommitDamagesOnlyItsTables writes the intent of a
+// multi-table commit that cannot be completed (its tables moved past the
+// base snapshot): the store opens with those tables damaged, keeps the
+// intent while one of them exists, and forgets it once both are dropped.
+func TestUnfinishedCommitDamagesOnlyItsTables(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s, a := tenRowTable(t, dir, mem, true)
+	b, err := s.CreateTable("db", "b", smallSchema(), nil)
+	must(t, err)
+	c, err := s.CreateTable("db", "c", smallSchema(), nil)
+	must(t, err)
+	append1(t, c, makeBatch(mem, c.Schema(), 0, 3))
+	in := intent{ID: "00000000-0000-0000-0000-000000000001"}
+	for _, tbl := range []*Table{a, b} {
+		in.Tables = append(in.Tables, intentTable{Database: "db", Table: tbl.dir(), UUID: tbl.ice.Metadata().TableUUID().String(), Base: 42})
+	}
+	path, err := s.writeIntent(&in)
+	must(t, err)
+	must(t, s.Close())
+
+	s = openStore(t, dir, mem, true)
+	for _, name := range []string{"t", "b"} {
+		tbl, err := s.Table("db", name)
+		must(t, err)
+		if err := tbl.Damage(); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), in.ID) {
+			t.Errorf("%s: Damage() = %v", name, err)
+		}
+	}
+	c, err = s.Table("db", "c")
+	must(t, err)
+	assertRows(t, mem, c, [2]int64{0, 3})
+	must(t, s.DropTable("db", "t"))
+	must(t, s.Close())
+
+	s = openStore(t, dir, mem, true)
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the intent went while one of its tables is still damaged: %v", err)
+	}
+	must(t, s.DropTable("db", "b"))
+	must(t, s.Close())
+
+	s = openStore(t, dir, mem, true)
+	defer s.Close()
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the intent outlived its tables: %v", err)
+	}
+	names, err := s.Tables("db")
+	must(t, err)
+	if !slices.Equal(names, []string{"c"}) {
+		t.Errorf("tables: %v", names)
+	}
+}
