@@ -33,9 +33,10 @@ func (t *Table) Damage() error { return t.damage }
 // read names the table and gives its columns (as of that version), and
 // failing that the table is named after dir and has no columns. sc is the
 // table's schema when known.
-func (s *Store) damagedTable(db, dir string, md table.Metadata, sc *arrow.Schema, cause error) *Table {
+func (s *Store) damagedTable(d *database, dir string, md table.Metadata, sc *arrow.Schema, cause error) *Table {
+	db := d.name
 	if md == nil {
-		md = s.lastReadableMetadata(filepath.Join(s.warehouse, db, dir, "metadata"))
+		md = s.lastReadableMetadata(filepath.Join(s.dbDir(d), dir, "metadata"))
 	}
 	name := dir
 	props := map[string]string{}
@@ -53,7 +54,7 @@ func (s *Store) damagedTable(db, dir string, md table.Metadata, sc *arrow.Schema
 		sc = arrow.NewSchema(nil, nil)
 	}
 	err := fmt.Errorf("%w: table %s.%s could not be read when the server started: %v; DROP TABLE removes it", ErrDamaged, db, name, cause)
-	t := &Table{store: s, db: db, name: name, ident: table.Identifier{db, dir}, schema: sc, props: props, err: err, damage: err}
+	t := &Table{store: s, db: db, name: name, ident: table.Identifier{d.dir, dir}, schema: sc, props: props, err: err, damage: err}
 	t.publish(newData(sc, nil))
 	return t
 }

@@ -18,7 +18,7 @@ const detectorExt = ".model"
 const replacedSuffix = ".replaced"
 
 // detectorDir returns the directory holding the detectors of database d.
-func (s *Store) detectorDir(d *database) string { return filepath.Join(s.detectors, d.name) }
+func (s *Store) detectorDir(d *database) string { return filepath.Join(s.detectors, d.dir) }
 
 // SaveDetector stores the serialized detector data under name in database
 // db, replacing any detector of the same name (compared case-insensitively).
@@ -185,9 +185,13 @@ func (s *Store) recoverDetectors() (err error) {
 			err = errors.Join(err, s.syncDir(s.detectors))
 		}
 	}()
+	dirs := map[string]bool{}
+	for _, d := range s.dbs {
+		dirs[d.dir] = true
+	}
 	for _, e := range ents {
 		p := filepath.Join(s.detectors, e.Name())
-		if _, ok := s.dbs[key(e.Name())]; !ok || !e.IsDir() {
+		if !dirs[e.Name()] || !e.IsDir() {
 			if err := s.fs.RemoveAll(p); err != nil {
 				return fmt.Errorf("storage: removing orphaned detectors: %w", err)
 			}

@@ -217,7 +217,7 @@ type intent struct {
 
 // intentTable is one table's commit in an intent.
 type intentTable struct {
-	Database string `json:"database"`
+	Database string `json:"database"` // the database's directory (database.dir)
 	Table    string `json:"table"`
 	// UUID is the Iceberg table UUID: a table dropped and created again
 	// under the same name is another table.
@@ -251,8 +251,8 @@ func (s *Store) commitStaged(writes []*staged) error {
 	in := intent{ID: uuid.NewString()}
 	for _, w := range writes {
 		in.Tables = append(in.Tables, intentTable{
-			Database: w.t.db,
-			Table:    w.t.dir(), // the catalog name, which recovery loads
+			Database: w.t.ident[0], // the database's directory
+			Table:    w.t.dir(),    // the catalog name, which recovery loads
 			UUID:     w.t.ice.Metadata().TableUUID().String(),
 			Base:     snapshotID(w.t.ice),
 			Added:    filePaths(w.added),

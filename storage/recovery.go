@@ -49,10 +49,13 @@ func (s *Store) loadDatabases(unclean bool) error {
 		if !e.IsDir() || validateName("database", e.Name()) != nil {
 			continue
 		}
-		if prev, ok := s.dbs[key(e.Name())]; ok {
-			return fmt.Errorf("storage: databases %q and %q differ only in case", prev.name, e.Name())
+		d := &database{name: e.Name(), dir: e.Name(), tables: map[string]*Table{}}
+		if b, err := os.ReadFile(filepath.Join(s.warehouse, d.dir, dbNameFile)); err == nil && validateName("database", string(b)) == nil {
+			d.name = string(b)
 		}
-		d := &database{name: e.Name(), tables: map[string]*Table{}}
+		if prev, ok := s.dbs[key(d.name)]; ok {
+			return fmt.Errorf("storage: databases %q and %q differ only in case", prev.name, d.name)
+		}
 		s.dbs[key(d.name)] = d
 		if err := s.loadTables(d, unclean); err != nil {
 			return err
@@ -63,8 +66,7 @@ func (s *Store) loadDatabases(unclean bool) error {
 
 // loadTables recovers and loads the tables of database d.
 func (s *Store) loadTables(d *database, unclean bool) error {
-	dbDir := filepath.Join(s.warehouse, d.name)
-	ents, err := os.ReadDir(dbDir)
+	ents, err := os.ReadDir(s.dbDir(d))
 	if err != nil {
 		return fmt.Errorf("storage: reading database %s: %w", d.name, err)
 	}
@@ -72,7 +74,7 @@ func (s *Store) loadTables(d *database, unclean bool) error {
 		if !e.IsDir() || validateName("table", e.Name()) != nil {
 			continue
 		}
-		t := s.loadTable(d.name, e.Name(), unclean)
+		t := s.loadTable(d, e.Name(), unclean)
 		if t == nil {
 			continue
 		}
@@ -88,35 +90,35 @@ func (s *Store) loadTables(d *database, unclean bool) error {
 // It returns nil for a directory that holds no table. A table that cannot
 // be read is returned damaged (see Table.Damage): one damaged table never
 // keeps the store from opening.
-func (s *Store) loadTable(db, dir string, unclean bool) *Table {
-	tdir := filepath.Join(s.warehouse, db, dir)
-	if cause, ok := s.unfinished[db+"/"+dir]; ok {
-		return s.damagedTable(db, dir, nil, nil, cause)
+func (s *Store) loadTable(d *database, dir string, unclean bool) *Table {
+	tdir := filepath.Join(s.dbDir(d), dir)
+	if cause, ok := s.unfinished[d.dir+"/"+dir]; ok {
+		return s.damagedTable(d, dir, nil, nil, cause)
 	}
 	isTable, err := s.recoverTableDir(tdir)
 	if err != nil {
-		return s.damagedTable(db, dir, nil, nil, err)
+		return s.damagedTable(d, dir, nil, nil, err)
 	}
 	if !isTable {
 		return nil
 	}
-	ice, err := s.cat.LoadTable(s.ctx, table.Identifier{db, dir})
+	ice, err := s.cat.LoadTable(s.ctx, table.Identifier{d.dir, dir})
 	if err != nil {
-		return s.damagedTable(db, dir, nil, nil, err)
+		return s.damagedTable(d, dir, nil, nil, err)
 	}
-	s.loc.addTableRoot(ice, db, dir)
+	s.loc.addTableRoot(ice, d.dir, dir)
 	name := tableName(ice, dir)
 	if unclean {
 		if err := s.removeOrphans(ice, tdir); err != nil {
-			return s.damagedTable(db, dir, ice.Metadata(), nil, fmt.Errorf("cleaning up: %w", err))
+			return s.damagedTable(d, dir, ice.Metadata(), nil, fmt.Errorf("cleaning up: %w", err))
 		}
 	}
-	t, err := newTable(s, db, name, dir, ice)
+	t, err := newTable(s, d, name, dir, ice)
 	if err != nil {
-		return s.damagedTable(db, dir, ice.Metadata(), nil, err)
+		return s.damagedTable(d, dir, ice.Metadata(), nil, err)
 	}
 	if err := t.load(s.ctx); err != nil {
-		return s.damagedTable(db, dir, ice.Metadata(), t.schema, err)
+		return s.damagedTable(d, dir, ice.Metadata(), t.schema, err)
 	}
 	return t
 }

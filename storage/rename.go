@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -35,11 +34,18 @@ func tableName(ice *table.Table, dir string) string {
 // would be escaped in the table's metadata but not on disk. s.mu must
 // be held.
 func (s *Store) tableDir(d *database, name string) (string, error) {
-	dbDir := filepath.Join(s.warehouse, d.name)
+	return s.freshDir(s.dbDir(d), name, "t-")
+}
+
+// freshDir chooses the name of a new directory in parent for an object
+// named name: the name itself when it is plain ASCII (letters, digits,
+// '_', '-', '$') and no entry of parent has it in any case; otherwise
+// prefix and 16 random hex digits.
+func (s *Store) freshDir(parent, name, prefix string) (string, error) {
 	taken := func(dir string) (bool, error) {
-		ents, err := os.ReadDir(dbDir)
+		ents, err := os.ReadDir(parent)
 		if err != nil {
-			return false, fmt.Errorf("storage: reading database %s: %w", d.name, err)
+			return false, fmt.Errorf("storage: reading %s: %w", parent, err)
 		}
 		for _, e := range ents {
 			if key(e.Name()) == key(dir) {
@@ -59,7 +65,7 @@ func (s *Store) tableDir(d *database, name string) (string, error) {
 		if _, err := rand.Read(b[:]); err != nil {
 			return "", fmt.Errorf("storage: naming a table directory: %w", err)
 		}
-		dir := "t-" + hex.EncodeToString(b[:])
+		dir := prefix + hex.EncodeToString(b[:])
 		busy, err := taken(dir)
 		if err != nil || !busy {
 			return dir, err
@@ -127,7 +133,7 @@ func (s *Store) RenameTable(db, oldName, newName string) error {
 	if err := t.commit(s.ctx, txn, nil); err != nil {
 		return fmt.Errorf("storage: renaming table %s.%s: %w", d.name, t.name, err)
 	}
-	nt, err := newTable(s, d.name, newName, t.dir(), t.ice)
+	nt, err := newTable(s, d, newName, t.dir(), t.ice)
 	if err != nil { // cannot happen: the schema and properties are t's
 		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after renaming; reopen the store: %w", d.name, t.name, err)
 		return t.err

@@ -118,7 +118,8 @@ type Store struct {
 
 // database is one namespace of the catalog.
 type database struct {
-	name   string            // as created; also the directory name
+	name   string            // as created
+	dir    string            // its directory under the warehouse and the detectors (dbDir)
 	tables map[string]*Table // by key(name)
 	views  map[string]View   // by key(name); nil until read (views.go)
 }
@@ -315,17 +316,15 @@ func (s *Store) db(name string) (*database, error) {
 // directory under the warehouse). It returns ErrDatabaseExists if a database
 // of that name, compared case-insensitively, exists.
 //
-// A database is a directory whose name is the database name, and Iceberg
-// writes that name into its paths as a URL: names other than plain ASCII
-// (letters, digits, '_', '-', '$') would be escaped there but not on
-// disk, so they are rejected with ErrInvalidName. Tables have no such
-// limit (see RenameTable).
+// The database's directory is chosen once, here (see freshDir): its name
+// when that is plain ASCII, else "d-" and random hex digits, with the name
+// kept in the file dbNameFile inside it. Iceberg writes the directory
+// name into its paths as a URL, so other characters would be escaped
+// there but not on disk. The directory appears with its name file in
+// place (it is prepared in the trash and renamed into the warehouse).
 func (s *Store) CreateDatabase(name string) error {
 	if err := validateName("database", name); err != nil {
 		return err
-	}
-	if !plainName(name) {
-		return fmt.Errorf("%w: database name %q: only ASCII letters, digits, '_', '-' and '$' are supported", ErrInvalidName, name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -338,18 +337,51 @@ func (s *Store) CreateDatabase(name string) error {
 	// Detectors of an earlier database of this name whose drop failed half
 	// way must not reappear, not even after a power cut: their removal is
 	// made durable before the new database is.
-	if err := s.removeAllSync(filepath.Join(s.detectors, name)); err != nil {
+	dir, err := s.freshDir(s.warehouse, name, "d-")
+	if err != nil {
 		return fmt.Errorf("storage: creating database %s: %w", name, err)
 	}
-	if err := s.fs.Mkdir(filepath.Join(s.warehouse, name), 0o755); err != nil {
+	if err := s.removeAllSync(filepath.Join(s.detectors, dir)); err != nil {
 		return fmt.Errorf("storage: creating database %s: %w", name, err)
 	}
-	if err := s.syncDir(s.warehouse); err != nil {
-		return err
+	if err := s.makeDatabaseDir(name, dir); err != nil {
+		return fmt.Errorf("storage: creating database %s: %w", name, err)
 	}
-	s.dbs[key(name)] = &database{name: name, tables: map[string]*Table{}}
+	s.dbs[key(name)] = &database{name: name, dir: dir, tables: map[string]*Table{}}
 	return nil
 }
+
+// dbNameFile is the file, in the directory of a database whose directory
+// is not named after it, that holds its name.
+const dbNameFile = ".anomalydb-name"
+
+// makeDatabaseDir creates the warehouse directory dir of database name,
+// durably: a plain directory when dir is the name, else one holding
+// dbNameFile, prepared in the trash and renamed into place.
+func (s *Store) makeDatabaseDir(name, dir string) error {
+	if dir == name {
+		if err := s.fs.Mkdir(filepath.Join(s.warehouse, dir), 0o755); err != nil {
+			return err
+		}
+		return s.syncDir(s.warehouse)
+	}
+	tmp, err := mkdirTemp(s.fs, s.trash, "create-")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.fs, filepath.Join(tmp, dbNameFile), []byte(name), s.opts.NoSync); err != nil {
+		_ = s.fs.RemoveAll(tmp)
+		return err
+	}
+	if err := s.fs.Rename(tmp, filepath.Join(s.warehouse, dir)); err != nil {
+		_ = s.fs.RemoveAll(tmp)
+		return err
+	}
+	return errors.Join(s.syncDir(s.warehouse), s.syncDir(s.trash))
+}
+
+// dbDir is the warehouse directory of database d.
+func (s *Store) dbDir(d *database) string { return filepath.Join(s.warehouse, d.dir) }
 
 // DropDatabase drops a database with all its tables and detectors. The
 // database directory is first renamed into the trash directory, so a crash
@@ -364,13 +396,13 @@ func (s *Store) DropDatabase(name string) error {
 	}
 	// In lockTables' order, as CommitTables locks them.
 	unlock := lockTables(slices.Collect(maps.Values(d.tables)))
-	trashed, err := s.moveToTrash(s.warehouse, d.name)
+	trashed, err := s.moveToTrash(s.warehouse, d.dir)
 	if err != nil {
 		unlock()
 		return fmt.Errorf("storage: dropping database %s: %w", d.name, err)
 	}
 	s.detMu.Lock()
-	detTrashed, detErr := s.moveToTrash(s.detectors, d.name)
+	detTrashed, detErr := s.moveToTrash(s.detectors, d.dir)
 	s.detMu.Unlock()
 	delete(s.dbs, key(d.name))
 	for _, t := range d.tables {
@@ -521,7 +553,7 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 	if err != nil {
 		return nil, err
 	}
-	ice, err := s.cat.CreateTable(s.ctx, table.Identifier{d.name, dir}, isc, catalog.WithProperties(iprops))
+	ice, err := s.cat.CreateTable(s.ctx, table.Identifier{d.dir, dir}, isc, catalog.WithProperties(iprops))
 	if err != nil {
 		if errors.Is(err, catalog.ErrTableAlreadyExists) {
 			return nil, fmt.Errorf("%w: %s.%s (on disk)", ErrTableExists, d.name, name)
@@ -531,7 +563,7 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 	// The table is durable: icebergFS created its directories with
 	// mkdirAll (fsyncing each parent) and published the first metadata
 	// version with fsyncs of the file and of the metadata directory.
-	t, err := newTable(s, d.name, name, dir, ice)
+	t, err := newTable(s, d, name, dir, ice)
 	if err != nil {
 		return nil, err
 	}
@@ -557,7 +589,7 @@ func (s *Store) DropTable(db, name string) error {
 		return fmt.Errorf("%w: %s.%s", ErrTableNotFound, d.name, name)
 	}
 	t.writeMu.Lock()
-	trashed, err := s.moveToTrash(filepath.Join(s.warehouse, d.name), t.dir())
+	trashed, err := s.moveToTrash(s.dbDir(d), t.dir())
 	if err != nil {
 		t.writeMu.Unlock()
 		return fmt.Errorf("storage: dropping table %s.%s: %w", d.name, t.name, err)

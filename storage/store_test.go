@@ -58,12 +58,45 @@ func TestDatabasesAndTables(t *testing.T) {
 	if err := s.CreateDatabase("ALPHA"); !errors.Is(err, ErrDatabaseExists) {
 		t.Fatalf("CreateDatabase(ALPHA) = %v", err)
 	}
-	// Names Iceberg would escape in its paths ("my db" → my%20db) are
-	// refused, so no database gets two directories.
-	for _, bad := range []string{"../x", "my db", "ünï😀db", "a%20b"} {
+	for _, bad := range []string{"../x", " x", ".x", "a/b"} {
 		if err := s.CreateDatabase(bad); !errors.Is(err, ErrInvalidName) {
 			t.Fatalf("CreateDatabase(%q) = %v", bad, err)
 		}
+	}
+	if got := s.Databases(); !slices.Equal(got, []string{"Alpha", "beta", "gamma"}) {
+		t.Fatalf("Databases() = %v", got)
+	}
+	// Names Iceberg would escape in its paths ("my db" → my%20db) get a
+	// generated directory holding the name, so no database gets two
+	// directories, and the name survives reopening.
+	unusual := []string{"my db", "ünï😀db", "a%20b", "MY DB2"}
+	for _, name := range unusual {
+		must(t, s.CreateDatabase(name))
+		_, err := s.CreateTable(name, "t "+name, smallSchema(), nil)
+		must(t, err)
+	}
+	if err := s.CreateDatabase("My Db"); !errors.Is(err, ErrDatabaseExists) {
+		t.Fatalf("CreateDatabase(My Db) = %v", err)
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, warehouseDirName))
+	must(t, err)
+	for _, e := range ents {
+		if !plainName(e.Name()) {
+			t.Errorf("database directory %q", e.Name())
+		}
+	}
+	if len(ents) != 3+len(unusual) {
+		t.Errorf("%d database directories for %d databases", len(ents), 3+len(unusual))
+	}
+	must(t, s.Close())
+	s = openStore(t, dir, mem, true)
+	for _, name := range unusual {
+		names, err := s.Tables(name)
+		must(t, err)
+		if !slices.Equal(names, []string{"t " + name}) {
+			t.Errorf("tables of %q after reopening: %v", name, names)
+		}
+		must(t, s.DropDatabase(name))
 	}
 	if got := s.Databases(); !slices.Equal(got, []string{"Alpha", "beta", "gamma"}) {
 		t.Fatalf("Databases() = %v", got)

@@ -46,9 +46,11 @@ type fileInfo struct {
 	rows int64
 }
 
-// newTable builds a Table (without data) from loaded Iceberg metadata;
-// dir is the table's directory name under its database (see tableDir).
-func newTable(s *Store, db, name, dir string, ice *table.Table) (*Table, error) {
+// newTable builds a Table (without data) of database d from loaded
+// Iceberg metadata; dir is the table's directory name under its database
+// (see tableDir).
+func newTable(s *Store, d *database, name, dir string, ice *table.Table) (*Table, error) {
+	db := d.name
 	sc, err := declaredSchema(ice.Schema(), ice.Properties())
 	if err != nil {
 		return nil, fmt.Errorf("storage: table %s.%s: %w", db, name, err)
@@ -67,7 +69,7 @@ func newTable(s *Store, db, name, dir string, ice *table.Table) (*Table, error) 
 		store:  s,
 		db:     db,
 		name:   name,
-		ident:  table.Identifier{db, dir},
+		ident:  table.Identifier{d.dir, dir},
 		schema: sc,
 		canon:  canon,
 		props:  props,

@@ -33,7 +33,7 @@ type viewsFile struct {
 }
 
 func (s *Store) viewsPath(d *database) string {
-	return filepath.Join(s.warehouse, d.name, viewsFileName)
+	return filepath.Join(s.dbDir(d), viewsFileName)
 }
 
 // viewsOf returns the views of d, by key(name), reading them from disk the
@@ -205,7 +205,7 @@ func (s *Store) hasView(d *database, name string) (bool, error) {
 // file a power cut brings back is removed again by the next Open.
 func (s *Store) recoverViews() error {
 	for _, d := range s.dbs {
-		dir := filepath.Join(s.warehouse, d.name)
+		dir := s.dbDir(d)
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			return fmt.Errorf("storage: reading %s: %w", dir, err)
