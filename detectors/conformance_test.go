@@ -278,6 +278,10 @@ func TestConformance(t *testing.T) {
 			t.Run("graph_vs_kernel", func(t *testing.T) {
 				checkGraphScores(t, m, tb)
 			})
+
+			t.Run("extreme_rows", func(t *testing.T) {
+				checkExtremeRows(t, m, tb, scores)
+			})
 		})
 	}
 }
@@ -372,6 +376,126 @@ func checkBatchScores(t *testing.T, m *Model, tb *table, want []float64) {
 			t.Fatalf("permuted columns: row %d scores %v, want %v", i, got[k], want[i])
 		}
 	}
+}
+
+// extremeRows are rows of tb's width (5) that cannot be scored in float64
+// arithmetic, built around tb's row 0 (normal values): the huge finite
+// values of issue 8 (anomaly_score('d', 1e308, -1e308) was NaN and not an
+// anomaly), ±Inf, and mixes with normal values and NULL (NaN).
+func extremeRows(tb *table) [][]float64 {
+	inf, nan := math.Inf(1), math.NaN()
+	base := tb.x[:tb.cols]
+	with := func(kv ...float64) []float64 {
+		r := slices.Clone(base)
+		for k := 0; k < len(kv); k += 2 {
+			r[int(kv[k])] = kv[k+1]
+		}
+		return r
+	}
+	return [][]float64{
+		{1e308, -1e308, 1e308, -1e308, 1e308},
+		{-1e308, -1e308, -1e308, -1e308, -1e308},
+		{math.MaxFloat64, -math.MaxFloat64, 0, 0, 0},
+		{inf, inf, inf, inf, inf},
+		{-inf, -inf, -inf, -inf, -inf},
+		{inf, -inf, nan, 1e308, 3},
+		with(0, 1e308),
+		with(1, -1e308),
+		with(2, inf),
+		with(4, -inf),
+		with(3, 1e200), // finite, beyond 2^500 standard deviations
+		with(0, nan, 1, inf),
+		with(0, nan, 2, nan, 4, -1e308),
+	}
+}
+
+// checkExtremeRows checks the rule of Model.ScoreRow for rows that cannot
+// be scored: each of extremeRows scores exactly MaxScore alone and at any
+// position of a batch or matrix (across block boundaries), is an anomaly,
+// and leaves the scores of the normal rows around it bit-identical to want
+// (their scores alone). Rows just below the cut-off of 2^500 standard
+// deviations, where a network's own arithmetic may overflow, never score
+// NaN or ±Inf either, and score the same alone and in a batch.
+func checkExtremeRows(t *testing.T, m *Model, tb *table, want []float64) {
+	rows := extremeRows(tb)
+	for _, x := range rows {
+		s, err := m.ScoreRow(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Float64bits(s) != math.Float64bits(MaxScore) || !m.IsAnomaly(s) || !(s >= m.Threshold) {
+			t.Fatalf("row %v scores %v (threshold %v, anomaly %v), want MaxScore, an anomaly", x, s, m.Threshold, m.IsAnomaly(s))
+		}
+	}
+	// Just inside the cut-off: still a number, whatever the network makes
+	// of it (vae's overflows to +Inf: MaxScore; the others give finite
+	// scores, some of them small, as bounded activations saturate).
+	// Standard deviations from the mean of each feature:
+	big := math.Nextafter(maxStandardized, 0)
+	for _, sd := range [][]float64{
+		{big, 0, 0, 0, 0}, {-big, 0, 0, 0, 0}, {0, 0, 0, 0, big}, {0, 0, 0, 0, -big},
+		{big, big, big, big, big}, {big, -big, big, -big, big}, {-big, big, -big, big, -big},
+	} {
+		x := make([]float64, tb.cols)
+		for j := range x {
+			x[j] = m.scale.mean[j] + sd[j]*m.scale.std[j]
+		}
+		s, err := m.ScoreRow(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			t.Fatalf("row %v (%v standard deviations) scores %v", x, sd, s)
+		}
+		rows = append(rows, x)
+	}
+	alone := make([]float64, len(rows))
+	for k, x := range rows {
+		alone[k], _ = m.ScoreRow(x)
+	}
+
+	// 600 rows of tb (three blocks of blockRows) with the special rows at
+	// both ends and on each side of the block boundaries.
+	const n = 600
+	positions := []int{0, 1, 255, 256, 257, 300, 511, 512, 513, 598, 599}
+	for len(positions) < len(rows) {
+		positions = append(positions, 20+17*len(positions))
+	}
+	mixed := &table{names: tb.names, rows: n, cols: tb.cols, x: slices.Clone(tb.x[:n*tb.cols])}
+	at := map[int]int{} // position → index in rows
+	for k, x := range rows {
+		p := positions[k]
+		if _, dup := at[p]; dup {
+			t.Fatalf("two special rows at position %d", p)
+		}
+		at[p] = k
+		copy(mixed.x[p*tb.cols:(p+1)*tb.cols], x)
+	}
+	check := func(path string, got []float64) {
+		t.Helper()
+		for p, s := range got {
+			w := want[p]
+			if k, ok := at[p]; ok {
+				w = alone[k]
+			}
+			if math.Float64bits(s) != math.Float64bits(w) {
+				t.Fatalf("%s: position %d scores %v, alone %v", path, p, s, w)
+			}
+		}
+	}
+	mem := checkedMem(t)
+	recs := mixed.nullBatches(mem, n) // NaN as NULL, ±Inf as values
+	defer releaseAll(recs)
+	got, err := m.ScoreBatch(recs[0], mixed.features(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("ScoreBatch", got)
+	got, err = m.ScoreMatrix(mat.NewDense(n, tb.cols, mixed.x), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("ScoreMatrix", got)
 }
 
 // checkGraphScores runs the algorithm's gorgonia graph forward on the

@@ -9,7 +9,7 @@
 //	                           →  shared parts, written once:
 //	                                options.go    option parsing and defaults
 //	                                limits.go     option bounds and model size (Limits)
-//	                                preprocess.go z-score standardisation, NULL → mean
+//	                                preprocess.go z-score standardisation, NULL → mean, extreme values
 //	                                train.go      the training template (gorgonia + Adam)
 //	                                threshold.go  contamination → threshold
 //	                                nn.go         layers: gorgonia graph and plain-Go kernel
@@ -21,9 +21,18 @@
 //   - Scores: higher means more anomalous. Model.Threshold is the
 //     (1-contamination) quantile of the training rows' scores and
 //     Model.IsAnomaly(s) is s > Threshold.
+//   - Scores are never NaN or infinite. A row that cannot be scored in
+//     float64 arithmetic (a ±Inf feature, a feature 2^500 or more standard
+//     deviations from its training mean, or a network computation that
+//     overflows to NaN or ±Inf) scores MaxScore, the largest finite
+//     float64, which is above every Threshold: the most extreme rows are
+//     always anomalies. The rule is applied once, in model.go, for every
+//     algorithm and scoring path.
 //   - Missing values: NULL is NaN in every float64 slice of this package.
-//     Preprocessing replaces NaN (and ±Inf) by the training mean, i.e. 0
-//     after standardisation. Constant columns get standard deviation 1.
+//     Preprocessing replaces NaN by the training mean, i.e. 0 after
+//     standardisation; an explicit ±Inf is extreme, not missing (above).
+//     In training, NaN and extreme values are imputed as the mean.
+//     Constant columns get standard deviation 1.
 //   - Ownership: record batches passed to Fit and ScoreBatch belong to the
 //     caller; this package neither retains nor releases them.
 //   - Determinism: every random choice (initialisation, shuffling, noise)

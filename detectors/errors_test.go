@@ -1,8 +1,11 @@
 package detectors
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 
@@ -202,9 +205,33 @@ func TestUnmarshalModelErrors(t *testing.T) {
 		"version":   append(append([]byte(nil), b[:8]...), append([]byte{99, 0, 0, 0}, b[12:]...)...),
 		"truncated": b[:len(b)/2],
 	}
+	if _, err := UnmarshalModel(withThreshold(t, b, m.Threshold)); err != nil {
+		t.Fatalf("re-encoded with its own threshold: %v", err)
+	}
+	// A threshold no trained model has: is_anomaly would flag no row (NaN,
+	// +Inf, MaxScore) or every row (-Inf).
+	for _, thr := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), MaxScore} {
+		bad[fmt.Sprintf("threshold %v", thr)] = withThreshold(t, b, thr)
+	}
 	for name, data := range bad {
 		if _, err := UnmarshalModel(data); !errors.Is(err, ErrBadModel) {
 			t.Errorf("%s: %v, want ErrBadModel", name, err)
 		}
 	}
+}
+
+// withThreshold re-encodes the marshalled model b with another threshold.
+func withThreshold(t *testing.T, b []byte, thr float64) []byte {
+	t.Helper()
+	var f modelFile
+	if err := gob.NewDecoder(bytes.NewReader(b[len(modelMagic)+4:])).Decode(&f); err != nil {
+		t.Fatal(err)
+	}
+	f.Threshold = thr
+	var buf bytes.Buffer
+	buf.Write(b[:len(modelMagic)+4])
+	if err := gob.NewEncoder(&buf).Encode(&f); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

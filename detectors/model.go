@@ -53,7 +53,8 @@ type Model struct {
 	// CreatedAt is when Fit finished (UTC).
 	CreatedAt time.Time
 	// Threshold is the (1-contamination) quantile of the training scores;
-	// IsAnomaly(score) is score > Threshold.
+	// IsAnomaly(score) is score > Threshold. It is finite and below
+	// MaxScore, so a row scoring MaxScore is always an anomaly.
 	Threshold float64
 
 	alg     Algorithm
@@ -76,7 +77,17 @@ type scratch struct {
 	z   []float64 // blockRows standardized rows
 	s   []float64 // scorer scratch
 	one []float64 // ScoreRow's output
+	ext []bool    // per row of z: it holds an extreme value
 }
+
+// MaxScore is the score of a row that cannot be scored in float64
+// arithmetic: one with a ±Inf feature, or a feature 2^500 or more
+// standard deviations from its training mean, or whose network
+// computation overflows (a NaN or infinite score). It is the largest
+// finite float64, not +Inf, because a SQL DOUBLE cannot hold infinity,
+// and it is above every model's Threshold, so such a row is always an
+// anomaly: the most extreme rows are never hidden.
+const MaxScore = math.MaxFloat64
 
 // newRand returns the generator of every random choice of a training run.
 func newRand(seed int64) *rand.Rand {
@@ -173,11 +184,16 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 		}
 	}
 	m.TrainingRows = rows
-	m.Threshold = thresholdFor(scores, o.Float("contamination"))
+	// The scores are finite, so the threshold is; keeping it below MaxScore
+	// makes IsAnomaly(MaxScore) hold for every model.
+	m.Threshold = min(thresholdFor(scores, o.Float("contamination")), belowMaxScore)
 	m.CreatedAt = time.Now().UTC().Round(0)
 	m.TrainSeconds = time.Since(start).Seconds()
 	return m, nil
 }
+
+// belowMaxScore is the largest threshold: the float64 just below MaxScore.
+var belowMaxScore = math.Nextafter(MaxScore, 0)
 
 // fitScoreRows is how many training rows Fit scores (for the threshold)
 // between two checks of its context.
@@ -226,7 +242,7 @@ func newModel(name string, a Algorithm, o Options, features []string, sc scaler,
 	}
 	newScratch := func(rows int) func() any {
 		return func() any {
-			return &scratch{z: make([]float64, rows*d), s: make([]float64, scorer.ScratchLen()), one: make([]float64, 1)}
+			return &scratch{z: make([]float64, rows*d), s: make([]float64, scorer.ScratchLen()), one: make([]float64, 1), ext: make([]bool, rows)}
 		}
 	}
 	m.pool.New, m.rowPool.New = newScratch(blockRows), newScratch(1)
@@ -241,7 +257,8 @@ func (o Options) clone() Options {
 	return c
 }
 
-// IsAnomaly reports whether score is above the model's threshold.
+// IsAnomaly reports whether score is above the model's threshold. It is
+// true for MaxScore.
 func (m *Model) IsAnomaly(score float64) bool { return score > m.Threshold }
 
 // ScoreRow returns the anomaly score of one row (higher is more anomalous).
@@ -249,27 +266,50 @@ func (m *Model) IsAnomaly(score float64) bool { return score > m.Threshold }
 // order, NaN for NULL; it is not modified. A row of the wrong length gives
 // ErrFeatureCount. The score is bit-identical to the row's score in any
 // ScoreBatch or ScoreMatrix call. ScoreRow does not allocate.
+//
+// The score is never NaN or infinite. A NaN feature (NULL, missing) is
+// imputed as its training mean. A row with a ±Inf feature, a feature 2^500
+// or more standard deviations from its training mean, or whose computed
+// score is NaN or infinite (the network's arithmetic overflowed) scores
+// MaxScore, which IsAnomaly always flags.
 func (m *Model) ScoreRow(x []float64) (float64, error) {
 	d := len(m.Features)
 	if len(x) != d {
 		return 0, fmt.Errorf("%w: got %d values, model %s has %d features", ErrFeatureCount, len(x), m.Algorithm, d)
 	}
 	sc := m.rowPool.Get().(*scratch)
-	z := sc.z[:d]
-	copy(z, x)
-	m.scale.transformRow(z)
-	m.scorer.ScoreRows(z, sc.one, sc.s)
+	copy(sc.z[:d], x)
+	m.scoreRaw(sc.z[:d], sc.one, sc)
 	score := sc.one[0]
 	m.rowPool.Put(sc)
 	return score, nil
+}
+
+// scoreRaw standardizes the raw rows z in place and scores them into dst,
+// one score per row: the one place where the rule of ScoreRow's doc
+// comment for rows that cannot be scored is applied, so every scoring
+// path gives a row the same score.
+func (m *Model) scoreRaw(z, dst []float64, sc *scratch) {
+	d := len(m.Features)
+	ext := sc.ext[:len(dst)]
+	for i := range dst {
+		ext[i] = m.scale.transformRow(z[i*d : (i+1)*d])
+	}
+	m.scorer.ScoreRows(z, dst, sc.s)
+	for i, s := range dst {
+		if ext[i] || math.IsNaN(s) || math.IsInf(s, 0) {
+			dst[i] = MaxScore
+		}
+	}
 }
 
 // ScoreBatch scores every row of rec, taking the features from the columns
 // features (same order and count as the training features) and returns the
 // scores in dst[:rec.NumRows()], allocating a new slice only if dst is too
 // small. Rows are scored in parallel over GOMAXPROCS goroutines for large
-// batches; scores are identical to ScoreRow's. rec is neither retained nor
-// released. Errors: ErrFeatureCount, ErrNonNumeric.
+// batches; scores are identical to ScoreRow's (never NaN; MaxScore for a
+// row that cannot be scored). rec is neither retained nor released.
+// Errors: ErrFeatureCount, ErrNonNumeric.
 func (m *Model) ScoreBatch(rec arrow.RecordBatch, features []int, dst []float64) ([]float64, error) {
 	d := len(m.Features)
 	if len(features) != d {
@@ -287,8 +327,7 @@ func (m *Model) ScoreBatch(rec arrow.RecordBatch, features []int, dst []float64)
 			if err := arrowio.FillRows(rec, features, b, e, z); err != nil {
 				return err
 			}
-			m.scale.transform(z)
-			m.scorer.ScoreRows(z, dst[b:e], sc.s)
+			m.scoreRaw(z, dst[b:e], sc)
 		}
 		return nil
 	})
@@ -300,8 +339,9 @@ func (m *Model) ScoreBatch(rec arrow.RecordBatch, features []int, dst []float64)
 
 // ScoreMatrix scores each row of x (raw feature values in training order,
 // NaN for NULL; x is not modified) into dst[:rows], allocating only if dst
-// is too small. Scores are identical to ScoreRow's. A column count other
-// than the model's gives ErrFeatureCount.
+// is too small. Scores are identical to ScoreRow's (never NaN; MaxScore
+// for a row that cannot be scored). A column count other than the model's
+// gives ErrFeatureCount.
 func (m *Model) ScoreMatrix(x mat.Matrix, dst []float64) ([]float64, error) {
 	n, c := x.Dims()
 	d := len(m.Features)
@@ -329,15 +369,16 @@ func (m *Model) ScoreMatrix(x mat.Matrix, dst []float64) ([]float64, error) {
 					}
 				}
 			}
-			m.scale.transform(z)
-			m.scorer.ScoreRows(z, dst[b:e], sc.s)
+			m.scoreRaw(z, dst[b:e], sc)
 		}
 		return nil
 	})
 	return dst, err
 }
 
-// scoreStandardized scores already-standardized rows.
+// scoreStandardized scores already-standardized rows, as the network
+// computes them: unlike scoreRaw it keeps NaN and infinite scores, which
+// Fit reports as divergence.
 func (m *Model) scoreStandardized(z []float64, dst []float64) {
 	d := len(m.Features)
 	_ = m.parallel(len(dst), func(lo, hi int, sc *scratch) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"maps"
+	"math"
 	"time"
 )
 
@@ -73,7 +74,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 
 // UnmarshalModel decodes a model written by MarshalBinary. Bytes that are
 // not a model, of an unknown format version, of an unregistered algorithm,
-// or with inconsistent shapes or options give an error wrapping
+// or with inconsistent shapes, options or threshold give an error wrapping
 // ErrBadModel (or ErrUnknownAlgorithm). The loaded model's scores are
 // bit-identical to the saved model's. b is not retained.
 func UnmarshalModel(b []byte) (*Model, error) {
@@ -101,6 +102,10 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	}
 	if !maps.Equal(map[string]string(o), saved) {
 		return nil, fmt.Errorf("%w: its options do not match this version's %s options (saved by an incompatible version?)", ErrBadModel, name)
+	}
+	if math.IsNaN(f.Threshold) || math.IsInf(f.Threshold, 0) || f.Threshold >= MaxScore {
+		// Fit's thresholds are finite and below MaxScore (Model.Threshold).
+		return nil, fmt.Errorf("%w: threshold %v", ErrBadModel, f.Threshold)
 	}
 	d := len(f.Features)
 	if d == 0 || len(f.Mean) != d || len(f.Std) != d {

@@ -28,11 +28,28 @@ func TestScalerStatistics(t *testing.T) {
 			t.Errorf("column %d: mean %v std %v, want %v %v", j, s.mean[j], s.std[j], wantMean[j], wantStd[j])
 		}
 	}
-	row := []float64{nan, 5, 3, -inf}
-	s.transformRow(row)
-	for j, v := range []float64{0, 0, 3, 0} {
-		if row[j] != v {
-			t.Errorf("standardized[%d] = %v, want %v", j, row[j], v)
+	// Extreme values (±Inf, and 2^500 or more standard deviations out)
+	// standardize to 0 like NULL but are reported; NULL is not.
+	for _, tc := range []struct {
+		row, want []float64
+		extreme   bool
+	}{
+		{[]float64{nan, 5, 3, -inf}, []float64{0, 0, 3, 0}, true},
+		{[]float64{nan, 5, 3, 7}, []float64{0, 0, 3, 0}, false},
+		{[]float64{2, inf, 3, 7}, []float64{0, 0, 3, 0}, true},
+		{[]float64{2, 5, -0x1p500, 7}, []float64{0, 0, 0, 0}, true},
+		{[]float64{2, 5, 0x1p499, 7}, []float64{0, 0, 0x1p499, 0}, false},
+		{[]float64{1e308, 5, 0, 7}, []float64{0, 0, 0, 0}, true},            // 1.2e308 standardized
+		{[]float64{-math.MaxFloat64, 5, 0, 7}, []float64{0, 0, 0, 0}, true}, // overflows to -Inf
+	} {
+		row := append([]float64(nil), tc.row...)
+		if got := s.transformRow(row); got != tc.extreme {
+			t.Errorf("transformRow(%v) reports extreme %v, want %v", tc.row, got, tc.extreme)
+		}
+		for j, v := range tc.want {
+			if row[j] != v {
+				t.Errorf("%v standardized[%d] = %v, want %v", tc.row, j, row[j], v)
+			}
 		}
 	}
 }

@@ -412,3 +412,76 @@ func TestShowDetectorsColumns(t *testing.T) {
 		t.Fatalf("SHOW DETECTORS after restart %v, before %v", again, row)
 	}
 }
+
+// TestExtremeRowsScoreMaxOverSQL: issue 8 found anomaly_score('d', 1e308,
+// -1e308) NaN and is_anomaly 0, so the most extreme row was never flagged.
+// For every algorithm, trained through CREATE DETECTOR on a small table, a
+// row too extreme to score scores the largest DOUBLE and is_anomaly is 1:
+// as literals (text protocol), as parameters of a prepared statement
+// (binary protocol), mixed with NULL, and from stored rows, which ORDER BY
+// anomaly_score DESC then lists first; the training rows still score
+// below the maximum, and only some of them are flagged.
+//
+// Bug caught: the NaN/Inf test or the extreme-feature test dropped from
+// detectors.Model.scoreRaw (the row scores NaN or a small number, and is
+// not flagged), or MaxScore changed to +Inf (a value no MySQL DOUBLE
+// holds, sent as "+Inf").
+func TestExtremeRowsScoreMaxOverSQL(t *testing.T) {
+	ts := startServer(t, t.TempDir(), false)
+	db := ts.open("")
+	mustExecAll(t, db, "CREATE DATABASE x", "USE x",
+		"CREATE TABLE pts (id INT PRIMARY KEY, a DOUBLE, b DOUBLE, label INT)")
+	var values []string
+	for i := 0; i < 300; i++ {
+		a, b, label := math.Sin(float64(i)), math.Cos(float64(3*i)), 0
+		if i%25 == 0 { // a few labelled anomalies for the weakly supervised
+			a, b, label = 4+a, -4+b, 1
+		}
+		values = append(values, fmt.Sprintf("(%d, %v, %v, %d)", i, a, b, label))
+	}
+	mustExec(t, db, "INSERT INTO pts VALUES "+strings.Join(values, ", "))
+	// Stored extreme rows, inserted after training.
+	extreme := []string{"(1001, 1e308, -1e308, 0)", "(1002, -1.7976931348623157e308, 0, 0)", "(1003, 0, 1e300, 0)", "(1004, NULL, -1e308, 0)"}
+
+	mustExec(t, db, "INSERT INTO pts VALUES "+strings.Join(extreme, ", "))
+	for _, alg := range detectors.Algorithms() {
+		d := "d_" + alg
+		mustExec(t, db, fmt.Sprintf("CREATE DETECTOR %s USING %s WITH (epochs = 2, seed = 3, label = 'label') AS SELECT a, b, label FROM pts WHERE id < 1000", d, alg))
+		check := func(what, q string, args ...interface{}) {
+			t.Helper()
+			var score float64
+			var flag int64
+			if err := db.QueryRow(q, args...).Scan(&score, &flag); err != nil {
+				t.Fatalf("%s: %s: %v", alg, q, err)
+			}
+			if score != math.MaxFloat64 || flag != 1 {
+				t.Fatalf("%s: %s: score %v, is_anomaly %d; want %v and 1", alg, what, score, flag, math.MaxFloat64)
+			}
+		}
+		both := func(f string) string {
+			return fmt.Sprintf("SELECT anomaly_score('%[1]s', %[2]s), is_anomaly('%[1]s', %[2]s)", d, f)
+		}
+		check("literals", both("1e308, -1e308"))
+		check("NULL and a huge value", both("NULL, -1e308"))
+		check("an infinite value", both("1e308 * 10, 0")) // go-mysql-server computes +Inf
+		check("parameters", both("?, ?"), 1e308, -1e308, 1e308, -1e308)
+		check("parameter and NULL", both("?, ?"), -math.MaxFloat64, nil, -math.MaxFloat64, nil)
+
+		rows := queryRows(t, db, fmt.Sprintf("SELECT id, is_anomaly('%[1]s', a, b) FROM pts ORDER BY anomaly_score('%[1]s', a, b) DESC, id LIMIT 5", d))
+		got := fmt.Sprint(rows)
+		if !strings.HasPrefix(got, "[[1001 1] [1002 1] [1003 1] [1004 1] [") {
+			t.Fatalf("%s: the top 5 rows by anomaly_score (id, is_anomaly): %s; want the stored extreme rows 1001-1004 first, flagged", alg, got)
+		}
+		// The training rows: scored as numbers below the maximum, about
+		// a contamination fraction (0.1) of them flagged.
+		var maxScore float64
+		var flagged int64
+		q := fmt.Sprintf("SELECT MAX(anomaly_score('%[1]s', a, b)), SUM(is_anomaly('%[1]s', a, b)) FROM pts WHERE id < 1000", d)
+		if err := db.QueryRow(q).Scan(&maxScore, &flagged); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if math.IsNaN(maxScore) || maxScore >= math.MaxFloat64 || flagged < 15 || flagged > 45 {
+			t.Fatalf("%s: the training rows score at most %v, %d of 300 flagged", alg, maxScore, flagged)
+		}
+	}
+}

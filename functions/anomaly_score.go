@@ -6,7 +6,8 @@ import (
 )
 
 // AnomalyScore is anomaly_score('detector', f1, ..., fn): the detector's
-// anomaly score of the row as a DOUBLE, higher = more anomalous.
+// anomaly score of the row as a DOUBLE, higher = more anomalous; never NaN,
+// detectors.MaxScore for a row too extreme to score (see the package doc).
 type AnomalyScore struct {
 	*detectorCall
 }

@@ -9,8 +9,13 @@
 //
 // Feature arguments are taken in the detector's training order. A NULL
 // feature is not an error: it is replaced by the training mean, exactly as
-// in training, so the functions return a value for every row. A NULL
-// detector name gives NULL. Non-numeric arguments, a wrong argument count
+// in training, so the functions return a value for every row. A score is
+// never NaN: a row too extreme to score in DOUBLE arithmetic (an infinite
+// feature, a value 2^500 or more standard deviations from the training
+// mean, or one that overflows the detector's network, such as
+// anomaly_score('d', 1e308, -1e308)) scores the largest DOUBLE,
+// 1.7976931348623157e308 (detectors.MaxScore), and is_anomaly gives 1 for
+// it. A NULL detector name gives NULL. Non-numeric arguments, a wrong argument count
 // and unknown detectors are MySQL errors. A row's score does not depend on
 // the other rows of the query.
 package functions

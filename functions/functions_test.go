@@ -99,6 +99,55 @@ func TestAnomalyScoreAndIsAnomaly(t *testing.T) {
 	}
 }
 
+// TestExtremeRowIsAnomaly: a row too extreme to score (issue 8:
+// anomaly_score('d', 1e308, -1e308) was NaN) gives detectors.MaxScore and
+// is_anomaly 1, including an infinite value from a DOUBLE expression and
+// one next to a NULL.
+//
+// Bug caught: is_anomaly comparing the other way round (score < threshold,
+// or >= on a NaN score), or the score passed through a conversion that
+// loses it.
+func TestExtremeRowIsAnomaly(t *testing.T) {
+	m := twoFeatureModel(t)
+	r := fakeResolver{"d": m}
+	ctx := sql.NewEmptyContext()
+	for _, x := range [][]interface{}{{1e308, -1e308}, {math.Inf(1), 0.5}, {nil, -1e308}, {"1e308", int64(0)}} {
+		args := []sql.Expression{lit("d", types.LongText)}
+		for _, v := range x {
+			switch v.(type) {
+			case nil:
+				args = append(args, lit(nil, types.Null))
+			case string:
+				args = append(args, lit(v, types.LongText))
+			case int64:
+				args = append(args, lit(v, types.Int64))
+			default:
+				args = append(args, lit(v, types.Float64))
+			}
+		}
+		f, err := NewAnomalyScore(r, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := f.Eval(ctx, nil)
+		if err != nil || s != detectors.MaxScore {
+			t.Errorf("anomaly_score%v = %v, %v; want %v", x, s, err, detectors.MaxScore)
+		}
+		g, err := NewIsAnomaly(r, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if flag, err := g.Eval(ctx, nil); err != nil || flag != int8(1) {
+			t.Errorf("is_anomaly%v = %v, %v; want 1", x, flag, err)
+		}
+	}
+	// An ordinary row is not flagged: the check above is not vacuous.
+	g, _ := NewIsAnomaly(r, lit("d", types.LongText), lit(0.1, types.Float64), lit(0.2, types.Float64))
+	if flag, err := g.Eval(ctx, nil); err != nil || flag != int8(0) {
+		t.Errorf("is_anomaly(0.1, 0.2) = %v, %v; want 0", flag, err)
+	}
+}
+
 func TestDetectorCallErrors(t *testing.T) {
 	r := fakeResolver{"d": twoFeatureModel(t)}
 	ctx := sql.NewEmptyContext()

@@ -6,7 +6,8 @@ import (
 )
 
 // IsAnomaly is is_anomaly('detector', f1, ..., fn): 1 where the row's
-// anomaly score exceeds the detector's threshold, else 0.
+// anomaly score exceeds the detector's threshold, else 0; always 1 for a
+// row too extreme to score (anomaly_score detectors.MaxScore).
 type IsAnomaly struct {
 	*detectorCall
 }
