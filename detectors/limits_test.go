@@ -221,7 +221,10 @@ func TestLimitCancelStopsEnsemble(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s %v: got %v, want the context's error", c.alg, c.o, err)
 		}
-		if d := time.Since(start); d > 1300*time.Millisecond {
+		// Uncancelled, each of these trains for minutes: a generous bound
+		// catches a loop that ignores the context without failing on a
+		// loaded machine.
+		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("%s %v: Fit returned %v after a 300ms deadline", c.alg, c.o, d-300*time.Millisecond)
 		}
 	}
