@@ -27,6 +27,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
@@ -336,4 +338,38 @@ func releaseRecords(recs []arrow.RecordBatch) {
 	for _, r := range recs {
 		r.Release()
 	}
+}
+
+// modifyNullErrors builds ALTER TABLE … MODIFY/CHANGE COLUMN as
+// go-mysql-server does, answering a NULL met while making a column NOT
+// NULL with MySQL's 1138 (ER_INVALID_USE_OF_NULL) instead of the 1048 of
+// an INSERT.
+type modifyNullErrors struct{}
+
+// Build implements sql.NodeExecBuilder.
+func (modifyNullErrors) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	if _, ok := n.(*plan.ModifyColumn); !ok {
+		return nil, nil
+	}
+	iter, err := rowexec.DefaultBuilder.Build(ctx, n, row)
+	if err != nil {
+		return nil, invalidNull(err)
+	}
+	return &invalidNullIter{iter}, nil
+}
+
+// invalidNull turns go-mysql-server's NULL-into-NOT-NULL error into 1138.
+func invalidNull(err error) error {
+	if sql.ErrInsertIntoNonNullableProvidedNull.Is(err) {
+		return errInvalidNull()
+	}
+	return err
+}
+
+type invalidNullIter struct{ sql.RowIter }
+
+// Next implements sql.RowIter.
+func (it *invalidNullIter) Next(ctx *sql.Context) (sql.Row, error) {
+	r, err := it.RowIter.Next(ctx)
+	return r, invalidNull(err)
 }

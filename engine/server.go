@@ -179,7 +179,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	s.files.mdb = a.Catalog.MySQLDb
 	a.Catalog.AuthHandler = fileAuth{a.Catalog.AuthHandler}
 	into := &intoFile{files: s.files}
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, explainAnalyze{}})
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}})
 	into.exec = a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
