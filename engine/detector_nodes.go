@@ -83,6 +83,9 @@ func (n *createDetectorNode) String() string {
 
 // RowIter implements sql.ExecSourceRel: it trains the detector.
 func (n *createDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	if err := n.svc.authorize(ctx, sql.PrivilegeType_Create, n.db, n.name); err != nil {
+		return nil, err
+	}
 	if err := implicitCommit(ctx); err != nil {
 		return nil, err
 	}
@@ -113,6 +116,9 @@ func (n *dropDetectorNode) String() string { return "DROP DETECTOR " + n.name }
 
 // RowIter implements sql.ExecSourceRel.
 func (n *dropDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	if err := n.svc.authorize(ctx, sql.PrivilegeType_Drop, n.db, n.name); err != nil {
+		return nil, err
+	}
 	if err := implicitCommit(ctx); err != nil {
 		return nil, err
 	}
@@ -160,6 +166,9 @@ func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, e
 	}
 	if db == "" {
 		return nil, errNoDatabase()
+	}
+	if err := n.svc.authorize(ctx, sql.PrivilegeType_Select, db, ""); err != nil {
+		return nil, err
 	}
 	if !hasDatabase(n.svc.store, db) {
 		return nil, sql.ErrDatabaseNotFound.New(db)

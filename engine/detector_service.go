@@ -106,7 +106,8 @@ func resolveName(ctx *sql.Context, db, name string) (string, string, error) {
 }
 
 // Generation implements functions.Resolver: it changes whenever a
-// detector is created, dropped or loaded.
+// detector is created, dropped or loaded, and after every account
+// statement (accounts.atomically).
 func (s *detectorService) Generation() uint64 { return s.gen.Load() }
 
 // Lookup returns the detector named ref ("name" or "db.name").
@@ -117,6 +118,9 @@ func (s *detectorService) Lookup(ctx *sql.Context, ref string) (*detectors.Model
 	}
 	db, name, err := resolveName(ctx, db, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, sql.PrivilegeType_Select, db, name); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()

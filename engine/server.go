@@ -178,8 +178,14 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	sys.mysql = a.Catalog.MySQLDb
 	s.files.mdb = a.Catalog.MySQLDb
 	a.Catalog.AuthHandler = fileAuth{a.Catalog.AuthHandler}
+	// Accounts and grants in DATA_DIR/mysql.db, root from cfg.Password,
+	// privileges go-mysql-server leaves unchecked (users.go, privileges.go).
+	users, err := newAccounts(a, s.svc, cfg.DataDir, cfg.Password)
+	if err != nil {
+		return err
+	}
 	into := &intoFile{files: s.files}
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}})
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}})
 	into.exec = a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
@@ -195,11 +201,6 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	sql.SystemVariables.AddSystemVariables(toolVariables())
 	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{s.files.variable()})
 
-	mdb := a.Catalog.MySQLDb
-	ed := mdb.Editor()
-	mdb.AddSuperUser(ed, "root", "%", cfg.Password)
-	ed.Close()
-	mdb.SetEnabled(true)
 	s.password = cfg.Password != ""
 
 	if fresh && cfg.ExamplesDir != "" {

@@ -11,9 +11,10 @@ import (
 type Resolver interface {
 	Lookup(ctx *sql.Context, ref string) (*detectors.Model, error)
 	// Generation changes whenever any detector is created, dropped or
-	// loaded. A model found by Lookup stays valid for the same current
-	// database and ref while Generation returns the same value, so callers
-	// may keep it instead of looking it up for every row.
+	// loaded, and whenever accounts or grants change (Lookup checks the
+	// caller's privileges). A model found by Lookup stays valid for the
+	// same current database and ref while Generation returns the same
+	// value, so callers may keep it instead of looking it up for every row.
 	Generation() uint64
 }
 
