@@ -62,7 +62,8 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 
 // ComQuery implements mysql.Handler.
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
-	err := h.Handler.ComQuery(ctx, c, query, h.spool(c, callback))
+	ctx, done := h.guard(ctx, c, query) // stmt_guard.go
+	err := done(h.Handler.ComQuery(ctx, c, query, h.spool(c, callback)))
 	h.setStatus(c)
 	return asParseError(err)
 }
@@ -71,7 +72,9 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 // the query, as in MySQL: vitess, after writing the error, would run the
 // statements after it, whose results the client no longer reads.
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
+	ctx, done := h.guard(ctx, c, query) // stmt_guard.go
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, h.spool(c, callback))
+	err = done(err)
 	h.setStatus(c)
 	if err != nil {
 		rest = ""
@@ -96,12 +99,14 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 
 // ComStmtExecute implements mysql.Handler.
 func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	ctx, done := h.guard(ctx, c, prepare.PrepareStmt) // stmt_guard.go
 	err := h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
 		if len(qr.Fields) == 0 { // vitess writes the OK packet in callback
 			h.setStatus(c)
 		}
 		return callback(qr)
 	})
+	err = done(err)
 	h.setStatus(c)
 	return err
 }
