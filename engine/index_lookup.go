@@ -262,27 +262,45 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 			}
 			return &snapshotPartitions{parts: []sql.Partition{p}}, nil
 		}
-		// The transaction changed the table: its base through the index
-		// (append mode), and its own rows scanned.
-		batches, rows := tt.view()
+		// The transaction changed the table: in append mode its base
+		// through the index and the rows it inserted scanned, in
+		// overwrite mode every live row scanned.
+		var batches []arrow.RecordBatch
 		var items []keyedItem
-		if len(batches) > 0 {
-			if items, err = t.matchData(ctx, tt.base, f, ranges); err != nil {
-				return nil, err
-			}
-		}
 		key := make(sql.Row, len(ix.cols))
-		for _, r := range rows {
+		var matchErr error
+		scan := func(_ int, r sql.Row) bool {
 			for i, o := range ix.cols {
 				key[i] = r[o]
 			}
 			ok, err := f.match(ctx, key)
 			if err != nil {
-				return nil, err
+				matchErr = err
+				return false
 			}
 			if ok {
 				items = append(items, keyedItem{item: lookupItem{row: r}, key: slices.Clone(key)})
 			}
+			return true
+		}
+		if tt.rewrit {
+			_, rows := tt.view()
+			for i, r := range rows {
+				if !scan(i, r) {
+					break
+				}
+			}
+		} else {
+			batches = tt.base.Batches()
+			if len(batches) > 0 {
+				if items, err = t.matchData(ctx, tt.base, f, ranges); err != nil {
+					return nil, err
+				}
+			}
+			tt.inserts.each(0, scan)
+		}
+		if matchErr != nil {
+			return nil, matchErr
 		}
 		p := &lookupPartition{batches: batches, starts: batchStarts(batches), items: ix.order(ctx, items, lookup.IsReverse)}
 		return &snapshotPartitions{parts: []sql.Partition{p}}, nil

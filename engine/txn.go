@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,6 +101,7 @@ func (tx *transaction) table(t *table) *txTable {
 		return tt
 	}
 	tt := &txTable{tx: tx, t: t, base: t.st.Snapshot()}
+	tt.inserts = newInsertLog(tt.base.Schema(), t.schema.Schema)
 	tt.uniq = t.uniqueKeysAt(tt.base)
 	tx.tables[t.st] = tt
 	tx.order = append(tx.order, tt)
@@ -121,6 +123,7 @@ func (tx *transaction) release() {
 	defer tx.mu.Unlock()
 	for _, tt := range tx.order {
 		tt.base.Release()
+		tt.inserts.release()
 	}
 	tx.tables = map[*storage.Table]*txTable{}
 	tx.order = nil
@@ -227,7 +230,7 @@ type txTable struct {
 	base *storage.Data
 
 	baseCache []sql.Row // base as rows, once needed
-	inserts   []sql.Row // append mode: rows inserted after the base
+	inserts   *insertLog // append mode: rows inserted after the base
 
 	rewrit bool
 	rows   []sql.Row
@@ -270,7 +273,7 @@ type undoEntry struct {
 // numRows is the number of rows the transaction sees.
 func (tt *txTable) numRows() int64 {
 	if !tt.rewrit {
-		return tt.base.NumRows() + int64(len(tt.inserts))
+		return tt.base.NumRows() + int64(tt.inserts.len())
 	}
 	var n int64
 	for _, a := range tt.alive {
@@ -282,7 +285,7 @@ func (tt *txTable) numRows() int64 {
 }
 
 // changed reports whether the transaction changed the table.
-func (tt *txTable) changed() bool { return tt.rewrit || len(tt.inserts) > 0 }
+func (tt *txTable) changed() bool { return tt.rewrit || tt.inserts.len() > 0 }
 
 // baseRows materialises the base snapshot once.
 func (tt *txTable) baseRows() []sql.Row {
@@ -310,9 +313,10 @@ func (tt *txTable) keyMaps() []map[string]int {
 		return tt.keys
 	}
 	tt.keys = tt.t.keySets(tt.base, tt.uniq)
-	for i, r := range tt.inserts {
+	tt.inserts.each(0, func(i int, r sql.Row) bool {
 		tt.setKeys(r, -(i + 1))
-	}
+		return true
+	})
 	return tt.keys
 }
 
@@ -367,7 +371,7 @@ func (tt *txTable) row(idx int) sql.Row {
 		return tt.rows[idx]
 	}
 	if idx < 0 {
-		return tt.inserts[-idx-1]
+		return tt.inserts.at(-idx - 1)
 	}
 	return tt.baseRows()[idx]
 }
@@ -382,11 +386,11 @@ func (tt *txTable) insert(row sql.Row) error {
 		return nil
 	}
 	if tt.inserted != tt.tx.gen || len(tt.undo) == 0 || tt.undo[len(tt.undo)-1].op != undoInserts {
-		tt.undo = append(tt.undo, undoEntry{undoInserts, len(tt.inserts)})
+		tt.undo = append(tt.undo, undoEntry{undoInserts, tt.inserts.len()})
 		tt.inserted = tt.tx.gen
 	}
-	tt.inserts = append(tt.inserts, row)
-	tt.setKeys(row, -len(tt.inserts))
+	tt.inserts.add(row)
+	tt.setKeys(row, -tt.inserts.len())
 	return nil
 }
 
@@ -396,16 +400,17 @@ func (tt *txTable) toRewrite() {
 		return
 	}
 	base := tt.baseRows()
-	tt.rows = make([]sql.Row, 0, len(base)+len(tt.inserts))
+	tt.rows = make([]sql.Row, 0, len(base)+tt.inserts.len())
 	tt.alive = make([]bool, 0, cap(tt.rows))
 	tt.byRow = make(map[string][]int, cap(tt.rows))
 	tt.rewrit, tt.keys = true, nil
 	for _, r := range base {
 		tt.appendRow(r)
 	}
-	for _, r := range tt.inserts {
+	tt.inserts.each(0, func(_ int, r sql.Row) bool {
 		tt.appendRow(r)
-	}
+		return true
+	})
 	tt.undo = append(tt.undo, undoEntry{undoToRewrite, 0})
 }
 
@@ -472,11 +477,11 @@ func (tt *txTable) undoTo(mark int) {
 		tt.undo = tt.undo[:len(tt.undo)-1]
 		switch u.op {
 		case undoInserts:
-			for i := u.n; i < len(tt.inserts); i++ {
-				tt.unsetKeys(tt.inserts[i], -(i + 1))
-			}
-			clear(tt.inserts[u.n:])
-			tt.inserts = tt.inserts[:u.n]
+			tt.inserts.each(u.n, func(i int, r sql.Row) bool {
+				tt.unsetKeys(r, -(i + 1))
+				return true
+			})
+			tt.inserts.truncate(u.n)
 		case undoToRewrite:
 			tt.rewrit, tt.rows, tt.alive, tt.byRow, tt.keys = false, nil, nil, nil, nil
 		case undoKill:
@@ -517,7 +522,8 @@ func (tt *txTable) beginStatement(pid uint64) {
 // mode, no batches and every live row. The row slice is a copy.
 func (tt *txTable) view() (batches []arrow.RecordBatch, rows []sql.Row) {
 	if !tt.rewrit {
-		return tt.base.Batches(), append([]sql.Row(nil), tt.inserts...)
+		packed, rows := tt.inserts.view()
+		return append(slices.Clone(tt.base.Batches()), packed...), rows
 	}
 	for i, r := range tt.rows {
 		if tt.alive[i] {
@@ -537,12 +543,12 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 	t := tt.t
 	schema := tt.base.Schema() // the rows' columns; a commit after ALTER TABLE fails (ErrSchemaMismatch)
 	if !tt.rewrit {
-		rec, err := rowsToRecord(memory.DefaultAllocator, schema, tt.inserts)
+		recs, err := tt.inserts.batches()
 		if err != nil {
 			return storage.TableChange{}, nil, err
 		}
-		c := storage.TableChange{Table: t.st, Check: tt.recheckKeys, Append: []arrow.RecordBatch{rec}}
-		return c, rec.Release, nil
+		c := storage.TableChange{Table: t.st, Check: tt.recheckKeys, Append: recs}
+		return c, func() { releaseAll(recs) }, nil
 	}
 	_, live := tt.view()
 	name := t.Name() // Rewrite must not call methods of the storage table
@@ -577,19 +583,22 @@ func (tt *txTable) recheckKeys(cur *storage.Data) error {
 		return nil
 	}
 	sets := tt.t.keySets(cur, uniq)
-	for _, r := range tt.inserts {
+	var err error
+	tt.inserts.each(0, func(_ int, r sql.Row) bool {
 		for u, uk := range uniq {
 			k, ok := uk.keyOf(r)
 			if !ok {
 				continue
 			}
 			if _, dup := sets[u][k]; dup {
-				return uk.dupErr(r, nil)
+				err = uk.dupErr(r, nil)
+				return false
 			}
 			sets[u][k] = -1
 		}
-	}
-	return nil
+		return true
+	})
+	return err
 }
 
 // session is a connection's SQL session: go-mysql-server's base session

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// TestInsertLog checks insertLog against a plain slice of rows through
+// adds, reads, truncations inside a packed batch, at a batch boundary and
+// in the unpacked tail, and the batches a commit takes.
+func TestInsertLog(t *testing.T) {
+	sch := sql.Schema{
+		{Name: "id", Type: types.Int64, Nullable: false},
+		{Name: "v", Type: types.Float64, Nullable: true},
+		{Name: "s", Type: types.Text, Nullable: true},
+	}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "v", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	mk := func(i int) sql.Row {
+		var v, s interface{}
+		if i%5 != 0 {
+			v, s = float64(i)/4, fmt.Sprint("r", i)
+		}
+		return sql.Row{int64(i), v, s}
+	}
+	l := newInsertLog(schema, sch)
+	defer l.release()
+	var model []sql.Row
+	check := func(when string) {
+		t.Helper()
+		if l.len() != len(model) {
+			t.Fatalf("%s: len %d, want %d", when, l.len(), len(model))
+		}
+		n := 0
+		l.each(0, func(i int, r sql.Row) bool {
+			if fmt.Sprint(r) != fmt.Sprint(model[i]) || i != n {
+				t.Fatalf("%s: row %d = %v, want %v", when, i, r, model[i])
+			}
+			n++
+			return true
+		})
+		if n != len(model) {
+			t.Fatalf("%s: each visited %d rows", when, n)
+		}
+		for _, i := range []int{0, packRows - 1, packRows, len(model) - 1} {
+			if i >= 0 && i < len(model) && fmt.Sprint(l.at(i)) != fmt.Sprint(model[i]) {
+				t.Fatalf("%s: at(%d) = %v, want %v", when, i, l.at(i), model[i])
+			}
+		}
+		from := len(model) * 2 / 3
+		l.each(from, func(i int, r sql.Row) bool {
+			if i < from || fmt.Sprint(r) != fmt.Sprint(model[i]) {
+				t.Fatalf("%s: each(%d) gave row %d = %v", when, from, i, r)
+			}
+			return true
+		})
+		recs, err := l.batches()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := recordRows(sch, recs); fmt.Sprint(got) != fmt.Sprint(model) && len(model) > 0 {
+			t.Fatalf("%s: batches hold other rows", when)
+		}
+		releaseAll(recs)
+	}
+	add := func(n int) {
+		for i := 0; i < n; i++ {
+			r := mk(len(model))
+			l.add(r)
+			model = append(model, r)
+		}
+	}
+	add(3*packRows + 100)
+	if len(l.packed) != 3 {
+		t.Fatalf("%d packed batches after %d rows", len(l.packed), l.len())
+	}
+	check("added")
+	for _, n := range []int{3*packRows + 50, 2*packRows + 7, 2 * packRows, 5} {
+		l.truncate(n)
+		model = model[:n]
+		check(fmt.Sprint("truncated to ", n))
+		add(packRows + 3)
+		check(fmt.Sprint("added after truncating to ", n))
+	}
+	packed, rows := l.view()
+	if len(packed)*packRows+len(rows) != len(model) {
+		t.Fatalf("view: %d batches and %d rows for %d", len(packed), len(rows), len(model))
+	}
+}
