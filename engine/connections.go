@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -327,40 +328,44 @@ func (h *connHandler) ConnectionClosed(c *mysql.Conn) {
 
 // ComQuery implements mysql.Handler.
 func (h *connHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
-	if err := h.cs.begin(c); err != nil {
+	end, err := h.cs.begin(c)
+	if err != nil {
 		return err
 	}
-	defer h.cs.end(c)
+	defer end()
 	return h.cs.killed(h.Handler.ComQuery(ctx, c, query, callback))
 }
 
 // ComMultiQuery implements mysql.Handler. Each statement of the query is
 // one statement for the shutdown: none starts once it has begun.
 func (h *connHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
-	if err := h.cs.begin(c); err != nil {
+	end, err := h.cs.begin(c)
+	if err != nil {
 		return "", err
 	}
-	defer h.cs.end(c)
+	defer end()
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
 	return rest, h.cs.killed(err)
 }
 
 // ComPrepare implements mysql.Handler.
 func (h *connHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	if err := h.cs.begin(c); err != nil {
+	end, err := h.cs.begin(c)
+	if err != nil {
 		return nil, err
 	}
-	defer h.cs.end(c)
+	defer end()
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	return fields, h.cs.killed(err)
 }
 
 // ComStmtExecute implements mysql.Handler.
 func (h *connHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	if err := h.cs.begin(c); err != nil {
+	end, err := h.cs.begin(c)
+	if err != nil {
 		return err
 	}
-	defer h.cs.end(c)
+	defer end()
 	return h.cs.killed(h.Handler.ComStmtExecute(ctx, c, prepare, callback))
 }
 
@@ -388,17 +393,30 @@ func (cs *connections) closed(c *mysql.Conn) {
 // errShutdown refuses a statement once the shutdown has begun.
 var errShutdown = mysql.NewSQLError(mysql.ERServerShutdown, mysql.SSServerShutdown, "Server shutdown in progress")
 
-// begin marks c as running a statement, unless the shutdown has begun.
-func (cs *connections) begin(c *mysql.Conn) error {
+// begin marks c as running a statement, unless the shutdown has begun,
+// and, over TLS, watches for its client going away (client_gone.go); the
+// caller calls end when the statement has ended. It runs in c's
+// goroutine.
+func (cs *connections) begin(c *mysql.Conn) (end func(), err error) {
+	_, overTLS := c.Conn.(*tls.Conn)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.draining {
-		return errShutdown
+		return nil, errShutdown
 	}
-	if st := cs.conns[c.ConnectionID]; st != nil {
-		st.busy = true
+	st := cs.conns[c.ConnectionID]
+	if st == nil {
+		return func() {}, nil
 	}
-	return nil
+	st.busy = true
+	stop := func() {}
+	if overTLS {
+		stop = watchClientGone(st.raw, c.ConnectionID, cs.procs)
+	}
+	return func() {
+		stop()
+		cs.end(c)
+	}, nil
 }
 
 // killed returns, for the error of a statement that the shutdown
