@@ -344,7 +344,8 @@ func (perfDenied) Close(*sql.Context) error { return nil }
 
 // toolVariables are MySQL 8 system variables that BI tools and
 // connectors read and go-mysql-server lacks, with MySQL 8's values for a
-// server without TLS. None can be SET.
+// server without TLS, until tlsVariables (tls.go) sets them to YES once
+// the server's TLS is set up. None can be SET.
 func toolVariables() []sql.SystemVariable {
 	var out []sql.SystemVariable
 	for _, nv := range [][2]string{

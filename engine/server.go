@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/server"
@@ -50,6 +52,20 @@ type Config struct {
 	// NewServer refuses DataDir, a folder inside it and one above it;
 	// the data directory is never read or written in any case.
 	SecureFilePriv *string
+	// TLSCert and TLSKey are PEM files of the server's certificate (with
+	// its chain) and private key: both or neither. Neither: the
+	// self-signed pair DataDir/server-cert.pem and server-key.pem, created
+	// at the first start (tls.go).
+	TLSCert, TLSKey string
+	// RequireSecureTransport sets @@require_secure_transport: logins
+	// without TLS fail with 3159.
+	RequireSecureTransport bool
+	// ConnectTimeout is @@connect_timeout, the time a client has for its
+	// handshake (whole seconds, at least 2); zero means 10 s.
+	ConnectTimeout time.Duration
+	// MaxConnections is @@max_connections; zero means 151
+	// (connections.go).
+	MaxConnections int
 }
 
 // Server is a running anomalydb: the SQL engine over the store, the
@@ -62,6 +78,10 @@ type Server struct {
 	ln       net.Listener
 	password bool        // root has a password
 	files    *fileAccess // server-side file access (file_access.go)
+	conns    *connections
+
+	shutdownOnce sync.Once // Shutdown (shutdown.go)
+	shutdownErr  error
 }
 
 // mysqlRelease is the MySQL release whose protocol and SQL dialect
@@ -148,6 +168,7 @@ func NewServer(cfg Config) (*Server, error) {
 		logrus.Warn("--secure-file-priv '': every user with the FILE privilege can read and write any file this process can")
 	}
 	fresh := isEmptyDir(cfg.DataDir)
+	logPreviousShutdown(cfg.DataDir, fresh) // shutdown.go
 	store, err := storage.Open(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -210,6 +231,17 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		}
 	}
 
+	// TLS (tls.go) and connection limits (connections.go).
+	tlsConfig, cert, key, err := serverTLS(cfg.DataDir, cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return err
+	}
+	sql.SystemVariables.AddSystemVariables(tlsVariables(cert, key))
+	if err := setConnectionVariables(cfg); err != nil {
+		return err
+	}
+	s.conns = newConnections(a.Catalog.MySQLDb, e.ProcessList)
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -221,15 +253,18 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		Address:  ln.Addr().String(),
 		Listener: ln,
 		Version:  Version(),
+		// Offered to every client (tls.go).
+		TLSConfig: tlsConfig,
 		// Logins fail with MySQL's error 1045 (see accessDenied);
-		// DETECTOR statements can be prepared (see prepareListener).
+		// DETECTOR statements can be prepared (see prepareListener);
+		// connections are admitted and shut down by s.conns.
 		ProtocolListenerFactory: func(cfg server.Config, lc mysql.ListenerConfig, sel server.ServerEventListener) (server.ProtocolListener, error) {
-			lc.AuthServer = newAccessDenied(lc.AuthServer)
-			lc.Listener = prepareListener{Listener: lc.Listener}
+			lc.AuthServer = s.conns.auth(newAccessDenied(lc.AuthServer))
+			lc.Listener = prepareListener{Listener: s.conns.listener(lc.Listener)}
 			return server.MySQLProtocolListenerFactory(cfg, lc, sel)
 		},
-	}, e, sql.NewContext, sessions.build, nil, func(h mysql.Handler) (mysql.Handler, error) {
-		return newHandler(h, sessions), nil
+	}, e, sql.NewContext, tlsSessions(sessions.build), nil, func(h mysql.Handler) (mysql.Handler, error) {
+		return s.conns.handler(newHandler(h, sessions)), nil
 	})
 	if err != nil {
 		ln.Close()
@@ -293,18 +328,8 @@ func (s *Server) ClientCommand() string {
 // Engine returns the SQL engine (for in-process use).
 func (s *Server) Engine() *sqle.Engine { return s.engine }
 
-// Serve accepts connections until Close is called.
+// Serve accepts connections until Shutdown or Close is called.
 func (s *Server) Serve() error { return s.srv.Start() }
-
-// Close stops accepting connections and closes the store. Every
-// committed statement is already durable; Close loses nothing.
-func (s *Server) Close() error {
-	err := s.srv.Close()
-	if cerr := s.store.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
 
 // exampleName turns "thyroid.csv.gz" into "thyroid".
 func exampleName(file string) string {

@@ -208,6 +208,9 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 			return nil, err
 		}
 	}
+	if err := s.removeCleanTemps(); err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
 	if err := s.emptyTrash(); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 // Command anomalydb runs the anomalydb server: a MySQL-compatible SQL
 // engine in which analysts train and apply deep anomaly detectors.
 //
-//	anomalydb serve [--addr 127.0.0.1:3306] [--data-dir DIR] [--password P] [--examples DIR] [--secure-file-priv DIR] [--log-level LEVEL]
+//	anomalydb serve [--addr 127.0.0.1:3306] [--data-dir DIR] [--password-file FILE] [--examples DIR] [--secure-file-priv DIR] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL] ...
 //	anomalydb version
 //	anomalydb help
 //
@@ -9,10 +9,14 @@
 //
 //	ready: mysql -h 127.0.0.1 -P 3306 -u root examples
 //
-// the command that connects to it.
+// the command that connects to it. On SIGTERM or SIGINT it stops
+// accepting connections, lets running statements finish for
+// --shutdown-timeout, cancels the rest, records a clean shutdown and
+// exits 0.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,7 +24,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	_ "go4.org/unsafe/assume-no-moving-gc" // gorgonia needs the newest version under Go 1.26
@@ -71,7 +77,12 @@ func usageError(stderr io.Writer, format string, args ...any) int {
 // serveFlags declares the flags of serve on a new FlagSet.
 type serveFlags struct {
 	addr, dataDir, password, examples string
+	passwordFile                      string
 	secureFilePriv                    optionalString
+	tlsCert, tlsKey                   string
+	requireSecure                     bool
+	connectTimeout, maxConnections    int
+	shutdownTimeout                   time.Duration
 	level                             logLevel
 	quiet                             bool
 }
@@ -96,9 +107,16 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	f := &serveFlags{level: logLevel(logrus.WarnLevel)}
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:3306", "listen on `HOST:PORT`; beyond loopback root must have a password")
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "keep the Iceberg warehouse and the detectors in `DIR`")
-	fs.StringVar(&f.password, "password", os.Getenv("ANOMALYDB_PASSWORD"), "root's `PASSWORD` (default $ANOMALYDB_PASSWORD, else none)")
+	fs.StringVar(&f.password, "password", os.Getenv("ANOMALYDB_PASSWORD"), "root's `PASSWORD`, which every local user can read in the process list: prefer --password-file or $ANOMALYDB_PASSWORD (the default, else none)")
+	fs.StringVar(&f.passwordFile, "password-file", "", "read root's password from the first line of `FILE` (instead of --password)")
 	fs.StringVar(&f.examples, "examples", "testdata", "on first start (empty data dir) load `DIR`/*.csv.gz into the database examples; \"\" for none")
 	fs.Var(&f.secureFilePriv, "secure-file-priv", "LOAD DATA INFILE, LOAD_FILE() and INTO OUTFILE use server files only in `DIR` (default: the folder files beside --data-dir, created if missing); NULL: none; '': anywhere (unsafe); never in the data dir")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM, with its chain) in `FILE`; with --tls-key. Default: DATA_DIR/server-cert.pem, self-signed, made at first start")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM) in `FILE`; with --tls-cert. Default: DATA_DIR/server-key.pem")
+	fs.BoolVar(&f.requireSecure, "require-secure-transport", false, "refuse logins without TLS (error 3159): @@require_secure_transport")
+	fs.IntVar(&f.connectTimeout, "connect-timeout", 10, "close a connection whose handshake takes over `SECONDS` (2 or more): @@connect_timeout")
+	fs.IntVar(&f.maxConnections, "max-connections", 151, "refuse connections beyond `N` (error 1040; one more for SUPER): @@max_connections")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT let running statements finish for `DURATION`, then cancel them")
 	fs.Var(&f.level, "log-level", "log at `LEVEL`: error, warn, info (adds a line per connection and per failed statement) or debug (adds every statement)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as --log-level error")
 	return fs, f
@@ -123,9 +141,32 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	setupLogging(stderr, level)
 
+	if f.connectTimeout < 2 || f.connectTimeout > 31536000 {
+		return usageError(stderr, "anomalydb serve: --connect-timeout %d: want 2 to 31536000 seconds", f.connectTimeout)
+	}
+	if f.maxConnections < 1 || f.maxConnections > 100000 {
+		return usageError(stderr, "anomalydb serve: --max-connections %d: want 1 to 100000", f.maxConnections)
+	}
+	if f.shutdownTimeout < 0 {
+		return usageError(stderr, "anomalydb serve: --shutdown-timeout %v: negative", f.shutdownTimeout)
+	}
+	password := f.password
+	if f.passwordFile != "" {
+		if flagSet(fs, "password") {
+			return usageError(stderr, "anomalydb serve: --password and --password-file exclude each other")
+		}
+		var err error
+		if password, err = readPasswordFile(f.passwordFile); err != nil {
+			fmt.Fprintln(stderr, "anomalydb:", err)
+			return exitFail
+		}
+	}
+
 	logrus.Infof("anomalydb %s starting (data dir %s)", engine.Version(), f.dataDir)
 	cfg := engine.Config{
-		Addr: f.addr, DataDir: f.dataDir, Password: f.password, ExamplesDir: f.examples,
+		Addr: f.addr, DataDir: f.dataDir, Password: password, ExamplesDir: f.examples,
+		TLSCert: f.tlsCert, TLSKey: f.tlsKey, RequireSecureTransport: f.requireSecure,
+		ConnectTimeout: time.Duration(f.connectTimeout) * time.Second, MaxConnections: f.maxConnections,
 	}
 	if f.secureFilePriv.set {
 		cfg.SecureFilePriv = &f.secureFilePriv.value
@@ -135,21 +176,59 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "anomalydb:", err)
 		return exitFail
 	}
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	stopped := make(chan error, 1)
 	go func() {
 		s := <-sigs
-		fmt.Fprintf(stderr, "anomalydb: %v, shutting down\n", s)
-		srv.Close()
+		fmt.Fprintf(stderr, "anomalydb: %v, shutting down: running statements have %v to finish (a second signal cancels them now)\n", s, f.shutdownTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+		defer cancel()
+		go func() {
+			select {
+			case <-sigs:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		stopped <- srv.Shutdown(ctx)
 	}()
 	// The listener is open: a client that connects from now on is
 	// accepted as soon as Serve runs.
 	fmt.Fprintln(stderr, "ready:", srv.ClientCommand())
 	if err := srv.Serve(); err != nil {
 		fmt.Fprintln(stderr, "anomalydb:", err)
+		srv.Close()
+		return exitFail
+	}
+	// Serve returns once Shutdown has closed the listener; the process
+	// exits when Shutdown has closed the store.
+	if err := <-stopped; err != nil {
+		fmt.Fprintln(stderr, "anomalydb:", err)
 		return exitFail
 	}
 	return exitOK
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// readPasswordFile returns the first line of file (without its line
+// end): root's password. It warns when other users may read the file.
+func readPasswordFile(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--password-file: %w", err)
+	}
+	if st, err := os.Stat(file); err == nil && st.Mode().Perm()&0o077 != 0 {
+		logrus.Warnf("--password-file %s can be read by other users (mode %v): chmod 600 it", file, st.Mode().Perm())
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSuffix(line, "\r"), nil
 }
 
 // usage prints every command and every flag of serve.

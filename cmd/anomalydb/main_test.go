@@ -46,9 +46,10 @@ func buildBinary(t *testing.T) string {
 // its stdout, stderr and exit code.
 func runBinary(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	bin := buildBinary(t) // before the timeout starts: the first call builds
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, buildBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = t.TempDir() // a server started by mistake writes nothing here
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -307,6 +308,8 @@ func TestUsageErrors(t *testing.T) {
 		{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--pasword", "x"},
 		{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "extra"},
 		{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--log-level", "loud"},
+		{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--max-connections", "0"},
+		{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--connect-timeout", "1"},
 		{"version", "extra"},
 	} {
 		out, errOut, code := runBinary(t, args...)
