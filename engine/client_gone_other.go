@@ -4,6 +4,6 @@ package engine
 
 import "net"
 
-// peerGone reports false: outside Linux a TLS client's disconnection is
-// not watched (see watchClientGone).
+// peerGone reports false: outside Linux a client's disconnection does
+// not stop its statement (stmt_guard.go).
 func peerGone(net.Conn) bool { return false }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -393,12 +392,11 @@ func (cs *connections) closed(c *mysql.Conn) {
 // errShutdown refuses a statement once the shutdown has begun.
 var errShutdown = mysql.NewSQLError(mysql.ERServerShutdown, mysql.SSServerShutdown, "Server shutdown in progress")
 
-// begin marks c as running a statement, unless the shutdown has begun,
-// and, over TLS, watches for its client going away (client_gone.go); the
-// caller calls end when the statement has ended. It runs in c's
-// goroutine.
+// begin marks c as running a statement, unless the shutdown has begun;
+// the caller calls end when the statement has ended. It runs in c's
+// goroutine. (A client that goes away stops its statement: see
+// stmt_guard.go.)
 func (cs *connections) begin(c *mysql.Conn) (end func(), err error) {
-	_, overTLS := c.Conn.(*tls.Conn)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.draining {
@@ -409,14 +407,7 @@ func (cs *connections) begin(c *mysql.Conn) (end func(), err error) {
 		return func() {}, nil
 	}
 	st.busy = true
-	stop := func() {}
-	if overTLS {
-		stop = watchClientGone(st.raw, c.ConnectionID, cs.procs)
-	}
-	return func() {
-		stop()
-		cs.end(c)
-	}, nil
+	return func() { cs.end(c) }, nil
 }
 
 // killed returns, for the error of a statement that the shutdown

@@ -14,7 +14,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -53,7 +52,7 @@ func (h *handler) guard(ctx context.Context, c *mysql.Conn, query string) (conte
 	} else {
 		g.ctx, g.cancel = context.WithCancel(ctx)
 	}
-	if fd, ok := rawConn(c.Conn); ok {
+	if sock := socketOf(c.Conn); sock != nil {
 		var check func()
 		check = func() {
 			g.mu.Lock()
@@ -61,7 +60,7 @@ func (h *handler) guard(ctx context.Context, c *mysql.Conn, query string) (conte
 			if g.stopped {
 				return
 			}
-			if peerClosed(fd) {
+			if peerGone(sock) { // client_gone_linux.go
 				g.cancel()
 				return
 			}
@@ -163,19 +162,19 @@ func skipSpaceAndComments(q string) string {
 	}
 }
 
-// rawConn returns the socket under a client connection (TCP or Unix,
-// plain or TLS).
-func rawConn(c net.Conn) (syscall.RawConn, bool) {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
+// socketOf returns the socket under a client connection: c itself, or
+// what a TLS connection or prepareConn wraps.
+func socketOf(c net.Conn) net.Conn {
+	for {
+		switch w := c.(type) {
+		case *tls.Conn:
+			c = w.NetConn()
+		case *prepareConn:
+			c = w.Conn
+		case interface{ NetConn() net.Conn }:
+			c = w.NetConn()
+		default:
+			return c
+		}
 	}
-	if pc, ok := c.(*prepareConn); ok {
-		c = pc.Conn
-	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil, false
-	}
-	rc, err := sc.SyscallConn()
-	return rc, err == nil
 }
