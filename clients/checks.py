@@ -1,8 +1,12 @@
 """Shared by the Python client sessions: a list of named checks that goes
 on after a failure, and the quoted-CSV fixture."""
 
+import csv
+import datetime
 import os
+import time
 import traceback
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -22,6 +26,98 @@ LOAD_QUOTED = (
     "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' "
     "LINES TERMINATED BY '\\n' IGNORE 1 LINES"
 )
+
+
+# The bulk fixture: BULK_ROWS rows of a table (id BIGINT PRIMARY KEY,
+# k INT, x DOUBLE, name VARCHAR(40), ts DATETIME) loaded through each
+# client's bulk path. Every x is a multiple of 1/8, so that its sum is
+# exact whatever the order of addition; k is NULL in every 13th row; the
+# names hold commas, doubled quotes, a newline, UTF-8 and the empty string.
+BULK_ROWS = 100_000
+BULK_TABLE = "CREATE TABLE {name} (id BIGINT PRIMARY KEY, k INT, x DOUBLE, name VARCHAR(40), ts DATETIME)"
+BULK_EPOCH = datetime.datetime(2024, 1, 1)
+# BULK_CHECKSUM is the server's checksum of a bulk table; bulk_checksum
+# computes the same numbers on the client.
+BULK_CHECKSUM = (
+    "SELECT COUNT(*), SUM(id), COUNT(k), SUM(k), SUM(x), SUM(CRC32(name)), SUM(LENGTH(name)), "
+    "SUM(CRC32(CAST(ts AS CHAR))) FROM {name}"
+)
+LOAD_BULK = (
+    "LOAD DATA LOCAL INFILE %s INTO TABLE {name} "
+    "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' "
+    "LINES TERMINATED BY '\\n' IGNORE 1 LINES"
+)
+
+
+def bulk_name(i):
+    if i % 17 == 0:
+        return f"two\nlines {i}"
+    if i % 11 == 0:
+        return ""
+    if i % 7 == 0:
+        return f"Zürich {i}"
+    if i % 5 == 0:
+        return f'Smith, "J" {i}'
+    return f"row {i}"
+
+
+def bulk_rows(n=BULK_ROWS):
+    """The bulk fixture's rows as tuples (id, k, x, name, ts)."""
+    return [
+        (i,
+         None if i % 13 == 0 else (i * 7919) % 2001 - 1000,
+         ((i * 31) % 4001 - 2000) / 8,
+         bulk_name(i),
+         BULK_EPOCH + datetime.timedelta(seconds=37 * i))
+        for i in range(n)
+    ]
+
+
+def bulk_checksum(rows):
+    """The values of BULK_CHECKSUM over rows, computed here."""
+    ks = [r[1] for r in rows if r[1] is not None]
+    names = [r[3].encode("utf-8") for r in rows]
+    return (
+        len(rows),
+        sum(r[0] for r in rows),
+        len(ks),
+        sum(ks),
+        sum(r[2] for r in rows),
+        sum(zlib.crc32(b) for b in names),
+        sum(len(b) for b in names),
+        sum(zlib.crc32(r[4].strftime("%Y-%m-%d %H:%M:%S").encode()) for r in rows),
+    )
+
+
+def expect_checksum(got, want):
+    """Compares a BULK_CHECKSUM row with bulk_checksum's numbers by value
+    (MySQL sums integers as DECIMAL, a driver may give floats)."""
+    got = tuple(None if v is None else float(v) for v in got)
+    if got != tuple(float(v) for v in want):
+        raise AssertionError(
+            "checksum (count, sum(id), count(k), sum(k), sum(x), sum(crc32(name)), sum(length(name)), "
+            f"sum(crc32(ts))): got {got!r}, want {tuple(want)!r}")
+
+
+def write_bulk_csv(path, rows):
+    """Writes rows as a CSV with a header line, as Python's csv module
+    does (fields with commas, quotes or newlines enclosed in double
+    quotes, quotes doubled), NULL as \\N."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["id", "k", "x", "name", "ts"])
+        for i, k, x, name, ts in rows:
+            w.writerow([i, "\\N" if k is None else k, repr(x), name, ts.strftime("%Y-%m-%d %H:%M:%S")])
+
+
+class Timer:
+    """Measures a bulk path: str(t) is the wall time since start."""
+
+    def __init__(self):
+        self.start = time.monotonic()
+
+    def __str__(self):
+        return f"{time.monotonic() - self.start:.1f} s"
 
 
 class StatementError(AssertionError):

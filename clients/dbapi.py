@@ -12,8 +12,12 @@ error).
 
 import os
 import sys
+import tempfile
 
-from checks import Checks, expect_equal, expect_error, run, QUOTED_CSV, QUOTED_ROWS, LOAD_QUOTED
+from checks import (Checks, Timer, expect_checksum, expect_equal, expect_error, run,
+                    bulk_checksum, bulk_rows, write_bulk_csv,
+                    BULK_CHECKSUM, BULK_ROWS, BULK_TABLE, LOAD_BULK,
+                    QUOTED_CSV, QUOTED_ROWS, LOAD_QUOTED)
 
 
 def connect(driver, host, port, **kw):
@@ -157,6 +161,49 @@ def main():
     @c.check("quoted CSV rows (commas, \"\", newline, UTF-8, empty string, \\N)")
     def _():
         expect_equal(seen("SELECT id, name, note, x FROM quoted ORDER BY id"), QUOTED_ROWS)
+
+    # --- bulk paths at the size users have ------------------------------
+    rows = bulk_rows()
+    want = bulk_checksum(rows)
+
+    @c.check(f"executemany INSERT of {BULK_ROWS} rows, autocommit off; unseen until commit()")
+    def _():
+        q(BULK_TABLE.format(name="bulk_many"))
+        conn.commit()
+        t = Timer()
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO bulk_many VALUES (%s, %s, %s, %s, %s)", rows)
+        except Exception as e:
+            raise AssertionError(f"executemany INSERT INTO bulk_many VALUES (%s, %s, %s, %s, %s) => {e!r}") from None
+        expect_equal(cur.rowcount, BULK_ROWS)
+        expect_equal(seen("SELECT COUNT(*) FROM bulk_many"), [(0,)])
+        conn.commit()
+        return f"{t} (executemany and commit)"
+
+    @c.check(f"executemany: {BULK_ROWS} rows, checksum of every column = the client's")
+    def _():
+        (got,) = seen(BULK_CHECKSUM.format(name="bulk_many"))
+        expect_checksum(got, want)
+
+    @c.check(f"LOAD DATA LOCAL INFILE of a {BULK_ROWS}-row quoted CSV; commit()")
+    def _():
+        q(BULK_TABLE.format(name="bulk_csv"))
+        conn.commit()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "bulk.csv")
+            write_bulk_csv(path, rows)
+            t = Timer()
+            cur = conn.cursor()
+            run(cur, LOAD_BULK.format(name="bulk_csv"), (path,))
+            expect_equal(cur.rowcount, BULK_ROWS)
+            conn.commit()
+        return f"{t} (load and commit)"
+
+    @c.check(f"LOAD DATA LOCAL: {BULK_ROWS} rows, checksum of every column = the client's")
+    def _():
+        (got,) = seen(BULK_CHECKSUM.format(name="bulk_csv"))
+        expect_checksum(got, want)
 
     observer.close()
     conn.close()

@@ -131,6 +131,51 @@ want_rows="1	Smith, John	said \"hi\"	1.5
 expect "quoted CSV rows (commas, \"\", newline, UTF-8, empty, \\N)" "$want_rows" \
 	"SELECT id, IF(id = 2, HEX(name), name), note, x FROM quoted ORDER BY id"
 
+# --- LOAD DATA LOCAL of a 100,000-row CSV (the size users have) ----------
+# bulk.csv is written as Python's csv module writes it (fields with a
+# comma, a quote or a newline enclosed in double quotes, quotes doubled;
+# \N for NULL), bulk.want is the --batch output the table must then give,
+# row by row (NULL as NULL, a newline as \n). Every x is a multiple of 1/8,
+# written as the server prints a DOUBLE.
+BULK_ROWS=100000
+LC_ALL=C awk -v n=$BULK_ROWS -v csv="$TMP/bulk.csv" -v want="$TMP/bulk.want" 'BEGIN {
+	split(",.125,.25,.375,.5,.625,.75,.875", frac, ",")
+	print "id,k,x,name,ts" >csv
+	for (i = 0; i < n; i++) {
+		k = i % 13 == 0 ? "" : (i * 7919) % 2001 - 1000
+		v = (i * 31) % 4001 - 2000
+		a = v < 0 ? -v : v
+		x = (v < 0 ? "-" : "") int(a / 8) frac[a % 8 + 1]
+		if (i % 17 == 0) { name = "two\nlines " i; shown = "two\\nlines " i }
+		else if (i % 11 == 0) { name = ""; shown = "" }
+		else if (i % 7 == 0) { name = "Zürich " i; shown = name }
+		else if (i % 5 == 0) { name = "Smith, \"J\" " i; shown = name }
+		else { name = "row " i; shown = name }
+		quoted = name
+		if (name ~ /[",\n]/) { gsub(/"/, "\"\"", quoted); quoted = "\"" quoted "\"" }
+		s = 37 * i; d = int(s / 86400); r = s % 86400
+		ts = sprintf("2024-%02d-%02d %02d:%02d:%02d", d < 31 ? 1 : 2, d < 31 ? d + 1 : d - 30, int(r / 3600), int(r % 3600 / 60), r % 60)
+		print i "," (k == "" ? "\\N" : k) "," x "," quoted "," ts >csv
+		print i "\t" (k == "" ? "NULL" : k) "\t" x "\t" shown "\t" ts >want
+	}
+}' || bad "writing $TMP/bulk.csv"
+expect "create bulk table" "" \
+	"CREATE TABLE bulk (id BIGINT PRIMARY KEY, k INT, x DOUBLE, name VARCHAR(40), ts DATETIME)"
+load="LOAD DATA LOCAL INFILE '$TMP/bulk.csv' INTO TABLE bulk FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\n' IGNORE 1 LINES"
+start=$(date +%s.%N)
+if out=$(sql --local-infile=1 "$DB" -e "$load" 2>&1); then
+	ok "LOAD DATA LOCAL INFILE of a $BULK_ROWS-row quoted CSV: $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f s", e - s }')"
+else
+	bad "LOAD DATA LOCAL INFILE of a $BULK_ROWS-row CSV: $load => $(errmsg "$out")"
+fi
+if ! sql "$DB" -e "SELECT id, k, x, name, ts FROM bulk ORDER BY id" >"$TMP/bulk.got" 2>&1; then
+	bad "SELECT the $BULK_ROWS loaded rows: $(errmsg "$(cat "$TMP/bulk.got")")"
+elif cmp -s "$TMP/bulk.got" "$TMP/bulk.want"; then
+	ok "LOAD DATA LOCAL: $BULK_ROWS rows, identical row by row to the file"
+else
+	bad "LOAD DATA LOCAL: $(wc -l <"$TMP/bulk.got") rows, want $BULK_ROWS; first difference: $(diff "$TMP/bulk.want" "$TMP/bulk.got" | head -4 | tr '\n' ' ')"
+fi
+
 # --- dump examples, restore into a new database, compare ----------------
 if ! "$DUMP" --no-defaults --protocol=TCP -h "$HOST" -P "$PORT" -u root --single-transaction examples >"$TMP/dump.sql" 2>"$TMP/dump.err"; then
 	bad "$(basename "$DUMP") examples: $(cat "$TMP/dump.err")"

@@ -11,6 +11,7 @@
 'use strict';
 
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const assert = require('assert');
 const mysql = require('mysql2/promise');
@@ -29,6 +30,88 @@ const LOAD_QUOTED =
 const CREATE_D = (name) =>
   `CREATE DETECTOR ${name} USING autoencoder WITH (epochs = 2, seed = 1) ` +
   'AS SELECT f0, f1, f2 FROM examples.thyroid';
+
+// The bulk fixture (the same as clients/checks.py's): BULK_ROWS rows of
+// (id BIGINT PRIMARY KEY, k INT, x DOUBLE, name VARCHAR(40), ts DATETIME).
+// Every x is a multiple of 1/8, so that its sum is exact in any order; k
+// is NULL in every 13th row; the names hold commas, doubled quotes, a
+// newline, UTF-8 and the empty string.
+const BULK_ROWS = 100000;
+const BULK_TABLE = (name) =>
+  `CREATE TABLE ${name} (id BIGINT PRIMARY KEY, k INT, x DOUBLE, name VARCHAR(40), ts DATETIME)`;
+const BULK_CHECKSUM = (name) =>
+  'SELECT COUNT(*), SUM(id), COUNT(k), SUM(k), SUM(x), SUM(CRC32(name)), SUM(LENGTH(name)), ' +
+  `SUM(CRC32(CAST(ts AS CHAR))) FROM ${name}`;
+const LOAD_BULK = (name) =>
+  `LOAD DATA LOCAL INFILE ? INTO TABLE ${name} FIELDS TERMINATED BY ',' ` +
+  "OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' IGNORE 1 LINES";
+
+function bulkName(i) {
+  if (i % 17 === 0) return `two\nlines ${i}`;
+  if (i % 11 === 0) return '';
+  if (i % 7 === 0) return `Zürich ${i}`;
+  if (i % 5 === 0) return `Smith, "J" ${i}`;
+  return `row ${i}`;
+}
+
+// bulkRows returns the fixture's rows as arrays [id, k, x, name, ts], ts a
+// 'YYYY-MM-DD hh:mm:ss' string (a Date would be sent in node's time zone).
+function bulkRows() {
+  const epoch = Date.UTC(2024, 0, 1);
+  const rows = [];
+  for (let i = 0; i < BULK_ROWS; i++) {
+    const ts = new Date(epoch + 37000 * i).toISOString().slice(0, 19).replace('T', ' ');
+    rows.push([i, i % 13 === 0 ? null : (i * 7919) % 2001 - 1000, ((i * 31) % 4001 - 2000) / 8, bulkName(i), ts]);
+  }
+  return rows;
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+// crc32 is MySQL's CRC32() of a buffer.
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// bulkChecksum computes BULK_CHECKSUM's values over rows here.
+function bulkChecksum(rows) {
+  const sum = [rows.length, 0, 0, 0, 0, 0, 0, 0];
+  for (const [id, k, x, name, ts] of rows) {
+    const b = Buffer.from(name, 'utf8');
+    sum[1] += id;
+    if (k !== null) {
+      sum[2]++;
+      sum[3] += k;
+    }
+    sum[4] += x;
+    sum[5] += crc32(b);
+    sum[6] += b.length;
+    sum[7] += crc32(Buffer.from(ts));
+  }
+  return sum;
+}
+
+// csvField is one field as a CSV export writes it: enclosed in double
+// quotes (doubled inside) when it holds a comma, a quote or a newline,
+// \N for NULL.
+function csvField(v) {
+  if (v === null) return '\\N';
+  const s = String(v);
+  return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+
+// timed runs fn and returns its wall time as a check's detail.
+async function timed(fn) {
+  const start = process.hrtime.bigint();
+  await fn();
+  return `${(Number(process.hrtime.bigint() - start) / 1e9).toFixed(1)} s`;
+}
 
 let passed = 0;
 let failed = 0;
@@ -214,6 +297,39 @@ async function main() {
     const rows = await run(observer, 'query', { sql: 'SELECT id, name, note, x FROM quoted ORDER BY id', rowsAsArray: true });
     assert.deepStrictEqual(rows, QUOTED_ROWS);
   });
+
+  // --- bulk paths at the size users have -------------------------------
+  const rows = bulkRows();
+  const want = bulkChecksum(rows);
+  const checksum = async (name) => {
+    const [got] = await run(observer, 'query', { sql: BULK_CHECKSUM(name), rowsAsArray: true });
+    // MySQL sums integers as DECIMAL (a string in mysql2): compare numbers
+    assert.deepStrictEqual(got.map(Number), want,
+      'checksum (count, sum(id), count(k), sum(k), sum(x), sum(crc32(name)), sum(length(name)), sum(crc32(ts)))');
+  };
+  await check(`query: INSERT INTO t VALUES ? with ${BULK_ROWS} nested arrays (one statement)`, async () => {
+    await run(conn, 'query', BULK_TABLE('bulk_insert'));
+    return timed(async () => {
+      const res = await run(conn, 'query', { sql: 'INSERT INTO bulk_insert VALUES ?', values: [rows] });
+      assert.strictEqual(res.affectedRows, BULK_ROWS, 'affectedRows');
+    });
+  });
+  await check(`bulk INSERT: ${BULK_ROWS} rows, checksum of every column = the client's`, () => checksum('bulk_insert'));
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mysql2-'));
+  await check(`query: LOAD DATA LOCAL INFILE of a ${BULK_ROWS}-row quoted CSV (infileStreamFactory)`, async () => {
+    const file = path.join(tmp, 'bulk.csv');
+    const lines = ['id,k,x,name,ts'];
+    for (const r of rows) lines.push(r.map(csvField).join(','));
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    await run(conn, 'query', BULK_TABLE('bulk_csv'));
+    return timed(async () => {
+      const res = await run(conn, 'query', LOAD_BULK('bulk_csv'), [file]);
+      assert.strictEqual(res.affectedRows, BULK_ROWS, 'affectedRows');
+    });
+  });
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await check(`LOAD DATA LOCAL: ${BULK_ROWS} rows, checksum of every column = the client's`, () => checksum('bulk_csv'));
 
   await observer.end();
   await run(conn, 'query', `DROP DATABASE IF EXISTS ${DB}`);

@@ -11,11 +11,12 @@ failure, and exits 1 if any check failed (2 on a usage error).
 
 import sys
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from checks import (Checks, StatementError, error_code, expect_equal, expect_error,
-                    QUOTED_CSV, QUOTED_ROWS)
+from checks import (Checks, StatementError, Timer, error_code, expect_equal, expect_error,
+                    bulk_name, BULK_ROWS, QUOTED_CSV, QUOTED_ROWS)
 
 DB = "c_sqlalchemy"
 
@@ -123,12 +124,44 @@ def main():
         with engine.connect() as conn:
             expect_equal(q(conn, "SELECT id, name, note, x FROM quoted2 ORDER BY id"), QUOTED_ROWS)
 
+    # --- a frame at the size users have ----------------------------------
+    # BULK_ROWS rows of int, float (NaN in every 13th row), str (commas,
+    # quotes, a newline, UTF-8, the empty string; None in every 19th row)
+    # and datetime columns, through to_sql in chunks and back.
+    ids = np.arange(BULK_ROWS, dtype="int64")
+    big = pd.DataFrame({
+        "id": ids,
+        "k": (ids * 7919) % 2001 - 1000,
+        "x": np.where(ids % 13 == 0, np.nan, np.random.default_rng(1).normal(size=BULK_ROWS)),
+        "name": [None if i % 19 == 0 else bulk_name(i) for i in range(BULK_ROWS)],
+        "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(ids * 37, unit="s"),
+    })
+
+    @c.check(f"DataFrame.to_sql('frame', chunksize=10000) of {BULK_ROWS} rows x 5 columns (int, float, str, datetime)")
+    def _():
+        t = Timer()
+        n = big.to_sql("frame", engine, chunksize=10_000)
+        if n is not None:  # pandas >= 1.4 returns the rows written
+            expect_equal(n, BULK_ROWS)
+        return str(t)
+
+    @c.check(f"pd.read_sql of the {BULK_ROWS}-row frame equals it exactly")
+    def _():
+        t = Timer()
+        back = pd.read_sql("SELECT * FROM frame ORDER BY `index`", engine, index_col="index")
+        back.index.name = None
+        try:
+            pd.testing.assert_frame_equal(back, big, check_exact=True)
+        except AssertionError as e:
+            raise AssertionError(f"read_sql differs from the frame written: {e}") from None
+        return f"{t} (read_sql)"
+
     # --- inspector ------------------------------------------------------
     insp = sa.inspect(engine)
 
     @c.check("inspector: table names")
     def _():
-        expect_equal(sorted(insp.get_table_names()), ["quoted", "quoted2", "tx"])
+        expect_equal(sorted(insp.get_table_names()), ["frame", "quoted", "quoted2", "tx"])
         expect_equal(sorted(insp.get_table_names(schema="examples")), ["cardio", "shuttle", "thyroid"])
 
     @c.check("inspector: columns of examples.thyroid")

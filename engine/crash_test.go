@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bufio"
+	"bytes"
 	gosql "database/sql"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -106,20 +108,78 @@ func writeCSV(t *testing.T, path string, from, n int) {
 
 // TestCrashDuringLoadData kills the server with SIGKILL while a large
 // LOAD DATA runs and checks that the table then holds exactly its
-// previous or its new contents; with the file read by the server and sent
-// by the client (LOCAL, which go-mysql-server runs with a checkpoint per
-// row: a commit per checkpoint would leave part of the file).
+// previous or its new rows; with the file read by the server, sent by
+// the client (LOCAL, which go-mysql-server runs with a checkpoint per
+// row: a commit per checkpoint would leave part of the file), and sent
+// by the mariadb command-line client (--local-infile=1), as users load.
 func TestCrashDuringLoadData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and loads large files")
 	}
-	for _, local := range []bool{false, true} {
-		name := map[bool]string{false: "server file", true: "LOCAL"}[local]
-		t.Run(name, func(t *testing.T) { crashDuringLoadData(t, local) })
+	t.Run("server file", func(t *testing.T) { crashDuringLoadData(t, false, goLoader(false)) })
+	t.Run("LOCAL", func(t *testing.T) { crashDuringLoadData(t, true, goLoader(true)) })
+	t.Run("LOCAL mariadb CLI", func(t *testing.T) {
+		cli := lookPathAny("mariadb", "mysql")
+		requireTool(t, "the mariadb or mysql client", cli != "")
+		crashDuringLoadData(t, true, cliLoader(cli))
+	})
+}
+
+// A loader runs one LOAD DATA statement on the server at addr and
+// returns once the server has answered (or the connection is lost).
+type loader func(addr, stmt string) error
+
+// goLoader runs the statement through Go's database/sql driver, which
+// sends a LOCAL file when local is set.
+func goLoader(local bool) loader {
+	return func(addr, stmt string) error {
+		dsn := "root:@tcp(" + addr + ")/"
+		if local {
+			dsn += "?allowAllFiles=true"
+		}
+		db, err := openDSNErr(dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.Exec(stmt)
+		return err
 	}
 }
 
-func crashDuringLoadData(t *testing.T, local bool) {
+// cliLoader runs the statement with the mysql command-line client cli
+// (mariadb or mysql) and --local-infile=1; an exit status other than 0
+// is an error carrying the client's output.
+func cliLoader(cli string) loader {
+	return func(addr, stmt string) error {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return err
+		}
+		out, err := exec.Command(cli, "--no-defaults", "--protocol=TCP", "-h", host, "-P", port, "-u", "root",
+			"--local-infile=1", "-e", stmt).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %v: %s", filepath.Base(cli), err, bytes.TrimSpace(out))
+		}
+		return nil
+	}
+}
+
+// lookPathAny returns the path of the first of names found in PATH, or "".
+func lookPathAny(names ...string) string {
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// crashDuringLoadData loads 1,000 rows, then kills the server at several
+// points of a 200,000-row LOAD DATA run by load and requires, after each
+// restart, the 1,000 rows alone or with all 200,000 new ones, every row
+// holding the values writeCSV wrote for its id, and a writable table.
+func crashDuringLoadData(t *testing.T, local bool, load loader) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	const initial, big = 1000, 200000
@@ -133,59 +193,95 @@ func crashDuringLoadData(t *testing.T, local bool) {
 	large := filepath.Join(files, "large.csv")
 	writeCSV(t, small, 0, initial)
 	writeCSV(t, large, initial, big)
-	load := "LOAD DATA INFILE '%s' INTO TABLE c.t FIELDS TERMINATED BY ',' IGNORE 1 LINES"
-	dsn := "root:@tcp(%s)/"
+	stmt := "LOAD DATA INFILE '%s' INTO TABLE c.t FIELDS TERMINATED BY ',' IGNORE 1 LINES"
 	if local {
-		load = "LOAD DATA LOCAL INFILE '%s' INTO TABLE c.t FIELDS TERMINATED BY ',' IGNORE 1 LINES"
-		dsn = "root:@tcp(%s)/?allowAllFiles=true"
+		stmt = "LOAD DATA LOCAL INFILE '%s' INTO TABLE c.t FIELDS TERMINATED BY ',' IGNORE 1 LINES"
 	}
+	// intact counts the rows that hold what writeCSV wrote for their id.
+	const intact = "SELECT COUNT(*) FROM c.t WHERE a = id + 0.5 AND b = id * 7 AND name = CONCAT('row', id)"
 
 	p := startProc(t, bin, dir)
-	db := openDSN(t, fmt.Sprintf(dsn, p.addr))
+	db := openDSN(t, "root:@tcp("+p.addr+")/")
 	mustExec(t, db, "CREATE DATABASE c")
 	mustExec(t, db, "CREATE TABLE c.t (id INT PRIMARY KEY, a DOUBLE, b BIGINT, c DOUBLE, name VARCHAR(20))")
-	mustExec(t, db, fmt.Sprintf(load, small))
-	// Time one full load into a scratch table to aim the kills.
+	if err := load(p.addr, fmt.Sprintf(stmt, small)); err != nil {
+		t.Fatal(err)
+	}
 	mustExec(t, db, "CREATE TABLE c.scratch (id INT PRIMARY KEY, a DOUBLE, b BIGINT, c DOUBLE, name VARCHAR(20))")
-	start := time.Now()
-	mustExec(t, db, strings.Replace(fmt.Sprintf(load, large), "c.t", "c.scratch", 1))
-	full := time.Since(start)
 	db.Close()
 	p.kill()
-	t.Logf("a %d-row LOAD DATA takes %v", big, full)
+	// Measure one full load into a scratch table, as the first
+	// statement of a fresh server like the loads below, to aim the kills.
+	p = startProc(t, bin, dir)
+	start := p.progress()
+	if err := load(p.addr, strings.Replace(fmt.Sprintf(stmt, large), "c.t", "c.scratch", 1)); err != nil {
+		t.Fatal(err)
+	}
+	full := p.progress() - start
+	db = openDSN(t, "root:@tcp("+p.addr+")/")
+	if n := queryInt(t, db, "SELECT COUNT(*) FROM c.scratch"); n != big {
+		t.Fatalf("the timing load loaded %d rows, want %d", n, big)
+	}
+	db.Close()
+	p.kill()
+	t.Logf("a %d-row LOAD DATA takes %v of the server's %s", big, full, progressUnit)
 
+	// The kill points: at fractions of the measured load, and when the
+	// first new file appears among the table's data files (its commit
+	// has begun writing the rows).
+	dataDir := filepath.Join(dir, "warehouse", "c", "t", "data")
+	dataFiles := func() int {
+		es, _ := os.ReadDir(dataDir)
+		return len(es)
+	}
+	points := []struct {
+		name   string
+		frac   float64
+		commit bool
+	}{
+		{name: "20%", frac: 0.2}, {name: "60%", frac: 0.6}, {name: "90%", frac: 0.9},
+		{name: "its first data file", commit: true},
+		{name: "97%", frac: 0.97}, {name: "110%", frac: 1.1},
+	}
 	count := int64(initial)
-	for i, frac := range []float64{0.2, 0.6, 0.9, 0.97, 1.0, 1.1} {
+	for i, at := range points {
 		p := startProc(t, bin, dir)
-		db := openDSN(t, fmt.Sprintf(dsn, p.addr))
+		db := openDSN(t, "root:@tcp("+p.addr+")/")
 		got := queryInt(t, db, "SELECT COUNT(*) FROM c.t")
 		if got != count {
 			t.Fatalf("kill %d: table has %d rows at restart, want %d", i, got, count)
 		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := db.Exec(fmt.Sprintf(load, large))
-			done <- err
-		}()
-		time.Sleep(time.Duration(frac * float64(full)))
-		p.kill()
-		err := <-done
 		db.Close()
+		files0 := dataFiles()
+		reached := func() bool { return dataFiles() > files0 }
+		if !at.commit {
+			target := p.progress() + time.Duration(at.frac*float64(full))
+			reached = func() bool { return p.progress() >= target }
+		}
+		done := make(chan error, 1)
+		go func() { done <- load(p.addr, fmt.Sprintf(stmt, large)) }()
+		err, during := p.killWhen(reached, done)
+		when := map[bool]string{true: "during the statement", false: "after it returned"}[during]
 
 		p2 := startProc(t, bin, dir)
 		db2 := openDSN(t, "root:@tcp("+p2.addr+")/")
 		after := queryInt(t, db2, "SELECT COUNT(*) FROM c.t")
 		switch after {
 		case count:
-			t.Logf("kill %d at %.0f%%: load lost whole (client error: %v)", i, frac*100, err)
+			t.Logf("kill %d at %s, %s: load lost whole (client error: %v)", i, at.name, when, err)
 		case count + big:
-			t.Logf("kill %d at %.0f%%: load committed whole", i, frac*100)
-			mustExec(t, db2, fmt.Sprintf("DELETE FROM c.t WHERE id >= %d", initial))
+			t.Logf("kill %d at %s, %s: load committed whole", i, at.name, when)
 		default:
-			t.Fatalf("kill %d at %.0f%%: table has %d rows, want %d or %d", i, frac*100, after, count, count+big)
+			t.Fatalf("kill %d at %s: table has %d rows, want %d or %d", i, at.name, after, count, count+big)
+		}
+		if n := queryInt(t, db2, intact); n != after {
+			t.Fatalf("kill %d: %d of the %d rows hold the values of their line in the file", i, n, after)
 		}
 		if err == nil && after != count+big {
 			t.Fatalf("kill %d: LOAD DATA reported success but its rows are gone", i)
+		}
+		if after == count+big {
+			mustExec(t, db2, fmt.Sprintf("DELETE FROM c.t WHERE id >= %d", initial))
 		}
 		// The table is still writable after recovery.
 		mustExec(t, db2, "INSERT INTO c.t VALUES (-1, 0, 0, 0, 'x')")
@@ -193,6 +289,73 @@ func crashDuringLoadData(t *testing.T, local bool) {
 		db2.Close()
 		p2.kill()
 	}
+}
+
+// progressUnit names what proc.progress measures.
+var progressUnit = map[bool]string{true: "CPU time", false: "wall time"}[cpuTimeOK()]
+
+// progress is how far the server has got: its CPU time (user and
+// system, from /proc) where it can be read, else the wall time. Kills
+// aimed by CPU time land at the same point of a statement however busy
+// the machine is; wall time does not when other processes share the
+// cores.
+func (p *proc) progress() time.Duration {
+	if d, ok := cpuTime(p.cmd.Process.Pid); ok {
+		return d
+	}
+	return time.Duration(time.Now().UnixNano())
+}
+
+// killWhen kills the server as soon as reached reports true (polled
+// every millisecond) or the statement whose result done delivers has
+// returned; it returns that result and whether the kill came while the
+// statement ran.
+func (p *proc) killWhen(reached func() bool, done <-chan error) (err error, during bool) {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !reached() {
+		select {
+		case err := <-done:
+			p.kill()
+			return err, false
+		case <-tick.C:
+		}
+	}
+	p.kill()
+	return <-done, true
+}
+
+// cpuTime returns the user and system CPU time of process pid, read
+// from /proc (ok is false where there is none). /proc counts in clock
+// ticks of 1/100 s (USER_HZ) on every Linux architecture.
+func cpuTime(pid int) (d time.Duration, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold spaces: the fields
+	// after it start with the state (field 3); utime and stime are
+	// fields 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// cpuTimeOK reports whether cpuTime works here.
+func cpuTimeOK() bool {
+	_, ok := cpuTime(os.Getpid())
+	return ok
 }
 
 // TestBinarySignalsAndPassword runs the real binary: SIGTERM and SIGINT shut it down
