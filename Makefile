@@ -7,7 +7,7 @@ ADDR    ?= 127.0.0.1:3306
 DATA    ?= ./data
 BIN     := bin/anomalydb
 
-.PHONY: build run test bench accuracy mutants clean
+.PHONY: build run test bench accuracy mutants fuzz clean
 
 # Concurrency and crash tests of engine/ and storage/, run a second time
 # under the race detector by make test.
@@ -35,6 +35,18 @@ bench:
 # for it; prints "N mutants, K killed" and fails unless all are killed.
 mutants:
 	$(GO) run ./cmd/mutants
+
+# Fuzzing: every Fuzz function of the tests in turn, FUZZTIME each, one
+# worker (make test runs only their seeds and testdata/fuzz inputs). A
+# failing input is written to <package>/testdata/fuzz/<FuzzName>/.
+FUZZTIME ?= 60s
+fuzz:
+	@for f in $$(grep -l '^func Fuzz' */*_test.go); do \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$fn ($$(dirname $$f), $(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -parallel 1 ./$$(dirname $$f)/ || exit 1; \
+		done; \
+	done
 
 clean:
 	rm -rf bin

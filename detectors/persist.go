@@ -113,7 +113,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	}
 	st := &State{}
 	for _, t := range f.Tensors {
-		if t.Rows < 1 || t.Cols < 1 || len(t.Data) != t.Rows*t.Cols || st.Get(t.Name) != nil {
+		if !validShape(t.Rows, t.Cols, len(t.Data)) || st.Get(t.Name) != nil {
 			return nil, fmt.Errorf("%w: tensor %s (%dx%d, %d values)", ErrBadModel, t.Name, t.Rows, t.Cols, len(t.Data))
 		}
 		st.Tensors = append(st.Tensors, &Tensor{Name: t.Name, Rows: t.Rows, Cols: t.Cols, Trainable: t.Trainable, Data: t.Data})
@@ -127,4 +127,12 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	m.CreatedAt = f.CreatedAt
 	m.Threshold = f.Threshold
 	return m, nil
+}
+
+// validShape reports whether a rows×cols tensor holds n values, both
+// dimensions positive. It divides rather than multiplies: rows*cols of a
+// forged file can wrap around to n (2^62+1 rows of 4 columns "hold" 4
+// values), and a scorer that trusts such a row count reads past its data.
+func validShape(rows, cols, n int) bool {
+	return rows >= 1 && cols >= 1 && n%rows == 0 && n/rows == cols
 }

@@ -231,6 +231,9 @@ func asParseError(err error) error {
 		}
 		msg = "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '" + near + "' at line 1"
 	default:
+		if de := asDetectorParseError(se); de != nil { // parser.go
+			return de
+		}
 		if ne := asNameError(se); ne != nil { // database_objects.go
 			return ne
 		}

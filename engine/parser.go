@@ -3,12 +3,18 @@ package engine
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/anomalydb/anomalydb/storage"
 )
 
 // detectorParser wraps go-mysql-server's parser: DETECTOR statements
@@ -50,7 +56,7 @@ func (p *detectorParser) ParseWithOptions(ctx context.Context, query string, del
 // statement and returns where the next one starts.
 func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, options ast.ParserOptions) (ast.Statement, int, error) {
 	if isDetectorStatement(query) {
-		end, next := statementEnd(query, ';')
+		end, next := statementEnd(query, ';', options.AnsiQuotes)
 		stmt, err := p.parseDetector(query[:end], options)
 		return stmt, next, err
 	}
@@ -65,7 +71,7 @@ func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, 
 func (p *detectorParser) parseFirst(query string, delimiter rune, multi bool, options ast.ParserOptions) (stmt ast.Statement, parsed, remainder string, err error) {
 	parsed = sql.RemoveSpaceAndDelimiter(query, delimiter)
 	if multi {
-		end, next := statementEnd(parsed, delimiter)
+		end, next := statementEnd(parsed, delimiter, options.AnsiQuotes)
 		remainder = strings.TrimLeftFunc(parsed[next:], func(r rune) bool { return r == delimiter || unicode.IsSpace(r) })
 		parsed = sql.RemoveSpaceAndDelimiter(parsed[:end], delimiter)
 	}
@@ -75,13 +81,14 @@ func (p *detectorParser) parseFirst(query string, delimiter rune, multi bool, op
 
 // statementEnd returns the index of the first delimiter in query outside
 // quoted strings, quoted identifiers and comments, and the index after
-// it; both are len(query) when there is none.
-func statementEnd(query string, delimiter rune) (end, next int) {
+// it; both are len(query) when there is none. With ansiQuotes, "..." is
+// an identifier.
+func statementEnd(query string, delimiter rune, ansiQuotes bool) (end, next int) {
 	for i := 0; i < len(query); {
 		c := query[i]
 		switch {
 		case c == '\'' || c == '"' || c == '`':
-			i = skipQuoted(query, i)
+			i = skipQuoted(query, i, ansiQuotes)
 		case c == '#' || isDashComment(query[i:]):
 			nl := strings.IndexByte(query[i:], '\n')
 			if nl < 0 {
@@ -114,13 +121,15 @@ func isDashComment(s string) bool {
 
 // skipQuoted returns the index after the quoted string or identifier
 // that starts at query[i]: a doubled quote character stands for itself,
-// and in strings a backslash escapes the next character.
-func skipQuoted(query string, i int) int {
+// and in strings a backslash escapes the next character. With
+// ansiQuotes, "..." is an identifier.
+func skipQuoted(query string, i int, ansiQuotes bool) int {
 	q := query[i]
+	ident := q == '`' || q == '"' && ansiQuotes
 	for j := i + 1; j < len(query); j++ {
 		switch query[j] {
 		case '\\':
-			if q != '`' {
+			if !ident {
 				j++
 			}
 		case q:
@@ -148,8 +157,10 @@ type lexer struct {
 }
 
 // lex splits src into tokens; it stops at the end or at the first
-// character it does not know, which the parser then reports.
-func lex(src string) ([]token, int, string) {
+// character it does not know, which the parser then reports. With
+// ansiQuotes (sql_mode ANSI_QUOTES), "..." quotes an identifier, as
+// `...` always does.
+func lex(src string, ansiQuotes bool) ([]token, int, string) {
 	l := &lexer{src: src}
 	for {
 		l.skipSpace()
@@ -160,20 +171,35 @@ func lex(src string) ([]token, int, string) {
 		start := l.pos
 		c := src[l.pos]
 		switch {
-		case c == '`':
-			end := strings.IndexByte(src[l.pos+1:], '`')
-			if end < 0 {
+		case c == '`' || c == '"' && ansiQuotes:
+			// A doubled quote stands for one, as in MySQL: `a``b` is a`b.
+			var b strings.Builder
+			i := l.pos + 1
+			for ; i < len(src); i++ {
+				if src[i] == c {
+					if i+1 < len(src) && src[i+1] == c {
+						i++
+					} else {
+						break
+					}
+				}
+				b.WriteByte(src[i])
+			}
+			if i >= len(src) {
 				return l.toks, start, "unterminated quoted identifier"
 			}
-			l.toks = append(l.toks, token{kind: 'q', text: src[l.pos+1 : l.pos+1+end], pos: start})
-			l.pos += end + 2
+			l.toks = append(l.toks, token{kind: 'q', text: b.String(), pos: start})
+			l.pos = i + 1
 		case c == '\'' || c == '"':
 			var b strings.Builder
 			i := l.pos + 1
 			closed := false
 			for i < len(src) {
 				if src[i] == '\\' && i+1 < len(src) {
-					b.WriteByte(src[i+1])
+					// As the MySQL parser reads the rest of the
+					// statement: \0 \b \n \r \t \Z stand for the control
+					// characters, any other escaped byte for itself.
+					b.WriteByte(unescapeSQL(src[i+1]))
 					i += 2
 					continue
 				}
@@ -252,6 +278,15 @@ func (l *lexer) skipSpace() {
 			return
 		}
 	}
+}
+
+// unescapeSQL is the byte that a backslash followed by c stands for in a
+// string literal, as go-mysql-server's parser decodes it.
+func unescapeSQL(c byte) byte {
+	if d := sqltypes.SQLDecodeMap[c]; d != sqltypes.DontEscape {
+		return d
+	}
+	return c
 }
 
 func isDigit(c byte) bool          { return c >= '0' && c <= '9' }
@@ -386,7 +421,7 @@ func (p *parser) end() error {
 }
 
 func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNode, error) {
-	toks, badPos, detail := lex(query)
+	toks, badPos, detail := lex(query, options.AnsiQuotes)
 	// The SELECT of CREATE DETECTOR may hold characters our lexer does not
 	// know; only the part before AS must lex cleanly.
 	p := &parser{query: query, toks: toks}
@@ -410,6 +445,9 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 		}
 		if n.db, n.name, err = p.qualifiedName(); err != nil {
 			return nil, orLex(lexErr(), err)
+		}
+		if err := checkDetectorName(n.name); err != nil {
+			return nil, err
 		}
 		if err := p.expectKeyword("USING"); err != nil {
 			return nil, orLex(lexErr(), err)
@@ -469,6 +507,41 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 		}
 		return n, nil
 	}
+}
+
+// checkDetectorName refuses, before anything runs, a name the store
+// cannot save a detector under: 1059 for more than 64 characters, as
+// MySQL for any identifier, and 1103 for the rest (empty, trailing or
+// leading spaces, '/', '\\', control characters, a leading '.').
+func checkDetectorName(name string) error {
+	err := storage.ValidateName("detector", name)
+	switch {
+	case err == nil:
+		return nil
+	case utf8.RuneCountInString(name) > 64:
+		return mysql.NewSQLError(mysql.ERTooLongIdent, mysql.SSClientError, "Identifier name '%s' is too long", name)
+	}
+	why := strings.TrimPrefix(err.Error(), fmt.Sprintf("%v: detector name %q ", storage.ErrInvalidName, name))
+	return mysql.NewSQLError(mysql.ERWrongTableName, mysql.SSClientError, "Incorrect detector name '%s': %s", name, why)
+}
+
+// wrappedSQLError is the text of a *mysql.SQLError of the parser, which
+// go-mysql-server passes on as the text of an error 1105.
+var wrappedSQLError = regexp.MustCompile(`(?s)^(.*) \(errno (\d+)\) \(sqlstate ([0-9A-Z]{5})\)$`)
+
+// asDetectorParseError gives an error of the DETECTOR parser that
+// go-mysql-server passed on as text (checkDetectorName's 1059 and 1103)
+// its number back, or returns nil.
+func asDetectorParseError(se *mysql.SQLError) *mysql.SQLError {
+	m := wrappedSQLError.FindStringSubmatch(se.Message)
+	if m == nil {
+		return nil
+	}
+	switch num, _ := strconv.Atoi(m[2]); num {
+	case mysql.ERTooLongIdent, mysql.ERWrongTableName:
+		return mysql.NewSQLError(num, m[3], "%s", m[1])
+	}
+	return nil
 }
 
 func orLex(lexErr, err error) error {

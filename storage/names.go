@@ -43,5 +43,11 @@ func validateName(kind, name string) error {
 	return nil
 }
 
+// ValidateName returns nil if name can be a name of the given kind
+// ("database", "table", "detector") in the store, or an error wrapping
+// ErrInvalidName that says why (see validateName), so that callers can
+// refuse a name before doing any work for it.
+func ValidateName(kind, name string) error { return validateName(kind, name) }
+
 // key is the case-insensitive lookup key of a name.
 func key(name string) string { return strings.ToLower(name) }
