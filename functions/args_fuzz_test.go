@@ -219,12 +219,8 @@ func FuzzDetectorArgs(f *testing.F) {
 		if !ok || fl != 0 && fl != 1 {
 			t.Fatalf("is_anomaly = %T %v, not 0 or 1", flag, flag)
 		}
-		if math.IsNaN(s) {
-			// Scores are made never NaN in detectors/ by the work on
-			// issue 8, item 10 (branch h-nan: anomaly_score('d', 1e308,
-			// -1e308) was NaN and is_anomaly 0). Once that is merged,
-			// make this a failure.
-			t.Skipf("NaN score (issue 8, item 10)")
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			t.Fatalf("anomaly_score = %v: scores are never NaN or infinite", s)
 		}
 		m, _ := r.Lookup(ctx, nameArg.(*expression.Literal).Value().(string))
 		if (fl == 1) != (s > m.Threshold) {
