@@ -316,9 +316,16 @@ func (f icebergFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return f.LocalFS.ReadDir(f.loc.resolve(name))
 }
 
-// WalkDir implements icebergio.ListableIO.
+// WalkDir implements icebergio.ListableIO. fn sees paths under root as
+// the caller named it, whatever root resolves to.
 func (f icebergFS) WalkDir(root string, fn fs.WalkDirFunc) error {
-	return f.LocalFS.WalkDir(f.loc.resolve(root), fn)
+	real := f.loc.resolve(root)
+	return f.LocalFS.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
+		if rel, ok := strings.CutPrefix(p, real); ok {
+			p = root + rel
+		}
+		return fn(p, d, err)
+	})
 }
 
 // Stat implements icebergio.StatIO.

@@ -3,6 +3,8 @@ package storage
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -111,9 +113,26 @@ func (r *relocator) addTableRoot(ice *table.Table, dbDir, tableDir string) {
 	}
 }
 
+// icebergRoot is the path under which iceberg-go sees the data directory
+// root. iceberg-go reads its warehouse path and its tables' locations as
+// URLs, so a path holding characters a URL path escapes or cuts ('#',
+// '?', '%', a space, non-ASCII) would send files elsewhere or fail; such
+// a root is given to it as a virtual path of safe characters, derived
+// from the root, which the relocator maps back (and never exists).
+func icebergRoot(root string) string {
+	safe := !strings.ContainsFunc(root, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_-.+~", r))
+	})
+	if safe {
+		return root
+	}
+	sum := sha256.Sum256([]byte(root))
+	return string(filepath.Separator) + "anomalydb-root-" + hex.EncodeToString(sum[:8])
+}
+
 // openRoots reads the ROOTS file of the store's data directory into s.loc
-// and appends the current root to it if it is new, durably, before
-// anything else of the data directory is read.
+// and appends the current root (and its icebergRoot) to it if new,
+// durably, before anything else of the data directory is read.
 func (s *Store) openRoots() error {
 	path := filepath.Join(s.dir, rootsFileName)
 	b, err := os.ReadFile(path)
@@ -128,10 +147,16 @@ func (s *Store) openRoots() error {
 		}
 	}
 	s.loc.add(roots...)
-	if slices.Contains(roots, s.loc.root) {
+	missing := false
+	for _, r := range []string{s.loc.root, icebergRoot(s.loc.root)} {
+		s.loc.add(r)
+		if !slices.Contains(roots, r) {
+			roots, missing = append(roots, r), true
+		}
+	}
+	if !missing {
 		return nil
 	}
-	roots = append(roots, s.loc.root)
 	if err := writeFileAtomic(s.fs, path, []byte(strings.Join(roots, "\n")+"\n"), s.opts.NoSync); err != nil {
 		return fmt.Errorf("storage: recording the data directory's location: %w", err)
 	}

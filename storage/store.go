@@ -185,7 +185,8 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 			unregisterIcebergFS(s.fsToken)
 		}
 	}()
-	s.cat, err = hadoop.NewCatalog("anomalydb", s.warehouse, iceberg.Properties{propFS: s.fsToken})
+	// iceberg-go sees the warehouse under icebergRoot (relocate.go).
+	s.cat, err = hadoop.NewCatalog("anomalydb", filepath.Join(icebergRoot(s.dir), warehouseDirName), iceberg.Properties{propFS: s.fsToken})
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening catalog: %w", err)
 	}
