@@ -50,6 +50,9 @@ type Config struct {
 	// NewServer refuses DataDir, a folder inside it and one above it;
 	// the data directory is never read or written in any case.
 	SecureFilePriv *string
+	// MaxAllowedPacket is the default of @@max_allowed_packet in bytes
+	// (max_allowed_packet.go); 0 means DefaultMaxAllowedPacket (64 MiB).
+	MaxAllowedPacket int64
 }
 
 // Server is a running anomalydb: the SQL engine over the store, the
@@ -137,6 +140,12 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Password == "" && !isLoopback(cfg.Addr) {
 		return nil, ErrInsecure
 	}
+	if cfg.MaxAllowedPacket == 0 {
+		cfg.MaxAllowedPacket = DefaultMaxAllowedPacket
+	}
+	if err := validMaxAllowedPacket(cfg.MaxAllowedPacket); err != nil {
+		return nil, err
+	}
 	if cfg.Quiet {
 		logrus.SetLevel(logrus.ErrorLevel)
 	}
@@ -173,7 +182,8 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	pro := &provider{store: s.store, svc: s.svc}
 	sys := &systemSchemas{provider: pro} // performance_schema, and mysql in information_schema (bi.go)
 	// Server-side files: LOAD_FILE, FILE for LOAD DATA, INTO OUTFILE (file_access.go).
-	a := analyzer.NewDefault(fileFunctions{systemSchemas: sys, files: s.files})
+	// String functions bounded by max_allowed_packet (packet_functions.go).
+	a := analyzer.NewDefault(packetFunctions{fileFunctions{systemSchemas: sys, files: s.files}})
 	sys.mysql = a.Catalog.MySQLDb
 	s.files.mdb = a.Catalog.MySQLDb
 	a.Catalog.AuthHandler = fileAuth{a.Catalog.AuthHandler}
@@ -192,7 +202,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	}
 	sql.SystemVariables.AddSystemVariables(identityVariables())
 	sql.SystemVariables.AddSystemVariables(toolVariables())
-	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{s.files.variable()})
+	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{s.files.variable(), maxAllowedPacketVariable(cfg.MaxAllowedPacket)})
 
 	mdb := a.Catalog.MySQLDb
 	ed := mdb.Editor()
@@ -220,10 +230,11 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		Listener: ln,
 		Version:  Version(),
 		// Logins fail with MySQL's error 1045 (see accessDenied);
-		// DETECTOR statements can be prepared (see prepareListener).
+		// DETECTOR statements can be prepared (see prepareListener);
+		// packets over max_allowed_packet are refused (packetLimitConn).
 		ProtocolListenerFactory: func(cfg server.Config, lc mysql.ListenerConfig, sel server.ServerEventListener) (server.ProtocolListener, error) {
 			lc.AuthServer = newAccessDenied(lc.AuthServer)
-			lc.Listener = prepareListener{Listener: lc.Listener}
+			lc.Listener = prepareListener{Listener: packetLimitListener{lc.Listener}} // max_allowed_packet.go
 			return server.MySQLProtocolListenerFactory(cfg, lc, sel)
 		},
 	}, e, sql.NewContext, sessions.build, nil, func(h mysql.Handler) (mysql.Handler, error) {

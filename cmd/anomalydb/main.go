@@ -1,7 +1,7 @@
 // Command anomalydb runs the anomalydb server: a MySQL-compatible SQL
 // engine in which analysts train and apply deep anomaly detectors.
 //
-//	anomalydb serve [--addr 127.0.0.1:3306] [--data-dir DIR] [--password P] [--examples DIR] [--secure-file-priv DIR] [--log-level LEVEL]
+//	anomalydb serve [--addr 127.0.0.1:3306] [--data-dir DIR] [--password P] [--examples DIR] [--secure-file-priv DIR] [--max-allowed-packet SIZE] [--log-level LEVEL]
 //	anomalydb version
 //	anomalydb help
 //
@@ -72,6 +72,7 @@ func usageError(stderr io.Writer, format string, args ...any) int {
 type serveFlags struct {
 	addr, dataDir, password, examples string
 	secureFilePriv                    optionalString
+	maxAllowedPacket                  byteSize
 	level                             logLevel
 	quiet                             bool
 }
@@ -93,12 +94,13 @@ func (o *optionalString) Set(s string) error {
 
 func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	f := &serveFlags{level: logLevel(logrus.WarnLevel)}
+	f := &serveFlags{level: logLevel(logrus.WarnLevel), maxAllowedPacket: engine.DefaultMaxAllowedPacket}
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:3306", "listen on `HOST:PORT`; beyond loopback root must have a password")
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "keep the Iceberg warehouse and the detectors in `DIR`")
 	fs.StringVar(&f.password, "password", os.Getenv("ANOMALYDB_PASSWORD"), "root's `PASSWORD` (default $ANOMALYDB_PASSWORD, else none)")
 	fs.StringVar(&f.examples, "examples", "testdata", "on first start (empty data dir) load `DIR`/*.csv.gz into the database examples; \"\" for none")
 	fs.Var(&f.secureFilePriv, "secure-file-priv", "LOAD DATA INFILE, LOAD_FILE() and INTO OUTFILE use server files only in `DIR` (default: the folder files beside --data-dir, created if missing); NULL: none; '': anywhere (unsafe); never in the data dir")
+	fs.Var(&f.maxAllowedPacket, "max-allowed-packet", "@@max_allowed_packet: refuse a statement longer than `SIZE` bytes (suffix K, M or G; 1K to 1G) with error 1153, and make string functions whose result would be longer return NULL")
 	fs.Var(&f.level, "log-level", "log at `LEVEL`: error, warn, info (adds a line per connection and per failed statement) or debug (adds every statement)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as --log-level error")
 	return fs, f
@@ -126,6 +128,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	logrus.Infof("anomalydb %s starting (data dir %s)", engine.Version(), f.dataDir)
 	cfg := engine.Config{
 		Addr: f.addr, DataDir: f.dataDir, Password: f.password, ExamplesDir: f.examples,
+		MaxAllowedPacket: int64(f.maxAllowedPacket),
 	}
 	if f.secureFilePriv.set {
 		cfg.SecureFilePriv = &f.secureFilePriv.value
