@@ -541,7 +541,14 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 		if err != nil {
 			return storage.TableChange{}, nil, err
 		}
-		c := storage.TableChange{Table: t.st, Check: tt.recheckKeys, Append: []arrow.RecordBatch{rec}}
+		// The transaction ends with this commit, whatever its outcome
+		// (commit releases it): the inserted rows, now in rec, and the
+		// key maps are dropped, so that their memory (several times the
+		// rows' data) is free while the data files are written. A
+		// re-check of the keys reads the rows back from rec.
+		tt.inserts, tt.keys, tt.undo = nil, nil, nil
+		check := func(cur *storage.Data) error { return tt.recheckKeys(cur, rec) }
+		c := storage.TableChange{Table: t.st, Check: check, Append: []arrow.RecordBatch{rec}}
 		return c, rec.Release, nil
 	}
 	_, live := tt.view()
@@ -563,12 +570,12 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 	return storage.TableChange{Table: t.st, Rewrite: rewrite}, func() {}, nil
 }
 
-// recheckKeys is the AppendIf check of pending inserts: when another
-// transaction committed since the base snapshot, the inserted rows are
-// checked again against the current rows and against each other, for
-// every unique key defined now (a UNIQUE index may have been created
-// since the base).
-func (tt *txTable) recheckKeys(cur *storage.Data) error {
+// recheckKeys is the AppendIf check of pending inserts (the rows of
+// inserted): when another transaction committed since the base snapshot,
+// the inserted rows are checked again against the current rows and
+// against each other, for every unique key defined now (a UNIQUE index
+// may have been created since the base).
+func (tt *txTable) recheckKeys(cur *storage.Data, inserted arrow.RecordBatch) error {
 	if sameContents(cur, tt.base) {
 		return nil
 	}
@@ -577,7 +584,7 @@ func (tt *txTable) recheckKeys(cur *storage.Data) error {
 		return nil
 	}
 	sets := tt.t.keySets(cur, uniq)
-	for _, r := range tt.inserts {
+	for _, r := range recordRows(tt.t.schema.Schema, []arrow.RecordBatch{inserted}) {
 		for u, uk := range uniq {
 			k, ok := uk.keyOf(r)
 			if !ok {
