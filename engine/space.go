@@ -42,8 +42,12 @@ func (s *space) Type() sql.Type { return types.LongText }
 // IsNullable implements sql.Expression.
 func (s *space) IsNullable() bool { return true }
 
-// CollationCoercibility implements sql.CollationCoercible.
+// CollationCoercibility implements sql.CollationCoercible: the
+// connection's collation, coercible, as MySQL's SPACE.
 func (s *space) CollationCoercibility(ctx *sql.Context) (sql.CollationID, byte) {
+	if ctx == nil || ctx.Session == nil {
+		return sql.Collation_Default, 4
+	}
 	return ctx.GetCollation(), 4
 }
 
