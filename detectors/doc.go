@@ -49,7 +49,9 @@
 //     sentinels in errors.go (test with errors.Is); programming errors
 //     (e.g. a duplicate Register) panic.
 //   - Concurrency: a *Model is safe for concurrent use. ScoreBatch and
-//     ScoreMatrix split large inputs over GOMAXPROCS goroutines.
+//     ScoreMatrix split large inputs over GOMAXPROCS goroutines. A panic
+//     in a goroutine of this package is raised again, as a *WorkerPanic,
+//     in the goroutine that called (worker_panic.go).
 //
 // # Options
 //

@@ -401,18 +401,21 @@ func (m *Model) parallel(n int, fn func(lo, hi int, sc *scratch) error) error {
 		return fn(0, n, sc)
 	}
 	errs := make([]error, workers)
+	panics := make([]*WorkerPanic, workers) // worker_panic.go
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := n*w/workers, n*(w+1)/workers
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer catchWorkerPanic(&panics[w])
 			sc := m.pool.Get().(*scratch)
 			defer m.pool.Put(sc)
 			errs[w] = fn(lo, hi, sc)
 		}()
 	}
 	wg.Wait()
+	repanic(panics)
 	for _, err := range errs {
 		if err != nil {
 			return err

@@ -397,15 +397,21 @@ func runShards(shards []*shard, errs []error) {
 		return
 	}
 	var wg sync.WaitGroup
+	panics := make([]*WorkerPanic, len(shards)) // worker_panic.go
 	for i, sh := range shards[1:] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer catchWorkerPanic(&panics[i+1])
 			errs[i+1] = sh.vm.RunAll()
 		}()
 	}
-	errs[0] = shards[0].vm.RunAll()
+	func() {
+		defer catchWorkerPanic(&panics[0]) // raised again after the others are done
+		errs[0] = shards[0].vm.RunAll()
+	}()
 	wg.Wait()
+	repanic(panics)
 }
 
 // trainProbe is a test hook into the training template: a test that

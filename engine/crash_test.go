@@ -21,9 +21,9 @@ import (
 
 // buildBinary builds cmd/anomalydb once per test run (testbin removes it
 // when the tests are done).
-func buildBinary(t *testing.T) string { return testbin.Build(t, repoRoot()) }
+func buildBinary(t testing.TB) string { return testbin.Build(t, repoRoot()) }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,7 +40,7 @@ type proc struct {
 	addr string
 }
 
-func startProc(t *testing.T, bin, dir string, args ...string) *proc {
+func startProc(t testing.TB, bin, dir string, args ...string) *proc {
 	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dir, "--examples", "", "--quiet"}, args...)...)

@@ -33,6 +33,8 @@ import (
 //   - DETECTOR statements can be prepared (COM_STMT_PREPARE): see
 //     prepareListener for how they get past vitess's parser.
 //   - A multi-statement query stops at the first statement that fails.
+//   - A panic in a command is error 1105 for it, not a lost connection
+//     (recover.go).
 type handler struct {
 	mysql.Handler
 	sessions *connSessions
@@ -61,8 +63,9 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 }
 
 // ComQuery implements mysql.Handler.
-func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
-	ctx, done := h.guard(ctx, c, query) // stmt_guard.go
+func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (rerr error) {
+	defer h.recoverPanic(c, "query", &rerr) // recover.go
+	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
 	err := done(h.Handler.ComQuery(ctx, c, query, h.spool(c, callback)))
 	h.setStatus(c)
 	return asParseError(err)
@@ -71,8 +74,9 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 // ComMultiQuery implements mysql.Handler. A statement that fails ends
 // the query, as in MySQL: vitess, after writing the error, would run the
 // statements after it, whose results the client no longer reads.
-func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
-	ctx, done := h.guard(ctx, c, query) // stmt_guard.go
+func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (_ string, rerr error) {
+	defer h.recoverPanic(c, "query", &rerr) // recover.go
+	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, h.spool(c, callback))
 	err = done(err)
 	h.setStatus(c)
@@ -85,7 +89,8 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 // ComPrepare implements mysql.Handler. A DETECTOR statement arrives here
 // in the disguise prepareListener gave it; it is prepared (and later
 // executed: PrepareStmt) as the client wrote it.
-func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (_ []*querypb.Field, rerr error) {
+	defer h.recoverPanic(c, "prepare", &rerr) // recover.go
 	if orig, ok := undisguise(query); ok {
 		query = orig
 		prepare.PrepareStmt = orig
@@ -98,7 +103,8 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 }
 
 // ComStmtExecute implements mysql.Handler.
-func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (rerr error) {
+	defer h.recoverPanic(c, "execute", &rerr)         // recover.go
 	ctx, done := h.guard(ctx, c, prepare.PrepareStmt) // stmt_guard.go
 	err := h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
 		if len(qr.Fields) == 0 { // vitess writes the OK packet in callback
@@ -383,7 +389,7 @@ func (l prepareListener) Accept() (net.Conn, error) {
 // c.Conn, which it must find to be a *net.TCPConn.
 func unwrapConn(c *mysql.Conn) {
 	if pc, ok := c.Conn.(*prepareConn); ok {
-		c.Conn = pc.Conn
+		c.Conn = socket(pc.Conn) // max_allowed_packet.go
 	}
 }
 

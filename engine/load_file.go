@@ -88,11 +88,7 @@ func (l *loadFile) Eval(ctx *sql.Context, row sql.Row) (interface{}, error) {
 	if err != nil || !st.Mode().IsRegular() {
 		return nil, nil
 	}
-	limit, err := ctx.Session.GetSessionVariable(ctx, "max_allowed_packet")
-	if err != nil {
-		return nil, err
-	}
-	max, _ := limit.(int64)
+	max := maxAllowedPacket(ctx) // an int64, or a uint64 after SET GLOBAL
 	if st.Size() > max {
 		return nil, nil
 	}

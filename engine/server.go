@@ -66,6 +66,9 @@ type Config struct {
 	// MaxConnections is @@max_connections; zero means 151
 	// (connections.go).
 	MaxConnections int
+	// MaxAllowedPacket is the default of @@max_allowed_packet in bytes
+	// (max_allowed_packet.go); 0 means DefaultMaxAllowedPacket (64 MiB).
+	MaxAllowedPacket int64
 }
 
 // Server is a running anomalydb: the SQL engine over the store, the
@@ -157,6 +160,12 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Password == "" && !isLoopback(cfg.Addr) {
 		return nil, ErrInsecure
 	}
+	if cfg.MaxAllowedPacket == 0 {
+		cfg.MaxAllowedPacket = DefaultMaxAllowedPacket
+	}
+	if err := validMaxAllowedPacket(cfg.MaxAllowedPacket); err != nil {
+		return nil, err
+	}
 	if cfg.Quiet {
 		logrus.SetLevel(logrus.ErrorLevel)
 	}
@@ -195,7 +204,8 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	pro := &provider{store: s.store, svc: s.svc}
 	sys := &systemSchemas{provider: pro} // performance_schema, and mysql in information_schema (bi.go)
 	// Server-side files: LOAD_FILE, FILE for LOAD DATA, INTO OUTFILE (file_access.go).
-	a := analyzer.NewDefault(fileFunctions{systemSchemas: sys, files: s.files})
+	// String functions bounded by max_allowed_packet (packet_functions.go).
+	a := analyzer.NewDefault(packetFunctions{fileFunctions{systemSchemas: sys, files: s.files}})
 	sys.mysql = a.Catalog.MySQLDb
 	s.files.mdb = a.Catalog.MySQLDb
 	a.Catalog.AuthHandler = fileAuth{a.Catalog.AuthHandler}
@@ -220,7 +230,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	}
 	sql.SystemVariables.AddSystemVariables(identityVariables())
 	sql.SystemVariables.AddSystemVariables(toolVariables())
-	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{s.files.variable()})
+	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{s.files.variable(), maxAllowedPacketVariable(cfg.MaxAllowedPacket)})
 
 	s.password = cfg.Password != ""
 
@@ -257,10 +267,11 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		TLSConfig: tlsConfig,
 		// Logins fail with MySQL's error 1045 (see accessDenied);
 		// DETECTOR statements can be prepared (see prepareListener);
-		// connections are admitted and shut down by s.conns.
+		// connections are admitted and shut down by s.conns; packets over
+		// max_allowed_packet are refused (packetLimitConn).
 		ProtocolListenerFactory: func(cfg server.Config, lc mysql.ListenerConfig, sel server.ServerEventListener) (server.ProtocolListener, error) {
 			lc.AuthServer = s.conns.auth(newAccessDenied(lc.AuthServer))
-			lc.Listener = prepareListener{Listener: s.conns.listener(lc.Listener)}
+			lc.Listener = prepareListener{Listener: packetLimitListener{s.conns.listener(lc.Listener)}} // max_allowed_packet.go
 			return server.MySQLProtocolListenerFactory(cfg, lc, sel)
 		},
 	}, e, sql.NewContext, tlsSessions(sessions.build), nil, func(h mysql.Handler) (mysql.Handler, error) {

@@ -284,7 +284,15 @@ func spliceTLSReader(c *mysql.Conn) error {
 		return errors.New("TLS: the connection has no buffered reader to splice")
 	}
 	held, _ := br.Peek(br.Buffered())
-	pc := &prepareConn{Conn: tc, in: bytes.Clone(held)}
+	// Packets over max_allowed_packet are refused above TLS too
+	// (packetLimitConn must start at a packet boundary: with bytes
+	// already held, which a client that waits for the OK never leaves,
+	// the connection goes unchecked).
+	var in net.Conn = tc
+	if len(held) == 0 {
+		in = &packetLimitConn{Conn: tc, limit: globalMaxAllowedPacket()}
+	}
+	pc := &prepareConn{Conn: in, in: bytes.Clone(held)}
 	br.Reset(pc)
 	return nil
 }

@@ -547,7 +547,13 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 		if err != nil {
 			return storage.TableChange{}, nil, err
 		}
-		c := storage.TableChange{Table: t.st, Check: tt.recheckKeys, Append: recs}
+		// The transaction ends with this commit, whatever its outcome
+		// (commit releases it): the key maps and the undo log are dropped
+		// now, so that their memory is free while the data files are
+		// written. A re-check of the keys reads the rows from recs.
+		tt.keys, tt.undo = nil, nil
+		check := func(cur *storage.Data) error { return tt.recheckKeys(cur, recs) }
+		c := storage.TableChange{Table: t.st, Check: check, Append: recs}
 		return c, func() { releaseAll(recs) }, nil
 	}
 	_, live := tt.view()
@@ -569,12 +575,12 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 	return storage.TableChange{Table: t.st, Rewrite: rewrite}, func() {}, nil
 }
 
-// recheckKeys is the AppendIf check of pending inserts: when another
-// transaction committed since the base snapshot, the inserted rows are
-// checked again against the current rows and against each other, for
-// every unique key defined now (a UNIQUE index may have been created
-// since the base).
-func (tt *txTable) recheckKeys(cur *storage.Data) error {
+// recheckKeys is the AppendIf check of pending inserts (the rows of
+// inserted): when another transaction committed since the base snapshot,
+// the inserted rows are checked again against the current rows and
+// against each other, for every unique key defined now (a UNIQUE index
+// may have been created since the base).
+func (tt *txTable) recheckKeys(cur *storage.Data, inserted []arrow.RecordBatch) error {
 	if sameContents(cur, tt.base) {
 		return nil
 	}
@@ -583,22 +589,21 @@ func (tt *txTable) recheckKeys(cur *storage.Data) error {
 		return nil
 	}
 	sets := tt.t.keySets(cur, uniq)
-	var err error
-	tt.inserts.each(0, func(_ int, r sql.Row) bool {
-		for u, uk := range uniq {
-			k, ok := uk.keyOf(r)
-			if !ok {
-				continue
+	for _, rec := range inserted {
+		for _, r := range recordRows(tt.t.schema.Schema, []arrow.RecordBatch{rec}) {
+			for u, uk := range uniq {
+				k, ok := uk.keyOf(r)
+				if !ok {
+					continue
+				}
+				if _, dup := sets[u][k]; dup {
+					return uk.dupErr(r, nil)
+				}
+				sets[u][k] = -1
 			}
-			if _, dup := sets[u][k]; dup {
-				err = uk.dupErr(r, nil)
-				return false
-			}
-			sets[u][k] = -1
 		}
-		return true
-	})
-	return err
+	}
+	return nil
 }
 
 // session is a connection's SQL session: go-mysql-server's base session

@@ -1,7 +1,7 @@
 // Command anomalydb runs the anomalydb server: a MySQL-compatible SQL
 // engine in which analysts train and apply deep anomaly detectors.
 //
-//	anomalydb serve [--addr 127.0.0.1:3306] [--data-dir DIR] [--password-file FILE] [--examples DIR] [--secure-file-priv DIR] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL] ...
+//	anomalydb serve [--addr 127.0.0.1:3306] [--data-dir DIR] [--password-file FILE] [--examples DIR] [--secure-file-priv DIR] [--tls-cert FILE --tls-key FILE] [--max-allowed-packet SIZE] [--log-level LEVEL] ...
 //	anomalydb version
 //	anomalydb help
 //
@@ -83,6 +83,7 @@ type serveFlags struct {
 	requireSecure                     bool
 	connectTimeout, maxConnections    int
 	shutdownTimeout                   time.Duration
+	maxAllowedPacket                  byteSize
 	level                             logLevel
 	quiet                             bool
 }
@@ -104,7 +105,7 @@ func (o *optionalString) Set(s string) error {
 
 func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	f := &serveFlags{level: logLevel(logrus.WarnLevel)}
+	f := &serveFlags{level: logLevel(logrus.WarnLevel), maxAllowedPacket: engine.DefaultMaxAllowedPacket}
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:3306", "listen on `HOST:PORT`; beyond loopback root must have a password")
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "keep the Iceberg warehouse and the detectors in `DIR`")
 	fs.StringVar(&f.password, "password", os.Getenv("ANOMALYDB_PASSWORD"), "root's `PASSWORD`, which every local user can read in the process list: prefer --password-file or $ANOMALYDB_PASSWORD (the default, else none)")
@@ -117,6 +118,7 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&f.connectTimeout, "connect-timeout", 10, "close a connection whose handshake takes over `SECONDS` (2 or more): @@connect_timeout")
 	fs.IntVar(&f.maxConnections, "max-connections", 151, "refuse connections beyond `N` (error 1040; one more for SUPER): @@max_connections")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT let running statements finish for `DURATION`, then cancel them")
+	fs.Var(&f.maxAllowedPacket, "max-allowed-packet", "@@max_allowed_packet: refuse a statement longer than `SIZE` bytes (suffix K, M or G; 1K to 1G) with error 1153, and make string functions whose result would be longer return NULL")
 	fs.Var(&f.level, "log-level", "log at `LEVEL`: error, warn, info (adds a line per connection and per failed statement) or debug (adds every statement)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as --log-level error")
 	return fs, f
@@ -167,6 +169,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Addr: f.addr, DataDir: f.dataDir, Password: password, ExamplesDir: f.examples,
 		TLSCert: f.tlsCert, TLSKey: f.tlsKey, RequireSecureTransport: f.requireSecure,
 		ConnectTimeout: time.Duration(f.connectTimeout) * time.Second, MaxConnections: f.maxConnections,
+		MaxAllowedPacket: int64(f.maxAllowedPacket),
 	}
 	if f.secureFilePriv.set {
 		cfg.SecureFilePriv = &f.secureFilePriv.value
