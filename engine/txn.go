@@ -229,7 +229,7 @@ type txTable struct {
 	t    *table
 	base *storage.Data
 
-	baseCache []sql.Row // base as rows, once needed
+	baseCache []sql.Row  // base as rows, once needed
 	inserts   *insertLog // append mode: rows inserted after the base
 
 	rewrit bool

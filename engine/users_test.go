@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-
 	"github.com/anomalydb/anomalydb/engine"
 )
 
