@@ -20,9 +20,11 @@ func peerGone(c net.Conn) bool {
 		return false
 	}
 	gone := false
-	_ = rc.Control(func(fd uintptr) {
+	if err := rc.Control(func(fd uintptr) {
 		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 		gone = err == nil && (info.State == unix.BPF_TCP_CLOSE_WAIT || info.State == unix.BPF_TCP_CLOSE)
-	})
+	}); err != nil {
+		return true // the socket is closed
+	}
 	return gone
 }

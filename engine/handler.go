@@ -66,6 +66,7 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (rerr error) {
 	defer h.recoverPanic(c, "query", &rerr) // recover.go
 	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
+	defer done(nil)                         // stops the guard after a panic too
 	err := done(h.Handler.ComQuery(ctx, c, query, h.spool(c, callback)))
 	h.setStatus(c)
 	return asParseError(err)
@@ -77,6 +78,7 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (_ string, rerr error) {
 	defer h.recoverPanic(c, "query", &rerr) // recover.go
 	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
+	defer done(nil)                         // stops the guard after a panic too
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, h.spool(c, callback))
 	err = done(err)
 	h.setStatus(c)
@@ -106,6 +108,7 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (rerr error) {
 	defer h.recoverPanic(c, "execute", &rerr)         // recover.go
 	ctx, done := h.guard(ctx, c, prepare.PrepareStmt) // stmt_guard.go
+	defer done(nil)                                   // stops the guard after a panic too
 	err := h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
 		if len(qr.Fields) == 0 { // vitess writes the OK packet in callback
 			h.setStatus(c)

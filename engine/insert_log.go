@@ -27,6 +27,10 @@ type insertLog struct {
 	packed []arrow.RecordBatch
 	rows   []sql.Row // the rows after the packed ones
 	dead   []arrow.RecordBatch
+	// stuck is set when packing failed (a value the storage form cannot
+	// hold, which the commit reports): no packing is tried again until a
+	// truncation.
+	stuck bool
 }
 
 func newInsertLog(schema *arrow.Schema, sch sql.Schema) *insertLog {
@@ -40,20 +44,22 @@ func (l *insertLog) len() int { return len(l.packed)*packRows + len(l.rows) }
 // them. A packing failure leaves them unpacked (the commit reports it).
 func (l *insertLog) add(row sql.Row) {
 	l.rows = append(l.rows, row)
-	if len(l.rows) < packRows {
-		return
+	for len(l.rows) >= packRows && !l.stuck {
+		rec, err := rowsToRecord(memory.DefaultAllocator, l.schema, l.rows[:packRows])
+		if err != nil {
+			l.stuck = true
+			return
+		}
+		if rec.NumRows() != packRows {
+			rec.Release()
+			l.stuck = true
+			return
+		}
+		l.packed = append(l.packed, rec)
+		rest := copy(l.rows, l.rows[packRows:])
+		clear(l.rows[rest:])
+		l.rows = l.rows[:rest]
 	}
-	rec, err := rowsToRecord(memory.DefaultAllocator, l.schema, l.rows)
-	if err != nil {
-		return
-	}
-	if rec.NumRows() != packRows {
-		rec.Release()
-		return
-	}
-	l.packed = append(l.packed, rec)
-	clear(l.rows)
-	l.rows = l.rows[:0]
 }
 
 // at returns row i.
@@ -69,8 +75,9 @@ func (l *insertLog) at(i int) sql.Row {
 // each calls fn for every row from row from on, in order, until fn
 // returns false; it unpacks one batch at a time.
 func (l *insertLog) each(from int, fn func(i int, r sql.Row) bool) {
-	i := from / packRows * packRows
-	for _, rec := range l.packed[min(from/packRows, len(l.packed)):] {
+	first := min(from/packRows, len(l.packed))
+	i := first * packRows
+	for _, rec := range l.packed[first:] {
 		for _, r := range recordRows(l.sch, []arrow.RecordBatch{rec}) {
 			if i >= from && !fn(i, r) {
 				return
@@ -91,6 +98,7 @@ func (l *insertLog) truncate(n int) {
 	if n >= l.len() {
 		return
 	}
+	l.stuck = false
 	if p := n / packRows; p < len(l.packed) {
 		l.rows = recordRows(l.sch, l.packed[p:p+1])[:n%packRows]
 		l.dead = append(l.dead, l.packed[p:]...)

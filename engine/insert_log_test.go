@@ -94,3 +94,49 @@ func TestInsertLog(t *testing.T) {
 		t.Fatalf("view: %d batches and %d rows for %d", len(packed), len(rows), len(model))
 	}
 }
+
+// TestInsertLogUnpackable: a row the storage form cannot hold stops
+// packing (it is tried once, not on every later row) without losing or
+// misnumbering rows, and a truncation below it packs again.
+func TestInsertLogUnpackable(t *testing.T) {
+	sch := sql.Schema{{Name: "id", Type: types.Int64, Nullable: false}}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	l := newInsertLog(schema, sch)
+	defer l.release()
+	var model []sql.Row
+	add := func(v interface{}) {
+		l.add(sql.Row{v})
+		model = append(model, sql.Row{v})
+	}
+	for i := 0; i < 100; i++ {
+		add(int64(i))
+	}
+	add("not a number") // cannot be packed
+	for i := 101; i < 2*packRows+10; i++ {
+		add(int64(i))
+	}
+	if len(l.packed) != 0 || !l.stuck {
+		t.Fatalf("packed %d batches past an unpackable row (stuck %v)", len(l.packed), l.stuck)
+	}
+	from := packRows + 5
+	l.each(from, func(i int, r sql.Row) bool {
+		if fmt.Sprint(r) != fmt.Sprint(model[i]) {
+			t.Fatalf("each(%d): row %d = %v, want %v", from, i, r, model[i])
+		}
+		return true
+	})
+	l.truncate(50)
+	model = model[:50]
+	for i := 50; i < packRows+20; i++ {
+		add(int64(i))
+	}
+	if len(l.packed) != 1 || l.len() != len(model) {
+		t.Fatalf("after truncating below the unpackable row: %d batches, %d rows, want 1 and %d", len(l.packed), l.len(), len(model))
+	}
+	l.each(0, func(i int, r sql.Row) bool {
+		if fmt.Sprint(r) != fmt.Sprint(model[i]) {
+			t.Fatalf("row %d = %v, want %v", i, r, model[i])
+		}
+		return true
+	})
+}

@@ -44,7 +44,8 @@ type stmtGuard struct {
 // max_execution_time applies to, when the session's max_execution_time
 // (milliseconds, 0 = none) passes. done stops the guard and returns err
 // as MySQL reports a stopped statement: 3024 at max_execution_time, 1317
-// when it was cancelled otherwise (KILL QUERY, a closed client).
+// when it was cancelled otherwise (KILL QUERY, a closed client). done
+// may be called more than once.
 func (h *handler) guard(ctx context.Context, c *mysql.Conn, query string) (context.Context, func(error) error) {
 	g := &stmtGuard{}
 	if ms := h.maxExecutionTime(c); ms > 0 && timeLimited(query) {
@@ -57,7 +58,7 @@ func (h *handler) guard(ctx context.Context, c *mysql.Conn, query string) (conte
 		check = func() {
 			g.mu.Lock()
 			defer g.mu.Unlock()
-			if g.stopped {
+			if g.stopped || g.ctx.Err() != nil {
 				return
 			}
 			if peerGone(sock) { // client_gone_linux.go
@@ -123,7 +124,17 @@ func (h *handler) maxExecutionTime(c *mysql.Conn) int64 {
 func timeLimited(query string) bool {
 	q := strings.ToUpper(skipSpaceAndComments(query))
 	switch {
-	case strings.HasPrefix(q, "SELECT"), strings.HasPrefix(q, "WITH"), strings.HasPrefix(q, "("):
+	case strings.HasPrefix(q, "SELECT"), strings.HasPrefix(q, "("):
+		return true
+	case strings.HasPrefix(q, "WITH"):
+		// A CTE before UPDATE or DELETE is a write, which MySQL does not
+		// limit (a word test: a string that holds the word errs towards
+		// not limiting).
+		for _, w := range strings.FieldsFunc(q, func(r rune) bool { return !(r >= 'A' && r <= 'Z' || r == '_') }) {
+			if w == "UPDATE" || w == "DELETE" || w == "INSERT" || w == "REPLACE" {
+				return false
+			}
+		}
 		return true
 	case strings.HasPrefix(q, "CREATE"):
 		rest := strings.Fields(q)

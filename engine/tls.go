@@ -284,15 +284,11 @@ func spliceTLSReader(c *mysql.Conn) error {
 		return errors.New("TLS: the connection has no buffered reader to splice")
 	}
 	held, _ := br.Peek(br.Buffered())
-	// Packets over max_allowed_packet are refused above TLS too
-	// (packetLimitConn must start at a packet boundary: with bytes
-	// already held, which a client that waits for the OK never leaves,
-	// the connection goes unchecked).
-	var in net.Conn = tc
-	if len(held) == 0 {
-		in = &packetLimitConn{Conn: tc, limit: globalMaxAllowedPacket()}
-	}
-	pc := &prepareConn{Conn: in, in: bytes.Clone(held)}
+	// Packets over max_allowed_packet are refused above TLS too. The
+	// bytes vitess already holds begin at a packet boundary (the login
+	// packet was read whole): the limiter checks them first.
+	in := &packetLimitConn{Conn: tc, limit: globalMaxAllowedPacket(), buf: bytes.Clone(held)}
+	pc := &prepareConn{Conn: in}
 	br.Reset(pc)
 	return nil
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,4 +168,78 @@ func TestUnfinishedCommitDamagesOnlyItsTables(t *testing.T) {
 	if !slices.Equal(names, []string{"c"}) {
 		t.Errorf("tables: %v", names)
 	}
+}
+
+// TestCompletedPartOfAnUnfinishedCommitStaysHealthy: when recovery
+// completes one table of a multi-table commit and not the other, the
+// intent keeps only the unfinished table, so the completed one stays
+// healthy after the snapshot that marks its commit has expired.
+func TestCompletedPartOfAnUnfinishedCommitStaysHealthy(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s, a := tenRowTable(t, dir, mem, true)
+	b, err := s.CreateTable("db", "b", smallSchema(), nil)
+	must(t, err)
+	in := intent{ID: "00000000-0000-0000-0000-000000000002", Tables: []intentTable{
+		{Database: "db", Table: a.dir(), UUID: a.ice.Metadata().TableUUID().String(), Base: snapshotID(a.ice)},
+		{Database: "db", Table: b.dir(), UUID: b.ice.Metadata().TableUUID().String(), Base: 42},
+	}}
+	_, err = s.writeIntent(&in)
+	must(t, err)
+	must(t, s.Close())
+
+	s = openStore(t, dir, mem, true)
+	a, err = s.Table("db", "t")
+	must(t, err)
+	if a.Damage() != nil {
+		t.Fatalf("the completed table is damaged: %v", a.Damage())
+	}
+	for i := int64(0); i < 25; i++ { // expires the snapshot of the commit
+		append1(t, a, makeBatch(mem, a.Schema(), 10+i, 1))
+	}
+	must(t, s.Close())
+	s = openStore(t, dir, mem, true)
+	defer s.Close()
+	a, err = s.Table("db", "t")
+	must(t, err)
+	if a.Damage() != nil {
+		t.Fatalf("the completed table is damaged after its commit's snapshot expired: %v", a.Damage())
+	}
+	assertRows(t, mem, a, [2]int64{0, 35})
+	if b, err := s.Table("db", "b"); err != nil || b.Damage() == nil {
+		t.Errorf("the unfinished table: %v, %v", b, err)
+	}
+}
+
+// TestDamagedTableYieldsItsName: a damaged table named after an old name
+// that another table has taken is listed as damaged-<dir>; the store
+// opens and the other table keeps its name.
+func TestDamagedTableYieldsItsName(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s := openStore(t, dir, mem, true)
+	must(t, s.CreateDatabase("db"))
+	old, err := s.CreateTable("db", "Sales", smallSchema(), nil)
+	must(t, err)
+	append1(t, old, makeBatch(mem, old.Schema(), 0, 3))
+	must(t, s.RenameTable("db", "Sales", "sales_old"))
+	cur, err := s.CreateTable("db", "sales", smallSchema(), nil)
+	must(t, err)
+	append1(t, cur, makeBatch(mem, cur.Schema(), 0, 5))
+	must(t, s.Close())
+	mdir := filepath.Join(dir, warehouseDirName, "db", "Sales", "metadata")
+	versions, err := filepath.Glob(filepath.Join(mdir, "v*.metadata.json"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(mdir, fmt.Sprintf("v%d.metadata.json", len(versions))), []byte("{"), 0o644))
+
+	s = openStore(t, dir, mem, true)
+	defer s.Close()
+	names, err := s.Tables("db")
+	must(t, err)
+	if !slices.Equal(names, []string{"damaged-Sales", "sales"}) {
+		t.Fatalf("tables: %v", names)
+	}
+	cur, err = s.Table("db", "sales")
+	must(t, err)
+	assertRows(t, mem, cur, [2]int64{0, 5})
 }

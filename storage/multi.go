@@ -232,7 +232,7 @@ type intentTable struct {
 // valid reports whether in, read from the intent file named name, is
 // complete.
 func (in *intent) valid(name string) bool {
-	if in.ID == "" || in.ID+".json" != name || len(in.Tables) < 2 {
+	if in.ID == "" || in.ID+".json" != name || len(in.Tables) < 1 { // 1: what recovery left of it
 		return false
 	}
 	for _, e := range in.Tables {
@@ -411,16 +411,26 @@ func (s *Store) recoverTransactions() error {
 			}
 			continue
 		}
-		complete := true
+		var unfinished []intentTable
 		for _, e := range in.Tables {
 			if err := s.rollForward(in.ID, e); err != nil {
-				// The table is loaded damaged; the intent stays until
-				// it is dropped (then rollForward has nothing to do).
+				// The table is loaded damaged; the intent stays for it
+				// until it is dropped (then rollForward has nothing to
+				// do).
 				s.unfinished[e.Database+"/"+e.Table] = fmt.Errorf("completing transaction %s (intent %s): %w", in.ID, p, err)
-				complete = false
+				unfinished = append(unfinished, e)
 			}
 		}
-		if !complete {
+		if len(unfinished) > 0 {
+			// The completed tables leave the intent: their commit is
+			// known only by a snapshot that expires, after which they
+			// would look unfinished.
+			if len(unfinished) < len(in.Tables) {
+				in.Tables = unfinished
+				if _, err := s.writeIntent(&in); err != nil {
+					return fmt.Errorf("storage: rewriting transaction intent: %w", err)
+				}
+			}
 			continue
 		}
 		if err := s.fs.Remove(p); err != nil {

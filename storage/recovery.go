@@ -79,11 +79,33 @@ func (s *Store) loadTables(d *database, unclean bool) error {
 			continue
 		}
 		if prev, ok := d.tables[key(t.name)]; ok {
-			return fmt.Errorf("storage: tables %s.%q and %s.%q have the same name (compared case-insensitively)", d.name, prev.name, d.name, t.name)
+			// A damaged table may be named after an old name (its last
+			// readable metadata) or its directory: it yields.
+			switch {
+			case t.damage != nil:
+				t.name = d.freeName("damaged-" + t.dir())
+			case prev.damage != nil:
+				delete(d.tables, key(prev.name))
+				prev.name = d.freeName("damaged-" + prev.dir())
+				d.tables[key(prev.name)] = prev
+			default:
+				return fmt.Errorf("storage: tables %s.%q and %s.%q have the same name (compared case-insensitively)", d.name, prev.name, d.name, t.name)
+			}
 		}
 		d.tables[key(t.name)] = t
 	}
 	return nil
+}
+
+// freeName returns name, or name with a numeric suffix, that no table of
+// d has.
+func (d *database) freeName(name string) string {
+	for i := 2; ; i++ {
+		if _, taken := d.tables[key(name)]; !taken {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", strings.TrimSuffix(name, fmt.Sprintf("-%d", i-1)), i)
+	}
 }
 
 // loadTable recovers and loads the table in directory dir of database db.

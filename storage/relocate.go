@@ -59,15 +59,26 @@ func under(p, dir string) bool {
 // an earlier root.
 func (r *relocator) resolve(name string) string {
 	p := filepath.Clean(osPath(name))
-	if r == nil || !filepath.IsAbs(p) || under(p, r.root) {
+	if r == nil || !filepath.IsAbs(p) {
 		return p
 	}
+	// The longest root p is under decides, the current one included: an
+	// earlier root may lie inside the current one (a directory moved up
+	// into a parent of its old place) or around it.
+	best := ""
+	if under(p, r.root) {
+		best = r.root
+	}
 	for _, o := range *r.old.Load() {
-		if under(p, o) {
-			return r.root + p[len(o):]
+		if len(o) > len(best) && under(p, o) {
+			best = o
+			break // longest first
 		}
 	}
-	return p
+	if best == "" || best == r.root {
+		return p
+	}
+	return r.root + p[len(best):]
 }
 
 // writable resolves name and refuses it unless it is inside the data
@@ -142,7 +153,7 @@ func (s *Store) openRoots() error {
 	var roots []string
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
+		if line := sc.Text(); line != "" {
 			roots = append(roots, line)
 		}
 	}
@@ -150,7 +161,9 @@ func (s *Store) openRoots() error {
 	missing := false
 	for _, r := range []string{s.loc.root, icebergRoot(s.loc.root)} {
 		s.loc.add(r)
-		if !slices.Contains(roots, r) {
+		// A root with a newline cannot be a line of ROOTS; iceberg-go
+		// sees it only as its icebergRoot anyway.
+		if !strings.Contains(r, "\n") && !slices.Contains(roots, r) {
 			roots, missing = append(roots, r), true
 		}
 	}

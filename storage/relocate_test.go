@@ -24,6 +24,24 @@ func TestRelocatorResolve(t *testing.T) {
 			t.Errorf("resolve(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+	// Moved up into a parent of the old place, and down into a child.
+	up := newRelocator("/x")
+	up.add("/x/y")
+	down := newRelocator("/x/y")
+	down.add("/x")
+	for _, c := range []struct {
+		r       *relocator
+		in, out string
+	}{
+		{up, "/x/y/warehouse/a", "/x/warehouse/a"},
+		{up, "/x/warehouse/a", "/x/warehouse/a"},
+		{down, "/x/warehouse/a", "/x/y/warehouse/a"},
+		{down, "/x/y/warehouse/a", "/x/y/warehouse/a"},
+	} {
+		if got := c.r.resolve(c.in); got != c.out {
+			t.Errorf("root %s: resolve(%q) = %q, want %q", c.r.root, c.in, got, c.out)
+		}
+	}
 	if _, err := r.writable("/x/data2/warehouse/a"); !errors.Is(err, ErrOutsideDataDir) {
 		t.Errorf("writable outside the data directory: %v", err)
 	}
