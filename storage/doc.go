@@ -79,8 +79,11 @@
 //
 //	<dataDir>/LOCK                            flock'ed while a Store has the directory open
 //	<dataDir>/CLEAN                           present only after a clean Close
-//	<dataDir>/warehouse/<db>/                 an Iceberg namespace
+//	<dataDir>/ROOTS                           every path the directory was opened at (relocate.go)
+//	<dataDir>/warehouse/<db>/                 an Iceberg namespace: the database's name, or d-<hex>
+//	<dataDir>/warehouse/<db>/.anomalydb-name  the name of a database in a d-<hex> directory
 //	<dataDir>/warehouse/<db>/.anomalydb-views.json  the database's view definitions (views.go)
+//	<dataDir>/warehouse/<db>/<table>/         the table's name, or t-<hex> (its name is a property)
 //	<dataDir>/warehouse/<db>/<table>/metadata/vN.metadata.json     table metadata, one per commit
 //	<dataDir>/warehouse/<db>/<table>/metadata/version-hint.text    best-effort hint for readers
 //	<dataDir>/warehouse/<db>/<table>/metadata/snap-*.avro, *-m*.avro   manifest lists and manifests
@@ -88,6 +91,14 @@
 //	<dataDir>/detectors/<db>/<name>.model     detector models (opaque bytes)
 //	<dataDir>/trash/                          dropped databases and tables being deleted
 //	<dataDir>/txlog/<id>.json                 intent of a multi-table commit in progress
+//
+// The engine adds mysql.db (accounts and grants), server-cert.pem and
+// server-key.pem (TLS) at the top of the data directory.
+//
+// Paths in Iceberg metadata are absolute. Every path the store or
+// iceberg-go uses is resolved through the relocator (relocate.go), so a
+// data directory copied or moved while stopped opens in its new place and
+// never touches its old one.
 //
 // Another engine can read a table with any Hadoop-catalog implementation
 // pointed at <dataDir>/warehouse, or directly from its latest
