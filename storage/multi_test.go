@@ -465,7 +465,7 @@ func TestCommitTablesNoDeadlock(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				rng := rand.New(rand.NewPCG(uint64(round), uint64(w)))
-				for i := 0; i < 10 && !errs.failed(); i++ {
+				for i := 0; i < 40 && !errs.failed(); i++ {
 					perm := rng.Perm(len(names))[:2+rng.IntN(len(names)-1)]
 					var cs []rowsChange
 					for _, j := range perm {
