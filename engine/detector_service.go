@@ -32,6 +32,7 @@ const trainingBatchRows = 64 * 1024
 type detectorService struct {
 	store  *storage.Store
 	engine *sqle.Engine
+	limits detectors.Limits // of every training (training_memory.go)
 
 	mu   sync.RWMutex
 	byDB map[string]map[string]detectorInfo // lower-case db → lower-case name → detector
@@ -42,7 +43,7 @@ type detectorService struct {
 }
 
 func newDetectorService(store *storage.Store) *detectorService {
-	return &detectorService{store: store, byDB: map[string]map[string]detectorInfo{}}
+	return &detectorService{store: store, byDB: map[string]map[string]detectorInfo{}, limits: trainingLimits(0)}
 }
 
 // load reads every persisted detector of every database. A detector whose
@@ -195,6 +196,8 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 		}
 	}
 	defer release()
+	lim := s.limits
+	data.Limits = &lim
 	model, err := detectors.Fit(ctx, n.algorithm, opts, data)
 	if err != nil {
 		return 0, s.translate(n.algorithm, err)

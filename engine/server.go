@@ -66,6 +66,10 @@ type Config struct {
 	// MaxConnections is @@max_connections; zero means 151
 	// (connections.go).
 	MaxConnections int
+	// MaxTrainingMemory bounds the estimated working memory of a training
+	// (CREATE DETECTOR is refused with 1210 above it); 0 means
+	// DefaultMaxTrainingMemory, a quarter of the machine's memory.
+	MaxTrainingMemory int64
 	// MaxAllowedPacket is the default of @@max_allowed_packet in bytes
 	// (max_allowed_packet.go); 0 means DefaultMaxAllowedPacket (64 MiB).
 	MaxAllowedPacket int64
@@ -198,6 +202,7 @@ func isEmptyDir(dir string) bool {
 func (s *Server) init(cfg Config, fresh bool) error {
 	warnDamaged(s.store)
 	s.svc = newDetectorService(s.store)
+	s.svc.limits = trainingLimits(cfg.MaxTrainingMemory)
 	if err := s.svc.load(); err != nil {
 		return err
 	}

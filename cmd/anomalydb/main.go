@@ -84,6 +84,7 @@ type serveFlags struct {
 	connectTimeout, maxConnections    int
 	shutdownTimeout                   time.Duration
 	maxAllowedPacket                  byteSize
+	maxTrainingMemory                 byteSize
 	level                             logLevel
 	quiet                             bool
 }
@@ -118,6 +119,7 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&f.connectTimeout, "connect-timeout", 10, "close a connection whose handshake takes over `SECONDS` (2 or more): @@connect_timeout")
 	fs.IntVar(&f.maxConnections, "max-connections", 151, "refuse connections beyond `N` (error 1040; one more for SUPER): @@max_connections")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT let running statements finish for `DURATION`, then cancel them")
+	fs.Var(&f.maxTrainingMemory, "max-training-memory", "refuse a CREATE DETECTOR whose estimated training memory exceeds `SIZE` bytes (suffix K, M or G; error 1210; default a quarter of the machine's memory)")
 	fs.Var(&f.maxAllowedPacket, "max-allowed-packet", "@@max_allowed_packet: refuse a statement longer than `SIZE` bytes (suffix K, M or G; 1K to 1G) with error 1153, and make string functions whose result would be longer return NULL")
 	fs.Var(&f.level, "log-level", "log at `LEVEL`: error, warn, info (adds a line per connection and per failed statement) or debug (adds every statement)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as --log-level error")
@@ -169,7 +171,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Addr: f.addr, DataDir: f.dataDir, Password: password, ExamplesDir: f.examples,
 		TLSCert: f.tlsCert, TLSKey: f.tlsKey, RequireSecureTransport: f.requireSecure,
 		ConnectTimeout: time.Duration(f.connectTimeout) * time.Second, MaxConnections: f.maxConnections,
-		MaxAllowedPacket: int64(f.maxAllowedPacket),
+		MaxAllowedPacket: int64(f.maxAllowedPacket), MaxTrainingMemory: int64(f.maxTrainingMemory),
 	}
 	if f.secureFilePriv.set {
 		cfg.SecureFilePriv = &f.secureFilePriv.value
