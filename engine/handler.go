@@ -392,7 +392,7 @@ func (l prepareListener) Accept() (net.Conn, error) {
 // c.Conn, which it must find to be a *net.TCPConn.
 func unwrapConn(c *mysql.Conn) {
 	if pc, ok := c.Conn.(*prepareConn); ok {
-		c.Conn = socket(pc.Conn) // max_allowed_packet.go
+		c.Conn = socketOf(pc) // stmt_guard.go
 	}
 }
 

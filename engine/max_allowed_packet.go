@@ -129,15 +129,6 @@ func (l packetLimitListener) Accept() (net.Conn, error) {
 	return &packetLimitConn{Conn: c, limit: globalMaxAllowedPacket()}, nil
 }
 
-// socket returns the connection under the wrappers of this package that
-// only read (packetLimitConn): the one to write to and watch.
-func socket(c net.Conn) net.Conn {
-	if lc, ok := c.(*packetLimitConn); ok {
-		return lc.Conn
-	}
-	return c
-}
-
 // drainLimit bounds how much of a refused packet packetLimitConn reads
 // and discards, so that the client, done sending, reads the error: past
 // it the connection is closed without one.

@@ -277,46 +277,42 @@ func (ac *accounts) mayGrantDynamic(ctx *sql.Context, name string) bool {
 
 // grant runs GRANT with the dynamic privileges of ourDynamic.
 func (ac *accounts) grant(ctx *sql.Context, n *plan.Grant, row sql.Row) (sql.RowIter, error) {
-	rest, ours, err := ac.splitDynamic(ctx, n.Privileges)
-	if err != nil {
-		return nil, err
-	}
-	if len(ours) == 0 {
-		return rowexec.DefaultBuilder.Build(ctx, n, row)
-	}
-	if err := globalLevel(n.PrivilegeLevel, ours); err != nil {
-		return nil, err
-	}
-	if len(rest) > 0 {
-		others := *n
-		others.Privileges = rest
-		if _, err := rowexec.DefaultBuilder.Build(ctx, &others, row); err != nil {
-			return nil, err
-		}
-	}
-	return ac.editDynamic(ctx, n.Users, func(ps mysql_db.PrivilegeSet) { ps.AddGlobalDynamic(n.WithGrantOption, ours...) })
+	others := *n
+	return ac.withDynamic(ctx, n, row, n.Privileges, n.PrivilegeLevel, n.Users,
+		func(rest []plan.Privilege) sql.Node { others.Privileges = rest; return &others },
+		func(ps mysql_db.PrivilegeSet, ours []string) { ps.AddGlobalDynamic(n.WithGrantOption, ours...) })
 }
 
 // revoke runs REVOKE with the dynamic privileges of ourDynamic.
 func (ac *accounts) revoke(ctx *sql.Context, n *plan.Revoke, row sql.Row) (sql.RowIter, error) {
-	rest, ours, err := ac.splitDynamic(ctx, n.Privileges)
+	others := *n
+	return ac.withDynamic(ctx, n, row, n.Privileges, n.PrivilegeLevel, n.Users,
+		func(rest []plan.Privilege) sql.Node { others.Privileges = rest; return &others },
+		func(ps mysql_db.PrivilegeSet, ours []string) { ps.RemoveGlobalDynamic(ours...) })
+}
+
+// withDynamic runs the GRANT or REVOKE n of privs at lvl to users: as
+// go-mysql-server does when no privilege is one of ourDynamic; else
+// go-mysql-server's statement for the other privileges (withRest makes
+// it), then edit of every user's global privileges with ours.
+func (ac *accounts) withDynamic(ctx *sql.Context, n sql.Node, row sql.Row, privs []plan.Privilege, lvl plan.PrivilegeLevel,
+	users []plan.UserName, withRest func([]plan.Privilege) sql.Node, edit func(mysql_db.PrivilegeSet, []string)) (sql.RowIter, error) {
+	rest, ours, err := ac.splitDynamic(ctx, privs)
 	if err != nil {
 		return nil, err
 	}
 	if len(ours) == 0 {
 		return rowexec.DefaultBuilder.Build(ctx, n, row)
 	}
-	if err := globalLevel(n.PrivilegeLevel, ours); err != nil {
+	if err := globalLevel(lvl, ours); err != nil {
 		return nil, err
 	}
 	if len(rest) > 0 {
-		others := *n
-		others.Privileges = rest
-		if _, err := rowexec.DefaultBuilder.Build(ctx, &others, row); err != nil {
+		if _, err := rowexec.DefaultBuilder.Build(ctx, withRest(rest), row); err != nil {
 			return nil, err
 		}
 	}
-	return ac.editDynamic(ctx, n.Users, func(ps mysql_db.PrivilegeSet) { ps.RemoveGlobalDynamic(ours...) })
+	return ac.editDynamic(ctx, users, func(ps mysql_db.PrivilegeSet) { edit(ps, ours) })
 }
 
 // globalLevel refuses a dynamic privilege anywhere but ON *.* (3619).

@@ -1,36 +1,14 @@
 package engine_test
 
 import (
-	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
-)
 
-// dirState is every entry under dir with its mode, size and modification
-// time.
-func dirState(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	st := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st[p] = fmt.Sprintf("%v %d %v", info.Mode(), info.Size(), info.ModTime().UnixNano())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
+	"github.com/anomalydb/anomalydb/internal/testbin"
+)
 
 // TestCopiedAndMovedDataDirectoryStarts copies a stopped server's data
 // directory with cp -a and moves the copy with mv, and starts the real
@@ -55,7 +33,7 @@ func TestCopiedAndMovedDataDirectoryStarts(t *testing.T) {
 	want := queryRows(t, db, score)
 	db.Close()
 	p.stop(t, syscall.SIGTERM)
-	before := dirState(t, orig)
+	before := testbin.TreeState(t, orig)
 
 	cp := filepath.Join(base, "copy")
 	if out, err := exec.Command("cp", "-a", orig, cp).CombinedOutput(); err != nil {
@@ -73,17 +51,7 @@ func TestCopiedAndMovedDataDirectoryStarts(t *testing.T) {
 	db.Close()
 	p.stop(t, syscall.SIGTERM)
 
-	after := dirState(t, orig)
-	for f, st := range before {
-		if after[f] != st {
-			t.Errorf("the copy's server changed the original's %s", f)
-		}
-	}
-	for f := range after {
-		if _, ok := before[f]; !ok {
-			t.Errorf("the copy's server wrote %s into the original", f)
-		}
-	}
+	testbin.SameTree(t, "the copy's server", before, testbin.TreeState(t, orig))
 
 	moved := filepath.Join(base, "moved")
 	if err := os.Rename(cp, moved); err != nil {

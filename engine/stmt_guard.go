@@ -174,13 +174,16 @@ func skipSpaceAndComments(q string) string {
 }
 
 // socketOf returns the socket under a client connection: c itself, or
-// what a TLS connection or prepareConn wraps.
+// what a TLS connection, prepareConn or packetLimitConn (which only read)
+// wraps: the one to write to and watch.
 func socketOf(c net.Conn) net.Conn {
 	for {
 		switch w := c.(type) {
 		case *tls.Conn:
 			c = w.NetConn()
 		case *prepareConn:
+			c = w.Conn
+		case *packetLimitConn:
 			c = w.Conn
 		case interface{ NetConn() net.Conn }:
 			c = w.NetConn()

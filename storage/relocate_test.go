@@ -2,12 +2,13 @@ package storage
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/anomalydb/anomalydb/internal/testbin"
 )
 
 func TestRelocatorResolve(t *testing.T) {
@@ -50,28 +51,6 @@ func TestRelocatorResolve(t *testing.T) {
 	}
 }
 
-// treeState is every regular file and directory under dir with its size,
-// mode and modification time.
-func treeState(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	st := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st[p] = fmt.Sprintf("%v %d %v", info.Mode(), info.Size(), info.ModTime().UnixNano())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
 	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
@@ -109,7 +88,7 @@ func TestCopiedAndMovedDataDirectory(t *testing.T) {
 	}
 	must(t, s.SaveDetector("db", "d", []byte("model")))
 	must(t, s.Close())
-	before := treeState(t, orig)
+	before := testbin.TreeState(t, orig)
 
 	cp := filepath.Join(base, "copy")
 	run(t, "cp", "-a", orig, cp)
@@ -134,17 +113,7 @@ func TestCopiedAndMovedDataDirectory(t *testing.T) {
 	}
 	must(t, s.Close())
 
-	after := treeState(t, orig)
-	for p, st := range before {
-		if after[p] != st {
-			t.Errorf("the copy changed the original's %s: %q, was %q", p, after[p], st)
-		}
-	}
-	for p := range after {
-		if _, ok := before[p]; !ok {
-			t.Errorf("the copy wrote %s into the original", p)
-		}
-	}
+	testbin.SameTree(t, "the copy", before, testbin.TreeState(t, orig))
 
 	s, tbl = open(orig)
 	assertRows(t, mem, tbl, [2]int64{0, 30})
