@@ -221,8 +221,10 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		return err
 	}
 	into := &intoFile{files: s.files}
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}})
+	scoring := &batchScoring{} // anomaly_score and is_anomaly a block of rows at a time (batch_scoring.go)
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}, scoring})
 	into.exec = a.ExecBuilder
+	scoring.exec = a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
 	s.svc.engine = e

@@ -261,33 +261,8 @@ func (t *table) PartitionRows(_ *sql.Context, p sql.Partition) (sql.RowIter, err
 	if !ok {
 		return nil, fmt.Errorf("unexpected partition %T", p)
 	}
-	readers := make([]func(int) interface{}, len(cols))
-	for i, c := range cols {
-		readers[i] = valueReader(t.schema.Schema[c].Type, bp.rec.Column(c))
-	}
-	return &batchRowIter{readers: readers, n: int(bp.rec.NumRows())}, nil
+	return newBatchRowIter(t, cols, bp.rec), nil
 }
-
-type batchRowIter struct {
-	readers []func(int) interface{}
-	i, n    int
-}
-
-// Next implements sql.RowIter.
-func (it *batchRowIter) Next(*sql.Context) (sql.Row, error) {
-	if it.i >= it.n {
-		return nil, io.EOF
-	}
-	row := make(sql.Row, len(it.readers))
-	for c, rd := range it.readers {
-		row[c] = rd(it.i)
-	}
-	it.i++
-	return row, nil
-}
-
-// Close implements sql.Closer.
-func (it *batchRowIter) Close(*sql.Context) error { return nil }
 
 // pendingRowIter returns a transaction's uncommitted rows, projected.
 type pendingRowIter struct {
