@@ -67,8 +67,11 @@ accuracy:
 
 # Clients of the compatibility suite (engine/clients_test.go, clients/):
 # Debian's mariadb client and Python drivers, and node's mysql2 pinned in
-# clients/package-lock.json. Idempotent: installs only what is missing,
-# and runs npm ci only when the lock file is newer than node_modules.
+# clients/package-lock.json; DuckDB (engine/duckdb_test.go) pinned in
+# scripts/duckdb/package-lock.json. Idempotent: installs only what is
+# missing, and runs npm ci only when a lock file is newer than its
+# node_modules.
+NPM_DIRS ?= clients scripts/duckdb
 CLIENT_DEBS ?= mariadb-client python3-pymysql python3-mysqldb python3-sqlalchemy python3-pandas
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: clients-deps
@@ -83,7 +86,9 @@ clients-deps:
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing || exit 1; \
 	fi
-	@if [ ! -f clients/node_modules/.package-lock.json ] || [ clients/package-lock.json -nt clients/node_modules/.package-lock.json ]; then \
-		echo "clients-deps: npm ci in clients/"; \
-		cd clients && npm ci --no-audit --no-fund --loglevel=error; \
-	fi
+	@for d in $(NPM_DIRS); do \
+		if [ ! -f $$d/node_modules/.package-lock.json ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
+			echo "clients-deps: npm ci in $$d/"; \
+			(cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+		fi; \
+	done

@@ -102,7 +102,9 @@
 //
 // Another engine can read a table with any Hadoop-catalog implementation
 // pointed at <dataDir>/warehouse, or directly from its latest
-// vN.metadata.json.
+// vN.metadata.json. Writes are copy-on-write (no delete files), so the
+// Parquet files Table.DataFiles lists hold exactly the table's rows:
+// engine/duckdb_test.go reads them with DuckDB.
 //
 // # Atomicity and crash recovery
 //

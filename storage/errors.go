@@ -37,6 +37,10 @@ var (
 	ErrReservedProperty = errors.New("storage: reserved table property")
 	// ErrClosed is returned by every operation on a closed Store.
 	ErrClosed = errors.New("storage: store is closed")
+	// ErrDeleteFiles is returned by Table.DataFiles when the current
+	// snapshot has delete files, so its data files alone do not hold the
+	// table's rows.
+	ErrDeleteFiles = errors.New("storage: snapshot has delete files")
 	// ErrLocked is returned by Open when another process holds the data
 	// directory.
 	ErrLocked = errors.New("storage: data directory is in use")
