@@ -138,7 +138,6 @@ func (it *scoredIter) Close(ctx *sql.Context) error {
 	return it.child.Close(ctx)
 }
 
-
 // columnarFilter returns the filter of b's one expression over child when
 // the filter can be evaluated on the table's Arrow batches directly: child
 // is a scan of one of our tables, the condition
