@@ -47,6 +47,15 @@ func newDamagedTable(db string, st *storage.Table) *damagedTable {
 	return &damagedTable{db: db, st: st, schema: sch}
 }
 
+// damageErr is error 1194 for a table found damaged, at startup or when
+// its rows were first read (which Snapshot does), else nil.
+func damageErr(st *storage.Table) error {
+	if err := st.Damage(); err != nil {
+		return mysql.NewSQLError(codeCrashed, mysql.SSUnknownSQLState, "%s", err.Error())
+	}
+	return nil
+}
+
 // err is the error every use of the table gets.
 func (t *damagedTable) err() error {
 	return mysql.NewSQLError(codeCrashed, mysql.SSUnknownSQLState, "%s", t.st.Damage().Error())

@@ -71,6 +71,10 @@ func newTable(db string, st *storage.Table, cache *indexCache) (*table, error) {
 // after t was resolved.
 func (t *table) snapshot() (*storage.Data, error) {
 	d := t.st.Snapshot()
+	if err := damageErr(t.st); err != nil {
+		d.Release()
+		return nil, err
+	}
 	if d.Property(columnsProperty) != t.cols {
 		d.Release()
 		return nil, errTableDefChanged(t.Name())
@@ -82,6 +86,9 @@ func (t *table) snapshot() (*storage.Data, error) {
 // when the transaction began using the table under other columns.
 func (tx *transaction) txState(t *table) (*txTable, error) {
 	tt := tx.table(t)
+	if err := damageErr(t.st); err != nil {
+		return nil, err
+	}
 	if tt.t.cols != t.cols || tt.base.Property(columnsProperty) != t.cols {
 		return nil, errTableDefChanged(t.Name())
 	}

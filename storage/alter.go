@@ -43,8 +43,8 @@ func (t *Table) ChangeColumns(schema *arrow.Schema, sources []int, fn func(cur *
 	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.err != nil {
-		return t.err
+	if err := t.writable(); err != nil {
+		return err
 	}
 	cur := t.ice.Schema()
 	seen := map[int]bool{}
@@ -211,8 +211,8 @@ func (t *Table) RenameColumn(pos int, name string, set map[string]string) error 
 	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.err != nil {
-		return t.err
+	if err := t.writable(); err != nil {
+		return err
 	}
 	if pos < 0 || pos >= t.schema.NumFields() {
 		return fmt.Errorf("storage: RenameColumn: no column %d in %s.%s", pos, t.db, t.name)

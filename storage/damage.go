@@ -25,7 +25,33 @@ var ErrDamaged = errors.New("damaged")
 // dropped: its Snapshot is empty and every write to it fails with the
 // same error; DropTable removes its files. Nothing else of the store is
 // affected.
-func (t *Table) Damage() error { return t.damage }
+//
+// Damage does not read the table's rows: a table whose metadata reads but
+// whose data files do not is found damaged when its rows are first read
+// (Snapshot or a write); Load reads them now.
+func (t *Table) Damage() error {
+	t.dataMu.RLock()
+	defer t.dataMu.RUnlock()
+	return t.damage
+}
+
+// Load reads the table's rows now if they have not been read yet, and
+// returns Damage.
+func (t *Table) Load() error {
+	t.writeMu.Lock()
+	t.loadLocked()
+	t.writeMu.Unlock()
+	return t.Damage()
+}
+
+// setDamage makes t damaged with err (wrapping ErrDamaged): its contents
+// empty, every write failing with err; t.writeMu must be held.
+func (t *Table) setDamage(err error) {
+	t.dataMu.Lock()
+	t.damage = err
+	t.dataMu.Unlock()
+	t.detachLocked(err)
+}
 
 // damagedTable is the Table standing for the table in directory dir of
 // database db that failed to load with cause. md is the table's metadata

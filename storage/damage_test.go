@@ -69,11 +69,26 @@ func TestDamagedTablesAreContained(t *testing.T) {
 	if !slices.Equal(names, []string{"data", "list", "meta", "ok"}) {
 		t.Fatalf("tables after damage: %v", names)
 	}
+	// Opening reads metadata only: damaged data files and manifests are
+	// found when the rows are first read.
+	for _, name := range []string{"data", "list"} {
+		tbl, err := s.Table("db", name)
+		must(t, err)
+		if err := tbl.Damage(); err != nil {
+			t.Errorf("%s: damage found before the rows were read (the store read them at open): %v", name, err)
+		}
+		if n := tbl.NumRows(); n != 10 {
+			t.Errorf("%s: NumRows from the metadata before the rows are read = %d, want 10", name, n)
+		}
+	}
 	for _, name := range []string{"meta", "data", "list"} {
 		tbl, err := s.Table("db", name)
 		must(t, err)
-		if err := tbl.Damage(); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "db."+name) {
-			t.Errorf("%s: Damage() = %v", name, err)
+		if err := tbl.Load(); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "db."+name) {
+			t.Errorf("%s: Load() = %v", name, err)
+		}
+		if err := tbl.Damage(); !errors.Is(err, ErrDamaged) {
+			t.Errorf("%s: Damage() after Load = %v", name, err)
 		}
 		if tbl.NumRows() != 0 {
 			t.Errorf("%s: a damaged table shows %d rows", name, tbl.NumRows())

@@ -106,8 +106,8 @@ func (s *Store) CommitTables(changes []TableChange) error {
 	unlock := lockTables(tables)
 	defer unlock()
 	for _, t := range tables {
-		if t.err != nil {
-			return t.err
+		if err := t.writable(); err != nil {
+			return err
 		}
 	}
 	rows := make([]int64, len(sorted))

@@ -81,28 +81,40 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 // BenchmarkOpen measures Open of one table of 10 columns over a ladder of
-// row counts.
+// row counts ("open": metadata only, what a server start costs), and next
+// to it Open followed by the first read of the rows ("open+read", which
+// is what Open cost before rows were read on first use).
 func BenchmarkOpen(b *testing.B) {
 	for _, rows := range []int64{1000, 100000, 1000000} {
-		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
-			mem := memory.NewGoAllocator()
-			dir := b.TempDir()
-			s, err := OpenWithOptions(dir, &Options{Allocator: mem, NoSync: true})
-			must(b, err)
-			must(b, s.CreateDatabase("db"))
-			tbl, err := s.CreateTable("db", "t", wideSchema(), nil)
-			must(b, err)
-			append1(b, tbl, makeBatch(mem, tbl.Schema(), 0, rows))
-			must(b, s.Close())
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				s, err := OpenWithOptions(dir, &Options{Allocator: mem, NoSync: true})
-				if err != nil {
-					b.Fatal(err)
-				}
-				must(b, s.Close())
+		mem := memory.NewGoAllocator()
+		dir := b.TempDir()
+		s, err := OpenWithOptions(dir, &Options{Allocator: mem, NoSync: true})
+		must(b, err)
+		must(b, s.CreateDatabase("db"))
+		tbl, err := s.CreateTable("db", "t", wideSchema(), nil)
+		must(b, err)
+		append1(b, tbl, makeBatch(mem, tbl.Schema(), 0, rows))
+		must(b, s.Close())
+		for _, read := range []bool{false, true} {
+			name := fmt.Sprintf("rows=%d/open", rows)
+			if read {
+				name += "+read"
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				for range b.N {
+					s, err := OpenWithOptions(dir, &Options{Allocator: mem, NoSync: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if read {
+						tbl, err := s.Table("db", "t")
+						must(b, err)
+						must(b, tbl.Load())
+					}
+					must(b, s.Close())
+				}
+			})
+		}
 	}
 }

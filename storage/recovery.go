@@ -139,9 +139,9 @@ func (s *Store) loadTable(d *database, dir string, unclean bool) *Table {
 	if err != nil {
 		return s.damagedTable(d, dir, ice.Metadata(), nil, err)
 	}
-	if err := t.load(s.ctx); err != nil {
-		return s.damagedTable(d, dir, ice.Metadata(), t.schema, err)
-	}
+	// The rows are read on first use (Table.loadLocked), not here: opening
+	// a store reads metadata only.
+	t.metadataRows = snapshotRows(ice)
 	return t
 }
 

@@ -123,8 +123,8 @@ func (s *Store) RenameTable(db, oldName, newName string) error {
 	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.err != nil {
-		return t.err
+	if err := t.writable(); err != nil {
+		return err
 	}
 	txn := t.ice.NewTransaction()
 	if err := txn.SetProperties(iceberg.Properties{propTableName: newName}); err != nil {

@@ -34,10 +34,11 @@ type Table struct {
 	files   []fileInfo    // data files of the current snapshot, in row order
 	exact   bool          // files hold exactly the rows of data, in order (no delete files)
 	err     error         // set once the table is dropped, closed or in an unknown state
-	damage  error         // set (with err) for a table that could not be loaded; see Damage
+	damage  error         // set (with err) for a table that could not be loaded, guarded by dataMu too; see Damage
 
-	dataMu sync.RWMutex
-	data   *Data
+	dataMu       sync.RWMutex
+	data         *Data // nil until the rows are read (Snapshot, writable)
+	metadataRows int64 // the row count of the current snapshot's metadata, for NumRows before the rows are read
 }
 
 // fileInfo is one data file of the current snapshot.
@@ -96,6 +97,9 @@ func (t *Table) Database() string { return t.db }
 func (t *Table) Schema() *arrow.Schema {
 	t.dataMu.RLock()
 	defer t.dataMu.RUnlock()
+	if t.data == nil {
+		return t.schema // no write before the rows are read: unchanged
+	}
 	return t.data.schema
 }
 
@@ -105,6 +109,9 @@ func (t *Table) Schema() *arrow.Schema {
 func (t *Table) Properties() map[string]string {
 	t.dataMu.RLock()
 	defer t.dataMu.RUnlock()
+	if t.data == nil {
+		return maps.Clone(t.props) // no write before the rows are read: unchanged
+	}
 	return maps.Clone(t.data.props)
 }
 
@@ -115,18 +122,59 @@ func (t *Table) Properties() map[string]string {
 // failed writes publish nothing; a change of properties is a write), so
 // pointer equality tells whether the table changed. After the table is
 // dropped or the store closed, Snapshot returns an empty Data.
+//
+// A table's rows are read from its data files on first use (Snapshot or
+// a write), not when the store opens; a table whose files cannot be read
+// then becomes damaged (see Damage): its Snapshot is empty and writes
+// fail.
 func (t *Table) Snapshot() *Data {
 	t.dataMu.RLock()
-	defer t.dataMu.RUnlock()
-	t.data.Retain()
-	return t.data
+	d := t.data
+	if d != nil {
+		d.Retain()
+	}
+	t.dataMu.RUnlock()
+	if d != nil {
+		return d
+	}
+	t.writeMu.Lock()
+	t.loadLocked()
+	t.writeMu.Unlock()
+	return t.Snapshot()
 }
 
-// NumRows returns the number of committed rows.
+// NumRows returns the number of committed rows, from the table's metadata
+// when its rows have not been read yet.
 func (t *Table) NumRows() int64 {
 	t.dataMu.RLock()
 	defer t.dataMu.RUnlock()
+	if t.data == nil {
+		return t.metadataRows
+	}
 	return t.data.rows
+}
+
+// loadLocked reads the table's rows if they have not been read yet;
+// t.writeMu must be held. A failure makes the table damaged.
+func (t *Table) loadLocked() {
+	t.dataMu.RLock()
+	loaded := t.data != nil
+	t.dataMu.RUnlock()
+	if loaded {
+		return
+	}
+	if err := t.load(t.store.ctx); err != nil {
+		t.setDamage(fmt.Errorf("%w: table %s.%s could not be read: %v; DROP TABLE removes it", ErrDamaged, t.db, t.name, err))
+	}
+}
+
+// writable reads the table's rows if needed and returns the error every
+// write to the table gets, if any; t.writeMu must be held.
+func (t *Table) writable() error {
+	if t.err == nil {
+		t.loadLocked()
+	}
+	return t.err
 }
 
 // publish makes d the current contents, taking over the caller's reference,
@@ -203,8 +251,8 @@ func (t *Table) Append(recs []arrow.RecordBatch) error {
 func (t *Table) AppendIf(check func(cur *Data) error, recs []arrow.RecordBatch) error {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.err != nil {
-		return t.err
+	if err := t.writable(); err != nil {
+		return err
 	}
 	rows, err := t.check(recs)
 	if err != nil {
@@ -389,8 +437,8 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 func (t *Table) Overwrite(recs []arrow.RecordBatch) error {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.err != nil {
-		return t.err
+	if err := t.writable(); err != nil {
+		return err
 	}
 	rows, err := t.check(recs)
 	if err != nil {
@@ -410,8 +458,8 @@ func (t *Table) Overwrite(recs []arrow.RecordBatch) error {
 func (t *Table) Rewrite(fn func(cur *Data) ([]arrow.RecordBatch, error)) error {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.err != nil {
-		return t.err
+	if err := t.writable(); err != nil {
+		return err
 	}
 	recs, err := fn(t.data)
 	defer releaseBatches(recs)
@@ -490,8 +538,8 @@ func (t *Table) stageOverwrite(recs []arrow.RecordBatch, rows int64) (*staged, e
 func (t *Table) UpdateProperties(fn func(cur *Data) (set map[string]string, remove []string, err error)) error {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if t.err != nil {
-		return t.err
+	if err := t.writable(); err != nil {
+		return err
 	}
 	set, remove, err := fn(t.data)
 	if err != nil {
@@ -777,4 +825,20 @@ func releaseBatches(bs []arrow.RecordBatch) {
 	for _, b := range bs {
 		b.Release()
 	}
+}
+
+// snapshotRows is the row count the current snapshot's summary records
+// (total-records), 0 without a snapshot or a readable count. It stands for
+// NumRows until the rows are read, for statistics (information_schema
+// TABLES), never for correctness.
+func snapshotRows(t *table.Table) int64 {
+	s := t.CurrentSnapshot()
+	if s == nil || s.Summary == nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(s.Summary.Properties["total-records"], 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
