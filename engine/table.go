@@ -205,6 +205,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 		if err != nil {
 			return nil, err
 		}
+		noteRead(ctx, t, tt.base) // training_reads.go
 		batches, rows := tt.view()
 		parts := make([]sql.Partition, 0, len(batches)+1)
 		for i, rec := range batches {
@@ -219,6 +220,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 	if err != nil {
 		return nil, err
 	}
+	noteRead(ctx, t, snap)
 	parts := make([]sql.Partition, len(snap.Batches()))
 	for i, rec := range snap.Batches() {
 		parts[i] = &batchPartition{idx: i, rec: rec}
