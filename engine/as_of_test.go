@@ -194,9 +194,20 @@ func TestAsOf(t *testing.T) {
 		t.Errorf("restored row 2: %v", got)
 	}
 
-	// After ALTER TABLE the old snapshots keep their columns: s (now s2)
-	// and n as it was stored.
+	// Columns: while they have not changed, a snapshot has the table's
+	// SQL types and key; after ALTER TABLE the old snapshots keep their
+	// columns, s (now s2) and n, with the types they were stored as.
+	describe := func(asOf string) [][]string {
+		t.Helper()
+		return cols(queryRows(t, db, "DESCRIBE t AS OF "+asOf), 0, 1, 3)
+	}
+	if got, want := describe(s2), [][]string{{"id", "int", "PRI"}, {"v", "double", ""}, {"n", "tinyint", ""}, {"s", "varchar(10)", ""}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("DESCRIBE t AS OF %s: %v, want %v", s2, got, want)
+	}
 	mustExecAll(t, db, "ALTER TABLE t MODIFY n INT", "ALTER TABLE t RENAME COLUMN s TO s2")
+	if got, want := describe(s2), [][]string{{"id", "int", ""}, {"v", "double", ""}, {"n", "int", ""}, {"s", "longtext", ""}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after ALTER TABLE, DESCRIBE t AS OF %s: %v, want %v", s2, got, want)
+	}
 	if got := queryRows(t, db, "SELECT s, n FROM t AS OF "+s2+" WHERE id = 3"); !reflect.DeepEqual(got, [][]string{{"c", "5"}}) {
 		t.Errorf("old columns as of %s: %v", s2, got)
 	}
@@ -311,6 +322,13 @@ func TestDetectorTrainingSnapshots(t *testing.T) {
 	if got := trainingSnapshots(t, db, "d1"); got != "s.f@"+id {
 		t.Fatalf("d1 training_snapshots = %q, want s.f@%s", got, id)
 	}
+	// Through the SQL engine (a scan with a filter): the same rows, the
+	// same snapshot, the same scores.
+	mustExec(t, db, "CREATE DETECTOR dw "+using+" AS SELECT x, y FROM f WHERE x > -2")
+	if got := trainingSnapshots(t, db, "dw"); got != "s.f@"+id {
+		t.Errorf("dw training_snapshots = %q, want s.f@%s", got, id)
+	}
+	sameScores(t, db, "d1", "dw")
 	mustExec(t, db, "CREATE DETECTOR dj "+using+" AS SELECT f.x, g.z FROM f JOIN g ON f.id = g.id")
 	if got, want := trainingSnapshots(t, db, "dj"), "s.f@"+id+",s.g@"+current("g"); got != want {
 		t.Errorf("dj training_snapshots = %q, want %q", got, want)
