@@ -188,6 +188,20 @@ func TestAsOf(t *testing.T) {
 	if got := showSnapshots(t, db, "t"); len(got) != 4 {
 		t.Fatalf("the refused writes made snapshots: %v", got)
 	}
+	// Privileges: SELECT on the table, as for reading it now.
+	mustExecAll(t, root, "CREATE USER 'r'@'%' IDENTIFIED BY 'pw'", "CREATE USER 'n'@'%' IDENTIFIED BY 'pw'",
+		"GRANT SELECT ON s.t TO 'r'@'%'")
+	reader := openDSN(t, fmt.Sprintf("r:pw@tcp(%s)/", p.addr))
+	nobody := openDSN(t, fmt.Sprintf("n:pw@tcp(%s)/", p.addr))
+	if got := showSnapshots(t, reader, "s.t"); len(got) != 4 {
+		t.Errorf("SHOW SNAPSHOTS as a reader: %v", got)
+	}
+	if got := asOfRows(t, reader, "s.t", s2); !reflect.DeepEqual(got, want[1]) {
+		t.Errorf("AS OF as a reader: %v", got)
+	}
+	expectErr(t, nobody, "SHOW SNAPSHOTS FROM s.t", 1142)
+	expectErr(t, nobody, "SELECT * FROM s.t AS OF "+s2, 1142)
+
 	// A write that reads an old snapshot is fine: restore row 2.
 	mustExec(t, db, "INSERT INTO t SELECT * FROM t AS OF "+s2+" WHERE id = 2")
 	if got := queryRows(t, db, "SELECT v FROM t WHERE id = 2"); !reflect.DeepEqual(got, [][]string{{"2.5"}}) {
