@@ -32,6 +32,10 @@ type TrainingData struct {
 	// Limits bounds the size of the model (see limits.go); nil means
 	// DefaultLimits.
 	Limits *Limits
+	// Source describes where the rows came from, in the caller's terms
+	// (anomalydb: the table snapshots the training SELECT read). It is
+	// kept as Model.Source and never used for training or scoring.
+	Source string
 }
 
 // Model is a trained detector. Its exported fields describe it (SHOW
@@ -50,6 +54,9 @@ type Model struct {
 	TrainingRows int
 	// TrainSeconds is the wall-clock time Fit took.
 	TrainSeconds float64
+	// Source is TrainingData.Source ("" if none was given, or for a
+	// model saved before it existed).
+	Source string
 	// CreatedAt is when Fit finished (UTC).
 	CreatedAt time.Time
 	// Threshold is the (1-contamination) quantile of the training scores;
@@ -189,6 +196,7 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	m.Threshold = min(thresholdFor(scores, o.Float("contamination")), belowMaxScore)
 	m.CreatedAt = time.Now().UTC().Round(0)
 	m.TrainSeconds = time.Since(start).Seconds()
+	m.Source = data.Source
 	return m, nil
 }
 

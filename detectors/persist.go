@@ -32,6 +32,9 @@ type modelFile struct {
 	Threshold    float64
 	Mean, Std    []float64
 	Tensors      []fileTensor
+	// Source was added later: gob leaves it empty when decoding an older
+	// file, and older readers skip it.
+	Source string
 }
 
 type fileOption struct{ Name, Value string }
@@ -56,6 +59,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		Threshold:    m.Threshold,
 		Mean:         m.scale.mean,
 		Std:          m.scale.std,
+		Source:       m.Source,
 	}
 	for _, k := range sortedKeys(m.opts) {
 		f.Options = append(f.Options, fileOption{k, m.opts[k]})
@@ -126,6 +130,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	m.TrainSeconds = f.TrainSeconds
 	m.CreatedAt = f.CreatedAt
 	m.Threshold = f.Threshold
+	m.Source = f.Source
 	return m, nil
 }
 

@@ -236,7 +236,7 @@ func (it *columnarFilterIter) Next(ctx *sql.Context) (sql.Row, error) {
 				return nil, fmt.Errorf("unexpected partition %T", p)
 			}
 			it.rec, it.lo = bp.rec, 0
-			it.maker = newRowMaker(it.tbl, it.cols, bp.rec)
+			it.maker = newRowMaker(it.tbl.schema.Schema, it.cols, bp.rec)
 			continue
 		}
 		if err := it.block(ctx); err != nil {

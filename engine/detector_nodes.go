@@ -136,6 +136,9 @@ var showDetectorsSchema = sql.Schema{
 	{Name: "status", Type: types.LongText},
 	{Name: "train_seconds", Type: types.Float64, Nullable: true},
 	{Name: "created_at", Type: types.Datetime, Nullable: true},
+	// training_snapshots: the snapshots the training SELECT read,
+	// "db.t@<snapshot id>,…" (training_reads.go); NULL if none or unknown.
+	{Name: "training_snapshots", Type: types.LongText, Nullable: true},
 }
 
 // Resolved implements sql.Node.
@@ -177,12 +180,16 @@ func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, e
 	for _, d := range n.svc.list(db) {
 		m := d.model
 		if m == nil {
-			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil))
+			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil, nil))
 			continue
+		}
+		var source interface{}
+		if m.Source != "" {
+			source = m.Source
 		}
 		rows = append(rows, sql.NewRow(
 			d.name, m.Algorithm, strings.Join(m.Features, ","), int64(m.TrainingRows),
-			"ready", m.TrainSeconds, m.CreatedAt.UTC().Truncate(time.Second),
+			"ready", m.TrainSeconds, m.CreatedAt.UTC().Truncate(time.Second), source,
 		))
 	}
 	return sql.RowsToRowIter(rows...), nil

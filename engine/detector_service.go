@@ -184,11 +184,12 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	// statement, without going through Engine.Query: that would register a
 	// second query of this connection in the process list and cancel this
 	// statement's context when it ends.
+	ctx, reads := recordReads(ctx) // training_reads.go
 	plan, err := s.engine.AnalyzeQuery(ctx, n.selectSQL)
 	if err != nil {
 		return 0, err
 	}
-	data, release, direct := directTrainingData(plan, label)
+	data, release, direct := directTrainingData(ctx, plan, label)
 	if !direct {
 		data, release, err = runTrainingQuery(ctx, plan, label)
 		if err != nil {
@@ -198,6 +199,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	defer release()
 	lim := s.limits
 	data.Limits = &lim
+	data.Source = reads.String()
 	model, err := detectors.Fit(ctx, n.algorithm, opts, data)
 	if err != nil {
 		return 0, s.translate(n.algorithm, err)

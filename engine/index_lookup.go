@@ -255,6 +255,7 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 		if err != nil {
 			return nil, err
 		}
+		noteRead(ctx, t, tt.base) // training_reads.go
 		if !tt.changed() {
 			p, err := t.lookupData(ctx, tt.base, f, ranges, lookup.IsReverse)
 			if err != nil {
@@ -309,6 +310,7 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 	if err != nil {
 		return nil, err
 	}
+	noteRead(ctx, t, snap)
 	p, err := t.lookupData(ctx, snap, f, ranges, lookup.IsReverse)
 	if err != nil {
 		snap.Release()

@@ -33,7 +33,8 @@ func (p *detectorParser) ParseSimple(query string) (ast.Statement, error) {
 	if isDetectorStatement(query) {
 		return p.parseDetector(query, ast.ParserOptions{})
 	}
-	return rollupParser{p.Parser}.ParseSimple(query)
+	stmt, err := rollupParser{p.Parser}.ParseSimple(query)
+	return stmt, orAsOfPlaceholder(stmt, err) // as_of.go
 }
 
 // Parse implements sql.Parser.
@@ -41,7 +42,8 @@ func (p *detectorParser) Parse(ctx *sql.Context, query string, multi bool) (ast.
 	if isDetectorStatement(query) {
 		return p.parseFirst(query, ';', multi, sql.LoadSqlMode(ctx).ParserOptions())
 	}
-	return rollupParser{p.Parser}.Parse(ctx, query, multi)
+	stmt, parsed, rest, err := rollupParser{p.Parser}.Parse(ctx, query, multi)
+	return stmt, parsed, rest, orAsOfPlaceholder(stmt, err)
 }
 
 // ParseWithOptions implements sql.Parser.
@@ -49,7 +51,8 @@ func (p *detectorParser) ParseWithOptions(ctx context.Context, query string, del
 	if isDetectorStatement(query) {
 		return p.parseFirst(query, delimiter, multi, options)
 	}
-	return rollupParser{p.Parser}.ParseWithOptions(ctx, query, delimiter, multi, options)
+	stmt, parsed, rest, err := rollupParser{p.Parser}.ParseWithOptions(ctx, query, delimiter, multi, options)
+	return stmt, parsed, rest, orAsOfPlaceholder(stmt, err)
 }
 
 // ParseOneWithOptions implements sql.Parser: it parses the first
@@ -60,7 +63,8 @@ func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, 
 		stmt, err := p.parseDetector(query[:end], options)
 		return stmt, next, err
 	}
-	return rollupParser{p.Parser}.ParseOneWithOptions(ctx, query, options)
+	stmt, next, err := rollupParser{p.Parser}.ParseOneWithOptions(ctx, query, options)
+	return stmt, next, orAsOfPlaceholder(stmt, err)
 }
 
 // parseFirst parses the DETECTOR statement that query starts with, as
@@ -323,7 +327,7 @@ func isDetectorStatement(query string) bool {
 	w1, w2 := leadingWords(query)
 	return w1 == "CREATE" && w2 == "DETECTOR" ||
 		w1 == "DROP" && w2 == "DETECTOR" ||
-		w1 == "SHOW" && w2 == "DETECTORS"
+		w1 == "SHOW" && (w2 == "DETECTORS" || w2 == "SNAPSHOTS") // SHOW SNAPSHOTS: show_snapshots.go
 }
 
 // parseDetector parses a DETECTOR statement into the statement handed to
@@ -488,6 +492,13 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 			return nil, orLex(lexErr(), err)
 		}
 		if err := p.end(); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		return n, nil
+	case kw(p.peek(), "SNAPSHOTS"):
+		p.next()
+		n, err := p.parseShowSnapshots() // show_snapshots.go
+		if err != nil {
 			return nil, orLex(lexErr(), err)
 		}
 		return n, nil

@@ -446,7 +446,8 @@ func TestPreparedDetectorStatements(t *testing.T) {
 			var n int
 			var secs float64
 			var created time.Time
-			if err := rows.Scan(&name, &algo, &feats, &n, &status, &secs, &created); err != nil {
+			var snapshots gosql.NullString
+			if err := rows.Scan(&name, &algo, &feats, &n, &status, &secs, &created, &snapshots); err != nil {
 				t.Fatal(err)
 			}
 			out = append(out, fmt.Sprintf("%s %s %s %d %s", name, algo, feats, n, status))

@@ -98,10 +98,12 @@ func boxAt(typ, p unsafe.Pointer) interface{} {
 // rowMaker makes rows of one Arrow batch, projected to a table's columns.
 type rowMaker []columnFiller // one per projected column
 
-func newRowMaker(t *table, cols []int, rec arrow.RecordBatch) rowMaker {
+// newRowMaker returns the maker of rows of rec, whose columns have the SQL
+// types of sch, projected to cols.
+func newRowMaker(sch sql.Schema, cols []int, rec arrow.RecordBatch) rowMaker {
 	m := make(rowMaker, len(cols))
 	for i, c := range cols {
-		m[i] = columnFillerOf(t.schema.Schema[c].Type, rec.Column(c))
+		m[i] = columnFillerOf(sch[c].Type, rec.Column(c))
 	}
 	return m
 }
@@ -129,8 +131,8 @@ type batchRowIter struct {
 	idx   []int
 }
 
-func newBatchRowIter(t *table, cols []int, rec arrow.RecordBatch) *batchRowIter {
-	return &batchRowIter{maker: newRowMaker(t, cols, rec), n: int(rec.NumRows())}
+func newBatchRowIter(sch sql.Schema, cols []int, rec arrow.RecordBatch) *batchRowIter {
+	return &batchRowIter{maker: newRowMaker(sch, cols, rec), n: int(rec.NumRows())}
 }
 
 // Next implements sql.RowIter.

@@ -11,10 +11,11 @@ import (
 )
 
 // directTrainingData recognises training SELECTs that only pick columns of
-// one stored table (SELECT a, b, c FROM t) and hands the table's committed
-// Arrow batches to training as they are, with no per-row conversion. ok is
-// false for any other query, which then runs through the SQL engine.
-func directTrainingData(analyzed sql.Node, label string) (data detectors.TrainingData, release func(), ok bool) {
+// one stored table (SELECT a, b, c FROM t [AS OF …]) and hands the table's
+// committed Arrow batches to training as they are, with no per-row
+// conversion; it notes the snapshot read in ctx (noteRead). ok is false
+// for any other query, which then runs through the SQL engine.
+func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data detectors.TrainingData, release func(), ok bool) {
 	node := unwrapAlias(analyzed)
 	var fields []sql.Expression
 	switch n := node.(type) {
@@ -29,7 +30,7 @@ func directTrainingData(analyzed sql.Node, label string) (data detectors.Trainin
 	if !isTable {
 		return data, nil, false
 	}
-	tbl, isOurs := rt.UnderlyingTable().(*table)
+	tbl, isOurs := rt.UnderlyingTable().(scanSource)
 	if !isOurs {
 		return data, nil, false
 	}
@@ -38,7 +39,7 @@ func directTrainingData(analyzed sql.Node, label string) (data detectors.Trainin
 	if fields == nil {
 		for _, i := range tbl.columns() { // the projected columns, if projected
 			cols = append(cols, i)
-			names = append(names, tbl.schema.Schema[i].Name)
+			names = append(names, tbl.fullSchema()[i].Name)
 		}
 	} else {
 		for _, f := range fields {
@@ -51,7 +52,7 @@ func directTrainingData(analyzed sql.Node, label string) (data detectors.Trainin
 			if !isField {
 				return data, nil, false
 			}
-			idx := tbl.schema.Schema.IndexOfColName(gf.Name())
+			idx := tbl.fullSchema().IndexOfColName(gf.Name())
 			if idx < 0 {
 				return data, nil, false
 			}
@@ -78,6 +79,7 @@ func directTrainingData(analyzed sql.Node, label string) (data detectors.Trainin
 	if err != nil {
 		return data, nil, false // the general path reports the error
 	}
+	noteRead(ctx, tbl, snap)
 	data.Batches = snap.Batches()
 	return data, snap.Release, true
 }

@@ -212,6 +212,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 		if err != nil {
 			return nil, err
 		}
+		noteRead(ctx, t, tt.base) // training_reads.go
 		batches, rows := tt.view()
 		parts := make([]sql.Partition, 0, len(batches)+1)
 		for i, rec := range batches {
@@ -226,6 +227,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 	if err != nil {
 		return nil, err
 	}
+	noteRead(ctx, t, snap)
 	parts := make([]sql.Partition, len(snap.Batches()))
 	for i, rec := range snap.Batches() {
 		parts[i] = &batchPartition{idx: i, rec: rec}
@@ -268,7 +270,7 @@ func (t *table) PartitionRows(_ *sql.Context, p sql.Partition) (sql.RowIter, err
 	if !ok {
 		return nil, fmt.Errorf("unexpected partition %T", p)
 	}
-	return newBatchRowIter(t, cols, bp.rec), nil
+	return newBatchRowIter(t.schema.Schema, cols, bp.rec), nil
 }
 
 // pendingRowIter returns a transaction's uncommitted rows, projected.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -98,7 +99,7 @@ func (t *Table) ChangeColumns(schema *arrow.Schema, sources []int, fn func(cur *
 	for i, f := range t.files {
 		replaced[i] = f.df
 	}
-	props := iceberg.Properties{propArrowSchema: enc}
+	props := iceberg.Properties{propArrowSchema: enc, propColumnsSeq: strconv.FormatInt(t.ice.Metadata().LastSequenceNumber(), 10)}
 	maps.Copy(props, set)
 	err = txn.SetProperties(props)
 	if err == nil && (len(replaced) > 0 || len(added) > 0) {

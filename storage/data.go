@@ -29,6 +29,9 @@ type Data struct {
 	rows    int64
 	props   map[string]string // user-visible table properties; set by publish, never changed after
 	refs    atomic.Int64
+	// snapshot is the Iceberg snapshot id of these contents (-1: none);
+	// set by publish or SnapshotView.Read, never changed after.
+	snapshot int64
 
 	// gen numbers every Data of the process in creation order; lineage
 	// is the gen of the first Data of the chain of appends (and property
@@ -44,7 +47,7 @@ var dataGen atomic.Uint64
 // Batches with zero rows are released and dropped.
 func newData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
 	gen := dataGen.Add(1)
-	d := &Data{schema: schema, batches: make([]arrow.RecordBatch, 0, len(batches)), gen: gen, lineage: gen}
+	d := &Data{schema: schema, batches: make([]arrow.RecordBatch, 0, len(batches)), gen: gen, lineage: gen, snapshot: -1}
 	for _, b := range batches {
 		if b.NumRows() == 0 {
 			b.Release()
@@ -56,6 +59,12 @@ func newData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
 	d.refs.Store(1)
 	return d
 }
+
+// SnapshotID returns the id of the table's Iceberg snapshot whose rows d
+// holds, or -1 when the table had no snapshot (it was never written).
+// Table.SnapshotByID with this id reads the same rows again as long as
+// the snapshot has not expired.
+func (d *Data) SnapshotID() int64 { return d.snapshot }
 
 // Property returns one table property committed with d ("" if unset).
 func (d *Data) Property(key string) string { return d.props[key] }

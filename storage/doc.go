@@ -221,4 +221,19 @@
 // Options.MaxSnapshots snapshots the older ones are expired and the files
 // only they use are deleted; old metadata versions beyond the last ten are
 // deleted after each commit.
+//
+// # Time travel
+//
+// Table.Snapshots lists the snapshots a table keeps; Table.SnapshotByID and
+// Table.SnapshotAsOf resolve one (errors: ErrSnapshotNotFound,
+// ErrSnapshotExpired, ErrNoSnapshotAsOf) and SnapshotView.Read reads its
+// rows from its Parquet data files, in row order, with the Iceberg schema
+// it was committed with. None of this waits for writes: the current
+// metadata is also published through an atomic pointer. Expiry (maintain)
+// is skipped while a Read holds the table's history lock and retried after
+// the next commit, so files are never deleted under a reader. ChangeColumns
+// records in the reserved property anomalydb.columns-seq the last sequence
+// number before the change, so that a snapshot committed since is known to
+// have exactly the current declared types (SnapshotView.Sources). Every
+// published Data carries the id of the snapshot it holds (Data.SnapshotID).
 package storage

@@ -35,6 +35,16 @@ var (
 	// ErrReservedProperty is returned by CreateTable for property keys that
 	// the store manages itself.
 	ErrReservedProperty = errors.New("storage: reserved table property")
+	// ErrSnapshotNotFound is returned by Table.SnapshotByID for an id that
+	// is not one of the snapshots the table keeps: it never was one, or it
+	// has expired (see Options.MaxSnapshots).
+	ErrSnapshotNotFound = errors.New("storage: snapshot not found")
+	// ErrSnapshotExpired is returned for a snapshot, or the snapshot of a
+	// time, that is known to have existed but has expired.
+	ErrSnapshotExpired = errors.New("storage: snapshot expired")
+	// ErrNoSnapshotAsOf is returned by Table.SnapshotAsOf for a time before
+	// the table's first snapshot, and for a table that has none.
+	ErrNoSnapshotAsOf = errors.New("storage: no snapshot at that time")
 	// ErrClosed is returned by every operation on a closed Store.
 	ErrClosed = errors.New("storage: store is closed")
 	// ErrDeleteFiles is returned by Table.DataFiles when the current

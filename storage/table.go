@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -39,6 +40,13 @@ type Table struct {
 	dataMu       sync.RWMutex
 	data         *Data // nil until the rows are read (Snapshot, writable)
 	metadataRows int64 // the row count of the current snapshot's metadata, for NumRows before the rows are read
+
+	// meta is ice for readers of the history that must not wait for a
+	// write (snapshot_scan.go); nil for a damaged or detached table.
+	// histMu is read-locked while an old snapshot's files are read;
+	// maintain expires snapshots only when it can take it.
+	meta   atomic.Pointer[table.Table]
+	histMu sync.RWMutex
 }
 
 // fileInfo is one data file of the current snapshot.
@@ -66,7 +74,7 @@ func newTable(s *Store, d *database, name, dir string, ice *table.Table) (*Table
 			props[k] = v
 		}
 	}
-	return &Table{
+	t := &Table{
 		store:  s,
 		db:     db,
 		name:   name,
@@ -75,7 +83,9 @@ func newTable(s *Store, d *database, name, dir string, ice *table.Table) (*Table
 		canon:  canon,
 		props:  props,
 		ice:    ice,
-	}, nil
+	}
+	t.meta.Store(ice)
+	return t, nil
 }
 
 // Name returns the table name as created or last renamed.
@@ -182,6 +192,7 @@ func (t *Table) writable() error {
 // current properties from then on.
 func (t *Table) publish(d *Data) {
 	d.props = t.props
+	d.snapshot = snapshotID(t.ice)
 	t.dataMu.Lock()
 	old := t.data
 	t.data = d
@@ -204,6 +215,7 @@ func (t *Table) detachLocked(err error) {
 	if t.err == nil {
 		t.err = err
 	}
+	t.meta.Store(nil)
 	t.files = nil
 	t.publish(newData(t.schema, nil))
 }
@@ -635,6 +647,7 @@ func (t *Table) commit(ctx context.Context, txn *table.Transaction, added []iceb
 	if nt != nil {
 		// Committed; a non-nil err here only reports post-commit cleanup.
 		t.ice = nt
+		t.meta.Store(nt)
 		return nil
 	}
 	if !errors.Is(err, table.ErrCommitFailed) {
@@ -645,6 +658,7 @@ func (t *Table) commit(ctx context.Context, txn *table.Transaction, added []iceb
 			return t.err
 		}
 		t.ice = lt
+		t.meta.Store(lt)
 		if lt.MetadataLocation() != prev {
 			return nil
 		}
@@ -697,11 +711,16 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 // maintain expires old snapshots once there are more than
 // Options.MaxSnapshots, deleting the files only they reference. It runs
 // after a successful commit; its failure does not undo that commit and is
-// retried after the next one.
+// retried after the next one. It is skipped (and so retried after the
+// next commit) while an old snapshot is being read (SnapshotView.Read).
 func (t *Table) maintain(ctx context.Context) {
 	if len(t.ice.Metadata().Snapshots()) <= t.store.opts.MaxSnapshots {
 		return
 	}
+	if !t.histMu.TryLock() {
+		return
+	}
+	defer t.histMu.Unlock()
 	txn := t.ice.NewTransaction()
 	if err := txn.ExpireSnapshots(table.WithRetainLast(t.store.opts.RetainSnapshots), table.WithOlderThan(0)); err != nil {
 		return
@@ -796,6 +815,9 @@ func fileCounters(path string) (int64, int64) {
 }
 
 func snapshotID(t *table.Table) int64 {
+	if t == nil {
+		return -1
+	}
 	if s := t.CurrentSnapshot(); s != nil {
 		return s.SnapshotID
 	}
