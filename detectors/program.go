@@ -191,7 +191,10 @@ func (p *program) add(n *gorgonia.Node, reads int) error {
 	}
 	var run func() error
 	var err error
-	if name := reflect.TypeOf(op).String(); name == "gorgonia.reshapeOp" {
+	name := reflect.TypeOf(op).String()
+	axis, sizeErr := intField(op, "axis")
+	switch {
+	case name == "gorgonia.reshapeOp":
 		// A view: the same values under another shape.
 		if in[0].size() != size {
 			return fmt.Errorf("reshape of %d values to %v", in[0].size(), out.shape)
@@ -200,11 +203,8 @@ func (p *program) add(n *gorgonia.Node, reads int) error {
 		if out.buf != nil {
 			out.buf.pending += reads
 		}
-	} else if name == "gorgonia.sizeOp" {
-		axis, err := intField(op, "axis")
-		if err != nil {
-			return err
-		}
+	case name == "gorgonia.sizeOp" && sizeErr == nil:
+		// A constant: the size of the input's axis, known statically.
 		v := 1.0
 		if !in[0].scalar {
 			if axis >= len(in[0].shape) {
@@ -213,7 +213,7 @@ func (p *program) add(n *gorgonia.Node, reads int) error {
 			v = float64(in[0].shape[axis])
 		}
 		out.data = []float64{v}
-	} else {
+	default:
 		p.alloc(out, size, reads)
 		if k, ok := op.(kernelOp); ok {
 			run, err = k.kernel(out, in)
@@ -299,7 +299,9 @@ func boolField(op gorgonia.Op, name string) (bool, error) {
 }
 
 // gorgoniaKernel returns the kernel of one of gorgonia's ops (named by
-// its Go type), or nil if this file does not implement it.
+// its Go type), or nil if this file does not implement it. The ops'
+// parameters are unexported fields, read by reflection; if they are not
+// where gorgonia v0.9.18 has them, the op falls back to its Do.
 func gorgoniaKernel(name string, op gorgonia.Op, out *operand, in []*operand) (func() error, error) {
 	switch name {
 	case "gorgonia.elemBinOp":
@@ -309,19 +311,19 @@ func gorgoniaKernel(name string, op gorgonia.Op, out *operand, in []*operand) (f
 	case "gorgonia.sumOp":
 		along, err := intsField(op, "along")
 		if err != nil {
-			return nil, err
+			return nil, nil
 		}
 		return sumKernel(along, out, in[0])
 	case "*gorgonia.repeatOp":
 		along, err := intField(op, "along")
 		if err != nil {
-			return nil, err
+			return nil, nil
 		}
 		return repeatKernel(along, out, in[0])
 	case "gorgonia.transposeOp":
 		pattern, err := intsField(op, "pattern")
 		if err != nil {
-			return nil, err
+			return nil, nil
 		}
 		if s := in[0].shape; len(s) != 2 || len(pattern) != 2 || pattern[0] != 1 || pattern[1] != 0 {
 			return nil, nil
@@ -340,7 +342,7 @@ func gorgoniaKernel(name string, op gorgonia.Op, out *operand, in []*operand) (f
 	case "gorgonia.concatOp":
 		axis, err := intField(op, "axis")
 		if err != nil {
-			return nil, err
+			return nil, nil
 		}
 		return concatKernel(axis, out, in)
 	}
@@ -421,9 +423,8 @@ func binaryKernel(op gorgonia.Op, out *operand, in []*operand) (func() error, er
 		return nil, nil
 	}
 	if k >= binLt {
-		same, err := boolField(op, "retSame")
-		if err != nil || !same {
-			return nil, err
+		if same, err := boolField(op, "retSame"); err != nil || !same {
+			return nil, nil // a boolean result: not float64
 		}
 	}
 	a, b, o := in[0], in[1], out.data
@@ -843,7 +844,7 @@ func sliceKernel(op gorgonia.Op, out, x *operand) (func() error, error) {
 	}
 	along, err := intField(op, "along")
 	if err != nil {
-		return nil, err
+		return nil, nil
 	}
 	outer, n, inner, err := blocks(x.shape, along)
 	if err != nil {
