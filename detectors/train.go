@@ -297,7 +297,6 @@ func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, 
 	if err != nil {
 		return nil, err
 	}
-	t.shards = startShards(shards)
 	lead := shards[0]
 	var sizes []int
 	for _, n := range lead.params {
@@ -319,6 +318,7 @@ func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, 
 	for i := range t.perm {
 		t.perm[i] = i
 	}
+	t.shards = startShards(shards) // last: close stops its workers
 	return t, nil
 }
 
