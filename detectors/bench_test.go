@@ -3,6 +3,7 @@ package detectors
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -14,22 +15,66 @@ import (
 const shuttleBatchRows = 8192
 
 // BenchmarkTrainDeepSVDDShuttle trains deep_svdd on all 49,097 × 9 rows of
-// shuttle: hidden '64,32', batch_size 256, 20 epochs, seed 1.
+// shuttle: hidden '64,32', batch_size 256, 20 epochs, seed 1. Besides the
+// time of a whole training (s/train, allocs/op and B/op of Fit) it reports
+// what one steady-state mini-batch step costs (see trainStepCost).
 func BenchmarkTrainDeepSVDDShuttle(b *testing.B) {
+	benchTrainShuttle(b, "deep_svdd", opts("hidden", "64,32", "batch_size", "256", "epochs", "20", "seed", "1"))
+}
+
+// BenchmarkTrainAutoencoderShuttle is BenchmarkTrainDeepSVDDShuttle for
+// the autoencoder with the same encoder widths, batch size and epochs
+// (and its default dropout 0.2, whose noise inputs are refilled every
+// step).
+func BenchmarkTrainAutoencoderShuttle(b *testing.B) {
+	benchTrainShuttle(b, "autoencoder", opts("hidden", "64,32", "batch_size", "256", "epochs", "20", "seed", "1"))
+}
+
+func benchTrainShuttle(b *testing.B, alg string, o map[string]string) {
 	tb := readTable(b, "shuttle")
 	bs := tb.nullBatches(memory.NewGoAllocator(), shuttleBatchRows)
 	defer releaseAll(bs)
-	o := opts("hidden", "64,32", "batch_size", "256", "epochs", "20", "seed", "1")
 	data := TrainingData{Batches: bs, Features: tb.features(), Label: -1}
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		if _, err := Fit(context.Background(), "deep_svdd", o, data); err != nil {
+		if _, err := Fit(context.Background(), alg, o, data); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/train")
+	b.StopTimer()
+	allocs, bytes, ns := trainStepCost(b, mustLookup(b, alg), tb, o)
+	b.ReportMetric(allocs, "allocs/step")
+	b.ReportMetric(bytes, "B/step")
+	b.ReportMetric(ns, "ns/step")
+}
+
+// trainStepCost measures steady-state training steps of alg on tb: after
+// one epoch of warm-up, the mean allocations, allocated bytes and time of
+// one mini-batch step over another epoch (runtime.MemStats before and
+// after).
+func trainStepCost(b *testing.B, alg Algorithm, tb *table, o map[string]string) (allocs, bytes, ns float64) {
+	tr := testTrainer(b, alg, tb, o, nil)
+	defer tr.close()
+	for s := 0; s < tr.steps; s++ {
+		if _, err := tr.step(s, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	for s := 0; s < tr.steps; s++ {
+		if _, err := tr.step(s, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	n := float64(tr.steps)
+	return float64(after.Mallocs-before.Mallocs) / n, float64(after.TotalAlloc-before.TotalAlloc) / n, float64(elapsed.Nanoseconds()) / n
 }
 
 // shuttleModel trains a one-epoch deep_svdd ('64,32') on shuttle for the

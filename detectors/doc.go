@@ -10,7 +10,7 @@
 //	                                options.go    option parsing and defaults
 //	                                limits.go     option bounds and model size (Limits)
 //	                                preprocess.go z-score standardisation, NULL → mean, extreme values
-//	                                train.go      the training template (gorgonia + Adam)
+//	                                train.go      the training template (gorgonia graphs run by program.go, Adam in adam.go)
 //	                                threshold.go  contamination → threshold
 //	                                nn.go         layers: gorgonia graph and plain-Go kernel
 //	                                model.go      scoring (ScoreRow, ScoreBatch, ScoreMatrix)

@@ -84,14 +84,27 @@ func spdLowerInverse(dst, l []float64, n int) {
 	}
 }
 
-// spdFactor returns the Cholesky factor of the symmetric positive definite
-// n×n matrix a (not modified), or an error if it is not positive definite.
-func spdFactor(op gorgonia.Op, a []float64, n int) ([]float64, error) {
-	l := append([]float64(nil), a[:n*n]...)
+// spdFactor sets l to the Cholesky factor of the symmetric positive
+// definite n×n matrix a (not modified), or returns an error if it is not
+// positive definite.
+func spdFactor(op gorgonia.Op, l, a []float64, n int) error {
+	copy(l[:n*n], a[:n*n])
 	if !spdCholesky(l, n) {
-		return nil, fmt.Errorf("%w: %v: covariance matrix is not positive definite", ErrDiverged, op)
+		return fmt.Errorf("%w: %v: covariance matrix is not positive definite", ErrDiverged, op)
 	}
-	return l, nil
+	return nil
+}
+
+// squareOperand returns the order of a square matrix operand.
+func squareOperand(op gorgonia.Op, in []*operand) (int, error) {
+	if len(in) != 1 {
+		return 0, fmt.Errorf("%v: %d inputs", op, len(in))
+	}
+	s := in[0].shape
+	if in[0].scalar || len(s) != 2 || s[0] != s[1] {
+		return 0, fmt.Errorf("%v: input shape %v is not square", op, s)
+	}
+	return s[0], nil
 }
 
 // spdSquareInput returns the data and order of a square float64 matrix input.
@@ -132,13 +145,20 @@ func (op spdInvOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := spdFactor(op, a, n)
-	if err != nil {
+	out := make([]float64, n*n)
+	if err := op.into(out, a, make([]float64, n*n), make([]float64, n*n), n); err != nil {
 		return nil, err
 	}
-	li := make([]float64, n*n)
+	return tensor.New(tensor.WithShape(n, n), tensor.WithBacking(out)), nil
+}
+
+// into sets out to the inverse of the n×n matrix a, with scratch l and li
+// (n×n each).
+func (op spdInvOp) into(out, a, l, li []float64, n int) error {
+	if err := spdFactor(op, l, a, n); err != nil {
+		return err
+	}
 	spdLowerInverse(li, l, n)
-	out := make([]float64, n*n)
 	for i := 0; i < n; i++ {
 		for j := 0; j <= i; j++ {
 			// (L⁻ᵀL⁻¹)[i,j] = Σ_k L⁻¹[k,i]·L⁻¹[k,j], k >= max(i,j) = i.
@@ -149,7 +169,18 @@ func (op spdInvOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 			out[i*n+j], out[j*n+i] = s, s
 		}
 	}
-	return tensor.New(tensor.WithShape(n, n), tensor.WithBacking(out)), nil
+	return nil
+}
+
+// kernel implements kernelOp.
+func (op spdInvOp) kernel(out *operand, in []*operand) (func() error, error) {
+	n, err := squareOperand(op, in)
+	if err != nil {
+		return nil, err
+	}
+	l, li := make([]float64, n*n), make([]float64, n*n)
+	o, a := out.data, in[0].data
+	return func() error { return op.into(o, a, l, li, n) }, nil
 }
 
 // WriteHash implements gorgonia.Op.
@@ -205,15 +236,39 @@ func (op spdLogDetOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := spdFactor(op, a, n)
+	v, err := op.logDet(a, make([]float64, n*n), n)
 	if err != nil {
 		return nil, err
+	}
+	return gorgonia.NewF64(v), nil
+}
+
+// logDet returns the log-determinant of the n×n matrix a, with scratch l
+// (n×n).
+func (op spdLogDetOp) logDet(a, l []float64, n int) (float64, error) {
+	if err := spdFactor(op, l, a, n); err != nil {
+		return 0, err
 	}
 	var s float64
 	for i := 0; i < n; i++ {
 		s += math.Log(l[i*n+i])
 	}
-	return gorgonia.NewF64(2 * s), nil
+	return 2 * s, nil
+}
+
+// kernel implements kernelOp.
+func (op spdLogDetOp) kernel(out *operand, in []*operand) (func() error, error) {
+	n, err := squareOperand(op, in)
+	if err != nil {
+		return nil, err
+	}
+	l := make([]float64, n*n)
+	o, a := out.data, in[0].data
+	return func() error {
+		v, err := op.logDet(a, l, n)
+		o[0] = v
+		return err
+	}, nil
 }
 
 // WriteHash implements gorgonia.Op.
@@ -294,12 +349,27 @@ func (op rowLSEOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(s) != 2 {
 		return nil, fmt.Errorf("%v: input shape %v is not a matrix", op, s)
 	}
-	n, k := s[0], s[1]
-	out := make([]float64, n)
+	out := make([]float64, s[0])
+	rowLSE(out, d[0], s[1])
+	return tensor.New(tensor.WithShape(s[0]), tensor.WithBacking(out)), nil
+}
+
+// rowLSE sets out[i] to the log-sum-exp of row i of the row-major
+// len(out)×k matrix x.
+func rowLSE(out, x []float64, k int) {
 	for i := range out {
-		out[i] = gmmLogSumExp(d[0][i*k : (i+1)*k])
+		out[i] = gmmLogSumExp(x[i*k : (i+1)*k])
 	}
-	return tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), nil
+}
+
+// kernel implements kernelOp.
+func (op rowLSEOp) kernel(out *operand, in []*operand) (func() error, error) {
+	s := in[0].shape
+	if len(s) != 2 || len(out.data) != s[0] {
+		return nil, fmt.Errorf("%v: input shape %v into %d values", op, s, len(out.data))
+	}
+	o, x, k := out.data, in[0].data, s[1]
+	return func() error { rowLSE(o, x, k); return nil }, nil
 }
 
 // WriteHash implements gorgonia.Op.
@@ -355,15 +425,31 @@ func (op rowLSEGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(s) != 2 || len(d[1]) < s[0] || len(d[2]) < s[0] {
 		return nil, fmt.Errorf("%v: shapes %v, %v, %v", op, s, in[1].Shape(), in[2].Shape())
 	}
-	n, k := s[0], s[1]
-	x, lse, g := d[0], d[1], d[2]
-	out := make([]float64, n*k)
+	out := make([]float64, s[0]*s[1])
+	rowLSEGrad(out, d[0], d[1], d[2], s[0], s[1])
+	return tensor.New(tensor.WithShape(s[0], s[1]), tensor.WithBacking(out)), nil
+}
+
+// rowLSEGrad sets out (n×k) to g[i]·exp(x[i,k] − lse[i]).
+func rowLSEGrad(out, x, lse, g []float64, n, k int) {
 	for i := 0; i < n; i++ {
 		for j := 0; j < k; j++ {
 			out[i*k+j] = g[i] * math.Exp(x[i*k+j]-lse[i])
 		}
 	}
-	return tensor.New(tensor.WithShape(n, k), tensor.WithBacking(out)), nil
+}
+
+// kernel implements kernelOp.
+func (op rowLSEGradOp) kernel(out *operand, in []*operand) (func() error, error) {
+	if len(in) != 3 {
+		return nil, fmt.Errorf("%v: %d inputs", op, len(in))
+	}
+	s := in[0].shape
+	if len(s) != 2 || len(in[1].data) < s[0] || len(in[2].data) < s[0] || len(out.data) != s[0]*s[1] {
+		return nil, fmt.Errorf("%v: shapes %v, %v, %v", op, s, in[1].shape, in[2].shape)
+	}
+	o, x, lse, g, n, k := out.data, in[0].data, in[1].data, in[2].data, s[0], s[1]
+	return func() error { rowLSEGrad(o, x, lse, g, n, k); return nil }, nil
 }
 
 // WriteHash implements gorgonia.Op.

@@ -84,9 +84,10 @@ type Footprint struct {
 	Extra int64
 }
 
-// graphValueFactor is how many values gorgonia keeps per value a training
-// graph computes: the value, its gradient and intermediate results of
-// composite operations.
+// graphValueFactor is how many values training keeps per value a
+// training graph computes: the value, its gradient and intermediate
+// results of composite operations (an upper bound: the compiled program,
+// program.go, reuses the buffers of values no longer needed).
 const graphValueFactor = 4
 
 // plus returns the sum of two footprints.

@@ -188,7 +188,7 @@ func TestLimitFootprintCoversState(t *testing.T) {
 	}
 }
 
-func mustLookup(t *testing.T, alg string) Algorithm {
+func mustLookup(t testing.TB, alg string) Algorithm {
 	t.Helper()
 	a, _, err := lookup(alg)
 	if err != nil {

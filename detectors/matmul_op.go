@@ -87,21 +87,49 @@ func (op matMulOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, b := d[0], d[1]
 	c := make([]float64, m*n)
+	var bt []float64
+	if op.transB {
+		bt = make([]float64, k*n)
+	}
+	if err := op.into(c, d[0], d[1], bt, m, k, n); err != nil {
+		return nil, err
+	}
+	return tensor.New(tensor.WithShape(m, n), tensor.WithBacking(c)), nil
+}
+
+// into sets c (m×n) to op(a)·op(b); bt (k×n) is scratch for transB.
+func (op matMulOp) into(c, a, b, bt []float64, m, k, n int) error {
 	switch {
 	case op.transA && op.transB:
-		return nil, fmt.Errorf("%v: not supported", op)
+		return fmt.Errorf("%v: not supported", op)
 	case op.transA: // A is k×m: c = Aᵀ·B without forming Aᵀ
+		clear(c)
 		kernel.MatTMulAdd(c, a, b, k, m, n)
 	case op.transB: // B is n×k, small (a weight matrix): transpose it
-		bt := make([]float64, k*n)
 		kernel.Transpose(bt, b, n, k)
 		kernel.MatMul(c, a, bt, m, k, n)
 	default:
 		kernel.MatMul(c, a, b, m, k, n)
 	}
-	return tensor.New(tensor.WithShape(m, n), tensor.WithBacking(c)), nil
+	return nil
+}
+
+// kernel implements kernelOp.
+func (op matMulOp) kernel(out *operand, in []*operand) (func() error, error) {
+	m, k, n, err := op.dims(in[0].shape, in[1].shape)
+	if err != nil {
+		return nil, err
+	}
+	if len(out.data) != m*n {
+		return nil, fmt.Errorf("%v: %d×%d product into %d values", op, m, n, len(out.data))
+	}
+	var bt []float64
+	if op.transB {
+		bt = make([]float64, k*n)
+	}
+	c, a, b := out.data, in[0].data, in[1].data
+	return func() error { return op.into(c, a, b, bt, m, k, n) }, nil
 }
 
 // WriteHash implements gorgonia.Op.

@@ -56,6 +56,19 @@ func (op leakyReluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return tensor.New(tensor.WithShape(in[0].Shape().Clone()...), tensor.WithBacking(out)), nil
 }
 
+// kernel implements kernelOp.
+func (op leakyReluOp) kernel(out *operand, in []*operand) (func() error, error) {
+	o, x := out.data, in[0].data
+	if len(x) != len(o) {
+		return nil, fmt.Errorf("%v: %d values into %d", op, len(x), len(o))
+	}
+	return func() error {
+		copy(o, x)
+		kernel.LeakyReLU(o, op.alpha)
+		return nil
+	}, nil
+}
+
 // WriteHash implements gorgonia.Op.
 func (op leakyReluOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
 
@@ -111,7 +124,14 @@ func (op leakyReluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("%v: input sizes %d and %d differ", op, len(x), len(g))
 	}
 	out := make([]float64, len(x))
-	g = g[:len(x)]
+	op.into(out, x, g)
+	return tensor.New(tensor.WithShape(in[0].Shape().Clone()...), tensor.WithBacking(out)), nil
+}
+
+// into sets out to the gradient for inputs x and output gradients g (all
+// of one length).
+func (op leakyReluGradOp) into(out, x, g []float64) {
+	g, out = g[:len(x)], out[:len(x)]
 	for i, v := range x {
 		// Branch-free (signs are random, so a branch mispredicts half the
 		// time): the slope is 1 + (alpha-1)·signbit(v). At v = -0 this
@@ -119,7 +139,15 @@ func (op leakyReluGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		sign := float64(math.Float64bits(v) >> 63)
 		out[i] = g[i] * (1 + (op.alpha-1)*sign)
 	}
-	return tensor.New(tensor.WithShape(in[0].Shape().Clone()...), tensor.WithBacking(out)), nil
+}
+
+// kernel implements kernelOp.
+func (op leakyReluGradOp) kernel(out *operand, in []*operand) (func() error, error) {
+	o, x, g := out.data, in[0].data, in[1].data
+	if len(x) != len(o) || len(g) != len(o) {
+		return nil, fmt.Errorf("%v: sizes %d and %d into %d", op, len(x), len(g), len(o))
+	}
+	return func() error { op.into(o, x, g); return nil }, nil
 }
 
 // WriteHash implements gorgonia.Op.

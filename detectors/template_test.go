@@ -87,9 +87,6 @@ func mustShards(t *testing.T, alg Algorithm, bs, d int, o map[string]string) []*
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sh := range shards {
-		sh.vm.Close()
-	}
 	return shards
 }
 
@@ -202,5 +199,75 @@ func TestScoreRowDoesNotAllocate(t *testing.T) {
 	m.ScoreRow(row) // warm the pool
 	if n := testing.AllocsPerRun(1000, func() { m.ScoreRow(row) }); n > 0 {
 		t.Fatalf("ScoreRow allocates %v times per call", n)
+	}
+}
+
+// testTrainer returns the training run of alg on tb's standardized rows
+// (with labels, nil for none), prepared as Fit prepares it and ready for
+// its first mini-batch. The caller closes it.
+func testTrainer(t testing.TB, alg Algorithm, tb *table, o map[string]string, labels []float64) *trainer {
+	t.Helper()
+	opts, err := normalizeOptions("test", alg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := append([]float64(nil), tb.x...)
+	fitScaler(x, tb.rows, tb.cols).transform(x)
+	rng := newRand(opts.Int64("seed"))
+	st, err := alg.Init(tb.cols, opts, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := alg.(Preparer); ok {
+		if err := p.Prepare(st, arrowio.Matrix{Rows: tb.rows, Cols: tb.cols, Data: x}, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err := newTrainer(context.Background(), alg, st, x, tb.rows, tb.cols, labels, opts, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// TestTrainingStepDoesNotAllocate: after a few warm-up mini-batches, a
+// training step (filling the inputs and noise, running the compiled
+// graphs of every shard, adding the gradients, Adam) allocates nothing,
+// for every algorithm: sharded and single graphs, noise inputs, labels,
+// sampled mini-batches (repen), scalar losses (dagmm). The bug it
+// catches: anything that brings per-step garbage back (an op without a
+// kernel falling back to gorgonia's Do, a goroutine or closure per step,
+// a solver that clones its tensors), which made one Deep SVDD training on
+// shuttle allocate 4.2 GB.
+func TestTrainingStepDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates in channel operations")
+	}
+	tb := synthetic(600, 5, 3)
+	for _, name := range Algorithms() {
+		alg := mustLookup(t, name)
+		o := conformanceOptsFor(name)
+		o["batch_size"] = "128" // two shards of 64 rows where separable
+		var labels []float64
+		if use, err := UsesLabels(name); err != nil {
+			t.Fatal(err)
+		} else if use != LabelsNone {
+			labels = weakLabels(tb)
+		}
+		tr := testTrainer(t, alg, tb, o, labels)
+		s := 0
+		step := func() {
+			if _, err := tr.step(s%tr.steps, 0); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			s++
+		}
+		for range 3 {
+			step()
+		}
+		if n := testing.AllocsPerRun(10, step); n > 0 {
+			t.Errorf("%s: a training step allocates %v times", name, n)
+		}
+		tr.close()
 	}
 }

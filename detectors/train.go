@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/anomalydb/anomalydb/arrowio"
 	"gorgonia.org/gorgonia"
@@ -130,7 +129,8 @@ type shard struct {
 	obj    Objective
 	loss   *gorgonia.Node
 	params gorgonia.Nodes
-	vm     gorgonia.VM
+	grads  gorgonia.Nodes // grads[i] is the gradient of loss by params[i]
+	prog   *program       // computes loss and grads (program.go)
 }
 
 // newShard builds and differentiates the graph for rows [lo, hi) of a
@@ -148,10 +148,12 @@ func newShard(alg Grapher, st *State, lo, hi, bs, dims int, opts Options) (*shar
 		return nil, err
 	}
 	sh.params = b.trainable()
-	if _, err := gorgonia.Grad(sh.loss, sh.params...); err != nil {
+	if sh.grads, err = gorgonia.Grad(sh.loss, sh.params...); err != nil {
 		return nil, fmt.Errorf("detectors: differentiating graph: %w", err)
 	}
-	sh.vm = gorgonia.NewTapeMachine(b.G, gorgonia.BindDualValues(sh.params...))
+	if sh.prog, err = compileProgram(append(gorgonia.Nodes{sh.loss}, sh.grads...)...); err != nil {
+		return nil, err
+	}
 	return sh, nil
 }
 
@@ -179,6 +181,13 @@ func objectiveLoss(obj Objective, rowMul, lossMul float64) (*gorgonia.Node, erro
 // fill copies the shard's rows of the mini-batch idx into its inputs and
 // draws its noise from rng.
 func (sh *shard) fill(x []float64, dims int, idx []int, labels []float64, rng *rand.Rand) {
+	sh.fillRows(x, dims, idx, labels)
+	sh.fillNoise(rng)
+}
+
+// fillRows copies the shard's rows of the mini-batch idx and their labels
+// into its inputs. Shards fill their rows concurrently.
+func (sh *shard) fillRows(x []float64, dims int, idx []int, labels []float64) {
 	b := sh.b
 	idx = idx[sh.lo:sh.hi]
 	for r, i := range idx {
@@ -192,31 +201,24 @@ func (sh *shard) fill(x []float64, dims int, idx []int, labels []float64, rng *r
 			}
 		}
 	}
-	for _, nd := range b.normals {
+}
+
+// fillNoise draws the shard's noise inputs from rng, in order. Shards
+// draw theirs one after another, in shard order.
+func (sh *shard) fillNoise(rng *rand.Rand) {
+	for _, nd := range sh.b.normals {
 		for i := range nd {
 			nd[i] = rng.NormFloat64()
 		}
 	}
 }
 
-// gradData returns the gradient slice of the shard's i-th parameter.
-func (sh *shard) gradData(i int) ([]float64, error) {
-	g, err := sh.params[i].Grad()
-	if err != nil {
-		return nil, err
-	}
-	d, ok := g.Data().([]float64)
-	if !ok {
-		return nil, fmt.Errorf("detectors: gradient of %s is not float64", sh.params[i].Name())
-	}
-	return d, nil
-}
-
 // train is the one training template: it builds alg's graph once for
 // mini-batches of min(batch_size, rows) rows (as trainShards shards when
 // the objective is row-separable and the batch is large enough),
-// differentiates it once, and per mini-batch runs the compiled gorgonia
-// TapeMachines and one Adam step. Each epoch visits the rows in a fresh
+// differentiates it once, compiles it into a program (program.go) and
+// per mini-batch runs the programs and one Adam step (adam.go). Each
+// epoch visits the rows in a fresh
 // permutation drawn from rng and runs rows/batch full mini-batches; the
 // rows left over by the integer division are not used in that epoch (they
 // are in others, since every epoch is reshuffled). Weight decay is Adam's
@@ -227,128 +229,128 @@ func (sh *shard) gradData(i int) ([]float64, error) {
 // validation > 0, evaluates early stopping (validation.go). Training
 // updates st in place.
 //
+// Everything a mini-batch needs (the programs' buffers, the gradients,
+// Adam's moments, the shards' worker goroutines) is allocated before the
+// first one, so a training step allocates nothing
+// (TestTrainingStepDoesNotAllocate).
+//
 // x is the standardized row-major training matrix; labels is nil or has
 // one entry per row (1, 0, NaN).
 func train(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) error {
-	cfg := configFrom(opts)
-	probe := probeFrom(ctx) // nil outside tests
-	probe.startRun()
-	var val *holdout // early stopping, see validation.go
-	if v := opts.Float("validation"); v > 0 {
-		x, rows, labels, val = splitValidation(x, rows, dims, labels, v, opts.Int64("seed"))
-		if val != nil {
-			if err := val.build(alg, st, opts); err != nil {
-				return err
-			}
-			defer val.close()
-		}
-	}
-	ender, _ := alg.(EpochEnder)
-	batches, err := customBatches(alg, st, x, rows, dims, labels, opts, rng) // batch_sampler.go
+	t, err := newTrainer(ctx, alg, st, x, rows, dims, labels, opts, rng)
 	if err != nil {
 		return err
 	}
-	bs := min(cfg.batchSize, rows)
-	build := buildShards
-	if batches != nil {
-		bs, build = batches.Rows, buildOneShard
-	}
-	shards, err := build(alg, st, bs, dims, opts)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, sh := range shards {
-			sh.vm.Close()
-		}
-	}()
-	solverOpts := []gorgonia.SolverOpt{gorgonia.WithLearnRate(cfg.lr)}
-	if cfg.weightDecay > 0 {
-		solverOpts = append(solverOpts, gorgonia.WithL2Reg(cfg.weightDecay))
-	}
-	solver := gorgonia.NewAdamSolver(solverOpts...)
-	lead := shards[0]
-	grads := gorgonia.NodesToValueGrads(lead.params)
+	defer t.close()
+	return t.run()
+}
 
-	perm := make([]int, rows)
-	for i := range perm {
-		perm[i] = i
-	}
-	errs := make([]error, len(shards))
-	steps := rows / bs
-	if batches != nil {
-		steps = batches.Steps
-	}
-	for epoch := 0; epoch < cfg.epochs; epoch++ {
-		epochLoss := 0.0
-		if batches == nil {
-			rng.Shuffle(rows, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+// trainer is one run of the training template (see train).
+type trainer struct {
+	ctx     context.Context
+	alg     Grapher
+	st      *State
+	x       []float64
+	rows    int
+	dims    int
+	labels  []float64
+	opts    Options
+	rng     *rand.Rand
+	cfg     trainConfig
+	probe   *trainProbe
+	val     *holdout
+	ender   EpochEnder
+	batches *Batches
+	bs      int
+	shards  *shardRunner
+	solver  *adam
+	weights [][]float64 // the trainable tensors' data, in the order of the lead shard's params
+	grads   [][]float64 // their gradients over the mini-batch
+	perm    []int
+	steps   int // mini-batches per epoch
+}
+
+func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) (*trainer, error) {
+	t := &trainer{ctx: ctx, alg: alg, st: st, cfg: configFrom(opts), probe: probeFrom(ctx), opts: opts, rng: rng, dims: dims}
+	t.probe.startRun()
+	if v := opts.Float("validation"); v > 0 {
+		x, rows, labels, t.val = splitValidation(x, rows, dims, labels, v, opts.Int64("seed"))
+		if t.val != nil {
+			if err := t.val.build(alg, st, opts); err != nil {
+				return nil, err
+			}
 		}
-		for s := 0; s < steps; s++ {
-			if err := ctx.Err(); err != nil {
+	}
+	t.x, t.rows, t.labels = x, rows, labels
+	t.ender, _ = alg.(EpochEnder)
+	var err error
+	if t.batches, err = customBatches(alg, st, x, rows, dims, labels, opts, rng); err != nil { // batch_sampler.go
+		return nil, err
+	}
+	t.bs = min(t.cfg.batchSize, rows)
+	build := buildShards
+	t.steps = rows / t.bs
+	if t.batches != nil {
+		t.bs, build, t.steps = t.batches.Rows, buildOneShard, t.batches.Steps
+	}
+	shards, err := build(alg, st, t.bs, dims, opts)
+	if err != nil {
+		return nil, err
+	}
+	lead := shards[0]
+	var sizes []int
+	for _, n := range lead.params {
+		tn := st.Get(n.Name())
+		if tn == nil {
+			return nil, fmt.Errorf("detectors: parameter %s is not in the model state", n.Name())
+		}
+		t.weights = append(t.weights, tn.Data)
+		t.grads = append(t.grads, make([]float64, len(tn.Data)))
+		sizes = append(sizes, len(tn.Data))
+		for _, sh := range shards {
+			if g := sh.prog.value(sh.grads[len(sizes)-1]); len(g) != len(tn.Data) {
+				return nil, fmt.Errorf("detectors: gradient of %s has %d values, want %d", n.Name(), len(g), len(tn.Data))
+			}
+		}
+	}
+	t.solver = newAdam(t.cfg.lr, t.cfg.weightDecay, sizes)
+	t.perm = make([]int, rows)
+	for i := range t.perm {
+		t.perm[i] = i
+	}
+	t.shards = startShards(shards) // last: close stops its workers
+	return t, nil
+}
+
+// close stops the shards' workers.
+func (t *trainer) close() {
+	if t.shards != nil {
+		t.shards.stop()
+	}
+}
+
+// run runs every epoch.
+func (t *trainer) run() error {
+	for epoch := 0; epoch < t.cfg.epochs; epoch++ {
+		if t.batches == nil {
+			t.rng.Shuffle(t.rows, func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
+		}
+		epochLoss := 0.0
+		for s := 0; s < t.steps; s++ {
+			loss, err := t.step(s, epoch)
+			if err != nil {
 				return err
-			}
-			var idx []int
-			if batches != nil {
-				idx = batches.draw(rng)
-			} else {
-				idx = perm[s*bs : (s+1)*bs]
-			}
-			for _, sh := range shards {
-				sh.fill(x, dims, idx, labels, rng)
-			}
-			runShards(shards, errs)
-			loss := 0.0
-			for i, sh := range shards {
-				if errs[i] != nil {
-					return fmt.Errorf("detectors: training step: %w", errs[i])
-				}
-				l, _ := sh.loss.Value().Data().(float64)
-				loss += l
-			}
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return fmt.Errorf("%w: loss is %v at epoch %d (try a smaller lr)", ErrDiverged, loss, epoch+1)
 			}
 			epochLoss += loss
-			// Add the other shards' gradients into the lead shard's (in
-			// shard order) and clear them: gorgonia accumulates gradients
-			// across runs until something zeroes them.
-			for p := range lead.params {
-				g0, err := lead.gradData(p)
-				if err != nil {
-					return err
-				}
-				for _, sh := range shards[1:] {
-					g, err := sh.gradData(p)
-					if err != nil {
-						return err
-					}
-					for i, v := range g {
-						g0[i] += v
-					}
-					clear(g)
-				}
-			}
-			// The step updates the weight tensors in place; every shard's
-			// parameter nodes share their backing arrays. A frozen probe
-			// (tests only) skips it and nothing else.
-			if !probe.frozen() {
-				if err := solver.Step(grads); err != nil {
-					return fmt.Errorf("detectors: optimizer step: %w", err)
-				}
-			}
-			for _, sh := range shards {
-				sh.vm.Reset()
-			}
 		}
-		probe.endEpoch(epochLoss / float64(steps))
-		if ender != nil {
-			if err := ender.EndEpoch(st, arrowio.Matrix{Rows: rows, Cols: dims, Data: x}, labels, epoch+1, cfg.epochs, opts); err != nil {
+		t.probe.endEpoch(epochLoss / float64(t.steps))
+		if t.ender != nil {
+			if err := t.ender.EndEpoch(t.st, arrowio.Matrix{Rows: t.rows, Cols: t.dims, Data: t.x}, t.labels, epoch+1, t.cfg.epochs, t.opts); err != nil {
 				return err
 			}
 		}
-		if val != nil {
-			stop, err := val.endEpoch(st)
+		if t.val != nil {
+			stop, err := t.val.endEpoch(t.st)
 			if err != nil {
 				return err
 			}
@@ -357,17 +359,56 @@ func train(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims 
 			}
 		}
 	}
-	if val != nil {
-		val.restore(st)
-	}
-	for p, n := range lead.params {
-		data, ok := n.Value().Data().([]float64)
-		t := st.Get(n.Name())
-		if !ok || t == nil || len(data) != len(t.Data) || &data[0] != &t.Data[0] {
-			return fmt.Errorf("detectors: parameter %d (%s) is no longer bound to the model state", p, n.Name())
-		}
+	if t.val != nil {
+		t.val.restore(t.st)
 	}
 	return nil
+}
+
+// step runs mini-batch s of the epoch and returns its loss.
+func (t *trainer) step(s, epoch int) (float64, error) {
+	if err := t.ctx.Err(); err != nil {
+		return 0, err
+	}
+	var idx []int
+	if t.batches != nil {
+		idx = t.batches.draw(t.rng)
+	} else {
+		idx = t.perm[s*t.bs : (s+1)*t.bs]
+	}
+	shards := t.shards.shards
+	for _, sh := range shards { // the generator's draws in shard order
+		sh.fillNoise(t.rng)
+	}
+	errs := t.shards.run(t.x, t.dims, idx, t.labels)
+	loss := 0.0
+	for i, sh := range shards {
+		if errs[i] != nil {
+			return 0, fmt.Errorf("detectors: training step: %w", errs[i])
+		}
+		loss += sh.prog.scalar(sh.loss)
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return 0, fmt.Errorf("%w: loss is %v at epoch %d (try a smaller lr)", ErrDiverged, loss, epoch+1)
+	}
+	// The mini-batch's gradient: the shards' gradients added in shard
+	// order, each to zero first, as gorgonia accumulated them into its
+	// zeroed dual values (so even the sign of a zero is as it was).
+	for p, g := range t.grads {
+		clear(g)
+		for _, sh := range shards {
+			for i, v := range sh.prog.value(sh.grads[p]) {
+				g[i] += 0 + v
+			}
+		}
+	}
+	// The step updates the weight tensors in place; every shard's
+	// parameter nodes share their backing arrays. A frozen probe (tests
+	// only) skips it and nothing else.
+	if !t.probe.frozen() {
+		t.solver.step(t.weights, t.grads)
+	}
+	return loss, nil
 }
 
 // buildShards builds the graphs for mini-batches of bs rows.
@@ -382,7 +423,6 @@ func buildShards(alg Grapher, st *State, bs, dims int, opts Options) ([]*shard, 
 			return nil, err
 		}
 		if sh.obj.Loss != nil { // not separable: one graph for the whole batch
-			sh.vm.Close()
 			return buildOneShard(alg, st, bs, dims, opts)
 		}
 		shards[k] = sh
@@ -390,28 +430,77 @@ func buildShards(alg Grapher, st *State, bs, dims int, opts Options) ([]*shard, 
 	return shards, nil
 }
 
-// runShards runs every shard's machine, concurrently if there are several.
-func runShards(shards []*shard, errs []error) {
-	if len(shards) == 1 {
-		errs[0] = shards[0].vm.RunAll()
-		return
+// shardRunner fills the rows of a mini-batch's shards and runs their
+// programs, concurrently if there are several: shard 0 in the calling
+// goroutine, each other one in a worker goroutine of its own that lives
+// as long as the training run (starting goroutines per mini-batch would
+// allocate).
+type shardRunner struct {
+	shards []*shard
+	start  []chan struct{} // one per worker (shards 1, 2, ...)
+	done   chan struct{}
+	errs   []error
+	panics []*WorkerPanic // worker_panic.go
+
+	// The mini-batch of the current run, set before the workers start.
+	x      []float64
+	dims   int
+	idx    []int
+	labels []float64
+}
+
+func startShards(shards []*shard) *shardRunner {
+	r := &shardRunner{
+		shards: shards,
+		done:   make(chan struct{}, len(shards)),
+		errs:   make([]error, len(shards)),
+		panics: make([]*WorkerPanic, len(shards)),
 	}
-	var wg sync.WaitGroup
-	panics := make([]*WorkerPanic, len(shards)) // worker_panic.go
-	for i, sh := range shards[1:] {
-		wg.Add(1)
+	for i := 1; i < len(shards); i++ {
+		c := make(chan struct{})
+		r.start = append(r.start, c)
 		go func() {
-			defer wg.Done()
-			defer catchWorkerPanic(&panics[i+1])
-			errs[i+1] = sh.vm.RunAll()
+			for range c {
+				r.runOne(i)
+				r.done <- struct{}{}
+			}
 		}()
 	}
-	func() {
-		defer catchWorkerPanic(&panics[0]) // raised again after the others are done
-		errs[0] = shards[0].vm.RunAll()
-	}()
-	wg.Wait()
-	repanic(panics)
+	return r
+}
+
+// runOne fills and runs shard i, catching a panic.
+func (r *shardRunner) runOne(i int) {
+	defer catchWorkerPanic(&r.panics[i])
+	sh := r.shards[i]
+	sh.fillRows(r.x, r.dims, r.idx, r.labels)
+	r.errs[i] = sh.prog.run()
+}
+
+// run fills every shard with its rows of the mini-batch idx of x (with
+// labels, or nil) and runs it once, and returns their errors, indexed
+// like the shards. A panic of any shard is raised again here once all
+// are done.
+func (r *shardRunner) run(x []float64, dims int, idx []int, labels []float64) []error {
+	r.x, r.dims, r.idx, r.labels = x, dims, idx, labels
+	clear(r.panics)
+	for _, c := range r.start {
+		c <- struct{}{}
+	}
+	r.runOne(0)
+	for range r.start {
+		<-r.done
+	}
+	repanic(r.panics)
+	return r.errs
+}
+
+// stop ends the workers.
+func (r *shardRunner) stop() {
+	for _, c := range r.start {
+		close(c)
+	}
+	r.start = nil
 }
 
 // trainProbe is a test hook into the training template: a test that

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-
-	"gorgonia.org/gorgonia"
 )
 
 // Early stopping (options validation and patience, common to every
@@ -120,7 +118,9 @@ func (h *holdout) build(alg Grapher, st *State, opts Options) error {
 		if sh.loss, err = objectiveLoss(obj, 1, float64(n)); err != nil {
 			return err
 		}
-		sh.vm = gorgonia.NewTapeMachine(b.G)
+		if sh.prog, err = compileProgram(sh.loss); err != nil {
+			return err
+		}
 		h.chunks = append(h.chunks, sh)
 	}
 	h.idx = make([]int, h.rows)
@@ -131,12 +131,6 @@ func (h *holdout) build(alg Grapher, st *State, opts Options) error {
 		h.saved = append(h.saved, append([]float64(nil), t.Data...))
 	}
 	return nil
-}
-
-func (h *holdout) close() {
-	for _, sh := range h.chunks {
-		sh.vm.Close()
-	}
 }
 
 // loss is the mean objective over the held-out rows.
@@ -150,12 +144,10 @@ func (h *holdout) loss() (float64, error) {
 			sh = h.chunks[1]
 		}
 		sh.fill(h.x, h.dims, h.idx[lo:lo+sh.hi], h.labels, h.rng)
-		if err := sh.vm.RunAll(); err != nil {
+		if err := sh.prog.run(); err != nil {
 			return 0, fmt.Errorf("detectors: validation step: %w", err)
 		}
-		l, _ := sh.loss.Value().Data().(float64)
-		total += l
-		sh.vm.Reset()
+		total += sh.prog.scalar(sh.loss)
 	}
 	return total / float64(h.rows), nil
 }

@@ -39,3 +39,44 @@ func TestWorkerPanicRaisedInCaller(t *testing.T) {
 		t.Errorf("WorkerPanic stack does not show the worker's function:\n%s", wp.Stack)
 	}
 }
+
+// TestShardPanicRaisedInCaller: a panic while a training shard runs in
+// its worker goroutine reaches the caller of the step as a *WorkerPanic,
+// after the other shard is done, and the runner's workers then stop.
+// Catches: a shard worker without catchWorkerPanic (the test binary dies)
+// and a runner that drops the panic (run returns normally).
+func TestShardPanicRaisedInCaller(t *testing.T) {
+	opts, err := normalizeOptions("test", deepSVDD{}, opts("hidden", "4,2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := deepSVDD{}.Init(3, opts, newRand(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards, err := buildShards(deepSVDD{}, st, 2*minShardRows, 3, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shards) < 2 {
+		t.Fatalf("%d shards, want several", len(shards))
+	}
+	boom := shards[1].prog
+	boom.steps = append(boom.steps, progStep{node: shards[1].loss, run: func() error { panic("shard boom") }})
+	r := startShards(shards)
+	defer r.stop()
+	x := make([]float64, 2*minShardRows*3)
+	idx := make([]int, 2*minShardRows)
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		r.run(x, 3, idx, nil)
+	}()
+	wp, ok := got.(*WorkerPanic)
+	if !ok || wp.Value != "shard boom" {
+		t.Fatalf("a panicking shard: recovered %#v, want a *WorkerPanic of the shard's", got)
+	}
+	if !strings.Contains(string(wp.Stack), "TestShardPanicRaisedInCaller") {
+		t.Errorf("WorkerPanic stack does not show the shard's step:\n%s", wp.Stack)
+	}
+}
