@@ -30,8 +30,10 @@ test: clients-deps
 
 # Speed and memory: Go benchmarks with fixed seeds (not part of make test).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./detectors/ ./engine/
+	$(GO) test -run '^$$' -bench . -skip 'BenchmarkScale' -benchmem -count 3 -timeout 60m ./detectors/ ./engine/
 	$(GO) test -tags purego -run '^$$' -bench 'ScoreDeepSVDDShuttle$$' -benchmem -count 3 ./detectors/
+	# 1M and 10M rows side by side, once (ANOMALYDB_SCALE_ROWS overrides).
+	$(GO) test -run '^$$' -bench 'BenchmarkScale' -benchtime 1x -timeout 120m ./engine/
 
 # Does the suite bite? Applies each one-line mutation of
 # cmd/mutants/mutants.txt to a copy of the tree and runs the tests named

@@ -1,0 +1,329 @@
+package engine_test
+
+import (
+	"bufio"
+	gosql "database/sql"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/anomalydb/anomalydb/detectors"
+	"github.com/anomalydb/anomalydb/storage"
+)
+
+// scaleColumns is the width of BenchmarkScale's table: a BIGINT primary
+// key and this many DOUBLE columns.
+const scaleColumns = 16
+
+// scaleWrites is how many single-row UPDATEs and DELETEs BenchmarkScale
+// times: few, since each rewrites the whole table today.
+const scaleWrites = 10
+
+// scaleRows returns the table sizes BenchmarkScale runs, side by side:
+// ANOMALYDB_SCALE_ROWS (comma-separated) or 1,000,000 and 10,000,000.
+func scaleRows(b *testing.B) []int {
+	spec := os.Getenv("ANOMALYDB_SCALE_ROWS")
+	if spec == "" {
+		spec = "1000000,10000000"
+	}
+	var out []int
+	for _, f := range strings.Split(spec, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1000 {
+			b.Fatalf("ANOMALYDB_SCALE_ROWS: %q is not a row count of at least 1000", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// scaleValue is the value of column c of row i of BenchmarkScale's table:
+// seeded normal noise, with every 1000th row shifted far out (anomalies).
+func scaleRow(rng *rand.Rand, i int, vals []float64) {
+	for c := range vals {
+		vals[c] = rng.NormFloat64()
+		if i%1000 == 999 {
+			vals[c] += 6
+		}
+	}
+}
+
+// BenchmarkScale runs the real binary on a table of N rows × 16 DOUBLE
+// columns + BIGINT primary key for each N of scaleRows, once each, and
+// reports (b.ReportMetric; one line per N, so growth with N shows):
+//
+//   - load_rows/s: server-side LOAD DATA INFILE of the table's CSV;
+//     insert_select_rows/s: INSERT INTO copy SELECT * FROM the table;
+//   - rss_after_load_MB, rss_after_restart_MB, rss_peak_scoring_MB: the
+//     server's resident set (Linux /proc), after the load, after a
+//     restart, and its peak during the scoring scan;
+//   - restart_s: SIGTERM, start again, until it accepts connections;
+//     first_read_s: the first statement that reads the table's rows after
+//     it (SUM of a column: COUNT(*) alone is answered from metadata);
+//   - point_select_p50_ms / _p99_ms: SELECT … WHERE id = ? for 1000
+//     random ids; update_p50_ms, delete_p50_ms: single-row UPDATE and
+//     DELETE by primary key (scaleWrites each);
+//   - train_s, rss_peak_train_MB: CREATE DETECTOR … USING deep_svdd
+//     (hidden '64,32', batch 256, 1 epoch) on all the rows;
+//   - score_rows/s: SELECT COUNT(*) … WHERE anomaly_score(…) > x over the
+//     16 columns; scan_rows/s: SELECT COUNT(*) … WHERE c0 > x in the same
+//     run; score_vs_scan: their ratio; inprocess_rows/s: the saved model
+//     scoring the same rows from Arrow batches in this process;
+//     score_vs_inprocess: ratio.
+//
+// It needs about 200 bytes of disk per row for the CSV and the table, and
+// memory about twice the table's data. Run it alone:
+//
+//	ANOMALYDB_SCALE_ROWS=1000000,10000000 go test ./engine -run '^$' -bench Scale -benchtime 1x -timeout 60m
+func BenchmarkScale(b *testing.B) {
+	if _, err := os.Stat("/proc/self/clear_refs"); err != nil {
+		b.Skip("needs Linux /proc")
+	}
+	bin := buildBinary(b)
+	for _, n := range scaleRows(b) {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			for range b.N {
+				scaleRun(b, bin, n)
+			}
+		})
+	}
+}
+
+func scaleRun(b *testing.B, bin string, n int) {
+	dir := b.TempDir()
+	data := filepath.Join(dir, "data")
+	csvPath := filepath.Join(dir, "files", "big.csv")
+	if err := os.MkdirAll(filepath.Dir(csvPath), 0o750); err != nil {
+		b.Fatal(err)
+	}
+	writeScaleCSV(b, csvPath, n)
+
+	cols := make([]string, scaleColumns)
+	defs := make([]string, scaleColumns)
+	for c := range cols {
+		cols[c] = fmt.Sprintf("c%d", c)
+		defs[c] = cols[c] + " DOUBLE"
+	}
+	features := strings.Join(cols, ", ")
+	create := "CREATE TABLE %s (id BIGINT PRIMARY KEY, " + strings.Join(defs, ", ") + ")"
+
+	p := startProc(b, bin, data)
+	db := scaleDB(b, p)
+	scaleExec(b, db, "CREATE DATABASE s")
+	scaleExec(b, db, fmt.Sprintf(create, "s.big"))
+	start := time.Now()
+	scaleExec(b, db, fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE s.big FIELDS TERMINATED BY ','", csvPath))
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "load_rows/s")
+	rss, _ := procMemory(b, p.cmd.Process.Pid)
+	b.ReportMetric(float64(rss)/(1<<20), "rss_after_load_MB")
+
+	scaleExec(b, db, fmt.Sprintf(create, "s.big2"))
+	start = time.Now()
+	scaleExec(b, db, "INSERT INTO s.big2 SELECT * FROM s.big")
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "insert_select_rows/s")
+	scaleExec(b, db, "DROP TABLE s.big2")
+	db.Close()
+
+	// Restart.
+	scaleStop(b, p)
+	start = time.Now()
+	p = startProc(b, bin, data)
+	b.ReportMetric(time.Since(start).Seconds(), "restart_s")
+	rss, _ = procMemory(b, p.cmd.Process.Pid)
+	b.ReportMetric(float64(rss)/(1<<20), "rss_after_restart_MB")
+	db = scaleDB(b, p)
+	start = time.Now()
+	var got int64
+	var sum float64
+	if err := db.QueryRow("SELECT COUNT(c0), SUM(c0) FROM s.big").Scan(&got, &sum); err != nil || got != int64(n) {
+		b.Fatalf("COUNT(c0) after restart: %d, %v; want %d", got, err, n)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "first_read_s")
+
+	// Point reads and writes by primary key.
+	rng := rand.New(rand.NewPCG(7, 8))
+	var lat []time.Duration
+	for range 1000 {
+		id := rng.IntN(n)
+		var v float64
+		t0 := time.Now()
+		if err := db.QueryRow("SELECT c0 FROM s.big WHERE id = ?", id).Scan(&v); err != nil {
+			b.Fatalf("point select of id %d: %v", id, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.ReportMetric(quantileMS(lat, 0.5), "point_select_p50_ms")
+	b.ReportMetric(quantileMS(lat, 0.99), "point_select_p99_ms")
+	for _, stmt := range []string{"UPDATE s.big SET c1 = c1 + 1 WHERE id = ?", "DELETE FROM s.big WHERE id = ?"} {
+		lat = lat[:0]
+		for range scaleWrites {
+			id := rng.IntN(n)
+			t0 := time.Now()
+			if _, err := db.Exec(stmt, id); err != nil {
+				b.Fatalf("%s (%d): %v", stmt, id, err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.ReportMetric(quantileMS(lat, 0.5), strings.ToLower(strings.Fields(stmt)[0])+"_p50_ms")
+	}
+
+	// Training.
+	pid := p.cmd.Process.Pid
+	resetPeak(b, pid)
+	start = time.Now()
+	scaleExec(b, db, "CREATE DETECTOR s.d USING deep_svdd WITH (hidden = '64,32', batch_size = 256, epochs = 1, seed = 0) AS SELECT "+features+" FROM s.big")
+	b.ReportMetric(time.Since(start).Seconds(), "train_s")
+	_, peak := procMemory(b, pid)
+	b.ReportMetric(float64(peak)/(1<<20), "rss_peak_train_MB")
+
+	// Scoring next to a plain scan filter, same rows, same run.
+	rows := int64(n - scaleWrites) // the DELETEs above removed scaleWrites rows
+	timeCount := func(q string) float64 {
+		t0 := time.Now()
+		var c int64
+		if err := db.QueryRow(q).Scan(&c); err != nil {
+			b.Fatalf("%s: %v", q, err)
+		}
+		return float64(rows) / time.Since(t0).Seconds()
+	}
+	resetPeak(b, pid)
+	scan := timeCount("SELECT COUNT(*) FROM s.big WHERE c0 > -1000000")
+	score := timeCount("SELECT COUNT(*) FROM s.big WHERE anomaly_score('s.d', " + features + ") > 1")
+	_, peak = procMemory(b, pid)
+	b.ReportMetric(float64(peak)/(1<<20), "rss_peak_scoring_MB")
+	b.ReportMetric(scan, "scan_rows/s")
+	b.ReportMetric(score, "score_rows/s")
+	b.ReportMetric(score/scan, "score_vs_scan")
+	db.Close()
+	scaleStop(b, p)
+
+	inproc := scoreInProcess(b, data, n)
+	b.ReportMetric(inproc, "inprocess_rows/s")
+	b.ReportMetric(score/inproc, "score_vs_inprocess")
+}
+
+// scoreInProcess loads detector s.d from the stopped server's data
+// directory and scores the table's rows (regenerated) from Arrow batches
+// of 65,536 rows, as the engine's batches are; rows/s.
+func scoreInProcess(b *testing.B, data string, n int) float64 {
+	store, err := storage.Open(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	blobs, err := store.LoadDetectors("s")
+	store.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := detectors.UnmarshalModel(blobs["d"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	fields := make([]arrow.Field, scaleColumns)
+	feats := make([]int, scaleColumns)
+	for c := range fields {
+		fields[c] = arrow.Field{Name: fmt.Sprintf("c%d", c), Type: arrow.PrimitiveTypes.Float64}
+		feats[c] = c
+	}
+	sc := arrow.NewSchema(fields, nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	vals := make([]float64, scaleColumns)
+	var batches []arrow.RecordBatch
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer bld.Release()
+	for i := 0; i < n; i++ {
+		scaleRow(rng, i, vals)
+		for c, v := range vals {
+			bld.Field(c).(*array.Float64Builder).Append(v)
+		}
+		if (i+1)%65536 == 0 || i == n-1 {
+			batches = append(batches, bld.NewRecordBatch())
+		}
+	}
+	defer func() {
+		for _, r := range batches {
+			r.Release()
+		}
+	}()
+	var dst []float64
+	start := time.Now()
+	for _, r := range batches {
+		if dst, err = m.ScoreBatch(r, feats, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// writeScaleCSV writes n rows of id and scaleColumns values to path.
+func writeScaleCSV(b *testing.B, path string, n int) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	vals := make([]float64, scaleColumns)
+	buf := make([]byte, 0, 512)
+	for i := 0; i < n; i++ {
+		scaleRow(rng, i, vals)
+		buf = strconv.AppendInt(buf[:0], int64(i), 10)
+		for _, v := range vals {
+			buf = append(buf, ',')
+			buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+		}
+		buf = append(buf, '\n')
+		w.Write(buf)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func scaleDB(b *testing.B, p *proc) *gosql.DB {
+	db, err := openDSNErr("root:@tcp(" + p.addr + ")/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	return db
+}
+
+func scaleExec(b *testing.B, db *gosql.DB, q string) {
+	if _, err := db.Exec(q); err != nil {
+		b.Fatalf("%s: %v", q, err)
+	}
+}
+
+// scaleStop stops the server with SIGTERM and waits for it to exit.
+func scaleStop(b *testing.B, p *proc) {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		b.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		b.Fatalf("server exit: %v", err)
+	}
+}
+
+// quantileMS is the q-quantile of lat (nearest rank) in milliseconds.
+func quantileMS(lat []time.Duration, q float64) float64 {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return float64(s[max(i, 0)].Microseconds()) / 1000
+}
