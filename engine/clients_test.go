@@ -207,9 +207,12 @@ func goClientSession(t *testing.T, addr string) {
 		var name, algo, feats, status string
 		var n int
 		var secs float64
-		var created string
-		if err := db.QueryRow("SHOW DETECTORS").Scan(&name, &algo, &feats, &n, &status, &secs, &created); err != nil {
+		var created, reads string
+		if err := db.QueryRow("SHOW DETECTORS").Scan(&name, &algo, &feats, &n, &status, &secs, &created, &reads); err != nil {
 			return fmt.Errorf("SHOW DETECTORS => %w", err)
+		}
+		if !strings.HasPrefix(reads, "examples.thyroid@") {
+			return fmt.Errorf("SHOW DETECTORS training_snapshots = %q, want examples.thyroid@<snapshot id>", reads)
 		}
 		return same([]any{name, algo, feats, n, status}, []any{"d", "autoencoder", "f0,f1,f2", 3772, "ready"})
 	})
