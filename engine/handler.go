@@ -67,7 +67,9 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 	defer h.recoverPanic(c, "query", &rerr) // recover.go
 	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
 	defer done(nil)                         // stops the guard after a panic too
-	err := done(h.Handler.ComQuery(ctx, c, query, h.spool(c, callback)))
+	err := done(h.retryStatement(c, query, func(sent func()) error { // retry.go
+		return h.Handler.ComQuery(ctx, c, query, h.spool(c, sending(callback, sent)))
+	}))
 	h.setStatus(c)
 	return asParseError(err)
 }
@@ -79,8 +81,11 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 	defer h.recoverPanic(c, "query", &rerr) // recover.go
 	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
 	defer done(nil)                         // stops the guard after a panic too
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, h.spool(c, callback))
-	err = done(err)
+	var rest string
+	err := done(h.retryStatement(c, query, func(sent func()) (err error) { // retry.go
+		rest, err = h.Handler.ComMultiQuery(ctx, c, query, h.spool(c, sending(callback, sent)))
+		return err
+	}))
 	h.setStatus(c)
 	if err != nil {
 		rest = ""
@@ -109,11 +114,14 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	defer h.recoverPanic(c, "execute", &rerr)         // recover.go
 	ctx, done := h.guard(ctx, c, prepare.PrepareStmt) // stmt_guard.go
 	defer done(nil)                                   // stops the guard after a panic too
-	err := h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
-		if len(qr.Fields) == 0 { // vitess writes the OK packet in callback
-			h.setStatus(c)
-		}
-		return callback(qr)
+	err := h.retryStatement(c, prepare.PrepareStmt, func(sent func()) error { // retry.go
+		return h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
+			sent()
+			if len(qr.Fields) == 0 { // vitess writes the OK packet in callback
+				h.setStatus(c)
+			}
+			return callback(qr)
+		})
 	})
 	err = done(err)
 	h.setStatus(c)
