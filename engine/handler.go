@@ -64,9 +64,9 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 
 // ComQuery implements mysql.Handler.
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (rerr error) {
-	defer h.recoverPanic(c, "query", &rerr) // recover.go
-	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
-	defer done(nil)                         // stops the guard after a panic too
+	defer h.recoverPanic(c, "query", &rerr)                          // recover.go
+	ctx, done := h.guard(ctx, c, query)                              // stmt_guard.go
+	defer done(nil)                                                  // stops the guard after a panic too
 	err := done(h.retryStatement(c, query, func(sent func()) error { // retry.go
 		return h.Handler.ComQuery(ctx, c, query, h.spool(c, sending(callback, sent)))
 	}))
@@ -111,9 +111,9 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 
 // ComStmtExecute implements mysql.Handler.
 func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (rerr error) {
-	defer h.recoverPanic(c, "execute", &rerr)         // recover.go
-	ctx, done := h.guard(ctx, c, prepare.PrepareStmt) // stmt_guard.go
-	defer done(nil)                                   // stops the guard after a panic too
+	defer h.recoverPanic(c, "execute", &rerr)                                 // recover.go
+	ctx, done := h.guard(ctx, c, prepare.PrepareStmt)                         // stmt_guard.go
+	defer done(nil)                                                           // stops the guard after a panic too
 	err := h.retryStatement(c, prepare.PrepareStmt, func(sent func()) error { // retry.go
 		return h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
 			sent()
