@@ -35,6 +35,8 @@ import (
 //   - A multi-statement query stops at the first statement that fails.
 //   - A panic in a command is error 1105 for it, not a lost connection
 //     (recover.go).
+//   - An autocommit statement that fails with 1213 because its commit lost
+//     a race is run again instead (retry.go).
 type handler struct {
 	mysql.Handler
 	sessions *connSessions
@@ -64,10 +66,11 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 
 // ComQuery implements mysql.Handler.
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (rerr error) {
-	defer h.recoverPanic(c, "query", &rerr)                          // recover.go
-	ctx, done := h.guard(ctx, c, query)                              // stmt_guard.go
-	defer done(nil)                                                  // stops the guard after a panic too
-	err := done(h.retryStatement(c, query, func(sent func()) error { // retry.go
+	defer h.recoverPanic(c, "query", &rerr) // recover.go
+	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
+	defer done(nil)                         // stops the guard after a panic too
+	// retry.go: an autocommit statement that lost a commit race runs again.
+	err := done(h.retryStatement(c, query, func(sent func()) error {
 		return h.Handler.ComQuery(ctx, c, query, h.spool(c, sending(callback, sent)))
 	}))
 	h.setStatus(c)
@@ -82,7 +85,8 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
 	defer done(nil)                         // stops the guard after a panic too
 	var rest string
-	err := done(h.retryStatement(c, query, func(sent func()) (err error) { // retry.go
+	// retry.go: an autocommit statement that lost a commit race runs again.
+	err := done(h.retryStatement(c, query, func(sent func()) (err error) {
 		rest, err = h.Handler.ComMultiQuery(ctx, c, query, h.spool(c, sending(callback, sent)))
 		return err
 	}))
@@ -111,10 +115,11 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 
 // ComStmtExecute implements mysql.Handler.
 func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (rerr error) {
-	defer h.recoverPanic(c, "execute", &rerr)                                 // recover.go
-	ctx, done := h.guard(ctx, c, prepare.PrepareStmt)                         // stmt_guard.go
-	defer done(nil)                                                           // stops the guard after a panic too
-	err := h.retryStatement(c, prepare.PrepareStmt, func(sent func()) error { // retry.go
+	defer h.recoverPanic(c, "execute", &rerr)         // recover.go
+	ctx, done := h.guard(ctx, c, prepare.PrepareStmt) // stmt_guard.go
+	defer done(nil)                                   // stops the guard after a panic too
+	// retry.go: an autocommit statement that lost a commit race runs again.
+	err := h.retryStatement(c, prepare.PrepareStmt, func(sent func()) error {
 		return h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
 			sent()
 			if len(qr.Fields) == 0 { // vitess writes the OK packet in callback
