@@ -173,11 +173,12 @@ func (s *session) inAutocommit() bool {
 	if s.GetIgnoreAutoCommit() {
 		return false
 	}
-	v, err := s.GetSessionVariable(sql.NewEmptyContext(), sql.AutoCommitSessionVar)
+	// A nil context, as in statusFlags: an empty one costs a new session.
+	v, err := s.GetSessionVariable(nil, sql.AutoCommitSessionVar)
 	if err != nil {
 		return false
 	}
-	if on, err := sql.ConvertToBool(sql.NewEmptyContext(), v); err != nil || !on {
+	if on, err := sql.ConvertToBool(nil, v); err != nil || !on {
 		return false
 	}
 	tx, _ := s.GetTransaction().(*transaction)

@@ -3,22 +3,25 @@ package storage
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // Group commit.
 //
-// Every commit costs a fixed number of fsyncs (data file, manifests,
-// manifest list, metadata, the claim and publish links, the version
-// hint) whatever the number of rows, so concurrent small appends to one
-// table are committed together: Table.AppendIf queues its request, and
-// the request at the head of the queue (the leader) takes every request
-// queued at that moment (the group, up to maxGroupRows rows), runs their
-// checks in queue order, writes the rows of the accepted ones as one
-// data file (merged with small files as by Append) and commits them as
-// one Iceberg snapshot. Requests that arrive meanwhile wait for the next
-// group, led by the first of them once the current leader is done.
+// Every commit costs about the same whatever the number of rows: a dozen
+// fsyncs (data file, manifests, manifest list, metadata, the claim and
+// publish links, the version hint) and iceberg-go's metadata work. So
+// concurrent small appends to one table are committed together:
+// Table.AppendIf queues its request, and the request at the head of the
+// queue (the leader) takes every request queued at that moment (the
+// group, up to maxGroupRows rows), runs their checks in queue order,
+// writes the rows of the accepted ones as one data file (merged with
+// small files as by Append) and commits them as one Iceberg snapshot.
+// Requests that arrive meanwhile wait for the next group, led by the
+// first of them once the current leader is done, which may first wait
+// briefly for the requests it expects (see appendQueue.gather).
 //
 // Each request's check sees the committed contents extended by the rows
 // of the requests accepted before it in the same group (a provisional
@@ -53,6 +56,15 @@ type appendReq struct {
 type appendQueue struct {
 	mu   sync.Mutex
 	reqs []*appendReq
+
+	// Gathering (see gather): expect is how many requests the next
+	// leader waits for, lastCommit how long the last group's commit
+	// took, and arrived gets a token when a request is queued while
+	// gathering is set.
+	expect     int
+	lastCommit time.Duration
+	gathering  bool
+	arrived    chan struct{}
 }
 
 // groupAppend is AppendIf: it queues the request and either waits for a
@@ -64,6 +76,12 @@ func (t *Table) groupAppend(check func(cur *Data) error, recs []arrow.RecordBatc
 	q.mu.Lock()
 	q.reqs = append(q.reqs, req)
 	lead := len(q.reqs) == 1
+	if q.gathering {
+		select {
+		case q.arrived <- struct{}{}:
+		default:
+		}
+	}
 	q.mu.Unlock()
 	if !lead {
 		<-req.wake
@@ -72,10 +90,49 @@ func (t *Table) groupAppend(check func(cur *Data) error, recs []arrow.RecordBatc
 		}
 	}
 	q.mu.Lock()
+	q.gather()
 	group := takeGroup(q.reqs)
 	q.mu.Unlock()
 	t.commitGroup(group)
 	return req.err
+}
+
+// maxGather bounds how long a leader waits for the requests it expects.
+const maxGather = 10 * time.Millisecond
+
+// gather lets a new leader wait, briefly, for the requests it expects
+// before it takes its group; q.mu is held (and released while waiting).
+//
+// Without it, appenders that each wait for their previous append before
+// sending the next fall into a pattern of alternating groups: while a
+// group of n commits, the one appender that was not in it queues alone
+// and commits alone next, while the n queue again. The requests a leader
+// expects are those of the previous group (acknowledged just now, their
+// appenders are likely to send the next ones) plus those that were
+// queued when it ended; it waits at most half the last commit's duration
+// (and maxGather) for them, so a lone appender never waits, and one that
+// goes away costs one such wait.
+func (q *appendQueue) gather() {
+	if len(q.reqs) >= q.expect || q.lastCommit <= 0 {
+		return
+	}
+	if q.arrived == nil {
+		q.arrived = make(chan struct{}, 1)
+	}
+	timer := time.NewTimer(min(q.lastCommit/2, maxGather))
+	defer timer.Stop()
+	q.gathering = true
+	defer func() { q.gathering = false }()
+	for len(q.reqs) < q.expect {
+		q.mu.Unlock()
+		select {
+		case <-q.arrived:
+			q.mu.Lock()
+		case <-timer.C:
+			q.mu.Lock()
+			return
+		}
+	}
 }
 
 // takeGroup returns the requests a leader (reqs[0]) commits together:
@@ -100,11 +157,16 @@ func takeGroup(reqs []*appendReq) []*appendReq {
 // wakes the requests even if a check or the commit panics; the panic then
 // goes on in the leader.
 func (t *Table) commitGroup(group []*appendReq) {
+	var took time.Duration // the commit's duration, if there was one
 	defer func() {
 		p := recover()
 		q := &t.appends
 		q.mu.Lock()
 		q.reqs = append([]*appendReq(nil), q.reqs[len(group):]...)
+		q.expect = len(group) + len(q.reqs)
+		if took > 0 {
+			q.lastCommit = took
+		}
 		var next *appendReq
 		if len(q.reqs) > 0 {
 			next = q.reqs[0]
@@ -193,7 +255,10 @@ func (t *Table) commitGroup(group []*appendReq) {
 		defer merged.Release()
 		recs = []arrow.RecordBatch{merged}
 	}
-	if err := t.appendLocked(recs, rows); err != nil {
+	start := time.Now()
+	err := t.appendLocked(recs, rows)
+	took = time.Since(start)
+	if err != nil {
 		for _, r := range accepted {
 			r.err = err
 		}

@@ -270,3 +270,48 @@ func TestGroupCommitConcurrent(t *testing.T) {
 		t.Errorf("%d appends took %d commits: no two were grouped", writers*each, commits)
 	}
 }
+
+// TestGroupCommitGathers: appenders that each send their next append
+// only once the previous one returned (as clients do) are committed in
+// full groups, not in alternating groups of one and of the rest. Catches:
+// a leader that takes its group without waiting for the appenders of the
+// previous group (about twice the commits).
+func TestGroupCommitGathers(t *testing.T) {
+	mem := checkedAlloc(t)
+	s, tbl := tenRowTable(t, t.TempDir(), mem, true)
+	defer s.Close()
+	seq := tbl.ice.Metadata().LastSequenceNumber()
+	const writers, each = 4, 10
+	var (
+		wg   sync.WaitGroup
+		errs errorSink
+	)
+	start := make(chan struct{})
+	for w := range int64(writers) {
+		wg.Go(func() {
+			<-start
+			for i := range int64(each) {
+				b := makeBatch(mem, tbl.Schema(), 100+w*each+i, 1)
+				err := tbl.Append([]arrow.RecordBatch{b})
+				b.Release()
+				if err != nil {
+					errs.add(err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	if !waitFor(t, &wg, 60*time.Second, "appenders") {
+		t.FailNow()
+	}
+	errs.report(t)
+	if n := tbl.NumRows(); n != 10+writers*each {
+		t.Fatalf("%d rows, want %d", n, 10+writers*each)
+	}
+	commits := tbl.ice.Metadata().LastSequenceNumber() - seq
+	t.Logf("%d appenders x %d appends: %d commits", writers, each, commits)
+	if commits > each*3/2 {
+		t.Errorf("%d appenders x %d appends took %d commits, want about %d", writers, each, commits, each)
+	}
+}
