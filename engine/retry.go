@@ -203,15 +203,13 @@ func (h *handler) retryStatement(c *mysql.Conn, query string, run func(sent func
 	s.takeLostRace()
 	var lost []*storage.Table
 	for attempt := 0; ; attempt++ {
-		var release func()
-		if len(lost) > 0 {
-			release = s.holdGates(lost)
-		}
 		delivered := false
-		err := run(func() { delivered = true })
-		if release != nil {
-			release()
-		}
+		err := func() error {
+			if len(lost) > 0 {
+				defer s.holdGates(lost)() // released even if run panics
+			}
+			return run(func() { delivered = true })
+		}()
 		race := s.takeLostRace()
 		if err == nil || delivered || len(race) == 0 || !isWriteConflict(err) || attempt == maxStatementRetries {
 			return err
