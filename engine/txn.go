@@ -32,7 +32,9 @@ import (
 // append (its primary keys re-checked against rows committed since the
 // base: a duplicate is 1062), anything else as an overwrite that fails
 // with 1213 (ER_LOCK_DEADLOCK) if another transaction committed to the
-// table since the base. A failed COMMIT leaves nothing of the transaction
+// table since the base. A statement under autocommit that fails so is
+// run again by the handler (retry.go); concurrent appends to one table
+// share commits (storage's group commit). A failed COMMIT leaves nothing of the transaction
 // (it is rolled back), and so do ROLLBACK and a lost connection.
 //
 // Statements are atomic inside a transaction: each editor marks the undo
