@@ -11,10 +11,10 @@ BIN     := bin/anomalydb
 
 # Concurrency and crash tests of engine/ and storage/, run a second time
 # under the race detector by make test.
-RACE_TESTS ?= Concurren|Crash|Interleav|Editor|Transaction|Conflict|AppendIf|CommitTables|MultiTable
+RACE_TESTS ?= Concurren|Crash|Interleav|Editor|Transaction|Conflict|AppendIf|CommitTables|MultiTable|GroupCommit|WhileInserting
 # Crash tests whose every statement runs in the real binary (not built
 # with -race): the rerun would only slow make test down.
-RACE_SKIP ?= TestCrashDuringLoadData|TestCrashDuringAlterTable
+RACE_SKIP ?= TestCrashDuringLoadData|TestCrashDuringAlterTable|TestCrashDuringGroupCommit
 
 build:
 	$(GO) build -o $(BIN) ./cmd/anomalydb

@@ -2,12 +2,20 @@ package engine_test
 
 import (
 	"bufio"
+	gosql "database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 const shuttleFeatures = "f0, f1, f2, f3, f4, f5, f6, f7, f8"
@@ -143,4 +151,208 @@ func BenchmarkBulkLoad(b *testing.B) {
 	b.Run("insert_select", func(b *testing.B) {
 		run(b, "INSERT INTO bulk.dst SELECT * FROM bulk.src")
 	})
+}
+
+// benchRows returns the integer in environment variable name, or def.
+func benchRows(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// benchConns opens n connections of their own (one each) to database db.
+func benchConns(b *testing.B, ts *testServer, db string, n int) []*gosql.DB {
+	conns := make([]*gosql.DB, n)
+	for i := range conns {
+		conns[i] = ts.open(db)
+	}
+	return conns
+}
+
+// percentile returns the p-th percentile (0 < p <= 100) of sorted
+// latencies, in milliseconds, by the nearest-rank method.
+func percentile(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p/100+0.999999) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return float64(sorted[i]) / float64(time.Millisecond)
+}
+
+// insertRow is a single-row INSERT of row id into t (BIGINT primary key,
+// three DOUBLEs) with values from rng.
+func insertRow(rng *rand.Rand, id int) string {
+	return fmt.Sprintf("INSERT INTO t VALUES (%d, %.6f, %.6f, %.6f)", id, rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64())
+}
+
+// benchTable creates table t of database db for the write benchmarks.
+const benchTable = "CREATE TABLE %s.t (id BIGINT PRIMARY KEY, a DOUBLE, b DOUBLE, c DOUBLE)"
+
+// BenchmarkConcurrentInserts measures autocommit single-row INSERTs over
+// the MySQL protocol into a table with a BIGINT primary key and three
+// DOUBLE columns: 16 connections at once, and 1 connection as the
+// baseline of the same run. Each connection inserts INSERT_ROWS rows
+// (default 200) of its own keys, one statement each, as fast as it can;
+// each iteration starts from an empty table. Reported: rows/s over the
+// whole run and the p50 and p99 statement latency.
+func BenchmarkConcurrentInserts(b *testing.B) {
+	perConn := benchRows(b, "INSERT_ROWS", 100)
+	ts := startServer(b, b.TempDir(), false)
+	defer ts.stop()
+	admin := ts.open("")
+	if _, err := admin.Exec("CREATE DATABASE ins"); err != nil {
+		b.Fatal(err)
+	}
+	for _, conns := range []int{1, 16} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			dbs := benchConns(b, ts, "ins", conns)
+			var lat []time.Duration
+			var elapsed time.Duration
+			for i := 0; i < b.N; i++ {
+				for _, q := range []string{"DROP TABLE IF EXISTS ins.t", fmt.Sprintf(benchTable, "ins")} {
+					if _, err := admin.Exec(q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				lats := make([][]time.Duration, conns)
+				errs := make(chan error, conns)
+				start := time.Now()
+				var wg sync.WaitGroup
+				for c := range conns {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rng := rand.New(rand.NewPCG(uint64(c), 7))
+						for j := range perConn {
+							q := insertRow(rng, c*perConn+j)
+							t0 := time.Now()
+							if _, err := dbs[c].Exec(q); err != nil {
+								errs <- fmt.Errorf("connection %d: %s: %w", c, q, err)
+								return
+							}
+							lats[c] = append(lats[c], time.Since(t0))
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed += time.Since(start)
+				close(errs)
+				for err := range errs {
+					b.Fatal(err)
+				}
+				for _, l := range lats {
+					lat = append(lat, l...)
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "rows/s")
+			b.ReportMetric(percentile(lat, 50), "p50-ms")
+			b.ReportMetric(percentile(lat, 99), "p99-ms")
+		})
+	}
+}
+
+// BenchmarkPointUpdateWhileInserting measures autocommit point UPDATEs by
+// primary key (UPDATE t SET a = a + 1 WHERE id = ?) on a table of 1,000
+// rows while 4 other connections insert single rows as fast as they
+// can. Each iteration runs UPDATES updates (default 40) of seeded random
+// keys, one after another, on a fresh table. Reported: the fraction of
+// updates that succeeded (the others fail, e.g. with 1213), the p50
+// latency of the successful ones, and the inserters' rows/s meanwhile.
+func BenchmarkPointUpdateWhileInserting(b *testing.B) {
+	const tableRows, inserters = 1000, 4
+	updates := benchRows(b, "UPDATES", 40)
+	ts := startServer(b, b.TempDir(), false)
+	defer ts.stop()
+	admin := ts.open("")
+	if _, err := admin.Exec("CREATE DATABASE upd"); err != nil {
+		b.Fatal(err)
+	}
+	var fill strings.Builder
+	fill.WriteString("INSERT INTO upd.t VALUES ")
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range tableRows {
+		if i > 0 {
+			fill.WriteString(", ")
+		}
+		fmt.Fprintf(&fill, "(%d, %.6f, %.6f, %.6f)", i, rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64())
+	}
+	dbs := benchConns(b, ts, "upd", inserters+1)
+	updater := dbs[inserters]
+	var okLat []time.Duration
+	var failed, inserted int
+	var insertTime time.Duration
+	failures := map[uint16]int{}
+	for i := 0; i < b.N; i++ {
+		for _, q := range []string{"DROP TABLE IF EXISTS upd.t", fmt.Sprintf(benchTable, "upd"), fill.String()} {
+			if _, err := admin.Exec(q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		stop := make(chan struct{})
+		counts := make([]int, inserters)
+		errs := make(chan error, inserters)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for c := range inserters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(c), 9))
+				for j := 0; ; j++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := dbs[c].Exec(insertRow(rng, (c+1)*1_000_000+j)); err != nil {
+						errs <- fmt.Errorf("inserter %d: %w", c, err)
+						return
+					}
+					counts[c]++
+				}
+			}()
+		}
+		urng := rand.New(rand.NewPCG(5, 6))
+		for range updates {
+			q := fmt.Sprintf("UPDATE t SET a = a + 1 WHERE id = %d", urng.IntN(tableRows))
+			t0 := time.Now()
+			_, err := updater.Exec(q)
+			if err == nil {
+				okLat = append(okLat, time.Since(t0))
+				continue
+			}
+			var me *mysql.MySQLError
+			if !errors.As(err, &me) {
+				close(stop)
+				b.Fatalf("%s: %v", q, err)
+			}
+			failures[me.Number]++
+			failed++
+		}
+		close(stop)
+		wg.Wait()
+		insertTime += time.Since(start)
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		for _, n := range counts {
+			inserted += n
+		}
+	}
+	slices.Sort(okLat)
+	b.ReportMetric(float64(len(okLat))/float64(len(okLat)+failed), "ok-fraction")
+	b.ReportMetric(percentile(okLat, 50), "update-p50-ms")
+	b.ReportMetric(float64(inserted)/insertTime.Seconds(), "insert-rows/s")
+	if failed > 0 {
+		b.Logf("failed updates by error number: %v", failures)
+	}
 }

@@ -35,6 +35,8 @@ import (
 //   - A multi-statement query stops at the first statement that fails.
 //   - A panic in a command is error 1105 for it, not a lost connection
 //     (recover.go).
+//   - An autocommit statement that fails with 1213 because its commit lost
+//     a race is run again instead (retry.go).
 type handler struct {
 	mysql.Handler
 	sessions *connSessions
@@ -67,7 +69,10 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 	defer h.recoverPanic(c, "query", &rerr) // recover.go
 	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
 	defer done(nil)                         // stops the guard after a panic too
-	err := done(h.Handler.ComQuery(ctx, c, query, h.spool(c, callback)))
+	// retry.go: an autocommit statement that lost a commit race runs again.
+	err := done(h.retryStatement(c, query, func(sent func()) error {
+		return h.Handler.ComQuery(ctx, c, query, h.spool(c, sending(callback, sent)))
+	}))
 	h.setStatus(c)
 	return asParseError(err)
 }
@@ -79,8 +84,12 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 	defer h.recoverPanic(c, "query", &rerr) // recover.go
 	ctx, done := h.guard(ctx, c, query)     // stmt_guard.go
 	defer done(nil)                         // stops the guard after a panic too
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, h.spool(c, callback))
-	err = done(err)
+	var rest string
+	// retry.go: an autocommit statement that lost a commit race runs again.
+	err := done(h.retryStatement(c, query, func(sent func()) (err error) {
+		rest, err = h.Handler.ComMultiQuery(ctx, c, query, h.spool(c, sending(callback, sent)))
+		return err
+	}))
 	h.setStatus(c)
 	if err != nil {
 		rest = ""
@@ -109,11 +118,15 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	defer h.recoverPanic(c, "execute", &rerr)         // recover.go
 	ctx, done := h.guard(ctx, c, prepare.PrepareStmt) // stmt_guard.go
 	defer done(nil)                                   // stops the guard after a panic too
-	err := h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
-		if len(qr.Fields) == 0 { // vitess writes the OK packet in callback
-			h.setStatus(c)
-		}
-		return callback(qr)
+	// retry.go: an autocommit statement that lost a commit race runs again.
+	err := h.retryStatement(c, prepare.PrepareStmt, func(sent func()) error {
+		return h.Handler.ComStmtExecute(ctx, c, prepare, func(qr *sqltypes.Result) error {
+			sent()
+			if len(qr.Fields) == 0 { // vitess writes the OK packet in callback
+				h.setStatus(c)
+			}
+			return callback(qr)
+		})
 	})
 	err = done(err)
 	h.setStatus(c)

@@ -590,9 +590,14 @@ func (u *uniqueKey) dupErr(row, existing sql.Row) error {
 // from the encoded key to the row's number in d. Only the key columns are
 // read.
 func (t *table) keySets(d *storage.Data, keys []*uniqueKey) []map[string]int {
+	return t.keySetsFrom(d, keys, 0)
+}
+
+// keySetsFrom is keySets of the rows of d from row number from on.
+func (t *table) keySetsFrom(d *storage.Data, keys []*uniqueKey, from int64) []map[string]int {
 	sets := make([]map[string]int, len(keys))
 	for i := range sets {
-		sets[i] = make(map[string]int, d.NumRows())
+		sets[i] = make(map[string]int, max(0, d.NumRows()-from))
 	}
 	if len(keys) == 0 {
 		return sets
@@ -609,10 +614,17 @@ func (t *table) keySets(d *storage.Data, keys []*uniqueKey) []map[string]int {
 	readers := make([]func(int) interface{}, len(cols))
 	n := 0
 	for _, rec := range d.Batches() {
+		start := 0
+		if skip := from - int64(n); skip >= rec.NumRows() {
+			n += int(rec.NumRows())
+			continue
+		} else if skip > 0 {
+			start, n = int(skip), n+int(skip)
+		}
 		for j, o := range cols {
 			readers[j] = valueReader(t.schema.Schema[o].Type, rec.Column(o))
 		}
-		for r := 0; r < int(rec.NumRows()); r++ {
+		for r := start; r < int(rec.NumRows()); r++ {
 			for j, rd := range readers {
 				row[cols[j]] = rd(r)
 			}

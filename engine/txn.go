@@ -32,7 +32,9 @@ import (
 // append (its primary keys re-checked against rows committed since the
 // base: a duplicate is 1062), anything else as an overwrite that fails
 // with 1213 (ER_LOCK_DEADLOCK) if another transaction committed to the
-// table since the base. A failed COMMIT leaves nothing of the transaction
+// table since the base. A statement under autocommit that fails so is
+// run again by the handler (retry.go); concurrent appends to one table
+// share commits (storage's group commit). A failed COMMIT leaves nothing of the transaction
 // (it is rolled back), and so do ROLLBACK and a lost connection.
 //
 // Statements are atomic inside a transaction: each editor marks the undo
@@ -55,6 +57,8 @@ var txCounter atomic.Uint64
 type transaction struct {
 	id       uint64
 	readOnly bool
+	sess     *session         // the session it runs in; nil for a statement-private one
+	wrote    []*storage.Table // the tables of its last commit (retry.go)
 
 	mu     sync.Mutex // guards tables and order (scans may register tables concurrently)
 	tables map[*storage.Table]*txTable
@@ -155,6 +159,11 @@ func (tx *transaction) commit() error {
 	if len(changes) == 0 {
 		return nil
 	}
+	tx.wrote = tx.wrote[:0]
+	for _, c := range changes {
+		tx.wrote = append(tx.wrote, c.Table)
+	}
+	defer enterCommit(tx.sess, tx.wrote)() // retry.go
 	err := changes[0].Table.Store().CommitTables(changes)
 	if errors.Is(err, storage.ErrSchemaMismatch) { // ALTER TABLE committed since the transaction began
 		return errTableDefChanged(changes[0].Table.Name())
@@ -579,7 +588,11 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 // inserted): when another transaction committed since the base snapshot,
 // the inserted rows are checked again against the current rows and
 // against each other, for every unique key defined now (a UNIQUE index
-// may have been created since the base).
+// may have been created since the base). When cur only adds rows to the
+// base (Data.Extends) under the same key definitions, the inserted rows
+// were already checked against the base rows when inserted, and only the
+// rows added since are read: the check of a group-committed INSERT costs
+// what was committed since its snapshot, not the table's size.
 func (tt *txTable) recheckKeys(cur *storage.Data, inserted []arrow.RecordBatch) error {
 	if sameContents(cur, tt.base) {
 		return nil
@@ -588,7 +601,11 @@ func (tt *txTable) recheckKeys(cur *storage.Data, inserted []arrow.RecordBatch) 
 	if len(uniq) == 0 {
 		return nil
 	}
-	sets := tt.t.keySets(cur, uniq)
+	var from int64
+	if cur.Extends(tt.base) && cur.Property(indexesProperty) == tt.base.Property(indexesProperty) {
+		from = tt.base.NumRows()
+	}
+	sets := tt.t.keySetsFrom(cur, uniq, from)
 	for _, rec := range inserted {
 		for _, r := range recordRows(tt.t.schema.Schema, []arrow.RecordBatch{rec}) {
 			for u, uk := range uniq {
@@ -612,6 +629,9 @@ type session struct {
 	*sql.BaseSession
 	mu   sync.Mutex
 	last *transaction // the session's newest transaction, for SessionEnd
+
+	gates int              // commit gates held exclusively (retry.go)
+	lost  []*storage.Table // tables of autocommit commits lost to a write conflict (retry.go)
 }
 
 var (
@@ -622,6 +642,7 @@ var (
 // StartTransaction implements sql.TransactionSession.
 func (s *session) StartTransaction(_ *sql.Context, ch sql.TransactionCharacteristic) (sql.Transaction, error) {
 	tx := newTransaction(ch == sql.ReadOnly)
+	tx.sess = s
 	s.mu.Lock()
 	prev := s.last
 	s.last = tx
@@ -642,6 +663,9 @@ func (s *session) CommitTransaction(ctx *sql.Context, t sql.Transaction) error {
 		return fmt.Errorf("unexpected transaction %T", t)
 	}
 	err := tx.commit()
+	if err != nil && isWriteConflict(err) && ctx != nil && !ctx.GetIgnoreAutoCommit() {
+		s.noteLostRace(tx.wrote) // retry.go
+	}
 	if err != nil && ctx != nil {
 		ctx.SetIgnoreAutoCommit(false)
 		ctx.SetTransaction(nil)

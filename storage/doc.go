@@ -16,7 +16,11 @@
 //     Iceberg snapshot. After a crash at any moment (kill -9 included) the
 //     next Open sees either the old or the new contents, never a mix and
 //     never an error. The in-memory contents are swapped only after the
-//     commit succeeded; a failed write changes nothing.
+//     commit succeeded; a failed write changes nothing. Concurrent appends
+//     (Append, AppendIf) to one table are group-committed: one snapshot
+//     and one data file for all of them, each checked as if committed
+//     alone after the ones before it, each returning once that snapshot is
+//     durable (group.go).
 //   - Table.UpdateProperties changes table properties (the SQL layer keeps
 //     its column and index definitions there) as one Iceberg metadata
 //     commit, with the same guarantees; it publishes a new Data that

@@ -137,6 +137,25 @@ func powerLossCases() []powerLossCase {
 			op:    func(e *plEnv, s *Store) error { return e.appendRows(s, "db", "t", 10, 5) },
 		},
 		{
+			// Three AppendIf calls committed as one group (group.go): a
+			// power cut shows none of them or all of them.
+			name:  "AppendIf/group commit",
+			setup: func(e *plEnv, s *Store) { e.mkTable(s, "db", "t", 0, 10) },
+			op: func(e *plEnv, s *Store) error {
+				tbl, err := s.Table("db", "t")
+				if err != nil {
+					return err
+				}
+				var reqs []groupReq
+				for i := range int64(3) {
+					b := makeBatch(e.mem, tbl.Schema(), 10+2*i, 2)
+					defer b.Release()
+					reqs = append(reqs, groupReq{hasIDs(10+2*i, 2, new([]int64)), []arrow.RecordBatch{b}})
+				}
+				return errors.Join(appendAsGroup(e.t, tbl, reqs)...)
+			},
+		},
+		{
 			name:  "Append/first rows",
 			setup: func(e *plEnv, s *Store) { e.mkTable(s, "db", "t", 0, 0) },
 			op:    func(e *plEnv, s *Store) error { return e.appendRows(s, "db", "t", 0, 5) },

@@ -47,6 +47,8 @@ type Table struct {
 	// maintain expires snapshots only when it can take it.
 	meta   atomic.Pointer[table.Table]
 	histMu sync.RWMutex
+
+	appends appendQueue // AppendIf requests waiting for a group commit (group.go)
 }
 
 // fileInfo is one data file of the current snapshot.
@@ -233,8 +235,9 @@ func (t *Table) check(recs []arrow.RecordBatch) (int64, error) {
 	return rows, nil
 }
 
-// Append adds the rows of recs to the table as one Iceberg snapshot: after
-// a crash at any moment the table holds either all of them or none. The
+// Append adds the rows of recs to the table as one Iceberg snapshot (which
+// concurrent appends to the table may share, see AppendIf): after a crash
+// at any moment the table holds either all of them or none. The
 // in-memory contents change only after the commit succeeded; on error
 // nothing changed. Every batch must match Schema() (see ErrSchemaMismatch).
 // The caller keeps ownership of recs; the table retains what it keeps.
@@ -258,27 +261,19 @@ func (t *Table) Append(recs []arrow.RecordBatch) error {
 // unchanged. check receives the contents even when recs hold zero rows; it
 // is not called when recs do not match Schema() or the table no longer
 // accepts writes. cur is valid only during the call (do not Release it);
-// check runs with the table's write lock held and must not call methods of
-// the Store or of this Table. The caller keeps ownership of recs.
+// check runs with the table's write lock held, possibly on another
+// goroutine, and must not call methods of the Store or of this Table.
+// The caller keeps ownership of recs.
+//
+// Concurrent calls on one table are group-committed (group.go): their
+// rows may share one snapshot and one data file. For each call, cur is
+// then the committed contents followed by the rows of the calls of the
+// same group accepted before it, so "the rows the appended ones will
+// follow" still holds; a call whose check fails leaves the others
+// unaffected, and a failed commit fails every call of its group. Each
+// call returns once its rows are committed, durably.
 func (t *Table) AppendIf(check func(cur *Data) error, recs []arrow.RecordBatch) error {
-	t.writeMu.Lock()
-	defer t.writeMu.Unlock()
-	if err := t.writable(); err != nil {
-		return err
-	}
-	rows, err := t.check(recs)
-	if err != nil {
-		return err
-	}
-	if check != nil {
-		if err := check(t.data); err != nil {
-			return err
-		}
-	}
-	if rows == 0 {
-		return nil
-	}
-	return t.appendLocked(recs, rows)
+	return t.groupAppend(check, recs) // group.go
 }
 
 // appendLocked is Append of validated recs holding rows rows (> 0) with
