@@ -134,13 +134,16 @@ var (
 func (d *database) Name() string { return d.name }
 
 // GetTableInsensitive implements sql.Database.
-func (d *database) GetTableInsensitive(_ *sql.Context, name string) (sql.Table, bool, error) {
+func (d *database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
 	t, err := d.p.store.Table(d.name, name)
 	if errors.Is(err, storage.ErrTableNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if s := stageOf(ctx); s != nil && s.st == t {
+		return s.table(), true, nil // a clause of a running ALTER TABLE (alter_stage.go)
 	}
 	if t.Damage() != nil {
 		return newDamagedTable(d.name, t), true, nil
@@ -219,6 +222,18 @@ func (d *database) DropTable(ctx *sql.Context, name string) error {
 // AUTO_INCREMENT counter go with it. It commits the open transaction
 // first, as MySQL does for DDL.
 func (d *database) RenameTable(ctx *sql.Context, oldName, newName string) error {
+	if s := stageOf(ctx); s != nil {
+		// ALTER TABLE … RENAME TO with other clauses: renamed in the
+		// statement's commit (alter_stage.go), which checks the name.
+		if t, err := d.p.store.Table(d.name, oldName); err != nil || t != s.st {
+			return sql.ErrTableNotFound.New(oldName)
+		}
+		if err := storage.ValidateName("table", newName); err != nil {
+			return errWrongTableName(newName)
+		}
+		s.newName = newName
+		return nil
+	}
 	if err := commitForDDL(ctx); err != nil {
 		return err
 	}

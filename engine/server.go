@@ -221,8 +221,9 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		return err
 	}
 	into := &intoFile{files: s.files}
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}})
-	into.exec = a.ExecBuilder
+	alter := &alterStatements{} // one commit per ALTER TABLE (alter_stage.go)
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, alter, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}})
+	into.exec, alter.exec = a.ExecBuilder, a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
 	s.svc.engine = e

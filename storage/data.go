@@ -57,6 +57,14 @@ func newData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
 	return d
 }
 
+// DetachedData wraps batches of schema that belong to no table (the SQL
+// layer's view of a change it has not committed yet), taking ownership
+// of one reference to each, and returns a Data with one reference for
+// the caller and no properties. It extends no other Data.
+func DetachedData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
+	return newData(schema, batches)
+}
+
 // Property returns one table property committed with d ("" if unset).
 func (d *Data) Property(key string) string { return d.props[key] }
 
