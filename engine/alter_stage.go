@@ -12,7 +12,7 @@ package engine
 // them (its conversions, defaults and checks), but the table they look
 // up (database.GetTableInsensitive) is the stage's view of the table,
 // and what they change (RewriteInserter, ModifyColumn, the index and
-// AUTO_INCREMENT methods, database.RenameTable) changes the stage. Once
+// AUTO_INCREMENT methods; RENAME TO, see rename.go) changes the stage. Once
 // the last clause has run, the stage is committed as one Iceberg commit
 // (storage.Store.AlterTable): columns, rows, index definitions,
 // AUTO_INCREMENT mark and name together, or, on any error, nothing.
@@ -22,6 +22,7 @@ package engine
 // about twice over, as one rewrite does.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -58,6 +59,7 @@ type alterStage struct {
 	props     map[string]string   // properties to set at the commit
 	newUnique []indexMeta         // UNIQUE indexes added: checked again at the commit when base changed
 	counter   *autoIncCounter     // the AUTO_INCREMENT counter of the stage, once used
+	newDB     string              // RENAME TO another database (rename.go), "" for none
 	newName   string              // RENAME TO, "" for none
 }
 
@@ -199,7 +201,7 @@ func (s *alterStage) renameColumn(from int, col *sql.Column, cols string, idx []
 
 // changed reports whether the stage holds anything to commit.
 func (s *alterStage) changed() bool {
-	return s.rewritten || s.newName != "" || len(s.props) > 0 || !s.arrow.Equal(s.base.Schema())
+	return s.rewritten || s.newName != "" || s.newDB != "" || len(s.props) > 0 || !s.arrow.Equal(s.base.Schema())
 }
 
 // commit commits the stage as one change of the table. It fails with
@@ -211,7 +213,7 @@ func (s *alterStage) commit() error {
 		return nil
 	}
 	name := s.st.Name()
-	a := storage.Alteration{Rewrite: s.rewritten, NewName: s.newName}
+	a := storage.Alteration{Rewrite: s.rewritten, NewName: s.newName, NewDB: s.newDB}
 	if s.rewritten || !s.arrow.Equal(s.base.Schema()) {
 		a.Schema, a.Sources = s.arrow, s.sources
 	}
@@ -248,7 +250,9 @@ func (s *alterStage) commit() error {
 	case errors.Is(err, storage.ErrTableNotFound):
 		return sql.ErrTableNotFound.New(name)
 	case errors.Is(err, storage.ErrTableExists):
-		return sql.ErrTableAlreadyExists.New(s.newName)
+		return sql.ErrTableAlreadyExists.New(cmp.Or(s.newName, name))
+	case errors.Is(err, storage.ErrDatabaseNotFound):
+		return sql.ErrDatabaseNotFound.New(s.newDB)
 	case errors.Is(err, storage.ErrInvalidName):
 		return errWrongTableName(s.newName)
 	case err != nil:
@@ -304,18 +308,27 @@ func (a *alterStatements) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.
 	if !ok {
 		return nil, nil
 	}
-	return a.run(ctx, d, name, n, row)
+	return a.run(ctx, d, name, n, row, nil)
 }
 
-// run runs the clauses n of an ALTER TABLE of d.name against a stage and
+// renameTarget is the RENAME TO clause of an ALTER TABLE (rename.go).
+type renameTarget struct {
+	db, name string
+}
+
+// run runs the clauses n (nil for none) of an ALTER TABLE of table name
+// of d against a stage, with rename (nil for none) applied last, and
 // commits it.
-func (a *alterStatements) run(ctx *sql.Context, d *database, name string, n sql.Node, row sql.Row) (sql.RowIter, error) {
+func (a *alterStatements) run(ctx *sql.Context, d *database, name string, n sql.Node, row sql.Row, rename *renameTarget) (sql.RowIter, error) {
 	tbl, ok, err := d.GetTableInsensitive(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	t, isTable := tbl.(*table)
 	if !ok || !isTable {
+		if rename != nil {
+			return nil, cmp.Or(damagedError(tbl), errNoSuchTable(d.name, name))
+		}
 		return nil, nil // go-mysql-server's error (or a damaged table's)
 	}
 	if err := implicitCommit(ctx); err != nil {
@@ -326,6 +339,15 @@ func (a *alterStatements) run(ctx *sql.Context, d *database, name string, n sql.
 		return nil, err
 	}
 	defer s.release()
+	if rename != nil {
+		s.newDB, s.newName = rename.db, rename.name
+	}
+	if n == nil {
+		if err := s.commit(); err != nil {
+			return nil, err
+		}
+		return okResult(), nil
+	}
 	orig := n
 	if b, ok := n.(*plan.Block); ok {
 		if n, err = fixTargetSchemas(b); err != nil {
@@ -368,12 +390,12 @@ func (a *alterStatements) run(ctx *sql.Context, d *database, name string, n sql.
 func alterTarget(n sql.Node) (sql.Database, string, bool) {
 	b, isBlock := n.(*plan.Block)
 	if !isBlock {
-		return alterClauseTarget(n, false)
+		return alterClauseTarget(n)
 	}
 	var db sql.Database
 	var name string
 	for _, c := range b.Children() {
-		cdb, cname, ok := alterClauseTarget(c, true)
+		cdb, cname, ok := alterClauseTarget(c)
 		if !ok || db != nil && (!strings.EqualFold(cdb.Name(), db.Name()) || !strings.EqualFold(cname, name)) {
 			return nil, "", false
 		}
@@ -383,9 +405,9 @@ func alterTarget(n sql.Node) (sql.Database, string, bool) {
 }
 
 // alterClauseTarget returns the database and table of one ALTER TABLE
-// clause's node. RENAME TABLE counts only inBlock: alone it is also the
-// RENAME TABLE statement.
-func alterClauseTarget(n sql.Node, inBlock bool) (sql.Database, string, bool) {
+// clause's node. (RENAME TO never reaches go-mysql-server's plan: see
+// rename.go.)
+func alterClauseTarget(n sql.Node) (sql.Database, string, bool) {
 	var tn sql.Node
 	switch n := n.(type) {
 	case *plan.AddColumn:
@@ -404,11 +426,6 @@ func alterClauseTarget(n sql.Node, inBlock bool) (sql.Database, string, bool) {
 		tn = n.Table
 	case *plan.AlterAutoIncrement:
 		tn = n.Table
-	case *plan.RenameTable:
-		if !inBlock || len(n.OldNames) != 1 || n.Db == nil {
-			return nil, "", false
-		}
-		return n.Db, n.OldNames[0], true
 	default:
 		return nil, "", false
 	}

@@ -23,7 +23,8 @@ import (
 // the MySQL parser unchanged.
 type detectorParser struct {
 	sql.Parser
-	svc *detectorService
+	svc  *detectorService
+	prov *provider // for RENAME TABLE and ALTER TABLE … RENAME (rename.go)
 }
 
 var _ sql.Parser = (*detectorParser)(nil)
@@ -33,7 +34,8 @@ func (p *detectorParser) ParseSimple(query string) (ast.Statement, error) {
 	if isDetectorStatement(query) {
 		return p.parseDetector(query, ast.ParserOptions{})
 	}
-	return rollupParser{p.Parser}.ParseSimple(query)
+	stmt, err := rollupParser{p.Parser}.ParseSimple(query)
+	return rewriteRenames(stmt, p.prov), err
 }
 
 // Parse implements sql.Parser.
@@ -41,7 +43,8 @@ func (p *detectorParser) Parse(ctx *sql.Context, query string, multi bool) (ast.
 	if isDetectorStatement(query) {
 		return p.parseFirst(query, ';', multi, sql.LoadSqlMode(ctx).ParserOptions())
 	}
-	return rollupParser{p.Parser}.Parse(ctx, query, multi)
+	stmt, parsed, rest, err := rollupParser{p.Parser}.Parse(ctx, query, multi)
+	return rewriteRenames(stmt, p.prov), parsed, rest, err
 }
 
 // ParseWithOptions implements sql.Parser.
@@ -49,7 +52,8 @@ func (p *detectorParser) ParseWithOptions(ctx context.Context, query string, del
 	if isDetectorStatement(query) {
 		return p.parseFirst(query, delimiter, multi, options)
 	}
-	return rollupParser{p.Parser}.ParseWithOptions(ctx, query, delimiter, multi, options)
+	stmt, parsed, rest, err := rollupParser{p.Parser}.ParseWithOptions(ctx, query, delimiter, multi, options)
+	return rewriteRenames(stmt, p.prov), parsed, rest, err
 }
 
 // ParseOneWithOptions implements sql.Parser: it parses the first
@@ -60,7 +64,8 @@ func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, 
 		stmt, err := p.parseDetector(query[:end], options)
 		return stmt, next, err
 	}
-	return rollupParser{p.Parser}.ParseOneWithOptions(ctx, query, options)
+	stmt, next, err := rollupParser{p.Parser}.ParseOneWithOptions(ctx, query, options)
+	return rewriteRenames(stmt, p.prov), next, err
 }
 
 // parseFirst parses the DETECTOR statement that query starts with, as

@@ -217,23 +217,12 @@ func (d *database) DropTable(ctx *sql.Context, name string) error {
 	return err
 }
 
-// RenameTable implements sql.TableRenamer (RENAME TABLE, ALTER TABLE …
-// RENAME): one metadata commit of the table; its rows, indexes and
-// AUTO_INCREMENT counter go with it. It commits the open transaction
-// first, as MySQL does for DDL.
+// RenameTable implements sql.TableRenamer: one metadata commit of the
+// table; its rows, indexes and AUTO_INCREMENT counter go with it. It
+// commits the open transaction first, as MySQL does for DDL. (The parser
+// hands RENAME TABLE and ALTER TABLE … RENAME to rename.go, which keeps
+// their qualified names; go-mysql-server's plan would call this.)
 func (d *database) RenameTable(ctx *sql.Context, oldName, newName string) error {
-	if s := stageOf(ctx); s != nil {
-		// ALTER TABLE … RENAME TO with other clauses: renamed in the
-		// statement's commit (alter_stage.go), which checks the name.
-		if t, err := d.p.store.Table(d.name, oldName); err != nil || t != s.st {
-			return sql.ErrTableNotFound.New(oldName)
-		}
-		if err := storage.ValidateName("table", newName); err != nil {
-			return errWrongTableName(newName)
-		}
-		s.newName = newName
-		return nil
-	}
 	if err := commitForDDL(ctx); err != nil {
 		return err
 	}

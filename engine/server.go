@@ -225,7 +225,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, alter, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}})
 	into.exec, alter.exec = a.ExecBuilder, a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
-	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
+	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc, prov: pro}
 	s.svc.engine = e
 	s.engine = e
 	ctx := sql.NewEmptyContext()

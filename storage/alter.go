@@ -227,6 +227,12 @@ type Alteration struct {
 	Fn func(cur *Data) ([]arrow.RecordBatch, map[string]string, error)
 	// NewName, if not "", is the table's new name (RenameTable's rules).
 	NewName string
+	// NewDB, if not "" and not the table's database, moves the table to
+	// database NewDB (under NewName, or its name): its rows are written
+	// anew there (see move.go), so a move costs what a rewrite costs.
+	// The target database must exist (ErrDatabaseNotFound) and have no
+	// table or view of the name (ErrTableExists).
+	NewDB string
 }
 
 // AlterTable changes table db.name's columns, rows, properties and name
@@ -236,16 +242,21 @@ type Alteration struct {
 // without Rewrite, a metadata commit that renames columns, like
 // RenameColumn), UpdateProperties and RenameTable, with their rules and
 // errors (ErrTableNotFound, ErrTableExists, ErrInvalidName,
-// ErrReservedProperty). Renamed, the *Table of the old name is detached
-// as after RenameTable; otherwise the same *Table shows the new contents.
+// ErrReservedProperty, ErrDatabaseNotFound). Renamed or moved, the
+// *Table of the old name is detached as after RenameTable; otherwise the
+// same *Table shows the new contents. A move to another database
+// (NewDB) is atomic too (see move.go).
 //
-// With NewName the store's lock is held for the whole call, so other
-// tables are not looked up before the commit ends.
+// With NewName or NewDB the store's lock is held for the whole call, so
+// other tables are not looked up before the commit ends.
 func (s *Store) AlterTable(db, name string, a Alteration) error {
+	renames := a.NewName != "" || a.NewDB != ""
 	if a.NewName != "" {
 		if err := validateName("table", a.NewName); err != nil {
 			return err
 		}
+	}
+	if renames {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 	} else {
@@ -259,18 +270,25 @@ func (s *Store) AlterTable(db, name string, a Alteration) error {
 			err = fmt.Errorf("%w: %s.%s", ErrTableNotFound, d.name, name)
 		}
 	}
-	if a.NewName == "" {
+	if !renames {
 		s.mu.RUnlock()
 	}
 	if err != nil {
 		return err
 	}
-	if a.NewName != "" && key(a.NewName) != key(t.name) {
-		if other, ok := d.tables[key(a.NewName)]; ok {
-			return fmt.Errorf("%w: %s.%s", ErrTableExists, d.name, other.name)
+	to := d
+	if a.NewDB != "" {
+		if to, err = s.db(a.NewDB); err != nil {
+			return err
 		}
-		if isView, err := s.hasView(d, a.NewName); err != nil || isView {
-			return cmp.Or(err, fmt.Errorf("%w: %s.%s is a view", ErrTableExists, d.name, a.NewName))
+	}
+	newName := cmp.Or(a.NewName, t.name)
+	if renames && (to != d || key(newName) != key(t.name)) {
+		if other, ok := to.tables[key(newName)]; ok {
+			return fmt.Errorf("%w: %s.%s", ErrTableExists, to.name, other.name)
+		}
+		if isView, err := s.hasView(to, newName); err != nil || isView {
+			return cmp.Or(err, fmt.Errorf("%w: %s.%s is a view", ErrTableExists, to.name, newName))
 		}
 	}
 	t.writeMu.Lock()
@@ -299,6 +317,20 @@ func (s *Store) AlterTable(db, name string, a Alteration) error {
 		if isReservedProp(k) {
 			return fmt.Errorf("%w: %q", ErrReservedProperty, k)
 		}
+	}
+	if to != d {
+		schema, rows := t.schema, t.data.batches
+		if a.Schema != nil {
+			schema = a.Schema
+		}
+		if a.Rewrite {
+			rows = recs
+		}
+		rows = relabelBatches(schema, rows)
+		defer releaseBatches(rows)
+		props := maps.Clone(t.props)
+		maps.Copy(props, set)
+		return s.moveLocked(t, d, to, newName, schema, rows, props)
 	}
 	keep, err := t.alterLocked(alteration{schema: a.Schema, sources: a.Sources, rewrite: a.Rewrite, recs: recs, set: set, name: a.NewName})
 	if err != nil || a.NewName == "" {
@@ -348,6 +380,21 @@ func anchorSources(cur, schema *arrow.Schema, sources []int) (anchored []int, ch
 		}
 	}
 	return anchored, changed
+}
+
+// relabelBatches returns recs under schema sc where their fields differ
+// only in name, one new reference each (see withSchema).
+func relabelBatches(sc *arrow.Schema, recs []arrow.RecordBatch) []arrow.RecordBatch {
+	out := make([]arrow.RecordBatch, len(recs))
+	for i, r := range recs {
+		if r.Schema().NumFields() == sc.NumFields() {
+			r = withSchema(sc, r)
+		} else {
+			r.Retain()
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // renamesOnly reports whether schema, whose fields continue cur's as
