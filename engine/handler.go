@@ -242,6 +242,8 @@ func asParseError(err error) error {
 			near = strings.TrimSuffix(msg[i+len(" near '"):], "'")
 		}
 		msg = "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '" + near + "' at line 1"
+	case msg == "no database selected":
+		return mysql.NewSQLError(mysql.ERNoDb, mysql.SSNoDB, "No database selected")
 	default:
 		if de := asDetectorParseError(se); de != nil { // parser.go
 			return de

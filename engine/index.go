@@ -549,6 +549,7 @@ type execOverrides []sql.NodeExecBuilder
 
 // Build implements sql.NodeExecBuilder.
 func (o execOverrides) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
+	clearViewScope(ctx) // planning is over (view_scope.go)
 	for _, b := range o {
 		if iter, err := b.Build(ctx, n, r); iter != nil || err != nil {
 			return iter, err

@@ -38,7 +38,8 @@ func canonicalDatabase(store *storage.Store, name string) string {
 }
 
 // Database implements sql.DatabaseProvider.
-func (p *provider) Database(_ *sql.Context, name string) (sql.Database, error) {
+func (p *provider) Database(ctx *sql.Context, name string) (sql.Database, error) {
+	clearViewScope(ctx) // the question a view's binding asked (view_scope.go)
 	db := canonicalDatabase(p.store, name)
 	if db == "" {
 		return nil, sql.ErrDatabaseNotFound.New(name)
