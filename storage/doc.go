@@ -24,6 +24,11 @@
 //     Data.Extends tells whether newer contents start with older ones
 //     (appends and property updates only), so that what was derived from
 //     the older rows can be extended rather than rebuilt.
+//   - Store.AlterTable commits one ALTER TABLE statement's change of a
+//     table, columns, rows, properties and name, as one Iceberg commit
+//     (ChangeColumns, RenameColumn, UpdateProperties and RenameTable are
+//     its single-purpose forms); a move to another database is atomic
+//     too (see "Atomicity and crash recovery").
 //   - Store.CommitTables commits changes to several tables (each an
 //     AppendIf or a Rewrite) atomically: after a crash or power loss at
 //     any moment the next Open sees all of them or none. Every check and
