@@ -234,6 +234,15 @@ async function main() {
     await run(conn, 'execute', 'DROP DETECTOR IF EXISTS d2');
     assert.deepStrictEqual(await run(conn, 'query', 'SHOW DETECTORS'), []);
   });
+  await check('execute: CREATE DETECTOR with placeholders (WITH (epochs = ?, seed = ?) … WHERE id <= ?)', async () => {
+    await run(conn, 'execute',
+      'CREATE DETECTOR d3 USING autoencoder WITH (epochs = ?, seed = ?) AS SELECT f0, f1 FROM examples.thyroid WHERE id <= ?',
+      [1, 1, 100]);
+    const rows = await run(conn, 'execute', 'SHOW DETECTORS LIKE ?', ['d_']);
+    assert.deepStrictEqual(rows.map((r) => [r.name, Number(r.training_rows)]), [['d3', 100]]);
+    assert.deepStrictEqual(await run(conn, 'execute', 'SHOW DETECTORS LIKE ?', ['x%']), []);
+    await run(conn, 'execute', 'DROP DETECTOR d3');
+  });
 
   // --- transactions ----------------------------------------------------
   await check('beginTransaction; execute INSERT; rollback undoes it', async () => {

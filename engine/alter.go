@@ -7,12 +7,13 @@ package engine
 // every row converted to the new schema (MySQL's conversions, defaults
 // and AUTO_INCREMENT values included) into RewriteInserter's inserter.
 // The table asks for that rewrite for every change, and the inserter's
-// Close commits the new columns, the converted rows and the new column
-// and index definitions as one Iceberg commit (storage.ChangeColumns,
-// which keeps each continued column's Iceberg field ID): a failed or
-// interrupted ALTER leaves the table as it was. RENAME COLUMN and default
-// changes reach ModifyColumn instead, which does the same from the
-// committed rows. Several clauses in one ALTER TABLE are one commit each.
+// Close hands the converted rows, with the new column and index
+// definitions, to the statement's stage (alter_stage.go), which commits
+// every clause of the statement as one Iceberg commit
+// (storage.Store.AlterTable, which keeps each continued column's Iceberg
+// field ID): a failed or interrupted ALTER leaves the table as it was.
+// RENAME COLUMN and default changes reach ModifyColumn instead, which
+// changes the stage's column definitions without touching the rows.
 //
 // Like MySQL, ALTER TABLE first commits the session's open transaction.
 // Another session's transaction that has read or written the table
@@ -31,8 +32,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
-
-	"github.com/anomalydb/anomalydb/storage"
 )
 
 var (
@@ -63,9 +62,11 @@ func (t *table) ShouldRewriteTable(*sql.Context, sql.PrimaryKeySchema, sql.Prima
 }
 
 // RewriteInserter implements sql.RewritableTable. oldColumn is nil for
-// ADD COLUMN and newColumn for DROP COLUMN.
+// ADD COLUMN and newColumn for DROP COLUMN. The rows go to the
+// statement's stage when the inserter is closed.
 func (t *table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.PrimaryKeySchema, oldColumn, newColumn *sql.Column, _ []sql.IndexColumn) (sql.RowInserter, error) {
-	if err := commitForDDL(ctx); err != nil {
+	stage, done, err := t.stageFor(ctx)
+	if err != nil {
 		return nil, err
 	}
 	sources := make([]int, len(newSchema.Schema))
@@ -81,12 +82,10 @@ func (t *table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.Prima
 	}
 	ch, err := t.newColumnChange(newSchema, sources)
 	if err != nil {
-		return nil, err
+		return nil, done(err)
 	}
-	// Rows are read from the committed snapshot (no transaction is open);
-	// the commit fails if anything committed since.
-	ch.base = t.st.Snapshot()
-	return &rewriteInserter{t: t, ch: ch}, nil
+	ch.same = oldColumn == nil && newColumn == nil && oldSchema.Schema.Equals(t.schema.Schema)
+	return &rewriteInserter{stage: stage, done: done, ch: ch}, nil
 }
 
 // AddColumn implements sql.AlterableTable. go-mysql-server calls it only
@@ -105,7 +104,7 @@ func (t *table) DropColumn(*sql.Context, string) error {
 // without a new position or type, for RENAME COLUMN, for ALTER COLUMN …
 // SET/DROP DEFAULT and for defaults that name a renamed column (MODIFY
 // and CHANGE COLUMN go through RewriteInserter). The rows do not change:
-// it is one metadata commit (storage.Table.RenameColumn).
+// only the stage's column definitions do.
 func (t *table) ModifyColumn(ctx *sql.Context, columnName string, column *sql.Column, order *sql.ColumnOrder) error {
 	sch := t.schema.Schema
 	from := sch.IndexOfColName(columnName)
@@ -115,7 +114,8 @@ func (t *table) ModifyColumn(ctx *sql.Context, columnName string, column *sql.Co
 	if order != nil || !column.Type.Equals(sch[from].Type) || column.Nullable != sch[from].Nullable {
 		return errNotSupported("changing a column's type, nullability or position without a table rewrite")
 	}
-	if err := commitForDDL(ctx); err != nil {
+	stage, done, err := t.stageFor(ctx)
+	if err != nil {
 		return err
 	}
 	col := *column
@@ -128,13 +128,11 @@ func (t *table) ModifyColumn(ctx *sql.Context, columnName string, column *sql.Co
 	}
 	ch, err := t.newColumnChange(sql.NewPrimaryKeySchema(cols, t.schema.PkOrdinals...), sources)
 	if err != nil {
-		return err
+		return done(err)
 	}
-	if err := t.st.RenameColumn(from, col.Name, ch.props); err != nil {
-		return err
-	}
-	t.forgetCaches()
-	return nil
+	stage.renameColumn(from, &col, ch.props[columnsProperty], ch.idx)
+	stage.sync(t)
+	return done(nil)
 }
 
 // commitForDDL commits the session's open transaction, as MySQL does
@@ -146,17 +144,18 @@ func commitForDDL(ctx *sql.Context) error {
 	return nil
 }
 
-// columnChange collects the rows of a table under its new columns and
-// commits them with the new definitions.
+// columnChange collects the rows of a table under its new columns, with
+// the new column and index definitions.
 type columnChange struct {
 	t       *table
 	sch     sql.PrimaryKeySchema
 	sources []int
 	arrow   *arrow.Schema
 	props   map[string]string
+	idx     []indexMeta // the secondary indexes under the new columns
+	same    bool        // the columns do not change: rows are checked, not kept
 	uniq    []*uniqueKey
 	keys    []map[string]bool
-	base    *storage.Data // the snapshot the rows come from
 
 	pending []sql.Row
 	batches []arrow.RecordBatch
@@ -172,6 +171,17 @@ func (t *table) newColumnChange(sch sql.PrimaryKeySchema, sources []int) (*colum
 			return nil, errAutoIncType(c.Name)
 		}
 	}
+	// A primary key column is NOT NULL, also when MODIFY or CHANGE does
+	// not say so (as in MySQL).
+	cols := slices.Clone(sch.Schema)
+	for i, c := range cols {
+		if c.Nullable && (c.PrimaryKey || slices.Contains(sch.PkOrdinals, i)) {
+			nc := *c
+			nc.Nullable = false
+			cols[i] = &nc
+		}
+	}
+	sch = sql.PrimaryKeySchema{Schema: cols, PkOrdinals: sch.PkOrdinals}
 	as, err := arrowSchema(sch.Schema)
 	if err != nil {
 		return nil, err
@@ -200,7 +210,7 @@ func (t *table) newColumnChange(sch sql.PrimaryKeySchema, sources []int) (*colum
 		}
 	}
 	uniq := uniqueKeys(sch, idx)
-	ch := &columnChange{t: t, sch: sch, sources: sources, arrow: as, uniq: uniq, keys: make([]map[string]bool, len(uniq)),
+	ch := &columnChange{t: t, sch: sch, sources: sources, arrow: as, idx: idx, uniq: uniq, keys: make([]map[string]bool, len(uniq)),
 		props: map[string]string{columnsProperty: colsProp, indexesProperty: encodeIndexes(idx)}}
 	for i := range ch.keys {
 		ch.keys[i] = map[string]bool{}
@@ -225,6 +235,9 @@ func (ch *columnChange) add(row sql.Row) error {
 			return u.dupErr(row, nil)
 		}
 		ch.keys[i][k] = true
+	}
+	if ch.same {
+		return nil
 	}
 	ch.pending = append(ch.pending, row)
 	if len(ch.pending) >= rewriteChunk {
@@ -251,49 +264,12 @@ func (ch *columnChange) flush() error {
 func (ch *columnChange) release() {
 	releaseRecords(ch.batches)
 	ch.batches, ch.pending = nil, nil
-	if ch.base != nil {
-		ch.base.Release()
-		ch.base = nil
-	}
-}
-
-// commit commits the change of the rows added from ch.base, which must
-// still be the table's committed contents.
-func (ch *columnChange) commit() error {
-	t := ch.t
-	defer ch.release()
-	name := t.Name() // the storage callback must not call the storage table
-	err := t.st.ChangeColumns(ch.arrow, ch.sources, func(cur *storage.Data) ([]arrow.RecordBatch, map[string]string, error) {
-		if cur != ch.base {
-			return nil, nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
-				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during ALTER TABLE)", name)
-		}
-		if err := ch.flush(); err != nil {
-			return nil, nil, err
-		}
-		out := ch.batches
-		ch.batches = nil // storage owns them now
-		return out, ch.props, nil
-	})
-	if err != nil {
-		return err
-	}
-	t.forgetCaches()
-	return nil
-}
-
-// forgetCaches drops the index and AUTO_INCREMENT state kept for the
-// table's columns as they were.
-func (t *table) forgetCaches() {
-	if t.cache != nil {
-		t.cache.forget(t.st)
-	}
-	autoIncs.forget(t.st)
 }
 
 // rewriteInserter receives the rows of a rewrite from go-mysql-server.
 type rewriteInserter struct {
-	t         *table
+	stage     *alterStage
+	done      func(error) error // commits a stage of its own (see stageFor)
 	ch        *columnChange
 	discarded bool
 	closed    bool
@@ -319,18 +295,18 @@ func (w *rewriteInserter) Insert(_ *sql.Context, row sql.Row) error {
 	return w.ch.add(row)
 }
 
-// Close implements sql.Closer: it commits the change unless it was
-// discarded.
+// Close implements sql.Closer: unless discarded, the rows become the
+// stage's.
 func (w *rewriteInserter) Close(ctx *sql.Context) error {
 	if w.closed {
 		return nil
 	}
 	w.closed = true
+	defer w.ch.release()
 	if w.discarded {
-		w.ch.release()
-		return nil
+		return w.done(errors.New("ALTER TABLE rewrite discarded"))
 	}
-	return w.ch.commit()
+	return w.done(w.stage.rewrite(w.ch))
 }
 
 // releaseRecords releases every batch of recs.

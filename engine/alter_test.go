@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -243,4 +245,113 @@ func TestRenameTable(t *testing.T) {
 	// 3 was used before the rename and must not come back (a gap, from
 	// the persisted reservation, is allowed as in MySQL).
 	expectRows(t, db, "SELECT id > 3 FROM seq2 WHERE v = 4", [][]string{r("1")})
+}
+
+// metadataVersion is the newest Iceberg metadata version of table dir
+// (its directory under the database al) in data directory dataDir.
+func metadataVersion(t *testing.T, dataDir, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dataDir, "warehouse", "al", dir, "metadata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := 0
+	for _, e := range ents {
+		var n int
+		if _, err := fmt.Sscanf(e.Name(), "v%d.metadata.json", &n); err == nil && e.Name() == fmt.Sprintf("v%d.metadata.json", n) {
+			v = max(v, n)
+		}
+	}
+	return v
+}
+
+// TestAlterTableClausesAtomic: an ALTER TABLE with several clauses is
+// all or nothing. Each failing statement below fails in a late clause
+// (NULLs for MODIFY … NOT NULL: 1138; duplicates for a new UNIQUE index:
+// 1062; RENAME TO a taken name: 1050; DROP INDEX of a missing index:
+// 1091; a missing column) and leaves columns, rows, indexes and name as
+// they were, also after a restart, and no new metadata version; a
+// successful one (ADD, DROP, RENAME and MODIFY COLUMN, ADD and DROP
+// INDEX, ADD UNIQUE, RENAME TO) is exactly one new metadata version and
+// survives a restart. Catches: clauses committed one by one (the first
+// clauses of a failing statement stay; the version count grows by one
+// per clause), a rename committed apart from the columns, a RENAME
+// COLUMN after a rewrite that loses the rewritten rows' names, a MODIFY
+// of the primary key that makes it nullable.
+func TestAlterTableClausesAtomic(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, false)
+	alterSetup(t, ts)
+	db := ts.open("al")
+	mustExec(t, db, "CREATE TABLE other (a INT)")
+	rows := func() [][]string { return queryRows(t, db, "SELECT * FROM t ORDER BY id") }
+	indexes := func(table string) [][]string {
+		return queryRows(t, db, "SELECT index_name, column_name, non_unique FROM information_schema.statistics "+
+			"WHERE table_schema = 'al' AND table_name = ? ORDER BY index_name, seq_in_index", table)
+	}
+	before, beforeRows, beforeIdx := columnsOf(t, ts, "t"), rows(), indexes("t")
+	version := metadataVersion(t, dir, "t")
+
+	for _, c := range []struct {
+		stmt string
+		code uint16
+	}{
+		{"ALTER TABLE t ADD COLUMN a INT DEFAULT 1, DROP COLUMN x, MODIFY name VARCHAR(20) NOT NULL", 1138},
+		{"ALTER TABLE t RENAME COLUMN x TO y, ADD INDEX iy (y), ADD COLUMN k INT DEFAULT 3, ADD UNIQUE INDEX uk (k)", 1062},
+		{"ALTER TABLE t ADD COLUMN a INT, ADD INDEX ia (a), RENAME TO other", 1050},
+		{"ALTER TABLE t DROP INDEX ix_name, ADD COLUMN q INT, DROP INDEX nope", 1091},
+		{"ALTER TABLE t ADD COLUMN a INT, DROP COLUMN x, DROP COLUMN nope", 0},
+	} {
+		if c.code == 0 {
+			if n, _ := errNumber(t, db, c.stmt); n == 0 {
+				t.Errorf("%s succeeded", c.stmt)
+			}
+		} else {
+			expectErr(t, db, c.stmt, c.code)
+		}
+	}
+	check := func(where string) {
+		t.Helper()
+		if got := columnsOf(t, ts, "t"); !reflect.DeepEqual(got, before) {
+			t.Errorf("%s: columns %v, want %v", where, got, before)
+		}
+		if got := rows(); !reflect.DeepEqual(got, beforeRows) {
+			t.Errorf("%s: the rows changed", where)
+		}
+		if got := indexes("t"); !reflect.DeepEqual(got, beforeIdx) {
+			t.Errorf("%s: indexes %v, want %v", where, got, beforeIdx)
+		}
+		expectRows(t, db, "SHOW TABLES", [][]string{r("other"), r("t")})
+	}
+	check("after the failed statements")
+	if v := metadataVersion(t, dir, "t"); v != version {
+		t.Errorf("failed statements moved the metadata version from %d to %d", version, v)
+	}
+
+	mustExec(t, db, "ALTER TABLE t ADD COLUMN a INT NOT NULL DEFAULT 7 FIRST, DROP COLUMN x, RENAME COLUMN name TO label, "+
+		"MODIFY id BIGINT, ADD INDEX ia (a), DROP INDEX ix_name, ADD UNIQUE INDEX ul (label), RENAME TO t2")
+	if v := metadataVersion(t, dir, "t"); v != version+1 {
+		t.Errorf("one ALTER TABLE moved the metadata version from %d to %d, want one commit", version, v)
+	}
+	wantCols := [][]string{r("a", "int", "NO"), r("id", "bigint", "NO"), r("label", "varchar(20)", "YES")}
+	wantIdx := [][]string{r("ia", "a", "1"), r("PRIMARY", "id", "0"), r("ul", "label", "0")}
+	checkNew := func(where string) {
+		t.Helper()
+		expectRows(t, db, "SHOW TABLES", [][]string{r("other"), r("t2")})
+		if got := columnsOf(t, ts, "t2"); !reflect.DeepEqual(got, wantCols) {
+			t.Errorf("%s: columns %v, want %v", where, got, wantCols)
+		}
+		if got := indexes("t2"); !reflect.DeepEqual(got, wantIdx) {
+			t.Errorf("%s: indexes %v, want %v", where, got, wantIdx)
+		}
+		expectRows(t, db, "SELECT a, id, label FROM t2 WHERE id IN (7, 8) ORDER BY id", [][]string{r("7", "7", "NULL"), r("7", "8", "n8")})
+		expectRows(t, db, "SELECT COUNT(*), SUM(a) FROM t2", [][]string{r(fmt.Sprint(alterRows), fmt.Sprint(7*alterRows))})
+		expectRows(t, db, "SELECT id FROM t2 WHERE label = 'n151'", [][]string{r("151")})
+		expectErr(t, db, "INSERT INTO t2 (id, label) VALUES (5000, 'n9')", 1062)
+	}
+	checkNew("after ALTER")
+	ts.stop()
+	ts = startServer(t, dir, false)
+	db = ts.open("al")
+	checkNew("after restart")
 }

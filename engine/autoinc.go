@@ -111,11 +111,30 @@ func (t *table) autoIncColumn() int {
 // loadedCounter returns t's counter, locked and loaded; the caller
 // unlocks it.
 func (t *table) loadedCounter(col int) *autoIncCounter {
-	c := autoIncs.counter(t.st)
+	var c *autoIncCounter
+	if t.stage != nil {
+		// A running ALTER TABLE counts on its own rows; its values and
+		// mark are committed with them (the registry's counter is
+		// forgotten then).
+		if t.stage.counter == nil {
+			t.stage.counter = &autoIncCounter{}
+		}
+		c = t.stage.counter
+	} else {
+		c = autoIncs.counter(t.st)
+	}
 	c.mu.Lock()
 	if !c.loaded {
-		d := t.st.Snapshot()
-		mark := parseAutoIncMark(d.Properties()[autoIncProperty])
+		var d *storage.Data
+		markProp := ""
+		if t.stage != nil {
+			d = t.stage.data()
+			markProp = t.stage.base.Property(autoIncProperty)
+		} else {
+			d = t.st.Snapshot()
+			markProp = d.Property(autoIncProperty)
+		}
+		mark := parseAutoIncMark(markProp)
 		c.next = max(mark, t.maxAutoInc(d, col)) + 1
 		c.reserved = mark
 		c.loaded = true
@@ -184,7 +203,7 @@ func (t *table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{
 	}
 	v := c.next
 	if v > c.reserved {
-		if err := c.reserve(t.st, v); err != nil {
+		if err := t.reserve(c, v); err != nil {
 			return 0, err
 		}
 	}
@@ -201,7 +220,7 @@ func (c *autoIncCounter) pass(v uint64) {
 
 // reserve commits a high-water mark of at least v, a block past it
 // (c.mu held).
-func (c *autoIncCounter) reserve(st *storage.Table, v uint64) error {
+func (t *table) reserve(c *autoIncCounter, v uint64) error {
 	now := time.Now()
 	if c.block > 0 && now.Sub(c.last) < autoIncBurst {
 		c.block = min(2*c.block, maxAutoIncBlock)
@@ -212,16 +231,22 @@ func (c *autoIncCounter) reserve(st *storage.Table, v uint64) error {
 	if mark < v { // overflow
 		mark = 1<<64 - 1
 	}
-	if err := c.persist(st, mark); err != nil {
+	if err := t.persist(c, mark); err != nil {
 		return err
 	}
 	c.last = now
 	return nil
 }
 
-// persist commits mark as the high-water mark (c.mu held).
-func (c *autoIncCounter) persist(st *storage.Table, mark uint64) error {
-	err := st.UpdateProperties(func(*storage.Data) (map[string]string, []string, error) {
+// persist commits mark as the high-water mark of t's counter c (c.mu
+// held); a running ALTER TABLE's stage commits it with the statement.
+func (t *table) persist(c *autoIncCounter, mark uint64) error {
+	if t.stage != nil {
+		t.stage.props[autoIncProperty] = strconv.FormatUint(mark, 10)
+		c.reserved = mark
+		return nil
+	}
+	err := t.st.UpdateProperties(func(*storage.Data) (map[string]string, []string, error) {
 		return map[string]string{autoIncProperty: strconv.FormatUint(mark, 10)}, nil, nil
 	})
 	if err != nil {
@@ -267,11 +292,14 @@ func (s *autoIncSetter) SetAutoIncrementValue(_ *sql.Context, v uint64) error {
 	}
 	c := s.t.loadedCounter(col)
 	defer c.mu.Unlock()
-	d := s.t.st.Snapshot()
+	d, err := s.t.snapshot()
+	if err != nil {
+		return err
+	}
 	m := s.t.maxAutoInc(d, col)
 	d.Release()
 	v = max(v, m+1, 1)
-	if err := c.persist(s.t.st, v-1); err != nil {
+	if err := s.t.persist(c, v-1); err != nil {
 		return err
 	}
 	c.next, c.block = v, 0

@@ -402,11 +402,13 @@ func TestBinarySignalsAndPassword(t *testing.T) {
 
 // TestCrashDuringAlterTable kills the server with SIGKILL while ALTER
 // TABLE rewrites a 200,000-row table (ADD COLUMN with a default, then
-// MODIFY of a column's type) and checks that after a restart the table
-// has either its old columns or its new ones, with every row: the
-// columns property, the Iceberg schema and the rewritten data files are
-// one commit. Each kill runs on a copy of the data directory as it was
-// before the ALTER.
+// MODIFY of a column's type, then one statement of five clauses that
+// rewrites the rows three times and changes the indexes) and checks that
+// after a restart the table has either its old columns and indexes or
+// its new ones, with every row: the columns property, the index
+// definitions, the Iceberg schema and the rewritten data files are one
+// commit, also for several clauses. Each kill runs on a copy of the data
+// directory as it was before the ALTER.
 func TestCrashDuringAlterTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and rewrites a large table")
@@ -431,18 +433,24 @@ func TestCrashDuringAlterTable(t *testing.T) {
 	db.Close()
 	p.kill()
 
-	// columns is the table's column list as information_schema shows it.
+	// columns is the table's column and index lists as information_schema
+	// shows them.
 	columns := func(db *gosql.DB) string {
 		var cols []string
 		for _, r := range queryRows(t, db, "SELECT column_name, column_type FROM information_schema.columns "+
 			"WHERE table_schema = 'c' AND table_name = 't' ORDER BY ordinal_position") {
 			cols = append(cols, r[0]+" "+r[1])
 		}
+		for _, r := range queryRows(t, db, "SELECT index_name, column_name FROM information_schema.statistics "+
+			"WHERE table_schema = 'c' AND table_name = 't' ORDER BY index_name, seq_in_index") {
+			cols = append(cols, "index "+r[0]+"("+r[1]+")")
+		}
 		return strings.Join(cols, ", ")
 	}
 	for _, alter := range []string{
 		"ALTER TABLE c.t ADD COLUMN z INT NOT NULL DEFAULT 5 AFTER id",
 		"ALTER TABLE c.t MODIFY b DOUBLE",
+		"ALTER TABLE c.t ADD COLUMN z2 INT NOT NULL DEFAULT 3 FIRST, DROP COLUMN name, MODIFY c FLOAT, ADD INDEX ib (b), RENAME COLUMN b TO bb",
 	} {
 		// Run it to the end once, on a copy: its time aims the kills,
 		// and its result is the state the next ALTER starts from.
@@ -494,6 +502,11 @@ func TestCrashDuringAlterTable(t *testing.T) {
 			if got == after && strings.Contains(alter, "DEFAULT 5") {
 				if n := queryInt(t, db2, "SELECT COUNT(*) FROM c.t WHERE z = 5"); n != rows {
 					t.Fatalf("%d rows have the new column's default, want %d", n, rows)
+				}
+			}
+			if got == after && strings.Contains(alter, "DEFAULT 3") {
+				if n := queryInt(t, db2, "SELECT COUNT(*) FROM c.t WHERE z2 = 3 AND bb = id * 7"); n != rows {
+					t.Fatalf("%d rows have the new column's default and b's values, want %d", n, rows)
 				}
 			}
 			db2.Close()

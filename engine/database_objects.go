@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"regexp"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -37,8 +38,15 @@ func isReplacingView(ctx *sql.Context) bool {
 	return ctx != nil && replacingView.MatchString(ctx.Query())
 }
 
-// CreateView implements sql.ViewDatabase.
+// CreateView implements sql.ViewDatabase. A view created from another
+// database keeps the tables it names unqualified there, as MySQL does
+// (view_scope.go, qualifyTables).
 func (d *database) CreateView(ctx *sql.Context, name, selectStatement, createViewStmt string) error {
+	if cur := ctx.GetCurrentDatabase(); cur != "" && !strings.EqualFold(cur, d.name) {
+		if c, sel, ok := qualifyTables(createViewStmt, sql.LoadSqlMode(ctx).ParserOptions(), cur); ok {
+			createViewStmt, selectStatement = c, sel
+		}
+	}
 	v := storage.View{
 		Name:            name,
 		Definition:      selectStatement,
@@ -70,24 +78,42 @@ func (d *database) DropView(ctx *sql.Context, name string) error {
 	return err
 }
 
-// GetViewDefinition implements sql.ViewDatabase.
-func (d *database) GetViewDefinition(_ *sql.Context, name string) (sql.ViewDefinition, bool, error) {
+// GetViewDefinition implements sql.ViewDatabase. go-mysql-server binds
+// the definition next, for which a session without a current database
+// shows this one (view_scope.go).
+func (d *database) GetViewDefinition(ctx *sql.Context, name string) (sql.ViewDefinition, bool, error) {
 	v, ok, err := d.p.store.View(d.name, name)
 	if err != nil || !ok {
 		return sql.ViewDefinition{}, false, err
 	}
-	return viewDefinition(v), true, nil
+	setViewScope(ctx, d.name)
+	def := viewDefinition(v)
+	def.CreateViewStatement = qualifiedView(def.CreateViewStatement, d.name)
+	return def, true, nil
 }
 
-// AllViews implements sql.ViewDatabase.
-func (d *database) AllViews(*sql.Context) ([]sql.ViewDefinition, error) {
+// AllViews implements sql.ViewDatabase. information_schema.VIEWS binds
+// each statement in the session's current database, not in the view's:
+// for a session in another database, or in none, the statement's tables
+// are qualified with the view's database (view_scope.go).
+func (d *database) AllViews(ctx *sql.Context) ([]sql.ViewDefinition, error) {
 	views, err := d.p.store.Views(d.name)
 	if err != nil {
 		return nil, err
 	}
+	cur := ""
+	if ctx != nil {
+		cur = ctx.GetCurrentDatabase()
+	}
 	out := make([]sql.ViewDefinition, len(views))
 	for i, v := range views {
 		out[i] = viewDefinition(v)
+		if !strings.EqualFold(cur, d.name) {
+			if c, _, ok := qualifyTables(v.CreateStatement, sql.NewSqlModeFromString(v.SQLMode).ParserOptions(), d.name); ok {
+				out[i].CreateViewStatement = c
+			}
+		}
+		out[i].CreateViewStatement = qualifiedView(out[i].CreateViewStatement, d.name)
 	}
 	return out, nil
 }

@@ -1,12 +1,18 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/shopspring/decimal"
 )
 
 // createDetectorNode is CREATE DETECTOR [IF NOT EXISTS] [db.]name USING
@@ -18,6 +24,15 @@ type createDetectorNode struct {
 	algorithm   string
 	options     map[string]string
 	selectSQL   string
+	query       string // the statement, for errors
+
+	// Placeholders (see parseDetector): the options whose value is ?,
+	// then the ? of the SELECT.
+	optionParams []string
+	selectParams int
+	// The SELECT's bound values, by its own placeholder names (v1, …).
+	selectBindings map[string]sql.Expression
+	unbound        bool // a ? has no value: the statement was not prepared
 }
 
 // dropDetectorNode is DROP DETECTOR [IF EXISTS] [db.]name.
@@ -27,10 +42,14 @@ type dropDetectorNode struct {
 	ifExists bool
 }
 
-// showDetectorsNode is SHOW DETECTORS [FROM db].
+// showDetectorsNode is SHOW DETECTORS [FROM db] [LIKE pattern].
 type showDetectorsNode struct {
-	svc *detectorService
-	db  string
+	svc       *detectorService
+	db        string
+	like      *string // the pattern, nil for none
+	likeParam bool    // LIKE ?
+	unbound   bool    // the ? has no value: the statement was not prepared
+	query     string  // the statement, for errors
 }
 
 var (
@@ -43,14 +62,109 @@ func (n *createDetectorNode) setService(s *detectorService) { n.svc = s }
 func (n *dropDetectorNode) setService(s *detectorService)   { n.svc = s }
 func (n *showDetectorsNode) setService(s *detectorService)  { n.svc = s }
 
-// WithResolvedChildren implements ast.Injectable.
-func (n *createDetectorNode) WithResolvedChildren([]any) (any, error) { return n, nil }
+func (n *createDetectorNode) params() int { return len(n.optionParams) + n.selectParams }
+func (n *dropDetectorNode) params() int   { return 0 }
+func (n *showDetectorsNode) params() int {
+	if n.likeParam {
+		return 1
+	}
+	return 0
+}
+
+// WithResolvedChildren implements ast.Injectable: children are the
+// values bound to the placeholders (see parseDetector), BindVars where
+// none is bound (the statement being prepared, or run unprepared).
+func (n *createDetectorNode) WithResolvedChildren(children []any) (any, error) {
+	if len(children) != n.params() {
+		return nil, sql.ErrInvalidChildrenNumber.New(n, len(children), n.params())
+	}
+	if len(children) == 0 {
+		return n, nil
+	}
+	nn := *n
+	nn.options = maps.Clone(n.options)
+	for i, key := range n.optionParams {
+		v, bound, err := boundText(children[i])
+		if err != nil {
+			return nil, fmt.Errorf("option %s: %w", key, err)
+		}
+		nn.options[key] = v
+		nn.unbound = nn.unbound || !bound
+	}
+	if n.selectParams > 0 {
+		nn.selectBindings = map[string]sql.Expression{}
+		for k := range n.selectParams {
+			e, ok := children[len(n.optionParams)+k].(sql.Expression)
+			if !ok {
+				return nil, fmt.Errorf("placeholder %d: unexpected %T", len(n.optionParams)+k+1, children[len(n.optionParams)+k])
+			}
+			if _, isVar := e.(*expression.BindVar); isVar {
+				nn.unbound = true
+			}
+			nn.selectBindings[fmt.Sprintf("v%d", k+1)] = e
+		}
+	}
+	return &nn, nil
+}
 
 // WithResolvedChildren implements ast.Injectable.
 func (n *dropDetectorNode) WithResolvedChildren([]any) (any, error) { return n, nil }
 
-// WithResolvedChildren implements ast.Injectable.
-func (n *showDetectorsNode) WithResolvedChildren([]any) (any, error) { return n, nil }
+// WithResolvedChildren implements ast.Injectable: the value bound to LIKE
+// ?, if any.
+func (n *showDetectorsNode) WithResolvedChildren(children []any) (any, error) {
+	if len(children) != n.params() {
+		return nil, sql.ErrInvalidChildrenNumber.New(n, len(children), n.params())
+	}
+	if len(children) == 0 {
+		return n, nil
+	}
+	nn := *n
+	v, bound, err := boundText(children[0])
+	if err != nil {
+		return nil, fmt.Errorf("LIKE: %w", err)
+	}
+	nn.like, nn.unbound = &v, !bound
+	return &nn, nil
+}
+
+// boundText is the value bound to a placeholder as the text a DETECTOR
+// statement would hold in its place (numbers in their shortest decimal
+// form); bound is false for a placeholder without a value.
+func boundText(child any) (text string, bound bool, err error) {
+	switch e := child.(type) {
+	case *expression.BindVar:
+		return "", false, nil
+	case *expression.Literal:
+		switch v := e.Value().(type) {
+		case nil:
+			return "", true, errors.New("the value is NULL")
+		case string:
+			return v, true, nil
+		case []byte:
+			return string(v), true, nil
+		case float64:
+			return strconv.FormatFloat(v, 'g', -1, 64), true, nil
+		case float32:
+			return strconv.FormatFloat(float64(v), 'g', -1, 32), true, nil
+		case decimal.Decimal:
+			return v.String(), true, nil
+		case time.Time:
+			return v.Format("2006-01-02 15:04:05.999999"), true, nil
+		default:
+			return fmt.Sprint(v), true, nil
+		}
+	}
+	return "", false, fmt.Errorf("unexpected value %v", child)
+}
+
+// errUnbound is the error of a DETECTOR statement run with a ? but no
+// value for it (not prepared), as MySQL answers a ? outside a prepared
+// statement: a syntax error at the ?.
+func errUnbound(query string) error {
+	pos := strings.IndexByte(query, '?')
+	return errSyntax(query, pos, "a ? placeholder needs a prepared statement")
+}
 
 func withNoChildren(n sql.Node, children []sql.Node) (sql.Node, error) {
 	if len(children) != 0 {
@@ -83,6 +197,9 @@ func (n *createDetectorNode) String() string {
 
 // RowIter implements sql.ExecSourceRel: it trains the detector.
 func (n *createDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	if n.unbound {
+		return nil, errUnbound(n.query)
+	}
 	if err := n.svc.authorize(ctx, sql.PrivilegeType_Create, n.db, n.name); err != nil {
 		return nil, err
 	}
@@ -163,6 +280,9 @@ func (n *showDetectorsNode) String() string { return "SHOW DETECTORS" }
 
 // RowIter implements sql.ExecSourceRel.
 func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	if n.unbound {
+		return nil, errUnbound(n.query)
+	}
 	db := n.db
 	if db == "" {
 		db = ctx.GetCurrentDatabase()
@@ -176,8 +296,15 @@ func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, e
 	if !hasDatabase(n.svc.store, db) {
 		return nil, sql.ErrDatabaseNotFound.New(db)
 	}
+	var match func(string) bool
+	if n.like != nil {
+		match = likeMatcher(*n.like)
+	}
 	var rows []sql.Row
 	for _, d := range n.svc.list(db) {
+		if match != nil && !match(d.name) {
+			continue
+		}
 		m := d.model
 		if m == nil {
 			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil, nil))
@@ -205,4 +332,29 @@ func implicitCommit(ctx *sql.Context) error {
 	}
 	ctx.SetIgnoreAutoCommit(false)
 	return tx.commit()
+}
+
+// likeMatcher returns the test of SHOW DETECTORS LIKE pattern: % matches
+// any characters, _ one, \ escapes the next; detector names compare
+// case-insensitively, as they are looked up.
+func likeMatcher(pattern string) func(string) bool {
+	var re strings.Builder
+	re.WriteString("(?is)^")
+	rs := []rune(pattern)
+	for i := 0; i < len(rs); i++ {
+		switch c := rs[i]; {
+		case c == '\\' && i+1 < len(rs):
+			i++
+			re.WriteString(regexp.QuoteMeta(string(rs[i])))
+		case c == '%':
+			re.WriteString(".*")
+		case c == '_':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString("$")
+	r := regexp.MustCompile(re.String())
+	return r.MatchString
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/sirupsen/logrus"
 
@@ -185,7 +186,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	// second query of this connection in the process list and cancel this
 	// statement's context when it ends.
 	ctx, reads := recordReads(ctx) // training_reads.go
-	plan, err := s.engine.AnalyzeQuery(ctx, n.selectSQL)
+	plan, err := s.analyzeTraining(ctx, n)
 	if err != nil {
 		return 0, err
 	}
@@ -220,6 +221,21 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	s.putLocked(db, name, model)
 	s.gen.Add(1)
 	return model.TrainingRows, nil
+}
+
+// analyzeTraining plans the SELECT of n as Engine.AnalyzeQuery does, with
+// the values bound to its placeholders (a prepared CREATE DETECTOR).
+func (s *detectorService) analyzeTraining(ctx *sql.Context, n *createDetectorNode) (sql.Node, error) {
+	e := s.engine
+	b := planbuilder.New(ctx, e.Analyzer.Catalog, e.EventScheduler, e.Parser)
+	if len(n.selectBindings) > 0 {
+		b.SetBindingsWithExpr(n.selectBindings)
+	}
+	parsed, _, _, qFlags, err := b.Parse(n.selectSQL, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	return e.Analyzer.Analyze(ctx, parsed, nil, qFlags)
 }
 
 // drop removes a detector from memory and disk.

@@ -245,6 +245,9 @@ func asParseError(err error) error {
 	switch {
 	case strings.HasPrefix(msg, "You have an error in your SQL syntax"):
 		msg = strings.TrimSuffix(msg, " (errno 1064) (sqlstate 42000)")
+	case strings.HasPrefix(msg, "bind variable not provided"):
+		// A ? outside a prepared statement: MySQL's parser refuses it.
+		msg = "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '?' at line 1"
 	case strings.HasPrefix(msg, "syntax error at position"):
 		// vitess: "syntax error at position 7 near 'SELEKT'"
 		near := ""
@@ -252,6 +255,8 @@ func asParseError(err error) error {
 			near = strings.TrimSuffix(msg[i+len(" near '"):], "'")
 		}
 		msg = "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '" + near + "' at line 1"
+	case msg == "no database selected":
+		return mysql.NewSQLError(mysql.ERNoDb, mysql.SSNoDB, "No database selected")
 	default:
 		if de := asDetectorParseError(se); de != nil { // parser.go
 			return de
@@ -352,24 +357,35 @@ func (m deniedMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverDat
 // prepareListener therefore rewrites, on the wire, the COM_STMT_PREPARE
 // of a DETECTOR statement into a SELECT that vitess parses, with the
 // statement hex-encoded in a comment (disguise); handler.ComPrepare takes
-// it out again (undisguise) and prepares the statement itself. DETECTOR
-// statements have no placeholders, as the disguise has none.
+// it out again (undisguise) and prepares the statement itself. The
+// disguise holds as many ? as the statement has placeholders (parser.go),
+// so that vitess reports their number in its answer and reads that many
+// values at each execution.
 
 const (
-	disguisePrefix = "SELECT NULL /* anomalydb detector statement "
+	disguiseHead   = "SELECT NULL"
+	disguiseParam  = ", ?"
+	disguiseMark   = " /* anomalydb detector statement "
+	disguisePrefix = disguiseHead + disguiseMark // of a statement without placeholders
 	disguiseSuffix = " */"
 )
 
 // disguise returns the text vitess parses in place of a DETECTOR
 // statement.
 func disguise(query string) string {
-	return disguisePrefix + hex.EncodeToString([]byte(query)) + disguiseSuffix
+	return disguiseHead + strings.Repeat(disguiseParam, countPlaceholders(query)) + disguiseMark + hex.EncodeToString([]byte(query)) + disguiseSuffix
 }
 
 // undisguise returns the DETECTOR statement that query disguises.
 func undisguise(query string) (string, bool) {
-	h, ok := strings.CutPrefix(query, disguisePrefix)
+	h, ok := strings.CutPrefix(query, disguiseHead)
 	if !ok {
+		return "", false
+	}
+	for strings.HasPrefix(h, disguiseParam) {
+		h = h[len(disguiseParam):]
+	}
+	if h, ok = strings.CutPrefix(h, disguiseMark); !ok {
 		return "", false
 	}
 	h, ok = strings.CutSuffix(h, disguiseSuffix)

@@ -23,9 +23,9 @@ import (
 // Definitions. The primary key is part of the column definitions
 // (columnsProperty). Secondary indexes, KEY / INDEX and UNIQUE, are kept
 // as JSON in the table property indexesProperty. CREATE INDEX, DROP INDEX,
-// ALTER TABLE … ADD/DROP/RENAME INDEX each change it with one
-// storage.Table.UpdateProperties, an Iceberg metadata commit that is
-// atomic and durable like every other commit; CREATE TABLE writes the
+// ALTER TABLE … ADD/DROP/RENAME INDEX change it in their statement's one
+// commit (alter_stage.go), atomic and durable like every other commit;
+// CREATE TABLE writes the
 // definitions into the properties the table is created with, so a table
 // never exists without its indexes (indexDDL checks them first).
 // go-mysql-server shows them in SHOW INDEX, SHOW CREATE TABLE, DESCRIBE
@@ -38,8 +38,9 @@ import (
 // against the key maps of its txTable, and COMMIT re-checks inserts
 // against the rows and the unique keys current at commit (recheckKeys),
 // so an index created while a transaction was open also holds for it.
-// CREATE UNIQUE INDEX checks the committed rows under the table's write
-// lock, in the same step as it commits the definition. Keys compare as
+// CREATE UNIQUE INDEX checks the rows the statement started from, and
+// again, under the table's write lock as it commits, the rows written
+// since. Keys compare as
 // the primary key always did: strings case-insensitively and without
 // trailing spaces, a prefix key part by its first characters; a row with
 // a NULL in a unique key is not compared (as in MySQL). As for the
@@ -368,11 +369,10 @@ func (t *table) RenameIndex(ctx *sql.Context, from, to string) error {
 }
 
 // changeIndexes applies the clauses of one index statement, in order,
-// as one commit of the table's index definitions: all of them or, on
-// the first error, none. Like MySQL's DDL it first commits the session's
-// open transaction. A new UNIQUE index is checked against the committed
-// rows under the table's write lock, in the same step that commits its
-// definition, so no concurrent insert slips in between.
+// to the statement's stage (alter_stage.go): all of them or, on the
+// first error, none. A new UNIQUE index is checked against the stage's
+// rows here, and again at the commit if rows were written since the
+// statement began.
 func (t *table) changeIndexes(ctx *sql.Context, changes []indexChange) error {
 	for _, c := range changes {
 		switch {
@@ -388,60 +388,63 @@ func (t *table) changeIndexes(ctx *sql.Context, changes []indexChange) error {
 			return errWrongIndexName("PRIMARY")
 		}
 	}
-	if err := implicitCommit(ctx); err != nil {
-		return err
-	}
-	var now []indexMeta
-	name := t.Name() // the function below must not call methods of the storage table
-	err := t.st.UpdateProperties(func(cur *storage.Data) (map[string]string, []string, error) {
-		idx, err := decodeIndexes(name, t.schema.Schema, cur.Properties()[indexesProperty])
-		if err != nil {
-			return nil, nil, err
-		}
-		now = slices.Clone(idx)
-		for _, c := range changes {
-			switch {
-			case c.create != nil:
-				m, err := indexMetaOf(t.schema.Schema, c.create)
-				if err != nil {
-					return nil, nil, err
-				}
-				now = append(now, m)
-				if err := nameIndexes(now, map[string]bool{"primary": true}); err != nil {
-					return nil, nil, err
-				}
-			case c.drop != "":
-				i := findIndex(now, c.drop)
-				if i < 0 {
-					return nil, nil, errCantDropKey(c.drop)
-				}
-				now = slices.Delete(now, i, i+1)
-			default:
-				i := findIndex(now, c.from)
-				if i < 0 {
-					return nil, nil, errKeyNotFound(c.from, name)
-				}
-				if j := findIndex(now, c.to); j >= 0 && j != i {
-					return nil, nil, errDupKeyName(c.to)
-				}
-				now[i].Name = c.to
-			}
-		}
-		for _, m := range now {
-			if m.Unique && !slices.ContainsFunc(idx, func(o indexMeta) bool { return reflect.DeepEqual(o, m) }) {
-				if err := t.checkUnique(cur, name, m); err != nil { // a new (or renamed) UNIQUE index
-					return nil, nil, err
-				}
-			}
-		}
-		return map[string]string{indexesProperty: encodeIndexes(now)}, nil, nil
-	})
+	stage, done, err := t.stageFor(ctx)
 	if err != nil {
 		return err
 	}
-	t.indexes = now
-	t.cache.dropStale(t.st)
-	return nil
+	name := t.Name()
+	idx := t.indexes
+	now := slices.Clone(idx)
+	for _, c := range changes {
+		switch {
+		case c.create != nil:
+			m, err := indexMetaOf(t.schema.Schema, c.create)
+			if err != nil {
+				return done(err)
+			}
+			now = append(now, m)
+			if err := nameIndexes(now, map[string]bool{"primary": true}); err != nil {
+				return done(err)
+			}
+		case c.drop != "":
+			i := findIndex(now, c.drop)
+			if i < 0 {
+				return done(errCantDropKey(c.drop))
+			}
+			now = slices.Delete(now, i, i+1)
+		default:
+			i := findIndex(now, c.from)
+			if i < 0 {
+				return done(errKeyNotFound(c.from, name))
+			}
+			if j := findIndex(now, c.to); j >= 0 && j != i {
+				return done(errDupKeyName(c.to))
+			}
+			now[i].Name = c.to
+		}
+	}
+	var added []indexMeta
+	for _, m := range now {
+		if m.Unique && !slices.ContainsFunc(idx, func(o indexMeta) bool { return reflect.DeepEqual(o, m) }) {
+			added = append(added, m) // a new (or renamed) UNIQUE index
+		}
+	}
+	if len(added) > 0 {
+		d, err := t.snapshot()
+		if err != nil {
+			return done(err)
+		}
+		defer d.Release()
+		for _, m := range added {
+			if err := t.checkUnique(d, name, m); err != nil {
+				return done(err)
+			}
+		}
+	}
+	stage.setIndexes(now)
+	stage.newUnique = append(stage.newUnique, added...)
+	stage.sync(t)
+	return done(nil)
 }
 
 // checkUnique returns error 1062 if two rows of d, the contents of table
@@ -476,54 +479,6 @@ func (t *table) checkUnique(d *storage.Data, name string, m indexMeta) error {
 	return nil
 }
 
-// alterIndexes runs an ALTER TABLE whose clauses all add, drop or rename
-// indexes of one of our tables as one change (see changeIndexes), where
-// go-mysql-server would commit clause after clause. ok is false for any
-// other block.
-func alterIndexes(ctx *sql.Context, b *plan.Block) (iter sql.RowIter, ok bool, err error) {
-	var changes []indexChange
-	var db sql.Database
-	var name string
-	for _, child := range b.Children() {
-		ai, isIndex := child.(*plan.AlterIndex)
-		if !isIndex {
-			return nil, false, nil
-		}
-		n := tableNodeName(ai.Table)
-		if name != "" && (!strings.EqualFold(n, name) || ai.Database().Name() != db.Name()) {
-			return nil, false, nil
-		}
-		db, name = ai.Database(), n
-		switch ai.Action {
-		case plan.IndexAction_Create:
-			changes = append(changes, indexChange{create: &sql.IndexDef{
-				Name: ai.IndexName, Columns: ai.Columns, Constraint: ai.Constraint, Storage: ai.Using, Comment: ai.Comment,
-			}})
-		case plan.IndexAction_Drop:
-			changes = append(changes, indexChange{drop: ai.IndexName})
-		case plan.IndexAction_Rename:
-			changes = append(changes, indexChange{from: ai.PreviousIndexName, to: ai.IndexName})
-		default:
-			return nil, false, nil
-		}
-	}
-	d, isOurs := ourDatabase(db)
-	if !isOurs {
-		return nil, false, nil
-	}
-	tbl, found, err := d.GetTableInsensitive(ctx, name)
-	if err != nil {
-		return nil, true, err
-	}
-	if !found {
-		return nil, true, sql.ErrTableNotFound.New(name)
-	}
-	if err := tbl.(*table).changeIndexes(ctx, changes); err != nil {
-		return nil, true, err
-	}
-	return sql.RowsToRowIter(), true, nil // a block's result has no schema
-}
-
 // indexDDL is the execution-builder override (see engine/server.go) for
 // the statements about indexes that go-mysql-server would run
 // non-atomically or unlike MySQL on our tables:
@@ -534,8 +489,6 @@ func alterIndexes(ctx *sql.Context, b *plan.Block) (iter sql.RowIter, ok bool, e
 //     table is created with them in one step. FOREIGN KEY and CHECK
 //     constraints, which anomalydb cannot enforce, are refused (1235)
 //     before anything is created.
-//   - ALTER TABLE with several index clauses: go-mysql-server commits
-//     clause after clause; here they are one change (alterIndexes).
 //   - ALTER TABLE … DISABLE KEYS / ENABLE KEYS (in every mysqldump file):
 //     accepted and ignored, with MySQL's note for InnoDB tables (1031).
 //   - FULLTEXT, SPATIAL and VECTOR indexes and foreign keys: 1235
@@ -571,10 +524,6 @@ func (indexDDL) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.RowIter, err
 				return nil, err
 			}
 		}
-	case *plan.Block:
-		if iter, ok, err := alterIndexes(ctx, n); ok {
-			return iter, err
-		}
 	case *plan.DescribeQuery:
 		if n.Format.Plan && !n.Format.Analyze {
 			var lines []string
@@ -600,6 +549,7 @@ type execOverrides []sql.NodeExecBuilder
 
 // Build implements sql.NodeExecBuilder.
 func (o execOverrides) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
+	clearViewScope(ctx) // planning is over (view_scope.go)
 	for _, b := range o {
 		if iter, err := b.Build(ctx, n, r); iter != nil || err != nil {
 			return iter, err

@@ -250,7 +250,7 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 		return nil, err
 	}
 	f := &keyFilter{ix: ix, filter: expr}
-	if tx := txOf(ctx); tx != nil {
+	if tx := t.tx(ctx); tx != nil {
 		tt, err := tx.txState(t)
 		if err != nil {
 			return nil, err

@@ -23,7 +23,8 @@ import (
 // the MySQL parser unchanged.
 type detectorParser struct {
 	sql.Parser
-	svc *detectorService
+	svc  *detectorService
+	prov *provider // for RENAME TABLE and ALTER TABLE … RENAME (rename.go)
 }
 
 var _ sql.Parser = (*detectorParser)(nil)
@@ -34,7 +35,7 @@ func (p *detectorParser) ParseSimple(query string) (ast.Statement, error) {
 		return p.parseDetector(query, ast.ParserOptions{})
 	}
 	stmt, err := rollupParser{p.Parser}.ParseSimple(query)
-	return stmt, orAsOfPlaceholder(stmt, err) // as_of.go
+	return rewriteRenames(stmt, p.prov), orAsOfPlaceholder(stmt, err)
 }
 
 // Parse implements sql.Parser.
@@ -43,7 +44,7 @@ func (p *detectorParser) Parse(ctx *sql.Context, query string, multi bool) (ast.
 		return p.parseFirst(query, ';', multi, sql.LoadSqlMode(ctx).ParserOptions())
 	}
 	stmt, parsed, rest, err := rollupParser{p.Parser}.Parse(ctx, query, multi)
-	return stmt, parsed, rest, orAsOfPlaceholder(stmt, err)
+	return rewriteRenames(stmt, p.prov), parsed, rest, orAsOfPlaceholder(stmt, err)
 }
 
 // ParseWithOptions implements sql.Parser.
@@ -52,7 +53,7 @@ func (p *detectorParser) ParseWithOptions(ctx context.Context, query string, del
 		return p.parseFirst(query, delimiter, multi, options)
 	}
 	stmt, parsed, rest, err := rollupParser{p.Parser}.ParseWithOptions(ctx, query, delimiter, multi, options)
-	return stmt, parsed, rest, orAsOfPlaceholder(stmt, err)
+	return rewriteRenames(stmt, p.prov), parsed, rest, orAsOfPlaceholder(stmt, err)
 }
 
 // ParseOneWithOptions implements sql.Parser: it parses the first
@@ -64,7 +65,7 @@ func (p *detectorParser) ParseOneWithOptions(ctx context.Context, query string, 
 		return stmt, next, err
 	}
 	stmt, next, err := rollupParser{p.Parser}.ParseOneWithOptions(ctx, query, options)
-	return stmt, next, orAsOfPlaceholder(stmt, err)
+	return rewriteRenames(stmt, p.prov), next, orAsOfPlaceholder(stmt, err)
 }
 
 // parseFirst parses the DETECTOR statement that query starts with, as
@@ -249,7 +250,7 @@ func lex(src string, ansiQuotes bool) ([]token, int, string) {
 			}
 			l.toks = append(l.toks, token{kind: 'i', text: src[l.pos:j], pos: start})
 			l.pos = j
-		case strings.ContainsRune("(),=;", rune(c)):
+		case strings.ContainsRune("(),=;?", rune(c)):
 			l.toks = append(l.toks, token{kind: 'p', text: string(c), pos: start})
 			l.pos++
 		default:
@@ -333,14 +334,28 @@ func isDetectorStatement(query string) bool {
 // parseDetector parses a DETECTOR statement into the statement handed to
 // the planner; options are the session's (ANSI_QUOTES) for the query of
 // CREATE DETECTOR ... AS.
+//
+// Placeholders. A prepared DETECTOR statement (COM_STMT_PREPARE, or SQL
+// PREPARE … FROM) may hold `?` where MySQL takes a value: option values
+// of CREATE DETECTOR … WITH (epochs = ?), values in its SELECT, and the
+// pattern of SHOW DETECTORS LIKE ?. They are the statement's children,
+// numbered in the order they appear (:v1, :v2, … as vitess numbers them),
+// so go-mysql-server binds them to the values of each execution like any
+// placeholder, and the node takes the bound values in
+// WithResolvedChildren. Names (of detectors, databases, algorithms and
+// options) are never placeholders, as in MySQL.
 func (p *detectorParser) parseDetector(query string, options ast.ParserOptions) (ast.Statement, error) {
 	node, err := parseDetectorStatement(query, options)
 	if err != nil {
 		return nil, err
 	}
 	node.setService(p.svc)
+	var children ast.Exprs
+	for i := range node.params() {
+		children = append(children, ast.NewValArg([]byte(":v"+strconv.Itoa(i+1))))
+	}
 	// The statement itself needs no privilege: its SELECT is authorised when it runs.
-	return ast.InjectedStatement{Statement: node, Auth: ast.AuthInformation{AuthType: ast.AuthType_IGNORE}}, nil
+	return ast.InjectedStatement{Statement: node, Children: children, Auth: ast.AuthInformation{AuthType: ast.AuthType_IGNORE}}, nil
 }
 
 // detectorNode is the plan node of a DETECTOR statement.
@@ -348,6 +363,19 @@ type detectorNode interface {
 	sql.ExecSourceRel
 	ast.Injectable
 	setService(*detectorService)
+	// params returns the number of the statement's ? placeholders.
+	params() int
+}
+
+// countPlaceholders returns the number of ? placeholders of query, as
+// vitess counts them for COM_STMT_PREPARE (0 for a statement that does
+// not parse: preparing it fails anyway).
+func countPlaceholders(query string) int {
+	n, err := parseDetectorStatement(query, ast.ParserOptions{})
+	if err != nil {
+		return 0
+	}
+	return n.params()
 }
 
 // parser is a cursor over the tokens of one DETECTOR statement.
@@ -355,6 +383,8 @@ type parser struct {
 	query string
 	toks  []token
 	i     int
+
+	optionParams []string // the options whose value is ?, in order
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -475,11 +505,14 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 		if rest == "" {
 			return nil, errSyntax(query, len(query), "expected a SELECT after AS")
 		}
-		if err := checkTrainingQuery(rest, options); err != nil {
+		selectParams, err := checkTrainingQuery(rest, options)
+		if err != nil {
 			after := query[asTok.pos+2:]
 			return nil, errSyntax(query, len(query)-len(strings.TrimLeftFunc(after, unicode.IsSpace)), err.Error())
 		}
 		n.selectSQL = rest
+		n.optionParams, n.selectParams = p.optionParams, selectParams
+		n.query = query
 		return n, nil
 	case kw(first, "DROP"):
 		p.next()
@@ -504,7 +537,7 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 		return n, nil
 	default: // SHOW DETECTORS
 		p.next()
-		n := &showDetectorsNode{}
+		n := &showDetectorsNode{query: query}
 		if kw(p.peek(), "FROM") || kw(p.peek(), "IN") {
 			p.next()
 			db, err := p.ident("database name")
@@ -512,6 +545,18 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 				return nil, orLex(lexErr(), err)
 			}
 			n.db = db
+		}
+		if kw(p.peek(), "LIKE") {
+			p.next()
+			switch t := p.peek(); {
+			case t.kind == 's':
+				n.like = &t.text
+			case t.kind == 'p' && t.text == "?":
+				n.likeParam = true
+			default:
+				return nil, orLex(lexErr(), p.fail("expected a pattern after LIKE"))
+			}
+			p.next()
 		}
 		if err := p.end(); err != nil {
 			return nil, orLex(lexErr(), err)
@@ -588,9 +633,13 @@ func (p *parser) options(opts map[string]string) error {
 		}
 		p.next()
 		v := p.peek()
-		switch v.kind {
-		case 's', 'n', 'i', 'q':
+		switch {
+		case v.kind == 's' || v.kind == 'n' || v.kind == 'i' || v.kind == 'q':
 			opts[key] = v.text
+			p.next()
+		case v.kind == 'p' && v.text == "?":
+			opts[key] = "" // bound when the statement is executed
+			p.optionParams = append(p.optionParams, key)
 			p.next()
 		default:
 			return p.fail("expected an option value")
@@ -613,26 +662,35 @@ func (p *parser) options(opts map[string]string) error {
 // go-mysql-server uses, before anything runs, so no other statement
 // (DELETE, DROP TABLE, INSERT, ...) can hide behind AS, and nothing the
 // query would write (INTO OUTFILE, DUMPFILE or @variables) is written.
-func checkTrainingQuery(query string, options ast.ParserOptions) error {
+// It returns the number of the query's ? placeholders.
+func checkTrainingQuery(query string, options ast.ParserOptions) (int, error) {
 	stmt, err := ast.ParseWithOptions(context.Background(), query, options)
 	if err != nil {
-		return fmt.Errorf("CREATE DETECTOR ... AS needs one SELECT query: %s", vitessMessage(err))
+		return 0, fmt.Errorf("CREATE DETECTOR ... AS needs one SELECT query: %s", vitessMessage(err))
 	}
 	sel, ok := stmt.(ast.SelectStatement)
 	if !ok {
-		return fmt.Errorf("CREATE DETECTOR ... AS needs a SELECT query, not a %s statement", statementKind(stmt, query))
+		return 0, fmt.Errorf("CREATE DETECTOR ... AS needs a SELECT query, not a %s statement", statementKind(stmt, query))
 	}
 	into := sel.GetInto() != nil
+	params := 0
 	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
-		if i, ok := n.(*ast.Into); ok && i != nil {
-			into = true
+		switch n := n.(type) {
+		case *ast.Into:
+			if n != nil {
+				into = true
+			}
+		case *ast.SQLVal:
+			if n.Type == ast.ValArg { // as vitess counts a prepared statement's parameters
+				params++
+			}
 		}
 		return !into, nil
 	}, stmt)
 	if into {
-		return fmt.Errorf("CREATE DETECTOR ... AS needs a SELECT query without INTO (OUTFILE, DUMPFILE or variables)")
+		return 0, fmt.Errorf("CREATE DETECTOR ... AS needs a SELECT query without INTO (OUTFILE, DUMPFILE or variables)")
 	}
-	return nil
+	return params, nil
 }
 
 // statementKind names the kind of a statement that is not a query for

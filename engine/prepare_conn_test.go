@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"strings"
 	"testing"
 )
 
@@ -83,9 +84,18 @@ func TestDisguise(t *testing.T) {
 	if got, ok := undisguise(disguise(q)); !ok || got != q {
 		t.Errorf("undisguise(disguise(%q)) = %q, %v", q, got, ok)
 	}
+	// Placeholders: as many ? as the statement has, in front of the
+	// comment, where vitess counts them.
+	p := "CREATE DETECTOR d USING x WITH (epochs = ?, k = '?') AS SELECT a, '?' FROM t WHERE b > ? -- ?"
+	if d := disguise(p); !strings.HasPrefix(d, "SELECT NULL, ?, ? /*") {
+		t.Errorf("disguise(%q) = %q, want two placeholders", p, d)
+	} else if got, ok := undisguise(d); !ok || got != p {
+		t.Errorf("undisguise(disguise(%q)) = %q, %v", p, got, ok)
+	}
 	for _, s := range []string{
 		"SELECT NULL",
 		disguisePrefix + "zz" + disguiseSuffix,
+		"SELECT NULL, ?" + disguiseSuffix,
 		disguise("SELECT 1"), // not a DETECTOR statement
 		disguise("SHOW DETECTORS")[:len(disguise("SHOW DETECTORS"))-1],
 	} {

@@ -38,7 +38,8 @@ func canonicalDatabase(store *storage.Store, name string) string {
 }
 
 // Database implements sql.DatabaseProvider.
-func (p *provider) Database(_ *sql.Context, name string) (sql.Database, error) {
+func (p *provider) Database(ctx *sql.Context, name string) (sql.Database, error) {
+	clearViewScope(ctx) // the question a view's binding asked (view_scope.go)
 	db := canonicalDatabase(p.store, name)
 	if db == "" {
 		return nil, sql.ErrDatabaseNotFound.New(name)
@@ -134,13 +135,16 @@ var (
 func (d *database) Name() string { return d.name }
 
 // GetTableInsensitive implements sql.Database.
-func (d *database) GetTableInsensitive(_ *sql.Context, name string) (sql.Table, bool, error) {
+func (d *database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
 	t, err := d.p.store.Table(d.name, name)
 	if errors.Is(err, storage.ErrTableNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if s := stageOf(ctx); s != nil && s.st == t {
+		return s.table(), true, nil // a clause of a running ALTER TABLE (alter_stage.go)
 	}
 	if t.Damage() != nil {
 		return newDamagedTable(d.name, t), true, nil
@@ -214,10 +218,11 @@ func (d *database) DropTable(ctx *sql.Context, name string) error {
 	return err
 }
 
-// RenameTable implements sql.TableRenamer (RENAME TABLE, ALTER TABLE …
-// RENAME): one metadata commit of the table; its rows, indexes and
-// AUTO_INCREMENT counter go with it. It commits the open transaction
-// first, as MySQL does for DDL.
+// RenameTable implements sql.TableRenamer: one metadata commit of the
+// table; its rows, indexes and AUTO_INCREMENT counter go with it. It
+// commits the open transaction first, as MySQL does for DDL. (The parser
+// hands RENAME TABLE and ALTER TABLE … RENAME to rename.go, which keeps
+// their qualified names; go-mysql-server's plan would call this.)
 func (d *database) RenameTable(ctx *sql.Context, oldName, newName string) error {
 	if err := commitForDDL(ctx); err != nil {
 		return err

@@ -221,12 +221,12 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		return err
 	}
 	into := &intoFile{files: s.files}
-	scoring := &batchScoring{} // anomaly_score and is_anomaly a block of rows at a time (batch_scoring.go)
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}, scoring})
-	into.exec = a.ExecBuilder
-	scoring.exec = a.ExecBuilder
+	alter := &alterStatements{} // one commit per ALTER TABLE (alter_stage.go)
+	scoring := &batchScoring{}  // anomaly_score and is_anomaly a block of rows at a time (batch_scoring.go)
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, alter, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}, scoring})
+	into.exec, alter.exec, scoring.exec = a.ExecBuilder, a.ExecBuilder, a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
-	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc}
+	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc, prov: pro}
 	s.svc.engine = e
 	s.engine = e
 	ctx := sql.NewEmptyContext()

@@ -71,6 +71,9 @@ func (p *parser) parseShowSnapshots() (*showSnapshotsNode, error) {
 
 func (n *showSnapshotsNode) setService(s *detectorService) { n.svc = s }
 
+// params implements detectorNode: SHOW SNAPSHOTS takes no placeholders.
+func (n *showSnapshotsNode) params() int { return 0 }
+
 // WithResolvedChildren implements ast.Injectable.
 func (n *showSnapshotsNode) WithResolvedChildren([]any) (any, error) { return n, nil }
 

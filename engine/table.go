@@ -32,6 +32,7 @@ type table struct {
 	cols    string               // the columns property schema was decoded from (see snapshot)
 	indexes []indexMeta          // secondary indexes, from the table's properties (index.go)
 	cache   *indexCache          // the provider's sorted indexes (index_lookup.go); nil for none
+	stage   *alterStage          // the running ALTER TABLE's stage this table shows, or nil (alter_stage.go)
 
 	proj     []string   // projected column names; nil without projection
 	projCols []int      // indexes in schema of the projected columns
@@ -66,10 +67,14 @@ func newTable(db string, st *storage.Table, cache *indexCache) (*table, error) {
 	return &table{db: db, st: st, schema: sch, cols: props[columnsProperty], indexes: idx, cache: cache}, nil
 }
 
-// snapshot returns the table's committed contents, which the caller must
-// Release, or ER_TABLE_DEF_CHANGED when the columns changed (ALTER TABLE)
-// after t was resolved.
+// snapshot returns the table's committed contents (a stage's rows for
+// a table of a running ALTER TABLE), which the caller must Release, or
+// ER_TABLE_DEF_CHANGED when the columns changed (ALTER TABLE) after t was
+// resolved.
 func (t *table) snapshot() (*storage.Data, error) {
+	if t.stage != nil {
+		return t.stage.data(), nil
+	}
 	d := t.st.Snapshot()
 	if err := damageErr(t.st); err != nil {
 		d.Release()
@@ -115,7 +120,7 @@ func (t *table) Schema() sql.Schema {
 // without columns). nil, or a name that is not a column, gives the table
 // without projection.
 func (t *table) WithProjections(names []string) sql.Table {
-	nt := &table{db: t.db, st: t.st, schema: t.schema, cols: t.cols, indexes: t.indexes, cache: t.cache}
+	nt := &table{db: t.db, st: t.st, schema: t.schema, cols: t.cols, indexes: t.indexes, cache: t.cache, stage: t.stage}
 	if names == nil {
 		return nt
 	}
@@ -162,12 +167,26 @@ func (t *table) DataLength(*sql.Context) (uint64, error) {
 // COUNT(*) from it): the rows the statement's transaction sees if it
 // touched the table, else the committed rows.
 func (t *table) RowCount(ctx *sql.Context) (uint64, bool, error) {
+	if t.stage != nil {
+		d := t.stage.data()
+		defer d.Release()
+		return uint64(d.NumRows()), true, nil
+	}
 	if tx := txOf(ctx); tx != nil {
 		if tt := tx.lookup(t); tt != nil {
 			return uint64(tt.numRows()), true, nil
 		}
 	}
 	return uint64(t.st.NumRows()), true, nil
+}
+
+// tx returns the transaction ctx's statement reads t in, nil for none
+// and for a table of a running ALTER TABLE (which reads the stage).
+func (t *table) tx(ctx *sql.Context) *transaction {
+	if t.stage != nil {
+		return nil
+	}
+	return txOf(ctx)
 }
 
 // IsTemporary implements sql.TemporaryTable (go-mysql-server's check of
@@ -207,7 +226,7 @@ func (p *rowsPartition) Key() []byte {
 // snapshot current when the scan starts, held until the partition
 // iterator is closed.
 func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
-	if tx := txOf(ctx); tx != nil {
+	if tx := t.tx(ctx); tx != nil {
 		tt, err := tx.txState(t)
 		if err != nil {
 			return nil, err

@@ -627,8 +627,9 @@ func (tt *txTable) recheckKeys(cur *storage.Data, inserted []arrow.RecordBatch) 
 // plus transactions (sql.TransactionSession).
 type session struct {
 	*sql.BaseSession
-	mu   sync.Mutex
-	last *transaction // the session's newest transaction, for SessionEnd
+	mu     sync.Mutex
+	last   *transaction           // the session's newest transaction, for SessionEnd
+	viewDB atomic.Pointer[string] // a view's database while it is bound (view_scope.go)
 
 	gates int              // commit gates held exclusively (retry.go)
 	lost  []*storage.Table // tables of autocommit commits lost to a write conflict (retry.go)
@@ -715,6 +716,7 @@ func (s *session) CommandBegin() error { return nil }
 // back here, so the next statement starts with fresh snapshots and no
 // leftovers of the failed one.
 func (s *session) CommandEnd() {
+	s.viewDB.Store(nil) // view_scope.go
 	tx, ok := s.GetTransaction().(*transaction)
 	if !ok || s.GetIgnoreAutoCommit() {
 		return

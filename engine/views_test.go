@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	gosql "database/sql"
 	"reflect"
 	"strings"
 	"testing"
@@ -16,9 +17,6 @@ func viewsSetup(t *testing.T, ts *testServer) {
 	mustExec(t, db, "CREATE TABLE vw.u (id INT PRIMARY KEY, name VARCHAR(10))")
 	mustExec(t, db, "INSERT INTO vw.t VALUES (1, 0.5), (2, 1.5), (3, 2.5)")
 	mustExec(t, db, "INSERT INTO vw.u VALUES (1, 'a'), (3, 'c')")
-	// go-mysql-server v0.20.0 resolves a view only with a current
-	// database (Builder.bindOnlyWithDatabase calls currentDb, which fails
-	// with "no database selected" without one), even when qualified.
 	db = ts.open("vw")
 	mustExec(t, db, "CREATE VIEW vw.v AS SELECT id, x * 2 AS x2 FROM vw.t WHERE x > 1")
 	mustExec(t, db, "CREATE VIEW vw.vv AS SELECT v.id, v.x2, u.name FROM vw.v JOIN vw.u ON u.id = v.id")
@@ -116,4 +114,59 @@ func TestViewsSurviveRestart(t *testing.T) {
 
 	db = startServer(t, dir, false).open("vw")
 	expectRows(t, db, "SHOW FULL TABLES", [][]string{r("v", "BASE TABLE")})
+}
+
+// TestViewsWithoutCurrentDatabase: a view is used, shown and listed by
+// its qualified name from a session with no current database or with
+// another one: its unqualified tables are its own database's, SHOW CREATE
+// VIEW and information_schema.VIEWS work (every view listed, whatever the
+// session's database), the session's database stays NULL afterwards, and
+// an unqualified table of the query itself is still 1046. A view created
+// from another database keeps the tables of that database, as in MySQL.
+// A renamed view works the same. All of it after a restart too. Catches:
+// go-mysql-server's binding of a view asking for a current database ("no
+// database selected"), a stored CREATE VIEW with an unqualified name (the
+// same error when it is bound), a view created from database b over b.t
+// that reads a.t once used, information_schema.VIEWS binding views in the
+// session's database (views missing from it), the view's database left as
+// the session's (DATABASE() is 'a').
+func TestViewsWithoutCurrentDatabase(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, false)
+	db := ts.open("")
+	mustExecAll(t, db, "CREATE DATABASE a", "CREATE DATABASE b",
+		"CREATE TABLE a.t (id INT PRIMARY KEY, x INT)", "INSERT INTO a.t VALUES (1, 10), (2, 20)",
+		"CREATE TABLE b.t (q INT)", "INSERT INTO b.t VALUES (99)")
+	inA, inB := ts.open("a"), ts.open("b")
+	mustExec(t, inA, "CREATE VIEW v AS SELECT id, x FROM t WHERE id > 1")
+	mustExec(t, inA, "CREATE VIEW vv AS WITH c AS (SELECT 5 AS five) SELECT c.five, v.x FROM c, v")
+	mustExec(t, inB, "CREATE VIEW a.v3 AS SELECT q FROM t") // b.t, as MySQL resolves it
+	mustExec(t, db, "CREATE VIEW b.w AS SELECT id FROM a.t")
+
+	check := func(where string) {
+		t.Helper()
+		for name, c := range map[string]*gosql.DB{"no database": db, "database a": inA, "database b": inB} {
+			expectRows(t, c, "SELECT id, x FROM a.v", [][]string{r("2", "20")})
+			expectRows(t, c, "SELECT five, x FROM a.vv", [][]string{r("5", "20")})
+			expectRows(t, c, "SELECT q FROM a.v3", [][]string{r("99")})
+			expectRows(t, c, "SELECT id FROM b.w ORDER BY id", [][]string{r("1"), r("2")})
+			if got := queryRows(t, c, "SELECT table_schema, table_name FROM information_schema.views ORDER BY 1, 2"); !reflect.DeepEqual(got,
+				[][]string{r("a", "v"), r("a", "v3"), r("a", "vv"), r("b", "w")}) {
+				t.Errorf("%s, %s: information_schema.VIEWS lists %v", where, name, got)
+			}
+			if got := queryRows(t, c, "SHOW CREATE VIEW a.v"); len(got) != 1 || got[0][0] != "v" || !strings.Contains(got[0][1], "id > 1") {
+				t.Errorf("%s, %s: SHOW CREATE VIEW a.v = %v", where, name, got)
+			}
+		}
+		expectRows(t, db, "SELECT DATABASE()", [][]string{r("NULL")})
+		expectErr(t, db, "SELECT * FROM a.v, t", 1046)
+	}
+	check("after CREATE VIEW")
+	mustExec(t, db, "RENAME TABLE a.v TO a.v2")
+	expectRows(t, db, "SELECT id, x FROM a.v2", [][]string{r("2", "20")})
+	mustExec(t, db, "RENAME TABLE a.v2 TO a.v")
+	ts.stop()
+	ts = startServer(t, dir, false)
+	db, inA, inB = ts.open(""), ts.open("a"), ts.open("b")
+	check("after restart")
 }

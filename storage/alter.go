@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -35,10 +36,6 @@ import (
 // Overwrite or CommitTables) fail with ErrSchemaMismatch once the change
 // is committed.
 func (t *Table) ChangeColumns(schema *arrow.Schema, sources []int, fn func(cur *Data) ([]arrow.RecordBatch, map[string]string, error)) error {
-	isc, enc, err := toIcebergSchema(schema)
-	if err != nil {
-		return err
-	}
 	if len(sources) != schema.NumFields() {
 		return fmt.Errorf("storage: ChangeColumns: %d sources for %d columns", len(sources), schema.NumFields())
 	}
@@ -47,65 +44,141 @@ func (t *Table) ChangeColumns(schema *arrow.Schema, sources []int, fn func(cur *
 	if err := t.writable(); err != nil {
 		return err
 	}
-	cur := t.ice.Schema()
-	seen := map[int]bool{}
-	for i, s := range sources {
-		if s < -1 || s >= cur.NumFields() || (s >= 0 && seen[s]) {
-			return fmt.Errorf("storage: ChangeColumns: bad source %d for column %q", s, schema.Field(i).Name)
-		}
-		seen[s] = true
+	if err := t.checkSources(schema, sources); err != nil {
+		return err
 	}
 	recs, set, err := fn(t.data)
 	defer releaseBatches(recs)
 	if err != nil {
 		return err
 	}
-	for i, r := range recs {
-		if err := checkBatch(schema, r); err != nil {
-			return fmt.Errorf("table %s, batch %d: %w", t.name, i, err)
-		}
-	}
 	for k := range set {
 		if isReservedProp(k) {
 			return fmt.Errorf("%w: %q", ErrReservedProperty, k)
 		}
 	}
+	_, err = t.alterLocked(alteration{schema: schema, sources: sources, rewrite: true, recs: recs, set: set})
+	return err
+}
 
+// checkSources checks sources (see ChangeColumns) for schema against the
+// current schema; t.writeMu must be held.
+func (t *Table) checkSources(schema *arrow.Schema, sources []int) error {
+	if len(sources) != schema.NumFields() {
+		return fmt.Errorf("storage: %d sources for %d columns", len(sources), schema.NumFields())
+	}
+	seen := map[int]bool{}
+	for i, s := range sources {
+		if s < -1 || s >= t.schema.NumFields() || (s >= 0 && seen[s]) {
+			return fmt.Errorf("storage: bad source %d for column %q", s, schema.Field(i).Name)
+		}
+		seen[s] = true
+	}
+	return nil
+}
+
+// alteration is one change of a table committed by alterLocked.
+type alteration struct {
+	schema  *arrow.Schema // the new declared schema; nil keeps the columns
+	sources []int         // with schema: see ChangeColumns
+	rewrite bool          // recs replace the rows; otherwise the rows stay (schema may then only rename columns)
+	recs    []arrow.RecordBatch
+	set     map[string]string // user properties to set
+	name    string            // the table's new name in its database; "" keeps it
+}
+
+// alterLocked commits a, checked by the caller, as one Iceberg commit
+// with t.writeMu held, and publishes the result on t; on error nothing
+// changed. A renamed table (a.name) is published by the caller on its new
+// *Table (see Store.AlterTable): alterLocked then returns the batches of
+// the new contents, one reference each, which the caller owns.
+func (t *Table) alterLocked(a alteration) ([]arrow.RecordBatch, error) {
 	ctx := t.store.ctx
+	schema := t.schema
+	if a.schema != nil {
+		schema = a.schema
+	}
+	writeFiles := a.rewrite
+	if a.schema != nil {
+		var changed bool
+		a.sources, changed = anchorSources(t.schema, a.schema, a.sources)
+		// Without a rewrite the rows stay, but under field IDs that no
+		// longer match their files: rewrite the files.
+		writeFiles = writeFiles || changed
+	}
+	var enc string
 	txn := t.ice.NewTransaction()
-	if err := evolveSchema(txn, cur, isc, sources); err != nil {
-		return fmt.Errorf("storage: changing the columns of %s.%s: %w", t.db, t.name, err)
+	canon := t.canon
+	metaTable := t.ice
+	if a.schema != nil {
+		isc, e, err := toIcebergSchema(schema)
+		if err != nil {
+			return nil, err
+		}
+		enc = e
+		if err := evolveSchema(txn, t.ice.Schema(), isc, a.sources); err != nil {
+			return nil, fmt.Errorf("storage: changing the columns of %s.%s: %w", t.db, t.name, err)
+		}
+		staged, err := txn.StagedTable()
+		if err != nil {
+			return nil, fmt.Errorf("storage: changing the columns of %s.%s: %w", t.db, t.name, err)
+		}
+		if canon, err = table.SchemaToArrowSchema(staged.Schema(), nil, true, false); err != nil {
+			return nil, fmt.Errorf("storage: changing the columns of %s.%s: %w", t.db, t.name, err)
+		}
+		metaTable = staged.Table
 	}
-	staged, err := txn.StagedTable()
-	if err != nil {
-		return fmt.Errorf("storage: changing the columns of %s.%s: %w", t.db, t.name, err)
+	var keep []arrow.RecordBatch // the new contents
+	fail := func(err error) ([]arrow.RecordBatch, error) {
+		releaseBatches(keep)
+		return nil, err
 	}
-	canon, err := table.SchemaToArrowSchema(staged.Schema(), nil, true, false)
-	if err != nil {
-		return fmt.Errorf("storage: changing the columns of %s.%s: %w", t.db, t.name, err)
-	}
-	var toWrite []arrow.RecordBatch
-	defer func() { releaseBatches(toWrite) }()
-	for _, r := range recs {
-		if r.NumRows() > 0 {
-			toWrite = append(toWrite, withSchema(schema, r))
+	if a.rewrite {
+		for i, r := range a.recs {
+			if err := checkBatch(schema, r); err != nil {
+				return fail(fmt.Errorf("table %s, batch %d: %w", t.name, i, err))
+			}
+			if r.NumRows() > 0 {
+				keep = append(keep, withSchema(schema, r))
+			}
+		}
+	} else {
+		for _, r := range t.data.batches {
+			keep = append(keep, withSchema(schema, r))
 		}
 	}
-	added, err := t.writeFilesAs(ctx, staged.Table, canon, toWrite)
-	if err != nil {
-		return err
+	var added []iceberg.DataFile
+	if writeFiles {
+		var err error
+		if added, err = t.writeFilesAs(ctx, metaTable, canon, keep); err != nil {
+			return fail(err)
+		}
 	}
-	replaced := make([]iceberg.DataFile, len(t.files))
-	for i, f := range t.files {
-		replaced[i] = f.df
+	props := iceberg.Properties{}
+	maps.Copy(props, a.set)
+	if a.schema != nil {
+		props[propArrowSchema] = enc
+		// When the columns last changed, for reads of older snapshots
+		// (snapshot_scan.go).
+		props[propColumnsSeq] = strconv.FormatInt(t.ice.Metadata().LastSequenceNumber(), 10)
 	}
-	props := iceberg.Properties{propArrowSchema: enc, propColumnsSeq: strconv.FormatInt(t.ice.Metadata().LastSequenceNumber(), 10)}
-	maps.Copy(props, set)
-	err = txn.SetProperties(props)
-	if err == nil && (len(replaced) > 0 || len(added) > 0) {
-		if len(replaced) == 0 {
+	if a.name != "" {
+		props[propTableName] = a.name
+	}
+	var err error
+	if len(props) > 0 {
+		err = txn.SetProperties(props)
+	}
+	if err == nil && writeFiles {
+		replaced := make([]iceberg.DataFile, len(t.files))
+		for i, f := range t.files {
+			replaced[i] = f.df
+		}
+		switch {
+		case len(replaced) == 0 && len(added) == 0:
+		case len(replaced) == 0:
 			err = txn.AddDataFiles(ctx, added, nil, table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck())
-		} else {
+		default:
 			err = txn.ReplaceDataFilesWithDataFiles(ctx, replaced, added, nil, table.WithoutAutoNameMapping())
 		}
 	}
@@ -115,21 +188,232 @@ func (t *Table) ChangeColumns(schema *arrow.Schema, sources []int, fn func(cur *
 		t.removeDataFiles(added)
 	}
 	if err != nil {
-		return fmt.Errorf("storage: changing the columns of %s.%s: %w", t.db, t.name, err)
+		return fail(fmt.Errorf("storage: altering %s.%s: %w", t.db, t.name, err))
 	}
-
-	t.schema, t.canon = schema, canon
+	if a.schema != nil {
+		t.schema, t.canon = schema, canon
+	}
 	t.props = maps.Clone(t.props)
-	maps.Copy(t.props, set)
-	t.files, t.exact = fileInfos(added), true
-	keep := make([]arrow.RecordBatch, len(toWrite))
-	for i, r := range toWrite {
-		r.Retain()
-		keep[i] = r
+	maps.Copy(t.props, a.set)
+	if writeFiles {
+		t.files, t.exact = fileInfos(added), true
 	}
-	t.publish(newData(schema, keep))
+	if a.name != "" {
+		return keep, nil
+	}
+	d := newData(schema, keep)
+	if a.schema == nil && !a.rewrite {
+		d.extend(t.data) // the same rows: a change of properties
+	}
+	t.publish(d)
 	t.maintain(ctx)
+	return nil, nil
+}
+
+// Alteration is one ALTER TABLE statement's change of a table, committed
+// by Store.AlterTable as one Iceberg commit.
+type Alteration struct {
+	// Schema, if not nil, is the table's new declared schema, with
+	// Sources mapping its fields onto the current ones as for
+	// ChangeColumns. Without Rewrite it may differ from the current
+	// schema only in column names.
+	Schema  *arrow.Schema
+	Sources []int
+	// Rewrite makes the rows returned by Fn the table's new contents
+	// (matching Schema, or the current schema when Schema is nil);
+	// without it the rows stay as they are.
+	Rewrite bool
+	// Fn, if not nil, runs under the table's write lock with the current
+	// contents before anything is written, with the contract of
+	// ChangeColumns' fn: it returns the new rows (with Rewrite; the
+	// caller's ownership passes to AlterTable) and user properties to
+	// set. An error it returns is returned unchanged, nothing written.
+	Fn func(cur *Data) ([]arrow.RecordBatch, map[string]string, error)
+	// NewName, if not "", is the table's new name (RenameTable's rules).
+	NewName string
+	// NewDB, if not "" and not the table's database, moves the table to
+	// database NewDB (under NewName, or its name): its rows are written
+	// anew there (see move.go), so a move costs what a rewrite costs.
+	// The target database must exist (ErrDatabaseNotFound) and have no
+	// table or view of the name (ErrTableExists).
+	NewDB string
+}
+
+// AlterTable changes table db.name's columns, rows, properties and name
+// as one Iceberg commit (ALTER TABLE with several clauses): after a crash
+// at any moment the table is either as it was or changed in every
+// respect, and on error nothing changed. It combines ChangeColumns (or,
+// without Rewrite, a metadata commit that renames columns, like
+// RenameColumn), UpdateProperties and RenameTable, with their rules and
+// errors (ErrTableNotFound, ErrTableExists, ErrInvalidName,
+// ErrReservedProperty, ErrDatabaseNotFound). Renamed or moved, the
+// *Table of the old name is detached as after RenameTable; otherwise the
+// same *Table shows the new contents. A move to another database
+// (NewDB) is atomic too (see move.go).
+//
+// With NewName or NewDB the store's lock is held for the whole call, so
+// other tables are not looked up before the commit ends.
+func (s *Store) AlterTable(db, name string, a Alteration) error {
+	renames := a.NewName != "" || a.NewDB != ""
+	if a.NewName != "" {
+		if err := validateName("table", a.NewName); err != nil {
+			return err
+		}
+	}
+	if renames {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	} else {
+		s.mu.RLock()
+	}
+	d, err := s.db(db)
+	var t *Table
+	if err == nil {
+		var ok bool
+		if t, ok = d.tables[key(name)]; !ok {
+			err = fmt.Errorf("%w: %s.%s", ErrTableNotFound, d.name, name)
+		}
+	}
+	if !renames {
+		s.mu.RUnlock()
+	}
+	if err != nil {
+		return err
+	}
+	to := d
+	if a.NewDB != "" {
+		if to, err = s.db(a.NewDB); err != nil {
+			return err
+		}
+	}
+	newName := cmp.Or(a.NewName, t.name)
+	if renames && (to != d || key(newName) != key(t.name)) {
+		if other, ok := to.tables[key(newName)]; ok {
+			return fmt.Errorf("%w: %s.%s", ErrTableExists, to.name, other.name)
+		}
+		if isView, err := s.hasView(to, newName); err != nil || isView {
+			return cmp.Or(err, fmt.Errorf("%w: %s.%s is a view", ErrTableExists, to.name, newName))
+		}
+	}
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if a.Schema != nil {
+		if err := t.checkSources(a.Schema, a.Sources); err != nil {
+			return err
+		}
+		if !a.Rewrite && !renamesOnly(t.schema, a.Schema, a.Sources) {
+			return fmt.Errorf("storage: AlterTable of %s.%s: a change of columns other than their names needs Rewrite", d.name, t.name)
+		}
+	}
+	var recs []arrow.RecordBatch
+	var set map[string]string
+	if a.Fn != nil {
+		recs, set, err = a.Fn(t.data)
+		defer releaseBatches(recs)
+		if err != nil {
+			return err
+		}
+	}
+	for k := range set {
+		if isReservedProp(k) {
+			return fmt.Errorf("%w: %q", ErrReservedProperty, k)
+		}
+	}
+	if to != d {
+		schema, rows := t.schema, t.data.batches
+		if a.Schema != nil {
+			schema = a.Schema
+		}
+		if a.Rewrite {
+			rows = recs
+		}
+		rows = relabelBatches(schema, rows)
+		defer releaseBatches(rows)
+		props := maps.Clone(t.props)
+		maps.Copy(props, set)
+		return s.moveLocked(t, d, to, newName, schema, rows, props)
+	}
+	keep, err := t.alterLocked(alteration{schema: a.Schema, sources: a.Sources, rewrite: a.Rewrite, recs: recs, set: set, name: a.NewName})
+	if err != nil || a.NewName == "" {
+		return err
+	}
+	nt, err := newTable(s, d, a.NewName, t.dir(), t.ice)
+	if err != nil { // cannot happen: the schema and properties are t's
+		releaseBatches(keep)
+		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after renaming; reopen the store: %w", d.name, t.name, err)
+		return t.err
+	}
+	nt.files, nt.exact = t.files, t.exact
+	nt.publish(newData(t.schema, keep))
+	delete(d.tables, key(t.name))
+	d.tables[key(a.NewName)] = nt
+	t.detachLocked(fmt.Errorf("%w: %s.%s was renamed to %s", ErrTableNotFound, d.name, t.name, a.NewName))
+	nt.maintain(s.ctx)
 	return nil
+}
+
+// anchorSources returns sources (see ChangeColumns) adjusted so that no
+// field of schema takes the name of a field of cur that it does not
+// continue: one Iceberg schema update checks every rename and addition
+// against the current names, so it cannot move a name from one field to
+// another (RENAME COLUMN a TO b, RENAME COLUMN c TO a; or DROP COLUMN a,
+// ADD COLUMN a). A field named like a field of cur continues that field
+// instead, and a field whose source is thereby taken becomes new.
+// changed reports an adjustment: the field IDs then no longer follow the
+// values, so every data file must be rewritten (which only readers of
+// the table's history can tell).
+func anchorSources(cur, schema *arrow.Schema, sources []int) (anchored []int, changed bool) {
+	anchored = slices.Clone(sources)
+	byName := map[string]int{}
+	for j, f := range cur.Fields() {
+		byName[f.Name] = j
+	}
+	taken := map[int]bool{}
+	for i, f := range schema.Fields() {
+		if j, ok := byName[f.Name]; ok {
+			changed = changed || anchored[i] != j
+			anchored[i], taken[j] = j, true
+		}
+	}
+	for i, f := range schema.Fields() {
+		if _, named := byName[f.Name]; !named && anchored[i] >= 0 && taken[anchored[i]] {
+			anchored[i], changed = -1, true
+		}
+	}
+	return anchored, changed
+}
+
+// relabelBatches returns recs under schema sc where their fields differ
+// only in name, one new reference each (see withSchema).
+func relabelBatches(sc *arrow.Schema, recs []arrow.RecordBatch) []arrow.RecordBatch {
+	out := make([]arrow.RecordBatch, len(recs))
+	for i, r := range recs {
+		if r.Schema().NumFields() == sc.NumFields() {
+			r = withSchema(sc, r)
+		} else {
+			r.Retain()
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// renamesOnly reports whether schema, whose fields continue cur's as
+// sources says, differs from cur only in field names.
+func renamesOnly(cur, schema *arrow.Schema, sources []int) bool {
+	if cur.NumFields() != schema.NumFields() {
+		return false
+	}
+	for i, s := range sources {
+		a, b := cur.Field(i), schema.Field(i)
+		if s != i || !arrow.TypeEqual(a.Type, b.Type) || a.Nullable != b.Nullable {
+			return false
+		}
+	}
+	return true
 }
 
 // evolveSchema stages in txn, as one Iceberg schema update, the change

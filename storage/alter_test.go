@@ -3,6 +3,8 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -213,4 +215,122 @@ func fieldIDs(tbl *Table) map[string]int {
 		ids[f.Name] = f.ID
 	}
 	return ids
+}
+
+// metadataVersions counts the committed metadata versions of table dir
+// db/<tableDir>.
+func metadataVersions(t *testing.T, dir, tableDir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, warehouseDirName, "db", tableDir, "metadata"))
+	must(t, err)
+	n := 0
+	for _, e := range ents {
+		if hadoopVersionFile.MatchString(e.Name()) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestAlterTable: one AlterTable that renames the table, sets a
+// property and changes the columns, moving names between them (RENAME
+// COLUMN id TO key, RENAME COLUMN w TO id, MODIFY id VARCHAR: a chain one
+// Iceberg schema update cannot express as renames), is one metadata
+// version and survives reopening; without Rewrite a rename is metadata
+// only (the data files stay, the field keeps its ID); an error of Fn or a
+// taken new name changes nothing. Catches: a chain of renames handed to
+// Iceberg as is (the update fails), a table rename committed apart from
+// the columns (two versions), a metadata-only change that rewrites the
+// files.
+func TestAlterTable(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s, tbl := tenRowTable(t, dir, mem, true)
+	_, err := s.CreateTable("db", "other", smallSchema(), nil)
+	must(t, err)
+	ids := fieldIDs(tbl)
+	files := countDataFiles(t, dir)
+
+	// Without Rewrite: RENAME COLUMN v TO w, no new data file.
+	renamed := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "w", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	}, nil)
+	versions := metadataVersions(t, dir, "t")
+	must(t, s.AlterTable("db", "t", Alteration{Schema: renamed, Sources: []int{0, 1},
+		Fn: func(*Data) ([]arrow.RecordBatch, map[string]string, error) {
+			return nil, map[string]string{"k": "1"}, nil
+		}}))
+	if n := metadataVersions(t, dir, "t"); n != versions+1 {
+		t.Errorf("renaming a column made %d metadata versions, want 1", n-versions)
+	}
+	if n := countDataFiles(t, dir); n != files {
+		t.Errorf("%d data files after renaming a column, %d before", n, files)
+	}
+	if got := fieldIDs(tbl); got["w"] != ids["v"] || tbl.Properties()["k"] != "1" {
+		t.Errorf("after the rename: field IDs %v (before %v), properties %v", got, ids, tbl.Properties())
+	}
+	assertRows(t, mem, tbl, [2]int64{0, 10})
+	if err := s.AlterTable("db", "t", Alteration{Schema: smallSchema(), Sources: []int{1, 0}}); err == nil {
+		t.Error("AlterTable reordering columns without Rewrite succeeded")
+	}
+
+	// With Rewrite: id → key, w → id as a string; rename the table.
+	final := arrow.NewSchema([]arrow.Field{
+		{Name: "key", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "id", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	rewrite := func(cur *Data) ([]arrow.RecordBatch, map[string]string, error) {
+		b := array.NewRecordBuilder(mem, final)
+		defer b.Release()
+		for _, rec := range cur.Batches() {
+			for r := 0; r < int(rec.NumRows()); r++ {
+				k := rec.Column(0).(*array.Int64).Value(r)
+				b.Field(0).(*array.Int64Builder).Append(k)
+				b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("s%d", k))
+			}
+		}
+		return []arrow.RecordBatch{b.NewRecordBatch()}, map[string]string{"k": "2"}, nil
+	}
+	state := storeState(t, s)
+	bad := errors.New("conversion failed")
+	if err := s.AlterTable("db", "t", Alteration{Schema: final, Sources: []int{0, 1}, Rewrite: true, NewName: "u",
+		Fn: func(*Data) ([]arrow.RecordBatch, map[string]string, error) { return nil, nil, bad }}); !errors.Is(err, bad) {
+		t.Fatalf("AlterTable with a failing Fn: %v", err)
+	}
+	if err := s.AlterTable("db", "t", Alteration{Schema: final, Sources: []int{0, 1}, Rewrite: true, NewName: "OTHER", Fn: rewrite}); !errors.Is(err, ErrTableExists) {
+		t.Fatalf("AlterTable renaming onto a table: %v, want ErrTableExists", err)
+	}
+	if got := storeState(t, s); got != state {
+		t.Fatalf("a failed AlterTable changed the store:\n%s\nwant\n%s", got, state)
+	}
+	versions = metadataVersions(t, dir, "t")
+	must(t, s.AlterTable("db", "t", Alteration{Schema: final, Sources: []int{0, 1}, Rewrite: true, NewName: "u", Fn: rewrite}))
+	if n := metadataVersions(t, dir, "t"); n != versions+1 {
+		t.Errorf("the rewrite and rename made %d metadata versions, want 1", n-versions)
+	}
+	if err := tbl.Append(nil); !errors.Is(err, ErrTableNotFound) {
+		t.Errorf("write through the old name: %v, want ErrTableNotFound", err)
+	}
+	check := func(s *Store, where string) {
+		t.Helper()
+		if _, err := s.Table("db", "t"); !errors.Is(err, ErrTableNotFound) {
+			t.Fatalf("%s: old name: %v", where, err)
+		}
+		u, err := s.Table("db", "u")
+		must(t, err)
+		if !u.Schema().Equal(final) || u.Properties()["k"] != "2" {
+			t.Fatalf("%s: schema %v, properties %v", where, u.Schema(), u.Properties())
+		}
+		d := u.Snapshot()
+		defer d.Release()
+		if d.NumRows() != 10 || d.Batches()[0].Column(1).ValueStr(3) != "s3" || d.Batches()[0].Column(0).ValueStr(3) != "3" {
+			t.Fatalf("%s: %d rows, row 3 (%s, %q)", where, d.NumRows(), d.Batches()[0].Column(0).ValueStr(3), d.Batches()[0].Column(1).ValueStr(3))
+		}
+	}
+	check(s, "after AlterTable")
+	must(t, s.Close())
+	s = openStore(t, dir, mem, true)
+	defer s.Close()
+	check(s, "after reopening")
 }

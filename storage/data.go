@@ -66,6 +66,14 @@ func newData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
 // the snapshot has not expired.
 func (d *Data) SnapshotID() int64 { return d.snapshot }
 
+// DetachedData wraps batches of schema that belong to no table (the SQL
+// layer's view of a change it has not committed yet), taking ownership
+// of one reference to each, and returns a Data with one reference for
+// the caller and no properties. It extends no other Data.
+func DetachedData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
+	return newData(schema, batches)
+}
+
 // Property returns one table property committed with d ("" if unset).
 func (d *Data) Property(key string) string { return d.props[key] }
 

@@ -28,6 +28,11 @@
 //     Data.Extends tells whether newer contents start with older ones
 //     (appends and property updates only), so that what was derived from
 //     the older rows can be extended rather than rebuilt.
+//   - Store.AlterTable commits one ALTER TABLE statement's change of a
+//     table, columns, rows, properties and name, as one Iceberg commit
+//     (ChangeColumns, RenameColumn, UpdateProperties and RenameTable are
+//     its single-purpose forms); a move to another database is atomic
+//     too (see "Atomicity and crash recovery").
 //   - Store.CommitTables commits changes to several tables (each an
 //     AppendIf or a Rewrite) atomically: after a crash or power loss at
 //     any moment the next Open sees all of them or none. Every check and
@@ -95,6 +100,7 @@
 //	<dataDir>/detectors/<db>/<name>.model     detector models (opaque bytes)
 //	<dataDir>/trash/                          dropped databases and tables being deleted
 //	<dataDir>/txlog/<id>.json                 intent of a multi-table commit in progress
+//	<dataDir>/txlog/move-<id>.json            intent of a move of a table to another database (move.go)
 //
 // The engine adds mysql.db (accounts and grants), server-cert.pem and
 // server-key.pem (TLS) at the top of the data directory.
@@ -150,6 +156,15 @@
 // the first table's commit fails, the intent is removed durably and
 // nothing changes. The intent is anomalydb's own: another engine reading
 // the warehouse sees the tables' commits one after another.
+//
+// A table moved to another database (AlterTable with NewDB, RENAME TABLE
+// a.t TO b.t) cannot keep its files, whose absolute paths name its
+// database: it is written anew in the target database and its old
+// directory moved to the trash, with a redo record of its own,
+// txlog/move-<id>.json, written before the new table and marked
+// committed once the new table is complete. Open, before the intents of
+// multi-table commits, removes the new table of a move not committed and
+// the old table of one committed (see move.go).
 //
 // A crash can leave debris that Open cleans up before anything else: a
 // stale claim file (iceberg-go would refuse to commit version N for a

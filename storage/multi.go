@@ -396,7 +396,7 @@ func (s *Store) recoverTransactions() error {
 	}
 	done := false
 	for _, e := range ents {
-		if !e.Type().IsRegular() {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), movePrefix) { // moves: recoverMoves
 			continue
 		}
 		p := filepath.Join(dir, e.Name())

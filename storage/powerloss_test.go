@@ -253,6 +253,34 @@ func powerLossCases() []powerLossCase {
 			op:    func(e *plEnv, s *Store) error { return s.RenameTable("db", "t", "renamed t") },
 		},
 		{
+			// ALTER TABLE of several clauses: columns, rows, properties
+			// and name in one commit.
+			name:  "AlterTable/rewrite and rename",
+			setup: tableOf20,
+			op: func(e *plEnv, s *Store) error {
+				return s.AlterTable("db", "t", Alteration{Schema: alteredSchema(), Sources: alteredSources, Rewrite: true, NewName: "renamed t",
+					Fn: func(cur *Data) ([]arrow.RecordBatch, map[string]string, error) {
+						recs, err := alterRows(e.mem, cur)
+						return recs, map[string]string{"columns": "altered"}, err
+					}})
+			},
+		},
+		{
+			// RENAME TABLE to another database: the table is written
+			// anew there and dropped here, with a redo record (move.go).
+			name: "AlterTable/move",
+			setup: func(e *plEnv, s *Store) {
+				tableOf20(e, s)
+				tbl, err := s.Table("db", "t")
+				must(e.t, err)
+				must(e.t, tbl.UpdateProperties(setProps(map[string]string{"sql.auto_increment": "40"}, nil)))
+				e.mkTable(s, "db2", "x", 0, 3)
+			},
+			op: func(e *plEnv, s *Store) error {
+				return s.AlterTable("db", "t", Alteration{NewDB: "db2", NewName: "moved t"})
+			},
+		},
+		{
 			// The redo record of a two-table commit names the tables'
 			// directories, which a rename does not change.
 			name: "CommitTables/renamed tables",

@@ -215,6 +215,9 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 	if err := s.emptyTrash(); err != nil {
 		return nil, err
 	}
+	if err := s.recoverMoves(); err != nil {
+		return nil, err
+	}
 	if err := s.recoverTransactions(); err != nil {
 		return nil, err
 	}

@@ -137,6 +137,41 @@ func (s *Store) DeleteView(db, name string) error {
 	return s.writeViews(d, next)
 }
 
+// RenameView replaces view oldName of database db by v, which renames it
+// (v.Name), in one atomic and durable write of the database's views. It
+// returns ErrViewNotFound, or ErrTableExists when another view or a table
+// has the new name, changing nothing.
+func (s *Store) RenameView(db, oldName string, v View) error {
+	if err := validateName("view", v.Name); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d, err := s.db(db)
+	if err != nil {
+		return err
+	}
+	if t, ok := d.tables[key(v.Name)]; ok {
+		return fmt.Errorf("%w: %s.%s", ErrTableExists, d.name, t.name)
+	}
+	s.viewMu.Lock()
+	defer s.viewMu.Unlock()
+	views, err := s.viewsOf(d)
+	if err != nil {
+		return err
+	}
+	if _, ok := views[key(oldName)]; !ok {
+		return fmt.Errorf("%w: %s.%s", ErrViewNotFound, d.name, oldName)
+	}
+	if other, ok := views[key(v.Name)]; ok && key(v.Name) != key(oldName) {
+		return fmt.Errorf("%w: %s.%s", ErrTableExists, d.name, other.Name)
+	}
+	next := maps.Clone(views)
+	delete(next, key(oldName))
+	next[key(v.Name)] = v
+	return s.writeViews(d, next)
+}
+
 // View returns the named view (compared case-insensitively) of database
 // db; ok is false if there is none.
 func (s *Store) View(db, name string) (v View, ok bool, err error) {
