@@ -180,6 +180,9 @@ func columnarFilter(ctx *sql.Context, child sql.Node, b *functions.Batch) (sql.R
 			arrowCols[k] = append(arrowCols[k], cols[i])
 		}
 	}
+	if b.Resolve(ctx) != nil {
+		return nil, nil // the rows report it, if any evaluates the call
+	}
 	parts, err := tbl.Partitions(ctx)
 	if err != nil {
 		return nil, err

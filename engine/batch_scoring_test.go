@@ -232,6 +232,13 @@ func TestBatchedScoringErrorsAreRowByRow(t *testing.T) {
 		if len(ok) != 2 {
 			t.Fatalf("%s: %d rows, want 2", name, len(ok))
 		}
+		// An unknown detector in a call that no row evaluates is no error
+		// (scores are never negative), as row by row; nor is it one for
+		// the columnar filter, which scores whole blocks.
+		none := connQuery(t, c, "SELECT id FROM mixed WHERE anomaly_score("+name+", a, a) < -1 AND anomaly_score('nope', a, a) > 0")
+		if len(none) != 0 {
+			t.Fatalf("%s: %d rows with a negative score", name, len(none))
+		}
 		err = queryErr(c, "SELECT id, anomaly_score("+name+", a, b) FROM mixed")
 		var me *mysql.MySQLError
 		if !errors.As(err, &me) || me.Number != 1366 {

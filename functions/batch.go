@@ -115,6 +115,20 @@ func (b *Batch) FeatureFields() (fields [][]int, ok bool) {
 	return fields, true
 }
 
+// Resolve looks up the detector of every batched call and returns the
+// first lookup error (an unknown detector, a wrong feature count). A
+// caller that scores with ScoreRecord, which fails the whole block on
+// such an error, checks it first and otherwise scores rows with Score,
+// which leaves the error to the rows that evaluate the call.
+func (b *Batch) Resolve(ctx *sql.Context) error {
+	for _, c := range b.calls {
+		if _, err := c.call.model(ctx, c.ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ScoreRecord is Score for a block held as an Arrow batch: call k's
 // features are read from the columns cols[k] of rec (see FeatureFields),
 // which must hold exactly the values the call's arguments would evaluate

@@ -297,6 +297,9 @@ func (s *Store) AlterTable(db, name string, a Alteration) error {
 	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
+	if t.err == nil && to == d && a.NewName != "" && a.Schema == nil && !a.Rewrite && a.Fn == nil {
+		return s.renameLocked(d, t, a.NewName) // metadata only: the rows need not be read
+	}
 	if err := t.writable(); err != nil {
 		return err
 	}

@@ -38,9 +38,7 @@ func (t *Table) Damage() error {
 // Load reads the table's rows now if they have not been read yet, and
 // returns Damage.
 func (t *Table) Load() error {
-	t.writeMu.Lock()
-	t.loadLocked()
-	t.writeMu.Unlock()
+	t.loadOnce()
 	return t.Damage()
 }
 

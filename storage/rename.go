@@ -123,9 +123,17 @@ func (s *Store) RenameTable(db, oldName, newName string) error {
 	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	if err := t.writable(); err != nil {
-		return err
+	if t.err != nil {
+		return t.err
 	}
+	return s.renameLocked(d, t, newName)
+}
+
+// renameLocked renames t, of database d, to newName (checked by the
+// caller) in one metadata commit, with s.mu and t.writeMu held and t.err
+// nil. It does not read the rows: a table not read yet is read under its
+// new name when first used, so a rename costs the same for any size.
+func (s *Store) renameLocked(d *database, t *Table, newName string) error {
 	txn := t.ice.NewTransaction()
 	if err := txn.SetProperties(iceberg.Properties{propTableName: newName}); err != nil {
 		return fmt.Errorf("storage: renaming table %s.%s: %w", d.name, t.name, err)
@@ -138,9 +146,16 @@ func (s *Store) RenameTable(db, oldName, newName string) error {
 		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after renaming; reopen the store: %w", d.name, t.name, err)
 		return t.err
 	}
-	nt.files, nt.exact = t.files, t.exact
-	nt.publish(newData(t.schema, t.data.retainedBatches()))
-	delete(d.tables, key(oldName))
+	t.dataMu.RLock()
+	data, rows := t.data, t.metadataRows
+	t.dataMu.RUnlock()
+	if data != nil {
+		nt.files, nt.exact = t.files, t.exact
+		nt.publish(newData(t.schema, data.retainedBatches()))
+	} else {
+		nt.metadataRows = rows
+	}
+	delete(d.tables, key(t.name))
 	d.tables[key(newName)] = nt
 	t.detachLocked(fmt.Errorf("%w: %s.%s was renamed to %s", ErrTableNotFound, d.name, t.name, newName))
 	return nil

@@ -99,3 +99,38 @@ func TestRenameTable(t *testing.T) {
 		t.Fatalf("tables after drop %v", tables)
 	}
 }
+
+// TestRenameUnreadTable: renaming a table whose rows have not been read
+// since the store opened (RenameTable, and AlterTable with only a new
+// name) is a metadata commit that leaves them unread, and the table under
+// its new name then reads them, all of them, and accepts appends. Bugs
+// caught: a rename that reads the whole table (under the store's lock),
+// one that loses the rows or the row count of an unread table.
+func TestRenameUnreadTable(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s := openStore(t, dir, mem, true)
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
+	must(t, s.Close())
+
+	s = openStore(t, dir, mem, true)
+	defer s.Close()
+	must(t, s.RenameTable("db", "t", "u"))
+	must(t, s.AlterTable("db", "u", Alteration{NewName: "v"}))
+	v, err := s.Table("db", "v")
+	must(t, err)
+	v.dataMu.RLock()
+	read := v.data != nil
+	v.dataMu.RUnlock()
+	if read {
+		t.Fatal("renaming read the rows")
+	}
+	if n := v.NumRows(); n != 10 {
+		t.Fatalf("NumRows of the renamed, unread table = %d, want 10", n)
+	}
+	append1(t, v, makeBatch(mem, v.Schema(), 10, 5))
+	assertRows(t, mem, v, [2]int64{0, 15})
+}

@@ -149,10 +149,16 @@ func (t *Table) Snapshot() *Data {
 	if d != nil {
 		return d
 	}
-	t.writeMu.Lock()
-	t.loadLocked()
-	t.writeMu.Unlock()
+	t.loadOnce()
 	return t.Snapshot()
+}
+
+// loadOnce is loadLocked taking t.writeMu, released even if the read
+// panics.
+func (t *Table) loadOnce() {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	t.loadLocked()
 }
 
 // NumRows returns the number of committed rows, from the table's metadata
