@@ -324,11 +324,7 @@ func (t *asOfTable) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 		return nil, err
 	}
 	noteRead(ctx, t, snap)
-	parts := make([]sql.Partition, len(snap.Batches()))
-	for i, rec := range snap.Batches() {
-		parts[i] = &batchPartition{idx: i, rec: rec}
-	}
-	return &snapshotPartitions{snap: snap, parts: parts}, nil
+	return snapshotPartitionsOf(snap), nil
 }
 
 // PartitionRows implements sql.Table.

@@ -247,11 +247,17 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 		return nil, err
 	}
 	noteRead(ctx, t, snap)
+	return snapshotPartitionsOf(snap), nil
+}
+
+// snapshotPartitionsOf returns one partition per batch of snap, taking
+// over the caller's reference, which the iterator's Close releases.
+func snapshotPartitionsOf(snap *storage.Data) *snapshotPartitions {
 	parts := make([]sql.Partition, len(snap.Batches()))
 	for i, rec := range snap.Batches() {
 		parts[i] = &batchPartition{idx: i, rec: rec}
 	}
-	return &snapshotPartitions{snap: snap, parts: parts}, nil
+	return &snapshotPartitions{snap: snap, parts: parts}
 }
 
 // snapshotPartitions iterates the partitions of one held snapshot.
