@@ -55,7 +55,7 @@ func closedByServer(t *testing.T, c net.Conn, bound time.Duration) {
 }
 
 // TestMaxConnectionsAndConnectTimeout runs the binary with
-// --max-connections 3 and --connect-timeout 2. Root (SUPER) gets the one
+// --max-connections 3 and --connect-timeout 6. Root (SUPER) gets the one
 // connection beyond max_connections, an account without SUPER is refused
 // it with 1040 after its login; the next is refused with 1040 before the
 // handshake and leaves no trace; SET GLOBAL max_connections takes effect for the next
@@ -69,7 +69,10 @@ func TestMaxConnectionsAndConnectTimeout(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	p := startProc(t, bin, t.TempDir(), "--max-connections", "3", "--connect-timeout", "2")
+	// connect_timeout: long enough that the silent sockets below outlive
+	// the probing loop on a loaded machine (with 2 s, the first ones were
+	// closed before the last was opened, and a login got in).
+	p := startProc(t, bin, t.TempDir(), "--max-connections", "3", "--connect-timeout", "6")
 	dsn := "root:@tcp(" + p.addr + ")/?timeout=5s"
 	hold := func(what string) *gosql.DB {
 		t.Helper()
@@ -144,7 +147,7 @@ func TestMaxConnectionsAndConnectTimeout(t *testing.T) {
 	}
 
 	// Sockets that never answer the handshake take the free places
-	// until connect_timeout (2 s) closes them. The server frees the
+	// until connect_timeout (6 s) closes them. The server frees the
 	// places of closed connections asynchronously: wait until only
 	// open[0] is left, so that no place frees up under the count below.
 	waitFor(t, "the places of closed connections", func() bool {
