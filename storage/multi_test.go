@@ -451,7 +451,7 @@ func TestCommitTablesNoDeadlock(t *testing.T) {
 	mem := checkedAlloc(t)
 	s := openStore(t, t.TempDir(), mem, true)
 	names := []string{"a", "b", "c", "d"}
-	for round := range 5 {
+	for round := range 20 {
 		db := "db" + strconv.Itoa(round)
 		must(t, s.CreateDatabase(db))
 		for _, n := range names {
@@ -481,7 +481,7 @@ func TestCommitTablesNoDeadlock(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Duration(round) * 5 * time.Millisecond)
+			time.Sleep(time.Duration(round%5) * 5 * time.Millisecond)
 			if err := s.DropDatabase(db); err != nil {
 				errs.add(err)
 			}
