@@ -57,9 +57,7 @@ func damageErr(st *storage.Table) error {
 }
 
 // err is the error every use of the table gets.
-func (t *damagedTable) err() error {
-	return mysql.NewSQLError(codeCrashed, mysql.SSUnknownSQLState, "%s", t.st.Damage().Error())
-}
+func (t *damagedTable) err() error { return damageErr(t.st) }
 
 // Name implements sql.Nameable.
 func (t *damagedTable) Name() string { return t.st.Name() }

@@ -17,16 +17,7 @@ import (
 func TestDamagedTableIsContained(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	p := startProc(t, bin, dir)
-	db := openDSN(t, "root:@tcp("+p.addr+")/")
-	mustExecAll(t, db,
-		"CREATE DATABASE h",
-		"CREATE TABLE h.good (id INT PRIMARY KEY, v DOUBLE)",
-		"CREATE TABLE h.bad (id INT PRIMARY KEY, v DOUBLE)",
-		"INSERT INTO h.good VALUES (1, 1.5), (2, 2.5)",
-		"INSERT INTO h.bad VALUES (1, 9)")
-	db.Close()
-	p.stop(t, syscall.SIGTERM)
+	writeGoodAndBad(t, bin, dir, "(1, 9)")
 
 	mdir := filepath.Join(dir, "warehouse", "h", "bad", "metadata")
 	versions, err := filepath.Glob(filepath.Join(mdir, "v*.metadata.json"))
@@ -43,8 +34,8 @@ func TestDamagedTableIsContained(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p = startProc(t, bin, dir)
-	db = openDSN(t, "root:@tcp("+p.addr+")/h")
+	p := startProc(t, bin, dir)
+	db := openDSN(t, "root:@tcp("+p.addr+")/h")
 	expectRows(t, db, "SHOW TABLES", [][]string{r("bad"), r("good")})
 	expectRows(t, db, "SELECT id, v FROM good ORDER BY id", [][]string{r("1", "1.5"), r("2", "2.5")})
 	mustExec(t, db, "INSERT INTO good VALUES (3, 3.5)")
@@ -111,16 +102,7 @@ func TestDamagedDataFileFailsTheTableOnFirstRead(t *testing.T) {
 	for _, damage := range []string{"truncated", "deleted"} {
 		t.Run(damage, func(t *testing.T) {
 			dir := t.TempDir()
-			p := startProc(t, bin, dir)
-			db := openDSN(t, "root:@tcp("+p.addr+")/")
-			mustExecAll(t, db,
-				"CREATE DATABASE h",
-				"CREATE TABLE h.good (id INT PRIMARY KEY, v DOUBLE)",
-				"CREATE TABLE h.bad (id INT PRIMARY KEY, v DOUBLE)",
-				"INSERT INTO h.good VALUES (1, 1.5), (2, 2.5)",
-				"INSERT INTO h.bad VALUES (1, 9), (2, 8)")
-			db.Close()
-			p.stop(t, syscall.SIGTERM)
+			writeGoodAndBad(t, bin, dir, "(1, 9), (2, 8)")
 
 			files, err := filepath.Glob(filepath.Join(dir, "warehouse", "h", "bad", "data", "*.parquet"))
 			if err != nil || len(files) != 1 {
@@ -135,8 +117,8 @@ func TestDamagedDataFileFailsTheTableOnFirstRead(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			p = startProc(t, bin, dir)
-			db = openDSN(t, "root:@tcp("+p.addr+")/h")
+			p := startProc(t, bin, dir)
+			db := openDSN(t, "root:@tcp("+p.addr+")/h")
 			expectRows(t, db, "SHOW TABLES", [][]string{r("bad"), r("good")})
 			expectRows(t, db, "SELECT id, v FROM good ORDER BY id", [][]string{r("1", "1.5"), r("2", "2.5")})
 			for _, q := range []string{"SELECT * FROM bad", "SELECT COUNT(*) FROM bad", "INSERT INTO bad VALUES (3, 1)", "SELECT v FROM bad WHERE id = 1"} {
@@ -152,4 +134,20 @@ func TestDamagedDataFileFailsTheTableOnFirstRead(t *testing.T) {
 			p.stop(t, syscall.SIGTERM)
 		})
 	}
+}
+
+// writeGoodAndBad runs the binary on dir to create tables h.good (rows
+// (1, 1.5), (2, 2.5)) and h.bad (rows badRows) and stops it.
+func writeGoodAndBad(t *testing.T, bin, dir, badRows string) {
+	t.Helper()
+	p := startProc(t, bin, dir)
+	db := openDSN(t, "root:@tcp("+p.addr+")/")
+	mustExecAll(t, db,
+		"CREATE DATABASE h",
+		"CREATE TABLE h.good (id INT PRIMARY KEY, v DOUBLE)",
+		"CREATE TABLE h.bad (id INT PRIMARY KEY, v DOUBLE)",
+		"INSERT INTO h.good VALUES (1, 1.5), (2, 2.5)",
+		"INSERT INTO h.bad VALUES "+badRows)
+	db.Close()
+	p.stop(t, syscall.SIGTERM)
 }

@@ -224,14 +224,10 @@ func (c *batchedCall) Eval(ctx *sql.Context, row sql.Row) (interface{}, error) {
 	if c.model == nil {
 		return c.orig.Eval(ctx, row)
 	}
-	i := c.batch.row
-	if err := c.errs[i]; err != nil {
+	s, err := c.current()
+	if err != nil {
 		return nil, err
 	}
-	if i >= len(c.scores) {
-		return nil, fmt.Errorf("%s: row %d of a block of %d", c.call.name, i, len(c.scores))
-	}
-	s := c.scores[i]
 	if !c.isAnomaly {
 		return s, nil
 	}
@@ -239,6 +235,19 @@ func (c *batchedCall) Eval(ctx *sql.Context, row sql.Row) (interface{}, error) {
 		return int8(1), nil
 	}
 	return int8(0), nil
+}
+
+// current returns the precomputed score of the Batch's current row (c.model
+// set), or the error of that row's arguments.
+func (c *batchedCall) current() (float64, error) {
+	i := c.batch.row
+	if err := c.errs[i]; err != nil {
+		return 0, err
+	}
+	if i >= len(c.scores) {
+		return 0, fmt.Errorf("%s: row %d of a block of %d", c.call.name, i, len(c.scores))
+	}
+	return c.scores[i], nil
 }
 
 // Type implements sql.Expression.

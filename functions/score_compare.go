@@ -78,11 +78,14 @@ func newScoreCompare(e sql.Expression) *scoreCompare {
 
 // Eval implements sql.Expression.
 func (c *scoreCompare) Eval(ctx *sql.Context, row sql.Row) (interface{}, error) {
-	s, err := c.call.Eval(ctx, row)
-	if err != nil || s == nil {
+	if c.call.model == nil { // the block is evaluated row by row
+		return c.orig.Eval(ctx, row)
+	}
+	s, err := c.call.current() // no boxing of the score: this runs for every row
+	if err != nil {
 		return nil, err
 	}
-	return c.op(s.(float64), c.value), nil
+	return c.op(s, c.value), nil
 }
 
 // Type implements sql.Expression.

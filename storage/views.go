@@ -85,6 +85,19 @@ func (s *Store) writeViews(d *database, views map[string]View) error {
 // replaced atomically and durably, so after a crash the database has
 // either its old or its new views.
 func (s *Store) SaveView(db string, v View, replace bool) error {
+	return s.writeView(db, v, func(d *database, views map[string]View) error {
+		if old, ok := views[key(v.Name)]; ok && !replace {
+			return fmt.Errorf("%w: %s.%s", ErrViewExists, d.name, old.Name)
+		}
+		return nil
+	}, "")
+}
+
+// writeView stores v in database db, in place of view replaces (if not
+// "") and of a view of v's name, after check (given the database's
+// current views) passes: the part SaveView and RenameView share. v's
+// name must be valid and no table's.
+func (s *Store) writeView(db string, v View, check func(d *database, views map[string]View) error, replaces string) error {
 	if err := validateName("view", v.Name); err != nil {
 		return err
 	}
@@ -103,12 +116,15 @@ func (s *Store) SaveView(db string, v View, replace bool) error {
 	if err != nil {
 		return err
 	}
-	if old, ok := views[key(v.Name)]; ok && !replace {
-		return fmt.Errorf("%w: %s.%s", ErrViewExists, d.name, old.Name)
+	if err := check(d, views); err != nil {
+		return err
 	}
 	next := maps.Clone(views) // views is the cache's; writeViews replaces it
 	if next == nil {
 		next = map[string]View{}
+	}
+	if replaces != "" {
+		delete(next, key(replaces))
 	}
 	next[key(v.Name)] = v
 	return s.writeViews(d, next)
@@ -142,34 +158,15 @@ func (s *Store) DeleteView(db, name string) error {
 // returns ErrViewNotFound, or ErrTableExists when another view or a table
 // has the new name, changing nothing.
 func (s *Store) RenameView(db, oldName string, v View) error {
-	if err := validateName("view", v.Name); err != nil {
-		return err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	d, err := s.db(db)
-	if err != nil {
-		return err
-	}
-	if t, ok := d.tables[key(v.Name)]; ok {
-		return fmt.Errorf("%w: %s.%s", ErrTableExists, d.name, t.name)
-	}
-	s.viewMu.Lock()
-	defer s.viewMu.Unlock()
-	views, err := s.viewsOf(d)
-	if err != nil {
-		return err
-	}
-	if _, ok := views[key(oldName)]; !ok {
-		return fmt.Errorf("%w: %s.%s", ErrViewNotFound, d.name, oldName)
-	}
-	if other, ok := views[key(v.Name)]; ok && key(v.Name) != key(oldName) {
-		return fmt.Errorf("%w: %s.%s", ErrTableExists, d.name, other.Name)
-	}
-	next := maps.Clone(views)
-	delete(next, key(oldName))
-	next[key(v.Name)] = v
-	return s.writeViews(d, next)
+	return s.writeView(db, v, func(d *database, views map[string]View) error {
+		if _, ok := views[key(oldName)]; !ok {
+			return fmt.Errorf("%w: %s.%s", ErrViewNotFound, d.name, oldName)
+		}
+		if other, ok := views[key(v.Name)]; ok && key(v.Name) != key(oldName) {
+			return fmt.Errorf("%w: %s.%s", ErrTableExists, d.name, other.Name)
+		}
+		return nil
+	}, oldName)
 }
 
 // View returns the named view (compared case-insensitively) of database
