@@ -123,7 +123,7 @@ func (s *alterStage) data() *storage.Data {
 		s.base.Retain()
 		return s.base
 	}
-	return storage.DetachedData(s.arrow, relabel(s.arrow, s.base.Batches()))
+	return s.base.Append(s.arrow, nil)
 }
 
 // sync makes t, a view of the stage that changed it, show the stage as
@@ -226,7 +226,7 @@ func (s *alterStage) commit() error {
 			// Rows were written since: the new UNIQUE indexes must
 			// hold for them too.
 			if len(s.newUnique) > 0 {
-				now := storage.DetachedData(s.arrow, relabel(s.arrow, cur.Batches()))
+				now := cur.Append(s.arrow, nil)
 				defer now.Release()
 				for _, m := range s.newUnique {
 					if err := s.table().checkUnique(now, name, m); err != nil {

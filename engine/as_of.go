@@ -333,7 +333,11 @@ func (t *asOfTable) PartitionRows(_ *sql.Context, p sql.Partition) (sql.RowIter,
 	if !ok {
 		return nil, fmt.Errorf("unexpected partition %T", p)
 	}
-	return newBatchRowIter(t.schema, t.columns(), bp.rec), nil
+	rec, err := bp.batch()
+	if err != nil {
+		return nil, err
+	}
+	return newBatchRowIter(t.schema, t.columns(), rec), nil
 }
 
 // fullSchema implements scanSource.

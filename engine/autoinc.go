@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/apache/arrow-go/v18/arrow"
 	"maps"
 	"strconv"
 	"sync"
@@ -109,8 +110,8 @@ func (t *table) autoIncColumn() int {
 }
 
 // loadedCounter returns t's counter, locked and loaded; the caller
-// unlocks it.
-func (t *table) loadedCounter(col int) *autoIncCounter {
+// unlocks it. On error (the rows could not be read) nothing is locked.
+func (t *table) loadedCounter(col int) (*autoIncCounter, error) {
 	var c *autoIncCounter
 	if t.stage != nil {
 		// A running ALTER TABLE counts on its own rows; its values and
@@ -135,12 +136,17 @@ func (t *table) loadedCounter(col int) *autoIncCounter {
 			markProp = d.Property(autoIncProperty)
 		}
 		mark := parseAutoIncMark(markProp)
-		c.next = max(mark, t.maxAutoInc(d, col)) + 1
+		m, err := t.maxAutoInc(d, col)
+		d.Release()
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		c.next = max(mark, m) + 1
 		c.reserved = mark
 		c.loaded = true
-		d.Release()
 	}
-	return c
+	return c, nil
 }
 
 func parseAutoIncMark(s string) uint64 {
@@ -152,9 +158,9 @@ func parseAutoIncMark(s string) uint64 {
 }
 
 // maxAutoInc returns the largest positive value of column col in d, or 0.
-func (t *table) maxAutoInc(d *storage.Data, col int) uint64 {
+func (t *table) maxAutoInc(d *storage.Data, col int) (uint64, error) {
 	var m uint64
-	for _, rec := range d.Batches() {
+	err := d.Scan(0, func(rec arrow.RecordBatch, _ int64) error {
 		rd := valueReader(t.schema.Schema[col].Type, rec.Column(col))
 		for i := 0; i < int(rec.NumRows()); i++ {
 			v := rd(i)
@@ -165,8 +171,9 @@ func (t *table) maxAutoInc(d *storage.Data, col int) uint64 {
 				m = uint64(n)
 			}
 		}
-	}
-	return m
+		return nil
+	})
+	return m, segmentErr(err)
 }
 
 // PeekNextAutoIncrementValue implements sql.AutoIncrementGetter: the
@@ -177,7 +184,10 @@ func (t *table) PeekNextAutoIncrementValue(*sql.Context) (uint64, error) {
 	if col < 0 {
 		return 0, sql.ErrNoAutoIncrementCol
 	}
-	c := t.loadedCounter(col)
+	c, err := t.loadedCounter(col)
+	if err != nil {
+		return 0, err
+	}
 	defer c.mu.Unlock()
 	return c.next, nil
 }
@@ -191,7 +201,10 @@ func (t *table) GetNextAutoIncrementValue(ctx *sql.Context, insertVal interface{
 	if col < 0 {
 		return 0, sql.ErrNoAutoIncrementCol
 	}
-	c := t.loadedCounter(col)
+	c, err := t.loadedCounter(col)
+	if err != nil {
+		return 0, err
+	}
 	defer c.mu.Unlock()
 	if insertVal != nil {
 		v, _, err := types.Uint64.Convert(ctx, insertVal)
@@ -268,7 +281,10 @@ func (t *table) noteAutoInc(row sql.Row) {
 	if err != nil || n <= 0 {
 		return
 	}
-	c := t.loadedCounter(col)
+	c, err := t.loadedCounter(col)
+	if err != nil {
+		return // the counter loads (and fails) again at its next use
+	}
 	c.pass(uint64(n))
 	c.mu.Unlock()
 }
@@ -290,14 +306,20 @@ func (s *autoIncSetter) SetAutoIncrementValue(_ *sql.Context, v uint64) error {
 	if col < 0 {
 		return sql.ErrNoAutoIncrementCol
 	}
-	c := s.t.loadedCounter(col)
+	c, err := s.t.loadedCounter(col)
+	if err != nil {
+		return err
+	}
 	defer c.mu.Unlock()
 	d, err := s.t.snapshot()
 	if err != nil {
 		return err
 	}
-	m := s.t.maxAutoInc(d, col)
+	m, err := s.t.maxAutoInc(d, col)
 	d.Release()
+	if err != nil {
+		return err
+	}
 	v = max(v, m+1, 1)
 	if err := s.t.persist(c, v-1); err != nil {
 		return err

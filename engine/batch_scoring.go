@@ -238,8 +238,13 @@ func (it *columnarFilterIter) Next(ctx *sql.Context) (sql.Row, error) {
 			if !ok {
 				return nil, fmt.Errorf("unexpected partition %T", p)
 			}
-			it.rec, it.lo = bp.rec, 0
-			it.maker = newRowMaker(it.tbl.schema.Schema, it.cols, bp.rec)
+			rec, err := bp.batch()
+			if err != nil {
+				return nil, err
+			}
+			it.release()
+			it.rec, it.lo = rec, 0
+			it.maker = newRowMaker(it.tbl.schema.Schema, it.cols, rec)
 			continue
 		}
 		if err := it.block(ctx); err != nil {
@@ -315,6 +320,15 @@ func (it *columnarFilterIter) pending(ctx *sql.Context, rows []sql.Row) error {
 
 // Close implements sql.RowIter.
 func (it *columnarFilterIter) Close(ctx *sql.Context) error {
-	it.ready, it.rec = nil, nil
+	it.ready = nil
+	it.release()
 	return it.parts.Close(ctx)
+}
+
+// release drops the current batch.
+func (it *columnarFilterIter) release() {
+	if it.rec != nil {
+		it.rec.Release()
+		it.rec = nil
+	}
 }

@@ -65,7 +65,16 @@ func commitRows(t *testing.T, tbl *table, rows ...sql.Row) {
 func storedRows(tbl *table) []sql.Row {
 	d := tbl.st.Snapshot()
 	defer d.Release()
-	return recordRows(tbl.schema.Schema, d.Batches())
+	recs, err := d.ReadAll()
+	if err != nil {
+		panic(err)
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	return recordRows(tbl.schema.Schema, recs)
 }
 
 // TestEditorRewriteConflict: a rewriting statement whose base snapshot

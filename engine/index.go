@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow"
 	"math"
 	"reflect"
 	"slices"
@@ -454,7 +455,7 @@ func (t *table) checkUnique(d *storage.Data, name string, m indexMeta) error {
 	seen := make(map[string]struct{}, d.NumRows())
 	row := make(sql.Row, len(t.schema.Schema))
 	readers := make([]func(int) interface{}, len(u.cols))
-	for _, rec := range d.Batches() {
+	err := d.Scan(0, func(rec arrow.RecordBatch, _ int64) error {
 		for j, o := range u.cols {
 			readers[j] = valueReader(t.schema.Schema[o].Type, rec.Column(o))
 		}
@@ -475,8 +476,9 @@ func (t *table) checkUnique(d *storage.Data, name string, m indexMeta) error {
 			}
 			seen[k] = struct{}{}
 		}
-	}
-	return nil
+		return nil
+	})
+	return segmentErr(err)
 }
 
 // indexDDL is the execution-builder override (see engine/server.go) for

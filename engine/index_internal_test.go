@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/anomalydb/anomalydb/storage"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -85,7 +86,7 @@ func TestSortedIndexSpansMatchFilter(t *testing.T) {
 	}
 	ctx := sql.NewEmptyContext()
 	for _, cols := range [][]int{{0}, {1}, {2}, {3, 0}, {2, 3, 1}} {
-		si := newSortedIndex(batches, sch, cols)
+		si := sortedOf(t, batches, sch, cols)
 		exprs := make([]sql.Expression, len(cols))
 		for i, o := range cols {
 			exprs[i] = expression.NewGetField(i, sch[o].Type, sch[o].Name, true)
@@ -157,7 +158,7 @@ func TestStringKeyOrderMatchesCollation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	c := newKeyColumn(typ, []arrow.RecordBatch{rec}, 0)
+	c := newKeyColumn(typ, []arrow.Array{rec.Column(0)})
 	if c.kind != kindString {
 		t.Fatalf("kind %d, want the byte-order fast path for %s", c.kind, typ.Collation())
 	}
@@ -174,7 +175,7 @@ func TestStringKeyOrderMatchesCollation(t *testing.T) {
 		}
 	}
 	ci := types.MustCreateString(sqltypes.VarChar, 20, sql.Collation_utf8mb4_0900_ai_ci)
-	if k := newKeyColumn(ci, []arrow.RecordBatch{rec}, 0).kind; k == kindString {
+	if k := newKeyColumn(ci, []arrow.Array{rec.Column(0)}).kind; k == kindString {
 		t.Error("a case-insensitive collation uses the byte-order fast path")
 	}
 }
@@ -216,7 +217,7 @@ func TestSortedIndexExtend(t *testing.T) {
 			b, rows := batch(1 + rng.IntN(30))
 			batches, all = append(batches, b), append(all, rows...)
 		}
-		si := newSortedIndex(batches, sch, cols)
+		si := sortedOf(t, batches, sch, cols)
 		for step := 0; step < 4; step++ {
 			b, rows := batch(1 + rng.IntN(30))
 			all = append(all, rows...)
@@ -230,10 +231,41 @@ func TestSortedIndexExtend(t *testing.T) {
 				t.Cleanup(merged.Release)
 				batches = append(batches[:len(batches)-1:len(batches)-1], merged)
 			}
-			si = si.extend(batches)
-			if want := newSortedIndex(batches, sch, cols); !slices.Equal(si.perm, want.perm) {
+			si = extendedOf(t, si, batches)
+			if want := sortedOf(t, batches, sch, cols); !slices.Equal(si.perm, want.perm) {
 				t.Fatalf("columns %v, step %d: extended %v, built %v", cols, step, si.perm, want.perm)
 			}
 		}
 	}
+}
+
+// dataOf wraps batches (which stay the caller's) in a Data.
+func dataOf(t *testing.T, batches []arrow.RecordBatch) *storage.Data {
+	t.Helper()
+	for _, b := range batches {
+		b.Retain()
+	}
+	d := storage.DetachedData(batches[0].Schema(), batches)
+	t.Cleanup(d.Release)
+	return d
+}
+
+// sortedOf is newSortedIndex of batches.
+func sortedOf(t *testing.T, batches []arrow.RecordBatch, sch sql.Schema, cols []int) *sortedIndex {
+	t.Helper()
+	si, err := newSortedIndex(dataOf(t, batches), sch, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return si
+}
+
+// extendedOf is si extended to batches.
+func extendedOf(t *testing.T, si *sortedIndex, batches []arrow.RecordBatch) *sortedIndex {
+	t.Helper()
+	ns, err := si.extend(dataOf(t, batches))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
 }

@@ -82,7 +82,7 @@ func (it *indexedTable) LookupPartitions(ctx *sql.Context, lookup sql.IndexLooku
 // of a scan partition as the table's.
 func (it *indexedTable) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, error) {
 	if lp, ok := p.(*lookupPartition); ok {
-		return &lookupRowIter{p: lp, t: it.table, cols: it.table.columns(), readers: map[int][]func(int) interface{}{}}, nil
+		return &lookupRowIter{p: lp, t: it.table, cols: it.table.columns(), readers: map[int][]func(int) interface{}{}, recs: map[int]arrow.RecordBatch{}}, nil
 	}
 	return it.table.PartitionRows(ctx, p)
 }
@@ -91,8 +91,8 @@ func (it *indexedTable) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.Ro
 // a slice of a sorted index (perm, backwards when reverse, checked
 // against filter unless nil), or items collected and ordered beforehand.
 type lookupPartition struct {
-	batches []arrow.RecordBatch
-	starts  []int // first row number of each batch, and the total
+	data   *storage.Data // the rows the perm and positions number, held by the partition iterator; nil for none
+	starts []int         // first row number of each segment of data, and the total
 
 	perm    []uint32
 	reverse bool
@@ -131,16 +131,21 @@ type lookupRowIter struct {
 	t       *table
 	cols    []int
 	i       int
-	readers map[int][]func(int) interface{} // per batch: the projected columns, then the index columns
+	readers map[int][]func(int) interface{} // per segment: the projected columns, then the index columns
+	recs    map[int]arrow.RecordBatch       // the segments read, released by Close
 }
 
-// batchReaders returns the value readers of batch b: the projected
+// batchReaders returns the value readers of segment b: the projected
 // columns, then the index columns.
-func (it *lookupRowIter) batchReaders(b int) []func(int) interface{} {
+func (it *lookupRowIter) batchReaders(b int) ([]func(int) interface{}, error) {
 	if rd := it.readers[b]; rd != nil {
-		return rd
+		return rd, nil
 	}
-	rec := it.p.batches[b]
+	rec, err := it.p.data.Segment(b)
+	if err != nil {
+		return nil, segmentErr(err)
+	}
+	it.recs[b] = rec
 	rd := make([]func(int) interface{}, 0, len(it.cols)+4)
 	for _, c := range it.cols {
 		rd = append(rd, valueReader(it.t.schema.Schema[c].Type, rec.Column(c)))
@@ -151,7 +156,7 @@ func (it *lookupRowIter) batchReaders(b int) []func(int) interface{} {
 		}
 	}
 	it.readers[b] = rd
-	return rd
+	return rd, nil
 }
 
 // Next implements sql.RowIter.
@@ -162,7 +167,7 @@ func (it *lookupRowIter) Next(ctx *sql.Context) (sql.Row, error) {
 			item := p.items[it.i]
 			it.i++
 			if item.row == nil {
-				return it.batchRow(item.pos), nil
+				return it.batchRow(item.pos)
 			}
 			out := make(sql.Row, len(it.cols))
 			for j, c := range it.cols {
@@ -181,7 +186,11 @@ func (it *lookupRowIter) Next(ctx *sql.Context) (sql.Row, error) {
 		g := int(p.perm[k])
 		if p.filter != nil {
 			b, r := locate(p.starts, g)
-			rd := it.batchReaders(b)[len(it.cols):]
+			rd, err := it.batchReaders(b)
+			if err != nil {
+				return nil, err
+			}
+			rd = rd[len(it.cols):]
 			key := make(sql.Row, len(rd))
 			for j, read := range rd {
 				key[j] = read(r)
@@ -194,30 +203,44 @@ func (it *lookupRowIter) Next(ctx *sql.Context) (sql.Row, error) {
 				continue
 			}
 		}
-		return it.batchRow(g), nil
+		return it.batchRow(g)
 	}
 	return nil, io.EOF
 }
 
-// batchRow reads the projected columns of batch row g.
-func (it *lookupRowIter) batchRow(g int) sql.Row {
+// batchRow reads the projected columns of row g of the partition's data.
+func (it *lookupRowIter) batchRow(g int) (sql.Row, error) {
 	b, r := locate(it.p.starts, g)
-	rd := it.batchReaders(b)
+	rd, err := it.batchReaders(b)
+	if err != nil {
+		return nil, err
+	}
 	row := make(sql.Row, len(it.cols))
 	for j := range it.cols {
 		row[j] = rd[j](r)
 	}
-	return row
+	return row, nil
 }
 
 // Close implements sql.Closer.
-func (it *lookupRowIter) Close(*sql.Context) error { return nil }
+func (it *lookupRowIter) Close(*sql.Context) error {
+	for _, rec := range it.recs {
+		rec.Release()
+	}
+	clear(it.recs)
+	clear(it.readers)
+	return nil
+}
 
-// batchStarts returns the first row number of each batch, and the total.
-func batchStarts(batches []arrow.RecordBatch) []int {
-	starts := make([]int, len(batches)+1)
-	for i, b := range batches {
-		starts[i+1] = starts[i] + int(b.NumRows())
+// segmentStarts returns the first row number of each segment of d (nil
+// for none), and the total.
+func segmentStarts(d *storage.Data) []int {
+	if d == nil {
+		return []int{0}
+	}
+	starts := make([]int, d.NumSegments()+1)
+	for i := range d.NumSegments() {
+		starts[i+1] = starts[i] + int(d.SegmentRows(i))
 	}
 	return starts
 }
@@ -261,12 +284,13 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 			if err != nil {
 				return nil, err
 			}
-			return &snapshotPartitions{parts: []sql.Partition{p}}, nil
+			tt.base.Retain() // the transaction may end before the scan does
+			return &snapshotPartitions{snap: tt.base, parts: []sql.Partition{p}}, nil
 		}
 		// The transaction changed the table: in append mode its base
 		// through the index and the rows it inserted scanned, in
 		// overwrite mode every live row scanned.
-		var batches []arrow.RecordBatch
+		var data *storage.Data
 		var items []keyedItem
 		key := make(sql.Row, len(ix.cols))
 		var matchErr error
@@ -285,15 +309,15 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 			return true
 		}
 		if tt.rewrit {
-			_, rows := tt.view()
+			_, _, rows := tt.view()
 			for i, r := range rows {
 				if !scan(i, r) {
 					break
 				}
 			}
 		} else {
-			batches = tt.base.Batches()
-			if len(batches) > 0 {
+			data = tt.base
+			if data.NumRows() > 0 {
 				if items, err = t.matchData(ctx, tt.base, f, ranges); err != nil {
 					return nil, err
 				}
@@ -303,8 +327,11 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 		if matchErr != nil {
 			return nil, matchErr
 		}
-		p := &lookupPartition{batches: batches, starts: batchStarts(batches), items: ix.order(ctx, items, lookup.IsReverse)}
-		return &snapshotPartitions{parts: []sql.Partition{p}}, nil
+		p := &lookupPartition{data: data, starts: segmentStarts(data), items: ix.order(ctx, items, lookup.IsReverse)}
+		if data != nil {
+			data.Retain() // the transaction may end before the scan does
+		}
+		return &snapshotPartitions{snap: data, parts: []sql.Partition{p}}, nil
 	}
 	snap, err := t.snapshot()
 	if err != nil {
@@ -323,9 +350,11 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 // of d's sorted index for a single range, else the matching rows
 // collected and ordered.
 func (t *table) lookupData(ctx *sql.Context, d *storage.Data, f *keyFilter, ranges sql.MySQLRangeCollection, reverse bool) (*lookupPartition, error) {
-	batches := d.Batches()
-	p := &lookupPartition{batches: batches, starts: batchStarts(batches)}
-	si := t.cache.sorted(t.st, d, t.schema.Schema, f.ix.cols)
+	p := &lookupPartition{data: d, starts: segmentStarts(d)}
+	si, err := t.cache.sorted(t.st, d, t.schema.Schema, f.ix.cols)
+	if err != nil {
+		return nil, err
+	}
 	if si != nil && len(ranges) == 1 {
 		lo, hi, exact := si.span(ctx, ranges[0])
 		p.perm, p.reverse = si.perm[lo:hi:hi], reverse
@@ -355,12 +384,14 @@ type keyedItem struct {
 // order: candidates from d's sorted index when there is one (see
 // indexCache), else every row, checked against f.
 func (t *table) matchData(ctx *sql.Context, d *storage.Data, f *keyFilter, ranges sql.MySQLRangeCollection) ([]keyedItem, error) {
-	batches := d.Batches()
-	starts := batchStarts(batches)
 	cols := f.ix.cols
 	var cand []int
 	all := true
-	if si := t.cache.sorted(t.st, d, t.schema.Schema, cols); si != nil {
+	si, err := t.cache.sorted(t.st, d, t.schema.Schema, cols)
+	if err != nil {
+		return nil, err
+	}
+	if si != nil {
 		all = false
 		for _, r := range ranges {
 			lo, hi, _ := si.span(ctx, r)
@@ -372,41 +403,57 @@ func (t *table) matchData(ctx *sql.Context, d *storage.Data, f *keyFilter, range
 		cand = slices.Compact(cand)
 	}
 	readers := make([]func(int) interface{}, len(cols))
-	setBatch := func(b int) {
+	setBatch := func(rec arrow.RecordBatch) {
 		for i, o := range cols {
-			readers[i] = valueReader(t.schema.Schema[o].Type, batches[b].Column(o))
+			readers[i] = valueReader(t.schema.Schema[o].Type, rec.Column(o))
 		}
 	}
 	var out []keyedItem
-	test := func(b, r int) error {
+	test := func(first, r int) error {
 		key := make(sql.Row, len(cols))
 		for i, rd := range readers {
 			key[i] = rd(r)
 		}
 		ok, err := f.match(ctx, key)
 		if ok {
-			out = append(out, keyedItem{item: lookupItem{pos: starts[b] + r}, key: key})
+			out = append(out, keyedItem{item: lookupItem{pos: first + r}, key: key})
 		}
 		return err
 	}
 	if all {
-		for b, rec := range batches {
-			setBatch(b)
+		err := d.Scan(0, func(rec arrow.RecordBatch, first int64) error {
+			setBatch(rec)
 			for r := 0; r < int(rec.NumRows()); r++ {
-				if err := test(b, r); err != nil {
-					return nil, err
+				if err := test(int(first), r); err != nil {
+					return err
 				}
 			}
-		}
-		return out, nil
+			return nil
+		})
+		return out, segmentErr(err)
 	}
+	starts := segmentStarts(d)
 	b := -1
-	for _, g := range cand {
-		for b < 0 || g >= starts[b+1] {
-			b++
-			setBatch(b)
+	var rec arrow.RecordBatch
+	defer func() {
+		if rec != nil {
+			rec.Release()
 		}
-		if err := test(b, g-starts[b]); err != nil {
+	}()
+	for _, g := range cand {
+		if b < 0 || g >= starts[b+1] {
+			for b < 0 || g >= starts[b+1] {
+				b++
+			}
+			if rec != nil {
+				rec.Release()
+			}
+			if rec, err = d.Segment(b); err != nil {
+				return nil, segmentErr(err)
+			}
+			setBatch(rec)
+		}
+		if err := test(starts[b], g-starts[b]); err != nil {
 			return nil, err
 		}
 	}
@@ -462,7 +509,7 @@ type indexCache struct {
 }
 
 type cacheEntry struct {
-	data    *storage.Data           // retained
+	data    *storage.Data           // identifies the snapshot (not retained: the sorted indexes hold their key columns)
 	sorted  map[string]*sortedIndex // by index columns, over data
 	pending map[string]*sortedIndex // over a snapshot data extends, to be extended
 }
@@ -470,9 +517,9 @@ type cacheEntry struct {
 // sorted returns the sorted index of columns cols of d, building or
 // extending it, or nil when d is not st's current snapshot (an older
 // snapshot a transaction reads, which is then scanned).
-func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, cols []int) *sortedIndex {
+func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, cols []int) (*sortedIndex, error) {
 	if c == nil || d.NumRows() == 0 || d.NumRows() > math.MaxUint32 {
-		return nil
+		return nil, nil
 	}
 	sig := fmt.Sprint(cols)
 	c.mu.Lock()
@@ -483,20 +530,17 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 		cur.Release()
 		if !current {
 			c.mu.Unlock()
-			return nil
+			return nil, nil
 		}
 		ne := &cacheEntry{data: d, sorted: map[string]*sortedIndex{}, pending: map[string]*sortedIndex{}}
 		if e != nil {
 			if d.Extends(e.data) {
 				maps.Copy(ne.pending, e.pending)
 				for sig, si := range e.sorted {
-					// Only the order is kept, not the old batches.
-					ne.pending[sig] = &sortedIndex{typs: si.typs, ords: si.ords, perm: si.perm}
+					ne.pending[sig] = si
 				}
 			}
-			e.data.Release()
 		}
-		d.Retain()
 		if c.entries == nil {
 			c.entries = map[*storage.Table]*cacheEntry{}
 		}
@@ -504,15 +548,19 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 	}
 	if si := e.sorted[sig]; si != nil {
 		c.mu.Unlock()
-		return si
+		return si, nil
 	}
 	old := e.pending[sig]
 	c.mu.Unlock()
 	var si *sortedIndex
+	var err error
 	if old != nil {
-		si = old.extend(d.Batches())
+		si, err = old.extend(d)
 	} else {
-		si = newSortedIndex(d.Batches(), sch, cols)
+		si, err = newSortedIndex(d, sch, cols)
+	}
+	if err != nil {
+		return nil, segmentErr(err)
 	}
 	c.mu.Lock()
 	if c.entries[st] == e {
@@ -520,7 +568,7 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 		delete(e.pending, sig)
 	}
 	c.mu.Unlock()
-	return si
+	return si, nil
 }
 
 // dropStale drops st's entry unless st's current snapshot extends it.
@@ -537,7 +585,6 @@ func (c *indexCache) dropStale(st *storage.Table) {
 	cur := st.Snapshot()
 	defer cur.Release()
 	if !cur.Extends(e.data) {
-		e.data.Release()
 		delete(c.entries, st)
 	}
 }
@@ -549,10 +596,7 @@ func (c *indexCache) forget(st *storage.Table) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.entries[st]; e != nil {
-		e.data.Release()
-		delete(c.entries, st)
-	}
+	delete(c.entries, st)
 }
 
 // sortedIndex orders the rows of one snapshot by some of its columns:
@@ -589,11 +633,10 @@ type keyColumn struct {
 	other []func(int) interface{}
 }
 
-func newKeyColumn(typ sql.Type, batches []arrow.RecordBatch, ord int) *keyColumn {
-	c := &keyColumn{typ: typ, kind: kindOther}
-	for _, b := range batches {
-		c.arrs = append(c.arrs, b.Column(ord))
-	}
+// newKeyColumn returns the key column of a column of type typ split in
+// chunks arrs (which it keeps).
+func newKeyColumn(typ sql.Type, arrs []arrow.Array) *keyColumn {
+	c := &keyColumn{typ: typ, kind: kindOther, arrs: arrs}
 	if len(c.arrs) > 0 {
 		switch c.arrs[0].(type) {
 		case *array.Int32, *array.Int64:
@@ -691,34 +734,70 @@ func (c *keyColumn) compareKey(b, i int, k keyValue) int {
 	return r
 }
 
-func newSortedIndex(batches []arrow.RecordBatch, sch sql.Schema, cols []int) *sortedIndex {
+// newSortedIndex reads columns cols (of types in sch) of d's rows and
+// returns their sorted index. It keeps those columns in memory, not the
+// rows: about 4 bytes per row for the order plus the column values.
+func newSortedIndex(d *storage.Data, sch sql.Schema, cols []int) (*sortedIndex, error) {
 	typs := make([]sql.Type, len(cols))
 	for i, o := range cols {
 		typs[i] = sch[o].Type
 	}
-	si := over(batches, typs, cols)
+	si := &sortedIndex{starts: []int{0}, typs: typs, ords: cols, cols: make([]*keyColumn, len(cols))}
+	si, err := si.with(d)
+	if err != nil {
+		return nil, err
+	}
 	si.perm = make([]uint32, si.starts[len(si.starts)-1])
 	for i := range si.perm {
 		si.perm[i] = uint32(i)
 	}
 	slices.SortFunc(si.perm, si.compareRows)
-	return si
+	return si, nil
 }
 
-// over returns a sortedIndex without rows over batches.
-func over(batches []arrow.RecordBatch, typs []sql.Type, ords []int) *sortedIndex {
-	si := &sortedIndex{starts: batchStarts(batches), typs: typs, ords: ords}
-	for i, o := range ords {
-		si.cols = append(si.cols, newKeyColumn(typs[i], batches, o))
+// with returns a sortedIndex without rows (no perm) over si's key column
+// chunks followed by those of d's rows from si's row count on.
+func (si *sortedIndex) with(d *storage.Data) (*sortedIndex, error) {
+	n0 := si.starts[len(si.starts)-1]
+	arrs := make([][]arrow.Array, len(si.ords))
+	for i, c := range si.cols {
+		if c != nil {
+			arrs[i] = slices.Clone(c.arrs)
+		}
 	}
-	return si
+	starts := slices.Clone(si.starts)
+	err := d.Scan(int64(n0), func(rec arrow.RecordBatch, first int64) error {
+		skip := max(0, int64(n0)-first)
+		for i, o := range si.ords {
+			col := rec.Column(o)
+			if skip > 0 {
+				col = array.NewSlice(col, skip, int64(col.Len()))
+			} else {
+				col.Retain()
+			}
+			arrs[i] = append(arrs[i], col)
+		}
+		starts = append(starts, starts[len(starts)-1]+int(rec.NumRows()-skip))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ns := &sortedIndex{starts: starts, typs: si.typs, ords: si.ords}
+	for i, typ := range si.typs {
+		ns.cols = append(ns.cols, newKeyColumn(typ, arrs[i]))
+	}
+	return ns, nil
 }
 
-// extend returns the sorted index of batches, which start with the rows
-// si orders (see storage.Data.Extends): the new rows are sorted and
+// extend returns the sorted index of d, whose first rows are the rows si
+// orders (see storage.Data.Extends): the new rows are read, sorted and
 // merged in, in O(n + m log m) for m new rows.
-func (si *sortedIndex) extend(batches []arrow.RecordBatch) *sortedIndex {
-	ns := over(batches, si.typs, si.ords)
+func (si *sortedIndex) extend(d *storage.Data) (*sortedIndex, error) {
+	ns, err := si.with(d)
+	if err != nil {
+		return nil, err
+	}
 	n0, n := len(si.perm), ns.starts[len(ns.starts)-1]
 	added := make([]uint32, n-n0)
 	for i := range added {
@@ -737,7 +816,7 @@ func (si *sortedIndex) extend(batches []arrow.RecordBatch) *sortedIndex {
 		}
 	}
 	ns.perm = append(append(ns.perm, si.perm[i:]...), added[j:]...)
-	return ns
+	return ns, nil
 }
 
 // compareRows orders rows a and b by the index columns, NULL first, then

@@ -129,12 +129,15 @@ func (m rowMaker) rows(idx []int) []sql.Row {
 
 // batchRowIter returns the rows of one Arrow batch, projected.
 type batchRowIter struct {
+	rec   arrow.RecordBatch // released by Close
 	maker rowMaker
 	i, n  int // next row of the batch, rows in the batch
 }
 
+// newBatchRowIter returns the rows of rec, projected on cols, taking over
+// the caller's reference to rec.
 func newBatchRowIter(sch sql.Schema, cols []int, rec arrow.RecordBatch) *batchRowIter {
-	return &batchRowIter{maker: newRowMaker(sch, cols, rec), n: int(rec.NumRows())}
+	return &batchRowIter{rec: rec, maker: newRowMaker(sch, cols, rec), n: int(rec.NumRows())}
 }
 
 // Next implements sql.RowIter.
@@ -147,4 +150,10 @@ func (it *batchRowIter) Next(*sql.Context) (sql.Row, error) {
 }
 
 // Close implements sql.Closer.
-func (it *batchRowIter) Close(*sql.Context) error { return nil }
+func (it *batchRowIter) Close(*sql.Context) error {
+	if it.rec != nil {
+		it.rec.Release()
+		it.rec = nil
+	}
+	return nil
+}

@@ -80,8 +80,17 @@ func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data
 		return data, nil, false // the general path reports the error
 	}
 	noteRead(ctx, tbl, snap)
-	data.Batches = snap.Batches()
-	return data, snap.Release, true
+	recs, err := snap.ReadAll()
+	snap.Release()
+	if err != nil {
+		return data, nil, false // the general path reports the error
+	}
+	data.Batches = recs
+	return data, func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}, true
 }
 
 // unwrapAlias looks through table aliases (SELECT ... FROM t AS x).

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"github.com/dolthub/vitess/go/mysql"
 	"io"
 	"math"
 	"slices"
@@ -193,10 +195,46 @@ func (t *table) tx(ctx *sql.Context) *transaction {
 // READ ONLY transactions needs it): stored tables are never temporary.
 func (t *table) IsTemporary() bool { return false }
 
-// batchPartition is one committed Arrow batch.
+// batchPartition is one committed Arrow batch: rec, or segment seg of
+// data, read from its data file (through the store's cache) when the
+// partition's rows are iterated.
 type batchPartition struct {
-	idx int
-	rec arrow.RecordBatch
+	idx  int
+	rec  arrow.RecordBatch
+	data *storage.Data
+	seg  int
+}
+
+// batch returns the partition's rows; the caller must Release them. A
+// data file that cannot be read gives error 1194.
+func (p *batchPartition) batch() (arrow.RecordBatch, error) {
+	if p.rec != nil {
+		p.rec.Retain()
+		return p.rec, nil
+	}
+	rec, err := p.data.Segment(p.seg)
+	if err != nil {
+		return nil, segmentErr(err)
+	}
+	return rec, nil
+}
+
+// segmentErr is error 1194 for a data file that cannot be read, else err.
+func segmentErr(err error) error {
+	if errors.Is(err, storage.ErrDamaged) {
+		return mysql.NewSQLError(codeCrashed, mysql.SSUnknownSQLState, "%s", err.Error())
+	}
+	return err
+}
+
+// dataPartitions returns one partition per segment of d, numbered from
+// idx, which read d while it is held.
+func dataPartitions(d *storage.Data, idx int) []sql.Partition {
+	parts := make([]sql.Partition, d.NumSegments())
+	for i := range parts {
+		parts[i] = &batchPartition{idx: idx + i, data: d, seg: i}
+	}
+	return parts
 }
 
 // Key implements sql.Partition.
@@ -232,15 +270,21 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 			return nil, err
 		}
 		noteRead(ctx, t, tt.base) // training_reads.go
-		batches, rows := tt.view()
-		parts := make([]sql.Partition, 0, len(batches)+1)
-		for i, rec := range batches {
-			parts = append(parts, &batchPartition{idx: i, rec: rec})
+		base, batches, rows := tt.view()
+		var parts []sql.Partition
+		if base != nil {
+			parts = dataPartitions(base, 0)
+		}
+		for _, rec := range batches {
+			parts = append(parts, &batchPartition{idx: len(parts), rec: rec})
 		}
 		if len(rows) > 0 {
-			parts = append(parts, &rowsPartition{idx: len(batches), rows: rows})
+			parts = append(parts, &rowsPartition{idx: len(parts), rows: rows})
 		}
-		return &snapshotPartitions{parts: parts}, nil
+		if base != nil {
+			base.Retain() // the transaction may end before the scan does
+		}
+		return &snapshotPartitions{snap: base, parts: parts}, nil
 	}
 	snap, err := t.snapshot()
 	if err != nil {
@@ -253,11 +297,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 // snapshotPartitionsOf returns one partition per batch of snap, taking
 // over the caller's reference, which the iterator's Close releases.
 func snapshotPartitionsOf(snap *storage.Data) *snapshotPartitions {
-	parts := make([]sql.Partition, len(snap.Batches()))
-	for i, rec := range snap.Batches() {
-		parts[i] = &batchPartition{idx: i, rec: rec}
-	}
-	return &snapshotPartitions{snap: snap, parts: parts}
+	return &snapshotPartitions{snap: snap, parts: dataPartitions(snap, 0)}
 }
 
 // snapshotPartitions iterates the partitions of one held snapshot.
@@ -295,7 +335,11 @@ func (t *table) PartitionRows(_ *sql.Context, p sql.Partition) (sql.RowIter, err
 	if !ok {
 		return nil, fmt.Errorf("unexpected partition %T", p)
 	}
-	return newBatchRowIter(t.schema.Schema, cols, bp.rec), nil
+	rec, err := bp.batch()
+	if err != nil {
+		return nil, err
+	}
+	return newBatchRowIter(t.schema.Schema, cols, rec), nil
 }
 
 // pendingRowIter returns a transaction's uncommitted rows, projected.
@@ -614,18 +658,18 @@ func (u *uniqueKey) dupErr(row, existing sql.Row) error {
 // keySets indexes the keys of a snapshot's rows: one map per unique key,
 // from the encoded key to the row's number in d. Only the key columns are
 // read.
-func (t *table) keySets(d *storage.Data, keys []*uniqueKey) []map[string]int {
+func (t *table) keySets(d *storage.Data, keys []*uniqueKey) ([]map[string]int, error) {
 	return t.keySetsFrom(d, keys, 0)
 }
 
 // keySetsFrom is keySets of the rows of d from row number from on.
-func (t *table) keySetsFrom(d *storage.Data, keys []*uniqueKey, from int64) []map[string]int {
+func (t *table) keySetsFrom(d *storage.Data, keys []*uniqueKey, from int64) ([]map[string]int, error) {
 	sets := make([]map[string]int, len(keys))
 	for i := range sets {
 		sets[i] = make(map[string]int, max(0, d.NumRows()-from))
 	}
 	if len(keys) == 0 {
-		return sets
+		return sets, nil
 	}
 	var cols []int
 	for _, u := range keys {
@@ -637,15 +681,9 @@ func (t *table) keySetsFrom(d *storage.Data, keys []*uniqueKey, from int64) []ma
 	}
 	row := make(sql.Row, len(t.schema.Schema))
 	readers := make([]func(int) interface{}, len(cols))
-	n := 0
-	for _, rec := range d.Batches() {
-		start := 0
-		if skip := from - int64(n); skip >= rec.NumRows() {
-			n += int(rec.NumRows())
-			continue
-		} else if skip > 0 {
-			start, n = int(skip), n+int(skip)
-		}
+	err := d.Scan(from, func(rec arrow.RecordBatch, first int64) error {
+		start := int(max(0, from-first))
+		n := int(first) + start
 		for j, o := range cols {
 			readers[j] = valueReader(t.schema.Schema[o].Type, rec.Column(o))
 		}
@@ -660,8 +698,12 @@ func (t *table) keySetsFrom(d *storage.Data, keys []*uniqueKey, from int64) []ma
 			}
 			n++
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, segmentErr(err)
 	}
-	return sets
+	return sets, nil
 }
 
 // rowKey encodes a whole row exactly, for matching the rows of UPDATE
@@ -712,7 +754,9 @@ func (t *table) deleteAllInTx(ctx *sql.Context, tx *transaction) (int, error) {
 	}
 	tt := tx.table(t)
 	tt.beginStatement(ctx.Pid())
-	tt.toRewrite()
+	if err := tt.toRewrite(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for i, alive := range tt.alive {
 		if alive {

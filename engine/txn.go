@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -297,17 +296,41 @@ func (tt *txTable) numRows() int64 {
 func (tt *txTable) changed() bool { return tt.rewrit || tt.inserts.len() > 0 }
 
 // baseRows materialises the base snapshot once.
-func (tt *txTable) baseRows() []sql.Row {
+func (tt *txTable) baseRows() ([]sql.Row, error) {
 	if tt.baseCache == nil {
-		tt.baseCache = recordRows(tt.t.schema.Schema, tt.base.Batches())
+		recs, err := tt.base.ReadAll()
+		if err != nil {
+			return nil, segmentErr(err)
+		}
+		tt.baseCache = recordRows(tt.t.schema.Schema, recs)
+		for _, r := range recs {
+			r.Release()
+		}
 	}
-	return tt.baseCache
+	return tt.baseCache, nil
+}
+
+// baseRow reads row idx of the base snapshot (or takes it from
+// baseRows if they were read).
+func (tt *txTable) baseRow(idx int) (sql.Row, error) {
+	if tt.baseCache != nil {
+		return tt.baseCache[idx], nil
+	}
+	b, r := locate(segmentStarts(tt.base), idx)
+	rec, err := tt.base.Segment(b)
+	if err != nil {
+		return nil, segmentErr(err)
+	}
+	defer rec.Release()
+	one := rec.NewSlice(int64(r), int64(r+1))
+	defer one.Release()
+	return recordRows(tt.t.schema.Schema, []arrow.RecordBatch{one})[0], nil
 }
 
 // keyMaps returns the unique-key maps, building them on first use.
-func (tt *txTable) keyMaps() []map[string]int {
+func (tt *txTable) keyMaps() ([]map[string]int, error) {
 	if tt.keys != nil {
-		return tt.keys
+		return tt.keys, nil
 	}
 	if tt.rewrit {
 		tt.keys = make([]map[string]int, len(tt.uniq))
@@ -319,14 +342,18 @@ func (tt *txTable) keyMaps() []map[string]int {
 				tt.setKeys(r, i)
 			}
 		}
-		return tt.keys
+		return tt.keys, nil
 	}
-	tt.keys = tt.t.keySets(tt.base, tt.uniq)
+	keys, err := tt.t.keySets(tt.base, tt.uniq)
+	if err != nil {
+		return nil, err
+	}
+	tt.keys = keys
 	tt.inserts.each(0, func(i int, r sql.Row) bool {
 		tt.setKeys(r, -(i + 1))
 		return true
 	})
-	return tt.keys
+	return tt.keys, nil
 }
 
 // setKeys records the keys of row, at index idx, in the built maps.
@@ -361,28 +388,35 @@ func (tt *txTable) checkUnique(row sql.Row, self int, hasSelf bool) error {
 	if len(tt.uniq) == 0 {
 		return nil
 	}
-	maps := tt.keyMaps()
+	maps, err := tt.keyMaps()
+	if err != nil {
+		return err
+	}
 	for u, uk := range tt.uniq {
 		k, ok := uk.keyOf(row)
 		if !ok {
 			continue
 		}
 		if j, dup := maps[u][k]; dup && (!hasSelf || j != self) {
-			return uk.dupErr(row, tt.row(j))
+			existing, err := tt.row(j)
+			if err != nil {
+				return err
+			}
+			return uk.dupErr(row, existing)
 		}
 	}
 	return nil
 }
 
 // row returns the row a key-map index points at.
-func (tt *txTable) row(idx int) sql.Row {
+func (tt *txTable) row(idx int) (sql.Row, error) {
 	if tt.rewrit {
-		return tt.rows[idx]
+		return tt.rows[idx], nil
 	}
 	if idx < 0 {
-		return tt.inserts.at(-idx - 1)
+		return tt.inserts.at(-idx - 1), nil
 	}
-	return tt.baseRows()[idx]
+	return tt.baseRow(idx)
 }
 
 // insert adds a row (already checked for NULLs and copied).
@@ -404,11 +438,14 @@ func (tt *txTable) insert(row sql.Row) error {
 }
 
 // toRewrite switches to overwrite mode.
-func (tt *txTable) toRewrite() {
+func (tt *txTable) toRewrite() error {
 	if tt.rewrit {
-		return
+		return nil
 	}
-	base := tt.baseRows()
+	base, err := tt.baseRows()
+	if err != nil {
+		return err
+	}
 	tt.rows = make([]sql.Row, 0, len(base)+tt.inserts.len())
 	tt.alive = make([]bool, 0, cap(tt.rows))
 	tt.byRow = make(map[string][]int, cap(tt.rows))
@@ -421,6 +458,7 @@ func (tt *txTable) toRewrite() {
 		return true
 	})
 	tt.undo = append(tt.undo, undoEntry{undoToRewrite, 0})
+	return nil
 }
 
 func (tt *txTable) appendRow(r sql.Row) {
@@ -456,7 +494,9 @@ func (tt *txTable) find(r sql.Row) (int, error) {
 }
 
 func (tt *txTable) delete(row sql.Row) error {
-	tt.toRewrite()
+	if err := tt.toRewrite(); err != nil {
+		return err
+	}
 	i, err := tt.find(row)
 	if err != nil {
 		return err
@@ -466,7 +506,9 @@ func (tt *txTable) delete(row sql.Row) error {
 }
 
 func (tt *txTable) update(old, new sql.Row) error {
-	tt.toRewrite()
+	if err := tt.toRewrite(); err != nil {
+		return err
+	}
 	i, err := tt.find(old)
 	if err != nil {
 		return err
@@ -526,20 +568,21 @@ func (tt *txTable) beginStatement(pid uint64) {
 	tt.stmtPid, tt.stmtMark = pid, len(tt.undo)
 }
 
-// view returns what a scan in the transaction sees: the base batches
-// (append mode) and the rows the transaction added or, in overwrite
-// mode, no batches and every live row. The row slice is a copy.
-func (tt *txTable) view() (batches []arrow.RecordBatch, rows []sql.Row) {
+// view returns what a scan in the transaction sees: the base snapshot
+// (append mode; not retained for the caller), the batches the
+// transaction packed and the rows it added or, in overwrite mode, no
+// base, no batches and every live row. The row slice is a copy.
+func (tt *txTable) view() (base *storage.Data, batches []arrow.RecordBatch, rows []sql.Row) {
 	if !tt.rewrit {
 		packed, rows := tt.inserts.view()
-		return append(slices.Clone(tt.base.Batches()), packed...), rows
+		return tt.base, packed, rows
 	}
 	for i, r := range tt.rows {
 		if tt.alive[i] {
 			rows = append(rows, r)
 		}
 	}
-	return nil, rows
+	return nil, nil, rows
 }
 
 // change returns the table's changes (the table must have changed) as
@@ -565,7 +608,7 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 		c := storage.TableChange{Table: t.st, Check: check, Append: recs}
 		return c, func() { releaseAll(recs) }, nil
 	}
-	_, live := tt.view()
+	_, _, live := tt.view()
 	name := t.Name() // Rewrite must not call methods of the storage table
 	rewrite := func(cur *storage.Data) ([]arrow.RecordBatch, error) {
 		if !sameContents(cur, tt.base) { // an AUTO_INCREMENT reservation is no change (autoinc.go)
@@ -605,7 +648,10 @@ func (tt *txTable) recheckKeys(cur *storage.Data, inserted []arrow.RecordBatch) 
 	if cur.Extends(tt.base) && cur.Property(indexesProperty) == tt.base.Property(indexesProperty) {
 		from = tt.base.NumRows()
 	}
-	sets := tt.t.keySetsFrom(cur, uniq, from)
+	sets, err := tt.t.keySetsFrom(cur, uniq, from)
+	if err != nil {
+		return err
+	}
 	for _, rec := range inserted {
 		for _, r := range recordRows(tt.t.schema.Schema, []arrow.RecordBatch{rec}) {
 			for u, uk := range uniq {

@@ -92,7 +92,7 @@ type alteration struct {
 // changed. A renamed table (a.name) is published by the caller on its new
 // *Table (see Store.AlterTable): alterLocked then returns the batches of
 // the new contents, one reference each, which the caller owns.
-func (t *Table) alterLocked(a alteration) ([]arrow.RecordBatch, error) {
+func (t *Table) alterLocked(a alteration) (*Data, error) {
 	ctx := t.store.ctx
 	schema := t.schema
 	if a.schema != nil {
@@ -129,7 +129,7 @@ func (t *Table) alterLocked(a alteration) ([]arrow.RecordBatch, error) {
 		metaTable = staged.Table
 	}
 	var keep []arrow.RecordBatch // the new contents
-	fail := func(err error) ([]arrow.RecordBatch, error) {
+	fail := func(err error) (*Data, error) {
 		releaseBatches(keep)
 		return nil, err
 	}
@@ -142,10 +142,13 @@ func (t *Table) alterLocked(a alteration) ([]arrow.RecordBatch, error) {
 				keep = append(keep, withSchema(schema, r))
 			}
 		}
-	} else {
-		for _, r := range t.data.batches {
-			keep = append(keep, withSchema(schema, r))
+	} else if writeFiles {
+		all, err := t.data.ReadAll()
+		if err != nil {
+			return fail(err)
 		}
+		keep = relabelBatches(schema, all)
+		releaseBatches(all)
 	}
 	var added []iceberg.DataFile
 	if writeFiles {
@@ -195,13 +198,18 @@ func (t *Table) alterLocked(a alteration) ([]arrow.RecordBatch, error) {
 	}
 	t.props = maps.Clone(t.props)
 	maps.Copy(t.props, a.set)
+	var d *Data
 	if writeFiles {
 		t.files, t.exact = fileInfos(added), true
+		t.warm(schema, added, keep)
+		releaseBatches(keep)
+		d = newSegmentData(schema, t.fileSegments(t.ice, schema, t.files))
+	} else {
+		d = newSegmentData(schema, t.data.sharedSegments())
 	}
 	if a.name != "" {
-		return keep, nil
+		return d, nil
 	}
-	d := newData(schema, keep)
 	if a.schema == nil && !a.rewrite {
 		d.extend(t.data) // the same rows: a change of properties
 	}
@@ -326,14 +334,21 @@ func (s *Store) AlterTable(db, name string, a Alteration) error {
 		}
 	}
 	if to != d {
-		schema, rows := t.schema, t.data.batches
+		schema := t.schema
 		if a.Schema != nil {
 			schema = a.Schema
 		}
+		var rows []arrow.RecordBatch
 		if a.Rewrite {
-			rows = recs
+			rows = relabelBatches(schema, recs)
+		} else {
+			all, err := t.data.ReadAll()
+			if err != nil {
+				return err
+			}
+			rows = relabelBatches(schema, all)
+			releaseBatches(all)
 		}
-		rows = relabelBatches(schema, rows)
 		defer releaseBatches(rows)
 		props := maps.Clone(t.props)
 		maps.Copy(props, set)
@@ -345,12 +360,12 @@ func (s *Store) AlterTable(db, name string, a Alteration) error {
 	}
 	nt, err := newTable(s, d, a.NewName, t.dir(), t.ice)
 	if err != nil { // cannot happen: the schema and properties are t's
-		releaseBatches(keep)
+		keep.Release()
 		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after renaming; reopen the store: %w", d.name, t.name, err)
 		return t.err
 	}
 	nt.files, nt.exact = t.files, t.exact
-	nt.publish(newData(t.schema, keep))
+	nt.publish(keep)
 	delete(d.tables, key(t.name))
 	d.tables[key(a.NewName)] = nt
 	t.detachLocked(fmt.Errorf("%w: %s.%s was renamed to %s", ErrTableNotFound, d.name, t.name, a.NewName))
@@ -535,10 +550,6 @@ func (t *Table) RenameColumn(pos int, name string, set map[string]string) error 
 	t.schema, t.canon = schema, canon
 	t.props = maps.Clone(t.props)
 	maps.Copy(t.props, set)
-	batches := make([]arrow.RecordBatch, len(t.data.batches))
-	for i, b := range t.data.batches {
-		batches[i] = withSchema(schema, b)
-	}
-	t.publish(newData(schema, batches))
+	t.publish(newSegmentData(schema, t.data.sharedSegments()))
 	return nil
 }

@@ -31,7 +31,9 @@ var alteredSources = []int{-1, 0, 1}
 func alterRows(mem memory.Allocator, cur *Data) ([]arrow.RecordBatch, error) {
 	b := array.NewRecordBuilder(mem, alteredSchema())
 	defer b.Release()
-	for _, rec := range cur.Batches() {
+	recs := cur.retainedBatches()
+	defer releaseBatches(recs)
+	for _, rec := range recs {
 		ids := rec.Column(0).(*array.Int64)
 		vs := rec.Column(1).(*array.Float64)
 		for r := 0; r < int(rec.NumRows()); r++ {
@@ -84,7 +86,7 @@ func TestChangeColumns(t *testing.T) {
 			t.Fatalf("%s: %d rows, want 10", where, d.NumRows())
 		}
 		n := 0
-		for _, rec := range d.Batches() {
+		for _, rec := range batchesOf(t, d) {
 			for r := 0; r < int(rec.NumRows()); r++ {
 				id := rec.Column(1).(*array.Int32).Value(r)
 				if id != int32(n) || rec.Column(0).ValueStr(r) != fmt.Sprintf("n%d", n) {
@@ -283,7 +285,7 @@ func TestAlterTable(t *testing.T) {
 	rewrite := func(cur *Data) ([]arrow.RecordBatch, map[string]string, error) {
 		b := array.NewRecordBuilder(mem, final)
 		defer b.Release()
-		for _, rec := range cur.Batches() {
+		for _, rec := range batchesOf(t, cur) {
 			for r := 0; r < int(rec.NumRows()); r++ {
 				k := rec.Column(0).(*array.Int64).Value(r)
 				b.Field(0).(*array.Int64Builder).Append(k)
@@ -324,8 +326,8 @@ func TestAlterTable(t *testing.T) {
 		}
 		d := u.Snapshot()
 		defer d.Release()
-		if d.NumRows() != 10 || d.Batches()[0].Column(1).ValueStr(3) != "s3" || d.Batches()[0].Column(0).ValueStr(3) != "3" {
-			t.Fatalf("%s: %d rows, row 3 (%s, %q)", where, d.NumRows(), d.Batches()[0].Column(0).ValueStr(3), d.Batches()[0].Column(1).ValueStr(3))
+		if d.NumRows() != 10 || batchesOf(t, d)[0].Column(1).ValueStr(3) != "s3" || batchesOf(t, d)[0].Column(0).ValueStr(3) != "3" {
+			t.Fatalf("%s: %d rows, row 3 (%s, %q)", where, d.NumRows(), batchesOf(t, d)[0].Column(0).ValueStr(3), batchesOf(t, d)[0].Column(1).ValueStr(3))
 		}
 	}
 	check(s, "after AlterTable")

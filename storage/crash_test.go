@@ -47,7 +47,7 @@ func TestCrashHelper(t *testing.T) {
 		rec := makeBatch(mem, tbl.Schema(), rows, batch)
 		if op%4 == 3 {
 			d := tbl.Snapshot()
-			err = tbl.Overwrite(append(d.Batches()[:len(d.Batches()):len(d.Batches())], rec))
+			err = tbl.Overwrite(append(batchesOf(t, d)[:len(batchesOf(t, d)):len(batchesOf(t, d))], rec))
 			d.Release()
 		} else {
 			err = tbl.Append([]arrow.RecordBatch{rec})

@@ -27,16 +27,18 @@ var ErrDamaged = errors.New("damaged")
 // affected.
 //
 // Damage does not read the table's rows: a table whose metadata reads but
-// whose data files do not is found damaged when its rows are first read
-// (Snapshot or a write); Load reads them now.
+// whose manifests do not is found damaged when it is first used
+// (Snapshot or a write); Load plans it now. A data file that cannot be
+// read does not damage the table: the reads that need its rows fail
+// with an error wrapping ErrDamaged that names the table and the file.
 func (t *Table) Damage() error {
 	t.dataMu.RLock()
 	defer t.dataMu.RUnlock()
 	return t.damage
 }
 
-// Load reads the table's rows now if they have not been read yet, and
-// returns Damage.
+// Load reads the table's metadata (its snapshot's manifests) now if they
+// have not been read yet, and returns Damage.
 func (t *Table) Load() error {
 	t.loadOnce()
 	return t.Damage()

@@ -81,7 +81,20 @@ func TestDamagedTablesAreContained(t *testing.T) {
 			t.Errorf("%s: NumRows from the metadata before the rows are read = %d, want 10", name, n)
 		}
 	}
-	for _, name := range []string{"meta", "data", "list"} {
+	// A damaged data file fails the reads that need it, with an error
+	// naming the table, not the table: its other files, its metadata
+	// and writes that do not read it still work.
+	data, err := s.Table("db", "data")
+	must(t, err)
+	if err := data.Load(); err != nil {
+		t.Errorf("data: Load() read more than the metadata: %v", err)
+	}
+	d := data.Snapshot()
+	if _, err := d.ReadAll(); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "db.data") {
+		t.Errorf("data: reading a damaged data file: %v", err)
+	}
+	d.Release()
+	for _, name := range []string{"meta", "list"} {
 		tbl, err := s.Table("db", name)
 		must(t, err)
 		if err := tbl.Load(); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "db."+name) {

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -11,32 +12,53 @@ import (
 )
 
 // Data is an immutable, reference-counted view of a table's committed
-// contents: its record batches in row order, their total row count, and
-// the table properties committed with them (see Table.UpdateProperties).
+// contents: its rows in row order as a list of segments, their total row
+// count, and the table properties committed with them (see
+// Table.UpdateProperties).
 //
-// Ownership: a Data owns one reference to each of its batches. Table.Snapshot
-// hands out a Data with a reference taken for the caller, who must call
-// Release exactly once when done (defer d.Release()). Batches returned by
-// Batches stay valid until then and must be neither released nor modified by
-// the caller; Retain a batch to keep it longer. A Data is never changed after
-// it is published, so it can be read concurrently with writers committing
-// new contents. With the default Go allocator a forgotten Release leaks
-// nothing (the garbage collector reclaims the buffers); with other
-// allocators it does.
+// A segment is one data file of the table's snapshot, read from its
+// Parquet file when first used and kept in the store's cache within the
+// store's memory budget (Options.CacheBytes), or a record batch held in
+// memory (the rows of a change not committed yet, and the rows of tables
+// whose files carry delete files written by other engines). Segment and
+// Scan read segments one at a time, so a scan of a table larger than
+// memory holds only what it reads at a time plus the cache.
+//
+// Ownership: a Data owns one reference to each of its in-memory batches.
+// Table.Snapshot hands out a Data with a reference taken for the caller,
+// who must call Release exactly once when done (defer d.Release()). A
+// Data is never changed after it is published, so it can be read
+// concurrently with writers committing new contents, and the data files
+// it reads stay on disk until it is released (see Table.maintain). With
+// the default Go allocator a forgotten Release leaks nothing but
+// postpones the expiry of old snapshots; with other allocators it leaks
+// buffers.
 type Data struct {
-	schema  *arrow.Schema
-	batches []arrow.RecordBatch
-	rows    int64
-	props   map[string]string // user-visible table properties; set by publish, never changed after
-	refs    atomic.Int64
+	schema *arrow.Schema
+	segs   []segment
+	rows   int64
+	props  map[string]string // user-visible table properties; set by publish, never changed after
+	refs   atomic.Int64
 	// snapshot is the Iceberg snapshot id of these contents (-1: none);
 	// set by publish or SnapshotView.Read, never changed after.
 	snapshot int64
+	// deps are Datas whose segments this one shares, released with it;
+	// onFree, if set, runs once the last reference is released.
+	deps   []*Data
+	onFree func()
 
 	// gen numbers every Data of the process in creation order; lineage
 	// is the gen of the first Data of the chain of appends (and property
 	// updates) this one ends: see Extends.
 	gen, lineage uint64
+}
+
+// segment is one run of rows of a Data: an in-memory batch, or a data
+// file read on demand.
+type segment struct {
+	rows  int64
+	batch arrow.RecordBatch // in memory; nil for a file segment
+	file  *fileSource       // read on demand (segment.go)
 }
 
 // dataGen numbers Data values (see Data.gen).
@@ -46,18 +68,54 @@ var dataGen atomic.Uint64
 // returns a Data with a reference count of one and a lineage of its own.
 // Batches with zero rows are released and dropped.
 func newData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
-	gen := dataGen.Add(1)
-	d := &Data{schema: schema, batches: make([]arrow.RecordBatch, 0, len(batches)), gen: gen, lineage: gen, snapshot: -1}
+	d := newSegmentData(schema, nil)
 	for _, b := range batches {
-		if b.NumRows() == 0 {
-			b.Release()
-			continue
-		}
-		d.batches = append(d.batches, b)
-		d.rows += b.NumRows()
+		d.addBatch(b)
+	}
+	return d
+}
+
+// newSegmentData returns a Data (one reference, a lineage of its own)
+// made of segs, which it takes over (their in-memory batches included).
+func newSegmentData(schema *arrow.Schema, segs []segment) *Data {
+	gen := dataGen.Add(1)
+	d := &Data{schema: schema, segs: make([]segment, 0, len(segs)), gen: gen, lineage: gen, snapshot: -1}
+	for _, s := range segs {
+		d.addSegment(s)
 	}
 	d.refs.Store(1)
 	return d
+}
+
+// addBatch appends an in-memory segment holding b, taking over the
+// caller's reference; a batch of zero rows is released and dropped.
+func (d *Data) addBatch(b arrow.RecordBatch) {
+	d.addSegment(segment{rows: b.NumRows(), batch: b})
+}
+
+// addSegment appends s (taking over its batch's reference); an empty
+// segment is dropped.
+func (d *Data) addSegment(s segment) {
+	if s.rows == 0 {
+		if s.batch != nil {
+			s.batch.Release()
+		}
+		return
+	}
+	d.segs = append(d.segs, s)
+	d.rows += s.rows
+}
+
+// sharedSegments returns d's segments with a new reference taken on each
+// in-memory batch; the caller owns those references.
+func (d *Data) sharedSegments() []segment {
+	out := slices.Clone(d.segs)
+	for _, s := range out {
+		if s.batch != nil {
+			s.batch.Retain()
+		}
+	}
+	return out
 }
 
 // SnapshotID returns the id of the table's Iceberg snapshot whose rows d
@@ -74,18 +132,107 @@ func DetachedData(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
 	return newData(schema, batches)
 }
 
+// Append returns a new Data (one reference, owned by the caller, no
+// properties, extending no Data) holding d's rows, read from the same
+// segments, followed by the rows of batches, of schema, which it takes
+// over: the SQL layer's view of rows it has not committed yet. d stays
+// referenced (and its files on disk) until the result is released.
+// schema must describe the same columns as d's (it may name them
+// differently); segments of d are read converted to d's schema and
+// relabelled.
+func (d *Data) Append(schema *arrow.Schema, batches []arrow.RecordBatch) *Data {
+	out := newSegmentData(schema, d.sharedSegments())
+	d.Retain()
+	out.deps = append(out.deps, d)
+	for _, b := range batches {
+		out.addBatch(b)
+	}
+	return out
+}
+
 // Property returns one table property committed with d ("" if unset).
 func (d *Data) Property(key string) string { return d.props[key] }
 
 // Schema returns the table schema the batches conform to.
 func (d *Data) Schema() *arrow.Schema { return d.schema }
 
-// Batches returns the record batches in row order. The slice and the batches
-// are shared: do not modify the slice, and do not Release the batches.
-func (d *Data) Batches() []arrow.RecordBatch { return d.batches }
-
-// NumRows returns the total number of rows over all batches.
+// NumRows returns the total number of rows over all segments.
 func (d *Data) NumRows() int64 { return d.rows }
+
+// NumSegments returns the number of segments.
+func (d *Data) NumSegments() int { return len(d.segs) }
+
+// SegmentRows returns the number of rows of segment i.
+func (d *Data) SegmentRows(i int) int64 { return d.segs[i].rows }
+
+// Segment returns the rows of segment i (0 ≤ i < NumSegments) as one
+// record batch of Schema: the in-memory batch, or the data file's rows
+// from the store's cache, read from disk if they are not cached. The
+// caller owns one reference to the batch and must Release it; the batch
+// must not be modified. An error (wrapping ErrDamaged) means the data file
+// could not be read.
+func (d *Data) Segment(i int) (arrow.RecordBatch, error) {
+	s := d.segs[i]
+	var b arrow.RecordBatch
+	if s.batch != nil {
+		s.batch.Retain()
+		b = s.batch
+	} else {
+		var err error
+		if b, err = s.file.get(s.rows); err != nil {
+			return nil, err
+		}
+	}
+	if !b.Schema().Equal(d.schema) {
+		r := array.NewRecordBatch(d.schema, b.Columns(), b.NumRows())
+		b.Release()
+		b = r
+	}
+	return b, nil
+}
+
+// Scan calls fn with the segments holding rows from, from on, in row
+// order: rec is the segment's batch (valid only during the call; Retain
+// it to keep it) and first the row number of its first row; rows of rec
+// before from are to be skipped by fn. It stops at the first error, of
+// fn or of reading a segment, and returns it.
+func (d *Data) Scan(from int64, fn func(rec arrow.RecordBatch, first int64) error) error {
+	var first int64
+	for i, s := range d.segs {
+		if first+s.rows <= from {
+			first += s.rows
+			continue
+		}
+		rec, err := d.Segment(i)
+		if err != nil {
+			return err
+		}
+		err = fn(rec, first)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		first += s.rows
+	}
+	return nil
+}
+
+// ReadAll returns every row of d as batches in row order, reading every
+// segment: the caller owns one reference to each and must release them.
+// It holds the whole table in memory; use Scan or Segment to read a
+// table larger than memory.
+func (d *Data) ReadAll() ([]arrow.RecordBatch, error) {
+	out := make([]arrow.RecordBatch, 0, len(d.segs))
+	for i := range d.segs {
+		b, err := d.Segment(i)
+		if err != nil {
+			releaseBatches(out)
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
 
 // Extends reports whether d's first prev.NumRows() rows are the rows of
 // prev, in the same order: d was published after prev by appends and
@@ -112,58 +259,26 @@ func (d *Data) Properties() map[string]string { return maps.Clone(d.props) }
 // Retain takes an additional reference; each Retain needs its own Release.
 func (d *Data) Retain() { d.refs.Add(1) }
 
-// Release drops a reference. When the last reference is dropped the batches
-// are released. Releasing more often than retained is a programmer error and
-// panics.
+// Release drops a reference. When the last reference is dropped the
+// in-memory batches are released. Releasing more often than retained is a
+// programmer error and panics.
 func (d *Data) Release() {
 	switch n := d.refs.Add(-1); {
 	case n == 0:
-		for _, b := range d.batches {
-			b.Release()
+		for _, s := range d.segs {
+			if s.batch != nil {
+				s.batch.Release()
+			}
+		}
+		for _, dep := range d.deps {
+			dep.Release()
+		}
+		if d.onFree != nil {
+			d.onFree()
 		}
 	case n < 0:
 		panic("storage: Data released more times than retained")
 	}
-}
-
-// retainedBatches returns the batches with one new reference taken on each;
-// the caller owns those references.
-func (d *Data) retainedBatches() []arrow.RecordBatch {
-	out := make([]arrow.RecordBatch, len(d.batches))
-	for i, b := range d.batches {
-		b.Retain()
-		out[i] = b
-	}
-	return out
-}
-
-// splitTail splits batches (holding total rows) into a head holding the
-// first total-n rows and a tail holding the last n rows. Batches are shared
-// or sliced, never copied; every returned batch is a new reference the
-// caller must Release.
-func splitTail(batches []arrow.RecordBatch, n int64) (head, tail []arrow.RecordBatch) {
-	var total int64
-	for _, b := range batches {
-		total += b.NumRows()
-	}
-	cut := total - n
-	var off int64
-	for _, b := range batches {
-		rows := b.NumRows()
-		switch {
-		case off+rows <= cut:
-			b.Retain()
-			head = append(head, b)
-		case off >= cut:
-			b.Retain()
-			tail = append(tail, b)
-		default:
-			head = append(head, b.NewSlice(0, cut-off))
-			tail = append(tail, b.NewSlice(cut-off, rows))
-		}
-		off += rows
-	}
-	return head, tail
 }
 
 // concatBatches copies batches (all of schema sc) into one batch allocated

@@ -60,8 +60,12 @@ func Example() {
 	d := tbl.Snapshot()
 	defer d.Release()
 	fmt.Println(tbl.Database(), tbl.Name(), d.NumRows(), tbl.Properties()["sql.primary-key"])
-	for _, batch := range d.Batches() {
+	err = d.Scan(0, func(batch arrow.RecordBatch, _ int64) error {
 		fmt.Println(batch.Column(1))
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
 	}
 	// Output:
 	// Sensors Readings 3 id

@@ -271,11 +271,11 @@ func (t *Table) commitGroup(group []*appendReq) {
 // contents (Data.Extends) and carries the current properties. t.writeMu
 // must be held.
 func (t *Table) extended(recs []arrow.RecordBatch) *Data {
-	batches := t.data.retainedBatches()
+	batches := make([]arrow.RecordBatch, 0, len(recs))
 	for _, b := range recs {
 		batches = append(batches, withSchema(t.schema, b))
 	}
-	d := newData(t.schema, batches).extend(t.data)
+	d := t.data.Append(t.schema, batches).extend(t.data)
 	d.props = t.props
 	return d
 }

@@ -74,7 +74,9 @@ func appendAsGroup(t *testing.T, tbl *Table, reqs []groupReq) []error {
 func hasIDs(start, n int64, seen *[]int64) func(cur *Data) error {
 	return func(cur *Data) error {
 		*seen = append(*seen, cur.NumRows())
-		for _, b := range cur.Batches() {
+		recs := cur.retainedBatches()
+		defer releaseBatches(recs)
+		for _, b := range recs {
 			ids := b.Column(0).(*array.Int64)
 			for i := range ids.Len() {
 				if v := ids.Value(i); v >= start && v < start+n {
@@ -151,8 +153,8 @@ func TestGroupCommit(t *testing.T) {
 	if !after.Extends(before) {
 		t.Error("the contents after a group commit do not extend the ones before")
 	}
-	if n := len(after.Batches()); n > len(before.Batches())+1 {
-		t.Errorf("the group added %d batches to the contents, want one", n-len(before.Batches()))
+	if n := len(batchesOf(t, after)); n > len(batchesOf(t, before))+1 {
+		t.Errorf("the group added %d batches to the contents, want one", n-len(batchesOf(t, before)))
 	}
 
 	// The same rows survive a reopen: the group is committed, not just
@@ -253,7 +255,7 @@ func TestGroupCommitConcurrent(t *testing.T) {
 		t.Fatalf("%d rows, want %d", d.NumRows(), 10+writers*each)
 	}
 	ids := map[int64]int{}
-	for _, b := range d.Batches() {
+	for _, b := range batchesOf(t, d) {
 		col := b.Column(0).(*array.Int64)
 		for i := range col.Len() {
 			ids[col.Value(i)]++

@@ -186,7 +186,7 @@ func assertSameRows(t testing.TB, mem memory.Allocator, sc *arrow.Schema, want [
 	if !d.Schema().Equal(sc) {
 		t.Fatalf("data schema = %s, want %s", d.Schema(), sc)
 	}
-	for _, b := range d.Batches() {
+	for _, b := range batchesOf(t, d) {
 		if !b.Schema().Equal(sc) {
 			t.Fatalf("batch schema = %s, want %s", b.Schema(), sc)
 		}
@@ -194,7 +194,7 @@ func assertSameRows(t testing.TB, mem memory.Allocator, sc *arrow.Schema, want [
 	if wantRows == 0 {
 		return
 	}
-	got, err := concatBatches(mem, sc, d.Batches())
+	got, err := concatBatches(mem, sc, batchesOf(t, d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,4 +282,26 @@ func waitFor(t testing.TB, wg *sync.WaitGroup, d time.Duration, what string) boo
 		t.Errorf("%s still running after %v; goroutines:\n%s", what, d, buf.Bytes())
 		return false
 	}
+}
+
+// batchesOf reads every segment of d; the batches are released when the
+// test ends.
+func batchesOf(t testing.TB, d *Data) []arrow.RecordBatch {
+	t.Helper()
+	bs, err := d.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { releaseBatches(bs) })
+	return bs
+}
+
+// retainedBatches is ReadAll for tests whose tables cannot fail to read:
+// it panics on error. The caller owns the batches.
+func (d *Data) retainedBatches() []arrow.RecordBatch {
+	bs, err := d.ReadAll()
+	if err != nil {
+		panic(err)
+	}
+	return bs
 }

@@ -265,8 +265,7 @@ func (s *Store) commitStaged(writes []*staged) error {
 			// The intent may survive, and Open would then complete the
 			// commit: its data files must stay.
 			for _, w := range writes {
-				releaseBatches(w.keep)
-				w.keep = nil
+				w.release()
 			}
 			return s.poison(writes, fmt.Errorf("storage: transaction %s: writing its intent failed (%v) and removing it failed (%v); the tables are in an unknown state until the store is reopened", in.ID, err, rerr))
 		}
@@ -300,8 +299,7 @@ func (s *Store) commitStaged(writes []*staged) error {
 			c.publish()
 		}
 		for _, c := range writes[i:] {
-			releaseBatches(c.keep)
-			c.keep = nil
+			c.release()
 		}
 		return s.poison(writes, fmt.Errorf("storage: transaction %s failed after its intent was written (committing %s.%s: %w); reopening the store completes it",
 			in.ID, w.t.db, w.t.name, err))

@@ -207,7 +207,9 @@ func powerLossCases() []powerLossCase {
 					return err
 				}
 				return tbl.Rewrite(func(cur *Data) ([]arrow.RecordBatch, error) {
-					b, err := concatBatches(e.mem, cur.Schema(), cur.Batches())
+					recs := cur.retainedBatches()
+					defer releaseBatches(recs)
+					b, err := concatBatches(e.mem, cur.Schema(), recs)
 					if err != nil {
 						return nil, err
 					}
@@ -629,7 +631,7 @@ func storeState(t testing.TB, s *Store) string {
 			must(t, err)
 			fmt.Fprintf(&b, "  table %q %v\n    %s\n", tbl.Name(), tbl.Properties(), strings.ReplaceAll(tbl.Schema().String(), "\n", "\n    "))
 			d := tbl.Snapshot()
-			for _, batch := range d.Batches() {
+			for _, batch := range batchesOf(t, d) {
 				for r := range int(batch.NumRows()) {
 					b.WriteString("    row")
 					for _, col := range batch.Columns() {

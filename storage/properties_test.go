@@ -80,7 +80,7 @@ func TestUpdateProperties(t *testing.T) {
 	if len(before.Properties()) != 0 {
 		t.Fatalf("the old Data's properties changed to %v", before.Properties())
 	}
-	if after.NumRows() != 10 || len(after.Batches()) != len(before.Batches()) || after.Batches()[0] != before.Batches()[0] {
+	if after.NumRows() != 10 || len(batchesOf(t, after)) != len(batchesOf(t, before)) || batchesOf(t, after)[0] != batchesOf(t, before)[0] {
 		t.Fatal("the new Data does not share the old batches")
 	}
 	after.Release()
@@ -129,7 +129,7 @@ func TestDataExtends(t *testing.T) {
 		}
 	}
 	// Extending data starts with the old rows.
-	assertSameRows(t, mem, tbl.Schema(), d0.Batches(), sliceData(t, mem, d3, d0.NumRows()))
+	assertSameRows(t, mem, tbl.Schema(), batchesOf(t, d0), sliceData(t, mem, d3, d0.NumRows()))
 
 	must(t, tbl.Rewrite(func(cur *Data) ([]arrow.RecordBatch, error) { return cur.retainedBatches(), nil }))
 	d4 := snap()
@@ -151,7 +151,7 @@ func TestDataExtends(t *testing.T) {
 // sliceData returns d holding only its first n rows (for comparisons).
 func sliceData(t *testing.T, mem memory.Allocator, d *Data, n int64) *Data {
 	t.Helper()
-	b, err := concatBatches(mem, d.Schema(), d.Batches())
+	b, err := concatBatches(mem, d.Schema(), batchesOf(t, d))
 	must(t, err)
 	defer b.Release()
 	out := newData(d.Schema(), []arrow.RecordBatch{b.NewSlice(0, n)})

@@ -151,7 +151,7 @@ func (s *Store) renameLocked(d *database, t *Table, newName string) error {
 	t.dataMu.RUnlock()
 	if data != nil {
 		nt.files, nt.exact = t.files, t.exact
-		nt.publish(newData(t.schema, data.retainedBatches()))
+		nt.publish(newSegmentData(t.schema, data.sharedSegments()))
 	} else {
 		nt.metadataRows = rows
 	}

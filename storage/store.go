@@ -55,6 +55,19 @@ type Options struct {
 	// RetainSnapshots is the number of most recent snapshots kept when
 	// snapshots are expired. Zero means 5; it is capped at MaxSnapshots.
 	RetainSnapshots int
+	// CacheBytes bounds the Arrow buffers of decoded data files the store
+	// keeps in memory for later reads (see Data). Zero means a quarter of
+	// the machine's physical memory (1 GiB when it cannot be known);
+	// negative means none are kept: every read of a data file goes to
+	// disk.
+	CacheBytes int64
+	// TargetFileBytes is the in-memory (Arrow) size of the rows of one
+	// data file: a write starts a new file (and a cached read a new
+	// segment) after about that many bytes of rows, whatever Parquet
+	// compresses them to. Smaller files make an UPDATE or DELETE of a few
+	// rows cheaper (it rewrites only the files it touches) and a cached
+	// read finer; larger ones make fewer files. Zero means 16 MiB.
+	TargetFileBytes int64
 
 	// fsys, if set, replaces the operating system for every change the
 	// store makes to files (see fileSystem). Tests set it to simulate power
@@ -83,6 +96,15 @@ func (o *Options) withDefaults() Options {
 		out.RetainSnapshots = 5
 	}
 	out.RetainSnapshots = min(out.RetainSnapshots, out.MaxSnapshots)
+	switch {
+	case out.CacheBytes == 0:
+		out.CacheBytes = defaultCacheBytes()
+	case out.CacheBytes < 0:
+		out.CacheBytes = 0
+	}
+	if out.TargetFileBytes <= 0 {
+		out.TargetFileBytes = 16 << 20
+	}
 	return out
 }
 
@@ -106,6 +128,7 @@ type Store struct {
 	ctx        context.Context // carries opts.Allocator for Arrow compute and iceberg-go
 	cat        *hadoop.Catalog
 	lock       io.Closer
+	cache      *batchCache // decoded data files (segment.go)
 
 	mu     sync.RWMutex
 	dbs    map[string]*database // by key(name)
@@ -130,7 +153,7 @@ func Open(dataDir string) (*Store, error) { return OpenWithOptions(dataDir, nil)
 
 // OpenWithOptions opens (creating it if missing) the data directory dataDir,
 // locks it against other processes, recovers from an unclean shutdown and
-// loads every table's current snapshot into memory.
+// reads every table's metadata (rows are read when first used, see Data).
 //
 // Recovery removes what an interrupted commit or drop can leave behind:
 // Iceberg metadata version claims and temporary metadata files (which would
@@ -164,6 +187,7 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 		detectors:  filepath.Join(dir, detectorsDirName),
 		trash:      filepath.Join(dir, trashDirName),
 		opts:       o,
+		cache:      newBatchCache(o.CacheBytes),
 		fs:         o.fsys,
 		ctx:        compute.WithAllocator(context.Background(), o.Allocator),
 		lock:       lock,
@@ -262,6 +286,7 @@ func (s *Store) releaseAll() {
 			t.detach(fmt.Errorf("%w: store closed", ErrClosed))
 		}
 	}
+	s.cache.purge()
 }
 
 // syncDir fsyncs dir unless the store runs with NoSync.

@@ -49,6 +49,14 @@ type Table struct {
 	histMu sync.RWMutex
 
 	appends appendQueue // AppendIf requests waiting for a group commit (group.go)
+
+	// live holds the published Datas not yet freed: the current one and
+	// older ones readers still hold, whose data files maintain must not
+	// delete. maintainDue is set when maintain was put off for them; the
+	// last of them to be freed runs it.
+	liveMu      sync.Mutex
+	live        map[*Data]struct{}
+	maintainDue atomic.Bool
 }
 
 // fileInfo is one data file of the current snapshot.
@@ -201,6 +209,13 @@ func (t *Table) writable() error {
 func (t *Table) publish(d *Data) {
 	d.props = t.props
 	d.snapshot = snapshotID(t.ice)
+	t.liveMu.Lock()
+	if t.live == nil {
+		t.live = map[*Data]struct{}{}
+	}
+	t.live[d] = struct{}{}
+	t.liveMu.Unlock()
+	d.onFree = func() { t.freed(d) }
 	t.dataMu.Lock()
 	old := t.data
 	t.data = d
@@ -306,59 +321,58 @@ type staged struct {
 	t        *Table
 	replaced []iceberg.DataFile  // data files of the current snapshot the write removes
 	added    []iceberg.DataFile  // the new data files, in row order
-	keep     []arrow.RecordBatch // the contents once committed; one reference each
+	written  []arrow.RecordBatch // the rows of added, in order (to warm the cache); one reference each
+	prefix   []segment           // segments of the current contents kept before added's; references owned
 	exact    bool                // t.exact once committed
-	appends  bool                // keep starts with the current rows (an append): the new Data extends the current one
+	appends  bool                // prefix holds the current rows (an append): the new Data extends the current one
 }
 
 // stageAppend writes the data files of an Append of validated recs
 // holding rows rows (> 0); t.writeMu must be held.
 func (t *Table) stageAppend(recs []arrow.RecordBatch, rows int64) (*staged, error) {
 	ctx := t.store.ctx
-	k, tailRows := t.mergePlan(rows)
+	k, _ := t.mergePlan(rows)
+	segs := t.data.segs
+	prefix := segs[:len(segs)-k]
 
-	// toWrite goes to the new data file; keep becomes the new contents.
-	var toWrite, keep []arrow.RecordBatch
-	defer func() { releaseBatches(toWrite) }()
-	if k > 0 {
-		head, tail := splitTail(t.data.batches, tailRows)
-		for _, r := range recs {
-			if r.NumRows() > 0 {
-				tail = append(tail, withSchema(t.schema, r))
-			}
-		}
-		merged, err := concatBatches(t.store.opts.Allocator, t.schema, tail)
-		releaseBatches(tail)
+	// toWrite goes to the new data file: the rows of the k merged
+	// trailing files (exact: one segment each), then recs.
+	var toWrite []arrow.RecordBatch
+	fail := func(err error) (*staged, error) {
+		releaseBatches(toWrite)
+		return nil, err
+	}
+	for i := len(segs) - k; i < len(segs); i++ {
+		b, err := t.data.Segment(i)
 		if err != nil {
-			releaseBatches(head)
-			return nil, err
+			return fail(err)
 		}
-		toWrite = []arrow.RecordBatch{merged}
-		merged.Retain()
-		keep = append(head, merged)
-	} else {
-		for _, r := range recs {
-			if r.NumRows() > 0 {
-				toWrite = append(toWrite, withSchema(t.schema, r))
-			}
-		}
-		keep = t.data.retainedBatches()
-		for _, r := range toWrite {
-			r.Retain()
-			keep = append(keep, r)
+		toWrite = append(toWrite, b)
+	}
+	for _, r := range recs {
+		if r.NumRows() > 0 {
+			toWrite = append(toWrite, withSchema(t.schema, r))
 		}
 	}
-
+	if k > 0 {
+		merged, err := concatBatches(t.store.opts.Allocator, t.schema, toWrite)
+		if err != nil {
+			return fail(err)
+		}
+		releaseBatches(toWrite)
+		toWrite = []arrow.RecordBatch{merged}
+	}
 	added, err := t.writeFiles(ctx, toWrite)
 	if err != nil {
-		releaseBatches(keep)
-		return nil, err
+		return fail(err)
 	}
 	replaced := make([]iceberg.DataFile, k)
 	for i, f := range t.files[len(t.files)-k:] {
 		replaced[i] = f.df
 	}
-	return &staged{t: t, replaced: replaced, added: added, keep: keep, exact: t.exact, appends: true}, nil
+	kept := newSegmentData(t.schema, nil)
+	kept.segs = prefix
+	return &staged{t: t, replaced: replaced, added: added, written: toWrite, prefix: kept.sharedSegments(), exact: t.exact, appends: true}, nil
 }
 
 // transaction returns the Iceberg transaction that commits st as one
@@ -386,10 +400,16 @@ func (st *staged) commit(props iceberg.Properties) error {
 		st.t.removeDataFiles(st.added)
 	}
 	if err != nil {
-		releaseBatches(st.keep)
-		st.keep = nil
+		st.release()
 	}
 	return err
+}
+
+// release drops what st holds in memory.
+func (st *staged) release() {
+	releaseBatches(st.written)
+	releaseSegments(st.prefix)
+	st.written, st.prefix = nil, nil
 }
 
 // publish makes the contents of the committed st the table's current
@@ -398,20 +418,25 @@ func (st *staged) publish() {
 	t := st.t
 	t.files = append(slices.Clone(t.files[:len(t.files)-len(st.replaced)]), fileInfos(st.added)...)
 	t.exact = st.exact
-	d := newData(t.schema, st.keep)
+	t.warm(t.schema, st.added, st.written)
+	d := newSegmentData(t.schema, st.prefix)
+	for _, s := range t.fileSegments(t.ice, t.schema, fileInfos(st.added)) {
+		d.addSegment(s)
+	}
 	if st.appends {
-		d.extend(t.data) // keep starts with the current rows, in order
+		d.extend(t.data) // prefix holds the current rows, in order
 	}
 	t.publish(d)
-	st.keep = nil
+	st.prefix = nil
+	releaseBatches(st.written)
+	st.written = nil
 }
 
 // discard releases the contents of an uncommitted st and removes its
 // data files.
 func (st *staged) discard() {
 	st.t.removeDataFiles(st.added)
-	releaseBatches(st.keep)
-	st.keep = nil
+	st.release()
 }
 
 // mergePlan decides how many trailing data files (k, holding rows rows) to
@@ -526,12 +551,9 @@ func (t *Table) stageOverwrite(recs []arrow.RecordBatch, rows int64) (*staged, e
 	for i, f := range t.files {
 		replaced[i] = f.df
 	}
-	keep := make([]arrow.RecordBatch, len(toWrite))
-	for i, r := range toWrite {
-		r.Retain()
-		keep[i] = r
-	}
-	return &staged{t: t, replaced: replaced, added: added, keep: keep, exact: true}, nil
+	written := toWrite
+	toWrite = nil
+	return &staged{t: t, replaced: replaced, added: added, written: written, exact: true}, nil
 }
 
 // UpdateProperties is a read-modify-write of the table properties,
@@ -589,7 +611,7 @@ func (t *Table) UpdateProperties(fn func(cur *Data) (set map[string]string, remo
 		return fmt.Errorf("storage: updating properties of %s.%s: %w", t.db, t.name, err)
 	}
 	t.props = props
-	t.publish(newData(t.schema, t.data.retainedBatches()).extend(t.data))
+	t.publish(newSegmentData(t.schema, t.data.sharedSegments()).extend(t.data))
 	return nil
 }
 
@@ -608,20 +630,36 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 		return nil, nil
 	}
 	// WriteRecords takes ownership of (and releases) every batch yielded.
+	// Files are cut by the in-memory size of their rows: a row group
+	// holds the rows of TargetFileBytes, and with a target of one byte
+	// the writer starts a new file after every batch that flushed one.
+	target := t.store.opts.TargetFileBytes
+	chunk := int64(1) << 20
+	for _, b := range batches {
+		if n := b.NumRows(); n > 0 {
+			chunk = max(1024, n*target/max(1, batchBytes(b)))
+			break
+		}
+	}
 	recs := func(yield func(arrow.RecordBatch, error) bool) {
 		for _, b := range batches {
-			c, err := convertBatch(ctx, canon, b)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			if !yield(c, nil) {
-				return
+			n := b.NumRows()
+			for lo := int64(0); lo < n; lo += chunk {
+				part := b.NewSlice(lo, min(n, lo+chunk))
+				c, err := convertBatch(ctx, canon, part)
+				part.Release()
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if !yield(c, nil) {
+					return
+				}
 			}
 		}
 	}
 	var files []iceberg.DataFile
-	for df, err := range table.WriteRecords(ctx, ice, canon, recs) {
+	for df, err := range table.WriteRecords(ctx, ice, canon, recs, table.WithTargetFileSize(1), table.WithParquetRowGroupLimit(int(chunk))) {
 		if err != nil {
 			t.removeDataFiles(files)
 			return nil, fmt.Errorf("storage: writing data files of %s.%s: %w", t.db, t.name, err)
@@ -718,6 +756,11 @@ func (t *Table) maintain(ctx context.Context) {
 	if len(t.ice.Metadata().Snapshots()) <= t.store.opts.MaxSnapshots {
 		return
 	}
+	if t.oldReadsPending() {
+		t.maintainDue.Store(true) // run when those readers are done (freed)
+		return
+	}
+	t.maintainDue.Store(false)
 	if !t.histMu.TryLock() {
 		return
 	}
@@ -729,9 +772,61 @@ func (t *Table) maintain(ctx context.Context) {
 	_ = t.commit(ctx, txn, nil)
 }
 
-// load reads the current snapshot into memory. Files are read in commit
-// order (data sequence number, then write order within a commit), which is
-// the order their rows were appended.
+// oldReadsPending reports whether a reader holds contents older than the
+// current ones that read a data file the current snapshot no longer
+// lists (one an expiry could delete); t.writeMu must be held.
+func (t *Table) oldReadsPending() bool {
+	t.liveMu.Lock()
+	defer t.liveMu.Unlock()
+	if len(t.live) <= 1 {
+		return false
+	}
+	current := make(map[string]bool, len(t.files))
+	for _, f := range t.files {
+		current[f.df.FilePath()] = true
+	}
+	for d := range t.live {
+		for _, s := range d.segs {
+			if s.file != nil && !current[s.file.task.File.FilePath()] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// freed forgets d, a published Data whose last reference was dropped,
+// and runs a maintain that was put off for readers (now, if the table
+// is not being written, else once the write is done).
+func (t *Table) freed(d *Data) {
+	t.liveMu.Lock()
+	delete(t.live, d)
+	t.liveMu.Unlock()
+	if !t.maintainDue.Load() {
+		return
+	}
+	run := func() {
+		defer t.writeMu.Unlock()
+		if t.err == nil && t.maintainDue.Load() {
+			t.maintain(t.store.ctx)
+		}
+	}
+	if t.writeMu.TryLock() {
+		run()
+		return
+	}
+	go func() {
+		t.writeMu.Lock()
+		run()
+	}()
+}
+
+// load plans the current snapshot: its data files become the segments of
+// the contents, read when first used. Files are ordered by commit (data
+// sequence number, then write order within a commit), which is the order
+// their rows were appended. A snapshot whose files carry delete files
+// (written by another engine) is read into memory at once, since its
+// row counts are only known once the deletes are applied.
 func (t *Table) load(ctx context.Context) error {
 	scan := t.ice.Scan()
 	tasks, err := scan.PlanFiles(ctx)
@@ -741,40 +836,37 @@ func (t *Table) load(ctx context.Context) error {
 	slices.SortStableFunc(tasks, compareTasks)
 	exact := true
 	files := make([]fileInfo, 0, len(tasks))
-	var fileRows int64
 	for _, task := range tasks {
 		if len(task.DeleteFiles)+len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0 || task.Start != 0 {
 			exact = false
 		}
 		files = append(files, fileInfo{df: task.File, rows: task.File.Count()})
-		fileRows += task.File.Count()
+	}
+	if exact {
+		t.files, t.exact = files, true
+		t.publish(newSegmentData(t.schema, t.fileSegments(t.ice, t.schema, files)))
+		return nil
 	}
 	var batches []arrow.RecordBatch
-	if len(tasks) > 0 {
-		_, recs, err := scan.ReadTasks(ctx, tasks)
+	_, recs, err := scan.ReadTasks(ctx, tasks)
+	if err != nil {
+		return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
+	}
+	for rec, err := range recs {
 		if err != nil {
+			releaseBatches(batches)
 			return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
 		}
-		for rec, err := range recs {
-			if err != nil {
-				releaseBatches(batches)
-				return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
-			}
-			b, err := convertBatch(ctx, t.schema, rec)
-			rec.Release()
-			if err != nil {
-				releaseBatches(batches)
-				return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
-			}
-			batches = append(batches, b)
+		b, err := convertBatch(ctx, t.schema, rec)
+		rec.Release()
+		if err != nil {
+			releaseBatches(batches)
+			return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
 		}
+		batches = append(batches, b)
 	}
-	d := newData(t.schema, batches)
-	if d.rows != fileRows {
-		exact = false
-	}
-	t.files, t.exact = files, exact
-	t.publish(d)
+	t.files, t.exact = files, false
+	t.publish(newData(t.schema, batches))
 	return nil
 }
 
@@ -847,6 +939,15 @@ func (t *Table) removeDataFiles(dfs []iceberg.DataFile) {
 func releaseBatches(bs []arrow.RecordBatch) {
 	for _, b := range bs {
 		b.Release()
+	}
+}
+
+// releaseSegments drops the references to the in-memory batches of segs.
+func releaseSegments(segs []segment) {
+	for _, s := range segs {
+		if s.batch != nil {
+			s.batch.Release()
+		}
 	}
 }
 

@@ -129,7 +129,7 @@ func TestRewrite(t *testing.T) {
 		if cur.NumRows() != 10 {
 			return nil, fmt.Errorf("cur has %d rows", cur.NumRows())
 		}
-		return []arrow.RecordBatch{cur.Batches()[0].NewSlice(5, 10)}, nil
+		return []arrow.RecordBatch{batchesOf(t, cur)[0].NewSlice(5, 10)}, nil
 	}))
 	assertRows(t, mem, tbl, [2]int64{5, 5})
 }
@@ -221,6 +221,7 @@ func TestAppendIf(t *testing.T) {
 	}
 	want := tbl.Snapshot()
 	defer want.Release()
+	wantRows := batchesOf(t, want) // a Data reads its files while its store is open
 	must(t, s.Close())
 
 	// The appends are durable like Append's.
@@ -230,7 +231,7 @@ func TestAppendIf(t *testing.T) {
 	must(t, err)
 	got := tbl.Snapshot()
 	defer got.Release()
-	assertSameRows(t, mem, tbl.Schema(), want.Batches(), got)
+	assertSameRows(t, mem, tbl.Schema(), wantRows, got)
 }
 
 func TestAppendOverwriteReopen(t *testing.T) {
@@ -422,9 +423,9 @@ func TestManySmallAppends(t *testing.T) {
 	assertRows(t, mem, tbl, [2]int64{0, rows})
 	files, snaps := len(tbl.files), len(tbl.ice.Metadata().Snapshots())
 	t.Logf("%d appends: %d rows in %d data files and %d in-memory batches; %d snapshots; %d files on disk",
-		n, rows, files, len(tbl.data.batches), snaps, len(dirListing(t, dir)))
-	if files > 20 || snaps > s.opts.MaxSnapshots || len(tbl.data.batches) > 20 {
-		t.Errorf("too many files (%d), snapshots (%d) or batches (%d)", files, snaps, len(tbl.data.batches))
+		n, rows, files, tbl.data.NumSegments(), snaps, len(dirListing(t, dir)))
+	if files > 20 || snaps > s.opts.MaxSnapshots || tbl.data.NumSegments() > 20 {
+		t.Errorf("too many files (%d), snapshots (%d) or segments (%d)", files, snaps, tbl.data.NumSegments())
 	}
 	if onDisk := len(dirListing(t, dir)); onDisk > 150 {
 		t.Errorf("%d files on disk", onDisk)
@@ -529,7 +530,12 @@ func checkSnapshot(tbl *Table) error {
 	d := tbl.Snapshot()
 	defer d.Release()
 	var n int64
-	for _, b := range d.Batches() {
+	recs, err := d.ReadAll()
+	if err != nil {
+		return err
+	}
+	defer releaseBatches(recs)
+	for _, b := range recs {
 		n += b.NumRows()
 		ids := b.Column(0).(*array.Int64)
 		for j := 0; j < ids.Len(); j++ {

@@ -1,0 +1,318 @@
+package storage
+
+// Segments read on demand: a table's current contents are the data files
+// of its snapshot, each read from Parquet (through iceberg-go's Arrow
+// scanner, which maps columns by field ID) when a scan first needs it,
+// and kept in the store's cache of decoded batches within a memory
+// budget. Data files are immutable, so a cached batch never goes stale:
+// its key is the file's path and the schema it was converted to.
+
+import (
+	"container/list"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// fileSource is how a file segment is read: the data file, the table
+// metadata to read it with, and the schema its rows are converted to.
+type fileSource struct {
+	store  *Store
+	ice    *table.Table // metadata of a snapshot that lists the file
+	task   table.FileScanTask
+	schema *arrow.Schema // declared schema of the rows
+	table  string        // "db.name", for errors
+}
+
+// fileSegments returns one segment per data file of files, read with the
+// metadata ice and converted to schema.
+func (t *Table) fileSegments(ice *table.Table, schema *arrow.Schema, files []fileInfo) []segment {
+	segs := make([]segment, len(files))
+	for i, f := range files {
+		segs[i] = segment{rows: f.rows, file: &fileSource{
+			store:  t.store,
+			ice:    ice,
+			task:   table.FileScanTask{File: f.df, Start: 0, Length: f.df.FileSizeBytes()},
+			schema: schema,
+			table:  t.db + "." + t.name,
+		}}
+	}
+	return segs
+}
+
+// get returns the file's rows (a new reference), which must number rows,
+// from the cache or read from disk.
+func (f *fileSource) get(rows int64) (arrow.RecordBatch, error) {
+	key := cacheKey{path: f.task.File.FilePath(), schema: f.schema}
+	return f.store.cache.get(key, func() (arrow.RecordBatch, error) { return f.read(rows) })
+}
+
+// read reads the file's rows as one batch of f.schema.
+func (f *fileSource) read(rows int64) (arrow.RecordBatch, error) {
+	ctx := f.store.ctx
+	fail := func(err error) (arrow.RecordBatch, error) {
+		return nil, fmt.Errorf("%w: table %s: data file %s could not be read: %v", ErrDamaged, f.table, f.task.File.FilePath(), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: reading %s: %w", f.table, err)
+	}
+	scan := f.ice.Scan()
+	defer scan.Close()
+	_, recs, err := scan.ReadTasks(ctx, []table.FileScanTask{f.task})
+	if err != nil {
+		return fail(err)
+	}
+	var parts []arrow.RecordBatch
+	defer func() { releaseBatches(parts) }()
+	for rec, err := range recs {
+		if err != nil {
+			return fail(err)
+		}
+		b, err := convertBatch(ctx, f.schema, rec)
+		rec.Release()
+		if err != nil {
+			return fail(err)
+		}
+		parts = append(parts, b)
+	}
+	var n int64
+	for _, p := range parts {
+		n += p.NumRows()
+	}
+	if n != rows {
+		return fail(fmt.Errorf("it holds %d rows where the table's metadata says %d", n, rows))
+	}
+	if len(parts) == 0 {
+		return emptyBatch(f.schema), nil
+	}
+	return concatBatches(f.store.opts.Allocator, f.schema, parts)
+}
+
+// emptyBatch returns a batch of schema sc with no rows.
+func emptyBatch(sc *arrow.Schema) arrow.RecordBatch {
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer bld.Release()
+	return bld.NewRecordBatch()
+}
+
+// warm puts the rows just written to the data files added (in row
+// order; the files hold them in that order) in the cache under schema, so
+// that the first read of a fresh write does not go to disk. recs are not
+// consumed.
+func (t *Table) warm(schema *arrow.Schema, added []iceberg.DataFile, recs []arrow.RecordBatch) {
+	if t.store.cache.budget <= 0 || len(added) == 0 {
+		return
+	}
+	var want int64
+	for _, df := range added {
+		want += df.Count()
+	}
+	if sumRows(recs) != want {
+		return // not the rows of these files (cannot happen); nothing to warm
+	}
+	var off int64
+	for _, df := range added {
+		chunk := sliceRows(schema, recs, off, df.Count())
+		b, err := concatBatches(t.store.opts.Allocator, schema, chunk)
+		releaseBatches(chunk)
+		if err == nil {
+			t.store.cache.put(cacheKey{path: df.FilePath(), schema: schema}, b)
+			b.Release()
+		}
+		off += df.Count()
+	}
+}
+
+// sliceRows returns rows [off, off+n) of recs as slices relabelled with
+// schema; the caller owns the returned references.
+func sliceRows(schema *arrow.Schema, recs []arrow.RecordBatch, off, n int64) []arrow.RecordBatch {
+	var out []arrow.RecordBatch
+	var first int64
+	for _, r := range recs {
+		lo, hi := max(off, first), min(off+n, first+r.NumRows())
+		if lo < hi {
+			s := r.NewSlice(lo-first, hi-first)
+			out = append(out, withSchema(schema, s))
+			s.Release()
+		}
+		first += r.NumRows()
+	}
+	return out
+}
+
+func sumRows(bs []arrow.RecordBatch) int64 {
+	var n int64
+	for _, b := range bs {
+		n += b.NumRows()
+	}
+	return n
+}
+
+// cacheKey names a decoded data file: its path and the schema its rows
+// were converted to.
+type cacheKey struct {
+	path   string
+	schema *arrow.Schema
+}
+
+// batchCache keeps decoded data files, least recently used first out,
+// within budget bytes of Arrow buffers. A batch larger than the budget is
+// not kept. It is safe for concurrent use; concurrent gets of one key
+// read the file once.
+type batchCache struct {
+	budget int64
+
+	mu      sync.Mutex
+	used    int64
+	lru     list.List // of *cacheEntry, most recently used first
+	entries map[cacheKey]*list.Element
+	loading map[cacheKey]*cacheLoad
+	hits    int64
+	misses  int64
+}
+
+type cacheEntry struct {
+	key  cacheKey
+	rec  arrow.RecordBatch
+	size int64
+}
+
+// cacheLoad is one read in progress that other gets of the key wait for.
+type cacheLoad struct {
+	done chan struct{}
+	err  error
+}
+
+func newBatchCache(budget int64) *batchCache {
+	return &batchCache{budget: budget, entries: map[cacheKey]*list.Element{}, loading: map[cacheKey]*cacheLoad{}}
+}
+
+// get returns the batch of key (a new reference), calling load (whose
+// result it takes over) when it is not cached.
+func (c *batchCache) get(key cacheKey, load func() (arrow.RecordBatch, error)) (arrow.RecordBatch, error) {
+	c.mu.Lock()
+	if el, ok := c.entries[key]; ok {
+		c.lru.MoveToFront(el)
+		e := el.Value.(*cacheEntry)
+		e.rec.Retain()
+		c.hits++
+		c.mu.Unlock()
+		return e.rec, nil
+	}
+	if l, ok := c.loading[key]; ok {
+		c.mu.Unlock()
+		<-l.done
+		if l.err != nil {
+			return nil, l.err
+		}
+		return c.get(key, load) // cached now, or too large to cache: read it
+	}
+	l := &cacheLoad{done: make(chan struct{})}
+	c.loading[key] = l
+	c.misses++
+	c.mu.Unlock()
+
+	rec, err := load()
+	c.mu.Lock()
+	delete(c.loading, key)
+	c.mu.Unlock()
+	l.err = err
+	if err == nil {
+		c.put(key, rec)
+	}
+	close(l.done)
+	return rec, err
+}
+
+// put caches rec under key (taking a reference of its own), evicting the
+// least recently used batches beyond the budget.
+func (c *batchCache) put(key cacheKey, rec arrow.RecordBatch) {
+	size := batchBytes(rec)
+	if size > c.budget {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[key]; ok {
+		return
+	}
+	rec.Retain()
+	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, rec: rec, size: size})
+	c.used += size
+	for c.used > c.budget {
+		el := c.lru.Back()
+		e := el.Value.(*cacheEntry)
+		c.lru.Remove(el)
+		delete(c.entries, e.key)
+		c.used -= e.size
+		e.rec.Release()
+	}
+}
+
+// drop forgets every cached batch of the data files in paths.
+func (c *batchCache) drop(paths map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, el := range c.entries {
+		if paths[k.path] {
+			e := el.Value.(*cacheEntry)
+			c.lru.Remove(el)
+			delete(c.entries, k)
+			c.used -= e.size
+			e.rec.Release()
+		}
+	}
+}
+
+// purge empties the cache.
+func (c *batchCache) purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, el := range c.entries {
+		el.Value.(*cacheEntry).rec.Release()
+	}
+	c.entries = map[cacheKey]*list.Element{}
+	c.lru.Init()
+	c.used = 0
+}
+
+// CacheStats describes the store's cache of decoded data files.
+type CacheStats struct {
+	Budget, Used int64 // bytes of Arrow buffers allowed and held
+	Batches      int   // data files cached
+	Hits, Misses int64 // reads served from the cache and from disk
+}
+
+// CacheStats returns the current state of the store's cache of decoded
+// data files (see Options.CacheBytes).
+func (s *Store) CacheStats() CacheStats {
+	c := s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CacheStats{Budget: c.budget, Used: c.used, Batches: len(c.entries), Hits: c.hits, Misses: c.misses}
+}
+
+// batchBytes is the size of the Arrow buffers of rec.
+func batchBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	var add func(d arrow.ArrayData)
+	add = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			add(c)
+		}
+	}
+	for _, c := range rec.Columns() {
+		add(c.Data())
+	}
+	return n
+}
