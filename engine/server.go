@@ -70,6 +70,11 @@ type Config struct {
 	// (CREATE DETECTOR is refused with 1210 above it); 0 means
 	// DefaultMaxTrainingMemory, a quarter of the machine's memory.
 	MaxTrainingMemory int64
+	// CacheMemory bounds the decoded table data (Arrow buffers) the
+	// server keeps in memory between reads; tables larger than it are
+	// read from their Parquet files as scans need them. Zero means a
+	// quarter of the machine's memory; negative keeps nothing.
+	CacheMemory int64
 	// MaxAllowedPacket is the default of @@max_allowed_packet in bytes
 	// (max_allowed_packet.go); 0 means DefaultMaxAllowedPacket (64 MiB).
 	MaxAllowedPacket int64
@@ -182,7 +187,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	fresh := isEmptyDir(cfg.DataDir)
 	logPreviousShutdown(cfg.DataDir, fresh) // shutdown.go
-	store, err := storage.Open(cfg.DataDir)
+	store, err := storage.OpenWithOptions(cfg.DataDir, &storage.Options{CacheBytes: cfg.CacheMemory})
 	if err != nil {
 		return nil, err
 	}

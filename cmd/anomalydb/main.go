@@ -85,6 +85,7 @@ type serveFlags struct {
 	shutdownTimeout                   time.Duration
 	maxAllowedPacket                  byteSize
 	maxTrainingMemory                 byteSize
+	cacheMemory                       byteSize
 	level                             logLevel
 	quiet                             bool
 }
@@ -120,6 +121,7 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&f.maxConnections, "max-connections", 151, "refuse connections beyond `N` (error 1040; one more for SUPER): @@max_connections")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT let running statements finish for `DURATION`, then cancel them")
 	fs.Var(&f.maxTrainingMemory, "max-training-memory", "refuse a CREATE DETECTOR whose estimated training memory exceeds `SIZE` bytes (suffix K, M or G; error 1210; default a quarter of the machine's memory)")
+	fs.Var(&f.cacheMemory, "cache-memory", "keep at most `SIZE` bytes of decoded table data in memory between reads (suffix K, M or G; default a quarter of the machine's memory); larger tables are read from their files as scans need them")
 	fs.Var(&f.maxAllowedPacket, "max-allowed-packet", "@@max_allowed_packet: refuse a statement longer than `SIZE` bytes (suffix K, M or G; 1K to 1G) with error 1153, and make string functions whose result would be longer return NULL")
 	fs.Var(&f.level, "log-level", "log at `LEVEL`: error, warn, info (adds a line per connection and per failed statement) or debug (adds every statement)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as --log-level error")
@@ -172,6 +174,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		TLSCert: f.tlsCert, TLSKey: f.tlsKey, RequireSecureTransport: f.requireSecure,
 		ConnectTimeout: time.Duration(f.connectTimeout) * time.Second, MaxConnections: f.maxConnections,
 		MaxAllowedPacket: int64(f.maxAllowedPacket), MaxTrainingMemory: int64(f.maxTrainingMemory),
+		CacheMemory: int64(f.cacheMemory),
 	}
 	if f.secureFilePriv.set {
 		cfg.SecureFilePriv = &f.secureFilePriv.value
