@@ -72,7 +72,8 @@ func scaleRow(rng *rand.Rand, i int, vals []float64) {
 //     insert_select_rows/s: INSERT INTO copy SELECT * FROM the table;
 //   - rss_after_load_MB, rss_after_restart_MB, rss_peak_scoring_MB: the
 //     server's resident set (Linux /proc), after the load, after a
-//     restart, and its peak during the scoring scan;
+//     restart, and its peak during the two scans below (in a server
+//     started again just before them, their cache empty);
 //   - restart_s: SIGTERM, start again, until it accepts connections;
 //     first_read_s: the first statement that reads the table's rows after
 //     it (SUM of a column: COUNT(*) alone is answered from metadata);
@@ -88,10 +89,17 @@ func scaleRow(rng *rand.Rand, i int, vals []float64) {
 //     scoring the same rows from Arrow batches in this process;
 //     score_vs_inprocess: ratio.
 //
-// It needs about 200 bytes of disk per row for the CSV and the table, and
-// memory about twice the table's data. Run it alone:
+// The server runs with --cache-memory scaleCache (512M), smaller than the
+// table's data at 10M rows (1.4 GB), so that its memory during scans
+// shows whether it is bounded by the cache rather than the table.
+//
+// It needs about 200 bytes of disk per row for the CSV and the table.
+// Run it alone:
 //
 //	ANOMALYDB_SCALE_ROWS=1000000,10000000 go test ./engine -run '^$' -bench Scale -benchtime 1x -timeout 60m
+// scaleCache is the --cache-memory of BenchmarkScale's server.
+const scaleCache = "512M"
+
 func BenchmarkScale(b *testing.B) {
 	if _, err := os.Stat("/proc/self/clear_refs"); err != nil {
 		b.Skip("needs Linux /proc")
@@ -124,7 +132,7 @@ func scaleRun(b *testing.B, bin string, n int) {
 	features := strings.Join(cols, ", ")
 	create := "CREATE TABLE %s (id BIGINT PRIMARY KEY, " + strings.Join(defs, ", ") + ")"
 
-	p := startProc(b, bin, data)
+	p := startProc(b, bin, data, "--cache-memory", scaleCache)
 	db := scaleDB(b, p)
 	scaleExec(b, db, "CREATE DATABASE s")
 	scaleExec(b, db, fmt.Sprintf(create, "s.big"))
@@ -144,7 +152,7 @@ func scaleRun(b *testing.B, bin string, n int) {
 	// Restart.
 	scaleStop(b, p)
 	start = time.Now()
-	p = startProc(b, bin, data)
+	p = startProc(b, bin, data, "--cache-memory", scaleCache)
 	b.ReportMetric(time.Since(start).Seconds(), "restart_s")
 	rss, _ = procMemory(b, p.cmd.Process.Pid)
 	b.ReportMetric(float64(rss)/(1<<20), "rss_after_restart_MB")
@@ -213,6 +221,13 @@ func scaleRun(b *testing.B, bin string, n int) {
 		}
 		return float64(rows) / time.Since(t0).Seconds()
 	}
+	// A fresh server, so that its peak shows the scans (and the cache
+	// they fill), not what the writes and the training left behind.
+	db.Close()
+	scaleStop(b, p)
+	p = startProc(b, bin, data, "--cache-memory", scaleCache)
+	db = scaleDB(b, p)
+	pid = p.cmd.Process.Pid
 	resetPeak(b, pid)
 	scan := timeCount("SELECT COUNT(*) FROM s.big WHERE c0 > -1000000")
 	score := timeCount("SELECT COUNT(*) FROM s.big WHERE anomaly_score('s.d', " + features + ") > 1")

@@ -166,8 +166,9 @@ func (t *table) DataLength(*sql.Context) (uint64, error) {
 }
 
 // RowCount implements sql.StatisticsTable (go-mysql-server answers
-// COUNT(*) from it): the rows the statement's transaction sees if it
-// touched the table, else the committed rows.
+// COUNT(*) from it): the rows the statement's transaction sees, which
+// reads the table as any scan does (its first read fixes the
+// transaction's snapshot of the table), else the committed rows.
 func (t *table) RowCount(ctx *sql.Context) (uint64, bool, error) {
 	if t.stage != nil {
 		d := t.stage.data()
@@ -175,9 +176,11 @@ func (t *table) RowCount(ctx *sql.Context) (uint64, bool, error) {
 		return uint64(d.NumRows()), true, nil
 	}
 	if tx := txOf(ctx); tx != nil {
-		if tt := tx.lookup(t); tt != nil {
-			return uint64(tt.numRows()), true, nil
+		tt, err := tx.txState(t)
+		if err != nil {
+			return 0, false, err
 		}
+		return uint64(tt.numRows()), true, nil
 	}
 	return uint64(t.st.NumRows()), true, nil
 }

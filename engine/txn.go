@@ -252,6 +252,10 @@ type txTable struct {
 	// A row with a NULL key part is in no map. Built on first use.
 	uniq []*uniqueKey
 	keys []map[string]int
+	// baseIdx, in append mode, has per unique key the sorted index that
+	// checks the base rows (key_check.go); keys then holds the inserted
+	// rows' keys only. nil: keys holds the base rows' keys too.
+	baseIdx []*sortedIndex
 
 	undo     []undoEntry
 	inserted uint64 // tx.gen of the last undoInserts entry
@@ -344,11 +348,19 @@ func (tt *txTable) keyMaps() ([]map[string]int, error) {
 		}
 		return tt.keys, nil
 	}
-	keys, err := tt.t.keySets(tt.base, tt.uniq)
+	idx, err := tt.baseIndexes()
 	if err != nil {
 		return nil, err
 	}
-	tt.keys = keys
+	if idx != nil {
+		tt.baseIdx = idx
+		tt.keys = make([]map[string]int, len(tt.uniq))
+		for u := range tt.keys {
+			tt.keys[u] = map[string]int{}
+		}
+	} else if tt.keys, err = tt.t.keySets(tt.base, tt.uniq); err != nil {
+		return nil, err
+	}
 	tt.inserts.each(0, func(i int, r sql.Row) bool {
 		tt.setKeys(r, -(i + 1))
 		return true
@@ -397,7 +409,14 @@ func (tt *txTable) checkUnique(row sql.Row, self int, hasSelf bool) error {
 		if !ok {
 			continue
 		}
-		if j, dup := maps[u][k]; dup && (!hasSelf || j != self) {
+		j, dup := maps[u][k]
+		if dup && hasSelf && j == self {
+			dup = false
+		}
+		if !dup && tt.baseIdx != nil {
+			j, dup = tt.baseDuplicate(tt.baseIdx[u], uk, row, k)
+		}
+		if dup {
 			existing, err := tt.row(j)
 			if err != nil {
 				return err
@@ -449,7 +468,7 @@ func (tt *txTable) toRewrite() error {
 	tt.rows = make([]sql.Row, 0, len(base)+tt.inserts.len())
 	tt.alive = make([]bool, 0, cap(tt.rows))
 	tt.byRow = make(map[string][]int, cap(tt.rows))
-	tt.rewrit, tt.keys = true, nil
+	tt.rewrit, tt.keys, tt.baseIdx = true, nil, nil
 	for _, r := range base {
 		tt.appendRow(r)
 	}
@@ -534,7 +553,7 @@ func (tt *txTable) undoTo(mark int) {
 			})
 			tt.inserts.truncate(u.n)
 		case undoToRewrite:
-			tt.rewrit, tt.rows, tt.alive, tt.byRow, tt.keys = false, nil, nil, nil, nil
+			tt.rewrit, tt.rows, tt.alive, tt.byRow, tt.keys, tt.baseIdx = false, nil, nil, nil, nil, nil
 		case undoKill:
 			tt.alive[u.n] = true
 			tt.setKeys(tt.rows[u.n], u.n)
