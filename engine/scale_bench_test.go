@@ -97,6 +97,7 @@ func scaleRow(rng *rand.Rand, i int, vals []float64) {
 // Run it alone:
 //
 //	ANOMALYDB_SCALE_ROWS=1000000,10000000 go test ./engine -run '^$' -bench Scale -benchtime 1x -timeout 60m
+//
 // scaleCache is the --cache-memory of BenchmarkScale's server.
 const scaleCache = "512M"
 
