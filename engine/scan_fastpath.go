@@ -11,11 +11,13 @@ import (
 )
 
 // directTrainingData recognises training SELECTs that only pick columns of
-// one stored table (SELECT a, b, c FROM t [AS OF …]) and hands the table's
-// committed Arrow batches to training as they are, with no per-row
-// conversion; it notes the snapshot read in ctx (noteRead). ok is false
-// for any other query, which then runs through the SQL engine.
-func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data detectors.TrainingData, release func(), ok bool) {
+// one stored table (SELECT a, b, c FROM t [AS OF …]) and streams the
+// table's committed Arrow batches, one at a time and with no per-row SQL
+// conversion, through a sampler made by newSampler (which keeps only its
+// sample); it notes the snapshot read in ctx (noteRead). ok is false for
+// any other query, which then runs through the SQL engine; err is the
+// sampler's error (a non-numeric feature, a bad label) or ctx's.
+func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string, newSampler func(features []int, label int) (*detectors.RowSampler, error)) (data detectors.TrainingData, ok bool, err error) {
 	node := unwrapAlias(analyzed)
 	var fields []sql.Expression
 	switch n := node.(type) {
@@ -24,15 +26,15 @@ func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data
 		node = unwrapAlias(n.Child)
 	case *plan.ResolvedTable:
 	default:
-		return data, nil, false
+		return data, false, nil
 	}
 	rt, isTable := node.(*plan.ResolvedTable)
 	if !isTable {
-		return data, nil, false
+		return data, false, nil
 	}
 	tbl, isOurs := rt.UnderlyingTable().(scanSource)
 	if !isOurs {
-		return data, nil, false
+		return data, false, nil
 	}
 	var cols []int
 	var names []string
@@ -50,11 +52,11 @@ func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data
 			}
 			gf, isField := f.(*expression.GetField)
 			if !isField {
-				return data, nil, false
+				return data, false, nil
 			}
 			idx := tbl.fullSchema().IndexOfColName(gf.Name())
 			if idx < 0 {
-				return data, nil, false
+				return data, false, nil
 			}
 			if name == "" {
 				name = gf.Name()
@@ -73,15 +75,28 @@ func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data
 		data.FeatureNames = append(data.FeatureNames, names[i])
 	}
 	if label != "" && data.Label < 0 {
-		return data, nil, false // the general path reports the error
+		return data, false, nil // the general path reports the error
 	}
 	snap, err := tbl.snapshot()
 	if err != nil {
-		return data, nil, false // the general path reports the error
+		return data, false, nil // the general path reports the error
 	}
+	defer snap.Release()
 	noteRead(ctx, tbl, snap)
-	data.Batches = snap.Batches()
-	return data, snap.Release, true
+	sampler, err := newSampler(data.Features, data.Label)
+	if err != nil {
+		return data, true, err
+	}
+	for _, b := range snap.Batches() {
+		if err := ctx.Err(); err != nil {
+			return data, true, err
+		}
+		if err := sampler.Add(b); err != nil {
+			return data, true, err
+		}
+	}
+	data.Sample = sampler.Result()
+	return data, true, nil
 }
 
 // unwrapAlias looks through table aliases (SELECT ... FROM t AS x).
