@@ -156,6 +156,7 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 			}
 		}
 		s := newRowSampler(a, o, data.Features, data.Label)
+		s.Reserve(int64(batchRows(data.Batches)))
 		for _, b := range data.Batches {
 			if err := s.Add(b); err != nil {
 				return nil, err

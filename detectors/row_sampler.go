@@ -289,11 +289,27 @@ func (s *RowSampler) store(slot int, row []float64, label float64, pos int64) in
 	return slot
 }
 
+// Reserve makes room at once for the sample of rows rows, min(rows,
+// max_train_rows), for a caller that knows how many rows it will add (a
+// stored table's row count): the sample is then allocated once instead of
+// growing by doubling, which holds its old and new storage at the same
+// time and leaves the old as garbage. It is a hint: any number of rows may
+// be added after it.
+func (s *RowSampler) Reserve(rows int64) {
+	if n := int(min(rows, int64(s.limit))); n > cap(s.pos) {
+		s.growTo(n)
+	}
+}
+
 // grow doubles the slots' capacity (at most max_train_rows slots).
 // append would grow them by a quarter at a time once large, leaving about
 // four times the final sample as garbage on the way; doubling leaves one.
 func (s *RowSampler) grow() {
-	n := min(max(2*cap(s.pos), samplerBlockRows), s.limit)
+	s.growTo(min(max(2*cap(s.pos), samplerBlockRows), s.limit))
+}
+
+// growTo sets the slots' capacity to n, keeping their contents.
+func (s *RowSampler) growTo(n int) {
 	d := len(s.features)
 	s.x = append(make([]float64, 0, n*d), s.x...)
 	s.pos = append(make([]int64, 0, n), s.pos...)

@@ -172,6 +172,45 @@ func TestRowSamplerUniform(t *testing.T) {
 	}
 }
 
+// TestRowSamplerReserveIsAHint: Reserve changes where the sample is
+// stored, never what it holds, whether the hint is right, too small or
+// too large. Catches a Reserve that loses kept rows or caps the sample at
+// the hint.
+func TestRowSamplerReserveIsAHint(t *testing.T) {
+	tb := indexed(3000, 3, 10)
+	mem := checkedMem(t)
+	bs := tb.nullBatches(mem, 512)
+	defer releaseAll(bs)
+	for _, limit := range []string{"1000", "5000"} {
+		var want *Sample
+		for _, hint := range []int64{-1, 0, 10, 2999, 3000, 1 << 40} {
+			s, err := NewRowSampler("autoencoder", opts("max_train_rows", limit, "seed", "9"), tb.features(), -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hint >= 0 {
+				s.Reserve(hint)
+			}
+			for i, b := range bs {
+				if i == 2 && hint >= 0 {
+					s.Reserve(hint) // again, with rows kept
+				}
+				if err := s.Add(b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := s.Result()
+			if want == nil {
+				want = got
+				continue
+			}
+			if i, ok := sameBits(got.X.Data, want.X.Data); !ok || got.X.Rows != want.X.Rows {
+				t.Fatalf("max_train_rows %s, Reserve(%d): %d rows, value %d differs from the sample without Reserve (%d rows)", limit, hint, got.X.Rows, i, want.X.Rows)
+			}
+		}
+	}
+}
+
 // TestMaxTrainRowsFit: Fit on 5,000 rows with max_train_rows = 1,000
 // trains on exactly 1,000 rows (reporting 5,000 read), is bit-identical
 // for the same seed, standardises with the statistics of all 5,000 rows
@@ -455,8 +494,9 @@ func TestRowsReadPersisted(t *testing.T) {
 // live and not yet collected objects, sampled every millisecond), for
 // the rows streamed through a RowSampler of the default 1,000,000 rows
 // and of 100,000 rows, each batch released once added (the SQL layer's
-// path), and for every batch held and trained on whole (max_train_rows
-// at its bound; the in-memory path of the SQL layer before sampling).
+// path; "reserved": told the row count first, as for a stored table),
+// and for every batch held and trained on whole (max_train_rows at its
+// bound, as the SQL layer did before sampling).
 // The streamed peaks do not grow with the rows read. Not part of make
 // test:
 //
@@ -495,13 +535,14 @@ func BenchmarkTrainingPeakHeap(b *testing.B) {
 		return opts("epochs", "1", "hidden", "16", "batch_size", "256", "seed", "0", "max_train_rows", strconv.Itoa(limit))
 	}
 	cases := []struct {
-		name     string
-		streamed bool
-		limit    int
+		name              string
+		streamed, reserve bool
+		limit             int
 	}{
-		{"streamed_1000000", true, 1_000_000},
-		{"streamed_100000", true, 100_000},
-		{"all_batches_held", false, maxTrainRows},
+		{"streamed_1000000", true, false, 1_000_000},
+		{"streamed_1000000_reserved", true, true, 1_000_000},
+		{"streamed_100000", true, false, 100_000},
+		{"all_batches_held", false, false, maxTrainRows},
 	}
 	for _, rows := range []int{2_000_000, 4_000_000} {
 		for _, c := range cases {
@@ -514,6 +555,9 @@ func BenchmarkTrainingPeakHeap(b *testing.B) {
 						s, err2 := NewRowSampler("deep_svdd", o(c.limit), features, -1)
 						if err2 != nil {
 							b.Fatal(err2)
+						}
+						if c.reserve {
+							s.Reserve(int64(rows))
 						}
 						generate(rows, func(rec arrow.RecordBatch) error { defer rec.Release(); return s.Add(rec) })
 						m, err = Fit(context.Background(), "deep_svdd", o(c.limit), TrainingData{Sample: s.Result(), Features: features, Label: -1})

@@ -87,6 +87,7 @@ func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string, newSa
 	if err != nil {
 		return data, true, err
 	}
+	sampler.Reserve(snap.NumRows())
 	for _, b := range snap.Batches() {
 		if err := ctx.Err(); err != nil {
 			return data, true, err
