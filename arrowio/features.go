@@ -95,7 +95,7 @@ func FeatureMatrix(batches []arrow.RecordBatch, features []int, label int) (x Ma
 			return Matrix{}, nil, err
 		}
 		if label >= 0 {
-			if err := fillLabels(rec, label, labels[off:off+n]); err != nil {
+			if err := fillLabels(rec, label, 0, n, labels[off:off+n]); err != nil {
 				return Matrix{}, nil, err
 			}
 		}
@@ -121,7 +121,7 @@ func CheckFeatures(schema *arrow.Schema, features []int) error {
 }
 
 func checkLabel(schema *arrow.Schema, label int) error {
-	if label >= schema.NumFields() {
+	if label < 0 || label >= schema.NumFields() {
 		return fmt.Errorf("arrowio: label column index %d out of range [0, %d)", label, schema.NumFields())
 	}
 	f := schema.Field(label)
@@ -276,19 +276,34 @@ func fillConverted[T any](a arrow.Array, vals []T, lo, hi int, dst []float64, st
 	}
 }
 
-// fillLabels converts the label column of rec into dst (1, 0, or NaN for
-// NULL), checking every value.
-func fillLabels(rec arrow.RecordBatch, label int, dst []float64) error {
+// FillLabels writes rows [lo, hi) of the label column label of rec into
+// dst[:hi-lo], as FeatureMatrix's labels: 1 (anomaly), 0 (normal) or NaN
+// (NULL). A non-numeric label column or a value other than 0, 1 or NULL
+// wraps [ErrBadLabel]; a column index or row range out of range is a
+// plain error. It does not allocate; rec is neither retained nor
+// released.
+func FillLabels(rec arrow.RecordBatch, label, lo, hi int, dst []float64) error {
+	if err := checkLabel(rec.Schema(), label); err != nil {
+		return err
+	}
+	if hi < lo || lo < 0 || hi > int(rec.NumRows()) {
+		return fmt.Errorf("arrowio: row range [%d, %d) outside [0, %d)", lo, hi, rec.NumRows())
+	}
+	return fillLabels(rec, label, lo, hi, dst)
+}
+
+// fillLabels converts rows [lo, hi) of the label column of rec into dst
+// (1, 0, or NaN for NULL), checking every value.
+func fillLabels(rec arrow.RecordBatch, label, lo, hi int, dst []float64) error {
 	col := rec.Column(label)
-	n := col.Len()
-	if !fillColumn(col, 0, n, dst, 1) {
+	if !fillColumn(col, lo, hi, dst, 1) {
 		f := rec.Schema().Field(label)
 		return fmt.Errorf("%w: label column %q has type %s", ErrBadLabel, f.Name, f.Type)
 	}
-	for i, v := range dst[:n] {
+	for i, v := range dst[:hi-lo] {
 		switch {
 		case v == 0 || v == 1:
-		case math.IsNaN(v) && col.IsNull(i):
+		case math.IsNaN(v) && col.IsNull(lo+i):
 		default:
 			return fmt.Errorf("%w: label column %q has value %v", ErrBadLabel, rec.ColumnName(label), v)
 		}

@@ -279,6 +279,39 @@ func TestLabels(t *testing.T) {
 	}
 }
 
+// TestFillLabelsRange: FillLabels converts a row range as FeatureMatrix
+// converts the whole column, NULLs and checks included. Catches the NULL
+// test of a range reading the bitmap at the range's index instead of the
+// row's (a NULL at row 2 read as the NaN value of a valid row).
+func TestFillLabelsRange(t *testing.T) {
+	mem := checkedMem(t)
+	x := column(t, mem, arrow.PrimitiveTypes.Float64)
+	defer x.Release()
+	b := array.NewFloat64Builder(mem)
+	b.AppendValues([]float64{1, 0, 0, 1}, []bool{true, true, false, true})
+	lab := b.NewArray()
+	b.Release()
+	rec := record(mem, []string{"x", "label"}, []arrow.Array{x, lab})
+	lab.Release()
+	defer rec.Release()
+	dst := make([]float64, 2)
+	if err := FillLabels(rec, 1, 2, 4, dst); err != nil || !math.IsNaN(dst[0]) || dst[1] != 1 {
+		t.Fatalf("rows [2, 4): %v %v, want [NaN 1]", dst, err)
+	}
+	if err := FillLabels(rec, 1, 1, 2, dst); err != nil || dst[0] != 0 {
+		t.Fatalf("rows [1, 2): %v %v, want [0]", dst[:1], err)
+	}
+	if err := FillLabels(rec, 1, 3, 5, dst); err == nil {
+		t.Fatal("rows [3, 5) of 4: no error")
+	}
+	if err := FillLabels(rec, 2, 0, 1, dst); err == nil || errors.Is(err, ErrBadLabel) {
+		t.Fatalf("label column 2 of 2: %v, want an index error", err)
+	}
+	if err := FillLabels(rec, 0, 0, 0, nil); err != nil {
+		t.Fatalf("numeric label column, no rows: %v", err)
+	}
+}
+
 func BenchmarkFillRows(b *testing.B) {
 	mem := memory.NewGoAllocator()
 	const n = 8192

@@ -10,6 +10,7 @@
 //	                                options.go    option parsing and defaults
 //	                                limits.go     option bounds and model size (Limits)
 //	                                preprocess.go z-score standardisation, NULL → mean, extreme values
+//	                                row_sampler.go training rows streamed: statistics of all, a seeded sample of max_train_rows
 //	                                train.go      the training template (gorgonia graphs run by program.go, Adam in adam.go)
 //	                                threshold.go  contamination → threshold
 //	                                nn.go         layers: gorgonia graph and plain-Go kernel
@@ -33,8 +34,9 @@
 //     standardisation; an explicit ±Inf is extreme, not missing (above).
 //     In training, NaN and extreme values are imputed as the mean.
 //     Constant columns get standard deviation 1.
-//   - Ownership: record batches passed to Fit and ScoreBatch belong to the
-//     caller; this package neither retains nor releases them.
+//   - Ownership: record batches passed to Fit, RowSampler.Add and
+//     ScoreBatch belong to the caller; this package neither retains nor
+//     releases them.
 //   - Determinism: every random choice (initialisation, shuffling, noise)
 //     comes from the seed option (default 0) through a per-run generator;
 //     there is no global random state. The same algorithm, options and
@@ -57,7 +59,9 @@
 //
 // Every algorithm accepts epochs, batch_size, lr, weight_decay, seed,
 // contamination, hidden (comma-separated layer widths), validation and
-// patience (early stopping on held-out rows, see validation.go); an algorithm
+// patience (early stopping on held-out rows, see validation.go), and
+// max_train_rows (training on a seeded sample of at most that many rows,
+// with preprocessing statistics of every row, see row_sampler.go); an algorithm
 // may add options or change defaults (OptionDefaults lists them). Names
 // are case-insensitive. The label column is not an option here: the SQL
 // layer passes it as TrainingData.Label.

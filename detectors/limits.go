@@ -30,6 +30,10 @@ import (
 const (
 	maxEpochs    = 100_000 // epochs, patience, pretrain_epochs
 	maxBatchSize = 65_536  // batch_size
+	// maxTrainRows bounds max_train_rows. The sample grows with the rows
+	// actually read, never to the option's value up front, so the bound
+	// is only a sanity check (a billion rows of one feature are 8 GB).
+	maxTrainRows = 1_000_000_000
 )
 
 // Limits bounds the size of a model Fit trains.
@@ -42,7 +46,8 @@ type Limits struct {
 	// state, the optimizer's gradients and moments, the values of the
 	// training graph for one mini-batch and the algorithm's other
 	// matrices (see Footprint). The training rows themselves are not
-	// counted: the caller has already materialised them.
+	// counted: they are the caller's batches, or a sample bounded by the
+	// max_train_rows option (row_sampler.go).
 	MaxBytes int64
 }
 

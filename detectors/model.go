@@ -16,9 +16,18 @@ import (
 
 // TrainingData is the input of Fit.
 type TrainingData struct {
-	// Batches hold the training rows. The caller owns them: Fit neither
-	// retains nor releases them.
+	// Batches hold the rows of the training query. The caller owns them:
+	// Fit neither retains nor releases them. Fit trains on a sample of at
+	// most max_train_rows of them (all of them if there are no more),
+	// gathered as a RowSampler does (row_sampler.go).
 	Batches []arrow.RecordBatch
+	// Sample, if not nil, is the training input already gathered by a
+	// RowSampler (so that the query's batches need not all be in memory
+	// at once); Batches must then be nil, and the sampler must have been
+	// created with the algorithm, options, Features and Label given to
+	// Fit. Fit standardizes the sample's rows in place: a Sample is
+	// trained on once.
+	Sample *Sample
 	// Features are the column indices used as features, in order. Scoring
 	// takes features in this order.
 	Features []int
@@ -50,8 +59,12 @@ type Model struct {
 	Options map[string]string
 	// Features are the feature names, in scoring order.
 	Features []string
-	// TrainingRows is the number of training rows.
+	// TrainingRows is the number of rows trained on: the sample of
+	// RowsRead, at most the max_train_rows option.
 	TrainingRows int
+	// RowsRead is the number of rows of the training query (equal to
+	// TrainingRows for a model saved before sampling existed).
+	RowsRead int64
 	// TrainSeconds is the wall-clock time Fit took.
 	TrainSeconds float64
 	// Source is TrainingData.Source ("" if none was given, or for a
@@ -106,9 +119,14 @@ func newRand(seed int64) *rand.Rand {
 // can cause. Other errors: ErrTooLarge (the model's estimated size for
 // this data exceeds data.Limits, checked before anything is allocated),
 // ErrFeatureCount (no features, or FeatureNames of another length),
-// ErrNonNumeric, ErrBadLabel, ErrNoRows, ErrDiverged, and ctx's error if
+// ErrNonNumeric, ErrBadLabel (checked on every row, sampled or not),
+// ErrNoRows, ErrDiverged, and ctx's error if
 // it is cancelled (checked before every mini-batch, between ensemble
 // members and outer iterations, and while scoring the training rows).
+//
+// Fit trains on at most max_train_rows rows: a seeded sample of the
+// batches' rows, standardized with the statistics of all of them (see
+// row_sampler.go); with no more rows than that, on all of them.
 //
 // The result is deterministic: the same algorithm, options (including
 // seed) and data give bit-identical weights, threshold and scores.
@@ -128,16 +146,43 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	if data.Limits != nil {
 		lim = *data.Limits
 	}
-	if rows := batchRows(data.Batches); rows > 0 {
-		// Before anything is allocated: the feature matrix, the state.
-		if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(rows, len(data.Features), o), lim); err != nil {
-			return nil, err
+	sample := data.Sample
+	if sample == nil {
+		if rows := batchRows(data.Batches); rows > 0 {
+			// Before anything is allocated: the sample, the state.
+			rows = min(rows, o.Int("max_train_rows"))
+			if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(rows, len(data.Features), o), lim); err != nil {
+				return nil, err
+			}
+		}
+		s := newRowSampler(a, o, data.Features, data.Label)
+		s.Reserve(int64(batchRows(data.Batches)))
+		for _, b := range data.Batches {
+			if err := s.Add(b); err != nil {
+				return nil, err
+			}
+		}
+		sample = s.Result()
+	} else {
+		if data.Batches != nil {
+			return nil, fmt.Errorf("detectors: TrainingData has both Batches and a Sample")
+		}
+		if sample.used {
+			return nil, fmt.Errorf("detectors: a Sample trained on twice")
+		}
+		if sample.features != len(data.Features) || sample.label != (data.Label >= 0) ||
+			sample.limit != o.Int("max_train_rows") || sample.seed != o.Int64("seed") ||
+			sample.split != (data.Label >= 0 && labelUse(a) != LabelsNone) {
+			return nil, fmt.Errorf("detectors: the Sample was gathered for other features, label or options than Fit's")
+		}
+		if rows := sample.X.Rows; rows > 0 {
+			if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(rows, len(data.Features), o), lim); err != nil {
+				return nil, err
+			}
 		}
 	}
-	x, labels, err := arrowio.FeatureMatrix(data.Batches, data.Features, data.Label)
-	if err != nil {
-		return nil, err
-	}
+	sample.used = true
+	x, labels := sample.X, sample.Labels
 	if x.Rows == 0 {
 		return nil, ErrNoRows
 	}
@@ -146,7 +191,8 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	}
 	rows, d := x.Rows, x.Cols
 
-	sc := fitScaler(x.Data, rows, d)
+	// The statistics of every row read, not only of the sample.
+	sc := sample.scale
 	sc.transform(x.Data)
 
 	rng := newRand(o.Int64("seed"))
@@ -170,7 +216,7 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 			return nil, err
 		}
 	}
-	m, err := newModel(name, a, o, featureNames(data), sc, st)
+	m, err := newModel(name, a, o, featureNames(data, sample), sc, st)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +237,7 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 		}
 	}
 	m.TrainingRows = rows
+	m.RowsRead = sample.RowsRead
 	// The scores are finite, so the threshold is; keeping it below MaxScore
 	// makes IsAnomaly(MaxScore) hold for every model.
 	m.Threshold = min(thresholdFor(scores, o.Float("contamination")), belowMaxScore)
@@ -216,16 +263,18 @@ func batchRows(batches []arrow.RecordBatch) int {
 	return n
 }
 
-func featureNames(data TrainingData) []string {
+// featureNames returns data.FeatureNames, or else the names of the
+// feature columns in the schema of the first batch the sample read.
+func featureNames(data TrainingData, sample *Sample) []string {
 	if data.FeatureNames != nil {
 		return append([]string(nil), data.FeatureNames...)
+	}
+	if sample.names != nil {
+		return append([]string(nil), sample.names...)
 	}
 	names := make([]string, len(data.Features))
 	for k, j := range data.Features {
 		names[k] = fmt.Sprintf("c%d", j)
-		if len(data.Batches) > 0 && j < data.Batches[0].Schema().NumFields() {
-			names[k] = data.Batches[0].Schema().Field(j).Name
-		}
 	}
 	return names
 }

@@ -110,6 +110,7 @@ var commonOptions = []Option{
 	IntListOption("hidden", "64,32", "layer widths of the network"),
 	FloatOption("validation", "0", "fraction of training rows held out for early stopping (0 = off)", func(v float64) bool { return v >= 0 && v < 0.5 }, "in [0, 0.5)"),
 	IntOption("patience", "5", "with validation: epochs without improvement of the held-out loss before stopping", 1, maxEpochs),
+	IntOption("max_train_rows", strconv.Itoa(DefaultMaxTrainRows), "most rows trained on: a seeded sample of a larger training query (statistics use every row; row_sampler.go)", 1, maxTrainRows),
 }
 
 // withDefault returns the common option name with another default value.

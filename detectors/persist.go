@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -35,6 +36,18 @@ type modelFile struct {
 	// Source was added later: gob leaves it empty when decoding an older
 	// file, and older readers skip it.
 	Source string
+	// RowsRead was added later too: 0 in an older file, whose model
+	// trained on every row read (TrainingRows).
+	RowsRead int64
+}
+
+// laterOptions are the options added after format version 1, with the
+// value a model saved before they existed is loaded with: such a model's
+// file does not list them.
+var laterOptions = map[string]string{
+	// Before sampling, every row was trained on; the default is what a
+	// new training of that many rows behaves like.
+	"max_train_rows": strconv.Itoa(DefaultMaxTrainRows),
 }
 
 type fileOption struct{ Name, Value string }
@@ -60,6 +73,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		Mean:         m.scale.mean,
 		Std:          m.scale.std,
 		Source:       m.Source,
+		RowsRead:     m.RowsRead,
 	}
 	for _, k := range sortedKeys(m.opts) {
 		f.Options = append(f.Options, fileOption{k, m.opts[k]})
@@ -100,6 +114,11 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	for _, kv := range f.Options {
 		saved[kv.Name] = kv.Value
 	}
+	for k, v := range laterOptions {
+		if _, ok := saved[k]; !ok {
+			saved[k] = v
+		}
+	}
 	o, err := normalizeOptions(name, a, saved)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
@@ -131,6 +150,10 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	m.CreatedAt = f.CreatedAt
 	m.Threshold = f.Threshold
 	m.Source = f.Source
+	m.RowsRead = f.RowsRead
+	if m.RowsRead == 0 {
+		m.RowsRead = int64(f.TrainingRows)
+	}
 	return m, nil
 }
 

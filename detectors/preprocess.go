@@ -26,30 +26,49 @@ type scaler struct {
 
 // fitScaler computes the per-column statistics of a row-major matrix.
 func fitScaler(x []float64, rows, cols int) scaler {
-	s := scaler{mean: make([]float64, cols), std: make([]float64, cols)}
-	for j := 0; j < cols; j++ {
-		// Welford's update: stable, cannot overflow for finite input, and
-		// deterministic (fixed row order).
-		var mean, m2 float64
-		n := 0
+	acc := make([]colStats, cols)
+	for j := range acc {
 		for i := 0; i < rows; i++ {
-			v := x[i*cols+j]
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				continue
-			}
-			n++
-			d := v - mean
-			mean += d / float64(n)
-			m2 += d * (v - mean)
+			acc[j].add(x[i*cols+j])
 		}
+	}
+	return scalerOf(acc)
+}
+
+// colStats accumulates the statistics of one column, a value at a time,
+// with Welford's update: stable, cannot overflow for finite input, and
+// deterministic. fitScaler and Sampler (sampler.go) both use it, so the
+// same values added in the same order give bit-identical statistics
+// whether a matrix is fitted at once or a stream of batches as it goes.
+type colStats struct {
+	n        int64
+	mean, m2 float64
+}
+
+// add adds one value; NaN (missing) and ±Inf are skipped.
+func (c *colStats) add(v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	c.n++
+	d := v - c.mean
+	c.mean += d / float64(c.n)
+	c.m2 += d * (v - c.mean)
+}
+
+// scalerOf returns the scaler of the columns acc (see scaler for the
+// rules on constant and empty columns).
+func scalerOf(acc []colStats) scaler {
+	s := scaler{mean: make([]float64, len(acc)), std: make([]float64, len(acc))}
+	for j, c := range acc {
 		std := 1.0
-		if n >= 2 {
-			std = math.Sqrt(m2 / float64(n))
+		if c.n >= 2 {
+			std = math.Sqrt(c.m2 / float64(c.n))
 		}
 		if std == 0 || math.IsNaN(std) || math.IsInf(std, 0) {
 			std = 1
 		}
-		s.mean[j], s.std[j] = mean, std
+		s.mean[j], s.std[j] = c.mean, std
 	}
 	return s
 }

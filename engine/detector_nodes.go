@@ -253,6 +253,10 @@ var showDetectorsSchema = sql.Schema{
 	{Name: "status", Type: types.LongText},
 	{Name: "train_seconds", Type: types.Float64, Nullable: true},
 	{Name: "created_at", Type: types.Datetime, Nullable: true},
+	// rows_read: the rows the training SELECT returned; training_rows is
+	// how many of them were trained on, a seeded sample of at most the
+	// max_train_rows option (detectors/row_sampler.go).
+	{Name: "rows_read", Type: types.Int64, Nullable: true},
 	// training_snapshots: the snapshots the training SELECT read,
 	// "db.t@<snapshot id>,…" (training_reads.go); NULL if none or unknown.
 	{Name: "training_snapshots", Type: types.LongText, Nullable: true},
@@ -307,7 +311,7 @@ func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, e
 		}
 		m := d.model
 		if m == nil {
-			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil, nil))
+			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil, nil, nil))
 			continue
 		}
 		var source interface{}
@@ -316,7 +320,7 @@ func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, e
 		}
 		rows = append(rows, sql.NewRow(
 			d.name, m.Algorithm, strings.Join(m.Features, ","), int64(m.TrainingRows),
-			"ready", m.TrainSeconds, m.CreatedAt.UTC().Truncate(time.Second), source,
+			"ready", m.TrainSeconds, m.CreatedAt.UTC().Truncate(time.Second), m.RowsRead, source,
 		))
 	}
 	return sql.RowsToRowIter(rows...), nil

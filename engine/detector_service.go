@@ -190,14 +190,19 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	if err != nil {
 		return 0, err
 	}
-	data, release, direct := directTrainingData(ctx, plan, label)
-	if !direct {
-		data, release, err = runTrainingQuery(ctx, plan, label)
-		if err != nil {
-			return 0, err
-		}
+	// The rows stream through a sampler (detectors/row_sampler.go): what
+	// training holds is bounded by max_train_rows, whatever the query
+	// returns.
+	newSampler := func(features []int, label int) (*detectors.RowSampler, error) {
+		return detectors.NewRowSampler(n.algorithm, opts, features, label)
 	}
-	defer release()
+	data, direct, err := directTrainingData(ctx, plan, label, newSampler)
+	if err == nil && !direct {
+		data, err = runTrainingQuery(ctx, plan, label, newSampler)
+	}
+	if err != nil {
+		return 0, s.translate(n.algorithm, err)
+	}
 	lim := s.limits
 	data.Limits = &lim
 	data.Source = reads.String()
@@ -304,14 +309,16 @@ func (s *detectorService) translate(algorithm string, err error) error {
 	return err
 }
 
-// runTrainingQuery runs the training SELECT and returns its result as
-// Arrow record batches, with the label column (if any) located.
-func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string) (detectors.TrainingData, func(), error) {
+// runTrainingQuery runs the training SELECT and streams its result, as
+// Arrow record batches of trainingBatchRows rows, through a sampler made
+// by newSampler for its feature and label columns; it returns the
+// sample, with the label column (if any) located.
+func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler func(features []int, label int) (*detectors.RowSampler, error)) (detectors.TrainingData, error) {
 	var data detectors.TrainingData
 	sch := plan.Schema()
 	iter, err := rowexec.DefaultBuilder.Build(ctx, plan, nil)
 	if err != nil {
-		return data, nil, err
+		return data, err
 	}
 	defer iter.Close(ctx)
 	data.Label = -1
@@ -324,7 +331,11 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string) (detectors.
 		data.FeatureNames = append(data.FeatureNames, c.Name)
 	}
 	if label != "" && data.Label < 0 {
-		return data, nil, errBadField(label, "label")
+		return data, errBadField(label, "label")
+	}
+	sampler, err := newSampler(data.Features, data.Label)
+	if err != nil {
+		return data, err
 	}
 	fields := make([]arrow.Field, len(sch))
 	for i, c := range sch {
@@ -337,11 +348,6 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string) (detectors.
 		fields[i] = arrow.Field{Name: c.Name, Type: at, Nullable: true}
 	}
 	schema := arrow.NewSchema(fields, nil)
-	release := func() {
-		for _, b := range data.Batches {
-			b.Release()
-		}
-	}
 	rows := make([]sql.Row, 0, 1024)
 	flush := func() error {
 		if len(rows) == 0 {
@@ -351,9 +357,9 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string) (detectors.
 		if err != nil {
 			return err
 		}
-		data.Batches = append(data.Batches, rec)
+		defer rec.Release()
 		rows = rows[:0]
-		return nil
+		return sampler.Add(rec)
 	}
 	for {
 		row, err := iter.Next(ctx)
@@ -361,22 +367,20 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string) (detectors.
 			break
 		}
 		if err != nil {
-			release()
-			return data, nil, err
+			return data, err
 		}
 		rows = append(rows, row)
 		if len(rows) == trainingBatchRows {
 			if err := flush(); err != nil {
-				release()
-				return data, nil, err
+				return data, err
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		release()
-		return data, nil, err
+		return data, err
 	}
-	return data, release, nil
+	data.Sample = sampler.Result()
+	return data, nil
 }
 
 // stringify turns values of columns that travel as text into strings.

@@ -443,11 +443,11 @@ func TestPreparedDetectorStatements(t *testing.T) {
 		var out []string
 		for rows.Next() {
 			var name, algo, feats, status string
-			var n int
+			var n, read int
 			var secs float64
 			var created time.Time
 			var snapshots gosql.NullString
-			if err := rows.Scan(&name, &algo, &feats, &n, &status, &secs, &created, &snapshots); err != nil {
+			if err := rows.Scan(&name, &algo, &feats, &n, &status, &secs, &created, &read, &snapshots); err != nil {
 				t.Fatal(err)
 			}
 			out = append(out, fmt.Sprintf("%s %s %s %d %s", name, algo, feats, n, status))

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/apache/arrow-go/v18/arrow"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -11,11 +12,13 @@ import (
 )
 
 // directTrainingData recognises training SELECTs that only pick columns of
-// one stored table (SELECT a, b, c FROM t [AS OF …]) and hands the table's
-// committed Arrow batches to training as they are, with no per-row
-// conversion; it notes the snapshot read in ctx (noteRead). ok is false
-// for any other query, which then runs through the SQL engine.
-func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data detectors.TrainingData, release func(), ok bool) {
+// one stored table (SELECT a, b, c FROM t [AS OF …]) and streams the
+// table's committed Arrow batches, one at a time and with no per-row SQL
+// conversion, through a sampler made by newSampler (which keeps only its
+// sample); it notes the snapshot read in ctx (noteRead). ok is false for
+// any other query, which then runs through the SQL engine; err is the
+// sampler's error (a non-numeric feature, a bad label) or ctx's.
+func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string, newSampler func(features []int, label int) (*detectors.RowSampler, error)) (data detectors.TrainingData, ok bool, err error) {
 	node := unwrapAlias(analyzed)
 	var fields []sql.Expression
 	switch n := node.(type) {
@@ -24,15 +27,15 @@ func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data
 		node = unwrapAlias(n.Child)
 	case *plan.ResolvedTable:
 	default:
-		return data, nil, false
+		return data, false, nil
 	}
 	rt, isTable := node.(*plan.ResolvedTable)
 	if !isTable {
-		return data, nil, false
+		return data, false, nil
 	}
 	tbl, isOurs := rt.UnderlyingTable().(scanSource)
 	if !isOurs {
-		return data, nil, false
+		return data, false, nil
 	}
 	var cols []int
 	var names []string
@@ -50,11 +53,11 @@ func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data
 			}
 			gf, isField := f.(*expression.GetField)
 			if !isField {
-				return data, nil, false
+				return data, false, nil
 			}
 			idx := tbl.fullSchema().IndexOfColName(gf.Name())
 			if idx < 0 {
-				return data, nil, false
+				return data, false, nil
 			}
 			if name == "" {
 				name = gf.Name()
@@ -73,24 +76,30 @@ func directTrainingData(ctx *sql.Context, analyzed sql.Node, label string) (data
 		data.FeatureNames = append(data.FeatureNames, names[i])
 	}
 	if label != "" && data.Label < 0 {
-		return data, nil, false // the general path reports the error
+		return data, false, nil // the general path reports the error
 	}
 	snap, err := tbl.snapshot()
 	if err != nil {
-		return data, nil, false // the general path reports the error
+		return data, false, nil // the general path reports the error
 	}
+	defer snap.Release()
 	noteRead(ctx, tbl, snap)
-	recs, err := snap.ReadAll()
-	snap.Release()
+	sampler, err := newSampler(data.Features, data.Label)
 	if err != nil {
-		return data, nil, false // the general path reports the error
+		return data, true, err
 	}
-	data.Batches = recs
-	return data, func() {
-		for _, r := range recs {
-			r.Release()
+	sampler.Reserve(snap.NumRows())
+	err = snap.Scan(0, func(b arrow.RecordBatch, _ int64) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-	}, true
+		return sampler.Add(b)
+	})
+	if err != nil {
+		return data, true, segmentErr(err)
+	}
+	data.Sample = sampler.Result()
+	return data, true, nil
 }
 
 // unwrapAlias looks through table aliases (SELECT ... FROM t AS x).

@@ -378,7 +378,7 @@ func TestShowDetectorsColumns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"name", "algorithm", "features", "training_rows", "status", "train_seconds", "created_at", "training_snapshots"}
+		want := []string{"name", "algorithm", "features", "training_rows", "status", "train_seconds", "created_at", "rows_read", "training_snapshots"}
 		if !reflect.DeepEqual(cols, want) {
 			t.Fatalf("SHOW DETECTORS columns %v, want %v", cols, want)
 		}
@@ -404,6 +404,10 @@ func TestShowDetectorsColumns(t *testing.T) {
 	// created_at is in UTC, truncated to the second.
 	if created.Before(start.Truncate(time.Second)) || created.After(end) {
 		t.Fatalf("created_at %v, want between %v and %v", created, start.UTC(), end.UTC())
+	}
+	// Fewer rows than max_train_rows: all of them were read and trained on.
+	if row[7] != row[3] {
+		t.Fatalf("rows_read %s, training_rows %s: want equal", row[7], row[3])
 	}
 
 	ts.stop()
