@@ -287,10 +287,11 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 			tt.base.Retain() // the transaction may end before the scan does
 			return &snapshotPartitions{snap: tt.base, parts: []sql.Partition{p}}, nil
 		}
-		// The transaction changed the table: in append mode its base
-		// through the index and the rows it inserted scanned, in
-		// overwrite mode every live row scanned.
-		var data *storage.Data
+		// The transaction changed the table: its base through the index
+		// (in overwrite mode only the segments it did not read) and its
+		// own rows scanned (the rows it inserted; in overwrite mode the
+		// live rows of the segments it read and the rows it added).
+		data := tt.base
 		var items []keyedItem
 		key := make(sql.Row, len(ix.cols))
 		var matchErr error
@@ -308,29 +309,31 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 			}
 			return true
 		}
+		if data.NumRows() > 0 {
+			if items, err = t.matchData(ctx, tt.base, f, ranges); err != nil {
+				return nil, err
+			}
+		}
 		if tt.rewrit {
-			_, _, rows := tt.view()
+			_, show, _, rows := tt.view()
+			starts := segmentStarts(data)
+			items = slices.DeleteFunc(items, func(it keyedItem) bool {
+				b, _ := locate(starts, it.item.pos)
+				return !show[b]
+			})
 			for i, r := range rows {
 				if !scan(i, r) {
 					break
 				}
 			}
 		} else {
-			data = tt.base
-			if data.NumRows() > 0 {
-				if items, err = t.matchData(ctx, tt.base, f, ranges); err != nil {
-					return nil, err
-				}
-			}
 			tt.inserts.each(0, scan)
 		}
 		if matchErr != nil {
 			return nil, matchErr
 		}
 		p := &lookupPartition{data: data, starts: segmentStarts(data), items: ix.order(ctx, items, lookup.IsReverse)}
-		if data != nil {
-			data.Retain() // the transaction may end before the scan does
-		}
+		data.Retain() // the transaction may end before the scan does
 		return &snapshotPartitions{snap: data, parts: []sql.Partition{p}}, nil
 	}
 	snap, err := t.snapshot()

@@ -58,8 +58,9 @@ func indexableKey(sch sql.Schema, u *uniqueKey) bool {
 }
 
 // baseDuplicate returns the number of a base row (below base.NumRows() in
-// si's numbering) whose key u equals row's key k, searching si.
-func (tt *txTable) baseDuplicate(si *sortedIndex, uk *uniqueKey, row sql.Row, k string) (int, bool) {
+// si's numbering, not skipped) whose key u equals row's key k, searching
+// si.
+func (tt *txTable) baseDuplicate(si *sortedIndex, uk *uniqueKey, row sql.Row, k string, skip func(g int) bool) (int, bool) {
 	vals := make([]interface{}, len(uk.cols))
 	for i, o := range uk.cols {
 		vals[i] = row[o]
@@ -71,7 +72,7 @@ func (tt *txTable) baseDuplicate(si *sortedIndex, uk *uniqueKey, row sql.Row, k 
 	limit := uint32(tt.base.NumRows())
 	key := make(sql.Row, len(tt.t.schema.Schema))
 	for _, g := range cand {
-		if g >= limit {
+		if g >= limit || skip(int(g)) {
 			continue
 		}
 		b, i := locate(si.starts, int(g))

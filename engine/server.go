@@ -75,6 +75,10 @@ type Config struct {
 	// read from their Parquet files as scans need them. Zero means a
 	// quarter of the machine's memory; negative keeps nothing.
 	CacheMemory int64
+	// DataFileBytes is the in-memory size of the rows of one data file
+	// (storage.Options.TargetFileBytes): an UPDATE or DELETE rewrites
+	// the files holding the rows it changes. Zero means 16 MiB.
+	DataFileBytes int64
 	// MaxAllowedPacket is the default of @@max_allowed_packet in bytes
 	// (max_allowed_packet.go); 0 means DefaultMaxAllowedPacket (64 MiB).
 	MaxAllowedPacket int64
@@ -187,7 +191,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	fresh := isEmptyDir(cfg.DataDir)
 	logPreviousShutdown(cfg.DataDir, fresh) // shutdown.go
-	store, err := storage.OpenWithOptions(cfg.DataDir, &storage.Options{CacheBytes: cfg.CacheMemory})
+	store, err := storage.OpenWithOptions(cfg.DataDir, &storage.Options{CacheBytes: cfg.CacheMemory, TargetFileBytes: cfg.DataFileBytes})
 	if err != nil {
 		return nil, err
 	}

@@ -273,10 +273,13 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 			return nil, err
 		}
 		noteRead(ctx, t, tt.base) // training_reads.go
-		base, batches, rows := tt.view()
+		base, show, batches, rows := tt.view()
 		var parts []sql.Partition
-		if base != nil {
-			parts = dataPartitions(base, 0)
+		for _, p := range dataPartitions(base, 0) {
+			if show == nil || show[p.(*batchPartition).seg] {
+				p.(*batchPartition).idx = len(parts)
+				parts = append(parts, p)
+			}
 		}
 		for _, rec := range batches {
 			parts = append(parts, &batchPartition{idx: len(parts), rec: rec})
@@ -284,9 +287,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 		if len(rows) > 0 {
 			parts = append(parts, &rowsPartition{idx: len(parts), rows: rows})
 		}
-		if base != nil {
-			base.Retain() // the transaction may end before the scan does
-		}
+		base.Retain() // the transaction may end before the scan does
 		return &snapshotPartitions{snap: base, parts: parts}, nil
 	}
 	snap, err := t.snapshot()
@@ -760,10 +761,15 @@ func (t *table) deleteAllInTx(ctx *sql.Context, tx *transaction) (int, error) {
 	if err := tt.toRewrite(); err != nil {
 		return 0, err
 	}
+	if err := tt.readAll(); err != nil {
+		return 0, err
+	}
 	n := 0
-	for i, alive := range tt.alive {
-		if alive {
-			tt.kill(i)
+	for i := range tt.rw.nBase + len(tt.rw.added) {
+		if tt.rw.isAlive(i) {
+			if err := tt.kill(i); err != nil {
+				return n, err
+			}
 			n++
 		}
 	}

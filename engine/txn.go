@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 
@@ -230,25 +229,23 @@ func errReadOnlyTx() error {
 // txTable is a transaction's view of one table: its base snapshot and the
 // transaction's changes. In append mode the changes are rows inserted
 // after the base rows; the first UPDATE or DELETE switches to overwrite
-// mode, where rows holds the whole table as the transaction sees it and
-// alive marks which rows still exist.
+// mode (txn_rewrite.go), where the base segments a change touched are
+// held as rows, with which of them still exist, and the rows added since.
 type txTable struct {
 	tx   *transaction
 	t    *table
 	base *storage.Data
 
-	baseCache []sql.Row  // base as rows, once needed
-	inserts   *insertLog // append mode: rows inserted after the base
+	inserts *insertLog // append mode: rows inserted after the base
 
 	rewrit bool
-	rows   []sql.Row
-	alive  []bool
-	byRow  map[string][]int
+	rw     *rewriteState // overwrite mode (txn_rewrite.go)
 
 	// uniq are the table's unique keys (primary key, UNIQUE indexes) as
 	// defined when base was committed; keys has one map per unique key
-	// from the key of each live row to its index: >= 0 into base rows
-	// (append mode) or rows (overwrite mode), < 0 into inserts (-(i+1)).
+	// from the key of each live row to its index: >= 0 a row number of
+	// overwrite mode or, in append mode, a base row, < 0 into inserts
+	// (-(i+1)).
 	// A row with a NULL key part is in no map. Built on first use.
 	uniq []*uniqueKey
 	keys []map[string]int
@@ -273,8 +270,8 @@ type undoOp uint8
 const (
 	undoInserts   undoOp = iota // append mode: truncate inserts to n
 	undoToRewrite               // return from overwrite to append mode
-	undoKill                    // overwrite mode: rows[n] alive again
-	undoAdd                     // overwrite mode: drop the last row, rows[n]
+	undoKill                    // overwrite mode: row n alive again
+	undoAdd                     // overwrite mode: drop the last added row, row n
 )
 
 type undoEntry struct {
@@ -287,39 +284,14 @@ func (tt *txTable) numRows() int64 {
 	if !tt.rewrit {
 		return tt.base.NumRows() + int64(tt.inserts.len())
 	}
-	var n int64
-	for _, a := range tt.alive {
-		if a {
-			n++
-		}
-	}
-	return n
+	return int64(tt.rw.numRows())
 }
 
 // changed reports whether the transaction changed the table.
 func (tt *txTable) changed() bool { return tt.rewrit || tt.inserts.len() > 0 }
 
-// baseRows materialises the base snapshot once.
-func (tt *txTable) baseRows() ([]sql.Row, error) {
-	if tt.baseCache == nil {
-		recs, err := tt.base.ReadAll()
-		if err != nil {
-			return nil, segmentErr(err)
-		}
-		tt.baseCache = recordRows(tt.t.schema.Schema, recs)
-		for _, r := range recs {
-			r.Release()
-		}
-	}
-	return tt.baseCache, nil
-}
-
-// baseRow reads row idx of the base snapshot (or takes it from
-// baseRows if they were read).
+// baseRow reads row idx of the base snapshot.
 func (tt *txTable) baseRow(idx int) (sql.Row, error) {
-	if tt.baseCache != nil {
-		return tt.baseCache[idx], nil
-	}
 	b, r := locate(segmentStarts(tt.base), idx)
 	rec, err := tt.base.Segment(b)
 	if err != nil {
@@ -337,16 +309,7 @@ func (tt *txTable) keyMaps() ([]map[string]int, error) {
 		return tt.keys, nil
 	}
 	if tt.rewrit {
-		tt.keys = make([]map[string]int, len(tt.uniq))
-		for u := range tt.keys {
-			tt.keys[u] = make(map[string]int, len(tt.rows))
-		}
-		for i, r := range tt.rows {
-			if tt.alive[i] {
-				tt.setKeys(r, i)
-			}
-		}
-		return tt.keys, nil
+		return tt.rewriteKeyMaps()
 	}
 	idx, err := tt.baseIndexes()
 	if err != nil {
@@ -368,9 +331,47 @@ func (tt *txTable) keyMaps() ([]map[string]int, error) {
 	return tt.keys, nil
 }
 
+// rewriteKeyMaps builds the unique-key maps of overwrite mode: of the
+// live added rows when the base is checked through the sorted index,
+// else of every live row (every segment read).
+func (tt *txTable) rewriteKeyMaps() ([]map[string]int, error) {
+	idx, err := tt.baseIndexes()
+	if err != nil {
+		return nil, err
+	}
+	if idx == nil {
+		if err := tt.readAll(); err != nil {
+			return nil, err
+		}
+	}
+	tt.baseIdx = idx
+	tt.keys = make([]map[string]int, len(tt.uniq))
+	for u := range tt.keys {
+		tt.keys[u] = map[string]int{}
+	}
+	rw := tt.rw
+	for i := range rw.nBase + len(rw.added) {
+		if (idx != nil && i < rw.nBase) || !rw.isAlive(i) {
+			continue
+		}
+		r, err := tt.rowAt(i)
+		if err != nil {
+			return nil, err
+		}
+		tt.setKeys(r, i)
+	}
+	return tt.keys, nil
+}
+
+// indexedBaseRow reports whether row number idx is a base row whose keys
+// the sorted index checks (not kept in the maps).
+func (tt *txTable) indexedBaseRow(idx int) bool {
+	return tt.baseIdx != nil && idx >= 0 && int64(idx) < tt.base.NumRows()
+}
+
 // setKeys records the keys of row, at index idx, in the built maps.
 func (tt *txTable) setKeys(row sql.Row, idx int) {
-	if tt.keys == nil {
+	if tt.keys == nil || tt.indexedBaseRow(idx) {
 		return
 	}
 	for u, uk := range tt.uniq {
@@ -382,7 +383,7 @@ func (tt *txTable) setKeys(row sql.Row, idx int) {
 
 // unsetKeys forgets the keys of row where they point at index idx.
 func (tt *txTable) unsetKeys(row sql.Row, idx int) {
-	if tt.keys == nil {
+	if tt.keys == nil || tt.indexedBaseRow(idx) {
 		return
 	}
 	for u, uk := range tt.uniq {
@@ -414,7 +415,9 @@ func (tt *txTable) checkUnique(row sql.Row, self int, hasSelf bool) error {
 			dup = false
 		}
 		if !dup && tt.baseIdx != nil {
-			j, dup = tt.baseDuplicate(tt.baseIdx[u], uk, row, k)
+			j, dup = tt.baseDuplicate(tt.baseIdx[u], uk, row, k, func(g int) bool {
+				return (hasSelf && g == self) || (tt.rewrit && !tt.rw.isAlive(g))
+			})
 		}
 		if dup {
 			existing, err := tt.row(j)
@@ -430,7 +433,7 @@ func (tt *txTable) checkUnique(row sql.Row, self int, hasSelf bool) error {
 // row returns the row a key-map index points at.
 func (tt *txTable) row(idx int) (sql.Row, error) {
 	if tt.rewrit {
-		return tt.rows[idx], nil
+		return tt.rowAt(idx)
 	}
 	if idx < 0 {
 		return tt.inserts.at(-idx - 1), nil
@@ -456,60 +459,39 @@ func (tt *txTable) insert(row sql.Row) error {
 	return nil
 }
 
-// toRewrite switches to overwrite mode.
+// toRewrite switches to overwrite mode. The rows inserted so far become
+// its first added rows; the base is read only as changes need it.
 func (tt *txTable) toRewrite() error {
 	if tt.rewrit {
 		return nil
 	}
-	base, err := tt.baseRows()
-	if err != nil {
-		return err
-	}
-	tt.rows = make([]sql.Row, 0, len(base)+tt.inserts.len())
-	tt.alive = make([]bool, 0, cap(tt.rows))
-	tt.byRow = make(map[string][]int, cap(tt.rows))
+	tt.rw = newRewriteState(tt.base)
 	tt.rewrit, tt.keys, tt.baseIdx = true, nil, nil
-	for _, r := range base {
-		tt.appendRow(r)
-	}
 	tt.inserts.each(0, func(_ int, r sql.Row) bool {
-		tt.appendRow(r)
+		tt.rw.appendAdded(r)
 		return true
 	})
 	tt.undo = append(tt.undo, undoEntry{undoToRewrite, 0})
 	return nil
 }
 
-func (tt *txTable) appendRow(r sql.Row) {
-	k := rowKey(r)
-	tt.byRow[k] = append(tt.byRow[k], len(tt.rows))
-	tt.rows = append(tt.rows, r)
-	tt.alive = append(tt.alive, true)
-}
-
-// add appends a live row in overwrite mode, undoably.
+// add adds a live row in overwrite mode, undoably.
 func (tt *txTable) add(r sql.Row) {
-	i := len(tt.rows)
-	tt.appendRow(r)
+	i := tt.rw.appendAdded(r)
 	tt.setKeys(r, i)
 	tt.undo = append(tt.undo, undoEntry{undoAdd, i})
 }
 
-// kill deletes live row i in overwrite mode, undoably.
-func (tt *txTable) kill(i int) {
-	tt.alive[i] = false
-	tt.unsetKeys(tt.rows[i], i)
-	tt.undo = append(tt.undo, undoEntry{undoKill, i})
-}
-
-// find returns the index of a live row equal to r (overwrite mode).
-func (tt *txTable) find(r sql.Row) (int, error) {
-	for _, i := range tt.byRow[rowKey(r)] {
-		if tt.alive[i] {
-			return i, nil
-		}
+// kill deletes live row i (its segment read) in overwrite mode, undoably.
+func (tt *txTable) kill(i int) error {
+	r, err := tt.rowAt(i)
+	if err != nil {
+		return err
 	}
-	return 0, sql.ErrDeleteRowNotFound.New()
+	tt.rw.setAlive(i, false)
+	tt.unsetKeys(r, i)
+	tt.undo = append(tt.undo, undoEntry{undoKill, i})
+	return nil
 }
 
 func (tt *txTable) delete(row sql.Row) error {
@@ -520,8 +502,7 @@ func (tt *txTable) delete(row sql.Row) error {
 	if err != nil {
 		return err
 	}
-	tt.kill(i)
-	return nil
+	return tt.kill(i)
 }
 
 func (tt *txTable) update(old, new sql.Row) error {
@@ -535,7 +516,9 @@ func (tt *txTable) update(old, new sql.Row) error {
 	if err := tt.checkUnique(new, i, true); err != nil {
 		return err
 	}
-	tt.kill(i)
+	if err := tt.kill(i); err != nil {
+		return err
+	}
 	tt.add(new.Copy())
 	return nil
 }
@@ -553,19 +536,15 @@ func (tt *txTable) undoTo(mark int) {
 			})
 			tt.inserts.truncate(u.n)
 		case undoToRewrite:
-			tt.rewrit, tt.rows, tt.alive, tt.byRow, tt.keys, tt.baseIdx = false, nil, nil, nil, nil, nil
+			tt.rewrit, tt.rw, tt.keys, tt.baseIdx = false, nil, nil, nil
 		case undoKill:
-			tt.alive[u.n] = true
-			tt.setKeys(tt.rows[u.n], u.n)
-		case undoAdd:
-			r := tt.rows[u.n]
-			k := rowKey(r)
-			if l := tt.byRow[k]; len(l) > 0 {
-				tt.byRow[k] = l[:len(l)-1]
+			tt.rw.setAlive(u.n, true)
+			if r, err := tt.rowAt(u.n); err == nil { // read when killed
+				tt.setKeys(r, u.n)
 			}
-			tt.unsetKeys(r, u.n)
-			tt.rows[u.n] = nil
-			tt.rows, tt.alive = tt.rows[:u.n], tt.alive[:u.n]
+		case undoAdd:
+			tt.unsetKeys(tt.rw.added[u.n-tt.rw.nBase], u.n)
+			tt.rw.dropLastAdded()
 		}
 	}
 	tt.inserted = 0
@@ -588,20 +567,16 @@ func (tt *txTable) beginStatement(pid uint64) {
 }
 
 // view returns what a scan in the transaction sees: the base snapshot
-// (append mode; not retained for the caller), the batches the
-// transaction packed and the rows it added or, in overwrite mode, no
-// base, no batches and every live row. The row slice is a copy.
-func (tt *txTable) view() (base *storage.Data, batches []arrow.RecordBatch, rows []sql.Row) {
+// (not retained for the caller) and, per base segment, whether the view
+// shows it (nil: all), the batches the transaction packed and the rows
+// it added or, in overwrite mode, the live rows of the segments it read
+// and the rows it added. The row slice is a copy.
+func (tt *txTable) view() (base *storage.Data, show []bool, batches []arrow.RecordBatch, rows []sql.Row) {
 	if !tt.rewrit {
 		packed, rows := tt.inserts.view()
-		return tt.base, packed, rows
+		return tt.base, nil, packed, rows
 	}
-	for i, r := range tt.rows {
-		if tt.alive[i] {
-			rows = append(rows, r)
-		}
-	}
-	return nil, nil, rows
+	return tt.base, tt.rw.unread(), nil, tt.rw.liveRows()
 }
 
 // change returns the table's changes (the table must have changed) as
@@ -627,23 +602,15 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 		c := storage.TableChange{Table: t.st, Check: check, Append: recs}
 		return c, func() { releaseAll(recs) }, nil
 	}
-	_, _, live := tt.view()
-	name := t.Name() // Rewrite must not call methods of the storage table
-	rewrite := func(cur *storage.Data) ([]arrow.RecordBatch, error) {
+	name := t.Name() // the callback must not call methods of the storage table
+	rewrite := func(cur *storage.Data) (storage.SegmentChange, error) {
 		if !sameContents(cur, tt.base) { // an AUTO_INCREMENT reservation is no change (autoinc.go)
-			return nil, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
+			return storage.SegmentChange{}, mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock,
 				"Deadlock found when trying to get lock; try restarting transaction (table %s changed during the transaction)", name)
 		}
-		if len(live) == 0 {
-			return nil, nil
-		}
-		rec, err := rowsToRecord(memory.DefaultAllocator, schema, live)
-		if err != nil {
-			return nil, err
-		}
-		return []arrow.RecordBatch{rec}, nil // storage releases rec
+		return tt.rw.segmentChange(schema) // storage releases the batches
 	}
-	return storage.TableChange{Table: t.st, Rewrite: rewrite}, func() {}, nil
+	return storage.TableChange{Table: t.st, Segments: rewrite}, func() {}, nil
 }
 
 // recheckKeys is the AppendIf check of pending inserts (the rows of

@@ -43,6 +43,11 @@ type TableChange struct {
 	// CommitTables takes ownership of (and releases), or an error.
 	// Check and Append must then be nil.
 	Rewrite func(cur *Data) ([]arrow.RecordBatch, error)
+	// Segments, if not nil, makes the change a read-modify-write of some
+	// of the table's segments with the contract of
+	// Table.RewriteSegments' fn (CommitTables owns the batches it
+	// returns). Rewrite, Check and Append must then be nil.
+	Segments func(cur *Data) (SegmentChange, error)
 	// Check, if not nil, is called with the current contents before
 	// Append is appended, with the contract of Table.AppendIf's check.
 	Check func(cur *Data) error
@@ -86,7 +91,8 @@ func (s *Store) CommitTables(changes []TableChange) error {
 		switch {
 		case c.Table.store != s:
 			return fmt.Errorf("storage: CommitTables: table %s.%s belongs to another store", c.Table.db, c.Table.name)
-		case c.Rewrite != nil && (c.Check != nil || c.Append != nil):
+		case c.Rewrite != nil && (c.Check != nil || c.Append != nil || c.Segments != nil),
+			c.Segments != nil && (c.Check != nil || c.Append != nil):
 			return fmt.Errorf("storage: CommitTables: change of %s.%s is both a rewrite and an append", c.Table.db, c.Table.name)
 		case i > 0 && compareTables(sorted[i-1].Table, c.Table) == 0:
 			return fmt.Errorf("storage: CommitTables: table %s.%s given twice", c.Table.db, c.Table.name)
@@ -94,8 +100,11 @@ func (s *Store) CommitTables(changes []TableChange) error {
 	}
 	if len(sorted) == 1 {
 		c := sorted[0]
-		if c.Rewrite != nil {
+		switch {
+		case c.Rewrite != nil:
 			return c.Table.Rewrite(c.Rewrite)
+		case c.Segments != nil:
+			return c.Table.RewriteSegments(c.Segments)
 		}
 		return c.Table.AppendIf(c.Check, c.Append)
 	}
@@ -111,8 +120,9 @@ func (s *Store) CommitTables(changes []TableChange) error {
 		}
 	}
 	rows := make([]int64, len(sorted))
+	segs := make([]SegmentChange, len(sorted))
 	for i, c := range sorted {
-		if c.Rewrite == nil {
+		if c.Rewrite == nil && c.Segments == nil {
 			n, err := c.Table.check(c.Append) // under the lock: ChangeColumns changes the schema
 			if err != nil {
 				return err
@@ -123,6 +133,18 @@ func (s *Store) CommitTables(changes []TableChange) error {
 	recs := make([][]arrow.RecordBatch, len(sorted))
 	for i, c := range sorted {
 		t := c.Table
+		if c.Segments != nil {
+			sc, err := c.Segments(t.data)
+			owned = append(owned, sc.batches()...)
+			if err != nil {
+				return err
+			}
+			if rows[i], err = t.check(sc.batches()); err != nil {
+				return err
+			}
+			segs[i] = sc
+			continue
+		}
 		if c.Rewrite == nil {
 			if c.Check != nil {
 				if err := c.Check(t.data); err != nil {
@@ -146,7 +168,7 @@ func (s *Store) CommitTables(changes []TableChange) error {
 	// Only tables with something to write take part.
 	var parts []int
 	for i, c := range sorted {
-		if rows[i] > 0 || (c.Rewrite != nil && len(c.Table.files) > 0) {
+		if rows[i] > 0 || (c.Rewrite != nil && len(c.Table.files) > 0) || len(segs[i].Replace) > 0 {
 			parts = append(parts, i)
 		}
 	}
@@ -155,8 +177,11 @@ func (s *Store) CommitTables(changes []TableChange) error {
 		return nil
 	case 1:
 		i := parts[0]
-		if sorted[i].Rewrite != nil {
+		switch {
+		case sorted[i].Rewrite != nil:
 			return tables[i].overwriteLocked(recs[i], rows[i])
+		case sorted[i].Segments != nil:
+			return tables[i].segmentsLocked(segs[i])
 		}
 		return tables[i].appendLocked(recs[i], rows[i])
 	}
@@ -165,9 +190,12 @@ func (s *Store) CommitTables(changes []TableChange) error {
 	for _, i := range parts {
 		var st *staged
 		var err error
-		if sorted[i].Rewrite != nil {
+		switch {
+		case sorted[i].Rewrite != nil:
 			st, err = tables[i].stageOverwrite(recs[i], rows[i])
-		} else {
+		case sorted[i].Segments != nil:
+			st, err = tables[i].stageSegments(segs[i])
+		default:
 			st, err = tables[i].stageAppend(recs[i], rows[i])
 		}
 		if err != nil {

@@ -416,7 +416,17 @@ func (st *staged) release() {
 // contents.
 func (st *staged) publish() {
 	t := st.t
-	t.files = append(slices.Clone(t.files[:len(t.files)-len(st.replaced)]), fileInfos(st.added)...)
+	gone := make(map[string]bool, len(st.replaced))
+	for _, df := range st.replaced {
+		gone[df.FilePath()] = true
+	}
+	files := make([]fileInfo, 0, len(t.files)-len(st.replaced)+len(st.added))
+	for _, f := range t.files {
+		if !gone[f.df.FilePath()] {
+			files = append(files, f)
+		}
+	}
+	t.files = append(files, fileInfos(st.added)...)
 	t.exact = st.exact
 	t.warm(t.schema, st.added, st.written)
 	d := newSegmentData(t.schema, st.prefix)
@@ -796,29 +806,20 @@ func (t *Table) oldReadsPending() bool {
 }
 
 // freed forgets d, a published Data whose last reference was dropped,
-// and runs a maintain that was put off for readers (now, if the table
-// is not being written, else once the write is done).
+// and runs a maintain that was put off for readers, unless the table is
+// being written (a commit runs maintain when it is done; a maintain
+// still due then waits for the next commit).
 func (t *Table) freed(d *Data) {
 	t.liveMu.Lock()
 	delete(t.live, d)
 	t.liveMu.Unlock()
-	if !t.maintainDue.Load() {
+	if !t.maintainDue.Load() || !t.writeMu.TryLock() {
 		return
 	}
-	run := func() {
-		defer t.writeMu.Unlock()
-		if t.err == nil && t.maintainDue.Load() {
-			t.maintain(t.store.ctx)
-		}
+	defer t.writeMu.Unlock()
+	if t.err == nil && t.maintainDue.Load() {
+		t.maintain(t.store.ctx)
 	}
-	if t.writeMu.TryLock() {
-		run()
-		return
-	}
-	go func() {
-		t.writeMu.Lock()
-		run()
-	}()
 }
 
 // load plans the current snapshot: its data files become the segments of
