@@ -180,12 +180,14 @@ func TestStringKeyOrderMatchesCollation(t *testing.T) {
 	}
 }
 
-// TestSortedIndexExtend: extending a sorted index with appended rows
-// gives exactly the index built from scratch, also when the append
-// rewrote the last batches into one (as storage merges small files).
-// Catches: new rows merged on the wrong side of equal keys (ties must
-// stay in row order), or old row numbers read through the old batches.
-func TestSortedIndexExtend(t *testing.T) {
+// TestSortedIndexDerive: the sorted index derived from the one of
+// earlier contents, after appends (which also merge the last small data
+// files into one) and after rewrites of some segments (UPDATE, DELETE), is
+// exactly the index built from scratch over the new contents of a real
+// store. Catches: new rows merged on the wrong side of equal keys (ties
+// must stay in row order), rows of a replaced segment kept, rows of a kept
+// segment renumbered wrongly or read through the old segments.
+func TestSortedIndexDerive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	sch := sql.Schema{
 		{Name: "a", Type: types.Int64, Nullable: true},
@@ -195,7 +197,7 @@ func TestSortedIndexExtend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := func(n int) (arrow.RecordBatch, []sql.Row) {
+	batch := func(n int) arrow.RecordBatch {
 		rows := make([]sql.Row, n)
 		for i := range rows {
 			rows[i] = sql.Row{int64(rng.IntN(6)), fmt.Sprint(rng.IntN(4))}
@@ -208,33 +210,70 @@ func TestSortedIndexExtend(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(rec.Release)
-		return rec, rows
+		return rec
 	}
-	for _, cols := range [][]int{{0}, {1, 0}} {
-		var batches []arrow.RecordBatch
-		var all []sql.Row
-		for i := 0; i < 3; i++ {
-			b, rows := batch(1 + rng.IntN(30))
-			batches, all = append(batches, b), append(all, rows...)
+	store, err := storage.OpenWithOptions(t.TempDir(), &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.CreateDatabase("d"); err != nil {
+		t.Fatal(err)
+	}
+	for n, cols := range [][]int{{0}, {1, 0}} {
+		tbl, err := store.CreateTable("d", fmt.Sprint("t", n), as, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		si := sortedOf(t, batches, sch, cols)
-		for step := 0; step < 4; step++ {
-			b, rows := batch(1 + rng.IntN(30))
-			all = append(all, rows...)
+		for range 3 {
+			if err := tbl.Append([]arrow.RecordBatch{batch(1 + rng.IntN(30))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cur := tbl.Snapshot()
+		si, err := newSortedIndex(cur, sch, cols)
+		cur.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step := range 8 {
 			if step%2 == 0 {
-				batches = append(batches, b)
-			} else { // the last batch and the new rows rewritten as one
-				merged, err := rowsToRecord(memory.DefaultAllocator, as, all[len(all)-len(rows)-int(batches[len(batches)-1].NumRows()):])
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(merged.Release)
-				batches = append(batches[:len(batches)-1:len(batches)-1], merged)
+				err = tbl.Append([]arrow.RecordBatch{batch(1 + rng.IntN(300))})
+			} else { // a segment loses rows, another goes, rows are added
+				err = tbl.RewriteSegments(func(cur *storage.Data) (storage.SegmentChange, error) {
+					i := rng.IntN(cur.NumSegments())
+					seg, err := cur.Segment(i)
+					if err != nil {
+						return storage.SegmentChange{}, err
+					}
+					defer seg.Release()
+					c := storage.SegmentChange{Replace: map[int][]arrow.RecordBatch{i: {seg.NewSlice(0, seg.NumRows()/2)}}}
+					if j := rng.IntN(cur.NumSegments()); j != i {
+						c.Replace[j] = nil
+					}
+					b := batch(5)
+					b.Retain()
+					c.Append = []arrow.RecordBatch{b}
+					return c, nil
+				})
 			}
-			si = extendedOf(t, si, batches)
-			if want := sortedOf(t, batches, sch, cols); !slices.Equal(si.perm, want.perm) {
-				t.Fatalf("columns %v, step %d: extended %v, built %v", cols, step, si.perm, want.perm)
+			if err != nil {
+				t.Fatal(err)
 			}
+			cur := tbl.Snapshot()
+			derived, err := si.derive(cur)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := newSortedIndex(cur, sch, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(derived.perm, want.perm) {
+				t.Fatalf("columns %v, step %d: derived %v, built %v", cols, step, derived.perm, want.perm)
+			}
+			cur.Release()
+			si = derived
 		}
 	}
 }
@@ -260,12 +299,3 @@ func sortedOf(t *testing.T, batches []arrow.RecordBatch, sch sql.Schema, cols []
 	return si
 }
 
-// extendedOf is si extended to batches.
-func extendedOf(t *testing.T, si *sortedIndex, batches []arrow.RecordBatch) *sortedIndex {
-	t.Helper()
-	ns, err := si.extend(dataOf(t, batches))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}

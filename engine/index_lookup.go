@@ -498,13 +498,11 @@ func (ix *index) compareKeys(ctx *sql.Context, a, b sql.Row) int {
 }
 
 // indexCache keeps, per table, the sorted indexes of the table's current
-// snapshot (the provider owns one). An entry holds a reference to its
-// snapshot. When a lookup finds a newer current snapshot that extends the
-// entry's (appends and property changes only, see storage.Data.Extends),
-// each sorted index is extended with the new rows by a merge; otherwise
-// it is built again. dropStale drops an entry that no longer extends to
-// the current snapshot (after an UPDATE, DELETE or TRUNCATE), forget one
-// whose table is dropped. The zero value is ready; a nil *indexCache
+// snapshot (the provider owns one). When a lookup finds a newer current
+// snapshot, each sorted index is derived from the entry's (derive: the
+// rows of the segments both snapshots share keep their order, the others
+// are read and merged in) when first used. forget drops the entry of a
+// table that is dropped. The zero value is ready; a nil *indexCache
 // caches nothing.
 type indexCache struct {
 	mu      sync.Mutex
@@ -524,7 +522,10 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 	if c == nil || d.NumRows() == 0 || d.NumRows() > math.MaxUint32 {
 		return nil, nil
 	}
-	sig := fmt.Sprint(cols)
+	sig := fmt.Sprint(cols) // and the types: an index is derived only for the same ones
+	for _, o := range cols {
+		sig += " " + sch[o].Type.String()
+	}
 	c.mu.Lock()
 	e := c.entries[st]
 	if e == nil || e.data != d {
@@ -536,13 +537,9 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 			return nil, nil
 		}
 		ne := &cacheEntry{data: d, sorted: map[string]*sortedIndex{}, pending: map[string]*sortedIndex{}}
-		if e != nil {
-			if d.Extends(e.data) {
-				maps.Copy(ne.pending, e.pending)
-				for sig, si := range e.sorted {
-					ne.pending[sig] = si
-				}
-			}
+		if e != nil { // derive the new indexes from the old ones
+			maps.Copy(ne.pending, e.pending)
+			maps.Copy(ne.pending, e.sorted)
 		}
 		if c.entries == nil {
 			c.entries = map[*storage.Table]*cacheEntry{}
@@ -558,7 +555,7 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 	var si *sortedIndex
 	var err error
 	if old != nil {
-		si, err = old.extend(d)
+		si, err = old.derive(d)
 	} else {
 		si, err = newSortedIndex(d, sch, cols)
 	}
@@ -572,24 +569,6 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 	}
 	c.mu.Unlock()
 	return si, nil
-}
-
-// dropStale drops st's entry unless st's current snapshot extends it.
-func (c *indexCache) dropStale(st *storage.Table) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.entries[st]
-	if e == nil {
-		return
-	}
-	cur := st.Snapshot()
-	defer cur.Release()
-	if !cur.Extends(e.data) {
-		delete(c.entries, st)
-	}
 }
 
 // forget drops st's entry.
@@ -608,11 +587,15 @@ func (c *indexCache) forget(st *storage.Table) {
 // copied: comparisons read the Arrow columns, so the index costs 4 bytes
 // per row beyond the snapshot it belongs to.
 type sortedIndex struct {
-	starts []int
+	starts []int // first row number of each chunk of cols, and the total
 	typs   []sql.Type
 	ords   []int // the columns, by ordinal
 	cols   []*keyColumn
 	perm   []uint32
+	// The segments of the contents the index orders, for derive
+	// (index_derive.go): their ids and first row numbers (and the total).
+	segIDs    []string
+	segStarts []int
 }
 
 // keyKind selects how a keyColumn compares values.
@@ -750,6 +733,7 @@ func newSortedIndex(d *storage.Data, sch sql.Schema, cols []int) (*sortedIndex, 
 	if err != nil {
 		return nil, err
 	}
+	si.segIDs, si.segStarts = segmentsOf(d)
 	si.perm = make([]uint32, si.starts[len(si.starts)-1])
 	for i := range si.perm {
 		si.perm[i] = uint32(i)
@@ -790,35 +774,6 @@ func (si *sortedIndex) with(d *storage.Data) (*sortedIndex, error) {
 	for i, typ := range si.typs {
 		ns.cols = append(ns.cols, newKeyColumn(typ, arrs[i]))
 	}
-	return ns, nil
-}
-
-// extend returns the sorted index of d, whose first rows are the rows si
-// orders (see storage.Data.Extends): the new rows are read, sorted and
-// merged in, in O(n + m log m) for m new rows.
-func (si *sortedIndex) extend(d *storage.Data) (*sortedIndex, error) {
-	ns, err := si.with(d)
-	if err != nil {
-		return nil, err
-	}
-	n0, n := len(si.perm), ns.starts[len(ns.starts)-1]
-	added := make([]uint32, n-n0)
-	for i := range added {
-		added[i] = uint32(n0 + i)
-	}
-	slices.SortFunc(added, ns.compareRows)
-	ns.perm = make([]uint32, 0, n)
-	i, j := 0, 0
-	for i < n0 && j < len(added) {
-		if ns.compareRows(si.perm[i], added[j]) <= 0 {
-			ns.perm = append(ns.perm, si.perm[i])
-			i++
-		} else {
-			ns.perm = append(ns.perm, added[j])
-			j++
-		}
-	}
-	ns.perm = append(append(ns.perm, si.perm[i:]...), added[j:]...)
 	return ns, nil
 }
 

@@ -410,7 +410,6 @@ func (t *table) Truncate(ctx *sql.Context) (int, error) {
 		n = cur.NumRows()
 		return nil, nil
 	})
-	t.cache.dropStale(t.st)
 	if err != nil {
 		return 0, err
 	}

@@ -146,7 +146,6 @@ func (tx *transaction) commit() error {
 		if !tt.changed() {
 			continue
 		}
-		defer tt.t.cache.dropStale(tt.t.st)
 		c, release, err := tt.change()
 		if err != nil {
 			return err

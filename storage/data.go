@@ -59,7 +59,11 @@ type segment struct {
 	rows  int64
 	batch arrow.RecordBatch // in memory; nil for a file segment
 	file  *fileSource       // read on demand (segment.go)
+	mem   uint64            // an in-memory segment's number (see SegmentID)
 }
+
+// memSegments numbers in-memory segments.
+var memSegments atomic.Uint64
 
 // dataGen numbers Data values (see Data.gen).
 var dataGen atomic.Uint64
@@ -90,7 +94,7 @@ func newSegmentData(schema *arrow.Schema, segs []segment) *Data {
 // addBatch appends an in-memory segment holding b, taking over the
 // caller's reference; a batch of zero rows is released and dropped.
 func (d *Data) addBatch(b arrow.RecordBatch) {
-	d.addSegment(segment{rows: b.NumRows(), batch: b})
+	d.addSegment(segment{rows: b.NumRows(), batch: b, mem: memSegments.Add(1)})
 }
 
 // addSegment appends s (taking over its batch's reference); an empty
@@ -164,6 +168,17 @@ func (d *Data) NumSegments() int { return len(d.segs) }
 
 // SegmentRows returns the number of rows of segment i.
 func (d *Data) SegmentRows(i int) int64 { return d.segs[i].rows }
+
+// SegmentID identifies the rows of segment i: two segments (of any two
+// Datas of the store) with the same non-empty id hold the same rows, in
+// the same order (a data file's path; a data file never changes).
+func (d *Data) SegmentID(i int) string {
+	s := d.segs[i]
+	if s.file != nil {
+		return s.file.task.File.FilePath()
+	}
+	return fmt.Sprintf("memory:%d", s.mem)
+}
 
 // Segment returns the rows of segment i (0 ≤ i < NumSegments) as one
 // record batch of Schema: the in-memory batch, or the data file's rows
