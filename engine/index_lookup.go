@@ -315,7 +315,12 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 			}
 		}
 		if tt.rewrit {
-			_, show, _, rows := tt.view()
+			_, show, batches, rows, err := tt.view()
+			if err != nil {
+				return nil, err
+			}
+			rows = append(recordRows(t.schema.Schema, batches), rows...)
+			releaseAll(batches)
 			starts := segmentStarts(data)
 			items = slices.DeleteFunc(items, func(it keyedItem) bool {
 				b, _ := locate(starts, it.item.pos)

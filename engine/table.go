@@ -273,7 +273,10 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 			return nil, err
 		}
 		noteRead(ctx, t, tt.base) // training_reads.go
-		base, show, batches, rows := tt.view()
+		base, show, batches, rows, err := tt.view()
+		if err != nil {
+			return nil, err
+		}
 		var parts []sql.Partition
 		for _, p := range dataPartitions(base, 0) {
 			if show == nil || show[p.(*batchPartition).seg] {
@@ -288,7 +291,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 			parts = append(parts, &rowsPartition{idx: len(parts), rows: rows})
 		}
 		base.Retain() // the transaction may end before the scan does
-		return &snapshotPartitions{snap: base, parts: parts}, nil
+		return &snapshotPartitions{snap: base, owned: batches, parts: parts}, nil
 	}
 	snap, err := t.snapshot()
 	if err != nil {
@@ -307,6 +310,7 @@ func snapshotPartitionsOf(snap *storage.Data) *snapshotPartitions {
 // snapshotPartitions iterates the partitions of one held snapshot.
 type snapshotPartitions struct {
 	snap  *storage.Data
+	owned []arrow.RecordBatch // released by Close
 	parts []sql.Partition
 	i     int
 }
@@ -326,6 +330,8 @@ func (it *snapshotPartitions) Close(*sql.Context) error {
 		it.snap.Release()
 		it.snap = nil
 	}
+	releaseAll(it.owned)
+	it.owned = nil
 	return nil
 }
 

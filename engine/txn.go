@@ -126,6 +126,9 @@ func (tx *transaction) release() {
 	for _, tt := range tx.order {
 		tt.base.Release()
 		tt.inserts.release()
+		if tt.rw != nil {
+			tt.rw.release()
+		}
 	}
 	tx.tables = map[*storage.Table]*txTable{}
 	tx.order = nil
@@ -535,6 +538,7 @@ func (tt *txTable) undoTo(mark int) {
 			})
 			tt.inserts.truncate(u.n)
 		case undoToRewrite:
+			tt.rw.release()
 			tt.rewrit, tt.rw, tt.keys, tt.baseIdx = false, nil, nil, nil
 		case undoKill:
 			tt.rw.setAlive(u.n, true)
@@ -567,15 +571,28 @@ func (tt *txTable) beginStatement(pid uint64) {
 
 // view returns what a scan in the transaction sees: the base snapshot
 // (not retained for the caller) and, per base segment, whether the view
-// shows it (nil: all), the batches the transaction packed and the rows
-// it added or, in overwrite mode, the live rows of the segments it read
-// and the rows it added. The row slice is a copy.
-func (tt *txTable) view() (base *storage.Data, show []bool, batches []arrow.RecordBatch, rows []sql.Row) {
+// shows it (nil: all), batches, which the caller must release, and rows:
+// the batches the transaction packed and the rows it inserted or, in
+// overwrite mode, the live rows of the segments it deleted rows of and
+// the rows it added. The row slice is a copy.
+func (tt *txTable) view() (base *storage.Data, show []bool, batches []arrow.RecordBatch, rows []sql.Row, err error) {
 	if !tt.rewrit {
 		packed, rows := tt.inserts.view()
-		return tt.base, nil, packed, rows
+		for _, b := range packed {
+			b.Retain()
+		}
+		return tt.base, nil, packed, rows, nil
 	}
-	return tt.base, tt.rw.unread(), nil, tt.rw.liveRows()
+	surv, err := tt.rw.survivors()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	for b := range tt.rw.segs {
+		if rec := surv[b]; rec != nil {
+			batches = append(batches, rec)
+		}
+	}
+	return tt.base, tt.rw.unchanged(), batches, tt.rw.liveAdded(), nil
 }
 
 // change returns the table's changes (the table must have changed) as

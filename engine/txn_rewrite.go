@@ -2,12 +2,15 @@ package engine
 
 // Overwrite mode of a transaction's table (txTable): after the first
 // UPDATE or DELETE. The base snapshot is not turned into rows as a whole:
-// a segment of it (one data file) is read and turned into rows only when
-// a row of it is changed, found through the table's sorted index of a
-// numeric unique key (key_check.go), or, without one, when a row must be
-// found by its values (then every segment is read). At COMMIT only the
-// segments read are rewritten (storage.Table.RewriteSegments): an
-// UPDATE or DELETE of a few rows of a large table writes a few files.
+// a segment of it (one data file) is read, and kept as its Arrow batch
+// with a mark per row of whether it still exists, only when a row of it
+// is changed, found through the table's sorted index of a numeric unique
+// key (key_check.go), or, without one, when a row must be found by its
+// values (then every segment is read and its rows' keys taken). Rows
+// become SQL rows one at a time, as they are needed. At COMMIT only the
+// segments with deleted rows are rewritten, filtered
+// (storage.Table.RewriteSegments): an UPDATE or DELETE of a few rows of a
+// large table writes a few files.
 //
 // Rows are numbered by position: the base rows by their row number in
 // the base (0 ≤ i < nBase), the rows added since the switch (inserted,
@@ -15,7 +18,11 @@ package engine
 // numbers are what the undo log and the unique-key maps hold.
 
 import (
+	"context"
+
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -31,13 +38,25 @@ type rewriteState struct {
 	added  []sql.Row        // rows added since the switch
 	aliveA []bool           // per added row
 	dead   int              // rows (base and added) deleted
-	byRow  map[string][]int // full-row keys of the rows of the segments read and of added
+	byRow  map[string][]int // full-row keys of the added rows and, once keyed, of the base rows
+	keyed  bool             // every base segment read and its rows in byRow
 }
 
-// segRows is one base segment turned into rows.
+// segRows is one base segment read: its batch and which rows still exist.
 type segRows struct {
-	rows  []sql.Row
-	alive []bool
+	rec     arrow.RecordBatch
+	readers []func(int) interface{}
+	alive   []bool
+	dead    int
+}
+
+// row returns row r of the segment as a SQL row.
+func (s *segRows) row(r int) sql.Row {
+	out := make(sql.Row, len(s.readers))
+	for c, rd := range s.readers {
+		out[c] = rd(r)
+	}
+	return out
 }
 
 func newRewriteState(base *storage.Data) *rewriteState {
@@ -53,7 +72,7 @@ func newRewriteState(base *storage.Data) *rewriteState {
 // numRows is the number of live rows.
 func (rw *rewriteState) numRows() int { return rw.nBase + len(rw.added) - rw.dead }
 
-// readSegment turns base segment b into rows (once).
+// readSegment reads base segment b (once).
 func (tt *txTable) readSegment(b int) error {
 	rw := tt.rw
 	if rw.segs[b] != nil {
@@ -63,20 +82,20 @@ func (tt *txTable) readSegment(b int) error {
 	if err != nil {
 		return segmentErr(err)
 	}
-	rows := recordRows(tt.t.schema.Schema, []arrow.RecordBatch{rec})
-	rec.Release()
-	s := &segRows{rows: rows, alive: make([]bool, len(rows))}
-	for i, r := range rows {
+	sch := tt.t.schema.Schema
+	s := &segRows{rec: rec, readers: make([]func(int) interface{}, len(sch)), alive: make([]bool, rec.NumRows())}
+	for c := range sch {
+		s.readers[c] = valueReader(sch[c].Type, rec.Column(c))
+	}
+	for i := range s.alive {
 		s.alive[i] = true
-		k := rowKey(r)
-		rw.byRow[k] = append(rw.byRow[k], rw.starts[b]+i)
 	}
 	rw.segs[b] = s
 	rw.read++
 	return nil
 }
 
-// readAll turns every base segment into rows.
+// readAll reads every base segment.
 func (tt *txTable) readAll() error {
 	for b := range tt.rw.segs {
 		if err := tt.readSegment(b); err != nil {
@@ -84,6 +103,35 @@ func (tt *txTable) readAll() error {
 		}
 	}
 	return nil
+}
+
+// keyAll reads every base segment and puts its rows' keys in byRow, to
+// find rows by their values without an index.
+func (tt *txTable) keyAll() error {
+	rw := tt.rw
+	if rw.keyed {
+		return nil
+	}
+	if err := tt.readAll(); err != nil {
+		return err
+	}
+	for b, s := range rw.segs {
+		for r := range s.alive {
+			k := rowKey(s.row(r))
+			rw.byRow[k] = append(rw.byRow[k], rw.starts[b]+r)
+		}
+	}
+	rw.keyed = true
+	return nil
+}
+
+// release drops the segments read.
+func (rw *rewriteState) release() {
+	for _, s := range rw.segs {
+		if s != nil {
+			s.rec.Release()
+		}
+	}
 }
 
 // rowAt returns row i (see the numbering above), reading its segment.
@@ -96,7 +144,7 @@ func (tt *txTable) rowAt(i int) (sql.Row, error) {
 	if err := tt.readSegment(b); err != nil {
 		return nil, err
 	}
-	return rw.segs[b].rows[r], nil
+	return rw.segs[b].row(r), nil
 }
 
 // isAlive reports whether row i exists; a base row of a segment not read
@@ -124,7 +172,13 @@ func (rw *rewriteState) setAlive(i int, alive bool) {
 		return
 	}
 	b, r := locate(rw.starts, i)
-	rw.segs[b].alive[r] = alive
+	s := rw.segs[b]
+	s.alive[r] = alive
+	if alive {
+		s.dead--
+	} else {
+		s.dead++
+	}
 }
 
 // appendAdded adds live row r and returns its number.
@@ -151,9 +205,9 @@ func (rw *rewriteState) dropLastAdded() {
 	rw.added, rw.aliveA = rw.added[:j], rw.aliveA[:j]
 }
 
-// find returns the number of a live row equal to r: among the rows read,
-// then in the base segments the sorted index of a unique key points at,
-// then (no such key) in every segment.
+// find returns the number of a live row equal to r: among the added rows
+// (and the base rows once keyed), then among the base rows the sorted
+// index of a unique key points at, then (no such key) among every row.
 func (tt *txTable) find(r sql.Row) (int, error) {
 	rw := tt.rw
 	k := rowKey(r)
@@ -165,22 +219,32 @@ func (tt *txTable) find(r sql.Row) (int, error) {
 		}
 		return 0, false
 	}
-	if i, ok := look(); ok {
+	if i, ok := look(); ok || rw.keyed {
+		if !ok {
+			return 0, sql.ErrDeleteRowNotFound.New()
+		}
 		return i, nil
 	}
-	if rw.read == len(rw.segs) {
-		return 0, sql.ErrDeleteRowNotFound.New()
-	}
-	if cand, ok, err := tt.candidates(r); err != nil {
+	cand, ok, err := tt.candidates(r)
+	if err != nil {
 		return 0, err
-	} else if ok {
+	}
+	if ok {
 		for _, g := range cand {
-			b, _ := locate(rw.starts, g)
-			if err := tt.readSegment(b); err != nil {
+			if !rw.isAlive(g) {
+				continue
+			}
+			row, err := tt.rowAt(g)
+			if err != nil {
 				return 0, err
 			}
+			if rowKey(row) == k {
+				return g, nil
+			}
 		}
-	} else if err := tt.readAll(); err != nil {
+		return 0, sql.ErrDeleteRowNotFound.New()
+	}
+	if err := tt.keyAll(); err != nil {
 		return 0, err
 	}
 	if i, ok := look(); ok {
@@ -222,20 +286,9 @@ func (tt *txTable) candidates(r sql.Row) (rows []int, ok bool, err error) {
 	return nil, false, nil
 }
 
-// liveRows returns the live rows read or added: the rows of the segments
-// read, in order, then the added rows. Segments not read are the base's.
-func (rw *rewriteState) liveRows() []sql.Row {
+// liveAdded returns the live added rows, in order.
+func (rw *rewriteState) liveAdded() []sql.Row {
 	var out []sql.Row
-	for _, s := range rw.segs {
-		if s == nil {
-			continue
-		}
-		for i, r := range s.rows {
-			if s.alive[i] {
-				out = append(out, r)
-			}
-		}
-	}
 	for j, r := range rw.added {
 		if rw.aliveA[j] {
 			out = append(out, r)
@@ -244,59 +297,70 @@ func (rw *rewriteState) liveRows() []sql.Row {
 	return out
 }
 
-// unread reports, per base segment, whether it was not read (its rows
-// are the base's, unchanged).
-func (rw *rewriteState) unread() []bool {
+// unchanged reports, per base segment, whether none of its rows was
+// deleted (its rows are the base's, unchanged).
+func (rw *rewriteState) unchanged() []bool {
 	out := make([]bool, len(rw.segs))
 	for b, s := range rw.segs {
-		out[b] = s == nil
+		out[b] = s == nil || s.dead == 0
 	}
 	return out
 }
 
-// segmentChange is the commit of overwrite mode: every segment read is
-// replaced by its live rows, the live added rows appended.
-func (rw *rewriteState) segmentChange(schema *arrow.Schema) (storage.SegmentChange, error) {
-	c := storage.SegmentChange{Replace: map[int][]arrow.RecordBatch{}}
-	fail := func(err error) (storage.SegmentChange, error) {
-		for _, bs := range c.Replace {
-			releaseAll(bs)
-		}
-		releaseAll(c.Append)
-		return storage.SegmentChange{}, err
-	}
+// survivors returns the live rows of each base segment with deleted
+// rows, by segment: a new batch the caller must release, or nil when
+// none is left.
+func (rw *rewriteState) survivors() (map[int]arrow.RecordBatch, error) {
+	out := map[int]arrow.RecordBatch{}
 	for b, s := range rw.segs {
-		if s == nil {
+		if s == nil || s.dead == 0 {
 			continue
 		}
-		var live []sql.Row
-		for i, r := range s.rows {
-			if s.alive[i] {
-				live = append(live, r)
+		if s.dead == len(s.alive) {
+			out[b] = nil
+			continue
+		}
+		mask := array.NewBooleanBuilder(memory.DefaultAllocator)
+		mask.AppendValues(s.alive, nil)
+		m := mask.NewArray()
+		mask.Release()
+		rec, err := compute.FilterRecordBatch(context.Background(), s.rec, m, compute.DefaultFilterOptions())
+		m.Release()
+		if err != nil {
+			for _, r := range out {
+				if r != nil {
+					r.Release()
+				}
 			}
+			return nil, err
 		}
-		if len(live) == len(s.rows) {
-			continue // read, not changed
-		}
+		out[b] = rec
+	}
+	return out, nil
+}
+
+// segmentChange is the commit of overwrite mode: every segment with
+// deleted rows is replaced by its live rows, the live added rows
+// appended.
+func (rw *rewriteState) segmentChange(schema *arrow.Schema) (storage.SegmentChange, error) {
+	surv, err := rw.survivors()
+	if err != nil {
+		return storage.SegmentChange{}, err
+	}
+	c := storage.SegmentChange{Replace: map[int][]arrow.RecordBatch{}}
+	for b, rec := range surv {
 		c.Replace[b] = nil
-		if len(live) > 0 {
-			rec, err := rowsToRecord(memory.DefaultAllocator, schema, live)
-			if err != nil {
-				return fail(err)
-			}
+		if rec != nil {
 			c.Replace[b] = []arrow.RecordBatch{rec}
 		}
 	}
-	var added []sql.Row
-	for j, r := range rw.added {
-		if rw.aliveA[j] {
-			added = append(added, r)
-		}
-	}
-	if len(added) > 0 {
+	if added := rw.liveAdded(); len(added) > 0 {
 		rec, err := rowsToRecord(memory.DefaultAllocator, schema, added)
 		if err != nil {
-			return fail(err)
+			for _, bs := range c.Replace {
+				releaseAll(bs)
+			}
+			return storage.SegmentChange{}, err
 		}
 		c.Append = []arrow.RecordBatch{rec}
 	}
