@@ -298,4 +298,3 @@ func sortedOf(t *testing.T, batches []arrow.RecordBatch, sch sql.Schema, cols []
 	}
 	return si
 }
-
