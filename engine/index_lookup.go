@@ -315,7 +315,7 @@ func (t *table) lookup(ctx *sql.Context, lookup sql.IndexLookup) (sql.PartitionI
 			}
 		}
 		if tt.rewrit {
-			_, show, batches, rows, err := tt.view()
+			_, show, _, batches, rows, err := tt.view()
 			if err != nil {
 				return nil, err
 			}

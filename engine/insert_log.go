@@ -1,14 +1,25 @@
 package engine
 
 import (
+	"errors"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/anomalydb/anomalydb/storage"
 )
 
 // packRows is how many rows of a transaction's inserts are packed into
 // one Arrow record batch.
 const packRows = 16 * 1024
+
+// spillBytes is how many bytes of packed rows an insert log holds before
+// it writes them to data files of the table (staged, not committed):
+// the memory of a large INSERT … SELECT, CREATE TABLE … AS SELECT or
+// LOAD DATA stays bounded by it, whatever the number of rows. A
+// variable for tests.
+var spillBytes int64 = 64 << 20
 
 // insertLog holds the rows a transaction appended to one table, in
 // order. All but the last few are packed into Arrow record batches of
@@ -17,6 +28,11 @@ const packRows = 16 * 1024
 // costs the value's size, so a LOAD DATA of a million rows holds about
 // what its data files will, not twenty times that.
 //
+// Once the packed batches hold spillBytes, they are written to data files
+// of the table (storage.Table.Stage) and dropped from memory: the first
+// rows of the log are then staged, read back from their files when
+// needed, and committed with the rest (storage.TableChange.Staged).
+//
 // Rows read back from a packed batch are the rows a scan of the committed
 // table returns (same types and values). Batches that truncate drops stay
 // alive until release, because a scan of the transaction's view may still
@@ -24,21 +40,30 @@ const packRows = 16 * 1024
 type insertLog struct {
 	schema *arrow.Schema // the storage form of the rows (the base snapshot's schema)
 	sch    sql.Schema    // the SQL form
-	packed []arrow.RecordBatch
-	rows   []sql.Row // the rows after the packed ones
-	dead   []arrow.RecordBatch
+	stage  func([]arrow.RecordBatch) (*storage.Staged, error)
+
+	spilled     []*storage.Staged // the first rows, staged
+	spilledRows int
+	spillFailed bool // a staging failed: rows stay in memory (the commit reports any error)
+
+	packed      []arrow.RecordBatch
+	packedBytes int64
+	rows        []sql.Row // the rows after the packed ones
+	dead        []arrow.RecordBatch
 	// stuck is set when packing failed (a value the storage form cannot
 	// hold, which the commit reports): no packing is tried again until a
 	// truncation.
 	stuck bool
 }
 
-func newInsertLog(schema *arrow.Schema, sch sql.Schema) *insertLog {
-	return &insertLog{schema: schema, sch: sch}
+// newInsertLog returns an empty log of rows of schema (SQL form sch);
+// stage, if not nil, stages rows for the table (storage.Table.Stage).
+func newInsertLog(schema *arrow.Schema, sch sql.Schema, stage func([]arrow.RecordBatch) (*storage.Staged, error)) *insertLog {
+	return &insertLog{schema: schema, sch: sch, stage: stage}
 }
 
 // len is the number of rows.
-func (l *insertLog) len() int { return len(l.packed)*packRows + len(l.rows) }
+func (l *insertLog) len() int { return l.spilledRows + len(l.packed)*packRows + len(l.rows) }
 
 // add appends row, packing the unpacked rows once there are packRows of
 // them. A packing failure leaves them unpacked (the commit reports it).
@@ -56,14 +81,76 @@ func (l *insertLog) add(row sql.Row) {
 			return
 		}
 		l.packed = append(l.packed, rec)
+		l.packedBytes += recordBytes(rec)
 		rest := copy(l.rows, l.rows[packRows:])
 		clear(l.rows[rest:])
 		l.rows = l.rows[:rest]
 	}
+	if l.packedBytes >= spillBytes && l.stage != nil && !l.spillFailed {
+		l.spill()
+	}
+}
+
+// spill stages the packed batches and drops them from memory.
+func (l *insertLog) spill() {
+	st, err := l.stage(l.packed)
+	if err != nil {
+		l.spillFailed = true
+		return
+	}
+	releaseAll(l.packed)
+	l.spilled = append(l.spilled, st)
+	l.spilledRows += len(l.packed) * packRows
+	l.packed, l.packedBytes = nil, 0
+}
+
+// recordBytes is the size of rec's buffers.
+func recordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	var add func(d arrow.ArrayData)
+	add = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			add(c)
+		}
+	}
+	for _, c := range rec.Columns() {
+		add(c.Data())
+	}
+	return n
+}
+
+// stagedRow returns row i (< spilledRows), read from its staged file.
+func (l *insertLog) stagedRow(i int) sql.Row {
+	for _, st := range l.spilled {
+		d := st.Data()
+		if int64(i) >= d.NumRows() {
+			i -= int(d.NumRows())
+			continue
+		}
+		b, r := locate(segmentStarts(d), i)
+		rec, err := d.Segment(b)
+		if err != nil {
+			return nil // a staged file that cannot be read: the commit fails on it
+		}
+		defer rec.Release()
+		one := rec.NewSlice(int64(r), int64(r+1))
+		defer one.Release()
+		return recordRows(l.sch, []arrow.RecordBatch{one})[0]
+	}
+	return nil
 }
 
 // at returns row i.
 func (l *insertLog) at(i int) sql.Row {
+	if i < l.spilledRows {
+		return l.stagedRow(i)
+	}
+	i -= l.spilledRows
 	if p := i / packRows; p < len(l.packed) {
 		one := l.packed[p].NewSlice(int64(i%packRows), int64(i%packRows+1))
 		defer one.Release()
@@ -73,10 +160,35 @@ func (l *insertLog) at(i int) sql.Row {
 }
 
 // each calls fn for every row from row from on, in order, until fn
-// returns false; it unpacks one batch at a time.
+// returns false; it unpacks one batch at a time (staged rows are read
+// back from their files).
 func (l *insertLog) each(from int, fn func(i int, r sql.Row) bool) {
-	first := min(from/packRows, len(l.packed))
-	i := first * packRows
+	i := 0
+	for _, st := range l.spilled {
+		d := st.Data()
+		if from >= i+int(d.NumRows()) {
+			i += int(d.NumRows())
+			continue
+		}
+		stop := false
+		_ = d.Scan(int64(max(0, from-i)), func(rec arrow.RecordBatch, first int64) error {
+			for k, r := range recordRows(l.sch, []arrow.RecordBatch{rec}) {
+				if g := i + int(first) + k; g >= from && !fn(g, r) {
+					stop = true
+					return errStopEach
+				}
+			}
+			return nil
+		})
+		if stop {
+			return
+		}
+		i += int(d.NumRows())
+	}
+	from -= l.spilledRows
+	first := min(max(0, from)/packRows, len(l.packed))
+	i = l.spilledRows + first*packRows
+	from += l.spilledRows
 	for _, rec := range l.packed[first:] {
 		for _, r := range recordRows(l.sch, []arrow.RecordBatch{rec}) {
 			if i >= from && !fn(i, r) {
@@ -99,10 +211,19 @@ func (l *insertLog) truncate(n int) {
 		return
 	}
 	l.stuck = false
+	if n < l.spilledRows {
+		l.unspill(n)
+		return
+	}
+	n -= l.spilledRows
 	if p := n / packRows; p < len(l.packed) {
 		l.rows = recordRows(l.sch, l.packed[p:p+1])[:n%packRows]
 		l.dead = append(l.dead, l.packed[p:]...)
 		l.packed = l.packed[:p]
+		l.packedBytes = 0
+		for _, rec := range l.packed {
+			l.packedBytes += recordBytes(rec)
+		}
 		return
 	}
 	k := n - len(l.packed)*packRows
@@ -110,10 +231,60 @@ func (l *insertLog) truncate(n int) {
 	l.rows = l.rows[:k]
 }
 
-// view returns the packed batches (valid until release) and a copy of the
-// unpacked rows.
-func (l *insertLog) view() ([]arrow.RecordBatch, []sql.Row) {
-	return l.packed, append([]sql.Row(nil), l.rows...)
+// unspill drops the rows from n (< spilledRows) on: the staged rows
+// from the first staged part holding them on are discarded, the rows of
+// that part before n added again.
+func (l *insertLog) unspill(n int) {
+	start := 0
+	k := 0
+	for ; k < len(l.spilled); k++ {
+		if rows := int(l.spilled[k].NumRows()); n < start+rows {
+			break
+		} else {
+			start += rows
+		}
+	}
+	var keep []sql.Row
+	if n > start {
+		_ = l.spilled[k].Data().Scan(0, func(rec arrow.RecordBatch, first int64) error {
+			if int(first) < n-start {
+				part := rec.NewSlice(0, min(rec.NumRows(), int64(n-start)-first))
+				keep = append(keep, recordRows(l.sch, []arrow.RecordBatch{part})...)
+				part.Release()
+			}
+			return nil
+		})
+	}
+	for _, st := range l.spilled[k:] {
+		st.Discard()
+	}
+	l.spilled, l.spilledRows = l.spilled[:k], start
+	l.dead = append(l.dead, l.packed...)
+	l.packed, l.packedBytes, l.rows = nil, 0, nil
+	for _, r := range keep {
+		l.add(r)
+	}
+}
+
+// stagedData returns the staged rows (valid until the log is committed
+// or released).
+func (l *insertLog) stagedData() []*storage.Data {
+	staged := make([]*storage.Data, len(l.spilled))
+	for i, st := range l.spilled {
+		staged[i] = st.Data()
+	}
+	return staged
+}
+
+// view returns the staged rows (valid until the log is committed or
+// released), the packed batches, retained for the caller, and a copy of
+// the unpacked rows.
+func (l *insertLog) view() ([]*storage.Data, []arrow.RecordBatch, []sql.Row) {
+	staged := l.stagedData()
+	for _, b := range l.packed {
+		b.Retain()
+	}
+	return staged, l.packed, append([]sql.Row(nil), l.rows...)
 }
 
 // batches returns every row as record batches, which the caller releases.
@@ -134,8 +305,13 @@ func (l *insertLog) batches() ([]arrow.RecordBatch, error) {
 	return out, nil
 }
 
-// release frees the packed batches.
+// release frees the packed batches and discards rows staged and not
+// committed.
 func (l *insertLog) release() {
+	for _, st := range l.spilled {
+		st.Discard()
+	}
+	l.spilled, l.spilledRows = nil, 0
 	releaseAll(l.packed)
 	releaseAll(l.dead)
 	l.packed, l.dead, l.rows = nil, nil, nil
@@ -146,3 +322,6 @@ func releaseAll(recs []arrow.RecordBatch) {
 		r.Release()
 	}
 }
+
+// errStopEach stops a Scan of each early.
+var errStopEach = errors.New("stop")

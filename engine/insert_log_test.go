@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/anomalydb/anomalydb/storage"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -11,8 +12,16 @@ import (
 
 // TestInsertLog checks insertLog against a plain slice of rows through
 // adds, reads, truncations inside a packed batch, at a batch boundary and
-// in the unpacked tail, and the batches a commit takes.
+// in the unpacked tail, and the rows a commit takes; then the same with
+// every packed batch staged to a data file of a real table as soon as it
+// is packed (spilled), so that truncations go into the staged rows.
 func TestInsertLog(t *testing.T) {
+	for _, spill := range []bool{false, true} {
+		t.Run(fmt.Sprint("spill=", spill), func(t *testing.T) { testInsertLog(t, spill) })
+	}
+}
+
+func testInsertLog(t *testing.T, spill bool) {
 	sch := sql.Schema{
 		{Name: "id", Type: types.Int64, Nullable: false},
 		{Name: "v", Type: types.Float64, Nullable: true},
@@ -30,7 +39,25 @@ func TestInsertLog(t *testing.T) {
 		}
 		return sql.Row{int64(i), v, s}
 	}
-	l := newInsertLog(schema, sch)
+	var stage func([]arrow.RecordBatch) (*storage.Staged, error)
+	if spill {
+		store, err := storage.OpenWithOptions(t.TempDir(), &storage.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		if err := store.CreateDatabase("d"); err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := store.CreateTable("d", "t", schema, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stage = tbl.Stage
+		defer func(old int64) { spillBytes = old }(spillBytes)
+		spillBytes = 1
+	}
+	l := newInsertLog(schema, sch, stage)
 	defer l.release()
 	var model []sql.Row
 	check := func(when string) {
@@ -65,8 +92,20 @@ func TestInsertLog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := recordRows(sch, recs); fmt.Sprint(got) != fmt.Sprint(model) && len(model) > 0 {
-			t.Fatalf("%s: batches hold other rows", when)
+		var got []sql.Row
+		for _, d := range l.stagedData() {
+			all, err := d.ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, recordRows(sch, all)...)
+			releaseAll(all)
+		}
+		if spill != (len(l.spilled) > 0) && len(model) > 2*packRows {
+			t.Fatalf("%s: %d staged parts with spilling %v", when, len(l.spilled), spill)
+		}
+		if got = append(got, recordRows(sch, recs)...); fmt.Sprint(got) != fmt.Sprint(model) && len(model) > 0 {
+			t.Fatalf("%s: staged parts and batches hold other rows", when)
 		}
 		releaseAll(recs)
 	}
@@ -78,8 +117,8 @@ func TestInsertLog(t *testing.T) {
 		}
 	}
 	add(3*packRows + 100)
-	if len(l.packed) != 3 {
-		t.Fatalf("%d packed batches after %d rows", len(l.packed), l.len())
+	if len(l.packed)+len(l.spilled) != 3 {
+		t.Fatalf("%d packed batches and %d staged after %d rows", len(l.packed), len(l.spilled), l.len())
 	}
 	check("added")
 	for _, n := range []int{3*packRows + 50, 2*packRows + 7, 2 * packRows, 5} {
@@ -89,9 +128,14 @@ func TestInsertLog(t *testing.T) {
 		add(packRows + 3)
 		check(fmt.Sprint("added after truncating to ", n))
 	}
-	packed, rows := l.view()
-	if len(packed)*packRows+len(rows) != len(model) {
-		t.Fatalf("view: %d batches and %d rows for %d", len(packed), len(rows), len(model))
+	staged, packed, rows := l.view()
+	n := len(packed)*packRows + len(rows)
+	for _, d := range staged {
+		n += int(d.NumRows())
+	}
+	releaseAll(packed)
+	if n != len(model) {
+		t.Fatalf("view: %d staged parts, %d batches and %d rows for %d", len(staged), len(packed), len(rows), len(model))
 	}
 }
 
@@ -101,7 +145,7 @@ func TestInsertLog(t *testing.T) {
 func TestInsertLogUnpackable(t *testing.T) {
 	sch := sql.Schema{{Name: "id", Type: types.Int64, Nullable: false}}
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
-	l := newInsertLog(schema, sch)
+	l := newInsertLog(schema, sch, nil)
 	defer l.release()
 	var model []sql.Row
 	add := func(v interface{}) {

@@ -77,7 +77,7 @@ type Config struct {
 	CacheMemory int64
 	// DataFileBytes is the in-memory size of the rows of one data file
 	// (storage.Options.TargetFileBytes): an UPDATE or DELETE rewrites
-	// the files holding the rows it changes. Zero means 16 MiB.
+	// the files holding the rows it changes. Zero means 4 MiB.
 	DataFileBytes int64
 	// MaxAllowedPacket is the default of @@max_allowed_packet in bytes
 	// (max_allowed_packet.go); 0 means DefaultMaxAllowedPacket (64 MiB).

@@ -129,12 +129,11 @@ func TestWritesCommitOneSnapshotEach(t *testing.T) {
 		// Iceberg's terms, although it only adds rows.
 		{"INSERT INTO sn.t VALUES (2, 2), (3, 3)", "overwrite", 3, 1},
 		// UPDATE and DELETE rewrite only the files that hold rows they
-		// change: here the file of a.csv (its 990 other rows to a new
-		// file) and the one of the 3 inserted rows, not b.csv's; the 13
-		// new versions go to a file of their own, which is all the
-		// DELETE then removes.
+		// change: here the file of a.csv and the one of the 3 inserted
+		// rows (1003 rows to one new file: 990 kept, 13 new versions),
+		// not b.csv's; the DELETE then rewrites that new file only.
 		{"UPDATE sn.t SET v = v + 1 WHERE id < 1010", "overwrite", 1003, 1003},
-		{"DELETE FROM sn.t WHERE id < 1010", "overwrite", 0, 13},
+		{"DELETE FROM sn.t WHERE id < 1010", "overwrite", 990, 1003},
 		{"TRUNCATE TABLE sn.t", "overwrite", 0, 1090},
 		{"INSERT INTO sn.t VALUES (7, 7)", "append", 1, 0},
 	}

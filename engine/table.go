@@ -273,7 +273,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 			return nil, err
 		}
 		noteRead(ctx, t, tt.base) // training_reads.go
-		base, show, batches, rows, err := tt.view()
+		base, show, staged, batches, rows, err := tt.view()
 		if err != nil {
 			return nil, err
 		}
@@ -283,6 +283,9 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 				p.(*batchPartition).idx = len(parts)
 				parts = append(parts, p)
 			}
+		}
+		for _, d := range staged {
+			parts = append(parts, dataPartitions(d, len(parts))...)
 		}
 		for _, rec := range batches {
 			parts = append(parts, &batchPartition{idx: len(parts), rec: rec})

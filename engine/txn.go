@@ -103,7 +103,7 @@ func (tx *transaction) table(t *table) *txTable {
 		return tt
 	}
 	tt := &txTable{tx: tx, t: t, base: t.st.Snapshot()}
-	tt.inserts = newInsertLog(tt.base.Schema(), t.schema.Schema)
+	tt.inserts = newInsertLog(tt.base.Schema(), t.schema.Schema, t.st.Stage)
 	tt.uniq = t.uniqueKeysAt(tt.base)
 	tx.tables[t.st] = tt
 	tx.order = append(tx.order, tt)
@@ -571,28 +571,26 @@ func (tt *txTable) beginStatement(pid uint64) {
 
 // view returns what a scan in the transaction sees: the base snapshot
 // (not retained for the caller) and, per base segment, whether the view
-// shows it (nil: all), batches, which the caller must release, and rows:
+// shows it (nil: all), the inserted rows staged to files (valid while the
+// transaction lasts), batches, which the caller must release, and rows:
 // the batches the transaction packed and the rows it inserted or, in
 // overwrite mode, the live rows of the segments it deleted rows of and
 // the rows it added. The row slice is a copy.
-func (tt *txTable) view() (base *storage.Data, show []bool, batches []arrow.RecordBatch, rows []sql.Row, err error) {
+func (tt *txTable) view() (base *storage.Data, show []bool, staged []*storage.Data, batches []arrow.RecordBatch, rows []sql.Row, err error) {
 	if !tt.rewrit {
-		packed, rows := tt.inserts.view()
-		for _, b := range packed {
-			b.Retain()
-		}
-		return tt.base, nil, packed, rows, nil
+		staged, packed, rows := tt.inserts.view()
+		return tt.base, nil, staged, packed, rows, nil
 	}
 	surv, err := tt.rw.survivors()
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	for b := range tt.rw.segs {
 		if rec := surv[b]; rec != nil {
 			batches = append(batches, rec)
 		}
 	}
-	return tt.base, tt.rw.unchanged(), batches, tt.rw.liveAdded(), nil
+	return tt.base, tt.rw.unchanged(), nil, batches, tt.rw.liveAdded(), nil
 }
 
 // change returns the table's changes (the table must have changed) as
@@ -614,8 +612,9 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 		// now, so that their memory is free while the data files are
 		// written. A re-check of the keys reads the rows from recs.
 		tt.keys, tt.undo = nil, nil
-		check := func(cur *storage.Data) error { return tt.recheckKeys(cur, recs) }
-		c := storage.TableChange{Table: t.st, Check: check, Append: recs}
+		staged := tt.inserts.stagedData()
+		check := func(cur *storage.Data) error { return tt.recheckKeys(cur, staged, recs) }
+		c := storage.TableChange{Table: t.st, Check: check, Append: recs, Staged: tt.inserts.spilled}
 		return c, func() { releaseAll(recs) }, nil
 	}
 	name := t.Name() // the callback must not call methods of the storage table
@@ -638,7 +637,7 @@ func (tt *txTable) change() (storage.TableChange, func(), error) {
 // were already checked against the base rows when inserted, and only the
 // rows added since are read: the check of a group-committed INSERT costs
 // what was committed since its snapshot, not the table's size.
-func (tt *txTable) recheckKeys(cur *storage.Data, inserted []arrow.RecordBatch) error {
+func (tt *txTable) recheckKeys(cur *storage.Data, staged []*storage.Data, inserted []arrow.RecordBatch) error {
 	if sameContents(cur, tt.base) {
 		return nil
 	}
@@ -654,7 +653,7 @@ func (tt *txTable) recheckKeys(cur *storage.Data, inserted []arrow.RecordBatch) 
 	if err != nil {
 		return err
 	}
-	for _, rec := range inserted {
+	checkRows := func(rec arrow.RecordBatch, _ int64) error {
 		for _, r := range recordRows(tt.t.schema.Schema, []arrow.RecordBatch{rec}) {
 			for u, uk := range uniq {
 				k, ok := uk.keyOf(r)
@@ -666,6 +665,17 @@ func (tt *txTable) recheckKeys(cur *storage.Data, inserted []arrow.RecordBatch) 
 				}
 				sets[u][k] = -1
 			}
+		}
+		return nil
+	}
+	for _, d := range staged {
+		if err := d.Scan(0, checkRows); err != nil {
+			return segmentErr(err)
+		}
+	}
+	for _, rec := range inserted {
+		if err := checkRows(rec, 0); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -53,6 +53,10 @@ type TableChange struct {
 	Check func(cur *Data) error
 	// Append holds the rows to append; the caller keeps ownership.
 	Append []arrow.RecordBatch
+	// Staged, with an append, are rows staged for the table (Table.Stage)
+	// appended before Append. CommitTables uses them up whatever the
+	// outcome, as Table.AppendStaged does.
+	Staged []*Staged
 }
 
 // Store returns the store the table belongs to.
@@ -81,6 +85,9 @@ func (s *Store) CommitTables(changes []TableChange) error {
 	var owned []arrow.RecordBatch // returned by Rewrite callbacks
 	defer func() { releaseBatches(owned) }()
 	for _, c := range changes {
+		defer discardAll(c.Staged) // those no staged write took over
+	}
+	for _, c := range changes {
 		if c.Table == nil {
 			return errors.New("storage: CommitTables: nil table")
 		}
@@ -92,7 +99,8 @@ func (s *Store) CommitTables(changes []TableChange) error {
 		case c.Table.store != s:
 			return fmt.Errorf("storage: CommitTables: table %s.%s belongs to another store", c.Table.db, c.Table.name)
 		case c.Rewrite != nil && (c.Check != nil || c.Append != nil || c.Segments != nil),
-			c.Segments != nil && (c.Check != nil || c.Append != nil):
+			c.Segments != nil && (c.Check != nil || c.Append != nil),
+			len(c.Staged) > 0 && (c.Rewrite != nil || c.Segments != nil):
 			return fmt.Errorf("storage: CommitTables: change of %s.%s is both a rewrite and an append", c.Table.db, c.Table.name)
 		case i > 0 && compareTables(sorted[i-1].Table, c.Table) == 0:
 			return fmt.Errorf("storage: CommitTables: table %s.%s given twice", c.Table.db, c.Table.name)
@@ -105,6 +113,8 @@ func (s *Store) CommitTables(changes []TableChange) error {
 			return c.Table.Rewrite(c.Rewrite)
 		case c.Segments != nil:
 			return c.Table.RewriteSegments(c.Segments)
+		case len(c.Staged) > 0:
+			return c.Table.AppendStaged(c.Check, c.Staged, c.Append)
 		}
 		return c.Table.AppendIf(c.Check, c.Append)
 	}
@@ -128,6 +138,9 @@ func (s *Store) CommitTables(changes []TableChange) error {
 				return err
 			}
 			rows[i] = n
+			for _, st := range c.Staged {
+				rows[i] += st.NumRows()
+			}
 		}
 	}
 	recs := make([][]arrow.RecordBatch, len(sorted))
@@ -182,6 +195,17 @@ func (s *Store) CommitTables(changes []TableChange) error {
 			return tables[i].overwriteLocked(recs[i], rows[i])
 		case sorted[i].Segments != nil:
 			return tables[i].segmentsLocked(segs[i])
+		case len(sorted[i].Staged) > 0:
+			st, err := tables[i].stageWithStaged(nil, sorted[i].Staged, recs[i]) // checked above
+			if err != nil || st == nil {
+				return err
+			}
+			if err := st.commit(nil); err != nil {
+				return fmt.Errorf("storage: append to %s.%s: %w", tables[i].db, tables[i].name, err)
+			}
+			st.publish()
+			tables[i].maintain(s.ctx)
+			return nil
 		}
 		return tables[i].appendLocked(recs[i], rows[i])
 	}
@@ -195,6 +219,8 @@ func (s *Store) CommitTables(changes []TableChange) error {
 			st, err = tables[i].stageOverwrite(recs[i], rows[i])
 		case sorted[i].Segments != nil:
 			st, err = tables[i].stageSegments(segs[i])
+		case len(sorted[i].Staged) > 0:
+			st, err = tables[i].stageWithStaged(nil, sorted[i].Staged, recs[i])
 		default:
 			st, err = tables[i].stageAppend(recs[i], rows[i])
 		}

@@ -66,7 +66,7 @@ type Options struct {
 	// segment) after about that many bytes of rows, whatever Parquet
 	// compresses them to. Smaller files make an UPDATE or DELETE of a few
 	// rows cheaper (it rewrites only the files it touches) and a cached
-	// read finer; larger ones make fewer files. Zero means 16 MiB.
+	// read finer; larger ones make fewer files. Zero means 4 MiB.
 	TargetFileBytes int64
 
 	// fsys, if set, replaces the operating system for every change the
@@ -103,7 +103,7 @@ func (o *Options) withDefaults() Options {
 		out.CacheBytes = 0
 	}
 	if out.TargetFileBytes <= 0 {
-		out.TargetFileBytes = 16 << 20
+		out.TargetFileBytes = 4 << 20
 	}
 	return out
 }

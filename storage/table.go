@@ -651,20 +651,29 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 			break
 		}
 	}
+	// Each yielded batch is one file: chunk rows (the last fewer), taken
+	// across the input batches.
 	recs := func(yield func(arrow.RecordBatch, error) bool) {
+		var total int64
 		for _, b := range batches {
-			n := b.NumRows()
-			for lo := int64(0); lo < n; lo += chunk {
-				part := b.NewSlice(lo, min(n, lo+chunk))
-				c, err := convertBatch(ctx, canon, part)
-				part.Release()
-				if err != nil {
-					yield(nil, err)
-					return
-				}
-				if !yield(c, nil) {
-					return
-				}
+			total += b.NumRows()
+		}
+		for lo := int64(0); lo < total; lo += chunk {
+			parts := sliceRows(batches[0].Schema(), batches, lo, min(chunk, total-lo))
+			joined, err := concatBatches(t.store.opts.Allocator, batches[0].Schema(), parts)
+			releaseBatches(parts)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			c, err := convertBatch(ctx, canon, joined)
+			joined.Release()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(c, nil) {
+				return
 			}
 		}
 	}
