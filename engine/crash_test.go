@@ -125,6 +125,11 @@ func TestCrashDuringLoadData(t *testing.T) {
 	})
 }
 
+// crashLoadFlags start the servers of TestCrashDuringLoadData with a
+// small --insert-buffer, so that the loads stage their rows to data files
+// as they go and the kills also land while staged files are written.
+var crashLoadFlags = []string{"--insert-buffer", "1M"}
+
 // A loader runs one LOAD DATA statement on the server at addr and
 // returns once the server has answered (or the connection is lost).
 type loader func(addr, stmt string) error
@@ -200,7 +205,7 @@ func crashDuringLoadData(t *testing.T, local bool, load loader) {
 	// intact counts the rows that hold what writeCSV wrote for their id.
 	const intact = "SELECT COUNT(*) FROM c.t WHERE a = id + 0.5 AND b = id * 7 AND name = CONCAT('row', id)"
 
-	p := startProc(t, bin, dir)
+	p := startProc(t, bin, dir, crashLoadFlags...)
 	db := openDSN(t, "root:@tcp("+p.addr+")/")
 	mustExec(t, db, "CREATE DATABASE c")
 	mustExec(t, db, "CREATE TABLE c.t (id INT PRIMARY KEY, a DOUBLE, b BIGINT, c DOUBLE, name VARCHAR(20))")
@@ -212,7 +217,7 @@ func crashDuringLoadData(t *testing.T, local bool, load loader) {
 	p.kill()
 	// Measure one full load into a scratch table, as the first
 	// statement of a fresh server like the loads below, to aim the kills.
-	p = startProc(t, bin, dir)
+	p = startProc(t, bin, dir, crashLoadFlags...)
 	start := p.progress()
 	if err := load(p.addr, strings.Replace(fmt.Sprintf(stmt, large), "c.t", "c.scratch", 1)); err != nil {
 		t.Fatal(err)
@@ -245,7 +250,7 @@ func crashDuringLoadData(t *testing.T, local bool, load loader) {
 	}
 	count := int64(initial)
 	for i, at := range points {
-		p := startProc(t, bin, dir)
+		p := startProc(t, bin, dir, crashLoadFlags...)
 		db := openDSN(t, "root:@tcp("+p.addr+")/")
 		got := queryInt(t, db, "SELECT COUNT(*) FROM c.t")
 		if got != count {
@@ -263,7 +268,7 @@ func crashDuringLoadData(t *testing.T, local bool, load loader) {
 		err, during := p.killWhen(reached, done)
 		when := map[bool]string{true: "during the statement", false: "after it returned"}[during]
 
-		p2 := startProc(t, bin, dir)
+		p2 := startProc(t, bin, dir, crashLoadFlags...)
 		db2 := openDSN(t, "root:@tcp("+p2.addr+")/")
 		after := queryInt(t, db2, "SELECT COUNT(*) FROM c.t")
 		switch after {

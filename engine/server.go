@@ -79,6 +79,12 @@ type Config struct {
 	// (storage.Options.TargetFileBytes): an UPDATE or DELETE rewrites
 	// the files holding the rows it changes. Zero means 4 MiB.
 	DataFileBytes int64
+	// InsertBuffer is how many bytes of inserted rows a transaction
+	// holds in memory per table before it writes them to data files
+	// (staged, committed with the transaction): the memory of a large
+	// LOAD DATA, INSERT … SELECT or CREATE TABLE … AS SELECT. Zero means
+	// 64 MiB. It applies to every server of the process.
+	InsertBuffer int64
 	// MaxAllowedPacket is the default of @@max_allowed_packet in bytes
 	// (max_allowed_packet.go); 0 means DefaultMaxAllowedPacket (64 MiB).
 	MaxAllowedPacket int64
@@ -188,6 +194,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.SecureFilePriv != nil && *cfg.SecureFilePriv == "" {
 		logrus.Warn("--secure-file-priv '': every user with the FILE privilege can read and write any file this process can")
+	}
+	if cfg.InsertBuffer > 0 {
+		spillBytes = cfg.InsertBuffer
 	}
 	fresh := isEmptyDir(cfg.DataDir)
 	logPreviousShutdown(cfg.DataDir, fresh) // shutdown.go
