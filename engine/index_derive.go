@@ -12,6 +12,7 @@ package engine
 
 import (
 	"slices"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -105,18 +106,17 @@ func (si *sortedIndex) sliceKeys(arrs [][]arrow.Array, chunks []int, start, rows
 	return chunks
 }
 
-// mergeOrders merges two row orders sorted by cmp.
+// mergeOrders merges two row orders sorted by cmp, b's rows after a's
+// equal ones. Each row of b is placed by a binary search in a, so merging
+// a few rows into many costs O(len(b) log len(a)) comparisons and a copy,
+// not a comparison per row of a.
 func mergeOrders(a, b []uint32, cmp func(x, y uint32) int) []uint32 {
 	out := make([]uint32, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if cmp(a[i], b[j]) <= 0 {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
-		}
+	i := 0
+	for _, x := range b {
+		k := i + sort.Search(len(a)-i, func(k int) bool { return cmp(a[i+k], x) > 0 })
+		out = append(append(out, a[i:k]...), x)
+		i = k
 	}
-	return append(append(out, a[i:]...), b[j:]...)
+	return append(out, a[i:]...)
 }
