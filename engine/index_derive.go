@@ -76,11 +76,25 @@ func (si *sortedIndex) derive(d *storage.Data) (*sortedIndex, error) {
 	for c, typ := range si.typs {
 		ns.cols = append(ns.cols, newKeyColumn(typ, arrs[c]))
 	}
+	// Renumber the kept rows: a row of old segment b moves by
+	// newStart[b] - segStarts[b]. Its segment is found from a table of
+	// the first segment of each block of rows, then a step or two.
+	const blockBits = 12
+	first := make([]int32, si.segStarts[len(si.segStarts)-1]>>blockBits+1)
+	for b, k := 0, 0; k < len(first); k++ {
+		for b+1 < len(si.segStarts)-1 && si.segStarts[b+1] <= k<<blockBits {
+			b++
+		}
+		first[k] = int32(b)
+	}
 	kept := make([]uint32, 0, len(si.perm))
 	for _, g := range si.perm {
-		b, r := locate(si.segStarts, int(g))
+		b := int(first[g>>blockBits])
+		for si.segStarts[b+1] <= int(g) {
+			b++
+		}
 		if s := newStart[b]; s >= 0 {
-			kept = append(kept, uint32(s+r))
+			kept = append(kept, uint32(s+int(g)-si.segStarts[b]))
 		}
 	}
 	slices.SortFunc(fresh, ns.compareRows)
