@@ -44,7 +44,8 @@ type insertLog struct {
 
 	spilled     []*storage.Staged // the first rows, staged
 	spilledRows int
-	spillFailed bool // a staging failed: rows stay in memory (the commit reports any error)
+	spillFailed bool  // a staging failed: rows stay in memory (the commit reports any error)
+	readErr     error // reading staged rows back failed: the commit fails with it
 
 	packed      []arrow.RecordBatch
 	packedBytes int64
@@ -135,7 +136,8 @@ func (l *insertLog) stagedRow(i int) sql.Row {
 		b, r := locate(segmentStarts(d), i)
 		rec, err := d.Segment(b)
 		if err != nil {
-			return nil // a staged file that cannot be read: the commit fails on it
+			l.readErr = err // the commit fails with it
+			return nil
 		}
 		defer rec.Release()
 		one := rec.NewSlice(int64(r), int64(r+1))
@@ -171,7 +173,7 @@ func (l *insertLog) each(from int, fn func(i int, r sql.Row) bool) {
 			continue
 		}
 		stop := false
-		_ = d.Scan(int64(max(0, from-i)), func(rec arrow.RecordBatch, first int64) error {
+		err := d.Scan(int64(max(0, from-i)), func(rec arrow.RecordBatch, first int64) error {
 			for k, r := range recordRows(l.sch, []arrow.RecordBatch{rec}) {
 				if g := i + int(first) + k; g >= from && !fn(g, r) {
 					stop = true
@@ -180,6 +182,10 @@ func (l *insertLog) each(from int, fn func(i int, r sql.Row) bool) {
 			}
 			return nil
 		})
+		if err != nil && !stop {
+			l.readErr = err // the commit fails with it
+			return
+		}
 		if stop {
 			return
 		}
@@ -246,7 +252,7 @@ func (l *insertLog) unspill(n int) {
 	}
 	var keep []sql.Row
 	if n > start {
-		_ = l.spilled[k].Data().Scan(0, func(rec arrow.RecordBatch, first int64) error {
+		err := l.spilled[k].Data().Scan(0, func(rec arrow.RecordBatch, first int64) error {
 			if int(first) < n-start {
 				part := rec.NewSlice(0, min(rec.NumRows(), int64(n-start)-first))
 				keep = append(keep, recordRows(l.sch, []arrow.RecordBatch{part})...)
@@ -254,6 +260,9 @@ func (l *insertLog) unspill(n int) {
 			}
 			return nil
 		})
+		if err != nil {
+			l.readErr = err // the commit fails with it
+		}
 	}
 	for _, st := range l.spilled[k:] {
 		st.Discard()
@@ -288,7 +297,11 @@ func (l *insertLog) view() ([]*storage.Data, []arrow.RecordBatch, []sql.Row) {
 }
 
 // batches returns every row as record batches, which the caller releases.
+// It fails if staged rows could not be read back (see readErr).
 func (l *insertLog) batches() ([]arrow.RecordBatch, error) {
+	if l.readErr != nil {
+		return nil, segmentErr(l.readErr)
+	}
 	out := make([]arrow.RecordBatch, 0, len(l.packed)+1)
 	for _, rec := range l.packed {
 		rec.Retain()

@@ -285,6 +285,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 			}
 		}
 		for _, d := range staged {
+			d.Retain() // the transaction may end before the scan does
 			parts = append(parts, dataPartitions(d, len(parts))...)
 		}
 		for _, rec := range batches {
@@ -294,7 +295,7 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 			parts = append(parts, &rowsPartition{idx: len(parts), rows: rows})
 		}
 		base.Retain() // the transaction may end before the scan does
-		return &snapshotPartitions{snap: base, owned: batches, parts: parts}, nil
+		return &snapshotPartitions{snap: base, more: staged, owned: batches, parts: parts}, nil
 	}
 	snap, err := t.snapshot()
 	if err != nil {
@@ -313,6 +314,7 @@ func snapshotPartitionsOf(snap *storage.Data) *snapshotPartitions {
 // snapshotPartitions iterates the partitions of one held snapshot.
 type snapshotPartitions struct {
 	snap  *storage.Data
+	more  []*storage.Data     // further contents read, released by Close
 	owned []arrow.RecordBatch // released by Close
 	parts []sql.Partition
 	i     int
@@ -335,6 +337,10 @@ func (it *snapshotPartitions) Close(*sql.Context) error {
 	}
 	releaseAll(it.owned)
 	it.owned = nil
+	for _, d := range it.more {
+		d.Release()
+	}
+	it.more = nil
 	return nil
 }
 

@@ -289,8 +289,14 @@ func (tt *txTable) numRows() int64 {
 	return int64(tt.rw.numRows())
 }
 
-// changed reports whether the transaction changed the table.
-func (tt *txTable) changed() bool { return tt.rewrit || tt.inserts.len() > 0 }
+// changed reports whether the transaction changed the table (an
+// overwrite mode whose changes were all undone or cancel out did not).
+func (tt *txTable) changed() bool {
+	if tt.rewrit {
+		return tt.rw.changes()
+	}
+	return tt.inserts.len() > 0
+}
 
 // baseRow reads row idx of the base snapshot.
 func (tt *txTable) baseRow(idx int) (sql.Row, error) {
@@ -438,7 +444,10 @@ func (tt *txTable) row(idx int) (sql.Row, error) {
 		return tt.rowAt(idx)
 	}
 	if idx < 0 {
-		return tt.inserts.at(-idx - 1), nil
+		if r := tt.inserts.at(-idx - 1); r != nil {
+			return r, nil
+		}
+		return nil, segmentErr(tt.inserts.readErr)
 	}
 	return tt.baseRow(idx)
 }
@@ -474,6 +483,9 @@ func (tt *txTable) toRewrite() error {
 		return true
 	})
 	tt.undo = append(tt.undo, undoEntry{undoToRewrite, 0})
+	if err := tt.inserts.readErr; err != nil {
+		return segmentErr(err)
+	}
 	return nil
 }
 

@@ -19,6 +19,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -195,8 +196,9 @@ func (rw *rewriteState) appendAdded(r sql.Row) int {
 func (rw *rewriteState) dropLastAdded() {
 	j := len(rw.added) - 1
 	k := rowKey(rw.added[j])
+	// Base rows keyed later (keyAll) may follow it in the list.
 	if l := rw.byRow[k]; len(l) > 0 {
-		rw.byRow[k] = l[:len(l)-1]
+		rw.byRow[k] = slices.DeleteFunc(l, func(i int) bool { return i == rw.nBase+j })
 	}
 	if !rw.aliveA[j] {
 		rw.dead--
@@ -284,6 +286,17 @@ func (tt *txTable) candidates(r sql.Row) (rows []int, ok bool, err error) {
 		return rows, true, nil
 	}
 	return nil, false, nil
+}
+
+// changes reports whether a row was deleted from the base or a live row
+// added.
+func (rw *rewriteState) changes() bool {
+	for _, s := range rw.segs {
+		if s != nil && s.dead > 0 {
+			return true
+		}
+	}
+	return slices.Contains(rw.aliveA, true)
 }
 
 // liveAdded returns the live added rows, in order.

@@ -359,6 +359,9 @@ func (s *Store) AlterTable(db, name string, a Alteration) error {
 		return err
 	}
 	nt, err := newTable(s, d, a.NewName, t.dir(), t.ice)
+	if err == nil {
+		nt.live = t.live // readers of the old name keep their files from the new name's expiry
+	}
 	if err != nil { // cannot happen: the schema and properties are t's
 		keep.Release()
 		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after renaming; reopen the store: %w", d.name, t.name, err)

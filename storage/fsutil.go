@@ -303,7 +303,14 @@ func osPath(name string) string {
 
 // Open implements icebergio.IO.
 func (f icebergFS) Open(name string) (icebergio.File, error) {
-	return f.LocalFS.Open(f.loc.resolve(name))
+	p := f.loc.resolve(name)
+	file, err := f.LocalFS.Open(p)
+	if errors.Is(err, fs.ErrNotExist) && f.loc != nil {
+		if alt, ok := f.loc.movedPath(p); ok { // a dropped table's file, read by a reader it had
+			return f.LocalFS.Open(alt)
+		}
+	}
+	return file, err
 }
 
 // ReadFile implements icebergio.ReadFileIO.

@@ -157,7 +157,12 @@ func (s *Store) moveLocked(t *Table, d, to *database, name string, schema *arrow
 	to.tables[key(name)] = nt
 	t.detachLocked(fmt.Errorf("%w: %s.%s was moved to %s.%s", ErrTableNotFound, d.name, t.name, to.name, name))
 	if trashed != "" {
-		_ = s.fs.RemoveAll(trashed)
+		from, to := filepath.Join(s.dbDir(d), t.dir()), filepath.Join(trashed, t.dir())
+		s.loc.move(from, to)
+		t.whenIdle(func() { // as after DropTable
+			_ = s.fs.RemoveAll(trashed)
+			s.loc.unmove(from, to)
+		})
 	}
 	if terr != nil {
 		return fmt.Errorf("storage: %s.%s is moved to %s, but its old files could not be removed (%v); reopen the store to remove them", d.name, t.name, to.name, terr)

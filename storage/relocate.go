@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/iceberg-go/table"
@@ -41,6 +42,32 @@ var ErrOutsideDataDir = errors.New("storage: path outside the data directory")
 type relocator struct {
 	root string                   // the current data directory, clean and absolute
 	old  atomic.Pointer[[]string] // earlier roots, longest first
+	// moved maps directories moved away (a dropped table's or database's,
+	// into the trash) to where they went, for readers that still hold
+	// their files (see Store.DropTable).
+	moved sync.Map // string → string
+}
+
+// move records that directory from (clean, absolute) went to to.
+func (r *relocator) move(from, to string) { r.moved.Store(filepath.Clean(from), to) }
+
+// unmove forgets the move of from to to.
+func (r *relocator) unmove(from, to string) { r.moved.CompareAndDelete(filepath.Clean(from), to) }
+
+// movedPath returns where p went, if it lies under a moved directory.
+func (r *relocator) movedPath(p string) (string, bool) {
+	var out string
+	r.moved.Range(func(k, v any) bool {
+		if under(p, k.(string)) {
+			rel, err := filepath.Rel(k.(string), p)
+			if err == nil {
+				out = filepath.Join(v.(string), rel)
+				return false
+			}
+		}
+		return true
+	})
+	return out, out != ""
 }
 
 func newRelocator(root string) *relocator {

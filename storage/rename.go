@@ -142,6 +142,9 @@ func (s *Store) renameLocked(d *database, t *Table, newName string) error {
 		return fmt.Errorf("storage: renaming table %s.%s: %w", d.name, t.name, err)
 	}
 	nt, err := newTable(s, d, newName, t.dir(), t.ice)
+	if err == nil {
+		nt.live = t.live // readers of the old name keep their files from the new name's expiry
+	}
 	if err != nil { // cannot happen: the schema and properties are t's
 		t.err = fmt.Errorf("storage: table %s.%s is in an unknown state after renaming; reopen the store: %w", d.name, t.name, err)
 		return t.err

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/compute"
@@ -417,8 +418,9 @@ func (s *Store) dbDir(d *database) string { return filepath.Join(s.warehouse, d.
 
 // DropDatabase drops a database with all its tables and detectors. The
 // database directory is first renamed into the trash directory, so a crash
-// can never leave some of its tables behind, and then deleted. Data values
-// obtained from its tables stay valid until released.
+// can never leave some of its tables behind, and then deleted once no
+// Data obtained from its tables is held (their reads follow the files
+// into the trash); the next Open empties the trash anyway.
 func (s *Store) DropDatabase(name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -437,11 +439,24 @@ func (s *Store) DropDatabase(name string) error {
 	detTrashed, detErr := s.moveToTrash(s.detectors, d.dir)
 	s.detMu.Unlock()
 	delete(s.dbs, key(d.name))
+	from, to := s.dbDir(d), filepath.Join(trashed, d.dir)
+	if trashed != "" {
+		s.loc.move(from, to)
+	}
+	var left atomic.Int64 // tables whose readers are not done
+	left.Store(int64(len(d.tables)) + 1)
+	gone := func() {
+		if left.Add(-1) == 0 && trashed != "" {
+			_ = s.fs.RemoveAll(trashed)
+			s.loc.unmove(from, to)
+		}
+	}
 	for _, t := range d.tables {
 		t.detachLocked(fmt.Errorf("%w: %s.%s was dropped", ErrTableNotFound, d.name, t.name))
+		t.whenIdle(gone)
 	}
 	unlock()
-	_ = s.fs.RemoveAll(trashed)
+	gone()
 	if detTrashed != "" {
 		_ = s.fs.RemoveAll(detTrashed)
 	}
@@ -606,9 +621,11 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 }
 
 // DropTable drops a table: its directory is renamed into the trash
-// directory (atomically) and then deleted. It waits for an in-flight write
-// to the table. Data values obtained from the table stay valid until
-// released; later writes through the *Table fail with ErrTableNotFound.
+// directory (atomically) and then deleted, once no Data obtained from the
+// table is held (until then their reads follow the files into the
+// trash; the next Open empties the trash anyway). It waits for an
+// in-flight write to the table. Later writes through the *Table fail
+// with ErrTableNotFound.
 func (s *Store) DropTable(db, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -627,8 +644,17 @@ func (s *Store) DropTable(db, name string) error {
 		return fmt.Errorf("storage: dropping table %s.%s: %w", d.name, t.name, err)
 	}
 	delete(d.tables, key(name))
+	from, to := filepath.Join(s.dbDir(d), t.dir()), filepath.Join(trashed, t.dir())
+	if trashed != "" {
+		s.loc.move(from, to)
+	}
 	t.detachLocked(fmt.Errorf("%w: %s.%s was dropped", ErrTableNotFound, d.name, t.name))
+	t.whenIdle(func() {
+		if trashed != "" {
+			_ = s.fs.RemoveAll(trashed)
+			s.loc.unmove(from, to)
+		}
+	})
 	t.writeMu.Unlock()
-	_ = s.fs.RemoveAll(trashed)
 	return nil
 }

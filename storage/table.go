@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
 )
 
 // Table is one Iceberg table with its committed contents held in memory.
@@ -54,8 +55,7 @@ type Table struct {
 	// older ones readers still hold, whose data files maintain must not
 	// delete. maintainDue is set when maintain was put off for them; the
 	// last of them to be freed runs it.
-	liveMu      sync.Mutex
-	live        map[*Data]struct{}
+	live        *liveSet // shared with the *Table of a new name after a rename
 	maintainDue atomic.Bool
 }
 
@@ -93,6 +93,7 @@ func newTable(s *Store, d *database, name, dir string, ice *table.Table) (*Table
 		canon:  canon,
 		props:  props,
 		ice:    ice,
+		live:   &liveSet{m: map[*Data]struct{}{}},
 	}
 	t.meta.Store(ice)
 	return t, nil
@@ -209,12 +210,12 @@ func (t *Table) writable() error {
 func (t *Table) publish(d *Data) {
 	d.props = t.props
 	d.snapshot = snapshotID(t.ice)
-	t.liveMu.Lock()
 	if t.live == nil {
-		t.live = map[*Data]struct{}{}
+		t.live = &liveSet{m: map[*Data]struct{}{}}
 	}
-	t.live[d] = struct{}{}
-	t.liveMu.Unlock()
+	t.live.mu.Lock()
+	t.live.m[d] = struct{}{}
+	t.live.mu.Unlock()
 	d.onFree = func() { t.freed(d) }
 	t.dataMu.Lock()
 	old := t.data
@@ -678,7 +679,8 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 		}
 	}
 	var files []iceberg.DataFile
-	for df, err := range table.WriteRecords(ctx, ice, canon, recs, table.WithTargetFileSize(1), table.WithParquetRowGroupLimit(int(chunk))) {
+	for df, err := range table.WriteRecords(ctx, ice, canon, recs, table.WithTargetFileSize(1), table.WithParquetRowGroupLimit(int(chunk)),
+		table.WithWriteUUID(uuid.Must(uuid.NewV7()))) {
 		if err != nil {
 			t.removeDataFiles(files)
 			return nil, fmt.Errorf("storage: writing data files of %s.%s: %w", t.db, t.name, err)
@@ -795,16 +797,16 @@ func (t *Table) maintain(ctx context.Context) {
 // current ones that read a data file the current snapshot no longer
 // lists (one an expiry could delete); t.writeMu must be held.
 func (t *Table) oldReadsPending() bool {
-	t.liveMu.Lock()
-	defer t.liveMu.Unlock()
-	if len(t.live) <= 1 {
+	t.live.mu.Lock()
+	defer t.live.mu.Unlock()
+	if len(t.live.m) <= 1 {
 		return false
 	}
 	current := make(map[string]bool, len(t.files))
 	for _, f := range t.files {
 		current[f.df.FilePath()] = true
 	}
-	for d := range t.live {
+	for d := range t.live.m {
 		for _, s := range d.segs {
 			if s.file != nil && !current[s.file.task.File.FilePath()] {
 				return true
@@ -814,14 +816,60 @@ func (t *Table) oldReadsPending() bool {
 	return false
 }
 
+// liveSet holds the published Datas of a table not yet freed (see
+// Table.live). onIdle, if set, runs once no Data of the set reads a data
+// file any more (the deletion of a dropped table's files).
+type liveSet struct {
+	mu     sync.Mutex
+	m      map[*Data]struct{}
+	onIdle func()
+}
+
+// readersLocked reports whether a Data of the set other than except
+// reads data files; s.mu must be held.
+func (s *liveSet) readersLocked(except *Data) bool {
+	for d := range s.m {
+		if d == except {
+			continue
+		}
+		for _, seg := range d.segs {
+			if seg.file != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// whenIdle runs fn now if no Data of t's set but the current one reads
+// data files, else once the last of them is freed; t.writeMu must be
+// held.
+func (t *Table) whenIdle(fn func()) {
+	t.live.mu.Lock()
+	if t.live.readersLocked(t.data) {
+		t.live.onIdle = fn
+		t.live.mu.Unlock()
+		return
+	}
+	t.live.mu.Unlock()
+	fn()
+}
+
 // freed forgets d, a published Data whose last reference was dropped,
 // and runs a maintain that was put off for readers, unless the table is
 // being written (a commit runs maintain when it is done; a maintain
 // still due then waits for the next commit).
 func (t *Table) freed(d *Data) {
-	t.liveMu.Lock()
-	delete(t.live, d)
-	t.liveMu.Unlock()
+	t.live.mu.Lock()
+	delete(t.live.m, d)
+	var idle func()
+	if t.live.onIdle != nil && !t.live.readersLocked(nil) {
+		idle, t.live.onIdle = t.live.onIdle, nil
+	}
+	t.live.mu.Unlock()
+	if idle != nil {
+		idle()
+	}
 	if !t.maintainDue.Load() || !t.writeMu.TryLock() {
 		return
 	}
@@ -881,8 +929,11 @@ func (t *Table) load(ctx context.Context) error {
 }
 
 // compareTasks orders scan tasks by data sequence number (commit order),
-// then by the write counter embedded in iceberg-go's data file names
-// ("{partition}-{counter}-{uuid}-{file:05d}.parquet"), then by path.
+// then by the write that made the file (the write UUID in iceberg-go's
+// data file names, "{partition}-{counter}-{uuid}-{file:05d}.parquet": the
+// store writes with time-ordered version 7 UUIDs, so that the files of
+// several writes of one commit, such as staged rows, keep their order),
+// then by the task and file counters within the write, then by path.
 func compareTasks(a, b table.FileScanTask) int {
 	seq := func(t table.FileScanTask) int64 {
 		if t.DataSequenceNumber == nil {
@@ -890,10 +941,11 @@ func compareTasks(a, b table.FileScanTask) int {
 		}
 		return *t.DataSequenceNumber
 	}
-	ac, af := fileCounters(a.File.FilePath())
-	bc, bf := fileCounters(b.File.FilePath())
+	aw, ac, af := fileCounters(a.File.FilePath())
+	bw, bc, bf := fileCounters(b.File.FilePath())
 	return cmp.Or(
 		cmp.Compare(seq(a), seq(b)),
+		strings.Compare(aw, bw),
 		cmp.Compare(ac, bc),
 		cmp.Compare(af, bf),
 		strings.Compare(a.File.FilePath(), b.File.FilePath()),
@@ -901,20 +953,21 @@ func compareTasks(a, b table.FileScanTask) int {
 	)
 }
 
-// fileCounters extracts the task counter and file counter from an
-// iceberg-go data file name, or (0, 0) for other names.
-func fileCounters(path string) (int64, int64) {
+// fileCounters extracts the write UUID, the task counter and the file
+// counter from an iceberg-go data file name, or ("", 0, 0) for other
+// names.
+func fileCounters(path string) (string, int64, int64) {
 	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	parts := strings.Split(base, "-")
 	if len(parts) != 8 {
-		return 0, 0
+		return "", 0, 0
 	}
 	c, err1 := strconv.ParseInt(parts[1], 10, 64)
 	f, err2 := strconv.ParseInt(parts[7], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, 0
+		return "", 0, 0
 	}
-	return c, f
+	return strings.Join(parts[2:7], "-"), c, f
 }
 
 func snapshotID(t *table.Table) int64 {
