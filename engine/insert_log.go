@@ -41,6 +41,12 @@ type insertLog struct {
 	schema *arrow.Schema // the storage form of the rows (the base snapshot's schema)
 	sch    sql.Schema    // the SQL form
 	stage  func([]arrow.RecordBatch) (*storage.Staged, error)
+	// onSpill, if set, is told of every spill: rows [first, first+n) were
+	// staged as recs (valid during the call); onUnspill of every
+	// truncation into the staged rows: the staged parts from row from on
+	// are gone (before the rows kept of them are added back).
+	onSpill   func(first int, recs []arrow.RecordBatch)
+	onUnspill func(from int)
 
 	spilled     []*storage.Staged // the first rows, staged
 	spilledRows int
@@ -98,6 +104,9 @@ func (l *insertLog) spill() {
 	if err != nil {
 		l.spillFailed = true
 		return
+	}
+	if l.onSpill != nil {
+		l.onSpill(l.spilledRows, l.packed)
 	}
 	releaseAll(l.packed)
 	l.spilled = append(l.spilled, st)
@@ -268,6 +277,9 @@ func (l *insertLog) unspill(n int) {
 		st.Discard()
 	}
 	l.spilled, l.spilledRows = l.spilled[:k], start
+	if l.onUnspill != nil {
+		l.onUnspill(start)
+	}
 	l.dead = append(l.dead, l.packed...)
 	l.packed, l.packedBytes, l.rows = nil, 0, nil
 	for _, r := range keep {

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,6 +106,7 @@ func (tx *transaction) table(t *table) *txTable {
 	tt := &txTable{tx: tx, t: t, base: t.st.Snapshot()}
 	tt.inserts = newInsertLog(tt.base.Schema(), t.schema.Schema, t.st.Stage)
 	tt.uniq = t.uniqueKeysAt(tt.base)
+	tt.initRuns()
 	tx.tables[t.st] = tt
 	tx.order = append(tx.order, tt)
 	return tt
@@ -255,6 +257,11 @@ type txTable struct {
 	// checks the base rows (key_check.go); keys then holds the inserted
 	// rows' keys only. nil: keys holds the base rows' keys too.
 	baseIdx []*sortedIndex
+	// runs has, per unique key that is one integer column (runnable),
+	// the sorted values of the staged inserted rows (key_runs.go); those
+	// rows are not in keys.
+	runs     [][]keyRun
+	runnable []bool
 
 	undo     []undoEntry
 	inserted uint64 // tx.gen of the last undoInserts entry
@@ -383,6 +390,9 @@ func (tt *txTable) setKeys(row sql.Row, idx int) {
 		return
 	}
 	for u, uk := range tt.uniq {
+		if idx < 0 && tt.inRun(u, -idx-1) {
+			continue // a staged row: its key is in a run
+		}
 		if k, ok := uk.keyOf(row); ok {
 			tt.keys[u][k] = idx
 		}
@@ -426,6 +436,9 @@ func (tt *txTable) checkUnique(row sql.Row, self int, hasSelf bool) error {
 			j, dup = tt.baseDuplicate(tt.baseIdx[u], uk, row, k, func(g int) bool {
 				return (hasSelf && g == self) || (tt.rewrit && !tt.rw.isAlive(g))
 			})
+		}
+		if !dup && !tt.rewrit && tt.inRuns(u, row[uk.cols[0]]) {
+			return uk.dupErr(row, nil) // a staged row's key
 		}
 		if dup {
 			existing, err := tt.row(j)
@@ -549,6 +562,7 @@ func (tt *txTable) undoTo(mark int) {
 				return true
 			})
 			tt.inserts.truncate(u.n)
+			tt.syncRuns()
 		case undoToRewrite:
 			tt.rw.release()
 			tt.rewrit, tt.rw, tt.keys, tt.baseIdx = false, nil, nil, nil
@@ -665,6 +679,15 @@ func (tt *txTable) recheckKeys(cur *storage.Data, staged []*storage.Data, insert
 	if err != nil {
 		return err
 	}
+	// The inserted rows were checked against each other when inserted
+	// for the keys the base had; only a key defined since needs their
+	// keys in the sets too.
+	fresh := make([]bool, len(uniq))
+	for u, uk := range uniq {
+		fresh[u] = !slices.ContainsFunc(tt.uniq, func(o *uniqueKey) bool {
+			return o.name == uk.name && slices.Equal(o.cols, uk.cols) && slices.Equal(o.prefix, uk.prefix)
+		})
+	}
 	checkRows := func(rec arrow.RecordBatch, _ int64) error {
 		for _, r := range recordRows(tt.t.schema.Schema, []arrow.RecordBatch{rec}) {
 			for u, uk := range uniq {
@@ -675,7 +698,9 @@ func (tt *txTable) recheckKeys(cur *storage.Data, staged []*storage.Data, insert
 				if _, dup := sets[u][k]; dup {
 					return uk.dupErr(r, nil)
 				}
-				sets[u][k] = -1
+				if fresh[u] {
+					sets[u][k] = -1
+				}
 			}
 		}
 		return nil
