@@ -4,13 +4,14 @@ package engine
 // the rows it inserted before (key_check.go: a map of their keys). When
 // the insert log stages rows to data files (insert_log.go), the keys of a
 // unique key made of one integer column move out of that map into a
-// sorted run of int64 per staged part: 8 bytes a row instead of a map
-// entry of about 100, so a LOAD DATA of any size into a table with an
-// integer primary key holds its key check in a small fraction of the
-// memory the rows would take. Other keys keep the map.
+// sorted run of values with their row positions per staged part: 12 bytes
+// a row instead of a map entry of about 100, so a LOAD DATA of any size
+// into a table with an integer primary key holds its key check in a small
+// fraction of the memory the rows would take. Other keys keep the map.
 
 import (
 	"slices"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,10 +20,12 @@ import (
 )
 
 // keyRun is the sorted values of one integer key of the rows of one
-// staged part, which begins at row first of the insert log.
+// staged part, which begins at row first of the insert log, with the
+// row of each (pos[i] is the part's row holding vals[i]): 12 bytes a row.
 type keyRun struct {
 	first int
 	vals  []int64
+	pos   []int32
 }
 
 // runnableKey reports whether key u is one integer column whose values
@@ -62,8 +65,11 @@ func (tt *txTable) spilled(first int, recs []arrow.RecordBatch) {
 			continue
 		}
 		var vals []int64
+		var pos []int32
+		off := 0
 		for _, rec := range recs {
-			vals = appendInts(vals, rec.Column(uk.cols[0]))
+			vals, pos = appendInts(vals, pos, rec.Column(uk.cols[0]), off)
+			off += int(rec.NumRows())
 		}
 		n := 0
 		for _, rec := range recs {
@@ -77,17 +83,32 @@ func (tt *txTable) spilled(first int, recs []arrow.RecordBatch) {
 				}
 			}
 		}
-		slices.Sort(vals)
-		tt.runs[u] = append(tt.runs[u], keyRun{first: first, vals: vals})
+		sort.Sort(byValue{vals, pos})
+		tt.runs[u] = append(tt.runs[u], keyRun{first: first, vals: vals, pos: pos})
 	}
 }
 
-// appendInts appends the non-NULL values of an integer column.
-func appendInts(dst []int64, col arrow.Array) []int64 {
+// byValue sorts values with their row positions.
+type byValue struct {
+	vals []int64
+	pos  []int32
+}
+
+func (b byValue) Len() int           { return len(b.vals) }
+func (b byValue) Less(i, j int) bool { return b.vals[i] < b.vals[j] }
+func (b byValue) Swap(i, j int) {
+	b.vals[i], b.vals[j] = b.vals[j], b.vals[i]
+	b.pos[i], b.pos[j] = b.pos[j], b.pos[i]
+}
+
+// appendInts appends the non-NULL values of an integer column, and their
+// row numbers (from off) to pos.
+func appendInts(dst []int64, pos []int32, col arrow.Array, off int) ([]int64, []int32) {
 	for i := range col.Len() {
 		if col.IsNull(i) {
 			continue
 		}
+		pos = append(pos, int32(off+i))
 		switch c := col.(type) {
 		case *array.Int8:
 			dst = append(dst, int64(c.Value(i)))
@@ -103,26 +124,29 @@ func appendInts(dst []int64, col arrow.Array) []int64 {
 			dst = append(dst, int64(c.Value(i)))
 		case *array.Uint32:
 			dst = append(dst, int64(c.Value(i)))
+		default:
+			pos = pos[:len(pos)-1] // not an integer column (cannot happen)
 		}
 	}
-	return dst
+	return dst, pos
 }
 
-// inRuns reports whether a staged row has value v of key u.
-func (tt *txTable) inRuns(u int, v interface{}) bool {
+// inRuns returns the insert log row number of a staged row whose value
+// of key u is v.
+func (tt *txTable) inRuns(u int, v interface{}) (int, bool) {
 	if tt.runs == nil || len(tt.runs[u]) == 0 {
-		return false
+		return 0, false
 	}
 	n, err := toInt64(v)
 	if err != nil {
-		return false
+		return 0, false
 	}
 	for _, r := range tt.runs[u] {
-		if _, found := slices.BinarySearch(r.vals, n); found {
-			return true
+		if i, found := slices.BinarySearch(r.vals, n); found {
+			return r.first + int(r.pos[i]), true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // inRun reports whether insert log row i's value of key u is in a run.

@@ -437,8 +437,10 @@ func (tt *txTable) checkUnique(row sql.Row, self int, hasSelf bool) error {
 				return (hasSelf && g == self) || (tt.rewrit && !tt.rw.isAlive(g))
 			})
 		}
-		if !dup && !tt.rewrit && tt.inRuns(u, row[uk.cols[0]]) {
-			return uk.dupErr(row, nil) // a staged row's key
+		if !dup && !tt.rewrit {
+			if i, staged := tt.inRuns(u, row[uk.cols[0]]); staged {
+				j, dup = -(i + 1), true // a staged row's key
+			}
 		}
 		if dup {
 			existing, err := tt.row(j)

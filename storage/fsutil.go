@@ -306,8 +306,10 @@ func (f icebergFS) Open(name string) (icebergio.File, error) {
 	p := f.loc.resolve(name)
 	file, err := f.LocalFS.Open(p)
 	if errors.Is(err, fs.ErrNotExist) && f.loc != nil {
-		if alt, ok := f.loc.movedPath(p); ok { // a dropped table's file, read by a reader it had
-			return f.LocalFS.Open(alt)
+		for _, alt := range f.loc.movedPaths(p) { // a dropped table's file, read by a reader it had
+			if file, aerr := f.LocalFS.Open(alt); aerr == nil {
+				return file, nil
+			}
 		}
 	}
 	return file, err

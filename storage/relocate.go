@@ -44,30 +44,53 @@ type relocator struct {
 	old  atomic.Pointer[[]string] // earlier roots, longest first
 	// moved maps directories moved away (a dropped table's or database's,
 	// into the trash) to where they went, for readers that still hold
-	// their files (see Store.DropTable).
-	moved sync.Map // string → string
+	// their files (see Store.DropTable); one path may have been moved
+	// several times (a table dropped, created again, dropped again).
+	movedMu sync.Mutex
+	moved   map[string][]string
 }
 
 // move records that directory from (clean, absolute) went to to.
-func (r *relocator) move(from, to string) { r.moved.Store(filepath.Clean(from), to) }
+func (r *relocator) move(from, to string) {
+	r.movedMu.Lock()
+	defer r.movedMu.Unlock()
+	if r.moved == nil {
+		r.moved = map[string][]string{}
+	}
+	from = filepath.Clean(from)
+	r.moved[from] = append(r.moved[from], to)
+}
 
 // unmove forgets the move of from to to.
-func (r *relocator) unmove(from, to string) { r.moved.CompareAndDelete(filepath.Clean(from), to) }
+func (r *relocator) unmove(from, to string) {
+	r.movedMu.Lock()
+	defer r.movedMu.Unlock()
+	from = filepath.Clean(from)
+	r.moved[from] = slices.DeleteFunc(r.moved[from], func(d string) bool { return d == to })
+	if len(r.moved[from]) == 0 {
+		delete(r.moved, from)
+	}
+}
 
-// movedPath returns where p went, if it lies under a moved directory.
-func (r *relocator) movedPath(p string) (string, bool) {
-	var out string
-	r.moved.Range(func(k, v any) bool {
-		if under(p, k.(string)) {
-			rel, err := filepath.Rel(k.(string), p)
-			if err == nil {
-				out = filepath.Join(v.(string), rel)
-				return false
-			}
+// movedPaths returns where p may have gone, if it lies under a moved
+// directory: the places it was moved to, newest first.
+func (r *relocator) movedPaths(p string) []string {
+	r.movedMu.Lock()
+	defer r.movedMu.Unlock()
+	var out []string
+	for from, tos := range r.moved {
+		if !under(p, from) {
+			continue
 		}
-		return true
-	})
-	return out, out != ""
+		rel, err := filepath.Rel(from, p)
+		if err != nil {
+			continue
+		}
+		for i := len(tos) - 1; i >= 0; i-- {
+			out = append(out, filepath.Join(tos[i], rel))
+		}
+	}
+	return out
 }
 
 func newRelocator(root string) *relocator {
