@@ -88,7 +88,7 @@ func (l *insertLog) add(row sql.Row) {
 			return
 		}
 		l.packed = append(l.packed, rec)
-		l.packedBytes += recordBytes(rec)
+		l.packedBytes += storage.BatchBytes(rec)
 		rest := copy(l.rows, l.rows[packRows:])
 		clear(l.rows[rest:])
 		l.rows = l.rows[:rest]
@@ -112,26 +112,6 @@ func (l *insertLog) spill() {
 	l.spilled = append(l.spilled, st)
 	l.spilledRows += len(l.packed) * packRows
 	l.packed, l.packedBytes = nil, 0
-}
-
-// recordBytes is the size of rec's buffers.
-func recordBytes(rec arrow.RecordBatch) int64 {
-	var n int64
-	var add func(d arrow.ArrayData)
-	add = func(d arrow.ArrayData) {
-		for _, b := range d.Buffers() {
-			if b != nil {
-				n += int64(b.Len())
-			}
-		}
-		for _, c := range d.Children() {
-			add(c)
-		}
-	}
-	for _, c := range rec.Columns() {
-		add(c.Data())
-	}
-	return n
 }
 
 // stagedRow returns row i (< spilledRows), read from its staged file.
@@ -237,7 +217,7 @@ func (l *insertLog) truncate(n int) {
 		l.packed = l.packed[:p]
 		l.packedBytes = 0
 		for _, rec := range l.packed {
-			l.packedBytes += recordBytes(rec)
+			l.packedBytes += storage.BatchBytes(rec)
 		}
 		return
 	}

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	gosql "database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -35,18 +36,8 @@ func TestLargeInsertsStageTheirRows(t *testing.T) {
 	ts := startServer(t, dir, false)
 	db := ts.open("")
 	mustExecAll(t, db, "CREATE DATABASE g", "USE g", "CREATE TABLE src (id BIGINT PRIMARY KEY, v DOUBLE)")
-	const rows, per = 100_000, 10_000
-	for start := 0; start < rows; start += per {
-		var b strings.Builder
-		b.WriteString("INSERT INTO src VALUES ")
-		for i := start; i < start+per; i++ {
-			if i > start {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "(%d, %d.5)", i, i%1000)
-		}
-		mustExec(t, db, b.String())
-	}
+	const rows = 100_000
+	fillSrc(t, db, rows)
 	sums := "SELECT COUNT(*), CAST(SUM(id) AS SIGNED), SUM(v) FROM "
 	want := [][]string{r(fmt.Sprint(rows), fmt.Sprint(rows*(rows-1)/2), fmt.Sprint(float64(rows/1000)*(999*1000/2+500)))}
 
@@ -95,5 +86,22 @@ func TestLargeInsertsStageTheirRows(t *testing.T) {
 	expectRows(t, db, sums+"scored", want)
 	if after := parquetFiles(t, dir, "g", "k"); after != before || before < 2 {
 		t.Errorf("data files of k: %d before the restart, %d after; want the same, several", before, after)
+	}
+}
+
+// fillSrc inserts rows (i, i%1000 + 0.5) for i in [0, rows) into the
+// current database's table src, 10,000 a statement.
+func fillSrc(t *testing.T, db *gosql.DB, rows int) {
+	t.Helper()
+	for start := 0; start < rows; start += 10_000 {
+		var b strings.Builder
+		b.WriteString("INSERT INTO src VALUES ")
+		for i := start; i < min(rows, start+10_000); i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "(%d, %d.5)", i, i%1000)
+		}
+		mustExec(t, db, b.String())
 	}
 }

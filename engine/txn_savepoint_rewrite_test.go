@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/anomalydb/anomalydb/engine"
@@ -18,18 +17,8 @@ func TestSpillSavepointsAndRewrite(t *testing.T) {
 	ts := startServer(t, dir, false)
 	db := ts.open("")
 	mustExecAll(t, db, "CREATE DATABASE g", "USE g", "CREATE TABLE src (id BIGINT PRIMARY KEY, v DOUBLE)")
-	const rows, per = 60_000, 10_000
-	for start := 0; start < rows; start += per {
-		var b strings.Builder
-		b.WriteString("INSERT INTO src VALUES ")
-		for i := start; i < start+per; i++ {
-			if i > start {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "(%d, %d.5)", i, i%1000)
-		}
-		mustExec(t, db, b.String())
-	}
+	const rows = 60_000
+	fillSrc(t, db, rows)
 	sums := "SELECT COUNT(*), CAST(SUM(id) AS SIGNED) FROM "
 	sum := func(lo, hi int) [][]string {
 		return [][]string{r(fmt.Sprint(hi-lo), fmt.Sprint((hi-1)*hi/2-(lo-1)*lo/2))}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"slices"
 	"bytes"
 	"fmt"
 	"runtime/pprof"
@@ -304,4 +305,16 @@ func (d *Data) retainedBatches() []arrow.RecordBatch {
 		panic(err)
 	}
 	return bs
+}
+
+// smallTable creates database db (if needed) and table db.t of
+// smallSchema in s.
+func smallTable(t testing.TB, s *Store) *Table {
+	t.Helper()
+	if !slices.Contains(s.Databases(), "db") {
+		must(t, s.CreateDatabase("db"))
+	}
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	return tbl
 }

@@ -232,7 +232,7 @@ func (c *batchCache) get(key cacheKey, load func() (arrow.RecordBatch, error)) (
 // put caches rec under key (taking a reference of its own), evicting the
 // least recently used batches beyond the budget.
 func (c *batchCache) put(key cacheKey, rec arrow.RecordBatch) {
-	size := batchBytes(rec)
+	size := BatchBytes(rec)
 	if size > c.budget {
 		return
 	}
@@ -297,8 +297,9 @@ func (s *Store) CacheStats() CacheStats {
 	return CacheStats{Budget: c.budget, Used: c.used, Batches: len(c.entries), Hits: c.hits, Misses: c.misses}
 }
 
-// batchBytes is the size of the Arrow buffers of rec.
-func batchBytes(rec arrow.RecordBatch) int64 {
+// BatchBytes is the size of the Arrow buffers of rec (what it holds in
+// memory; slices count their whole buffers).
+func BatchBytes(rec arrow.RecordBatch) int64 {
 	var n int64
 	var add func(d arrow.ArrayData)
 	add = func(d arrow.ArrayData) {

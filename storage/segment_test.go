@@ -36,9 +36,7 @@ func TestScansStreamWithinTheCacheBudget(t *testing.T) {
 	dir := t.TempDir()
 	const rows, per = 500_000, 100_000 // 16 bytes a row: 8 MB
 	s := segmentStore(t, dir, mem, 1<<20)
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
+	tbl := smallTable(t, s)
 	for start := int64(0); start < rows; start += per {
 		append1(t, tbl, makeBatch(mem, tbl.Schema(), start, per))
 	}
@@ -46,7 +44,7 @@ func TestScansStreamWithinTheCacheBudget(t *testing.T) {
 
 	s = segmentStore(t, dir, mem, 1<<20)
 	defer s.Close()
-	tbl, err = s.Table("db", "t")
+	tbl, err := s.Table("db", "t")
 	must(t, err)
 	d := tbl.Snapshot()
 	defer d.Release()
@@ -71,7 +69,7 @@ func TestScansStreamWithinTheCacheBudget(t *testing.T) {
 		}
 		next += rec.NumRows()
 		peak = max(peak, mem.CurrentAlloc())
-		largest = max(largest, batchBytes(rec))
+		largest = max(largest, BatchBytes(rec))
 		return nil
 	})
 	must(t, err)
@@ -105,9 +103,7 @@ func TestTargetFileBytesSplitsWrites(t *testing.T) {
 	mem := checkedAlloc(t)
 	s := segmentStore(t, t.TempDir(), mem, -1)
 	defer s.Close()
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
+	tbl := smallTable(t, s)
 	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 500_000))
 	d := tbl.Snapshot()
 	defer d.Release()
@@ -136,9 +132,7 @@ func TestOldContentsKeepTheirFiles(t *testing.T) {
 	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, MaxSnapshots: 3, RetainSnapshots: 2})
 	must(t, err)
 	defer s.Close()
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
+	tbl := smallTable(t, s)
 	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
 	old := tbl.Snapshot()
 	for i := int64(1); i <= 6; i++ {
@@ -181,9 +175,7 @@ func TestRewriteSegmentsTouchesOnlyItsFiles(t *testing.T) {
 	mem := checkedAlloc(t)
 	dir := t.TempDir()
 	s := segmentStore(t, dir, mem, -1)
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
-	must(t, err)
+	tbl := smallTable(t, s)
 	other, err := s.CreateTable("db", "u", smallSchema(), nil)
 	must(t, err)
 	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 200_000))

@@ -648,7 +648,7 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 	chunk := int64(1) << 20
 	for _, b := range batches {
 		if n := b.NumRows(); n > 0 {
-			chunk = max(1024, n*target/max(1, batchBytes(b)))
+			chunk = max(1024, n*target/max(1, BatchBytes(b)))
 			break
 		}
 	}
