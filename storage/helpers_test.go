@@ -1,10 +1,10 @@
 package storage
 
 import (
-	"slices"
 	"bytes"
 	"fmt"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"testing"
 	"time"

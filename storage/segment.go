@@ -9,12 +9,11 @@ package storage
 
 import (
 	"container/list"
+	"context"
 	"fmt"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
@@ -63,41 +62,42 @@ func (f *fileSource) read(rows int64) (arrow.RecordBatch, error) {
 	}
 	scan := f.ice.Scan()
 	defer scan.Close()
-	_, recs, err := scan.ReadTasks(ctx, []table.FileScanTask{f.task})
+	parts, err := readTasks(ctx, scan, []table.FileScanTask{f.task}, f.schema)
 	if err != nil {
 		return fail(err)
 	}
-	var parts []arrow.RecordBatch
-	defer func() { releaseBatches(parts) }()
-	for rec, err := range recs {
-		if err != nil {
-			return fail(err)
-		}
-		b, err := convertBatch(ctx, f.schema, rec)
-		rec.Release()
-		if err != nil {
-			return fail(err)
-		}
-		parts = append(parts, b)
-	}
-	var n int64
-	for _, p := range parts {
-		n += p.NumRows()
-	}
-	if n != rows {
+	defer releaseBatches(parts)
+	if n := sumRows(parts); n != rows || n == 0 {
 		return fail(fmt.Errorf("it holds %d rows where the table's metadata says %d", n, rows))
-	}
-	if len(parts) == 0 {
-		return emptyBatch(f.schema), nil
 	}
 	return concatBatches(f.store.opts.Allocator, f.schema, parts)
 }
 
-// emptyBatch returns a batch of schema sc with no rows.
-func emptyBatch(sc *arrow.Schema) arrow.RecordBatch {
-	bld := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer bld.Release()
-	return bld.NewRecordBatch()
+// readTasks reads the rows of tasks with scan, converted to schema; the
+// caller owns the batches.
+func readTasks(ctx context.Context, scan *table.Scan, tasks []table.FileScanTask, schema *arrow.Schema) ([]arrow.RecordBatch, error) {
+	if len(tasks) == 0 {
+		return nil, nil
+	}
+	_, recs, err := scan.ReadTasks(ctx, tasks)
+	if err != nil {
+		return nil, err
+	}
+	var out []arrow.RecordBatch
+	for rec, err := range recs {
+		if err != nil {
+			releaseBatches(out)
+			return nil, err
+		}
+		b, err := convertBatch(ctx, schema, rec)
+		rec.Release()
+		if err != nil {
+			releaseBatches(out)
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // warm puts the rows just written to the data files added (in row

@@ -123,25 +123,9 @@ func (v *SnapshotView) Read() (*Data, error) {
 		return nil, fmt.Errorf("storage: planning the scan of snapshot %d of %s.%s: %w", v.ID, t.db, t.name, err)
 	}
 	slices.SortStableFunc(tasks, compareTasks)
-	var batches []arrow.RecordBatch
-	if len(tasks) > 0 {
-		_, recs, err := scan.ReadTasks(ctx, tasks)
-		if err != nil {
-			return nil, fmt.Errorf("storage: reading snapshot %d of %s.%s: %w", v.ID, t.db, t.name, err)
-		}
-		for rec, err := range recs {
-			if err != nil {
-				releaseBatches(batches)
-				return nil, fmt.Errorf("storage: reading snapshot %d of %s.%s: %w", v.ID, t.db, t.name, err)
-			}
-			b, err := convertBatch(ctx, v.schema, rec)
-			rec.Release()
-			if err != nil {
-				releaseBatches(batches)
-				return nil, fmt.Errorf("storage: reading snapshot %d of %s.%s: %w", v.ID, t.db, t.name, err)
-			}
-			batches = append(batches, b)
-		}
+	batches, err := readTasks(ctx, scan, tasks, v.schema)
+	if err != nil {
+		return nil, fmt.Errorf("storage: reading snapshot %d of %s.%s: %w", v.ID, t.db, t.name, err)
 	}
 	d := newData(v.schema, batches)
 	d.snapshot = v.ID

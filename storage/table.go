@@ -905,23 +905,9 @@ func (t *Table) load(ctx context.Context) error {
 		t.publish(newSegmentData(t.schema, t.fileSegments(t.ice, t.schema, files)))
 		return nil
 	}
-	var batches []arrow.RecordBatch
-	_, recs, err := scan.ReadTasks(ctx, tasks)
+	batches, err := readTasks(ctx, scan, tasks, t.schema)
 	if err != nil {
 		return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
-	}
-	for rec, err := range recs {
-		if err != nil {
-			releaseBatches(batches)
-			return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
-		}
-		b, err := convertBatch(ctx, t.schema, rec)
-		rec.Release()
-		if err != nil {
-			releaseBatches(batches)
-			return fmt.Errorf("storage: reading %s.%s: %w", t.db, t.name, err)
-		}
-		batches = append(batches, b)
 	}
 	t.files, t.exact = files, false
 	t.publish(newData(t.schema, batches))
