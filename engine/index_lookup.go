@@ -364,8 +364,8 @@ func (t *table) lookupData(ctx *sql.Context, d *storage.Data, f *keyFilter, rang
 		return nil, err
 	}
 	if si != nil && len(ranges) == 1 {
-		lo, hi, exact := si.span(ctx, ranges[0])
-		p.perm, p.reverse = si.perm[lo:hi:hi], reverse
+		rows, exact := si.rangeRows(ctx, ranges[0])
+		p.perm, p.reverse = rows, reverse
 		if p.perm == nil {
 			p.perm = []uint32{}
 		}
@@ -401,12 +401,7 @@ func (t *table) matchData(ctx *sql.Context, d *storage.Data, f *keyFilter, range
 	}
 	if si != nil {
 		all = false
-		for _, r := range ranges {
-			lo, hi, _ := si.span(ctx, r)
-			for _, g := range si.perm[lo:hi] {
-				cand = append(cand, int(g))
-			}
-		}
+		cand = si.candidates(ctx, ranges)
 		slices.Sort(cand)
 		cand = slices.Compact(cand)
 	}
@@ -586,23 +581,6 @@ func (c *indexCache) forget(st *storage.Table) {
 	delete(c.entries, st)
 }
 
-// sortedIndex orders the rows of one snapshot by some of its columns:
-// perm holds the row numbers sorted by the columns' values (NULL first,
-// then as the column type compares; ties in row order). Keys are not
-// copied: comparisons read the Arrow columns, so the index costs 4 bytes
-// per row beyond the snapshot it belongs to.
-type sortedIndex struct {
-	starts []int // first row number of each chunk of cols, and the total
-	typs   []sql.Type
-	ords   []int // the columns, by ordinal
-	cols   []*keyColumn
-	perm   []uint32
-	// The segments of the contents the index orders, for derive
-	// (index_derive.go): their ids and first row numbers (and the total).
-	segIDs    []string
-	segStarts []int
-}
-
 // keyKind selects how a keyColumn compares values.
 type keyKind uint8
 
@@ -723,181 +701,4 @@ func (c *keyColumn) compareKey(b, i int, k keyValue) int {
 	}
 	r, _ := c.typ.Compare(context.Background(), c.other[b](i), k.v)
 	return r
-}
-
-// newSortedIndex reads columns cols (of types in sch) of d's rows and
-// returns their sorted index. It keeps those columns in memory, not the
-// rows: about 4 bytes per row for the order plus the column values.
-func newSortedIndex(d *storage.Data, sch sql.Schema, cols []int) (*sortedIndex, error) {
-	typs := make([]sql.Type, len(cols))
-	for i, o := range cols {
-		typs[i] = sch[o].Type
-	}
-	si := &sortedIndex{starts: []int{0}, typs: typs, ords: cols, cols: make([]*keyColumn, len(cols))}
-	si, err := si.with(d)
-	if err != nil {
-		return nil, err
-	}
-	si.segIDs, si.segStarts = segmentsOf(d)
-	si.perm = make([]uint32, si.starts[len(si.starts)-1])
-	for i := range si.perm {
-		si.perm[i] = uint32(i)
-	}
-	slices.SortFunc(si.perm, si.compareRows)
-	return si, nil
-}
-
-// with returns a sortedIndex without rows (no perm) over si's key column
-// chunks followed by those of d's rows from si's row count on.
-func (si *sortedIndex) with(d *storage.Data) (*sortedIndex, error) {
-	n0 := si.starts[len(si.starts)-1]
-	arrs := make([][]arrow.Array, len(si.ords))
-	for i, c := range si.cols {
-		if c != nil {
-			arrs[i] = slices.Clone(c.arrs)
-		}
-	}
-	starts := slices.Clone(si.starts)
-	err := d.Scan(int64(n0), func(rec arrow.RecordBatch, first int64) error {
-		skip := max(0, int64(n0)-first)
-		for i, o := range si.ords {
-			col := rec.Column(o)
-			if skip > 0 {
-				col = array.NewSlice(col, skip, int64(col.Len()))
-			} else {
-				col.Retain()
-			}
-			arrs[i] = append(arrs[i], col)
-		}
-		starts = append(starts, starts[len(starts)-1]+int(rec.NumRows()-skip))
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	ns := &sortedIndex{starts: starts, typs: si.typs, ords: si.ords}
-	for i, typ := range si.typs {
-		ns.cols = append(ns.cols, newKeyColumn(typ, arrs[i]))
-	}
-	return ns, nil
-}
-
-// compareRows orders rows a and b by the index columns, NULL first, then
-// by row number.
-func (si *sortedIndex) compareRows(a, b uint32) int {
-	ba, ia := locate(si.starts, int(a))
-	bb, ib := locate(si.starts, int(b))
-	for _, c := range si.cols {
-		na, nb := c.isNull(ba, ia), c.isNull(bb, ib)
-		switch {
-		case na && nb:
-			continue
-		case na:
-			return -1
-		case nb:
-			return 1
-		}
-		if r := c.compare(ba, ia, bb, ib); r != 0 {
-			return r
-		}
-	}
-	return cmp.Compare(a, b)
-}
-
-// candidates returns the row numbers that may lie in ranges (for tests).
-func (si *sortedIndex) candidates(ctx *sql.Context, ranges sql.MySQLRangeCollection) []int {
-	var out []int
-	for _, r := range ranges {
-		lo, hi, _ := si.span(ctx, r)
-		for _, g := range si.perm[lo:hi] {
-			out = append(out, int(g))
-		}
-	}
-	return out
-}
-
-// span returns the positions [lo, hi) in perm of the rows within r's
-// bounds on the first column, then, while a column's range is a single
-// value, on the next one. exact reports that exactly the rows in r are
-// in the span: every bound could be compared exactly and no column after
-// the last one narrowed is restricted.
-func (si *sortedIndex) span(ctx *sql.Context, r sql.MySQLRange) (lo, hi int, exact bool) {
-	lo, hi = 0, len(si.perm)
-	for c, rce := range r {
-		if c >= len(si.cols) {
-			return lo, hi, false
-		}
-		l, okL := si.cutPos(lo, hi, c, rce.LowerBound)
-		u, okU := si.cutPos(lo, hi, c, rce.UpperBound)
-		if okL {
-			lo = l
-		}
-		if okU {
-			hi = u
-		}
-		if lo >= hi {
-			return lo, lo, true
-		}
-		if !okL || !okU {
-			return lo, hi, false
-		}
-		if !isPointRange(ctx, rce) {
-			for _, rest := range r[c+1:] {
-				if rest.Type() != sql.RangeType_All {
-					return lo, hi, false
-				}
-			}
-			return lo, hi, true
-		}
-	}
-	return lo, hi, true
-}
-
-// isPointRange reports whether rce holds one value (or only NULL), so
-// that rows within it are ordered by the next index column.
-func isPointRange(ctx *sql.Context, rce sql.MySQLRangeColumnExpr) bool {
-	if rce.Type() == sql.RangeType_EqualNull {
-		return true
-	}
-	lower, isBelow := rce.LowerBound.(sql.Below)
-	upper, isAbove := rce.UpperBound.(sql.Above)
-	if !isBelow || !isAbove {
-		return false
-	}
-	r, err := rce.Typ.Compare(ctx, lower.Key, upper.Key)
-	return err == nil && r == 0
-}
-
-// cutPos returns the first position in [lo, hi) of perm whose value in
-// column c lies above cut (rows in [lo, hi) are ordered by column c); ok
-// is false when the cut's key cannot be compared exactly.
-func (si *sortedIndex) cutPos(lo, hi, c int, cut sql.MySQLRangeCut) (int, bool) {
-	col := si.cols[c]
-	var above func(b, i int) bool
-	switch x := cut.(type) {
-	case sql.BelowNull:
-		return lo, true
-	case sql.AboveAll:
-		return hi, true
-	case sql.AboveNull:
-		above = func(b, i int) bool { return !col.isNull(b, i) }
-	case sql.Below:
-		k, ok := col.convert(x.Key)
-		if !ok {
-			return 0, false
-		}
-		above = func(b, i int) bool { return !col.isNull(b, i) && col.compareKey(b, i, k) >= 0 }
-	case sql.Above:
-		k, ok := col.convert(x.Key)
-		if !ok {
-			return 0, false
-		}
-		above = func(b, i int) bool { return !col.isNull(b, i) && col.compareKey(b, i, k) > 0 }
-	default:
-		return 0, false
-	}
-	return lo + sort.Search(hi-lo, func(p int) bool {
-		b, i := locate(si.starts, int(si.perm[lo+p]))
-		return above(b, i)
-	}), true
 }

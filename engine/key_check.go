@@ -67,7 +67,7 @@ func (tt *txTable) baseDuplicate(si *sortedIndex, uk *uniqueKey, row sql.Row, k 
 	}
 	cand, exact := si.equalRows(vals)
 	if !exact {
-		cand = si.perm // cannot happen for an indexable key; check every row
+		cand = si.order() // cannot happen for an indexable key; check every row
 	}
 	limit := uint32(tt.base.NumRows())
 	key := make(sql.Row, len(tt.t.schema.Schema))
@@ -75,31 +75,12 @@ func (tt *txTable) baseDuplicate(si *sortedIndex, uk *uniqueKey, row sql.Row, k 
 		if g >= limit || skip(int(g)) {
 			continue
 		}
-		b, i := locate(si.starts, int(g))
 		for c, o := range uk.cols {
-			key[o] = si.cols[c].other[b](i)
+			key[o] = si.keyValue(int(g), c)
 		}
 		if got, ok := uk.keyOf(key); ok && got == k {
 			return int(g), true
 		}
 	}
 	return 0, false
-}
-
-// equalRows returns the row numbers whose index columns equal vals (one
-// per column, none NULL), ordered as perm, or exact = false when a value
-// cannot be compared exactly with its column.
-func (si *sortedIndex) equalRows(vals []interface{}) (rows []uint32, exact bool) {
-	lo, hi := 0, len(si.perm)
-	for c, v := range vals {
-		l, okL := si.cutPos(lo, hi, c, sql.Below{Key: v})
-		u, okU := si.cutPos(lo, hi, c, sql.Above{Key: v})
-		if !okL || !okU {
-			return nil, false
-		}
-		if lo, hi = l, u; lo >= hi {
-			return nil, true
-		}
-	}
-	return si.perm[lo:hi], true
 }

@@ -160,6 +160,7 @@ func (t *Table) alterLocked(a alteration) (*Data, error) {
 	props := iceberg.Properties{}
 	maps.Copy(props, a.set)
 	if a.schema != nil {
+		withEncodingProps(props, a.schema)
 		props[propArrowSchema] = enc
 		// When the columns last changed, for reads of older snapshots
 		// (snapshot_scan.go).
@@ -537,7 +538,7 @@ func (t *Table) RenameColumn(pos int, name string, set map[string]string) error 
 			return fmt.Errorf("storage: renaming column %s of %s.%s: %w", old, t.db, t.name, err)
 		}
 	}
-	props := iceberg.Properties{propArrowSchema: enc}
+	props := withEncodingProps(iceberg.Properties{propArrowSchema: enc}, schema)
 	maps.Copy(props, set)
 	if err := txn.SetProperties(props); err != nil {
 		return fmt.Errorf("storage: renaming column %s of %s.%s: %w", old, t.db, t.name, err)

@@ -123,6 +123,7 @@ func (s *Store) moveLocked(t *Table, d, to *database, name string, schema *arrow
 	iprops := iceberg.Properties{}
 	maps.Copy(iprops, props)
 	maps.Copy(iprops, reservedProps)
+	withEncodingProps(iprops, schema)
 	iprops[propArrowSchema] = enc
 	iprops[propTableName] = name
 	iprops[propMove] = in.ID

@@ -550,13 +550,17 @@ var reservedProps = map[string]string{
 	// Merge manifests on append so that many small appends do not make
 	// the manifest list (and Open) grow without bound.
 	table.ManifestMergeEnabledKey: "true",
+	// Snappy rather than iceberg-go's zstd: a data file of 30,000 rows ×
+	// 16 DOUBLE columns takes 16 ms to write instead of 23–33 ms (1.5%
+	// larger), and reads faster; see encoding.go.
+	table.ParquetCompressionKey: "snappy",
 }
 
 const reservedPrefix = "anomalydb."
 
 func isReservedProp(k string) bool {
 	_, ok := reservedProps[k]
-	return ok || strings.HasPrefix(k, reservedPrefix)
+	return ok || strings.HasPrefix(k, reservedPrefix) || isEncodingProp(k)
 }
 
 // CreateTable creates an empty table with the given Arrow schema and table
@@ -581,6 +585,7 @@ func (s *Store) CreateTable(db, name string, schema *arrow.Schema, props map[str
 		iprops[k] = v
 	}
 	maps.Copy(iprops, reservedProps)
+	withEncodingProps(iprops, schema)
 	iprops[propArrowSchema] = enc
 	iprops[propTableName] = name
 

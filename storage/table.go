@@ -774,6 +774,7 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 // retried after the next one. It is skipped (and so retried after the
 // next commit) while an old snapshot is being read (SnapshotView.Read).
 func (t *Table) maintain(ctx context.Context) {
+	t.compactManifests(ctx)
 	if len(t.ice.Metadata().Snapshots()) <= t.store.opts.MaxSnapshots {
 		return
 	}
