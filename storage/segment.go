@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
@@ -70,7 +72,34 @@ func (f *fileSource) read(rows int64) (arrow.RecordBatch, error) {
 	if n := sumRows(parts); n != rows || n == 0 {
 		return fail(fmt.Errorf("it holds %d rows where the table's metadata says %d", n, rows))
 	}
+	if len(parts) == 1 {
+		// The Parquet reader reserves its buffers by doubling and hands
+		// out arrays over their used part: a file read in one batch
+		// holds up to twice its size in memory that no buffer's length
+		// or capacity shows. Kept in the cache, that slack would double
+		// the memory the budget stands for; a copy costs a memcpy.
+		return copyBatch(f.store.opts.Allocator, parts[0])
+	}
 	return concatBatches(f.store.opts.Allocator, f.schema, parts)
+}
+
+// copyBatch returns a copy of rec in buffers of exactly its size,
+// allocated from mem; the caller owns it.
+func copyBatch(mem memory.Allocator, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, 0, rec.NumCols())
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	for i, col := range rec.Columns() {
+		c, err := array.Concatenate([]arrow.Array{col}, mem)
+		if err != nil {
+			return nil, fmt.Errorf("storage: copying column %q: %w", rec.Schema().Field(i).Name, err)
+		}
+		cols = append(cols, c)
+	}
+	return array.NewRecordBatch(rec.Schema(), cols, rec.NumRows()), nil
 }
 
 // readTasks reads the rows of tasks with scan, converted to schema; the
@@ -232,7 +261,7 @@ func (c *batchCache) get(key cacheKey, load func() (arrow.RecordBatch, error)) (
 // put caches rec under key (taking a reference of its own), evicting the
 // least recently used batches beyond the budget.
 func (c *batchCache) put(key cacheKey, rec arrow.RecordBatch) {
-	size := BatchBytes(rec)
+	size := heldBytes(rec)
 	if size > c.budget {
 		return
 	}
@@ -297,14 +326,26 @@ func (s *Store) CacheStats() CacheStats {
 	return CacheStats{Budget: c.budget, Used: c.used, Batches: len(c.entries), Hits: c.hits, Misses: c.misses}
 }
 
-// BatchBytes is the size of the Arrow buffers of rec (what it holds in
-// memory; slices count their whole buffers).
-func BatchBytes(rec arrow.RecordBatch) int64 {
+// BatchBytes is the size of the Arrow buffers of rec (the bytes they
+// use; slices count their whole buffers).
+func BatchBytes(rec arrow.RecordBatch) int64 { return bufferBytes(rec, false) }
+
+// heldBytes is the memory the Arrow buffers of rec hold: their capacity,
+// which a builder or reader that reserved ahead makes larger than their
+// size. The cache accounts for this.
+func heldBytes(rec arrow.RecordBatch) int64 { return bufferBytes(rec, true) }
+
+// bufferBytes sums the lengths, or the capacities, of rec's buffers.
+func bufferBytes(rec arrow.RecordBatch, capacity bool) int64 {
 	var n int64
 	var add func(d arrow.ArrayData)
 	add = func(d arrow.ArrayData) {
 		for _, b := range d.Buffers() {
-			if b != nil {
+			switch {
+			case b == nil:
+			case capacity:
+				n += int64(b.Cap())
+			default:
 				n += int64(b.Len())
 			}
 		}
