@@ -74,7 +74,7 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 		return h.Handler.ComQuery(ctx, c, query, h.spool(c, sending(callback, sent)))
 	}))
 	h.setStatus(c)
-	return asParseError(err)
+	return asParseError(asMemoryError(err))
 }
 
 // ComMultiQuery implements mysql.Handler. A statement that fails ends
@@ -94,7 +94,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 	if err != nil {
 		rest = ""
 	}
-	return rest, asParseError(err)
+	return rest, asParseError(asMemoryError(err))
 }
 
 // ComPrepare implements mysql.Handler. A DETECTOR statement arrives here
@@ -130,7 +130,7 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	})
 	err = done(err)
 	h.setStatus(c)
-	return err
+	return asMemoryError(err)
 }
 
 // ComResetConnection implements mysql.Handler.

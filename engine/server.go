@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +74,8 @@ type Config struct {
 	// CacheMemory bounds the decoded table data (Arrow buffers) the
 	// server keeps in memory between reads; tables larger than it are
 	// read from their Parquet files as scans need them. Zero means a
-	// quarter of the machine's memory; negative keeps nothing.
+	// quarter of the machine's memory, at most half of MaxMemory (more
+	// than half is refused); negative keeps nothing.
 	CacheMemory int64
 	// DataFileBytes is the in-memory size of the rows of one data file
 	// (storage.Options.TargetFileBytes): an UPDATE or DELETE rewrites
@@ -88,6 +90,20 @@ type Config struct {
 	// MaxAllowedPacket is the default of @@max_allowed_packet in bytes
 	// (max_allowed_packet.go); 0 means DefaultMaxAllowedPacket (64 MiB).
 	MaxAllowedPacket int64
+	// MaxMemory is the server's memory limit (memory_limit.go): a
+	// statement that would need more fails with 1037. Zero means
+	// DefaultMaxMemory, three quarters of the machine's memory. It
+	// applies to every server of the process.
+	MaxMemory int64
+}
+
+// DefaultMaxMemory is the default Config.MaxMemory: three quarters of the
+// machine's physical memory, or 8 GiB when that is unknown.
+func DefaultMaxMemory() int64 {
+	if m := physicalMemory(); m > 0 {
+		return m / 4 * 3
+	}
+	return 8 << 30
 }
 
 // Server is a running anomalydb: the SQL engine over the store, the
@@ -200,6 +216,15 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	fresh := isEmptyDir(cfg.DataDir)
 	logPreviousShutdown(cfg.DataDir, fresh) // shutdown.go
+	cfg.MaxMemory = cmp.Or(cfg.MaxMemory, DefaultMaxMemory())
+	switch {
+	case cfg.CacheMemory == 0:
+		// The cache takes at most half of the memory limit.
+		cfg.CacheMemory = min(cmp.Or(physicalMemory()/4, 1<<30), cfg.MaxMemory/2)
+	case cfg.CacheMemory > cfg.MaxMemory/2:
+		return nil, fmt.Errorf("the cache (%s) must be at most half of the memory limit (%s): lower --cache-memory or raise --max-memory",
+			byteSize(uint64(cfg.CacheMemory)), byteSize(uint64(cfg.MaxMemory)))
+	}
 	store, err := storage.OpenWithOptions(cfg.DataDir, &storage.Options{CacheBytes: cfg.CacheMemory, TargetFileBytes: cfg.DataFileBytes})
 	if err != nil {
 		return nil, err
@@ -244,6 +269,9 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, alter, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}, scoring})
 	into.exec, alter.exec, scoring.exec = a.ExecBuilder, a.ExecBuilder, a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
+	limit := newMemoryLimit(cfg.MaxMemory) // memory_limit.go
+	serverMemory.Store(limit)
+	e.MemoryManager = sql.NewMemoryManager(limit)
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc, prov: pro}
 	s.svc.engine = e
 	s.engine = e

@@ -79,6 +79,9 @@ func (tt *txTable) readSegment(b int) error {
 	if rw.segs[b] != nil {
 		return nil
 	}
+	if err := checkMemory(); err != nil { // memory_limit.go
+		return err
+	}
 	rec, err := tt.base.Segment(b)
 	if err != nil {
 		return segmentErr(err)

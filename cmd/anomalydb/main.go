@@ -86,6 +86,7 @@ type serveFlags struct {
 	maxAllowedPacket                  byteSize
 	maxTrainingMemory                 byteSize
 	cacheMemory                       byteSize
+	maxMemory                         byteSize
 	insertBuffer                      byteSize
 	dataFileSize                      byteSize
 	level                             logLevel
@@ -123,7 +124,8 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&f.maxConnections, "max-connections", 151, "refuse connections beyond `N` (error 1040; one more for SUPER): @@max_connections")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT let running statements finish for `DURATION`, then cancel them")
 	fs.Var(&f.maxTrainingMemory, "max-training-memory", "refuse a CREATE DETECTOR whose estimated training memory exceeds `SIZE` bytes (suffix K, M or G; error 1210; default a quarter of the machine's memory)")
-	fs.Var(&f.cacheMemory, "cache-memory", "keep at most `SIZE` bytes of decoded table data in memory between reads (suffix K, M or G; default a quarter of the machine's memory); larger tables are read from their files as scans need them")
+	fs.Var(&f.cacheMemory, "cache-memory", "keep at most `SIZE` bytes of decoded table data in memory between reads (suffix K, M or G; default a quarter of the machine's memory, at most half of --max-memory); larger tables are read from their files as scans need them")
+	fs.Var(&f.maxMemory, "max-memory", "the server's memory limit: a statement that needs more (a sort, GROUP BY or UPDATE over a table larger than memory) fails with error 1037 instead of the server running out of memory (suffix K, M or G; default three quarters of the machine's memory)")
 	fs.Var(&f.dataFileSize, "data-file-size", "write data files of about `SIZE` bytes of rows (suffix K, M or G; default 4M): an UPDATE or DELETE rewrites the files holding the rows it changes")
 	fs.Var(&f.insertBuffer, "insert-buffer", "a transaction holds at most `SIZE` bytes of inserted rows per table in memory (suffix K, M or G; default 64M); beyond, LOAD DATA, INSERT … SELECT and CREATE TABLE … AS SELECT write them to data files as they go, committed with the transaction")
 	fs.Var(&f.maxAllowedPacket, "max-allowed-packet", "@@max_allowed_packet: refuse a statement longer than `SIZE` bytes (suffix K, M or G; 1K to 1G) with error 1153, and make string functions whose result would be longer return NULL")
@@ -179,6 +181,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		ConnectTimeout: time.Duration(f.connectTimeout) * time.Second, MaxConnections: f.maxConnections,
 		MaxAllowedPacket: int64(f.maxAllowedPacket), MaxTrainingMemory: int64(f.maxTrainingMemory),
 		CacheMemory: int64(f.cacheMemory), InsertBuffer: int64(f.insertBuffer), DataFileBytes: int64(f.dataFileSize),
+		MaxMemory: int64(f.maxMemory),
 	}
 	if f.secureFilePriv.set {
 		cfg.SecureFilePriv = &f.secureFilePriv.value
