@@ -264,10 +264,11 @@ func (s *Server) init(cfg Config, fresh bool) error {
 		return err
 	}
 	into := &intoFile{files: s.files}
-	alter := &alterStatements{} // one commit per ALTER TABLE (alter_stage.go)
-	scoring := &batchScoring{}  // anomaly_score and is_anomaly a block of rows at a time (batch_scoring.go)
-	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, alter, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}, scoring})
-	into.exec, alter.exec, scoring.exec = a.ExecBuilder, a.ExecBuilder, a.ExecBuilder
+	alter := &alterStatements{}  // one commit per ALTER TABLE (alter_stage.go)
+	scoring := &batchScoring{}   // anomaly_score and is_anomaly a block of rows at a time (batch_scoring.go)
+	pruning := &segmentPruning{} // scans under a WHERE skip the data files it rules out (segment_pruning.go)
+	a.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{users, loadDataBuilder{s.files}, into, alter, indexDDL{}, showDatabases{}, showTableStatus{}, modifyNullErrors{}, explainAnalyze{}, pruning, scoring})
+	into.exec, alter.exec, scoring.exec, pruning.exec = a.ExecBuilder, a.ExecBuilder, a.ExecBuilder, a.ExecBuilder
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	limit := newMemoryLimit(cfg.MaxMemory) // memory_limit.go
 	serverMemory.Store(limit)

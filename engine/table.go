@@ -40,6 +40,8 @@ type table struct {
 	projCols []int      // indexes in schema of the projected columns
 	projSch  sql.Schema // the projected columns (nil without projection)
 
+	prune []constraint // scans skip the segments these rule out (segment_pruning.go)
+
 	ed *editor // shared by the Inserter, Updater and Deleter of one statement
 }
 
@@ -279,14 +281,19 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 		}
 		var parts []sql.Partition
 		for _, p := range dataPartitions(base, 0) {
-			if show == nil || show[p.(*batchPartition).seg] {
+			if seg := p.(*batchPartition).seg; (show == nil || show[seg]) && t.keeps(base, seg) {
 				p.(*batchPartition).idx = len(parts)
 				parts = append(parts, p)
 			}
 		}
 		for _, d := range staged {
 			d.Retain() // the transaction may end before the scan does
-			parts = append(parts, dataPartitions(d, len(parts))...)
+			for _, p := range dataPartitions(d, len(parts)) {
+				if t.keeps(d, p.(*batchPartition).seg) {
+					p.(*batchPartition).idx = len(parts)
+					parts = append(parts, p)
+				}
+			}
 		}
 		for _, rec := range batches {
 			parts = append(parts, &batchPartition{idx: len(parts), rec: rec})
@@ -302,7 +309,11 @@ func (t *table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
 		return nil, err
 	}
 	noteRead(ctx, t, snap)
-	return snapshotPartitionsOf(snap), nil
+	it := snapshotPartitionsOf(snap)
+	if t.prune != nil {
+		it.parts = slices.DeleteFunc(it.parts, func(p sql.Partition) bool { return !t.keeps(snap, p.(*batchPartition).seg) })
+	}
+	return it, nil
 }
 
 // snapshotPartitionsOf returns one partition per batch of snap, taking
