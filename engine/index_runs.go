@@ -134,12 +134,37 @@ func (r *indexRun) sortInts() {
 			vals = append(vals, kp{c.ints[0](i), uint32(i)})
 		}
 	}
-	slices.SortFunc(vals, func(a, b kp) int {
+	byKey := func(a, b kp) int {
 		if x := cmp.Compare(a.k, b.k); x != 0 {
 			return x
 		}
 		return cmp.Compare(a.p, b.p)
-	})
+	}
+	// Rows are often in key order already (an increasing id), or were
+	// until a write appended its changed rows to the file: sort only the
+	// part after the longest ordered prefix, then merge the two.
+	k := 1
+	for k < len(vals) && vals[k-1].k <= vals[k].k {
+		k++
+	}
+	if k < len(vals) {
+		tail := vals[k:]
+		slices.SortFunc(tail, byKey)
+		if k >= len(vals)/2 {
+			merged := make([]kp, 0, len(vals))
+			i, j := 0, 0
+			for i < k && j < len(tail) {
+				if byKey(vals[i], tail[j]) <= 0 {
+					merged, i = append(merged, vals[i]), i+1
+				} else {
+					merged, j = append(merged, tail[j]), j+1
+				}
+			}
+			vals = append(append(merged, vals[i:k]...), tail[j:]...)
+		} else {
+			slices.SortFunc(vals, byKey)
+		}
+	}
 	perm := r.perm[:len(nulls)]
 	for _, v := range vals {
 		perm = append(perm, v.p)
