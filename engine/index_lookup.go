@@ -141,6 +141,10 @@ func (it *lookupRowIter) batchReaders(b int) ([]func(int) interface{}, error) {
 	if rd := it.readers[b]; rd != nil {
 		return rd, nil
 	}
+	if rd, ok, err := it.pointReaders(b); ok || err != nil { // a few rows: lookup_rows.go
+		it.readers[b] = rd
+		return rd, err
+	}
 	rec, err := it.p.data.Segment(b)
 	if err != nil {
 		return nil, segmentErr(err)

@@ -22,7 +22,9 @@ import (
 // memory (the rows of a change not committed yet, and the rows of tables
 // whose files carry delete files written by other engines). Segment and
 // Scan read segments one at a time, so a scan of a table larger than
-// memory holds only what it reads at a time plus the cache.
+// memory holds only what it reads at a time plus the cache; ReadRows
+// reads a few rows of a segment without decoding its whole file
+// (rowgroups.go).
 //
 // Ownership: a Data owns one reference to each of its in-memory batches.
 // Table.Snapshot hands out a Data with a reference taken for the caller,

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
@@ -203,12 +204,22 @@ type batchCache struct {
 	loading map[cacheKey]*cacheLoad
 	hits    int64
 	misses  int64
+	groups  int64 // row groups read by Data.ReadRows (rowgroups.go)
+	footers int   // entries that are footers, not batches
 }
 
 type cacheEntry struct {
-	key  cacheKey
-	rec  arrow.RecordBatch
-	size int64
+	key    cacheKey
+	rec    arrow.RecordBatch
+	footer *metadata.FileMetaData // instead of rec: a data file's parsed Parquet footer (rowgroups.go)
+	size   int64
+}
+
+// release drops the entry's reference to its batch.
+func (e *cacheEntry) release() {
+	if e.rec != nil {
+		e.rec.Release()
+	}
 }
 
 // cacheLoad is one read in progress that other gets of the key wait for.
@@ -271,16 +282,32 @@ func (c *batchCache) put(key cacheKey, rec arrow.RecordBatch) {
 		return
 	}
 	rec.Retain()
-	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, rec: rec, size: size})
-	c.used += size
-	for c.used > c.budget {
-		el := c.lru.Back()
-		e := el.Value.(*cacheEntry)
-		c.lru.Remove(el)
-		delete(c.entries, e.key)
-		c.used -= e.size
-		e.rec.Release()
+	c.add(&cacheEntry{key: key, rec: rec, size: size})
+}
+
+// add caches e, whose key is not cached, evicting the least recently
+// used entries beyond the budget; c.mu must be held.
+func (c *batchCache) add(e *cacheEntry) {
+	c.entries[e.key] = c.lru.PushFront(e)
+	c.used += e.size
+	if e.footer != nil {
+		c.footers++
 	}
+	for c.used > c.budget {
+		c.remove(c.lru.Back())
+	}
+}
+
+// remove forgets the entry of el; c.mu must be held.
+func (c *batchCache) remove(el *list.Element) {
+	e := el.Value.(*cacheEntry)
+	c.lru.Remove(el)
+	delete(c.entries, e.key)
+	c.used -= e.size
+	if e.footer != nil {
+		c.footers--
+	}
+	e.release()
 }
 
 // drop forgets every cached batch of the data files in paths.
@@ -289,11 +316,7 @@ func (c *batchCache) drop(paths map[string]bool) {
 	defer c.mu.Unlock()
 	for k, el := range c.entries {
 		if paths[k.path] {
-			e := el.Value.(*cacheEntry)
-			c.lru.Remove(el)
-			delete(c.entries, k)
-			c.used -= e.size
-			e.rec.Release()
+			c.remove(el)
 		}
 	}
 }
@@ -303,18 +326,22 @@ func (c *batchCache) purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, el := range c.entries {
-		el.Value.(*cacheEntry).rec.Release()
+		el.Value.(*cacheEntry).release()
 	}
 	c.entries = map[cacheKey]*list.Element{}
 	c.lru.Init()
-	c.used = 0
+	c.used, c.footers = 0, 0
 }
 
 // CacheStats describes the store's cache of decoded data files.
 type CacheStats struct {
-	Budget, Used int64 // bytes of Arrow buffers allowed and held
+	Budget, Used int64 // bytes of Arrow buffers (and footers) allowed and held
 	Batches      int   // data files cached
+	Footers      int   // Parquet footers of data files cached (for Data.ReadRows)
 	Hits, Misses int64 // reads served from the cache and from disk
+	// RowGroups counts the Parquet row groups Data.ReadRows read from
+	// data files that were not cached (a few rows each, not cached).
+	RowGroups int64
 }
 
 // CacheStats returns the current state of the store's cache of decoded
@@ -323,7 +350,7 @@ func (s *Store) CacheStats() CacheStats {
 	c := s.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CacheStats{Budget: c.budget, Used: c.used, Batches: len(c.entries), Hits: c.hits, Misses: c.misses}
+	return CacheStats{Budget: c.budget, Used: c.used, Batches: len(c.entries) - c.footers, Footers: c.footers, Hits: c.hits, Misses: c.misses, RowGroups: c.groups}
 }
 
 // BatchBytes is the size of the Arrow buffers of rec (the bytes they

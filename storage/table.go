@@ -641,9 +641,11 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 		return nil, nil
 	}
 	// WriteRecords takes ownership of (and releases) every batch yielded.
-	// Files are cut by the in-memory size of their rows: a row group
-	// holds the rows of TargetFileBytes, and with a target of one byte
-	// the writer starts a new file after every batch that flushed one.
+	// Files are cut by the in-memory size of their rows: each yielded
+	// batch holds the rows of TargetFileBytes, and with a target of one
+	// byte the writer starts a new file after every batch. Within a file
+	// rows go in row groups of rowGroupRows, the unit of a point read
+	// (rowgroups.go).
 	target := t.store.opts.TargetFileBytes
 	chunk := int64(1) << 20
 	for _, b := range batches {
@@ -679,7 +681,7 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 		}
 	}
 	var files []iceberg.DataFile
-	for df, err := range table.WriteRecords(ctx, ice, canon, recs, table.WithTargetFileSize(1), table.WithParquetRowGroupLimit(int(chunk)),
+	for df, err := range table.WriteRecords(ctx, ice, canon, recs, table.WithTargetFileSize(1), table.WithParquetRowGroupLimit(int(min(chunk, rowGroupRows))),
 		table.WithWriteUUID(uuid.Must(uuid.NewV7()))) {
 		if err != nil {
 			t.removeDataFiles(files)
