@@ -76,14 +76,29 @@ func (si *sortedIndex) derive(d *storage.Data) (*sortedIndex, error) {
 			ns.runs[i] = k.run
 			continue
 		}
-		rec, err := d.Segment(i)
+		// Only the key columns: a file not cached is not read whole.
+		all := make([]int64, rows)
+		for r := range all {
+			all[r] = int64(r)
+		}
+		rec, err := d.ReadRows(i, all, si.ords)
 		if err != nil {
 			return nil, err
 		}
-		ns.runs[i] = newIndexRun(rec, si.typs, si.ords)
+		ns.runs[i] = newIndexRun(rec, si.typs, keyPositions(len(si.ords)))
 		rec.Release()
 	}
 	return ns, nil
+}
+
+// keyPositions returns 0, 1, …, n-1: the key columns' positions in a
+// batch of the key columns alone.
+func keyPositions(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // segmentIDs returns the ids of d's segments.

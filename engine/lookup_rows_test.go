@@ -11,7 +11,8 @@ import (
 // TestPointSelectReadsRowGroups runs a server whose data files hold
 // 512 KB of rows (several Parquet row groups each) with a cache of
 // 256 KB, smaller than one file, fills a table with a primary key,
-// restarts the server (nothing cached), and checks that a SELECT by key,
+// restarts the server (nothing cached), and checks that building the
+// key's index reads only the key column, and that a SELECT by key,
 // a short range and a lookup in a transaction that inserted a row return
 // the right rows while reading only row groups of the files: each point
 // SELECT reads one row group and no whole file. Bugs caught: a point
@@ -41,8 +42,12 @@ func TestPointSelectReadsRowGroups(t *testing.T) {
 
 	ts = startServerConfig(t, cfg)
 	db = ts.open("p")
-	// The first lookup builds the index of the key from every file.
+	// The first lookup builds the index of the key from every file,
+	// reading the key column of each, not the whole files.
 	expectRows(t, db, "SELECT v, s FROM k WHERE id = 1", [][]string{r("1.5", "s1")})
+	if st := ts.srv.CacheStats(); st.Misses != 0 || st.RowGroups == 0 {
+		t.Errorf("the first lookup after a restart: cache %+v; want the key column read by row groups, no data file read whole", st)
+	}
 	for _, id := range []int{0, 4_097, 12_345, 20_999, 21_000, 33_333, rows - 1} {
 		before := ts.srv.CacheStats()
 		expectRows(t, db, fmt.Sprintf("SELECT v, s FROM k WHERE id = %d", id),
