@@ -394,7 +394,8 @@ type keyedItem struct {
 
 // matchData returns the rows of d within ranges, with their keys, in row
 // order: candidates from d's sorted index when there is one (see
-// indexCache), else every row, checked against f.
+// indexCache; their keys are read from the index), else every row,
+// checked against f.
 func (t *table) matchData(ctx *sql.Context, d *storage.Data, f *keyFilter, ranges sql.MySQLRangeCollection) ([]keyedItem, error) {
 	cols := f.ix.cols
 	var cand []int
@@ -439,29 +440,18 @@ func (t *table) matchData(ctx *sql.Context, d *storage.Data, f *keyFilter, range
 		})
 		return out, segmentErr(err)
 	}
-	starts := segmentStarts(d)
-	b := -1
-	var rec arrow.RecordBatch
-	defer func() {
-		if rec != nil {
-			rec.Release()
-		}
-	}()
+	// The candidates' keys are in the index: no data file is read.
 	for _, g := range cand {
-		if b < 0 || g >= starts[b+1] {
-			for b < 0 || g >= starts[b+1] {
-				b++
-			}
-			if rec != nil {
-				rec.Release()
-			}
-			if rec, err = d.Segment(b); err != nil {
-				return nil, segmentErr(err)
-			}
-			setBatch(rec)
+		key := make(sql.Row, len(cols))
+		for i := range cols {
+			key[i] = si.keyValue(g, i)
 		}
-		if err := test(starts[b], g-starts[b]); err != nil {
+		ok, err := f.match(ctx, key)
+		if err != nil {
 			return nil, err
+		}
+		if ok {
+			out = append(out, keyedItem{item: lookupItem{pos: g}, key: key})
 		}
 	}
 	return out, nil

@@ -64,6 +64,13 @@ func TestPointSelectReadsRowGroups(t *testing.T) {
 		t.Errorf("range of 4 ids: cache %+v then %+v; want row groups read, no data file", before, after)
 	}
 
+	before = ts.srv.CacheStats()
+	expectRows(t, db, "SELECT id, s FROM k WHERE id IN (39999, 5, 20000) ORDER BY id",
+		[][]string{r("5", "s5"), r("20000", "s0"), r("39999", "s9")})
+	if after := ts.srv.CacheStats(); after.RowGroups != before.RowGroups+3 || after.Misses != before.Misses {
+		t.Errorf("IN of 3 ids: cache %+v then %+v; want 3 row groups read, no data file", before, after)
+	}
+
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
