@@ -15,6 +15,7 @@
 //	                                threshold.go  contamination → threshold
 //	                                nn.go         layers: gorgonia graph and plain-Go kernel
 //	                                model.go      scoring (ScoreRow, ScoreBatch, ScoreMatrix)
+//	                                explain.go    per-feature contributions to a score (Explain)
 //	                                persist.go    MarshalBinary / UnmarshalModel
 //
 // # Contract
@@ -87,7 +88,9 @@
 // declares the use of labels (UsesLabels: weakly supervised algorithms
 // fail with ErrNoLabelledAnomaly without a row labelled 1) and
 // OptionChecker constraints between options; a BatchSampler draws its own mini-batches (REPEN's
-// triplets). A Driver (driver.go) replaces the single training run
+// triplets). A Scorer may implement Explainer when its score decomposes
+// over features (reconstruction errors, explain_recon.go); any other is
+// explained by integrated gradients of its score (explain_gradients.go). A Driver (driver.go) replaces the single training run
 // by several (ensemble members, alternating optimisation). The conformance test then checks it
 // automatically: reproducibility, persistence, batch independence, graph
 // versus plain-Go agreement and an AUC floor.

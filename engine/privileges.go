@@ -29,7 +29,8 @@ import (
 //   - DROP DETECTOR needs DROP on the detector's database; being its
 //     creator is not enough (anomalydb does not record creators);
 //   - SHOW DETECTORS needs SELECT on the database (1044 otherwise), and
-//     so does scoring with anomaly_score() and is_anomaly() (1142).
+//     so does scoring with anomaly_score(), is_anomaly() and
+//     anomaly_explain() (1142).
 //
 // "On the database" means granted globally (ON *.*) or on that database
 // (ON db.*); a grant on one table of the database does not count.

@@ -126,11 +126,12 @@ func TestUsersAndPrivileges(t *testing.T) {
 		// CREATE and SELECT on d1: allowed.
 		mustExec(t, maker, createD1)
 		// Scoring and listing need SELECT on the database.
-		mustExec(t, reader, "SELECT anomaly_score('m', x, y), is_anomaly('d1.m', x, y) FROM d1.t")
+		mustExec(t, reader, "SELECT anomaly_score('m', x, y), is_anomaly('d1.m', x, y), anomaly_explain('m', 1, x, y) FROM d1.t")
 		if got := len(queryRows(t, reader, "SHOW DETECTORS")); got != 1 {
 			t.Errorf("reader's SHOW DETECTORS lists %d detectors, want 1", got)
 		}
 		expectErr(t, outsider, "SELECT anomaly_score('d1.m', 1, 2)", 1142)
+		expectErr(t, outsider, "SELECT anomaly_explain('d1.m', 1, 2)", 1142)
 		expectErr(t, outsider, "SHOW DETECTORS FROM d1", 1044)
 		expectErr(t, dropper, "SELECT anomaly_score('d1.m', 1, 2)", 1142)
 		// DROP needs DROP on the database; creating it is not enough.

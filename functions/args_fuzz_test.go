@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -152,12 +153,13 @@ func fuzzArgs(spec []byte, text string) (args []sql.Expression, row sql.Row) {
 	return args, row
 }
 
-// FuzzDetectorArgs calls anomaly_score and is_anomaly with any detector
-// name argument and any number, types and values of feature arguments,
-// and checks that each call is built and evaluated without panicking,
-// that every error is a MySQL error, that a score is a DOUBLE and
-// is_anomaly 0 or 1, and that is_anomaly is 1 exactly when anomaly_score
-// is above the detector's threshold.
+// FuzzDetectorArgs calls anomaly_score, is_anomaly and anomaly_explain
+// with any detector name argument and any number, types and values of
+// feature arguments, and checks that each call is built and evaluated
+// without panicking, that every error is a MySQL error, that a score is a
+// DOUBLE and is_anomaly 0 or 1, that is_anomaly is 1 exactly when
+// anomaly_score is above the detector's threshold, and that
+// anomaly_explain gives JSON with the same score.
 func FuzzDetectorArgs(f *testing.F) {
 	num := func(kind byte, v float64) []byte {
 		return binary.LittleEndian.AppendUint64([]byte{kind}, math.Float64bits(v))
@@ -201,6 +203,18 @@ func FuzzDetectorArgs(f *testing.F) {
 		flag, flagErr := call(t, ctx, row, NewIsAnomaly, r, args)
 		if (scoreErr == nil) != (flagErr == nil) {
 			t.Fatalf("anomaly_score: %v, is_anomaly: %v", scoreErr, flagErr)
+		}
+		// anomaly_explain takes whatever anomaly_score takes (and also a
+		// leading k): JSON with anomaly_score's score, bit for bit.
+		explained, explainErr := call(t, ctx, row, NewAnomalyExplain, r, args)
+		if scoreErr == nil && (explainErr != nil || (explained == nil) != (score == nil)) {
+			t.Fatalf("anomaly_score %v, anomaly_explain %v, %v", score, explained, explainErr)
+		}
+		if scoreErr == nil && score != nil {
+			var e struct{ Score float64 }
+			if err := json.Unmarshal([]byte(explained.(string)), &e); err != nil || math.Float64bits(e.Score) != math.Float64bits(score.(float64)) {
+				t.Fatalf("anomaly_explain = %v (%v), anomaly_score %v", explained, err, score)
+			}
 		}
 		if scoreErr != nil {
 			return

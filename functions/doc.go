@@ -6,6 +6,9 @@
 //     the row, higher = more anomalous.
 //   - is_anomaly('detector', f1, ..., fn) BOOLEAN: 1 where the score exceeds
 //     the detector's threshold, else 0.
+//   - anomaly_explain('detector', [k,] f1, ..., fn) LONGTEXT: JSON of the
+//     score and the features ranked by their contribution to it (the top
+//     k with k).
 //
 // Feature arguments are taken in the detector's training order. A NULL
 // feature is not an error: it is replaced by the training mean, exactly as
