@@ -284,6 +284,7 @@ func TestDetectorRecreatedSameName(t *testing.T) {
 	mustExec(t, db, "DROP DETECTOR svdd")
 	mustExec(t, db, "CREATE DETECTOR svdd USING deep_svdd WITH (epochs = 1, seed = 3, hidden = '8') AS SELECT f0, f1 FROM thyroid")
 	expectErr(t, db, six, 1582)
+	expectErr(t, db, "SELECT anomaly_score('svdd')", 1582) // no feature at all
 	var me *mysql.MySQLError
 	if _, err := preparedScore(); !errors.As(err, &me) || me.Number != 1582 {
 		t.Errorf("prepared statement after re-create with 2 features: %v, want error 1582", err)

@@ -42,7 +42,8 @@ const maxStackFeatures = 32
 
 func newDetectorCall(name string, r Resolver, args []sql.Expression) (*detectorCall, error) {
 	if len(args) < 2 {
-		return nil, sql.ErrInvalidArgumentNumber.New(name, "at least 2", len(args))
+		return nil, mysql.NewSQLError(1582, mysql.SSClientError,
+			"Incorrect parameter count in the call to native function '%s': it takes a detector name and at least one feature, got %d argument(s)", name, len(args))
 	}
 	for i, a := range args[1:] {
 		switch t := a.Type(); {
