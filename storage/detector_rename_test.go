@@ -59,7 +59,7 @@ func TestRenameDetector(t *testing.T) {
 		t.Fatalf("failed renames changed db: %v", got)
 	}
 
-	must(t, s.RenameDetector("db", "D", "db", "e"))        // any case finds it
+	must(t, s.RenameDetector("db", "D", "db", "e"))         // any case finds it
 	must(t, s.RenameDetector("db", "fraud", "db", "FRAUD")) // its own name in another case
 	must(t, s.RenameDetector("db", "e", "other", "moved"))
 	must(t, s.Close())
