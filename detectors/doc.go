@@ -16,6 +16,7 @@
 //	                                nn.go         layers: gorgonia graph and plain-Go kernel
 //	                                model.go      scoring (ScoreRow, ScoreBatch, ScoreMatrix)
 //	                                persist.go    MarshalBinary / UnmarshalModel
+//	                                recipe.go     what the caller made a model from (Recipe), recorded training losses
 //
 // # Contract
 //

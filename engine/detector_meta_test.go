@@ -183,6 +183,12 @@ func TestDescribeDetector(t *testing.T) {
 		t.Errorf("DESC DETECTOR plain: validation_loss %s, train_loss %s, seed %s, hidden %s", q["validation_loss"], q["train_loss"], q["option.seed"], q["option.hidden"])
 	}
 
+	// SQL PREPARE … EXECUTE.
+	mustExec(t, db, "PREPARE ds FROM 'DESCRIBE DETECTOR ae'")
+	if rows := queryRows(t, db, "EXECUTE ds"); len(rows) != len(order) || rows[0][1] != "ae" {
+		t.Errorf("EXECUTE of a prepared DESCRIBE DETECTOR: %v", rows)
+	}
+
 	// DESCRIBE of a table named detector is still the table's.
 	mustExec(t, db, "CREATE TABLE detector (x INT)")
 	if rows := queryRows(t, db, "DESCRIBE detector"); len(rows) != 1 || rows[0][0] != "x" {
@@ -420,6 +426,10 @@ func TestShowDetectorsWhereAndInformationSchema(t *testing.T) {
 	}
 	if got := names("SHOW DETECTORS FROM other WHERE name <> ?", "gamma"); got != "" {
 		t.Errorf("prepared SHOW DETECTORS FROM other WHERE: %s", got)
+	}
+	mustExecAll(t, db, "SET @n = 'beta'", "PREPARE s FROM 'SHOW DETECTORS WHERE name = ? OR name = ?'")
+	if got := names("EXECUTE s USING @n, @n"); got != "beta" {
+		t.Errorf("SQL PREPARE of SHOW DETECTORS WHERE: %s", got)
 	}
 	// The same columns as SHOW DETECTORS, and the same values.
 	rows, err := db.Query("SHOW DETECTORS WHERE name = 'alpha'")
