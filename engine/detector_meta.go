@@ -614,18 +614,21 @@ func sqlQuote(s string) string {
 // recipe returns what CREATE DETECTOR keeps of itself: the options as
 // given (label included, values bound to placeholders in place of the
 // ?), sorted by name, and the training SELECT with the values bound to
-// its placeholders written in.
-func (n *createDetectorNode) recipe() (*detectors.Recipe, error) {
+// its placeholders written in. Should the placeholders not be found
+// where vitess counted them, the SELECT is kept with its ?, so that the
+// statement SHOW CREATE DETECTOR shows fails (1064) rather than trains
+// on other rows.
+func (n *createDetectorNode) recipe() *detectors.Recipe {
 	r := &detectors.Recipe{}
 	for _, k := range mapsKeys(n.options) {
 		r.Options = append(r.Options, detectors.RecipeOption{Name: k, Value: n.options[k]})
 	}
 	q, err := bindSelectText(n.selectSQL, n.selectParams, n.selectBindings)
 	if err != nil {
-		return nil, err
+		q = n.selectSQL
 	}
 	r.Query = q
-	return r, nil
+	return r
 }
 
 // bindSelectText returns query with its params ? placeholders (outside

@@ -206,9 +206,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	lim := s.limits
 	data.Limits = &lim
 	data.Source = reads.String()
-	if data.Recipe, err = n.recipe(); err != nil { // SHOW CREATE DETECTOR (detector_meta.go)
-		return 0, err
-	}
+	data.Recipe = n.recipe() // SHOW CREATE DETECTOR (detector_meta.go)
 	model, err := detectors.Fit(ctx, n.algorithm, opts, data)
 	if err != nil {
 		return 0, s.translate(n.algorithm, err)
