@@ -17,6 +17,7 @@
 //	                                model.go      scoring (ScoreRow, ScoreBatch, ScoreMatrix)
 //	                                explain.go    per-feature contributions to a score (Explain)
 //	                                persist.go    MarshalBinary / UnmarshalModel
+//	                                recipe.go     what the caller made a model from (Recipe), recorded training losses
 //
 // # Contract
 //

@@ -45,6 +45,10 @@ type TrainingData struct {
 	// (anomalydb: the table snapshots the training SELECT read). It is
 	// kept as Model.Source and never used for training or scoring.
 	Source string
+	// Recipe, if not nil, is how the caller made the model (recipe.go);
+	// a copy is kept as Model.Recipe and never used for training or
+	// scoring.
+	Recipe *Recipe
 }
 
 // Model is a trained detector. Its exported fields describe it (SHOW
@@ -76,6 +80,17 @@ type Model struct {
 	// IsAnomaly(score) is score > Threshold. It is finite and below
 	// MaxScore, so a row scoring MaxScore is always an anomaly.
 	Threshold float64
+	// Recipe is TrainingData.Recipe (nil if none was given, or for a
+	// model saved before recipes were kept).
+	Recipe *Recipe
+	// TrainLoss and ValidationLoss are the training and held-out losses
+	// of the epoch whose weights the model keeps (recipe.go); NaN when
+	// not recorded: ValidationLoss without the validation option, both
+	// for a model saved before losses were recorded.
+	TrainLoss, ValidationLoss float64
+	// FormatVersion is the persistence format version the model was
+	// loaded from, or that MarshalBinary writes for a new one.
+	FormatVersion int
 
 	alg     Algorithm
 	opts    Options
@@ -208,7 +223,9 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 			return nil, err
 		}
 	}
-	if err := runTraining(ctx, a, st, x, labels, o, rng); err != nil { // driver.go
+	// The losses of the kept epoch (recipe.go).
+	losses := &lossRecord{}
+	if err := runTraining(withLossRecord(ctx, losses), a, st, x, labels, o, rng); err != nil { // driver.go
 		return nil, err
 	}
 	if f, ok := a.(Finisher); ok {
@@ -244,6 +261,8 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	m.CreatedAt = time.Now().UTC().Round(0)
 	m.TrainSeconds = time.Since(start).Seconds()
 	m.Source = data.Source
+	m.Recipe = data.Recipe.clone()
+	m.TrainLoss, m.ValidationLoss = losses.losses()
 	return m, nil
 }
 
@@ -280,7 +299,8 @@ func featureNames(data TrainingData, sample *Sample) []string {
 }
 
 // newModel assembles a model from its parts (the descriptive fields other
-// than Algorithm, Options and Features are set by the caller).
+// than Algorithm, Options and Features are set by the caller; the losses
+// start as not recorded, the format version as the current one).
 func newModel(name string, a Algorithm, o Options, features []string, sc scaler, st *State) (*Model, error) {
 	scorer, err := a.Scorer(st, len(features), o)
 	if err != nil {
@@ -288,14 +308,17 @@ func newModel(name string, a Algorithm, o Options, features []string, sc scaler,
 	}
 	d := len(features)
 	m := &Model{
-		Algorithm: name,
-		Options:   map[string]string(o.clone()),
-		Features:  features,
-		alg:       a,
-		opts:      o,
-		scale:     sc,
-		state:     st,
-		scorer:    scorer,
+		Algorithm:      name,
+		Options:        map[string]string(o.clone()),
+		Features:       features,
+		TrainLoss:      math.NaN(),
+		ValidationLoss: math.NaN(),
+		FormatVersion:  formatVersion,
+		alg:            a,
+		opts:           o,
+		scale:          sc,
+		state:          st,
+		scorer:         scorer,
 	}
 	newScratch := func(rows int) func() any {
 		return func() any {

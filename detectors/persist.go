@@ -39,7 +39,22 @@ type modelFile struct {
 	// RowsRead was added later too: 0 in an older file, whose model
 	// trained on every row read (TrainingRows).
 	RowsRead int64
+	// Recipe and Losses were added later still (recipe.go): nil in an
+	// older file. They need no new format version: older readers skip
+	// them, and this one reads older files without them.
+	Recipe *fileRecipe
+	Losses *fileLosses
 }
+
+// fileRecipe is a Recipe.
+type fileRecipe struct {
+	Options []fileOption // as given, sorted by name
+	Query   string
+}
+
+// fileLosses are a model's recorded losses; Validation is NaN without
+// validation.
+type fileLosses struct{ Train, Validation float64 }
 
 // laterOptions are the options added after format version 1, with the
 // value a model saved before they existed is loaded with: such a model's
@@ -74,6 +89,15 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		Std:          m.scale.std,
 		Source:       m.Source,
 		RowsRead:     m.RowsRead,
+	}
+	if r := m.Recipe; r != nil {
+		f.Recipe = &fileRecipe{Query: r.Query}
+		for _, o := range r.Options {
+			f.Recipe.Options = append(f.Recipe.Options, fileOption{o.Name, o.Value})
+		}
+	}
+	if !math.IsNaN(m.TrainLoss) {
+		f.Losses = &fileLosses{Train: m.TrainLoss, Validation: m.ValidationLoss}
 	}
 	for _, k := range sortedKeys(m.opts) {
 		f.Options = append(f.Options, fileOption{k, m.opts[k]})
@@ -151,6 +175,15 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	m.Threshold = f.Threshold
 	m.Source = f.Source
 	m.RowsRead = f.RowsRead
+	if r := f.Recipe; r != nil {
+		m.Recipe = &Recipe{Query: r.Query}
+		for _, o := range r.Options {
+			m.Recipe.Options = append(m.Recipe.Options, RecipeOption{o.Name, o.Value})
+		}
+	}
+	if l := f.Losses; l != nil {
+		m.TrainLoss, m.ValidationLoss = l.Train, l.Validation
+	}
 	if m.RowsRead == 0 {
 		m.RowsRead = int64(f.TrainingRows)
 	}

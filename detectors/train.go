@@ -258,6 +258,7 @@ type trainer struct {
 	rng     *rand.Rand
 	cfg     trainConfig
 	probe   *trainProbe
+	losses  *lossRecord // recipe.go
 	val     *holdout
 	ender   EpochEnder
 	batches *Batches
@@ -271,7 +272,7 @@ type trainer struct {
 }
 
 func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) (*trainer, error) {
-	t := &trainer{ctx: ctx, alg: alg, st: st, cfg: configFrom(opts), probe: probeFrom(ctx), opts: opts, rng: rng, dims: dims}
+	t := &trainer{ctx: ctx, alg: alg, st: st, cfg: configFrom(opts), probe: probeFrom(ctx), losses: lossRecordFrom(ctx), opts: opts, rng: rng, dims: dims}
 	t.probe.startRun()
 	if v := opts.Float("validation"); v > 0 {
 		x, rows, labels, t.val = splitValidation(x, rows, dims, labels, v, opts.Int64("seed"))
@@ -329,8 +330,9 @@ func (t *trainer) close() {
 	}
 }
 
-// run runs every epoch.
+// run runs every epoch and records the kept epoch's losses (recipe.go).
 func (t *trainer) run() error {
+	lastLoss, bestLoss := math.NaN(), math.NaN() // of the last epoch, of the best held-out epoch
 	for epoch := 0; epoch < t.cfg.epochs; epoch++ {
 		if t.batches == nil {
 			t.rng.Shuffle(t.rows, func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
@@ -343,7 +345,8 @@ func (t *trainer) run() error {
 			}
 			epochLoss += loss
 		}
-		t.probe.endEpoch(epochLoss / float64(t.steps))
+		lastLoss = epochLoss / float64(t.steps)
+		t.probe.endEpoch(lastLoss)
 		if t.ender != nil {
 			if err := t.ender.EndEpoch(t.st, arrowio.Matrix{Rows: t.rows, Cols: t.dims, Data: t.x}, t.labels, epoch+1, t.cfg.epochs, t.opts); err != nil {
 				return err
@@ -354,6 +357,9 @@ func (t *trainer) run() error {
 			if err != nil {
 				return err
 			}
+			if t.val.bad == 0 { // this epoch's state is the one kept so far
+				bestLoss = lastLoss
+			}
 			if stop {
 				break
 			}
@@ -361,6 +367,11 @@ func (t *trainer) run() error {
 	}
 	if t.val != nil {
 		t.val.restore(t.st)
+	}
+	if t.val != nil && !math.IsInf(t.val.best, 1) {
+		t.losses.set(bestLoss, t.val.best)
+	} else {
+		t.losses.set(lastLoss, math.NaN())
 	}
 	return nil
 }

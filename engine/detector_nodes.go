@@ -21,6 +21,7 @@ type createDetectorNode struct {
 	svc         *detectorService
 	db, name    string
 	ifNotExists bool
+	orReplace   bool // CREATE OR REPLACE DETECTOR (detector_meta.go)
 	algorithm   string
 	options     map[string]string
 	selectSQL   string
@@ -42,7 +43,7 @@ type dropDetectorNode struct {
 	ifExists bool
 }
 
-// showDetectorsNode is SHOW DETECTORS [FROM db] [LIKE pattern].
+// showDetectorsNode is SHOW DETECTORS [FROM db] [LIKE pattern | WHERE expr].
 type showDetectorsNode struct {
 	svc       *detectorService
 	db        string
@@ -50,6 +51,12 @@ type showDetectorsNode struct {
 	likeParam bool    // LIKE ?
 	unbound   bool    // the ? has no value: the statement was not prepared
 	query     string  // the statement, for errors
+
+	// WHERE expr (detector_meta.go): its text, its ? placeholders and
+	// the values bound to them (v1, …).
+	where         string
+	whereParams   int
+	whereBindings map[string]sql.Expression
 }
 
 var (
@@ -68,7 +75,7 @@ func (n *showDetectorsNode) params() int {
 	if n.likeParam {
 		return 1
 	}
-	return 0
+	return n.whereParams
 }
 
 // WithResolvedChildren implements ast.Injectable: children are the
@@ -118,6 +125,9 @@ func (n *showDetectorsNode) WithResolvedChildren(children []any) (any, error) {
 	}
 	if len(children) == 0 {
 		return n, nil
+	}
+	if n.whereParams > 0 {
+		return n.withWhereBindings(children)
 	}
 	nn := *n
 	v, bound, err := boundText(children[0])
@@ -202,6 +212,11 @@ func (n *createDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, 
 	}
 	if err := n.svc.authorize(ctx, sql.PrivilegeType_Create, n.db, n.name); err != nil {
 		return nil, err
+	}
+	if n.orReplace { // it may drop the detector it replaces
+		if err := n.svc.authorize(ctx, sql.PrivilegeType_Drop, n.db, n.name); err != nil {
+			return nil, err
+		}
 	}
 	if err := implicitCommit(ctx); err != nil {
 		return nil, err
@@ -300,30 +315,14 @@ func (n *showDetectorsNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, e
 	if !hasDatabase(n.svc.store, db) {
 		return nil, sql.ErrDatabaseNotFound.New(db)
 	}
+	if n.where != "" {
+		return n.showWhereRows(ctx, canonicalDatabase(n.svc.store, db)) // detector_meta.go
+	}
 	var match func(string) bool
 	if n.like != nil {
 		match = likeMatcher(*n.like)
 	}
-	var rows []sql.Row
-	for _, d := range n.svc.list(db) {
-		if match != nil && !match(d.name) {
-			continue
-		}
-		m := d.model
-		if m == nil {
-			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil, nil, nil))
-			continue
-		}
-		var source interface{}
-		if m.Source != "" {
-			source = m.Source
-		}
-		rows = append(rows, sql.NewRow(
-			d.name, m.Algorithm, strings.Join(m.Features, ","), int64(m.TrainingRows),
-			"ready", m.TrainSeconds, m.CreatedAt.UTC().Truncate(time.Second), m.RowsRead, source,
-		))
-	}
-	return sql.RowsToRowIter(rows...), nil
+	return sql.RowsToRowIter(n.svc.detectorRows(db, match)...), nil
 }
 
 // implicitCommit commits the statement's open transaction before a

@@ -161,7 +161,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	if !hasDatabase(s.store, db) {
 		return 0, sql.ErrDatabaseNotFound.New(db)
 	}
-	if s.exists(db, name) {
+	if s.exists(db, name) && !n.orReplace {
 		if n.ifNotExists {
 			ctx.Warn(codeDetectorExists, "DETECTOR %s already exists", name)
 			return 0, nil
@@ -206,6 +206,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	lim := s.limits
 	data.Limits = &lim
 	data.Source = reads.String()
+	data.Recipe = n.recipe() // SHOW CREATE DETECTOR (detector_meta.go)
 	model, err := detectors.Fit(ctx, n.algorithm, opts, data)
 	if err != nil {
 		return 0, s.translate(n.algorithm, err)
@@ -215,9 +216,13 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 		return 0, err
 	}
 
+	// The trained detector replaces the old one (OR REPLACE) in one step:
+	// its file atomically (storage.SaveDetector), then the map. A scoring
+	// call sees the old model or the new one, never a mix; a failed
+	// training above changed nothing.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.byDB[strings.ToLower(db)][strings.ToLower(name)]; ok {
+	if _, ok := s.byDB[strings.ToLower(db)][strings.ToLower(name)]; ok && !n.orReplace {
 		return 0, errDetectorExists(name)
 	}
 	if err := s.store.SaveDetector(db, name, blob); err != nil {

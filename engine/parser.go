@@ -325,6 +325,9 @@ func leadingWords(query string) (string, string) {
 // (CREATE DETECTOR, DROP DETECTOR, SHOW DETECTORS), by its first two
 // words.
 func isDetectorStatement(query string) bool {
+	if isDetectorMetaStatement(query) { // DESCRIBE, SHOW CREATE, RENAME, CREATE OR REPLACE: detector_meta.go
+		return true
+	}
 	w1, w2 := leadingWords(query)
 	return w1 == "CREATE" && w2 == "DETECTOR" ||
 		w1 == "DROP" && w2 == "DETECTOR" ||
@@ -468,14 +471,23 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 		}
 		return nil
 	}
+	if n, ok, err := p.parseMetaStatement(lexErr); ok { // detector_meta.go
+		return n, err
+	}
 	first := p.next()
 	switch {
 	case kw(first, "CREATE"):
-		p.next() // DETECTOR
 		n := &createDetectorNode{}
 		var err error
+		if n.orReplace, err = p.acceptKeywords("OR", "REPLACE"); err != nil { // detector_meta.go
+			return nil, orLex(lexErr(), err)
+		}
+		p.next() // DETECTOR
 		if n.ifNotExists, err = p.acceptKeywords("IF", "NOT", "EXISTS"); err != nil {
 			return nil, err
+		}
+		if n.orReplace && n.ifNotExists {
+			return nil, orLex(lexErr(), p.fail("OR REPLACE and IF NOT EXISTS cannot be combined"))
 		}
 		if n.db, n.name, err = p.qualifiedName(); err != nil {
 			return nil, orLex(lexErr(), err)
@@ -557,6 +569,13 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 				return nil, orLex(lexErr(), p.fail("expected a pattern after LIKE"))
 			}
 			p.next()
+		} else if kw(p.peek(), "WHERE") {
+			// The expression may hold what the lexer does not know (<, >):
+			// only the text before WHERE had to lex.
+			if err := p.parseShowWhere(n, options); err != nil { // detector_meta.go
+				return nil, err
+			}
+			return n, nil
 		}
 		if err := p.end(); err != nil {
 			return nil, orLex(lexErr(), err)

@@ -54,6 +54,20 @@ var detectorSeeds = []string{
 	"DROP DETECTOR ü",
 	"CREATE DETECTOR \xff USING x AS SELECT 1",
 	"SHOW DETECTORS\x00",
+	"SHOW DETECTORS WHERE name LIKE 'a%' AND training_rows > ?",
+	"SHOW DETECTORS FROM db1 WHERE 1; SELECT 2",
+	"SHOW DETECTORS WHERE 1 UNION SELECT 1",
+	"SHOW DETECTORS WHERE 1) AS x WHERE (1",
+	"SHOW DETECTORS WHERE",
+	"DESCRIBE DETECTOR d",
+	"desc detector `db`.`d`;",
+	"DESCRIBE detector",
+	"SHOW CREATE DETECTOR db1.d",
+	"RENAME DETECTOR d TO db2.e",
+	"RENAME DETECTOR d TO e, f TO g",
+	"CREATE OR REPLACE DETECTOR d USING x WITH (seed = ?) AS SELECT a FROM t WHERE b > ?",
+	"CREATE OR REPLACE DETECTOR IF NOT EXISTS d USING x AS SELECT 1",
+	"CREATE OR REPLACE VIEW v AS SELECT 1",
 	"SELECT 1",
 	"",
 	";",
@@ -125,6 +139,18 @@ func checkDetectorStmt(t *testing.T, p *detectorParser, ctx *sql.Context, query 
 	inj, ok := stmt.(ast.InjectedStatement)
 	if !ok {
 		t.Fatalf("%q: parsed to %T, not a DETECTOR statement", query, stmt)
+	}
+	if sd, ok := inj.Statement.(*showDetectorsNode); ok && sd.where != "" {
+		// The WHERE is run inside a query of its own (detector_meta.go):
+		// it must stay one SELECT.
+		q := showWhereQuery(sd.where)
+		run, _, rest, err := p.Parse(ctx, q, false)
+		if err != nil || rest != "" {
+			t.Fatalf("%q: accepted, but its query %q does not parse alone: %v, rest %q", query, q, err, rest)
+		}
+		if sel, ok := run.(*ast.Select); !ok || sel.Into != nil {
+			t.Fatalf("%q: accepted, but its query %q is a %T", query, q, run)
+		}
 	}
 	n, ok := inj.Statement.(*createDetectorNode)
 	if !ok {

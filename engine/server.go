@@ -257,6 +257,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	sys.mysql = a.Catalog.MySQLDb
 	s.files.mdb = a.Catalog.MySQLDb
 	a.Catalog.AuthHandler = fileAuth{a.Catalog.AuthHandler}
+	a.Catalog.InfoSchema = withDetectorsTable(a.Catalog.InfoSchema, s.svc) // information_schema.DETECTORS (detector_meta.go)
 	// Accounts and grants in DATA_DIR/mysql.db, root from cfg.Password,
 	// privileges go-mysql-server leaves unchecked (users.go, privileges.go).
 	users, err := newAccounts(a, s.svc, cfg.DataDir, cfg.Password)

@@ -168,13 +168,17 @@ func (s *Store) detectorFiles(dir string) (map[string]string, error) {
 	return out, nil
 }
 
-// recoverDetectors removes temporary files left by an interrupted
-// SaveDetector and the detector directories of databases that no longer
+// recoverDetectors finishes interrupted moves of detectors to other
+// databases (detector_rename.go), removes temporary files left by an
+// interrupted SaveDetector and the detector directories of databases that no longer
 // exist (left by a DropDatabase interrupted after dropping the tables).
 // The removal of orphaned detector directories is made durable before Open
 // returns: otherwise a database created later under the same name could
 // find them again after a power cut.
 func (s *Store) recoverDetectors() (err error) {
+	if err := s.recoverDetectorRenames(); err != nil { // detector_rename.go
+		return err
+	}
 	ents, err := os.ReadDir(s.detectors)
 	if err != nil {
 		return fmt.Errorf("storage: reading %s: %w", s.detectors, err)

@@ -98,6 +98,7 @@
 //	<dataDir>/warehouse/<db>/<table>/metadata/snap-*.avro, *-m*.avro   manifest lists and manifests
 //	<dataDir>/warehouse/<db>/<table>/data/*.parquet                data files
 //	<dataDir>/detectors/<db>/<name>.model     detector models (opaque bytes)
+//	<dataDir>/detectors/rename-<id>.json      intent of a move of a detector to another database (detector_rename.go)
 //	<dataDir>/trash/                          dropped databases and tables being deleted
 //	<dataDir>/txlog/<id>.json                 intent of a multi-table commit in progress
 //	<dataDir>/txlog/move-<id>.json            intent of a move of a table to another database (move.go)
@@ -218,7 +219,7 @@
 // and without merging, a first Append, one that expires snapshots,
 // Overwrite, Rewrite, truncation, UpdateProperties, CommitTables of two
 // tables, CreateTable, DropTable, CreateDatabase, DropDatabase,
-// SaveDetector, DeleteDetector, SaveView and DeleteView) the test
+// SaveDetector, DeleteDetector, RenameDetector, SaveView and DeleteView) the test
 // materializes the disk as a power cut after every recorded file-system
 // call would leave it, opens it with a normal Store, and requires exactly
 // the old or the new contents (every row and property compared), the new

@@ -16,8 +16,12 @@ var (
 	// ErrTableNotFound is returned when a named table does not exist, and by
 	// writes to a Table that has been dropped.
 	ErrTableNotFound = errors.New("storage: table not found")
-	// ErrDetectorNotFound is returned by DeleteDetector for an unknown name.
+	// ErrDetectorNotFound is returned by DeleteDetector and RenameDetector
+	// for an unknown name.
 	ErrDetectorNotFound = errors.New("storage: detector not found")
+	// ErrDetectorExists is returned by RenameDetector when the new name
+	// (compared case-insensitively) is another detector's.
+	ErrDetectorExists = errors.New("storage: detector already exists")
 	// ErrViewExists is returned by SaveView, without replace, when a view
 	// with the same name (compared case-insensitively) exists.
 	ErrViewExists = errors.New("storage: view already exists")

@@ -380,6 +380,35 @@ func powerLossCases() []powerLossCase {
 			op:    func(e *plEnv, s *Store) error { return s.SaveDetector("db", "FRAUD", []byte("new fraud")) },
 		},
 		{
+			name:  "RenameDetector/same database",
+			setup: detectors,
+			op:    func(e *plEnv, s *Store) error { return s.RenameDetector("db", "d", "db", "e") },
+		},
+		{
+			name:  "RenameDetector/name in another case",
+			setup: detectors,
+			op:    func(e *plEnv, s *Store) error { return s.RenameDetector("db", "fraud", "db", "FRAUD") },
+		},
+		{
+			name: "RenameDetector/to another database",
+			setup: func(e *plEnv, s *Store) {
+				detectors(e, s)
+				e.mkTable(s, "other", "t", 0, 1)
+				must(e.t, s.SaveDetector("other", "x", []byte("other model")))
+			},
+			op: func(e *plEnv, s *Store) error { return s.RenameDetector("db", "Fraud", "other", "f2") },
+		},
+		{
+			// The target database has no detector directory yet.
+			name: "RenameDetector/to a database without detectors",
+			setup: func(e *plEnv, s *Store) {
+				detectors(e, s)
+				e.mkTable(s, "other", "t", 0, 1)
+			},
+			reopen: true,
+			op:     func(e *plEnv, s *Store) error { return s.RenameDetector("db", "d", "other", "d") },
+		},
+		{
 			name:  "DeleteDetector",
 			setup: detectors,
 			op:    func(e *plEnv, s *Store) error { return s.DeleteDetector("db", "d") },
