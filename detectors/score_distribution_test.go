@@ -22,9 +22,9 @@ func TestPercentileOf(t *testing.T) {
 	d := []float64{1, 2, 2, 2, 5} // K = 4
 	for _, c := range []struct{ s, want float64 }{
 		{-math.MaxFloat64, 0}, {0, 0}, {1, 0},
-		{1.5, 0.5 / 4},         // halfway between knots 0 and 1
-		{2, (1 + 3) / 8.0},     // knots 1..3 tie: the middle of [1/4, 3/4]
-		{3, (3 + 1.0/3) / 4},   // a third of the way from knot 3 to 4
+		{1.5, 0.5 / 4},       // halfway between knots 0 and 1
+		{2, (1 + 3) / 8.0},   // knots 1..3 tie: the middle of [1/4, 3/4]
+		{3, (3 + 1.0/3) / 4}, // a third of the way from knot 3 to 4
 		{5, 1}, {6, 1}, {MaxScore, 1}, {math.Inf(1), 1}, {math.NaN(), 1},
 	} {
 		if got := percentileOf(d, c.s); got != c.want {
