@@ -152,12 +152,13 @@ func fuzzArgs(spec []byte, text string) (args []sql.Expression, row sql.Row) {
 	return args, row
 }
 
-// FuzzDetectorArgs calls anomaly_score and is_anomaly with any detector
+// FuzzDetectorArgs calls anomaly_score, is_anomaly and anomaly_percentile with any detector
 // name argument and any number, types and values of feature arguments,
 // and checks that each call is built and evaluated without panicking,
 // that every error is a MySQL error, that a score is a DOUBLE and
-// is_anomaly 0 or 1, and that is_anomaly is 1 exactly when anomaly_score
-// is above the detector's threshold.
+// is_anomaly 0 or 1, that is_anomaly is 1 exactly when anomaly_score
+// is above the detector's threshold, and that anomaly_percentile is the
+// detector's percentile of the score.
 func FuzzDetectorArgs(f *testing.F) {
 	num := func(kind byte, v float64) []byte {
 		return binary.LittleEndian.AppendUint64([]byte{kind}, math.Float64bits(v))
@@ -199,15 +200,16 @@ func FuzzDetectorArgs(f *testing.F) {
 		args := append([]sql.Expression{nameArg}, feats...)
 		score, scoreErr := call(t, ctx, row, NewAnomalyScore, r, args)
 		flag, flagErr := call(t, ctx, row, NewIsAnomaly, r, args)
-		if (scoreErr == nil) != (flagErr == nil) {
-			t.Fatalf("anomaly_score: %v, is_anomaly: %v", scoreErr, flagErr)
+		pct, pctErr := call(t, ctx, row, NewAnomalyPercentile, r, args)
+		if (scoreErr == nil) != (flagErr == nil) || (scoreErr == nil) != (pctErr == nil) {
+			t.Fatalf("anomaly_score: %v, is_anomaly: %v, anomaly_percentile: %v", scoreErr, flagErr, pctErr)
 		}
 		if scoreErr != nil {
 			return
 		}
 		if score == nil || flag == nil {
-			if score != nil || flag != nil {
-				t.Fatalf("anomaly_score %v, is_anomaly %v: one NULL", score, flag)
+			if score != nil || flag != nil || pct != nil {
+				t.Fatalf("anomaly_score %v, is_anomaly %v, anomaly_percentile %v: one NULL", score, flag, pct)
 			}
 			return // a NULL detector name
 		}
@@ -225,6 +227,9 @@ func FuzzDetectorArgs(f *testing.F) {
 		m, _ := r.Lookup(ctx, nameArg.(*expression.Literal).Value().(string))
 		if (fl == 1) != (s > m.Threshold) {
 			t.Fatalf("is_anomaly = %d for score %v and threshold %v", fl, s, m.Threshold)
+		}
+		if want, err := m.Percentile(s); err != nil || pct != want {
+			t.Fatalf("anomaly_percentile = %v for score %v, the detector's percentile %v (%v)", pct, s, want, err)
 		}
 	})
 }

@@ -6,6 +6,10 @@
 //     the row, higher = more anomalous.
 //   - is_anomaly('detector', f1, ..., fn) BOOLEAN: 1 where the score exceeds
 //     the detector's threshold, else 0.
+//   - anomaly_percentile('detector', f1, ..., fn) DOUBLE: the fraction of
+//     the detector's training rows scoring below the row, in [0, 1], from
+//     the training-score distribution the detector keeps; non-decreasing
+//     in the score.
 //
 // Feature arguments are taken in the detector's training order. A NULL
 // feature is not an error: it is replaced by the training mean, exactly as

@@ -27,5 +27,8 @@ func All(r Resolver) []sql.Function {
 		sql.FunctionN{Name: "is_anomaly", Fn: func(args ...sql.Expression) (sql.Expression, error) {
 			return NewIsAnomaly(r, args...)
 		}},
+		sql.FunctionN{Name: "anomaly_percentile", Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			return NewAnomalyPercentile(r, args...)
+		}},
 	}
 }
