@@ -324,3 +324,24 @@ func TestDeriveCopiesEveryField(t *testing.T) {
 		t.Fatalf("the derived model scores %v (%v), the original %v", s, err, want)
 	}
 }
+
+// BenchmarkPercentile reads scores against a full distribution of
+// MaxDistributionPoints knots (a binary search and an interpolation),
+// next to the scoring it follows.
+func BenchmarkPercentile(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	s := make([]float64, 5000)
+	for i := range s {
+		s[i] = rng.ExpFloat64()
+	}
+	slices.Sort(s)
+	d := summarizeSorted(s)
+	b.ReportAllocs()
+	sum := 0.0
+	for i := 0; b.Loop(); i++ {
+		sum += percentileOf(d, s[i%len(s)])
+	}
+	if sum < 0 {
+		b.Fatal(sum)
+	}
+}
