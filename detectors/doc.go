@@ -13,6 +13,7 @@
 //	                                row_sampler.go training rows streamed: statistics of all, a seeded sample of max_train_rows
 //	                                train.go      the training template (gorgonia graphs run by program.go, Adam in adam.go)
 //	                                threshold.go  contamination → threshold
+//	                                score_distribution.go training-score distribution: Percentile, WithContamination, WithThreshold
 //	                                nn.go         layers: gorgonia graph and plain-Go kernel
 //	                                model.go      scoring (ScoreRow, ScoreBatch, ScoreMatrix)
 //	                                explain.go    per-feature contributions to a score (Explain)
@@ -23,7 +24,11 @@
 //
 //   - Scores: higher means more anomalous. Model.Threshold is the
 //     (1-contamination) quantile of the training rows' scores and
-//     Model.IsAnomaly(s) is s > Threshold.
+//     Model.IsAnomaly(s) is s > Threshold. A model keeps the distribution
+//     of its training scores (at most MaxDistributionPoints sorted values),
+//     from which Percentile reads a score as the fraction of training rows
+//     below it and WithContamination / WithThreshold derive a model with
+//     another threshold, without retraining.
 //   - Scores are never NaN or infinite. A row that cannot be scored in
 //     float64 arithmetic (a ±Inf feature, a feature 2^500 or more standard
 //     deviations from its training mean, or a network computation that

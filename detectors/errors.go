@@ -37,4 +37,8 @@ var (
 	// ErrNoLabelledAnomaly: an algorithm that requires labels (see
 	// UsesLabels) was trained without any row labelled 1.
 	ErrNoLabelledAnomaly = errors.New("detector training data has no labelled anomaly")
+	// ErrNoScoreDistribution: a model saved before training-score
+	// distributions were kept was asked for a percentile or a threshold
+	// from a contamination (score_distribution.go).
+	ErrNoScoreDistribution = errors.New("detector has no training-score distribution")
 )

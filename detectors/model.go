@@ -78,7 +78,8 @@ type Model struct {
 	CreatedAt time.Time
 	// Threshold is the (1-contamination) quantile of the training scores;
 	// IsAnomaly(score) is score > Threshold. It is finite and below
-	// MaxScore, so a row scoring MaxScore is always an anomaly.
+	// MaxScore, so a row scoring MaxScore is always an anomaly. ALTER
+	// DETECTOR moves it (WithContamination, WithThreshold).
 	Threshold float64
 	// Recipe is TrainingData.Recipe (nil if none was given, or for a
 	// model saved before recipes were kept).
@@ -91,12 +92,18 @@ type Model struct {
 	// FormatVersion is the persistence format version the model was
 	// loaded from, or that MarshalBinary writes for a new one.
 	FormatVersion int
+	// Contamination is the fraction of training rows the threshold was
+	// set to flag: the contamination option at training, or the value
+	// given to WithContamination; 0 for a threshold set explicitly
+	// (WithThreshold).
+	Contamination float64
 
 	alg     Algorithm
 	opts    Options
 	scale   scaler
 	state   *State
 	scorer  Scorer
+	dist    []float64 // training-score distribution (score_distribution.go); nil for an old model
 	pool    sync.Pool // of *scratch for blocks of blockRows rows
 	rowPool sync.Pool // of *scratch for one row (ScoreRow)
 }
@@ -257,7 +264,10 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	m.RowsRead = sample.RowsRead
 	// The scores are finite, so the threshold is; keeping it below MaxScore
 	// makes IsAnomaly(MaxScore) hold for every model.
-	m.Threshold = min(thresholdFor(scores, o.Float("contamination")), belowMaxScore)
+	threshold, dist := fitThreshold(scores, o.Float("contamination")) // score_distribution.go
+	m.Threshold = min(threshold, belowMaxScore)
+	m.Contamination = o.Float("contamination")
+	m.dist = dist
 	m.CreatedAt = time.Now().UTC().Round(0)
 	m.TrainSeconds = time.Since(start).Seconds()
 	m.Source = data.Source

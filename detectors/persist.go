@@ -44,6 +44,14 @@ type modelFile struct {
 	// them, and this one reads older files without them.
 	Recipe *fileRecipe
 	Losses *fileLosses
+	// ScoreDist, Contamination and ExplicitThreshold were added later
+	// (score_distribution.go). An older file has no distribution, and its
+	// threshold comes from its contamination option. Contamination is the
+	// model's (never 0 in a newer file, whose ExplicitThreshold is true
+	// for a threshold set by WithThreshold).
+	ScoreDist         []float64
+	Contamination     float64
+	ExplicitThreshold bool
 }
 
 // fileRecipe is a Recipe.
@@ -75,8 +83,9 @@ type fileTensor struct {
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler: it serializes the
-// whole model (options, features, training statistics, threshold,
-// preprocessing and weights) in the current format version.
+// whole model (options, features, training statistics, threshold and
+// contamination, training-score distribution, preprocessing and weights)
+// in the current format version.
 func (m *Model) MarshalBinary() ([]byte, error) {
 	f := modelFile{
 		Algorithm:    m.Algorithm,
@@ -89,6 +98,10 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		Std:          m.scale.std,
 		Source:       m.Source,
 		RowsRead:     m.RowsRead,
+
+		ScoreDist:         m.dist,
+		Contamination:     m.Contamination,
+		ExplicitThreshold: m.Contamination == 0,
 	}
 	if r := m.Recipe; r != nil {
 		f.Recipe = &fileRecipe{Query: r.Query}
@@ -186,6 +199,22 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	}
 	if m.RowsRead == 0 {
 		m.RowsRead = int64(f.TrainingRows)
+	}
+	if err := checkDistribution(f.ScoreDist); err != nil {
+		return nil, err
+	}
+	if len(f.ScoreDist) > 0 {
+		m.dist = f.ScoreDist
+	}
+	switch c := f.Contamination; {
+	case f.ExplicitThreshold:
+		m.Contamination = 0
+	case c == 0: // an older file
+		m.Contamination = o.Float("contamination")
+	case c > 0 && c <= MaxContamination:
+		m.Contamination = c
+	default:
+		return nil, fmt.Errorf("%w: contamination %v", ErrBadModel, c)
 	}
 	return m, nil
 }

@@ -10,19 +10,25 @@ import (
 // interpolation between order statistics (numpy's default, as PyOD uses).
 // A row is an anomaly if its score is strictly greater than the threshold,
 // so about a contamination fraction of the training rows are flagged.
-// scores is not modified.
-func thresholdFor(scores []float64, contamination float64) float64 {
-	return quantile(scores, 1-contamination)
+// sorted holds the training scores in increasing order, or the knots of
+// their distribution (score_distribution.go).
+func thresholdFor(sorted []float64, contamination float64) float64 {
+	return quantileSorted(sorted, 1-contamination)
 }
 
 // quantile returns the q-quantile of v (0 <= q <= 1) with linear
 // interpolation; NaN for empty v.
 func quantile(v []float64, q float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
 	s := slices.Clone(v)
 	slices.Sort(s)
+	return quantileSorted(s, q)
+}
+
+// quantileSorted is quantile of s, already sorted in increasing order.
+func quantileSorted(s []float64, q float64) float64 {
+	if len(s) == 0 {
+		return math.NaN()
+	}
 	h := q * float64(len(s)-1)
 	lo := int(math.Floor(h))
 	if lo >= len(s)-1 {

@@ -15,8 +15,8 @@ import (
 )
 
 // batchScoring executes the projections (SELECT list) and filters (WHERE,
-// HAVING) that call anomaly_score or is_anomaly with a constant detector
-// name a block of rows at a time: the child's rows are read into a block,
+// HAVING) that call anomaly_score, is_anomaly or anomaly_percentile with a
+// constant detector name a block of rows at a time: the child's rows are read into a block,
 // the block is scored on the detector's batched path (functions.Batch,
 // parallel over GOMAXPROCS for large blocks), then each row is projected
 // or filtered as go-mysql-server's own iterators do. Results, errors and

@@ -490,6 +490,12 @@ func describeRows(db, name string, m *detectors.Model) []sql.Row {
 	if m.Source != "" {
 		snapshots = m.Source
 	}
+	// The current contamination (ALTER DETECTOR … SET contamination may
+	// have changed it); NULL after an explicit threshold.
+	var contamination interface{}
+	if m.Contamination > 0 {
+		contamination = formatFloat(m.Contamination)
+	}
 	rows := []sql.Row{
 		{"name", name},
 		{"database", db},
@@ -497,7 +503,7 @@ func describeRows(db, name string, m *detectors.Model) []sql.Row {
 		{"status", "ready"},
 		{"features", strings.Join(m.Features, ",")},
 		{"threshold", formatFloat(m.Threshold)},
-		{"contamination", m.Options["contamination"]},
+		{"contamination", contamination},
 		{"training_rows", strconv.Itoa(m.TrainingRows)},
 		{"rows_read", strconv.FormatInt(m.RowsRead, 10)},
 		{"train_seconds", formatFloat(m.TrainSeconds)},

@@ -331,6 +331,7 @@ func isDetectorStatement(query string) bool {
 	w1, w2 := leadingWords(query)
 	return w1 == "CREATE" && w2 == "DETECTOR" ||
 		w1 == "DROP" && w2 == "DETECTOR" ||
+		w1 == "ALTER" && w2 == "DETECTOR" || // alter_detector.go
 		w1 == "SHOW" && (w2 == "DETECTORS" || w2 == "SNAPSHOTS") // SHOW SNAPSHOTS: show_snapshots.go
 }
 
@@ -537,6 +538,12 @@ func parseDetectorStatement(query string, options ast.ParserOptions) (detectorNo
 			return nil, orLex(lexErr(), err)
 		}
 		if err := p.end(); err != nil {
+			return nil, orLex(lexErr(), err)
+		}
+		return n, nil
+	case kw(first, "ALTER"):
+		n, err := p.parseAlterDetector() // alter_detector.go
+		if err != nil {
 			return nil, orLex(lexErr(), err)
 		}
 		return n, nil

@@ -153,13 +153,14 @@ func fuzzArgs(spec []byte, text string) (args []sql.Expression, row sql.Row) {
 	return args, row
 }
 
-// FuzzDetectorArgs calls anomaly_score, is_anomaly and anomaly_explain
-// with any detector name argument and any number, types and values of
-// feature arguments, and checks that each call is built and evaluated
-// without panicking, that every error is a MySQL error, that a score is a
-// DOUBLE and is_anomaly 0 or 1, that is_anomaly is 1 exactly when
-// anomaly_score is above the detector's threshold, and that
-// anomaly_explain gives JSON with the same score.
+// FuzzDetectorArgs calls anomaly_score, is_anomaly, anomaly_explain and
+// anomaly_percentile with any detector name argument and any number,
+// types and values of feature arguments, and checks that each call is
+// built and evaluated without panicking, that every error is a MySQL
+// error, that a score is a DOUBLE and is_anomaly 0 or 1, that is_anomaly
+// is 1 exactly when anomaly_score is above the detector's threshold,
+// that anomaly_explain gives JSON with the same score, and that
+// anomaly_percentile is the detector's percentile of the score.
 func FuzzDetectorArgs(f *testing.F) {
 	num := func(kind byte, v float64) []byte {
 		return binary.LittleEndian.AppendUint64([]byte{kind}, math.Float64bits(v))
@@ -201,8 +202,9 @@ func FuzzDetectorArgs(f *testing.F) {
 		args := append([]sql.Expression{nameArg}, feats...)
 		score, scoreErr := call(t, ctx, row, NewAnomalyScore, r, args)
 		flag, flagErr := call(t, ctx, row, NewIsAnomaly, r, args)
-		if (scoreErr == nil) != (flagErr == nil) {
-			t.Fatalf("anomaly_score: %v, is_anomaly: %v", scoreErr, flagErr)
+		pct, pctErr := call(t, ctx, row, NewAnomalyPercentile, r, args)
+		if (scoreErr == nil) != (flagErr == nil) || (scoreErr == nil) != (pctErr == nil) {
+			t.Fatalf("anomaly_score: %v, is_anomaly: %v, anomaly_percentile: %v", scoreErr, flagErr, pctErr)
 		}
 		// anomaly_explain takes whatever anomaly_score takes (and also a
 		// leading k): JSON with anomaly_score's score, bit for bit.
@@ -220,8 +222,8 @@ func FuzzDetectorArgs(f *testing.F) {
 			return
 		}
 		if score == nil || flag == nil {
-			if score != nil || flag != nil {
-				t.Fatalf("anomaly_score %v, is_anomaly %v: one NULL", score, flag)
+			if score != nil || flag != nil || pct != nil {
+				t.Fatalf("anomaly_score %v, is_anomaly %v, anomaly_percentile %v: one NULL", score, flag, pct)
 			}
 			return // a NULL detector name
 		}
@@ -239,6 +241,9 @@ func FuzzDetectorArgs(f *testing.F) {
 		m, _ := r.Lookup(ctx, nameArg.(*expression.Literal).Value().(string))
 		if (fl == 1) != (s > m.Threshold) {
 			t.Fatalf("is_anomaly = %d for score %v and threshold %v", fl, s, m.Threshold)
+		}
+		if want, err := m.Percentile(s); err != nil || pct != want {
+			t.Fatalf("anomaly_percentile = %v for score %v, the detector's percentile %v (%v)", pct, s, want, err)
 		}
 	})
 }

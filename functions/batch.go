@@ -12,7 +12,8 @@ import (
 	"github.com/anomalydb/anomalydb/detectors"
 )
 
-// Batch evaluates the detector calls (anomaly_score, is_anomaly) in a set
+// Batch evaluates the detector calls (anomaly_score, is_anomaly,
+// anomaly_percentile) in a set
 // of expressions a block of rows at a time, on the detector's batched
 // (and, for large blocks, parallel) scoring path, instead of one row at a
 // time as the calls' own Eval does.
@@ -49,12 +50,14 @@ func NewBatch(exprs []sql.Expression) *Batch {
 				return sc, transform.NewTree, nil
 			}
 			var c *detectorCall
-			isAnomaly := false
+			kind := callScore
 			switch f := e.(type) {
 			case *AnomalyScore:
 				c = f.detectorCall
 			case *IsAnomaly:
-				c, isAnomaly = f.detectorCall, true
+				c, kind = f.detectorCall, callIsAnomaly
+			case *AnomalyPercentile:
+				c, kind = f.detectorCall, callPercentile
 			default:
 				return e, transform.SameTree, nil
 			}
@@ -66,7 +69,7 @@ func NewBatch(exprs []sql.Expression) *Batch {
 			if !ok {
 				return e, transform.SameTree, nil
 			}
-			bc := &batchedCall{call: c, orig: e, ref: ref, isAnomaly: isAnomaly, batch: b}
+			bc := &batchedCall{call: c, orig: e, ref: ref, kind: kind, batch: b}
 			b.calls = append(b.calls, bc)
 			return bc, transform.NewTree, nil
 		})
@@ -155,11 +158,11 @@ func (b *Batch) Row(i int) { b.row = i }
 // batchedCall is one detector call of a Batch: an sql.Expression that
 // returns the call's value precomputed for the Batch's current row.
 type batchedCall struct {
-	call      *detectorCall
-	orig      sql.Expression // the call as written, evaluated row by row when the block could not be
-	ref       string
-	isAnomaly bool
-	batch     *Batch
+	call  *detectorCall
+	orig  sql.Expression // the call as written, evaluated row by row when the block could not be
+	ref   string
+	kind  callKind
+	batch *Batch
 
 	model  *detectors.Model // nil: the block is evaluated row by row
 	x      []float64        // the block's feature values, row-major
@@ -228,14 +231,26 @@ func (c *batchedCall) Eval(ctx *sql.Context, row sql.Row) (interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !c.isAnomaly {
-		return s, nil
+	switch c.kind {
+	case callIsAnomaly:
+		if c.model.IsAnomaly(s) {
+			return int8(1), nil
+		}
+		return int8(0), nil
+	case callPercentile:
+		return percentile(c.call.name, c.ref, c.model, s) // anomaly_percentile.go
 	}
-	if c.model.IsAnomaly(s) {
-		return int8(1), nil
-	}
-	return int8(0), nil
+	return s, nil
 }
+
+// callKind is the function of a batched call: what it makes of the score.
+type callKind uint8
+
+const (
+	callScore      callKind = iota // anomaly_score: the score
+	callIsAnomaly                  // is_anomaly: the score against the threshold
+	callPercentile                 // anomaly_percentile: the score's training percentile
+)
 
 // current returns the precomputed score of the Batch's current row (c.model
 // set), or the error of that row's arguments.

@@ -9,6 +9,10 @@
 //   - anomaly_explain('detector', [k,] f1, ..., fn) LONGTEXT: JSON of the
 //     score and the features ranked by their contribution to it (the top
 //     k with k).
+//   - anomaly_percentile('detector', f1, ..., fn) DOUBLE: the fraction of
+//     the detector's training rows scoring below the row, in [0, 1], from
+//     the training-score distribution the detector keeps; non-decreasing
+//     in the score.
 //
 // Feature arguments are taken in the detector's training order. A NULL
 // feature is not an error: it is replaced by the training mean, exactly as

@@ -30,5 +30,8 @@ func All(r Resolver) []sql.Function {
 		sql.FunctionN{Name: "anomaly_explain", Fn: func(args ...sql.Expression) (sql.Expression, error) {
 			return NewAnomalyExplain(r, args...)
 		}},
+		sql.FunctionN{Name: "anomaly_percentile", Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			return NewAnomalyPercentile(r, args...)
+		}},
 	}
 }

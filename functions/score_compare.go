@@ -62,7 +62,7 @@ func newScoreCompare(e sql.Expression) *scoreCompare {
 		lit, isLit = cmp.Left().(*expression.Literal)
 		op = mirror
 	}
-	if !isCall || !isLit || call.isAnomaly {
+	if !isCall || !isLit || call.kind != callScore {
 		return nil
 	}
 	t := lit.Type()
