@@ -234,8 +234,11 @@
 //
 // An Append writes its rows to a new data file, except that small files at
 // the end of the table are rewritten together with the new rows (same
-// single snapshot) when they are comparable in size, so a stream of small
-// INSERTs leaves a logarithmic number of files. Manifests are merged on
+// single snapshot) when they are comparable in size and at least
+// Options.MergeFiles files would be merged, so a stream of small INSERTs
+// leaves a logarithmic number of files (plus fewer than MergeFiles), and
+// most of its commits are plain appends, which cost much less than a
+// commit that replaces files. Manifests are merged on
 // append (commit.manifest-merge.enabled). Once a table has more than
 // Options.MaxSnapshots snapshots the older ones are expired and the files
 // only they use are deleted; old metadata versions beyond the last ten are

@@ -49,6 +49,14 @@ type Options struct {
 	// the next Append (see Table.Append). Zero means 131072; negative
 	// disables merging.
 	SmallFileRows int64
+	// MergeFiles is the fewest data files (the new one included) that an
+	// Append merges: while the small files it would merge with are fewer,
+	// it writes a new file and commits it as a plain append, which costs
+	// much less than a commit that replaces files. A stream of small
+	// appends thus merges about once every MergeFiles appends, and leaves
+	// at most MergeFiles-1 more files than merging every time would.
+	// Zero means 8; 2 and less merge whenever there is a file to merge.
+	MergeFiles int
 	// MaxSnapshots is the number of Iceberg snapshots a table may keep before
 	// a commit expires the older ones, deleting the files only they use.
 	// Zero means 20.
@@ -89,6 +97,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.SmallFileRows == 0 {
 		out.SmallFileRows = 1 << 17
+	}
+	if out.MergeFiles == 0 {
+		out.MergeFiles = 8
 	}
 	if out.MaxSnapshots <= 0 {
 		out.MaxSnapshots = 20

@@ -266,10 +266,10 @@ func (t *Table) check(recs []arrow.RecordBatch) (int64, error) {
 // Appending zero rows does nothing.
 //
 // New rows normally go to a new Parquet data file. When the table ends
-// with small data files (see Options.SmallFileRows) of comparable size,
-// they are rewritten together with the new rows into one file in the same
-// snapshot, so that many small appends leave few files behind; each row is
-// rewritten only a logarithmic number of times.
+// with enough small data files (see Options.SmallFileRows and MergeFiles)
+// of comparable size, they are rewritten together with the new rows into
+// one file in the same snapshot, so that many small appends leave few
+// files behind; each row is rewritten only a logarithmic number of times.
 func (t *Table) Append(recs []arrow.RecordBatch) error {
 	return t.AppendIf(nil, recs)
 }
@@ -453,7 +453,11 @@ func (st *staged) discard() {
 // mergePlan decides how many trailing data files (k, holding rows rows) to
 // rewrite together with an append of newRows rows. Walking back from the
 // last file, a file joins while it is small and holds at most twice the
-// rows gathered so far, so merged files grow geometrically.
+// rows gathered so far, so a merged file is at least 1.5 times the size
+// of each file merged into it and a row is rewritten at most
+// log1.5(SmallFileRows) times. A merge of fewer than Options.MergeFiles
+// files (the new one included) is put off: k is then 0, and the trailing
+// files wait for the appends that make the merge worth its commit.
 func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 	small := t.store.opts.SmallFileRows
 	if small < 0 || !t.exact || newRows >= small {
@@ -468,6 +472,9 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 		acc += f
 		rows += f
 		k++
+	}
+	if k+1 < t.store.opts.MergeFiles {
+		return 0, 0
 	}
 	return k, rows
 }
