@@ -189,7 +189,12 @@
 // renamed into place, and every directory is fsynced after entries are
 // added to it (files, directories, renames, hard links) before the
 // operation that added them returns; the trash, whose contents need not
-// survive, is the exception. Removals are fsynced only where a removed
+// survive, is the exception. Files iceberg-go writes for a commit (data
+// files, manifests, manifest lists, metadata) are the other: their fsyncs
+// and their directories' are put off until the rename or link that
+// publishes the commit, which makes them durable first, all at once
+// (deferred_sync.go); a multi-table commit makes them durable before its
+// intent names them. Removals are fsynced only where a removed
 // entry coming back would be visible: dropped tables and databases (the
 // directory they were renamed out of), deleted detectors, and detectors of
 // a database that no longer exists (which a database created later under

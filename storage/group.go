@@ -10,9 +10,9 @@ import (
 
 // Group commit.
 //
-// Every commit costs about the same whatever the number of rows: a dozen
-// fsyncs (data file, manifests, manifest list, metadata, the claim and
-// publish links, the version hint) and iceberg-go's metadata work. So
+// Every commit costs about the same whatever the number of rows: rounds
+// of fsyncs (the new files together, the publish link, the version hint;
+// see deferred_sync.go) and iceberg-go's metadata work. So
 // concurrent small appends to one table are committed together:
 // Table.AppendIf queues its request, and the request at the head of the
 // queue (the leader) takes every request queued at that moment (the

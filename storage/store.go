@@ -130,9 +130,10 @@ type Store struct {
 	detectors string
 	trash     string
 	opts      Options
-	fs        fileSystem // opts.fsys: every change to files goes through it
-	fsToken   string     // propFS value under which the catalog finds fs
-	loc       *relocator // maps paths under earlier roots of dir to dir (relocate.go)
+	fs        fileSystem     // opts.fsys: every change to files goes through it
+	fsToken   string         // propFS value under which the catalog finds fs
+	syncs     *deferredSyncs // the fsyncs of files iceberg-go wrote, put off until their publication
+	loc       *relocator     // maps paths under earlier roots of dir to dir (relocate.go)
 	// unfinished holds, by "<db dir>/<table dir>", why a multi-table
 	// commit could not be completed on a table at Open; it is loaded
 	// damaged.
@@ -215,7 +216,8 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 	if err := s.openRoots(); err != nil {
 		return nil, err
 	}
-	s.fsToken = registerIcebergFS(icebergFS{fsys: s.fs, noSync: o.NoSync, loc: s.loc})
+	s.syncs = newDeferredSyncs(s.fs)
+	s.fsToken = registerIcebergFS(icebergFS{fsys: s.fs, noSync: o.NoSync, loc: s.loc, syncs: s.syncs})
 	defer func() {
 		if err != nil {
 			unregisterIcebergFS(s.fsToken)
@@ -281,6 +283,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.releaseAll()
+	s.syncs.closeAll()
 	errs := []error{s.cat.Close()}
 	unregisterIcebergFS(s.fsToken)
 	if err := writeFileAtomic(s.fs, filepath.Join(s.dir, cleanFileName), nil, s.opts.NoSync); err != nil {
