@@ -43,7 +43,7 @@ type deferredSyncs struct {
 	fsys  fileSystem
 	mu    sync.Mutex
 	items map[string]*deferredSync // by OS path
-	files int                      // items that are files
+	files int                      // items that are files, for maxDeferred
 }
 
 // deferredSync is one queued file (f set) or directory (f nil).
@@ -70,8 +70,12 @@ func (q *deferredSyncs) add(f writableFile) bool {
 	if q.files >= maxDeferred {
 		return false
 	}
-	if old, ok := q.items[f.Name()]; ok && old.f != nil && old.done == nil {
-		_ = old.f.Close() // the same file, created again: f supersedes it
+	if old, ok := q.items[f.Name()]; ok && old.f != nil {
+		// The same file, created again: f supersedes it (a flush under
+		// way closes it itself).
+		if old.done == nil {
+			_ = old.f.Close()
+		}
 		q.files--
 	}
 	q.items[f.Name()] = &deferredSync{path: f.Name(), f: f}

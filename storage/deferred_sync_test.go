@@ -15,8 +15,9 @@ import (
 // stays as it was. A failed fsync fails that publication and every later
 // one of the table while the file exists. Catches: a publication that does
 // not flush first (or flushes the wrong directory), a close that still
-// fsyncs at once (the deferral lost), and a failed fsync forgotten after
-// its first report (a later commit would publish the file).
+// fsyncs at once (the deferral lost), a failed fsync forgotten after its
+// first report (a later commit would publish the file), and a count of
+// queued files that leaks.
 func TestDeferredSyncs(t *testing.T) {
 	root := t.TempDir()
 	p := func(rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
@@ -43,7 +44,8 @@ func TestDeferredSyncs(t *testing.T) {
 		return readTree(t, out)
 	}
 
-	write("t/data/f.parquet", "rows")
+	write("t/data/f.parquet", "first")
+	write("t/data/f.parquet", "rows") // created again: supersedes the first
 	write("u/data/g.parquet", "other")
 	if got, ok := after()["t/data/f.parquet"]; ok && got != "" {
 		t.Errorf("a closed data file survives a power cut before any publication (%q): its fsync was not put off", got)
@@ -83,5 +85,8 @@ func TestDeferredSyncs(t *testing.T) {
 	must(t, f.RenameNoReplace(p("t/metadata/tmp2"), p("t/metadata/v2.metadata.json")))
 	for _, prob := range c.end() {
 		t.Errorf("crashFS: %s", prob)
+	}
+	if n := f.syncs.files; n != 1 {
+		t.Errorf("%d files counted as queued, want 1 (table u's): the count leaks, and a full count stops the deferral", n)
 	}
 }

@@ -497,8 +497,9 @@ func (f icebergFS) RenameNoReplace(oldpath, newpath string) error {
 // publication (see deferred_sync.go), or, without a queue or with a full
 // one, fsyncs it and its directory at once.
 type syncFile struct {
-	w  writableFile
-	fs icebergFS
+	w      writableFile
+	fs     icebergFS
+	closed bool
 }
 
 // Write implements io.Writer.
@@ -511,6 +512,10 @@ func (s *syncFile) ReadFrom(r io.Reader) (int64, error) {
 
 // Close implements io.Closer.
 func (s *syncFile) Close() error {
+	if s.closed {
+		return fs.ErrClosed // and the file is not queued twice
+	}
+	s.closed = true
 	if s.fs.noSync {
 		return s.w.Close()
 	}
