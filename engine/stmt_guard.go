@@ -48,7 +48,11 @@ type stmtGuard struct {
 // may be called more than once.
 func (h *handler) guard(ctx context.Context, c *mysql.Conn, query string) (context.Context, func(error) error) {
 	g := &stmtGuard{}
-	if ms := h.maxExecutionTime(c); ms > 0 && timeLimited(query) {
+	var ms int64
+	if timeLimited(query) { // first: reading the variable builds a whole session context
+		ms = h.maxExecutionTime(c)
+	}
+	if ms > 0 {
 		g.ctx, g.cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 	} else {
 		g.ctx, g.cancel = context.WithCancel(ctx)

@@ -190,7 +190,12 @@
 // renamed into place, and every directory is fsynced after entries are
 // added to it (files, directories, renames, hard links) before the
 // operation that added them returns; the trash, whose contents need not
-// survive, is the exception. Removals are fsynced only where a removed
+// survive, is the exception. Files iceberg-go writes for a commit (data
+// files, manifests, manifest lists, metadata) are the other: their fsyncs
+// and their directories' are put off until the rename or link that
+// publishes the commit, which makes them durable first, all at once
+// (deferred_sync.go); a multi-table commit makes them durable before its
+// intent names them. Removals are fsynced only where a removed
 // entry coming back would be visible: dropped tables and databases (the
 // directory they were renamed out of), deleted detectors, and detectors of
 // a database that no longer exists (which a database created later under
@@ -235,8 +240,11 @@
 //
 // An Append writes its rows to a new data file, except that small files at
 // the end of the table are rewritten together with the new rows (same
-// single snapshot) when they are comparable in size, so a stream of small
-// INSERTs leaves a logarithmic number of files. Manifests are merged on
+// single snapshot) when they are comparable in size and at least
+// Options.MergeFiles files would be merged, so a stream of small INSERTs
+// leaves a logarithmic number of files (plus fewer than MergeFiles), and
+// most of its commits are plain appends, which cost much less than a
+// commit that replaces files. Manifests are merged on
 // append (commit.manifest-merge.enabled). Once a table has more than
 // Options.MaxSnapshots snapshots the older ones are expired and the files
 // only they use are deleted; old metadata versions beyond the last ten are

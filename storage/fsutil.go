@@ -265,19 +265,22 @@ func init() {
 
 // icebergFS is the IO iceberg-go uses for a Store's tables: icebergio.LocalFS
 // for reads, and the Store's fileSystem for every change. Unless noSync is
-// set every file it creates is fsynced before Close returns, and
-// directories are fsynced after entries are added to them (new files and
-// directories, renames, hard links). Because iceberg-go writes data files,
-// manifests and the metadata temp file before it links the metadata file
-// into place, this orders the commit for power loss: everything a metadata
-// version refers to is on disk before it is published. Removals are not
-// fsynced: a file that reappears after power loss is unreferenced, and Open
-// deletes it.
+// set, every file it creates and its directory are fsynced before the
+// next rename or hard link into the same table returns (the file is queued
+// in syncs when iceberg-go closes it, see deferred_sync.go; without syncs
+// it is fsynced before Close returns), and directories are fsynced after
+// entries are renamed or linked into them and after directories are
+// created. Because iceberg-go writes data files, manifests and the
+// metadata temp file before it links the metadata file into place, this
+// orders the commit for power loss: everything a metadata version refers
+// to is on disk before it is published. Removals are not fsynced: a file
+// that reappears after power loss is unreferenced, and Open deletes it.
 type icebergFS struct {
 	icebergio.LocalFS // reads, of paths resolved by loc
 	fsys              fileSystem
 	noSync            bool
-	loc               *relocator // resolves paths; changes only inside the data directory
+	loc               *relocator     // resolves paths; changes only inside the data directory
+	syncs             *deferredSyncs // the fsyncs put off until a publication; nil for none
 }
 
 var _ interface {
@@ -385,7 +388,11 @@ func (f icebergFS) Remove(name string) error {
 	if err != nil {
 		return err
 	}
-	return f.fsys.Remove(p)
+	if err := f.fsys.Remove(p); err != nil {
+		return err
+	}
+	f.syncs.discard(p)
+	return nil
 }
 
 // RemoveAll implements icebergio.RemoveAllIO.
@@ -394,7 +401,11 @@ func (f icebergFS) RemoveAll(name string) error {
 	if err != nil {
 		return err
 	}
-	return f.fsys.RemoveAll(p)
+	if err := f.fsys.RemoveAll(p); err != nil {
+		return err
+	}
+	f.syncs.discard(p)
+	return nil
 }
 
 // Mkdir creates one directory (durably), like icebergio.LocalFS.Mkdir.
@@ -418,17 +429,31 @@ func (f icebergFS) MkdirAll(name string) error {
 	return mkdirAll(f.fsys, p, !f.noSync)
 }
 
-// Rename implements icebergio.RenameIO and fsyncs the target directory
-// (iceberg-go renames only within a directory).
+// Rename implements icebergio.RenameIO: it first makes the files created
+// in the target's table durable (see publish), then renames and fsyncs
+// the target directory (iceberg-go renames only within a directory).
 func (f icebergFS) Rename(oldpath, newpath string) error {
 	src, dst, err := f.writablePair(oldpath, newpath)
 	if err != nil {
+		return err
+	}
+	if err := f.publish(dst); err != nil {
 		return err
 	}
 	if err := f.fsys.Rename(src, dst); err != nil {
 		return err
 	}
 	return f.syncDir(filepath.Dir(dst))
+}
+
+// publish makes durable what a rename or link to dst may publish: the
+// files created (and queued) under dst's table, the directory holding
+// dst's directory (see deferred_sync.go).
+func (f icebergFS) publish(dst string) error {
+	if f.noSync || f.syncs == nil {
+		return nil
+	}
+	return f.syncs.flush(filepath.Dir(filepath.Dir(dst)))
 }
 
 // writablePair resolves the two paths of a rename; both must be inside the
@@ -443,25 +468,38 @@ func (f icebergFS) writablePair(oldpath, newpath string) (string, string, error)
 }
 
 // RenameNoReplace implements icebergio.RenameNoReplaceIO like LocalFS, as a
-// hard link followed by a best-effort removal of the source, and fsyncs the
-// target directory.
+// hard link followed by a best-effort removal of the source. Like Rename
+// it first makes the files created in the target's table durable, and
+// afterwards fsyncs the target directory, except for a version claim of
+// the Hadoop catalog (vN.metadata.json.claim): whether a claim survives a
+// power cut does not matter (Open removes claims; the link of the claim
+// to the version, which follows, is fsynced).
 func (f icebergFS) RenameNoReplace(oldpath, newpath string) error {
 	src, dst, err := f.writablePair(oldpath, newpath)
 	if err != nil {
+		return err
+	}
+	if err := f.publish(dst); err != nil {
 		return err
 	}
 	if err := f.fsys.Link(src, dst); err != nil {
 		return err
 	}
 	_ = f.fsys.Remove(src)
+	if strings.HasSuffix(dst, ".metadata.json.claim") {
+		return nil
+	}
 	return f.syncDir(filepath.Dir(dst))
 }
 
 // syncFile is a file created by icebergFS: unless the file system runs
-// noSync it fsyncs itself and its directory when closed.
+// noSync, closing it queues its fsync and its directory's until the next
+// publication (see deferred_sync.go), or, without a queue or with a full
+// one, fsyncs it and its directory at once.
 type syncFile struct {
-	w  writableFile
-	fs icebergFS
+	w      writableFile
+	fs     icebergFS
+	closed bool
 }
 
 // Write implements io.Writer.
@@ -474,8 +512,15 @@ func (s *syncFile) ReadFrom(r io.Reader) (int64, error) {
 
 // Close implements io.Closer.
 func (s *syncFile) Close() error {
+	if s.closed {
+		return fs.ErrClosed // and the file is not queued twice
+	}
+	s.closed = true
 	if s.fs.noSync {
 		return s.w.Close()
+	}
+	if s.fs.syncs != nil && s.fs.syncs.add(s.w) {
+		return nil
 	}
 	serr := s.w.Sync()
 	cerr := s.w.Close()

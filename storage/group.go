@@ -10,9 +10,9 @@ import (
 
 // Group commit.
 //
-// Every commit costs about the same whatever the number of rows: a dozen
-// fsyncs (data file, manifests, manifest list, metadata, the claim and
-// publish links, the version hint) and iceberg-go's metadata work. So
+// Every commit costs about the same whatever the number of rows: rounds
+// of fsyncs (the new files together, the publish link, the version hint;
+// see deferred_sync.go) and iceberg-go's metadata work. So
 // concurrent small appends to one table are committed together:
 // Table.AppendIf queues its request, and the request at the head of the
 // queue (the leader) takes every request queued at that moment (the
@@ -155,9 +155,12 @@ func takeGroup(reqs []*appendReq) []*appendReq {
 // the table's write lock held, marks its requests done, removes them from
 // the queue and hands the lead to the next request queued, if any. It
 // wakes the requests even if a check or the commit panics; the panic then
-// goes on in the leader.
+// goes on in the leader. When the commit expired old snapshots, the
+// leader deletes their files last, once the lock is released and the
+// group woken: only the leader's own call waits for the deletions.
 func (t *Table) commitGroup(group []*appendReq) {
 	var took time.Duration // the commit's duration, if there was one
+	var clean func()       // the deletions of an expiry (see Table.expire)
 	defer func() {
 		p := recover()
 		q := &t.appends
@@ -183,6 +186,9 @@ func (t *Table) commitGroup(group []*appendReq) {
 		}
 		if next != nil {
 			close(next.wake)
+		}
+		if clean != nil {
+			clean()
 		}
 		if p != nil {
 			panic(p)
@@ -256,7 +262,8 @@ func (t *Table) commitGroup(group []*appendReq) {
 		recs = []arrow.RecordBatch{merged}
 	}
 	start := time.Now()
-	err := t.appendLocked(recs, rows)
+	var err error
+	clean, err = t.appendExpiring(recs, rows)
 	took = time.Since(start)
 	if err != nil {
 		for _, r := range accepted {

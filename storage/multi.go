@@ -313,6 +313,16 @@ func (s *Store) commitStaged(writes []*staged) error {
 			Removed:  filePaths(w.replaced),
 		})
 	}
+	for _, w := range writes {
+		// The intent names the new data files: they must be durable
+		// first (their fsyncs are put off, see deferred_sync.go).
+		if err := s.flushTable(w.t); err != nil {
+			for _, w := range writes {
+				w.discard()
+			}
+			return fmt.Errorf("storage: transaction %s: %w", in.ID, err)
+		}
+	}
 	path, err := s.writeIntent(&in)
 	if err != nil {
 		if rerr := s.removeIntent(path); rerr != nil {

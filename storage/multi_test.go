@@ -111,6 +111,7 @@ func TestCommitTables(t *testing.T) {
 	}{
 		{
 			name:    "append+append merging",
+			opts:    Options{MergeFiles: 2},
 			changes: []rowsChange{{"b", 110, 5, false}, {"a", 10, 3, false}},
 			a:       [][2]int64{{0, 13}},
 			b:       [][2]int64{{100, 15}},

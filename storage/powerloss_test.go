@@ -127,6 +127,7 @@ func powerLossCases() []powerLossCase {
 	return []powerLossCase{
 		{
 			name:  "Append/merging small files",
+			opts:  Options{MergeFiles: 2},
 			setup: func(e *plEnv, s *Store) { e.mkTable(s, "db", "t", 0, 10) },
 			op:    func(e *plEnv, s *Store) error { return e.appendRows(s, "db", "t", 10, 5) },
 		},
@@ -301,6 +302,7 @@ func powerLossCases() []powerLossCase {
 			// between the two tables' commits and during the Open that
 			// completes the commit. Appends merging small files.
 			name:  "CommitTables/append+append",
+			opts:  Options{MergeFiles: 2},
 			setup: twoTablesPL,
 			op: func(e *plEnv, s *Store) error {
 				return e.commitRows(s, rowsChange{"a", 10, 5, false}, rowsChange{"b", 110, 5, false})

@@ -106,6 +106,7 @@ func TestDataExtends(t *testing.T) {
 	mem := checkedAlloc(t)
 	s, tbl := tenRowTable(t, t.TempDir(), mem, true)
 	defer s.Close()
+	s.opts.MergeFiles = 2 // the next append merges
 	snap := func() *Data {
 		d := tbl.Snapshot()
 		t.Cleanup(d.Release)

@@ -43,7 +43,8 @@ func currentID(tbl *Table) int64 {
 // SnapshotAsOf off by one snapshot.
 func TestSnapshotHistory(t *testing.T) {
 	mem := checkedAlloc(t)
-	s := openStore(t, t.TempDir(), mem, true)
+	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, MergeFiles: 2})
+	must(t, err)
 	defer s.Close()
 	must(t, s.CreateDatabase("db"))
 	tbl, err := s.CreateTable("db", "t", allTypesSchema(), nil)

@@ -49,6 +49,14 @@ type Options struct {
 	// the next Append (see Table.Append). Zero means 131072; negative
 	// disables merging.
 	SmallFileRows int64
+	// MergeFiles is the fewest data files (the new one included) that an
+	// Append merges: while the small files it would merge with are fewer,
+	// it writes a new file and commits it as a plain append, which costs
+	// much less than a commit that replaces files. A stream of small
+	// appends thus merges about once every MergeFiles appends, and leaves
+	// at most MergeFiles-1 more files than merging every time would.
+	// Zero means 8; 2 and less merge whenever there is a file to merge.
+	MergeFiles int
 	// MaxSnapshots is the number of Iceberg snapshots a table may keep before
 	// a commit expires the older ones, deleting the files only they use.
 	// Zero means 20.
@@ -90,6 +98,9 @@ func (o *Options) withDefaults() Options {
 	if out.SmallFileRows == 0 {
 		out.SmallFileRows = 1 << 17
 	}
+	if out.MergeFiles == 0 {
+		out.MergeFiles = 8
+	}
 	if out.MaxSnapshots <= 0 {
 		out.MaxSnapshots = 20
 	}
@@ -119,9 +130,10 @@ type Store struct {
 	detectors string
 	trash     string
 	opts      Options
-	fs        fileSystem // opts.fsys: every change to files goes through it
-	fsToken   string     // propFS value under which the catalog finds fs
-	loc       *relocator // maps paths under earlier roots of dir to dir (relocate.go)
+	fs        fileSystem     // opts.fsys: every change to files goes through it
+	fsToken   string         // propFS value under which the catalog finds fs
+	syncs     *deferredSyncs // the fsyncs of files iceberg-go wrote, put off until their publication
+	loc       *relocator     // maps paths under earlier roots of dir to dir (relocate.go)
 	// unfinished holds, by "<db dir>/<table dir>", why a multi-table
 	// commit could not be completed on a table at Open; it is loaded
 	// damaged.
@@ -204,7 +216,8 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 	if err := s.openRoots(); err != nil {
 		return nil, err
 	}
-	s.fsToken = registerIcebergFS(icebergFS{fsys: s.fs, noSync: o.NoSync, loc: s.loc})
+	s.syncs = newDeferredSyncs(s.fs)
+	s.fsToken = registerIcebergFS(icebergFS{fsys: s.fs, noSync: o.NoSync, loc: s.loc, syncs: s.syncs})
 	defer func() {
 		if err != nil {
 			unregisterIcebergFS(s.fsToken)
@@ -270,6 +283,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.releaseAll()
+	s.syncs.closeAll()
 	errs := []error{s.cat.Close()}
 	unregisterIcebergFS(s.fsToken)
 	if err := writeFileAtomic(s.fs, filepath.Join(s.dir, cleanFileName), nil, s.opts.NoSync); err != nil {

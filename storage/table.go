@@ -48,6 +48,9 @@ type Table struct {
 	// maintain expires snapshots only when it can take it.
 	meta   atomic.Pointer[table.Table]
 	histMu sync.RWMutex
+	// cleaning counts the deletions of expired snapshots' files not yet
+	// run (see expire); detach waits for them.
+	cleaning sync.WaitGroup
 
 	appends appendQueue // AppendIf requests waiting for a group commit (group.go)
 
@@ -234,8 +237,10 @@ func (t *Table) detach(err error) {
 	t.detachLocked(err)
 }
 
-// detachLocked is detach with t.writeMu held.
+// detachLocked is detach with t.writeMu held. It waits for the deletion
+// of expired snapshots' files, if one is running.
 func (t *Table) detachLocked(err error) {
+	t.cleaning.Wait()
 	if t.err == nil {
 		t.err = err
 	}
@@ -266,10 +271,10 @@ func (t *Table) check(recs []arrow.RecordBatch) (int64, error) {
 // Appending zero rows does nothing.
 //
 // New rows normally go to a new Parquet data file. When the table ends
-// with small data files (see Options.SmallFileRows) of comparable size,
-// they are rewritten together with the new rows into one file in the same
-// snapshot, so that many small appends leave few files behind; each row is
-// rewritten only a logarithmic number of times.
+// with enough small data files (see Options.SmallFileRows and MergeFiles)
+// of comparable size, they are rewritten together with the new rows into
+// one file in the same snapshot, so that many small appends leave few
+// files behind; each row is rewritten only a logarithmic number of times.
 func (t *Table) Append(recs []arrow.RecordBatch) error {
 	return t.AppendIf(nil, recs)
 }
@@ -301,16 +306,27 @@ func (t *Table) AppendIf(check func(cur *Data) error, recs []arrow.RecordBatch) 
 // appendLocked is Append of validated recs holding rows rows (> 0) with
 // t.writeMu held.
 func (t *Table) appendLocked(recs []arrow.RecordBatch, rows int64) error {
+	clean, err := t.appendExpiring(recs, rows)
+	if clean != nil {
+		clean()
+	}
+	return err
+}
+
+// appendExpiring is appendLocked, except that of the maintenance after
+// the commit it does only the expiry's commit (see expire): it returns
+// the deletion of the files only the expired snapshots used, or nil, for
+// the caller to run, with or without t.writeMu.
+func (t *Table) appendExpiring(recs []arrow.RecordBatch, rows int64) (clean func(), err error) {
 	st, err := t.stageAppend(recs, rows)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := st.commit(nil); err != nil {
-		return fmt.Errorf("storage: append to %s.%s: %w", t.db, t.name, err)
+		return nil, fmt.Errorf("storage: append to %s.%s: %w", t.db, t.name, err)
 	}
 	st.publish()
-	t.maintain(t.store.ctx)
-	return nil
+	return t.expire(t.store.ctx), nil
 }
 
 // staged is a write prepared with its table's write lock held: its new
@@ -453,7 +469,11 @@ func (st *staged) discard() {
 // mergePlan decides how many trailing data files (k, holding rows rows) to
 // rewrite together with an append of newRows rows. Walking back from the
 // last file, a file joins while it is small and holds at most twice the
-// rows gathered so far, so merged files grow geometrically.
+// rows gathered so far, so a merged file is at least 1.5 times the size
+// of each file merged into it and a row is rewritten at most
+// log1.5(SmallFileRows) times. A merge of fewer than Options.MergeFiles
+// files (the new one included) is put off: k is then 0, and the trailing
+// files wait for the appends that make the merge worth its commit.
 func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 	small := t.store.opts.SmallFileRows
 	if small < 0 || !t.exact || newRows >= small {
@@ -468,6 +488,9 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 		acc += f
 		rows += f
 		k++
+	}
+	if k+1 < t.store.opts.MergeFiles {
+		return 0, 0
 	}
 	return k, rows
 }
@@ -770,30 +793,70 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 	remove(snap.ManifestList)
 }
 
-// maintain expires old snapshots once there are more than
-// Options.MaxSnapshots, deleting the files only they reference. It runs
-// after a successful commit; its failure does not undo that commit and is
-// retried after the next one. It is skipped (and so retried after the
-// next commit) while an old snapshot is being read (SnapshotView.Read).
+// maintain merges the manifests an overwrite left (manifests.go) and
+// expires old snapshots once there are more than Options.MaxSnapshots,
+// deleting the files only they reference. It runs
+// after a successful commit, with t.writeMu held; its failure does not
+// undo that commit and is retried after the next one. It is skipped (and
+// so retried after the next commit) while an old snapshot is being read
+// (SnapshotView.Read) or the files of the last expiry are being deleted.
 func (t *Table) maintain(ctx context.Context) {
 	t.compactManifests(ctx)
+	if clean := t.expire(ctx); clean != nil {
+		clean()
+	}
+}
+
+// expire is maintain without the deletion of files: with t.writeMu held
+// it commits the expiry, if one is due, and returns the function that
+// deletes the files only the expired snapshots used (nil if nothing
+// expired). That function needs no lock and must be called exactly once,
+// soon: a group commit calls it once its statements are acknowledged and
+// the next group may commit, so that neither waits for the deletions.
+// Until it has run the table's history lock stays held, so no old
+// snapshot is read (its files may be going), no other expiry starts, and
+// detach waits.
+func (t *Table) expire(ctx context.Context) (clean func()) {
 	if len(t.ice.Metadata().Snapshots()) <= t.store.opts.MaxSnapshots {
-		return
+		return nil
 	}
 	if t.oldReadsPending() {
 		t.maintainDue.Store(true) // run when those readers are done (freed)
-		return
+		return nil
 	}
 	t.maintainDue.Store(false)
 	if !t.histMu.TryLock() {
-		return
+		return nil
 	}
-	defer t.histMu.Unlock()
-	txn := t.ice.NewTransaction()
-	if err := txn.ExpireSnapshots(table.WithRetainLast(t.store.opts.RetainSnapshots), table.WithOlderThan(0)); err != nil {
-		return
+	pre := t.ice
+	txn := pre.NewTransaction()
+	err := txn.ExpireSnapshots(table.WithRetainLast(t.store.opts.RetainSnapshots), table.WithOlderThan(0), table.WithPostCommit(false))
+	if err == nil {
+		err = t.commit(ctx, txn, nil)
 	}
-	_ = t.commit(ctx, txn, nil)
+	post := t.ice
+	var expired []int64
+	if err == nil {
+		for _, s := range pre.Metadata().Snapshots() {
+			if post.Metadata().SnapshotByID(s.SnapshotID) == nil {
+				expired = append(expired, s.SnapshotID)
+			}
+		}
+	}
+	if len(expired) == 0 {
+		t.histMu.Unlock()
+		return nil
+	}
+	t.cleaning.Add(1)
+	return func() {
+		defer t.cleaning.Done()
+		defer t.histMu.Unlock()
+		// What iceberg-go's expiry does after its commit: the files
+		// that only the expired snapshots reference (manifest lists,
+		// manifests, data files). Errors leave files behind, which Open
+		// removes after an unclean shutdown.
+		_ = table.NewRemoveSnapshotsUpdate(expired, true).PostCommit(ctx, pre, post)
+	}
 }
 
 // oldReadsPending reports whether a reader holds contents older than the

@@ -443,6 +443,28 @@ func TestManySmallAppends(t *testing.T) {
 	assertRows(t, mem, tbl, [2]int64{0, rows + 5})
 }
 
+// TestMergeFiles checks that an append merges small files only once the
+// merge would combine Options.MergeFiles files: with 4, three appends of
+// ten rows leave three files, the fourth merges them into one, and the
+// rows keep their order. Catches: a threshold that is ignored (every
+// append merges: one file throughout) or never reached (four files).
+func TestMergeFiles(t *testing.T) {
+	mem := checkedAlloc(t)
+	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, MergeFiles: 4})
+	must(t, err)
+	defer s.Close()
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", smallSchema(), nil)
+	must(t, err)
+	for i, want := range []int{1, 2, 3, 1, 2} {
+		append1(t, tbl, makeBatch(mem, tbl.Schema(), int64(i)*10, 10))
+		if got := len(tbl.files); got != want {
+			t.Fatalf("after append %d: %d data files, want %d", i+1, got, want)
+		}
+	}
+	assertRows(t, mem, tbl, [2]int64{0, 50})
+}
+
 // TestConcurrentReadersAndWriters runs writers on two tables (two per
 // table, serialized by the table) while readers take snapshots and check
 // that each one is internally consistent: every write adds one whole
