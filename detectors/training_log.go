@@ -42,16 +42,26 @@ type TrainingLog struct {
 	PlannedEpochs int
 	// EpochsRun is the number of epochs it ran.
 	EpochsRun int
-	// Epochs are the epochs in order: all of them, or the first
-	// MaxLoggedEpochs when more ran.
+	// Epochs are the epochs in order: all of them, or when more than
+	// MaxLoggedEpochs ran the first MaxLoggedEpochs - 1 and the last.
 	Epochs []EpochLog
 }
 
-// MaxLoggedEpochs bounds the epochs a training log keeps (and Fit
-// reports to OnEpoch in full: it is called for every epoch). At 40 bytes
+// MaxLoggedEpochs bounds the epochs a training log keeps (OnEpoch is
+// called for every epoch all the same). At 40 bytes
 // an epoch, a log of this many takes 40 MB; only an ensemble of many
 // members with many epochs each runs more.
 const MaxLoggedEpochs = 1_000_000
+
+// AppendEpoch appends e to the epochs of a log as TrainingLog keeps
+// them: below MaxLoggedEpochs it appends, beyond it replaces the last.
+func AppendEpoch(epochs []EpochLog, e EpochLog) []EpochLog {
+	if len(epochs) < MaxLoggedEpochs {
+		return append(epochs, e)
+	}
+	epochs[len(epochs)-1] = e
+	return epochs
+}
 
 // PlannedEpochs returns the number of epochs Fit runs for algorithm with
 // opts (the user's options, defaults filled in as Fit fills them) when
@@ -120,9 +130,7 @@ func (r *epochRecorder) endEpoch(train, validation, lr float64) {
 		ElapsedSeconds: time.Since(r.start).Seconds(),
 		LearningRate:   lr,
 	}
-	if len(r.log.Epochs) < MaxLoggedEpochs {
-		r.log.Epochs = append(r.log.Epochs, e)
-	}
+	r.log.Epochs = AppendEpoch(r.log.Epochs, e)
 	if r.onEpoch != nil {
 		r.onEpoch(e)
 	}

@@ -174,3 +174,16 @@ func TestTrainingLogValidation(t *testing.T) {
 		t.Errorf("model's losses %v, %v; the best logged epoch %+v", m.TrainLoss, m.ValidationLoss, seen[best])
 	}
 }
+
+// TestAppendEpochBounded: a log keeps at most MaxLoggedEpochs epochs,
+// and always the last. Catches an unbounded log (a million-epoch
+// ensemble would hold gigabytes) and one that drops the final epoch.
+func TestAppendEpochBounded(t *testing.T) {
+	full := make([]EpochLog, MaxLoggedEpochs-1, MaxLoggedEpochs)
+	full = AppendEpoch(full, EpochLog{Epoch: MaxLoggedEpochs})
+	full = AppendEpoch(full, EpochLog{Epoch: MaxLoggedEpochs + 1})
+	full = AppendEpoch(full, EpochLog{Epoch: MaxLoggedEpochs + 2})
+	if len(full) != MaxLoggedEpochs || full[len(full)-1].Epoch != MaxLoggedEpochs+2 {
+		t.Fatalf("%d epochs, the last %+v", len(full), full[len(full)-1])
+	}
+}
