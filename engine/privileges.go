@@ -223,7 +223,7 @@ func (ac *accounts) filterProcessListTable(a *analyzer.Analyzer) error {
 		if err != nil {
 			return nil, err
 		}
-		return ac.ownProcesses(ctx, iter)
+		return ac.ownProcesses(ctx, ac.svc.withTrainingStates(iter)) // detector_training.go
 	}
 	return nil
 }
