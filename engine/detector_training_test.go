@@ -267,7 +267,8 @@ func TestWatchTraining(t *testing.T) {
 
 // TestStopTraining: KILL QUERY of an OR REPLACE training, KILL of the
 // training connection, max_execution_time and a client that
-// disconnects each stop a training mid-way and leave nothing of it (not
+// disconnects each stop a training mid-way (KILL of a connection that
+// does not exist is 1094) and leave nothing of it (not
 // listed, no file, not after a restart), and a CREATE OR REPLACE that is
 // stopped leaves the detector it was replacing as it was; a training
 // that fails does not leave anything either. The server log says how
@@ -300,6 +301,14 @@ func TestStopTraining(t *testing.T) {
 		}
 		expectErr(t, admin, "SELECT * FROM detector_training_log('"+name+"')", 1305)
 	}
+
+	// KILL of a connection that does not exist is MySQL's 1094; KILL QUERY
+	// of an idle one does nothing to it.
+	expectErr(t, admin, "KILL 4000000000", 1094)
+	expectErr(t, admin, "KILL QUERY 4000000000", 1094)
+	idle := ts.open("examples")
+	mustExec(t, admin, fmt.Sprintf("KILL QUERY %d", queryInt(t, idle, "SELECT CONNECTION_ID()")))
+	expectRows(t, idle, "SELECT 1", [][]string{r("1")})
 
 	mustExec(t, admin, "CREATE DETECTOR kept USING autoencoder WITH (epochs = 2, lr = 0.002, seed = 1, hidden = '8,4') AS SELECT f0, f1, f2 FROM examples.thyroid")
 	before := queryRows(t, admin, scoreQ)
