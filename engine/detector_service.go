@@ -196,8 +196,11 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	if err != nil || !ok {
 		return 0, err
 	}
-	rows, replaced, err := s.train(ctx, n, tr, opts, label)
-	s.endTraining(ctx, tr, replaced, err)
+	// Deferred, so that a panic (recover.go makes it error 1105) does not
+	// leave the training listed, holding its name.
+	rows, replaced, err := 0, false, errors.New("the training panicked")
+	defer func() { s.endTraining(ctx, tr, replaced, err) }()
+	rows, replaced, err = s.train(ctx, n, tr, opts, label)
 	return rows, err
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 )
@@ -393,6 +394,16 @@ func TestStopTraining(t *testing.T) {
 		}
 		gone(t, "diverged")
 		ended(t, "diverged", "failed")
+
+		// A panic while it reads its rows (recover.go: 1105) leaves
+		// nothing either, and the name free.
+		ts.srv.Engine().Analyzer.Catalog.RegisterFunction(sql.NewEmptyContext(),
+			sql.Function1{Name: "test_panic", Fn: func(e sql.Expression) sql.Expression { return &panicky{x: e} }}) // stmt_limits_test.go
+		expectErr(t, admin, "CREATE DETECTOR panicked USING autoencoder WITH (epochs = 1) AS SELECT test_panic(id) FROM examples.thyroid", 1105)
+		gone(t, "panicked")
+		ended(t, "panicked", "failed")
+		mustExec(t, admin, "CREATE DETECTOR panicked USING autoencoder WITH (epochs = 1) AS SELECT f0 FROM examples.thyroid")
+		mustExec(t, admin, "DROP DETECTOR panicked")
 	})
 
 	ts.stop()
