@@ -19,6 +19,7 @@
 //	                                explain.go    per-feature contributions to a score (Explain)
 //	                                persist.go    MarshalBinary / UnmarshalModel
 //	                                recipe.go     what the caller made a model from (Recipe), recorded training losses
+//	                                training_log.go the training's log, epoch by epoch (TrainingLog, TrainingData.OnEpoch)
 //
 // # Contract
 //

@@ -49,6 +49,10 @@ type TrainingData struct {
 	// a copy is kept as Model.Recipe and never used for training or
 	// scoring.
 	Recipe *Recipe
+	// OnEpoch, if not nil, is called after every epoch of the training
+	// with its log entry (training_log.go), in the goroutine that called
+	// Fit. It must not block: training waits for it.
+	OnEpoch func(EpochLog)
 }
 
 // Model is a trained detector. Its exported fields describe it (SHOW
@@ -97,6 +101,9 @@ type Model struct {
 	// given to WithContamination; 0 for a threshold set explicitly
 	// (WithThreshold).
 	Contamination float64
+	// TrainingLog is the log of the training, epoch by epoch
+	// (training_log.go); nil for a model saved before it was kept.
+	TrainingLog *TrainingLog
 
 	alg     Algorithm
 	opts    Options
@@ -217,6 +224,10 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	sc := sample.scale
 	sc.transform(x.Data)
 
+	// Every epoch, pretraining's included, is logged (training_log.go).
+	epochs := &epochRecorder{start: start, log: TrainingLog{PlannedEpochs: plannedEpochs(a, o)}, onEpoch: data.OnEpoch}
+	ctx = withEpochRecorder(ctx, epochs)
+
 	rng := newRand(o.Int64("seed"))
 	st, err := a.Init(d, o, rng)
 	if err != nil {
@@ -273,6 +284,7 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	m.Source = data.Source
 	m.Recipe = data.Recipe.clone()
 	m.TrainLoss, m.ValidationLoss = losses.losses()
+	m.TrainingLog = &epochs.log
 	return m, nil
 }
 

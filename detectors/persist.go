@@ -52,6 +52,22 @@ type modelFile struct {
 	ScoreDist         []float64
 	Contamination     float64
 	ExplicitThreshold bool
+	// Log was added after them, in the same way (training_log.go): nil
+	// in an older file.
+	Log *fileLog
+}
+
+// fileLog is a TrainingLog. PlannedEpochs is at least 1, so a present
+// log is never gob's zero value.
+type fileLog struct {
+	PlannedEpochs, EpochsRun int
+	Epochs                   []fileEpoch
+}
+
+// fileEpoch is an EpochLog.
+type fileEpoch struct {
+	Epoch                                                   int
+	TrainLoss, ValidationLoss, ElapsedSeconds, LearningRate float64
 }
 
 // fileRecipe is a Recipe.
@@ -111,6 +127,12 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	}
 	if !math.IsNaN(m.TrainLoss) {
 		f.Losses = &fileLosses{Train: m.TrainLoss, Validation: m.ValidationLoss}
+	}
+	if l := m.TrainingLog; l != nil {
+		f.Log = &fileLog{PlannedEpochs: l.PlannedEpochs, EpochsRun: l.EpochsRun, Epochs: make([]fileEpoch, len(l.Epochs))}
+		for i, e := range l.Epochs {
+			f.Log.Epochs[i] = fileEpoch(e)
+		}
 	}
 	for _, k := range sortedKeys(m.opts) {
 		f.Options = append(f.Options, fileOption{k, m.opts[k]})
@@ -196,6 +218,12 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	}
 	if l := f.Losses; l != nil {
 		m.TrainLoss, m.ValidationLoss = l.Train, l.Validation
+	}
+	if l := f.Log; l != nil {
+		m.TrainingLog = &TrainingLog{PlannedEpochs: l.PlannedEpochs, EpochsRun: l.EpochsRun, Epochs: make([]EpochLog, len(l.Epochs))}
+		for i, e := range l.Epochs {
+			m.TrainingLog.Epochs[i] = EpochLog(e)
+		}
 	}
 	if m.RowsRead == 0 {
 		m.RowsRead = int64(f.TrainingRows)

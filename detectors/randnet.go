@@ -125,6 +125,10 @@ func randNetSample(m, M, n int) int {
 	return min(n, max(s, 256))
 }
 
+// plannedEpochs implements epochPlanner (training_log.go): each member
+// trains for the epochs option.
+func (randNet) plannedEpochs(o Options) int { return o.Int("ensemble") * o.Int("epochs") }
+
 // Drive trains the members one after another, each on its own sample.
 func (a randNet) Drive(st *State, t *Trainer) error {
 	M, x := t.Opts.Int("ensemble"), t.X

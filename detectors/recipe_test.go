@@ -56,23 +56,24 @@ func TestRecipeAndLossesPersist(t *testing.T) {
 	}
 }
 
-// TestOlderModelFileLoads: a file written before recipes and losses were
-// kept (the same format version, without those fields) still loads,
-// with no recipe and NaN losses, and scores as before. Catches a format
+// TestOlderModelFileLoads: a file written before recipes, losses and
+// training logs were kept (the same format version, without those
+// fields) still loads, with no recipe, NaN losses and no log, and scores
+// as before. Catches a format
 // version bump or a required new field that would make every saved
 // detector unloadable after an upgrade.
 func TestOlderModelFileLoads(t *testing.T) {
 	for _, f := range fuzzModelFiles(t) {
-		if f.Recipe != nil || f.Losses == nil {
-			t.Fatalf("%s: a new file has recipe %v, losses %v", f.Algorithm, f.Recipe, f.Losses)
+		if f.Recipe != nil || f.Losses == nil || f.Log == nil {
+			t.Fatalf("%s: a new file has recipe %v, losses %v, log %v", f.Algorithm, f.Recipe, f.Losses, f.Log)
 		}
-		f.Recipe, f.Losses = nil, nil
+		f.Recipe, f.Losses, f.Log = nil, nil, nil
 		m, err := UnmarshalModel(encodeModelFile(t, &f))
 		if err != nil {
 			t.Fatalf("%s: %v", f.Algorithm, err)
 		}
-		if m.Recipe != nil || !math.IsNaN(m.TrainLoss) || !math.IsNaN(m.ValidationLoss) {
-			t.Fatalf("%s: older file loads with recipe %v, losses %v, %v", f.Algorithm, m.Recipe, m.TrainLoss, m.ValidationLoss)
+		if m.Recipe != nil || !math.IsNaN(m.TrainLoss) || !math.IsNaN(m.ValidationLoss) || m.TrainingLog != nil {
+			t.Fatalf("%s: older file loads with recipe %v, losses %v, %v, log %v", f.Algorithm, m.Recipe, m.TrainLoss, m.ValidationLoss, m.TrainingLog)
 		}
 	}
 }

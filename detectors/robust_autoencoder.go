@@ -57,6 +57,13 @@ func (a robustAE) Footprint(s Shape, o Options) Footprint {
 
 func (a robustAE) Graph(b *Graph) (Objective, error) { return reconObjective(a.net(b.Dims, b.Opts), b) }
 
+// plannedEpochs implements epochPlanner (training_log.go): Drive's
+// outer iterations share the epochs option, rounded up.
+func (robustAE) plannedEpochs(o Options) int {
+	outer := o.Int("outer_iterations")
+	return outer * ((o.Int("epochs") + outer - 1) / outer)
+}
+
 // Drive alternates training the autoencoder on L = X − S and updating S.
 func (a robustAE) Drive(st *State, t *Trainer) error {
 	x, rows, d := t.X.Data, t.X.Rows, t.X.Cols

@@ -191,6 +191,7 @@ func (m *Model) derive() *Model {
 		TrainLoss:      m.TrainLoss,
 		ValidationLoss: m.ValidationLoss,
 		FormatVersion:  m.FormatVersion,
+		TrainingLog:    m.TrainingLog,
 		alg:            m.alg,
 		opts:           m.opts,
 		scale:          m.scale,

@@ -258,7 +258,8 @@ type trainer struct {
 	rng     *rand.Rand
 	cfg     trainConfig
 	probe   *trainProbe
-	losses  *lossRecord // recipe.go
+	losses  *lossRecord    // recipe.go
+	epochs  *epochRecorder // training_log.go
 	val     *holdout
 	ender   EpochEnder
 	batches *Batches
@@ -272,7 +273,7 @@ type trainer struct {
 }
 
 func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) (*trainer, error) {
-	t := &trainer{ctx: ctx, alg: alg, st: st, cfg: configFrom(opts), probe: probeFrom(ctx), losses: lossRecordFrom(ctx), opts: opts, rng: rng, dims: dims}
+	t := &trainer{ctx: ctx, alg: alg, st: st, cfg: configFrom(opts), probe: probeFrom(ctx), losses: lossRecordFrom(ctx), epochs: epochRecorderFrom(ctx), opts: opts, rng: rng, dims: dims}
 	t.probe.startRun()
 	if v := opts.Float("validation"); v > 0 {
 		x, rows, labels, t.val = splitValidation(x, rows, dims, labels, v, opts.Int64("seed"))
@@ -352,17 +353,19 @@ func (t *trainer) run() error {
 				return err
 			}
 		}
+		stop := false
 		if t.val != nil {
-			stop, err := t.val.endEpoch(t.st)
-			if err != nil {
+			var err error
+			if stop, err = t.val.endEpoch(t.st); err != nil {
 				return err
 			}
 			if t.val.bad == 0 { // this epoch's state is the one kept so far
 				bestLoss = lastLoss
 			}
-			if stop {
-				break
-			}
+		}
+		t.epochs.endEpoch(lastLoss, validationOf(t.val), t.cfg.lr) // training_log.go
+		if stop {
+			break
 		}
 	}
 	if t.val != nil {

@@ -39,6 +39,7 @@ type holdout struct {
 
 	patience int
 	best     float64
+	last     float64 // the held-out loss of the last epoch evaluated (training_log.go)
 	bad      int
 	saved    [][]float64
 }
@@ -159,6 +160,7 @@ func (h *holdout) endEpoch(st *State) (stop bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	h.last = l
 	if l < h.best { // false for NaN
 		h.best, h.bad = l, 0
 		for i, t := range st.Tensors {

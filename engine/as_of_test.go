@@ -272,7 +272,7 @@ func trainingSnapshots(t *testing.T, db *gosql.DB, name string) string {
 	t.Helper()
 	for _, r := range queryRows(t, db, "SHOW DETECTORS") {
 		if r[0] == name {
-			return r[len(r)-1]
+			return r[colSnapshots] // detector_training_test.go
 		}
 	}
 	t.Fatalf("no detector %s", name)

@@ -205,16 +205,16 @@ func goClientSession(t *testing.T, addr string) {
 			return err
 		}
 		var name, algo, feats, status string
-		var n, read int
-		var secs float64
+		var n, read, epoch, epochs int
+		var secs, loss float64
 		var created, reads string
-		if err := db.QueryRow("SHOW DETECTORS").Scan(&name, &algo, &feats, &n, &status, &secs, &created, &read, &reads); err != nil {
+		if err := db.QueryRow("SHOW DETECTORS").Scan(&name, &algo, &feats, &n, &status, &secs, &created, &read, &reads, &epoch, &epochs, &loss); err != nil {
 			return fmt.Errorf("SHOW DETECTORS => %w", err)
 		}
 		if !strings.HasPrefix(reads, "examples.thyroid@") {
 			return fmt.Errorf("SHOW DETECTORS training_snapshots = %q, want examples.thyroid@<snapshot id>", reads)
 		}
-		return same([]any{name, algo, feats, n, status, read}, []any{"d", "autoencoder", "f0,f1,f2", 3772, "ready", 3772})
+		return same([]any{name, algo, feats, n, status, read, epoch, epochs}, []any{"d", "autoencoder", "f0,f1,f2", 3772, "ready", 3772, 2, 2})
 	})
 	var f [3]float64
 	var want float64

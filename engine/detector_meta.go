@@ -246,7 +246,10 @@ func showWhereQuery(where string) string {
 }
 
 // detectorRows returns the rows of SHOW DETECTORS FROM db, by name, for
-// the detectors whose names match (every one if match is nil).
+// the detectors whose names match (every one if match is nil): the saved
+// detectors and the trainings in progress (detector_training.go); a
+// detector being replaced (CREATE OR REPLACE) has both rows, the saved
+// one first.
 func (s *detectorService) detectorRows(db string, match func(string) bool) []sql.Row {
 	var rows []sql.Row
 	for _, d := range s.list(db) {
@@ -255,17 +258,29 @@ func (s *detectorService) detectorRows(db string, match func(string) bool) []sql
 		}
 		m := d.model
 		if m == nil {
-			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil, nil, nil))
+			rows = append(rows, sql.NewRow(d.name, nil, nil, nil, "error: "+d.loadErr.Error(), nil, nil, nil, nil, nil, nil, nil))
 			continue
 		}
 		var source interface{}
 		if m.Source != "" {
 			source = m.Source
 		}
+		var epoch, epochs, loss interface{}
+		if l := m.TrainingLog; l != nil {
+			epoch, epochs = int64(l.EpochsRun), int64(l.PlannedEpochs)
+			if len(l.Epochs) > 0 {
+				loss = l.Epochs[len(l.Epochs)-1].TrainLoss
+			}
+		}
 		rows = append(rows, sql.NewRow(
 			d.name, m.Algorithm, strings.Join(m.Features, ","), int64(m.TrainingRows),
 			"ready", m.TrainSeconds, m.CreatedAt.UTC().Truncate(time.Second), m.RowsRead, source,
+			epoch, epochs, loss,
 		))
+	}
+	if training := s.trainingRows(db, match); len(training) > 0 {
+		rows = append(rows, training...)
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i][0].(string) < rows[j][0].(string) })
 	}
 	return rows
 }
@@ -457,10 +472,14 @@ func (s *detectorService) lookupInfo(ctx *sql.Context, db, name string) (detecto
 	}
 	s.mu.RLock()
 	d, ok := s.byDB[strings.ToLower(db)][strings.ToLower(name)]
+	var notFound error
+	if !ok {
+		notFound = s.notFoundLocked(db, name, name) // detector_training.go
+	}
 	s.mu.RUnlock()
 	switch {
 	case !ok:
-		return d, "", errDetectorNotFound(name)
+		return d, "", notFound
 	case d.loadErr != nil:
 		return d, "", errDetectorCorrupt(canon, d.name, d.loadErr)
 	}
@@ -764,11 +783,14 @@ func (s *detectorService) rename(ctx *sql.Context, n *renameDetectorNode) error 
 	fk, tk := strings.ToLower(fromDB), strings.ToLower(toDB)
 	d, ok := s.byDB[fk][strings.ToLower(from)]
 	if !ok {
-		return errDetectorNotFound(from)
+		return s.notFoundLocked(fromDB, from, from)
 	}
 	self := fk == tk && strings.EqualFold(from, to)
 	if _, taken := s.byDB[tk][strings.ToLower(to)]; taken && !(self && d.name != to) {
 		return errDetectorExists(to)
+	}
+	if tr := s.trainingLocked(toDB, to); tr != nil { // detector_training.go
+		return errBeingTrained(tr)
 	}
 	err = s.store.RenameDetector(fromDB, d.name, toDB, to)
 	switch {

@@ -275,6 +275,13 @@ var showDetectorsSchema = sql.Schema{
 	// training_snapshots: the snapshots the training SELECT read,
 	// "db.t@<snapshot id>,…" (training_reads.go); NULL if none or unknown.
 	{Name: "training_snapshots", Type: types.LongText, Nullable: true},
+	// epoch, epochs, loss (detector_training.go): the last epoch run, the
+	// epochs planned (fewer run with early stopping) and the last epoch's
+	// training loss; while it trains (status "training") so far. NULL
+	// for a detector saved before its training log was kept.
+	{Name: "epoch", Type: types.Int64, Nullable: true},
+	{Name: "epochs", Type: types.Int64, Nullable: true},
+	{Name: "loss", Type: types.Float64, Nullable: true},
 }
 
 // Resolved implements sql.Node.

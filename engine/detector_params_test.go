@@ -123,8 +123,8 @@ func TestPreparedDetectorPlaceholders(t *testing.T) {
 	}
 	// (db's one connection is conn now.)
 	var name, rows string
-	var rest [7]any
-	if err := conn.QueryRowContext(ctx, "EXECUTE l USING @p").Scan(&name, &rest[0], &rest[1], &rows, &rest[2], &rest[3], &rest[4], &rest[5], &rest[6]); err != nil || name != "d3" || rows != "20" {
+	var rest [10]any
+	if err := conn.QueryRowContext(ctx, "EXECUTE l USING @p").Scan(&name, &rest[0], &rest[1], &rows, &rest[2], &rest[3], &rest[4], &rest[5], &rest[6], &rest[7], &rest[8], &rest[9]); err != nil || name != "d3" || rows != "20" {
 		t.Errorf("EXECUTE l USING @p: %q trained on %s rows (want d3 on 20), %v", name, rows, err)
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE DETECTOR d4 USING deep_svdd WITH (epochs = ?) AS SELECT f0 FROM thyroid"); !errors.As(err, &me) || me.Number != 1064 {

@@ -35,8 +35,9 @@ type detectorService struct {
 	engine *sqle.Engine
 	limits detectors.Limits // of every training (training_memory.go)
 
-	mu   sync.RWMutex
-	byDB map[string]map[string]detectorInfo // lower-case db → lower-case name → detector
+	mu        sync.RWMutex
+	byDB      map[string]map[string]detectorInfo // lower-case db → lower-case name → detector
+	trainings map[trainingKey]*training          // CREATE DETECTORs in progress (detector_training.go)
 
 	// gen counts the changes to byDB (see functions.Resolver.Generation).
 	// It is bumped after each change, while mu is still held.
@@ -127,10 +128,14 @@ func (s *detectorService) Lookup(ctx *sql.Context, ref string) (*detectors.Model
 	}
 	s.mu.RLock()
 	d, ok := s.byDB[strings.ToLower(db)][strings.ToLower(name)]
+	var notFound error
+	if !ok {
+		notFound = s.notFoundLocked(db, name, ref) // detector_training.go
+	}
 	s.mu.RUnlock()
 	switch {
 	case !ok:
-		return nil, errDetectorNotFound(ref)
+		return nil, notFound
 	case d.loadErr != nil:
 		return nil, errDetectorCorrupt(db, d.name, d.loadErr)
 	}
@@ -158,7 +163,8 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	if err != nil {
 		return 0, err
 	}
-	if !hasDatabase(s.store, db) {
+	stored := canonicalDatabase(s.store, db)
+	if stored == "" {
 		return 0, sql.ErrDatabaseNotFound.New(db)
 	}
 	if s.exists(db, name) && !n.orReplace {
@@ -180,6 +186,30 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	if err := detectors.ValidateOptions(n.algorithm, opts); err != nil {
 		return 0, s.translate(n.algorithm, err)
 	}
+	planned, err := detectors.PlannedEpochs(n.algorithm, opts)
+	if err != nil {
+		return 0, s.translate(n.algorithm, err)
+	}
+	// From here on the training is listed (detector_training.go), until
+	// the saved detector replaces it or it ends otherwise.
+	tr, ok, err := s.beginTraining(ctx, stored, name, n, planned)
+	if err != nil || !ok {
+		return 0, err
+	}
+	// Deferred, so that a panic (recover.go makes it error 1105) does not
+	// leave the training listed, holding its name.
+	rows, replaced, err := 0, false, errors.New("the training panicked")
+	defer func() { s.endTraining(ctx, tr, replaced, err) }()
+	rows, replaced, err = s.train(ctx, n, tr, opts, label)
+	return rows, err
+}
+
+// train runs the training SELECT of n, trains the detector tr on its
+// rows and saves it, reporting its progress to tr. replaced is true when
+// it replaced a detector (OR REPLACE). It saves nothing on error, or once
+// ctx is cancelled.
+func (s *detectorService) train(ctx *sql.Context, n *createDetectorNode, tr *training, opts map[string]string, label string) (rows int, replaced bool, err error) {
+	db, name := tr.db, tr.name
 
 	// The SELECT is planned and run here, inside the CREATE DETECTOR
 	// statement, without going through Engine.Query: that would register a
@@ -188,7 +218,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	ctx, reads := recordReads(ctx) // training_reads.go
 	plan, err := s.analyzeTraining(ctx, n)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	// The rows stream through a sampler (detectors/row_sampler.go): what
 	// training holds is bounded by max_train_rows, whatever the query
@@ -201,36 +231,45 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 		data, err = runTrainingQuery(ctx, plan, label, newSampler)
 	}
 	if err != nil {
-		return 0, s.translate(n.algorithm, err)
+		return 0, false, s.translate(n.algorithm, err)
 	}
 	lim := s.limits
 	data.Limits = &lim
 	data.Source = reads.String()
 	data.Recipe = n.recipe() // SHOW CREATE DETECTOR (detector_meta.go)
+	tr.readDone(data, data.Source)
+	data.OnEpoch = tr.onEpoch
 	model, err := detectors.Fit(ctx, n.algorithm, opts, data)
 	if err != nil {
-		return 0, s.translate(n.algorithm, err)
+		return 0, false, s.translate(n.algorithm, err)
 	}
 	blob, err := model.MarshalBinary()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 
 	// The trained detector replaces the old one (OR REPLACE) in one step:
 	// its file atomically (storage.SaveDetector), then the map. A scoring
 	// call sees the old model or the new one, never a mix; a failed
 	// training above changed nothing.
+	// A training stopped (KILL, a client gone) after Fit is not saved
+	// either: the statement fails as stopped, and nothing is left.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.byDB[strings.ToLower(db)][strings.ToLower(name)]; ok && !n.orReplace {
-		return 0, errDetectorExists(name)
+	_, replaced = s.byDB[strings.ToLower(db)][strings.ToLower(name)]
+	if replaced && !n.orReplace {
+		return 0, false, errDetectorExists(name)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, false, err
 	}
 	if err := s.store.SaveDetector(db, name, blob); err != nil {
-		return 0, err
+		return 0, false, err
 	}
+	s.forgetTrainingLocked(tr) // the saved detector takes its place
 	s.putLocked(db, name, model)
 	s.gen.Add(1)
-	return model.TrainingRows, nil
+	return model.TrainingRows, replaced, nil
 }
 
 // analyzeTraining plans the SELECT of n as Engine.AnalyzeQuery does, with

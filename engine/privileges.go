@@ -54,6 +54,7 @@ const (
 	codeDBDenied        = mysql.ERDBAccessDenied // 1044
 	codeSpecificDenied  = 1227                   // ER_SPECIFIC_ACCESS_DENIED_ERROR
 	codeKillDenied      = 1095                   // ER_KILL_DENIED_ERROR
+	codeUnknownThread   = 1094                   // ER_NO_SUCH_THREAD
 	codeIllegalPrivLvl  = 3619                   // ER_ILLEGAL_PRIVILEGE_LEVEL
 	codeUnknownDynamic  = 3929                   // ER_DYNAMIC_PRIVILEGE_NOT_REGISTERED
 	privSysVarsAdmin    = "system_variables_admin"
@@ -143,18 +144,20 @@ func (ac *accounts) checkSetGlobal(ctx *sql.Context, n *plan.Set) error {
 	return nil
 }
 
-// checkKill refuses KILL of another user's connection (1095) to a user
-// without SUPER or CONNECTION_ADMIN.
+// checkKill refuses KILL of a connection that does not exist (1094, as
+// MySQL) and of another user's connection (1095) to a user without SUPER
+// or CONNECTION_ADMIN.
 func (ac *accounts) checkKill(ctx *sql.Context, n *plan.Kill) error {
-	if hasPrivilege(ctx, ac.mdb, sql.PrivilegeType_Super, privConnectionAdmin) {
-		return nil
-	}
 	for _, p := range ctx.ProcessList.Processes() {
-		if p.Connection == n.ConnID && !ownsProcess(ctx, p.Connection, p.User) {
+		if p.Connection != n.ConnID {
+			continue
+		}
+		if !ownsProcess(ctx, p.Connection, p.User) && !hasPrivilege(ctx, ac.mdb, sql.PrivilegeType_Super, privConnectionAdmin) {
 			return mysql.NewSQLError(codeKillDenied, mysql.SSUnknownSQLState, "You are not owner of thread %d", n.ConnID)
 		}
+		return nil
 	}
-	return nil
+	return mysql.NewSQLError(codeUnknownThread, mysql.SSUnknownSQLState, "Unknown thread id: %d", n.ConnID)
 }
 
 // gmsNoUser is the user go-mysql-server's process list shows for a
@@ -223,7 +226,7 @@ func (ac *accounts) filterProcessListTable(a *analyzer.Analyzer) error {
 		if err != nil {
 			return nil, err
 		}
-		return ac.ownProcesses(ctx, iter)
+		return ac.ownProcesses(ctx, ac.svc.withTrainingStates(iter)) // detector_training.go
 	}
 	return nil
 }

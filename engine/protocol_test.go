@@ -447,7 +447,9 @@ func TestPreparedDetectorStatements(t *testing.T) {
 			var secs float64
 			var created time.Time
 			var snapshots gosql.NullString
-			if err := rows.Scan(&name, &algo, &feats, &n, &status, &secs, &created, &read, &snapshots); err != nil {
+			var epoch, epochs gosql.NullInt64
+			var loss gosql.NullFloat64
+			if err := rows.Scan(&name, &algo, &feats, &n, &status, &secs, &created, &read, &snapshots, &epoch, &epochs, &loss); err != nil {
 				t.Fatal(err)
 			}
 			out = append(out, fmt.Sprintf("%s %s %s %d %s", name, algo, feats, n, status))

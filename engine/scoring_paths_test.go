@@ -378,7 +378,7 @@ func TestShowDetectorsColumns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"name", "algorithm", "features", "training_rows", "status", "train_seconds", "created_at", "rows_read", "training_snapshots"}
+		want := []string{"name", "algorithm", "features", "training_rows", "status", "train_seconds", "created_at", "rows_read", "training_snapshots", "epoch", "epochs", "loss"}
 		if !reflect.DeepEqual(cols, want) {
 			t.Fatalf("SHOW DETECTORS columns %v, want %v", cols, want)
 		}

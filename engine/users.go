@@ -283,7 +283,7 @@ func (ac *accounts) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIte
 		if err != nil {
 			return nil, err
 		}
-		return ac.ownProcesses(ctx, iter)
+		return ac.ownProcesses(ctx, ac.svc.withTrainingStates(iter)) // detector_training.go
 	}
 	return nil, nil
 }
