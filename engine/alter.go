@@ -251,6 +251,11 @@ func (ch *columnChange) flush() error {
 	if len(ch.pending) == 0 {
 		return nil
 	}
+	// The new contents are held until the commit: a table larger than the
+	// memory limit fails with 1037 instead of exhausting memory.
+	if err := checkMemory(); err != nil { // memory_limit.go
+		return err
+	}
 	rec, err := rowsToRecord(memory.DefaultAllocator, ch.arrow, ch.pending)
 	if err != nil {
 		return err

@@ -9,12 +9,12 @@ import (
 // limit of 200 MB (and a cache of 32 MB) over a table of 75,000 rows of
 // about 2.8 KB (210 MB of data): statements that must hold every row
 // (ORDER BY without an index, GROUP BY a unique column, an UPDATE of every
-// row) fail with 1037 and change nothing, while the server goes on
+// row, an ALTER TABLE that rewrites the rows) fail with 1037 and change nothing, while the server goes on
 // answering and statements that stream or keep little (a scan, ORDER BY
 // … LIMIT, a point UPDATE) still work. Bugs caught: the limit not given to
 // go-mysql-server's row caches (the sort grows until the kernel kills the
 // server), the error left as 1105 "no memory available", the rewrite of
-// an UPDATE not checked (or its partial work committed), the cache not
+// an UPDATE or an ALTER not checked (or its partial work committed), the cache not
 // bounded under the limit.
 func TestStatementOverTheMemoryLimit(t *testing.T) {
 	if testing.Short() {
@@ -41,6 +41,8 @@ func TestStatementOverTheMemoryLimit(t *testing.T) {
 	}
 	expectErr(t, db, "UPDATE t SET s = CONCAT(s, 'y')", 1037)
 	expectRows(t, db, "SELECT COUNT(*) FROM t WHERE s LIKE '%y'", [][]string{r("0")})
+	expectErr(t, db, "ALTER TABLE t MODIFY s VARCHAR(3500)", 1037)
+	expectRows(t, db, "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'm' AND TABLE_NAME = 't' AND COLUMN_NAME = 's'", [][]string{r("varchar(3000)")})
 
 	// The server goes on; what streams or keeps little works.
 	expectRows(t, db, "SELECT COUNT(*), MAX(LENGTH(s)) FROM t", [][]string{r("75000", "2805")})

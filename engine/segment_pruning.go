@@ -2,9 +2,10 @@ package engine
 
 // Skipping data files a filter rules out (storage.Data.SegmentBounds).
 //
-// A scan under a WHERE clause reads, for each conjunct that compares a
-// numeric column with a constant (c > 10, 5 <= c, c = 3, c BETWEEN 1 AND
-// 9), only the data files whose statistics say some row may satisfy it.
+// A scan under a WHERE clause reads, for each conjunct that compares an
+// integer column with a constant (c > 10, 5 <= c, c = 3.5, c BETWEEN 1
+// AND 9), only the data files whose statistics say some row may satisfy
+// it.
 // The filter still runs over every row read: pruning only leaves out
 // files in which no row can match, so results are the same with or
 // without it. It is conservative where a comparison could round (an
@@ -116,7 +117,7 @@ func (t *table) withPrune(cs []constraint) *table {
 	return &nt
 }
 
-// constraintsOf returns the conjuncts of e that compare a numeric column
+// constraintsOf returns the conjuncts of e that compare an integer column
 // of table (named name, with full schema sch) with a constant.
 func constraintsOf(e sql.Expression, name string, sch sql.Schema) []constraint {
 	var out []constraint
@@ -129,8 +130,13 @@ func constraintsOf(e sql.Expression, name string, sch sql.Schema) []constraint {
 		if c < 0 {
 			return -1
 		}
+		// Integer columns only. FLOAT bounds are float32 values that
+		// go-mysql-server compares with a DECIMAL constant through their
+		// shortest decimal form (0.1f equals 0.1 there, not here); and a
+		// DOUBLE may hold NaN, which Iceberg's bounds leave out and
+		// iceberg-go does not count. BIGINT UNSIGNED is stored bit-cast.
 		typ := sch[c].Type
-		if !(types.IsInteger(typ) || types.IsFloat(typ)) || typ.Type() == types.Uint64.Type() {
+		if !types.IsInteger(typ) || typ.Type() == types.Uint64.Type() {
 			return -1
 		}
 		return c

@@ -74,8 +74,8 @@ type Config struct {
 	// CacheMemory bounds the decoded table data (Arrow buffers) the
 	// server keeps in memory between reads; tables larger than it are
 	// read from their Parquet files as scans need them. Zero means a
-	// quarter of the machine's memory, at most half of MaxMemory (more
-	// than half is refused); negative keeps nothing.
+	// quarter of the machine's memory, at most half of MaxMemory (one at
+	// or above MaxMemory is refused); negative keeps nothing.
 	CacheMemory int64
 	// DataFileBytes is the in-memory size of the rows of one data file
 	// (storage.Options.TargetFileBytes): an UPDATE or DELETE rewrites
@@ -98,7 +98,8 @@ type Config struct {
 }
 
 // DefaultMaxMemory is the default Config.MaxMemory: three quarters of the
-// machine's physical memory, or 8 GiB when that is unknown.
+// machine's physical memory (or of its control group's limit, in a
+// container), or 8 GiB when that is unknown.
 func DefaultMaxMemory() int64 {
 	if m := physicalMemory(); m > 0 {
 		return m / 4 * 3
@@ -221,8 +222,8 @@ func NewServer(cfg Config) (*Server, error) {
 	case cfg.CacheMemory == 0:
 		// The cache takes at most half of the memory limit.
 		cfg.CacheMemory = min(cmp.Or(physicalMemory()/4, 1<<30), cfg.MaxMemory/2)
-	case cfg.CacheMemory > cfg.MaxMemory/2:
-		return nil, fmt.Errorf("the cache (%s) must be at most half of the memory limit (%s): lower --cache-memory or raise --max-memory",
+	case cfg.CacheMemory >= cfg.MaxMemory:
+		return nil, fmt.Errorf("the cache (%s) must be below the memory limit (%s): lower --cache-memory or raise --max-memory",
 			byteSize(uint64(cfg.CacheMemory)), byteSize(uint64(cfg.MaxMemory)))
 	}
 	store, err := storage.OpenWithOptions(cfg.DataDir, &storage.Options{CacheBytes: cfg.CacheMemory, TargetFileBytes: cfg.DataFileBytes})

@@ -67,3 +67,26 @@ func TestCachedSegmentsHoldTheirSize(t *testing.T) {
 		t.Errorf("the live heap grew by %d bytes after scanning %d bytes with a cache of %d", grown, total, budget)
 	}
 }
+
+// TestWarmedFilesAreChargedTheirSize appends one batch of 400,000 rows
+// (6.4 MB) that is written as many files of about 256 KB and cached as
+// written (warm): the cache charges each file its own size, so the files
+// cached add up to what the cache says it uses. Bug caught: each file
+// cached as a slice of the whole batch, charged (and keeping alive) the
+// whole batch's buffers.
+func TestWarmedFilesAreChargedTheirSize(t *testing.T) {
+	mem := checkedAlloc(t)
+	s := segmentStore(t, t.TempDir(), mem, 64<<20)
+	defer s.Close()
+	tbl := smallTable(t, s)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 400_000))
+	d := tbl.Snapshot()
+	defer d.Release()
+	st := s.CacheStats()
+	if d.NumSegments() < 10 || st.Batches != d.NumSegments() {
+		t.Fatalf("%d segments, %d cached (%+v); want many, all cached", d.NumSegments(), st.Batches, st)
+	}
+	if st.Used > 2*400_000*16 {
+		t.Errorf("the cache charges %d bytes for %d files of %d bytes of rows in all", st.Used, st.Batches, 400_000*16)
+	}
+}

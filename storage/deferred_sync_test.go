@@ -2,10 +2,13 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // TestDeferredSyncs checks with crashFS how icebergFS puts off fsyncs
@@ -88,5 +91,53 @@ func TestDeferredSyncs(t *testing.T) {
 	}
 	if n := f.syncs.files; n != 1 {
 		t.Errorf("%d files counted as queued, want 1 (table u's): the count leaks, and a full count stops the deferral", n)
+	}
+}
+
+// TestDeferredSyncsForgetRemovedFiles stages rows (files written, their
+// fsyncs queued), discards them, and drops the table, 70 times, then
+// stages rows in a table that is dropped and created again under the
+// same name: nothing stays queued for removed files (the queue would
+// hold their descriptors open and, once full, turn deferral off for the
+// whole store), and the new table's first commit does not trip over the
+// old one's queued directory. Bugs caught: removals through the store's
+// file system (removeDataFiles, the trash) not discarding their queue
+// entries.
+func TestDeferredSyncsForgetRemovedFiles(t *testing.T) {
+	mem := checkedAlloc(t)
+	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, TargetFileBytes: 1})
+	must(t, err)
+	defer s.Close()
+	must(t, s.CreateDatabase("db"))
+	stage := func(tbl *Table) *Staged {
+		var recs []arrow.RecordBatch
+		for i := range 3 {
+			recs = append(recs, makeBatch(mem, tbl.Schema(), int64(i*10), 10))
+		}
+		defer releaseBatches(recs)
+		st, err := tbl.Stage(recs)
+		must(t, err)
+		return st
+	}
+	for round := range 70 {
+		name := fmt.Sprintf("t%d", round)
+		tbl, err := s.CreateTable("db", name, smallSchema(), nil)
+		must(t, err)
+		stage(tbl).Discard()
+		must(t, s.DropTable("db", name))
+		if n := s.syncs.files; n != 0 {
+			t.Fatalf("round %d: %d files queued after discard and drop", round, n)
+		}
+	}
+	tbl, err := s.CreateTable("db", "again", smallSchema(), nil)
+	must(t, err)
+	st := stage(tbl)
+	must(t, s.DropTable("db", "again"))
+	st.Discard()
+	tbl, err = s.CreateTable("db", "again", smallSchema(), nil)
+	must(t, err)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 10))
+	if n := s.syncs.files; n != 0 {
+		t.Errorf("%d files queued after a commit", n)
 	}
 }

@@ -148,7 +148,15 @@ func (t *Table) warm(schema *arrow.Schema, added []iceberg.DataFile, recs []arro
 	var off int64
 	for _, df := range added {
 		chunk := sliceRows(schema, recs, off, df.Count())
-		b, err := concatBatches(t.store.opts.Allocator, schema, chunk)
+		// A copy: a slice would keep (and be charged for) the whole
+		// batch it was cut from.
+		var b arrow.RecordBatch
+		var err error
+		if len(chunk) == 1 {
+			b, err = copyBatch(t.store.opts.Allocator, chunk[0])
+		} else {
+			b, err = concatBatches(t.store.opts.Allocator, schema, chunk)
+		}
 		releaseBatches(chunk)
 		if err == nil {
 			t.store.cache.put(cacheKey{path: df.FilePath(), schema: schema}, b)

@@ -500,6 +500,8 @@ func (s *Store) moveToTrash(parent, name string) (string, error) {
 		_ = s.fs.Remove(bin)
 		return "", err
 	}
+	// Files queued for fsync under src are no longer published by anyone.
+	s.syncs.discard(src)
 	// The drop has happened once the rename succeeded; a failing directory
 	// fsync only weakens its durability against power loss, so it is not
 	// reported as a failed drop.

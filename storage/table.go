@@ -783,6 +783,7 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 	remove := func(p string) {
 		if lp := t.store.loc.resolve(p); !keep[p] && strings.HasPrefix(lp, mdir) {
 			_ = t.store.fs.Remove(lp)
+			t.store.syncs.discard(lp)
 		}
 	}
 	if mans, err := snap.Manifests(fsys); err == nil {
@@ -1047,6 +1048,7 @@ func (t *Table) removeDataFiles(dfs []iceberg.DataFile) {
 	for _, df := range dfs {
 		if p, err := t.store.loc.writable(df.FilePath()); err == nil {
 			_ = t.store.fs.Remove(p)
+			t.store.syncs.discard(p) // a removed file needs no fsync (deferred_sync.go)
 		}
 	}
 }
