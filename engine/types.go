@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	"github.com/shopspring/decimal"
 )
@@ -228,6 +230,15 @@ func valueReader(t sql.Type, arr arrow.Array) func(i int) interface{} {
 }
 
 // appendValue appends one go-mysql-server value to an Arrow builder.
+// finite refuses NaN and the infinities, which MySQL's FLOAT and DOUBLE
+// cannot hold, with error 1367 (Illegal double value).
+func finite(x float64, typ string) error {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return mysql.NewSQLError(1367, mysql.SSUnknownSQLState, "Illegal %s '%v' value found during parsing", typ, x)
+	}
+	return nil
+}
+
 func appendValue(b array.Builder, v interface{}) error {
 	if v == nil {
 		b.AppendNull()
@@ -249,8 +260,14 @@ func appendValue(b array.Builder, v interface{}) error {
 	case *array.Float32Builder:
 		switch x := v.(type) {
 		case float32:
+			if err := finite(float64(x), "FLOAT"); err != nil {
+				return err
+			}
 			bb.Append(x)
 		case float64:
+			if err := finite(x, "FLOAT"); err != nil {
+				return err
+			}
 			bb.Append(float32(x))
 		default:
 			return fmt.Errorf("cannot store %T in a FLOAT column", v)
@@ -258,8 +275,14 @@ func appendValue(b array.Builder, v interface{}) error {
 	case *array.Float64Builder:
 		switch x := v.(type) {
 		case float64:
+			if err := finite(x, "DOUBLE"); err != nil {
+				return err
+			}
 			bb.Append(x)
 		case float32:
+			if err := finite(float64(x), "DOUBLE"); err != nil {
+				return err
+			}
 			bb.Append(float64(x))
 		default:
 			return fmt.Errorf("cannot store %T in a DOUBLE column", v)
@@ -338,6 +361,9 @@ func rowsToRecord(mem memory.Allocator, schema *arrow.Schema, rows []sql.Row) (a
 	for _, r := range rows {
 		for i, f := range b.Fields() {
 			if err := appendValue(f, r[i]); err != nil {
+				if se, ok := err.(*mysql.SQLError); ok { // keep its number
+					return nil, mysql.NewSQLError(se.Num, se.State, "%s for column '%s'", se.Message, schema.Field(i).Name)
+				}
 				return nil, fmt.Errorf("column %s: %w", schema.Field(i).Name, err)
 			}
 		}
