@@ -41,4 +41,7 @@ var (
 	// distributions were kept was asked for a percentile or a threshold
 	// from a contamination (score_distribution.go).
 	ErrNoScoreDistribution = errors.New("detector has no training-score distribution")
+	// ErrOneClass: an evaluation against labels (Evaluate) whose labelled
+	// rows are all anomalies or all normal, or that has none.
+	ErrOneClass = errors.New("evaluation needs rows labelled 1 and rows labelled 0")
 )

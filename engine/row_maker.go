@@ -102,6 +102,14 @@ func (m rowMaker) row(i int) sql.Row {
 	if m.words > 0 {
 		words = make([]uint64, m.words)
 	}
+	m.fill(i, row, words)
+	return row
+}
+
+// fill writes the values of row i of the batch into row[:len(m.cols)],
+// boxing its DOUBLE and BIGINT values into words[:m.words], which must be
+// new: they belong to the row from here (see boxAt).
+func (m rowMaker) fill(i int, row sql.Row, words []uint64) {
 	for c := range m.cols {
 		r := &m.cols[c]
 		switch {
@@ -115,7 +123,6 @@ func (m rowMaker) row(i int) sql.Row {
 			row[c] = boxAt(r.typ, unsafe.Pointer(&words[r.slot]))
 		}
 	}
-	return row
 }
 
 // rows returns the rows idx of the batch.
