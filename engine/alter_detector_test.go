@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/gob"
 	"fmt"
 	"math"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // The tests of this file check ALTER DETECTOR … SET contamination |
@@ -405,30 +403,6 @@ func TestAnomalyPercentile(t *testing.T) {
 	}
 }
 
-// v1ModelFile is the detector file's content as anomalydb wrote it
-// before detectors kept their training-score distribution (format
-// version 1, detectors/persist.go): gob decodes a newer file into it by
-// field name, dropping the newer fields, and encodes it as the older
-// version did.
-type v1ModelFile struct {
-	Algorithm    string
-	Options      []struct{ Name, Value string }
-	Features     []string
-	TrainingRows int
-	TrainSeconds float64
-	CreatedAt    time.Time
-	Threshold    float64
-	Mean, Std    []float64
-	Tensors      []struct {
-		Name       string
-		Rows, Cols int
-		Trainable  bool
-		Data       []float64
-	}
-	Source   string
-	RowsRead int64
-}
-
 // writeV1Detector rewrites a detector's file in dir as an older
 // anomalydb saved it.
 func writeV1Detector(t *testing.T, dir, db, name string) {
@@ -438,18 +412,7 @@ func writeV1Detector(t *testing.T, dir, db, name string) {
 	if string(b[:8]) != "ADBMODEL" || binary.LittleEndian.Uint32(b[8:header]) != 1 {
 		t.Fatalf("detector file header %q", b[:header])
 	}
-	var f v1ModelFile
-	if err := gob.NewDecoder(bytes.NewReader(b[header:])).Decode(&f); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	out.Write(b[:header])
-	if err := gob.NewEncoder(&out).Encode(&f); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "detectors", db, name+".model"), out.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	makeOld(t, filepath.Join(dir, "detectors", db, name+".model")) // detector_meta_test.go
 }
 
 // TestDetectorWithoutDistribution: a detector saved by an older

@@ -13,6 +13,7 @@ package engine
 // comparison at a bound): such files are read.
 
 import (
+	"cmp"
 	"math"
 	"strings"
 
@@ -247,39 +248,19 @@ func compareBound(isInt bool, x int64, xf float64, y number) int {
 	const exact = 1 << 53 // integers up to this convert to float64 exactly
 	switch {
 	case isInt && y.isInt:
-		return cmpInt(x, y.i)
+		return cmp.Compare(x, y.i)
 	case isInt:
 		if x > exact || x < -exact {
 			return 0
 		}
-		return cmpFloat(float64(x), y.f)
+		return cmp.Compare(float64(x), y.f)
 	case y.isInt:
 		if y.i > exact || y.i < -exact {
 			return 0
 		}
-		return cmpFloat(xf, float64(y.i))
+		return cmp.Compare(xf, float64(y.i))
 	}
-	return cmpFloat(xf, y.f)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(xf, y.f)
 }
 
 // keeps reports whether segment seg of d may hold rows the table's
