@@ -405,6 +405,33 @@ func TestBinarySignalsAndPassword(t *testing.T) {
 	}
 }
 
+// crashRows is the number of rows crashTable loads.
+const crashRows = 200_000
+
+// crashTable starts the real binary (with flags) on a new data directory
+// and loads table c.t (id INT PRIMARY KEY, a DOUBLE, b BIGINT, c DOUBLE,
+// name VARCHAR(20)) with crashRows rows of writeCSV by a server-side LOAD
+// DATA, for the crash tests of statements that rewrite a large table.
+func crashTable(t *testing.T, flags ...string) (bin, dir string, p *proc) {
+	t.Helper()
+	bin = buildBinary(t)
+	dir = t.TempDir()
+	files := filepath.Join(filepath.Dir(dir), "files")
+	if err := os.MkdirAll(files, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(files, "rows.csv")
+	writeCSV(t, data, 0, crashRows)
+	p = startProc(t, bin, dir, flags...)
+	db := openDSN(t, "root:@tcp("+p.addr+")/")
+	defer db.Close()
+	mustExecAll(t, db,
+		"CREATE DATABASE c",
+		"CREATE TABLE c.t (id INT PRIMARY KEY, a DOUBLE, b BIGINT, c DOUBLE, name VARCHAR(20))",
+		"LOAD DATA INFILE '"+data+"' INTO TABLE c.t FIELDS TERMINATED BY ',' IGNORE 1 LINES")
+	return bin, dir, p
+}
+
 // TestCrashDuringAlterTable kills the server with SIGKILL while ALTER
 // TABLE rewrites a 200,000-row table (ADD COLUMN with a default, then
 // MODIFY of a column's type, then one statement of five clauses that
@@ -418,21 +445,8 @@ func TestCrashDuringAlterTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and rewrites a large table")
 	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	const rows = 200000
-	files := filepath.Join(filepath.Dir(dir), "files")
-	if err := os.MkdirAll(files, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	data := filepath.Join(files, "rows.csv")
-	writeCSV(t, data, 0, rows)
-	p := startProc(t, bin, dir)
+	bin, dir, p := crashTable(t)
 	db := openDSN(t, "root:@tcp("+p.addr+")/")
-	mustExecAll(t, db,
-		"CREATE DATABASE c",
-		"CREATE TABLE c.t (id INT PRIMARY KEY, a DOUBLE, b BIGINT, c DOUBLE, name VARCHAR(20))",
-		"LOAD DATA INFILE '"+data+"' INTO TABLE c.t FIELDS TERMINATED BY ',' IGNORE 1 LINES")
 	const contents = "SELECT COUNT(*), SUM(id), SUM(a) FROM c.t"
 	want := queryRows(t, db, contents)
 	db.Close()
@@ -470,7 +484,7 @@ func TestCrashDuringAlterTable(t *testing.T) {
 		after := columns(db)
 		db.Close()
 		p.kill()
-		t.Logf("%s takes %v on %d rows", alter, full, rows)
+		t.Logf("%s takes %v on %d rows", alter, full, crashRows)
 
 		for _, frac := range []float64{0.3, 0.8, 1.05} {
 			work := t.TempDir()
@@ -505,13 +519,13 @@ func TestCrashDuringAlterTable(t *testing.T) {
 				t.Fatalf("kill at %.0f%% of %s: contents %v, want %v", frac*100, alter, rows, want)
 			}
 			if got == after && strings.Contains(alter, "DEFAULT 5") {
-				if n := queryInt(t, db2, "SELECT COUNT(*) FROM c.t WHERE z = 5"); n != rows {
-					t.Fatalf("%d rows have the new column's default, want %d", n, rows)
+				if n := queryInt(t, db2, "SELECT COUNT(*) FROM c.t WHERE z = 5"); n != crashRows {
+					t.Fatalf("%d rows have the new column's default, want %d", n, crashRows)
 				}
 			}
 			if got == after && strings.Contains(alter, "DEFAULT 3") {
-				if n := queryInt(t, db2, "SELECT COUNT(*) FROM c.t WHERE z2 = 3 AND bb = id * 7"); n != rows {
-					t.Fatalf("%d rows have the new column's default and b's values, want %d", n, rows)
+				if n := queryInt(t, db2, "SELECT COUNT(*) FROM c.t WHERE z2 = 3 AND bb = id * 7"); n != crashRows {
+					t.Fatalf("%d rows have the new column's default and b's values, want %d", n, crashRows)
 				}
 			}
 			db2.Close()
@@ -557,23 +571,8 @@ func TestCrashDuringUpdateDelete(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and rewrites a large table")
 	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	const rows = 200000
-	files := filepath.Join(filepath.Dir(dir), "files")
-	if err := os.MkdirAll(files, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	data := filepath.Join(files, "rows.csv")
-	writeCSV(t, data, 0, rows)
 	flags := []string{"--data-file-size", "256K"}
-	p := startProc(t, bin, dir, flags...)
-	db := openDSN(t, "root:@tcp("+p.addr+")/")
-	mustExecAll(t, db,
-		"CREATE DATABASE c",
-		"CREATE TABLE c.t (id INT PRIMARY KEY, a DOUBLE, b BIGINT, c DOUBLE, name VARCHAR(20))",
-		"LOAD DATA INFILE '"+data+"' INTO TABLE c.t FIELDS TERMINATED BY ',' IGNORE 1 LINES")
-	db.Close()
+	bin, dir, p := crashTable(t, flags...)
 	p.kill()
 	if n, _ := filepath.Glob(filepath.Join(dir, "warehouse", "c", "t", "data", "*.parquet")); len(n) < 10 {
 		t.Fatalf("%d data files, want many (--data-file-size 256K)", len(n))
@@ -596,7 +595,7 @@ func TestCrashDuringUpdateDelete(t *testing.T) {
 		after := queryRows(t, db, contents)
 		db.Close()
 		p.kill()
-		t.Logf("%s takes %v on %d rows", stmt, full, rows)
+		t.Logf("%s takes %v on %d rows", stmt, full, crashRows)
 
 		for _, frac := range []float64{0.3, 0.7, 0.95, 1.1} {
 			work := t.TempDir()

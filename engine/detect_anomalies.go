@@ -34,10 +34,7 @@ import (
 // scores few rows), and only one block and one Arrow batch of a stored
 // table are held at once.
 type detectAnomalies struct {
-	svc  *detectorService
-	db   sql.Database
-	args []sql.Expression
-
+	tableFunctionNode
 	input *tableInput // nil for the prototype tableFunctions returns
 }
 
@@ -94,7 +91,7 @@ func (n *detectAnomalies) NewInstance(ctx *sql.Context, db sql.Database, args []
 			return nil, err
 		}
 	}
-	return &detectAnomalies{svc: n.svc, db: db, args: args, input: in}, nil
+	return &detectAnomalies{tableFunctionNode: tableFunctionNode{svc: n.svc, db: db, args: args}, input: in}, nil
 }
 
 // Schema implements sql.Node: the input's columns, then anomaly_score,
@@ -150,24 +147,15 @@ func (n *detectAnomalies) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, err
 // Resolved implements sql.Resolvable.
 func (n *detectAnomalies) Resolved() bool { return true }
 
-// IsReadOnly implements sql.Node.
-func (n *detectAnomalies) IsReadOnly() bool { return true }
-
 // String implements fmt.Stringer.
 func (n *detectAnomalies) String() string {
 	return fmt.Sprintf("%s(%s, %s)", detectAnomaliesName, n.args[0], n.args[1])
 }
 
-// Children implements sql.Node: none (the input is run by RowIter).
-func (n *detectAnomalies) Children() []sql.Node { return nil }
-
 // WithChildren implements sql.Node.
 func (n *detectAnomalies) WithChildren(children ...sql.Node) (sql.Node, error) {
 	return withNoChildren(n, children)
 }
-
-// Expressions implements sql.Expressioner: the arguments.
-func (n *detectAnomalies) Expressions() []sql.Expression { return n.args }
 
 // WithExpressions implements sql.Expressioner.
 func (n *detectAnomalies) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
@@ -178,9 +166,6 @@ func (n *detectAnomalies) WithExpressions(exprs ...sql.Expression) (sql.Node, er
 	c.args = exprs
 	return &c, nil
 }
-
-// Database implements sql.Databaser.
-func (n *detectAnomalies) Database() sql.Database { return n.db }
 
 // WithDatabase implements sql.Databaser.
 func (n *detectAnomalies) WithDatabase(db sql.Database) (sql.Node, error) {

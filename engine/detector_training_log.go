@@ -27,9 +27,7 @@ import (
 // count 1582; a NULL name gives no rows. It needs SELECT on the
 // detector's database, as anomaly_score does.
 type trainingLogFunction struct {
-	svc  *detectorService
-	db   sql.Database
-	args []sql.Expression
+	tableFunctionNode
 }
 
 var (
@@ -59,7 +57,7 @@ func (f *trainingLogFunction) NewInstance(_ *sql.Context, db sql.Database, args 
 		return nil, mysql.NewSQLError(1582, mysql.SSClientError,
 			"Incorrect parameter count in the call to native function '%s': it takes a detector name, got %d argument(s)", trainingLogName, len(args))
 	}
-	return &trainingLogFunction{svc: f.svc, db: db, args: args}, nil
+	return &trainingLogFunction{tableFunctionNode{svc: f.svc, db: db, args: args}}, nil
 }
 
 // Name implements sql.Nameable.
@@ -70,18 +68,12 @@ func (f *trainingLogFunction) Description() string {
 	return "the training log of a detector, one row per epoch"
 }
 
-// Database implements sql.Databaser.
-func (f *trainingLogFunction) Database() sql.Database { return f.db }
-
 // WithDatabase implements sql.Databaser.
 func (f *trainingLogFunction) WithDatabase(db sql.Database) (sql.Node, error) {
 	nf := *f
 	nf.db = db
 	return &nf, nil
 }
-
-// Expressions implements sql.Expressioner.
-func (f *trainingLogFunction) Expressions() []sql.Expression { return f.args }
 
 // WithExpressions implements sql.Expressioner.
 func (f *trainingLogFunction) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
@@ -103,14 +95,8 @@ func (f *trainingLogFunction) Resolved() bool {
 	return true
 }
 
-// IsReadOnly implements sql.Node.
-func (f *trainingLogFunction) IsReadOnly() bool { return true }
-
 // Schema implements sql.Node.
 func (f *trainingLogFunction) Schema() sql.Schema { return trainingLogSchema }
-
-// Children implements sql.Node.
-func (f *trainingLogFunction) Children() []sql.Node { return nil }
 
 // WithChildren implements sql.Node.
 func (f *trainingLogFunction) WithChildren(c ...sql.Node) (sql.Node, error) {

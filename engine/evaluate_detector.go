@@ -28,9 +28,7 @@ import (
 // per labelled row (16 bytes; the AUCs sort them all), counted against
 // the server's memory limit (error 1037 beyond it).
 type evaluateDetector struct {
-	svc  *detectorService
-	db   sql.Database
-	args []sql.Expression
+	tableFunctionNode
 }
 
 var (
@@ -75,7 +73,7 @@ func (n *evaluateDetector) NewInstance(ctx *sql.Context, db sql.Database, args [
 			return nil, err
 		}
 	}
-	return &evaluateDetector{svc: n.svc, db: db, args: args}, nil
+	return &evaluateDetector{tableFunctionNode{svc: n.svc, db: db, args: args}}, nil
 }
 
 // Schema implements sql.Node.
@@ -198,24 +196,15 @@ func labelText(v interface{}) string {
 // Resolved implements sql.Resolvable.
 func (n *evaluateDetector) Resolved() bool { return true }
 
-// IsReadOnly implements sql.Node.
-func (n *evaluateDetector) IsReadOnly() bool { return true }
-
 // String implements fmt.Stringer.
 func (n *evaluateDetector) String() string {
 	return fmt.Sprintf("%s(%s, %s, %s)", evaluateDetectorName, n.args[0], n.args[1], n.args[2])
 }
 
-// Children implements sql.Node: none.
-func (n *evaluateDetector) Children() []sql.Node { return nil }
-
 // WithChildren implements sql.Node.
 func (n *evaluateDetector) WithChildren(children ...sql.Node) (sql.Node, error) {
 	return withNoChildren(n, children)
 }
-
-// Expressions implements sql.Expressioner: the arguments.
-func (n *evaluateDetector) Expressions() []sql.Expression { return n.args }
 
 // WithExpressions implements sql.Expressioner.
 func (n *evaluateDetector) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
@@ -226,9 +215,6 @@ func (n *evaluateDetector) WithExpressions(exprs ...sql.Expression) (sql.Node, e
 	c.args = exprs
 	return &c, nil
 }
-
-// Database implements sql.Databaser.
-func (n *evaluateDetector) Database() sql.Database { return n.db }
 
 // WithDatabase implements sql.Databaser.
 func (n *evaluateDetector) WithDatabase(db sql.Database) (sql.Node, error) {

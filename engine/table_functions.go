@@ -35,11 +35,33 @@ var _ sql.TableFunctionProvider = (*provider)(nil)
 // call.
 func (p *provider) tableFunctions() []sql.TableFunction {
 	return []sql.TableFunction{
-		&trainingLogFunction{svc: p.svc},
-		&detectAnomalies{svc: p.svc},
-		&evaluateDetector{svc: p.svc},
+		&trainingLogFunction{tableFunctionNode{svc: p.svc}},
+		&detectAnomalies{tableFunctionNode: tableFunctionNode{svc: p.svc}},
+		&evaluateDetector{tableFunctionNode{svc: p.svc}},
 	}
 }
+
+// tableFunctionNode is what the nodes of anomalydb's table functions
+// share: the detectors, the current database and the call's arguments,
+// and the sql.Node methods that do not depend on the function. Each
+// function's node embeds it.
+type tableFunctionNode struct {
+	svc  *detectorService
+	db   sql.Database
+	args []sql.Expression
+}
+
+// Database implements sql.Databaser.
+func (n *tableFunctionNode) Database() sql.Database { return n.db }
+
+// Expressions implements sql.Expressioner: the arguments.
+func (n *tableFunctionNode) Expressions() []sql.Expression { return n.args }
+
+// Children implements sql.Node: a table function has none.
+func (n *tableFunctionNode) Children() []sql.Node { return nil }
+
+// IsReadOnly implements sql.Node.
+func (n *tableFunctionNode) IsReadOnly() bool { return true }
 
 // TableFunction implements sql.TableFunctionProvider.
 func (p *provider) TableFunction(_ *sql.Context, name string) (sql.TableFunction, bool) {

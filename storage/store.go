@@ -566,9 +566,8 @@ var reservedProps = map[string]string{
 	// Merge manifests on append so that many small appends do not make
 	// the manifest list (and Open) grow without bound.
 	table.ManifestMergeEnabledKey: "true",
-	// Snappy rather than iceberg-go's zstd: a data file of 30,000 rows ×
-	// 16 DOUBLE columns takes 16 ms to write instead of 23–33 ms (1.5%
-	// larger), and reads faster; see encoding.go.
+	// Snappy rather than iceberg-go's zstd: faster to write and to read
+	// for files about as large (BenchmarkDataFileEncoding, encoding.go).
 	table.ParquetCompressionKey: "snappy",
 }
 
