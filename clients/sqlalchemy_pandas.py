@@ -156,6 +156,28 @@ def main():
             raise AssertionError(f"read_sql differs from the frame written: {e}") from None
         return f"{t} (read_sql)"
 
+    @c.check(f"detect_anomalies over the {BULK_ROWS}-row frame, read with pd.read_sql, equals anomaly_score row by row")
+    def _():
+        t = Timer()
+        with engine.begin() as conn:
+            q(conn, "CREATE DETECTOR fd USING deep_svdd WITH (epochs = 1, seed = 1) AS SELECT k, x FROM frame")
+        got = pd.read_sql("SELECT * FROM detect_anomalies('fd', 'frame') ORDER BY id", engine)
+        want = pd.read_sql("SELECT id, anomaly_score('fd', k, x) AS s, is_anomaly('fd', k, x) AS a "
+                           "FROM frame ORDER BY id", engine)
+        expect_equal(len(got), BULK_ROWS)
+        expect_equal(list(got.columns[-3:]), ["anomaly_score", "anomaly_percentile", "is_anomaly"])
+        if not (got.id.to_numpy() == want.id.to_numpy()).all():
+            raise AssertionError("detect_anomalies returns other rows than the table")
+        if not (got.anomaly_score.to_numpy() == want.s.to_numpy()).all():
+            raise AssertionError("detect_anomalies' scores differ from anomaly_score's")
+        if not (got.is_anomaly.to_numpy() == want.a.to_numpy()).all():
+            raise AssertionError("detect_anomalies' flags differ from is_anomaly's")
+        if not got.anomaly_percentile.between(0, 1).all():
+            raise AssertionError("a percentile outside [0, 1]")
+        with engine.begin() as conn:
+            q(conn, "DROP DETECTOR fd")
+        return f"{t} ({int(got.is_anomaly.sum())} flagged)"
+
     # --- inspector ------------------------------------------------------
     insp = sa.inspect(engine)
 
