@@ -11,10 +11,10 @@ import (
 
 func TestRandNetOptions(t *testing.T) {
 	CheckOptionCases(t, "randnet", []OptionCase{
-		{Opts("ensemble", "1"), nil},
-		{Opts("ensemble", "0"), detectors.ErrBadOption},
-		{Opts("ensemble", "-3"), detectors.ErrBadOption},
-		{Opts("dropout", "0.2"), detectors.ErrUnknownOption},
+		{Opts: Opts("ensemble", "1"), Want: nil},
+		{Opts: Opts("ensemble", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("ensemble", "-3"), Want: detectors.ErrBadOption},
+		{Opts: Opts("dropout", "0.2"), Want: detectors.ErrUnknownOption},
 	})
 }
 
@@ -46,11 +46,11 @@ func TestRandNetMasks(t *testing.T) {
 	a := randNet{}
 	same := true
 	for k := 0; k < 3; k++ {
-		n := a.member(k, tb.Cols, m.opts)
+		n := a.member(k, tb.Cols, detectors.Options(m.Options))
 		for l := 0; l+1 < len(n.Sizes); l++ {
 			in, out := n.Sizes[l], n.Sizes[l+1]
-			w, mask := m.state.Get(n.WeightName(l)), m.state.Get(n.MaskName(l))
-			other := m.state.Get(a.member((k+1)%3, tb.Cols, m.opts).MaskName(l))
+			w, mask := m.Weights().Get(n.WeightName(l)), m.Weights().Get(n.MaskName(l))
+			other := m.Weights().Get(a.member((k+1)%3, tb.Cols, detectors.Options(m.Options)).MaskName(l))
 			for j := 0; j < out; j++ {
 				kept := 0.0
 				for i := 0; i < in; i++ {
@@ -67,7 +67,7 @@ func TestRandNetMasks(t *testing.T) {
 				same = same && mask.Data[i] == other.Data[i]
 			}
 		}
-		if st := m.state.Get(n.Prefix + "stats"); !(st.Data[1] > 0) {
+		if st := m.Weights().Get(n.Prefix + "stats"); !(st.Data[1] > 0) {
 			t.Fatalf("member %d stats %v", k, st.Data)
 		}
 	}
@@ -89,22 +89,22 @@ func TestRandNetMemberGraph(t *testing.T) {
 	tb := Synthetic(600, 5, 3)
 	m := FitSynthetic(t, "randnet", tb, Opts("epochs", "2", "ensemble", "2", "hidden", "6,3"))
 	z := append([]float64(nil), tb.X...)
-	m.scale.transform(z)
+	m.Standardize(z)
 	for k := 0; k < 2; k++ {
-		n := randNet{}.member(k, tb.Cols, m.opts)
-		b := newGraph(m.state, tb.Rows, tb.Cols, m.opts)
+		n := randNet{}.member(k, tb.Cols, detectors.Options(m.Options))
+		b := detectors.NewGraph(m.Weights(), tb.Rows, tb.Cols, detectors.Options(m.Options))
 		obj, err := randNetMember{n}.Graph(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		copy(b.xData, z)
+		copy(b.Input(), z)
 		vm := gorgonia.NewTapeMachine(b.G.SubgraphRoots(obj.Scores))
 		if err := vm.RunAll(); err != nil {
 			t.Fatal(err)
 		}
 		graph := obj.Scores.Value().Data().([]float64)
 		vm.Close()
-		s, err := n.Scorer(m.state)
+		s, err := n.Scorer(m.Weights())
 		if err != nil {
 			t.Fatal(err)
 		}

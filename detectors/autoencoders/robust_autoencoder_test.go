@@ -9,12 +9,12 @@ import (
 
 func TestRobustAutoencoderOptions(t *testing.T) {
 	CheckOptionCases(t, "robust_autoencoder", []OptionCase{
-		{Opts("lambda", "0.5", "norm", "L1", "outer_iterations", "3"), nil},
-		{Opts("lambda", "0"), detectors.ErrBadOption},
-		{Opts("lambda", "-2"), detectors.ErrBadOption},
-		{Opts("norm", "l2"), detectors.ErrBadOption},
-		{Opts("outer_iterations", "0"), detectors.ErrBadOption},
-		{Opts("noise", "0.1"), detectors.ErrUnknownOption},
+		{Opts: Opts("lambda", "0.5", "norm", "L1", "outer_iterations", "3"), Want: nil},
+		{Opts: Opts("lambda", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("lambda", "-2"), Want: detectors.ErrBadOption},
+		{Opts: Opts("norm", "l2"), Want: detectors.ErrBadOption},
+		{Opts: Opts("outer_iterations", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("noise", "0.1"), Want: detectors.ErrUnknownOption},
 	})
 }
 

@@ -8,11 +8,11 @@ import (
 
 func TestVAEOptions(t *testing.T) {
 	CheckOptionCases(t, "vae", []OptionCase{
-		{Opts("latent", "2", "beta", "0.5", "hidden", "32"), nil},
-		{Opts("beta", "0"), nil},
-		{Opts("latent", "0"), detectors.ErrBadOption},
-		{Opts("beta", "-1"), detectors.ErrBadOption},
-		{Opts("dropout", "0.2"), detectors.ErrUnknownOption},
+		{Opts: Opts("latent", "2", "beta", "0.5", "hidden", "32"), Want: nil},
+		{Opts: Opts("beta", "0"), Want: nil},
+		{Opts: Opts("latent", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("beta", "-1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("dropout", "0.2"), Want: detectors.ErrUnknownOption},
 	})
 }
 

@@ -13,14 +13,14 @@ import (
 
 func TestDAGMMOptions(t *testing.T) {
 	CheckOptionCases(t, "dagmm", []OptionCase{
-		{nil, nil},
-		{Opts("n_components", "1", "lambda_energy", "0", "lambda_cov", "0", "est_hidden", "8,4", "hidden", "16,2"), nil},
-		{Opts("n_components", "0"), detectors.ErrBadOption},
-		{Opts("n_components", "two"), detectors.ErrBadOption},
-		{Opts("lambda_energy", "-0.1"), detectors.ErrBadOption},
-		{Opts("lambda_cov", "NaN"), detectors.ErrBadOption},
-		{Opts("est_hidden", "0"), detectors.ErrBadOption},
-		{Opts("components", "4"), detectors.ErrUnknownOption},
+		{Opts: nil, Want: nil},
+		{Opts: Opts("n_components", "1", "lambda_energy", "0", "lambda_cov", "0", "est_hidden", "8,4", "hidden", "16,2"), Want: nil},
+		{Opts: Opts("n_components", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("n_components", "two"), Want: detectors.ErrBadOption},
+		{Opts: Opts("lambda_energy", "-0.1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("lambda_cov", "NaN"), Want: detectors.ErrBadOption},
+		{Opts: Opts("est_hidden", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("components", "4"), Want: detectors.ErrUnknownOption},
 	})
 	d, err := detectors.OptionDefaults("dagmm")
 	if err != nil {

@@ -9,13 +9,13 @@ import (
 
 func TestRDPOptions(t *testing.T) {
 	CheckOptionCases(t, "rdp", []OptionCase{
-		{Opts("rep_dim", "16", "refs", "8"), nil},
-		{Opts("hidden", "32"), nil},
-		{Opts("rep_dim", "0"), detectors.ErrBadOption},
-		{Opts("refs", "0"), detectors.ErrBadOption},
-		{Opts("refs", "x"), detectors.ErrBadOption},
-		{Opts("hidden", "1,0"), detectors.ErrBadOption},
-		{Opts("margin", "1"), detectors.ErrUnknownOption},
+		{Opts: Opts("rep_dim", "16", "refs", "8"), Want: nil},
+		{Opts: Opts("hidden", "32"), Want: nil},
+		{Opts: Opts("rep_dim", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("refs", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("refs", "x"), Want: detectors.ErrBadOption},
+		{Opts: Opts("hidden", "1,0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("margin", "1"), Want: detectors.ErrUnknownOption},
 	})
 	if u, err := detectors.UsesLabels("rdp"); err != nil || u != detectors.LabelsNone {
 		t.Errorf("UsesLabels(rdp) = %v, %v", u, err)
@@ -29,14 +29,14 @@ func TestRDPRandomProjectionFixed(t *testing.T) {
 	o := Opts("epochs", "2", "seed", "5", "refs", "16")
 	m1 := FitSynthetic(t, "rdp", tb, o)
 	m2 := FitSynthetic(t, "rdp", tb, Opts("epochs", "4", "seed", "5", "refs", "16"))
-	e1, e2 := m1.state.Get("eta.w").Data, m2.state.Get("eta.w").Data
+	e1, e2 := m1.Weights().Get("eta.w").Data, m2.Weights().Get("eta.w").Data
 	if i, ok := SameBits(e1, e2); !ok {
 		t.Fatalf("η differs at %d after more epochs", i)
 	}
-	if _, ok := SameBits(m1.state.Get("phi.w0").Data, m2.state.Get("phi.w0").Data); ok {
+	if _, ok := SameBits(m1.Weights().Get("phi.w0").Data, m2.Weights().Get("phi.w0").Data); ok {
 		t.Fatal("φ did not change with more epochs")
 	}
-	ref := m1.state.Get("ref.phi")
+	ref := m1.Weights().Get("ref.phi")
 	for r := 0; r < ref.Cols; r++ {
 		sum := 0.0
 		for j := 0; j < ref.Rows; j++ {

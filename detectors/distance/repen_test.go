@@ -12,18 +12,18 @@ import (
 
 func TestREPENOptions(t *testing.T) {
 	CheckOptionCases(t, "repen", []OptionCase{
-		{Opts("rep_dim", "10", "margin", "5", "ensemble_size", "3", "subsample", "4", "steps", "7"), nil},
-		{Opts("hidden", "32"), nil},
-		{Opts("hidden", ""), nil},
-		{Opts("rep_dim", "0"), detectors.ErrBadOption},
-		{Opts("margin", "0"), detectors.ErrBadOption},
-		{Opts("margin", "-1"), detectors.ErrBadOption},
-		{Opts("ensemble_size", "0"), detectors.ErrBadOption},
-		{Opts("subsample", "0"), detectors.ErrBadOption},
-		{Opts("steps", "-1"), detectors.ErrBadOption},
-		{Opts("hidden", "0"), detectors.ErrBadOption},
-		{Opts("validation", "0.2"), detectors.ErrBadOption},
-		{Opts("refs", "8"), detectors.ErrUnknownOption},
+		{Opts: Opts("rep_dim", "10", "margin", "5", "ensemble_size", "3", "subsample", "4", "steps", "7"), Want: nil},
+		{Opts: Opts("hidden", "32"), Want: nil},
+		{Opts: Opts("hidden", ""), Want: nil},
+		{Opts: Opts("rep_dim", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("margin", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("margin", "-1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("ensemble_size", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("subsample", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("steps", "-1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("hidden", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("validation", "0.2"), Want: detectors.ErrBadOption},
+		{Opts: Opts("refs", "8"), Want: detectors.ErrUnknownOption},
 	})
 	if u, err := detectors.UsesLabels("repen"); err != nil || u != detectors.LabelsOptional {
 		t.Errorf("UsesLabels(repen) = %v, %v", u, err)
@@ -61,13 +61,22 @@ func TestREPENPseudoOutliers(t *testing.T) {
 func TestREPENTriplets(t *testing.T) {
 	tb := Synthetic(500, 3, 5)
 	x := arrowio.Matrix{Rows: tb.Rows, Cols: tb.Cols, Data: append([]float64(nil), tb.X...)}
-	sc := fitScaler(x.Data, x.Rows, x.Cols)
-	sc.transform(x.Data)
-	labels := WeakLabels(tb)
-	o, err := normalizeOptions("repen", repen{}, Opts("batch_size", "64"))
-	if err != nil {
-		t.Fatal(err)
+	for j := 0; j < x.Cols; j++ { // standardized as training does (NULL as 0)
+		col := make([]float64, x.Rows)
+		for i := range col {
+			col[i] = x.Data[i*x.Cols+j]
+		}
+		mean, std := detectors.MeanStd(col)
+		for i := range col {
+			z := (col[i] - mean) / std
+			if math.IsNaN(col[i]) {
+				z = 0
+			}
+			x.Data[i*x.Cols+j] = z
+		}
 	}
+	labels := WeakLabels(tb)
+	o := NormalizedOptions(t, "repen", Opts("batch_size", "64"))
 	b, err := repen{}.NewBatches(nil, x, labels, o, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)

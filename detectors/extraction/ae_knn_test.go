@@ -8,11 +8,11 @@ import (
 
 func TestAEKNNOptions(t *testing.T) {
 	CheckOptionCases(t, "ae_knn", []OptionCase{
-		{Opts("k", "1", "max_reference", "1", "dropout", "0.1", "noise", "0.2"), nil},
-		{Opts("k", "0"), detectors.ErrBadOption},
-		{Opts("max_reference", "0"), detectors.ErrBadOption},
-		{Opts("k", "2.5"), detectors.ErrBadOption},
-		{Opts("kk", "3"), detectors.ErrUnknownOption},
+		{Opts: Opts("k", "1", "max_reference", "1", "dropout", "0.1", "noise", "0.2"), Want: nil},
+		{Opts: Opts("k", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("max_reference", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("k", "2.5"), Want: detectors.ErrBadOption},
+		{Opts: Opts("kk", "3"), Want: detectors.ErrUnknownOption},
 	})
 }
 
@@ -34,13 +34,13 @@ func TestReferenceRows(t *testing.T) {
 
 func TestAEKNNReference(t *testing.T) {
 	// A reference set smaller than k: the scorer uses all of it.
-	tb := Synthetic(6000, 5, 5) // checkBatchScores needs 6000 rows × 5
+	tb := Synthetic(6000, 5, 5) // CheckBatchScores needs 6000 rows × 5
 	m := FitSynthetic(t, "ae_knn", tb, Opts("epochs", "1", "max_reference", "7", "k", "10", "hidden", "8,3"))
-	ref := m.state.Get("ref")
+	ref := m.Weights().Get("ref")
 	if ref == nil || ref.Rows != 7 || ref.Cols != 3 {
 		t.Fatalf("reference tensor %+v", ref)
 	}
-	checkBatchScores(t, m, tb, RowScores(t, m, tb))
+	CheckBatchScores(t, m, tb, RowScores(t, m, tb))
 }
 
 func TestAEKNNAccuracy(t *testing.T) {

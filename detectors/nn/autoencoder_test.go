@@ -13,7 +13,7 @@ func TestNewAENetMirrors(t *testing.T) {
 			t.Fatalf("sizes %v, want %v", n.Sizes, want)
 		}
 	}
-	if e := n.encoder(); len(e.Sizes) != 4 || e.Sizes[3] != 2 || e.Output != AEActivation {
+	if e := n.Encoder(); len(e.Sizes) != 4 || e.Sizes[3] != 2 || e.Output != AEActivation {
 		t.Fatalf("encoder %+v", e.MLP)
 	}
 }

@@ -9,14 +9,14 @@ import (
 
 func TestDeepSADOptions(t *testing.T) {
 	CheckOptionCases(t, "deep_sad", []OptionCase{
-		{Opts("eta", "0.5"), nil},
-		{Opts("eta", "10", "pretrain_epochs", "3"), nil},
-		{Opts("eta", "0"), detectors.ErrBadOption},
-		{Opts("eta", "-1"), detectors.ErrBadOption},
-		{Opts("eta", "x"), detectors.ErrBadOption},
-		{Opts("pretrain_epochs", "-1"), detectors.ErrBadOption},
-		{Opts("nu", "0.1"), detectors.ErrUnknownOption},
-		{Opts("objective", "soft-boundary"), detectors.ErrUnknownOption},
+		{Opts: Opts("eta", "0.5"), Want: nil},
+		{Opts: Opts("eta", "10", "pretrain_epochs", "3"), Want: nil},
+		{Opts: Opts("eta", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("eta", "-1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("eta", "x"), Want: detectors.ErrBadOption},
+		{Opts: Opts("pretrain_epochs", "-1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("nu", "0.1"), Want: detectors.ErrUnknownOption},
+		{Opts: Opts("objective", "soft-boundary"), Want: detectors.ErrUnknownOption},
 	})
 }
 

@@ -10,21 +10,21 @@ import (
 
 func TestDeepSVDDOptions(t *testing.T) {
 	CheckOptionCases(t, "deep_svdd", []OptionCase{
-		{Opts("objective", "soft-boundary"), nil},
-		{Opts("objective", "SOFT-BOUNDARY", "nu", "1"), nil},
-		{Opts("objective", "soft-boundary", "nu", "0.01"), nil},
-		{Opts("objective", "one-class"), nil},
-		{Opts("objective", "hard"), detectors.ErrBadOption},
-		{Opts("objective", ""), detectors.ErrBadOption},
-		{Opts("objective", "soft-boundary", "nu", "0"), detectors.ErrBadOption},
-		{Opts("objective", "soft-boundary", "nu", "1.5"), detectors.ErrBadOption},
-		{Opts("objective", "soft-boundary", "nu", "-0.1"), detectors.ErrBadOption},
+		{Opts: Opts("objective", "soft-boundary"), Want: nil},
+		{Opts: Opts("objective", "SOFT-BOUNDARY", "nu", "1"), Want: nil},
+		{Opts: Opts("objective", "soft-boundary", "nu", "0.01"), Want: nil},
+		{Opts: Opts("objective", "one-class"), Want: nil},
+		{Opts: Opts("objective", "hard"), Want: detectors.ErrBadOption},
+		{Opts: Opts("objective", ""), Want: detectors.ErrBadOption},
+		{Opts: Opts("objective", "soft-boundary", "nu", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("objective", "soft-boundary", "nu", "1.5"), Want: detectors.ErrBadOption},
+		{Opts: Opts("objective", "soft-boundary", "nu", "-0.1"), Want: detectors.ErrBadOption},
 		// nu does not apply to the one-class objective, even at its default.
-		{Opts("nu", "0.1"), detectors.ErrUnknownOption},
-		{Opts("objective", "one-class", "NU", "0.2"), detectors.ErrUnknownOption},
-		{Opts("pretrain_epochs", "-1"), detectors.ErrBadOption},
-		{Opts("pretrain_epochs", "0"), nil},
-		{Opts("eta", "1"), detectors.ErrUnknownOption},
+		{Opts: Opts("nu", "0.1"), Want: detectors.ErrUnknownOption},
+		{Opts: Opts("objective", "one-class", "NU", "0.2"), Want: detectors.ErrUnknownOption},
+		{Opts: Opts("pretrain_epochs", "-1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("pretrain_epochs", "0"), Want: nil},
+		{Opts: Opts("eta", "1"), Want: detectors.ErrUnknownOption},
 	})
 	// Fit checks the same, and a saved soft-boundary model (whose options
 	// include nu) loads.
@@ -54,7 +54,7 @@ func TestSoftBoundary(t *testing.T) {
 	tb := Synthetic(3000, 4, 3)
 	for _, nu := range []string{"0.05", "0.3"} {
 		m := FitSynthetic(t, "deep_svdd", tb, Opts("objective", "soft-boundary", "nu", nu, "epochs", "12", "hidden", "16,8", "lr", "0.001"))
-		r2 := m.state.Get("r2").Data[0]
+		r2 := m.Weights().Get("r2").Data[0]
 		if r2 <= 0 {
 			t.Fatalf("nu %s: R² = %v", nu, r2)
 		}
@@ -65,7 +65,7 @@ func TestSoftBoundary(t *testing.T) {
 			}
 		}
 		// R is set from the last epoch's network, the one scored.
-		want := m.opts.Float("nu") * float64(tb.Rows)
+		want := detectors.Options(m.Options).Float("nu") * float64(tb.Rows)
 		if d := float64(outside) - want; d > 2 || d < -2 {
 			t.Errorf("nu %s: %d training rows outside the sphere, want about %.0f", nu, outside, want)
 		}
@@ -73,7 +73,7 @@ func TestSoftBoundary(t *testing.T) {
 	// Before the warm-up ends R stays 0... unless training is shorter than
 	// the warm-up, then R is set after the last epoch.
 	short := FitSynthetic(t, "deep_svdd", tb, Opts("objective", "soft-boundary", "epochs", "3", "hidden", "8,4"))
-	if short.state.Get("r2").Data[0] <= 0 {
+	if short.Weights().Get("r2").Data[0] <= 0 {
 		t.Fatal("R not set when epochs < warm-up")
 	}
 }

@@ -8,25 +8,25 @@ import (
 
 func TestOCNNOptions(t *testing.T) {
 	CheckOptionCases(t, "ocnn", []OptionCase{
-		{Opts("nu", "1"), nil},
-		{Opts("nu", "0.001", "hidden", "16"), nil},
-		{Opts("hidden", "16,8"), detectors.ErrBadOption}, // one hidden layer
-		{Opts("gamma", "AUTO"), nil},
-		{Opts("gamma", "0.25"), nil},
-		{Opts("gamma", "0"), detectors.ErrBadOption},
-		{Opts("gamma", "-1"), detectors.ErrBadOption},
-		{Opts("gamma", "Inf"), detectors.ErrBadOption},
-		{Opts("gamma", "wide"), detectors.ErrBadOption},
-		{Opts("nu", "0"), detectors.ErrBadOption},
-		{Opts("nu", "1.01"), detectors.ErrBadOption},
-		{Opts("nu", "-0.5"), detectors.ErrBadOption},
-		{Opts("nu", "NaN"), detectors.ErrBadOption},
-		{Opts("hidden", "0"), detectors.ErrBadOption},
-		{Opts("eta", "1"), detectors.ErrUnknownOption},
-		{Opts("encoder", "8"), detectors.ErrUnknownOption}, // without pretraining
-		{Opts("encoder", "8,4", "pretrain_epochs", "2"), nil},
-		{Opts("pretrain_epochs", "-1"), detectors.ErrBadOption},
-		{Opts("objective", "soft-boundary"), detectors.ErrUnknownOption},
+		{Opts: Opts("nu", "1"), Want: nil},
+		{Opts: Opts("nu", "0.001", "hidden", "16"), Want: nil},
+		{Opts: Opts("hidden", "16,8"), Want: detectors.ErrBadOption}, // one hidden layer
+		{Opts: Opts("gamma", "AUTO"), Want: nil},
+		{Opts: Opts("gamma", "0.25"), Want: nil},
+		{Opts: Opts("gamma", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("gamma", "-1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("gamma", "Inf"), Want: detectors.ErrBadOption},
+		{Opts: Opts("gamma", "wide"), Want: detectors.ErrBadOption},
+		{Opts: Opts("nu", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("nu", "1.01"), Want: detectors.ErrBadOption},
+		{Opts: Opts("nu", "-0.5"), Want: detectors.ErrBadOption},
+		{Opts: Opts("nu", "NaN"), Want: detectors.ErrBadOption},
+		{Opts: Opts("hidden", "0"), Want: detectors.ErrBadOption},
+		{Opts: Opts("eta", "1"), Want: detectors.ErrUnknownOption},
+		{Opts: Opts("encoder", "8"), Want: detectors.ErrUnknownOption}, // without pretraining
+		{Opts: Opts("encoder", "8,4", "pretrain_epochs", "2"), Want: nil},
+		{Opts: Opts("pretrain_epochs", "-1"), Want: detectors.ErrBadOption},
+		{Opts: Opts("objective", "soft-boundary"), Want: detectors.ErrUnknownOption},
 	})
 	def, err := detectors.OptionDefaults("ocnn")
 	if err != nil || def["nu"] != "0.5" || def["hidden"] != "256" || def["lr"] != "0.0001" || def["gamma"] != "auto" {
@@ -48,7 +48,7 @@ func TestOCNNQuantile(t *testing.T) {
 		}
 		// ŷ < r for about nu of the rows: at most nu·n, at least nu·n-2
 		// (ties and interpolation).
-		want := m.opts.Float("nu") * float64(tb.Rows)
+		want := detectors.Options(m.Options).Float("nu") * float64(tb.Rows)
 		if d := float64(above) - want; d > 1 || d < -2 {
 			t.Errorf("nu %s: %d rows above r, want about %.0f", nu, above, want)
 		}

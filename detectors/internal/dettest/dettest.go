@@ -23,6 +23,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gonum.org/v1/gonum/mat"
 )
 
 // repoTestdata returns the repository's testdata folder: the first
@@ -369,4 +370,85 @@ func SameBits(a, b []float64) (int, bool) {
 		}
 	}
 	return 0, true
+}
+
+// CheckBatchScores scores random subsets of rows in random order through
+// ScoreBatch (batches of many sizes, so rows land at every position and
+// both the serial and the parallel path run) and ScoreMatrix, and checks
+// every score is bit-identical to ScoreRow's.
+func CheckBatchScores(t *testing.T, m *detectors.Model, tb *Table, want []float64) {
+	mem := CheckedMem(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	var dst []float64
+	for _, size := range []int{1, 2, 3, 255, 256, 257, 1000, 4095, 4096, 6000} {
+		idx := rng.Perm(tb.Rows)[:size]
+		sub := tb.Subset(idx)
+		for _, rec := range sub.NullBatches(mem, size) {
+			var err error
+			dst, err = m.ScoreBatch(rec, sub.Features(), dst)
+			rec.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, i := range idx {
+				if math.Float64bits(dst[k]) != math.Float64bits(want[i]) {
+					t.Fatalf("batch of %d: row %d at position %d scores %v, alone %v", size, i, k, dst[k], want[i])
+				}
+			}
+		}
+		got, err := m.ScoreMatrix(mat.NewDense(size, sub.Cols, sub.X), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, i := range idx {
+			if math.Float64bits(got[k]) != math.Float64bits(want[i]) {
+				t.Fatalf("matrix of %d: row %d scores %v, alone %v", size, i, got[k], want[i])
+			}
+		}
+	}
+	// A batch whose feature columns are permuted and interleaved with other
+	// columns scores the same when given the right indices.
+	sub := tb.Subset([]int{5, 4, 3, 2, 1})
+	recs := sub.NullBatches(mem, 5)
+	defer ReleaseAll(recs)
+	rec := recs[0]
+	cols := rec.Columns()
+	fields := rec.Schema().Fields()
+	perm := []int{2, 0, 4, 1, 3}
+	var pc []arrow.Array
+	var pf []arrow.Field
+	for _, j := range perm {
+		pc = append(pc, cols[j])
+		pf = append(pf, fields[j])
+	}
+	prec := array.NewRecordBatch(arrow.NewSchema(pf, nil), pc, rec.NumRows())
+	defer prec.Release()
+	features := []int{1, 3, 0, 4, 2} // position of feature j in prec
+	got, err := m.ScoreBatch(prec, features, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, i := range []int{5, 4, 3, 2, 1} {
+		if math.Float64bits(got[k]) != math.Float64bits(want[i]) {
+			t.Fatalf("permuted columns: row %d scores %v, want %v", i, got[k], want[i])
+		}
+	}
+}
+
+// NormalizedOptions returns the options alg trains with given o: its
+// defaults (OptionDefaults) overridden by o, after ValidateOptions accepts
+// o. It fails t if it does not.
+func NormalizedOptions(t testing.TB, alg string, o map[string]string) detectors.Options {
+	t.Helper()
+	if err := detectors.ValidateOptions(alg, o); err != nil {
+		t.Fatal(err)
+	}
+	d, err := detectors.OptionDefaults(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range o {
+		d[k] = v
+	}
+	return detectors.Options(d)
 }
