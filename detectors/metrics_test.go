@@ -72,7 +72,7 @@ func TestQuantile(t *testing.T) {
 	v := []float64{4, 1, 3, 2, 5}
 	for q, want := range map[float64]float64{0: 1, 1: 5, 0.5: 3, 0.9: 4.6, 0.125: 1.5} {
 		if got := Quantile(v, q); math.Abs(got-want) > 1e-12 {
-			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
+			t.Errorf("Quantile(%v) = %v, want %v", q, got, want)
 		}
 	}
 	if v[0] != 4 {

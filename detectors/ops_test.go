@@ -89,14 +89,14 @@ func TestLeakyReLUOpMatchesGorgonia(t *testing.T) {
 		b[i] = rng.NormFloat64()
 	}
 	ours := func(x, w *gorgonia.Node) (*gorgonia.Node, error) {
-		h, err := LeakyRelu(x, LeakySlope)
+		h, err := LeakyRelu(x, leakySlope)
 		if err != nil {
 			return nil, err
 		}
 		return gorgonia.Mul(h, w)
 	}
 	theirs := func(x, w *gorgonia.Node) (*gorgonia.Node, error) {
-		h, err := gorgonia.LeakyRelu(x, LeakySlope)
+		h, err := gorgonia.LeakyRelu(x, leakySlope)
 		if err != nil {
 			return nil, err
 		}
@@ -110,3 +110,7 @@ func TestLeakyReLUOpMatchesGorgonia(t *testing.T) {
 	closeAll(t, "dX", ga1, ga2)
 	closeAll(t, "dW", gb1, gb2)
 }
+
+// leakySlope is nn.LeakySlope, the slope the networks use (nn imports
+// this package, so its tests cannot import nn).
+const leakySlope = 0.01
