@@ -29,7 +29,7 @@ import (
 //     hidden '100,20,10'. No biases, as in Deep SVDD (they admit the
 //     collapse φ ≡ c). Batch statistics couple the rows of a mini-batch,
 //     so the loss is a scalar (never sharded); scoring uses statistics
-//     fitted to the whole training set (batch_norm.go).
+//     fitted to the whole training set (nn/batch_norm.go).
 //   - Autoencoder pretraining (as in the paper): pretrain_epochs of the
 //     mean squared reconstruction error through the network and its
 //     mirror decoder, then c is the mean of the pretrained network's
