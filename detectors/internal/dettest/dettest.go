@@ -1,8 +1,11 @@
-// Package dettest holds what the tests of the detectors core and of the
-// algorithm families share: datasets read from the repository's testdata
-// (ReadTable) or generated (Synthetic), Arrow batches of them, training
-// helpers that fail the test on error, and option checks. It is imported
-// only by tests.
+// Package dettest holds what the tests of the algorithm families and the
+// external tests of the detectors core share: datasets read from the
+// repository's testdata (ReadTable) or generated (Synthetic), Arrow
+// batches of them, training helpers that fail the test on error, and
+// option checks. It is imported only by tests. It imports detectors, so
+// the internal tests of package detectors cannot import it (an import
+// cycle): they keep their own copies (helpers_test.go, conformance_test.go),
+// which must stay in step with these.
 package dettest
 
 import (
