@@ -8,7 +8,7 @@ import (
 )
 
 // badSampler returns an invalid schedule.
-type badSampler struct{ repen }
+type badSampler struct{ Algorithm }
 
 func (badSampler) NewBatches(*State, arrowio.Matrix, []float64, Options, *rand.Rand) (Batches, error) {
 	return Batches{Rows: 0, Steps: 1}, nil
@@ -22,11 +22,11 @@ func TestCustomBatches(t *testing.T) {
 	if _, err := customBatches(badSampler{}, nil, x, 10, 2, nil, nil, nil); err == nil {
 		t.Fatal("a sampler of 0-row batches was accepted")
 	}
-	o, err := normalizeOptions("repen", repen{}, opts("batch_size", "4", "steps", "3"))
+	o, err := normalizeOptions("repen", registered("repen"), opts("batch_size", "4", "steps", "3"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := customBatches(repen{}, nil, x, 10, 2, nil, o, rand.New(rand.NewPCG(1, 1)))
+	b, err := customBatches(registered("repen"), nil, x, 10, 2, nil, o, rand.New(rand.NewPCG(1, 1)))
 	if err != nil || b.Rows != 12 || b.Steps != 3 || len(b.draw(rand.New(rand.NewPCG(2, 2)))) != 12 {
 		t.Fatalf("repen: %+v, %v", b, err)
 	}

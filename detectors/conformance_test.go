@@ -536,6 +536,21 @@ func checkGraphScores(t *testing.T, m *Model, tb *table) {
 	t.Logf("max relative difference %.3g", maxDiff)
 }
 
+// TestAutoencoderVariants (autoencoders family; here because it needs
+// checkGraphScores, which reads the core's internals) trains the denoising and sparse variants without
+// dropout, so the graph is deterministic when its normal inputs are not
+// filled, and checks the plain-Go scores against it.
+func TestAutoencoderVariants(t *testing.T) {
+	tb := synthetic(2000, 5, 9)
+	for _, o := range []map[string]string{
+		opts("epochs", "3", "dropout", "0", "noise", "0.3"),
+		opts("epochs", "3", "dropout", "0", "sparsity", "0.1", "hidden", "16,4"),
+	} {
+		m := fitSynthetic(t, "autoencoder", tb, o)
+		checkGraphScores(t, m, tb)
+	}
+}
+
 // TestKernelsAgree trains and scores with the portable Go kernels and with
 // the assembly ones and checks the models are bit-identical, so a model
 // trains and scores the same on any amd64 machine.

@@ -5,7 +5,15 @@
 // # Layering
 //
 //	engine/, functions/ (SQL)  →  Fit, Model, ValidateOptions, Algorithms
-//	                           →  Algorithm (one file per algorithm, registered by name)
+//	                           →  Algorithm (one file per algorithm, registered by name from init
+//	                                 of its family package; detectors/all imports every family):
+//	                                extraction/   §4     ae_knn
+//	                                autoencoders/ §5.1.1 autoencoder, vae, robust_autoencoder, randnet
+//	                                distance/     §5.2.1 repen, rdp
+//	                                oneclass/     §5.2.2 deep_svdd, deep_sad, ocnn, ae_1svm
+//	                                clustering/   §5.2.3 dagmm
+//	                           →  nn/ (network pieces the families share; imports this core):
+//	                                mlp.go, batch_norm.go, autoencoder.go (AENet), chain.go
 //	                           →  shared parts, written once:
 //	                                options.go    option parsing and defaults
 //	                                limits.go     option bounds and model size (Limits)
@@ -14,7 +22,8 @@
 //	                                train.go      the training template (gorgonia graphs run by program.go, Adam in adam.go)
 //	                                threshold.go  contamination → threshold
 //	                                score_distribution.go training-score distribution: Percentile, WithContamination, WithThreshold
-//	                                nn.go         layers: gorgonia graph and plain-Go kernel
+//	                                ops.go, matmul_op.go, gmm_ops.go gorgonia ops the executor runs
+//	                                internal/kernel plain-Go and AVX2 scoring kernels
 //	                                model.go      scoring (ScoreRow, ScoreBatch, ScoreMatrix)
 //	                                explain.go    per-feature contributions to a score (Explain)
 //	                                persist.go    MarshalBinary / UnmarshalModel
@@ -96,7 +105,7 @@
 // fail with ErrNoLabelledAnomaly without a row labelled 1) and
 // OptionChecker constraints between options; a BatchSampler draws its own mini-batches (REPEN's
 // triplets). A Scorer may implement Explainer when its score decomposes
-// over features (reconstruction errors, explain_recon.go); any other is
+// over features (reconstruction errors, autoencoders/explain_recon.go); any other is
 // explained by integrated gradients of its score (explain_gradients.go). A Driver (driver.go) replaces the single training run
 // by several (ensemble members, alternating optimisation). The conformance test then checks it
 // automatically: reproducibility, persistence, batch independence, graph

@@ -13,7 +13,7 @@ import (
 //
 //   - A Scorer that implements Explainer attributes its score itself. The
 //     reconstruction family (autoencoder, robust_autoencoder, vae,
-//     randnet; explain_recon.go) attributes the per-feature squared
+//     randnet; autoencoders/explain_recon.go) attributes the per-feature squared
 //     reconstruction error of the standardized row.
 //   - Every other Scorer is explained by integrated gradients of its score
 //     (explain_gradients.go), computed on the plain-Go scoring path.

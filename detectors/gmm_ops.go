@@ -20,30 +20,30 @@ import (
 //	d A⁻¹ = −A⁻¹ dA A⁻¹           ⇒ ∂/∂A = −A⁻¹ G A⁻¹   (A symmetric)
 //	d lse(x) = Σ_k softmax(x)_k dx_k
 
-// spdInverse returns the inverse of the symmetric positive definite matrix
+// SPDInverse returns the inverse of the symmetric positive definite matrix
 // node a (n×n).
-func spdInverse(a *gorgonia.Node) (*gorgonia.Node, error) {
+func SPDInverse(a *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(spdInvOp{}, a)
 }
 
-// spdLogDet returns the scalar log-determinant of the symmetric positive
+// SPDLogDet returns the scalar log-determinant of the symmetric positive
 // definite matrix node a.
-func spdLogDet(a *gorgonia.Node) (*gorgonia.Node, error) {
+func SPDLogDet(a *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(spdLogDetOp{}, a)
 }
 
-// rowLogSumExp returns the vector of log Σ_k exp(x[i,k]) over the rows of
+// RowLogSumExp returns the vector of log Σ_k exp(x[i,k]) over the rows of
 // the matrix node x, each computed as m + log Σ_k exp(x[i,k] − m) with m
 // the row maximum.
-func rowLogSumExp(x *gorgonia.Node) (*gorgonia.Node, error) {
+func RowLogSumExp(x *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(rowLSEOp{}, x)
 }
 
-// spdCholesky overwrites the lower triangle of the row-major n×n matrix a
+// SPDCholesky overwrites the lower triangle of the row-major n×n matrix a
 // with its Cholesky factor L (a = L·Lᵀ); the strict upper triangle is
 // set to zero. It returns false if a is not (numerically) positive
 // definite.
-func spdCholesky(a []float64, n int) bool {
+func SPDCholesky(a []float64, n int) bool {
 	for j := 0; j < n; j++ {
 		s := a[j*n+j]
 		for k := 0; k < j; k++ {
@@ -68,9 +68,9 @@ func spdCholesky(a []float64, n int) bool {
 	return true
 }
 
-// spdLowerInverse sets dst to the inverse of the row-major lower triangular
+// SPDLowerInverse sets dst to the inverse of the row-major lower triangular
 // n×n matrix l (dst is lower triangular too).
-func spdLowerInverse(dst, l []float64, n int) {
+func SPDLowerInverse(dst, l []float64, n int) {
 	clear(dst[:n*n])
 	for j := 0; j < n; j++ {
 		dst[j*n+j] = 1 / l[j*n+j]
@@ -89,7 +89,7 @@ func spdLowerInverse(dst, l []float64, n int) {
 // positive definite.
 func spdFactor(op gorgonia.Op, l, a []float64, n int) error {
 	copy(l[:n*n], a[:n*n])
-	if !spdCholesky(l, n) {
+	if !SPDCholesky(l, n) {
 		return fmt.Errorf("%w: %v: covariance matrix is not positive definite", ErrDiverged, op)
 	}
 	return nil
@@ -158,7 +158,7 @@ func (op spdInvOp) into(out, a, l, li []float64, n int) error {
 	if err := spdFactor(op, l, a, n); err != nil {
 		return err
 	}
-	spdLowerInverse(li, l, n)
+	SPDLowerInverse(li, l, n)
 	for i := 0; i < n; i++ {
 		for j := 0; j <= i; j++ {
 			// (L⁻ᵀL⁻¹)[i,j] = Σ_k L⁻¹[k,i]·L⁻¹[k,j], k >= max(i,j) = i.
@@ -198,11 +198,11 @@ func (op spdInvOp) DiffWRT(int) []bool { return []bool{true} }
 // SymDiff implements gorgonia.SDOp: ∂/∂A = −A⁻¹·G·A⁻¹ (the output is
 // symmetric, so A⁻ᵀ = A⁻¹).
 func (op spdInvOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	t, err := matMul(output, grad)
+	t, err := MatMul(output, grad)
 	if err != nil {
 		return nil, err
 	}
-	if t, err = matMul(t, output); err != nil {
+	if t, err = MatMul(t, output); err != nil {
 		return nil, err
 	}
 	if t, err = gorgonia.Neg(t); err != nil {
@@ -211,7 +211,7 @@ func (op spdInvOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 	return gorgonia.Nodes{t}, nil
 }
 
-// spdLogDetOp computes log det A = 2·Σ log L[i,i] for A = L·Lᵀ.
+// SPDLogDetOp computes log det A = 2·Σ log L[i,i] for A = L·Lᵀ.
 type spdLogDetOp struct{ pureOp }
 
 var _ gorgonia.SDOp = spdLogDetOp{}
@@ -285,7 +285,7 @@ func (op spdLogDetOp) DiffWRT(int) []bool { return []bool{true} }
 
 // SymDiff implements gorgonia.SDOp: ∂/∂A = g·A⁻¹.
 func (op spdLogDetOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	inv, err := spdInverse(inputs[0])
+	inv, err := SPDInverse(inputs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -322,9 +322,9 @@ func (op rowLSEOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[0]}, nil
 }
 
-// gmmLogSumExp returns log Σ exp(x[k]) as max + log Σ exp(x[k] − max),
+// LogSumExp returns log Σ exp(x[k]) as max + log Σ exp(x[k] − max),
 // summing in index order.
-func gmmLogSumExp(x []float64) float64 {
+func LogSumExp(x []float64) float64 {
 	m := math.Inf(-1)
 	for _, v := range x {
 		m = max(m, v)
@@ -358,7 +358,7 @@ func (op rowLSEOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 // len(out)×k matrix x.
 func rowLSE(out, x []float64, k int) {
 	for i := range out {
-		out[i] = gmmLogSumExp(x[i*k : (i+1)*k])
+		out[i] = LogSumExp(x[i*k : (i+1)*k])
 	}
 }
 

@@ -17,6 +17,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
+// The helpers of this file and of conformance_test.go have exported
+// twins in detectors/internal/dettest for the family packages' tests;
+// this package's internal tests cannot import dettest (it imports
+// detectors), so a change to one copy goes to the other too.
+
 // table is a small in-memory dataset read from testdata: a row-major
 // matrix of features and the 0/1 labels.
 type table struct {

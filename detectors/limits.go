@@ -28,7 +28,7 @@ import (
 
 // Upper bounds of the common options.
 const (
-	maxEpochs    = 100_000 // epochs, patience, pretrain_epochs
+	MaxEpochs    = 100_000 // epochs, patience, pretrain_epochs
 	maxBatchSize = 65_536  // batch_size
 	// maxTrainRows bounds max_train_rows. The sample grows with the rows
 	// actually read, never to the option's value up front, so the bound
@@ -89,14 +89,15 @@ type Footprint struct {
 	Extra int64
 }
 
-// graphValueFactor is how many values training keeps per value a
+// GraphValueFactor is how many values training keeps per value a
 // training graph computes: the value, its gradient and intermediate
 // results of composite operations (an upper bound: the compiled program,
 // program.go, reuses the buffers of values no longer needed).
-const graphValueFactor = 4
+const GraphValueFactor = 4
 
-// plus returns the sum of two footprints.
-func (f Footprint) plus(g Footprint) Footprint {
+// Plus returns the sum of two footprints (an algorithm made of two
+// networks, say).
+func (f Footprint) Plus(g Footprint) Footprint {
 	return Footprint{
 		Params:    f.Params + g.Params,
 		Trainable: f.Trainable + g.Trainable,
@@ -113,35 +114,14 @@ func (f Footprint) times(n int) Footprint {
 
 // Bytes is the estimated working memory of training in shape s: the
 // state, a gradient per graph shard and two Adam moments per trainable
-// value, graphValueFactor values per value of the mini-batch graph
+// value, GraphValueFactor values per value of the mini-batch graph
 // (inputs included) and Extra, 8 bytes each.
 func (f Footprint) Bytes(s Shape) int64 {
 	values := f.Params +
 		(trainShards+2)*f.Trainable +
-		graphValueFactor*int64(s.Batch)*(int64(s.Dims)+f.RowValues) +
+		GraphValueFactor*int64(s.Batch)*(int64(s.Dims)+f.RowValues) +
 		f.Extra
 	return 8 * values
-}
-
-// footprint returns the footprint of m: its weights and biases
-// (trainable), its batch-normalization statistics (constant) and one
-// value per unit and row.
-func (m MLP) footprint() Footprint {
-	var f Footprint
-	for l := 0; l+1 < len(m.Sizes); l++ {
-		in, out := int64(m.Sizes[l]), int64(m.Sizes[l+1])
-		n := in * out
-		if m.Bias {
-			n += out
-		}
-		f.Params += n
-		f.Trainable += n
-		if m.batchNorm(l) {
-			f.Params += 2 * out
-		}
-		f.RowValues += out
-	}
-	return f
 }
 
 // shapeFor returns the shape of training on rows × dims data with
@@ -190,7 +170,7 @@ func largestOption(a Algorithm, o Options, given map[string]bool, s Shape, param
 		if !ok || o[k] == spec.Default {
 			continue
 		}
-		p := o.clone()
+		p := o.Clone()
 		p[k] = spec.Default
 		ps := s
 		if k == "batch_size" {

@@ -10,18 +10,18 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// matMul returns the node a·b for float64 matrices, using a fused gorgonia
+// MatMul returns the node a·b for float64 matrices, using a fused gorgonia
 // op whose forward and backward products run on kernel.MatMul (AVX2 where
 // available) instead of gonum's generic Dgemm, which for the small
 // mini-batch matrices of tabular detectors is slower and spends much of
 // its time dispatching goroutines. Differentiation is gorgonia's: the op
 // declares its symbolic derivatives (dA = dC·Bᵀ, dB = Aᵀ·dC) as further
-// matMulOp nodes.
-func matMul(a, b *gorgonia.Node) (*gorgonia.Node, error) {
+// MatMulOp nodes.
+func MatMul(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(matMulOp{}, a, b)
 }
 
-// matMulOp computes op(A)·op(B) where op transposes if the flag is set.
+// MatMulOp computes op(A)·op(B) where op transposes if the flag is set.
 type matMulOp struct {
 	pureOp
 	transA, transB bool

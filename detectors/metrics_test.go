@@ -71,14 +71,14 @@ func TestStratifiedSplit(t *testing.T) {
 func TestQuantile(t *testing.T) {
 	v := []float64{4, 1, 3, 2, 5}
 	for q, want := range map[float64]float64{0: 1, 1: 5, 0.5: 3, 0.9: 4.6, 0.125: 1.5} {
-		if got := quantile(v, q); math.Abs(got-want) > 1e-12 {
-			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
+		if got := Quantile(v, q); math.Abs(got-want) > 1e-12 {
+			t.Errorf("Quantile(%v) = %v, want %v", q, got, want)
 		}
 	}
 	if v[0] != 4 {
 		t.Fatal("quantile modified its input")
 	}
-	if !math.IsNaN(quantile(nil, 0.5)) {
+	if !math.IsNaN(Quantile(nil, 0.5)) {
 		t.Fatal("quantile of nothing")
 	}
 }
@@ -91,7 +91,7 @@ func TestThresholdContamination(t *testing.T) {
 	for _, c := range []string{"0.02", "0.25", "0.45"} {
 		m := fitSynthetic(t, "deep_svdd", tb, opts("epochs", "2", "hidden", "8,4", "contamination", c))
 		scores := rowScores(t, m, tb)
-		if want := quantile(scores, 1-m.opts.Float("contamination")); m.Threshold != want {
+		if want := Quantile(scores, 1-m.opts.Float("contamination")); m.Threshold != want {
 			t.Fatalf("contamination %s: threshold %v, want the quantile %v", c, m.Threshold, want)
 		}
 		flagged := 0

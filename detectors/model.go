@@ -331,7 +331,7 @@ func newModel(name string, a Algorithm, o Options, features []string, sc scaler,
 	d := len(features)
 	m := &Model{
 		Algorithm:      name,
-		Options:        map[string]string(o.clone()),
+		Options:        map[string]string(o.Clone()),
 		Features:       features,
 		TrainLoss:      math.NaN(),
 		ValidationLoss: math.NaN(),
@@ -351,7 +351,9 @@ func newModel(name string, a Algorithm, o Options, features []string, sc scaler,
 	return m, nil
 }
 
-func (o Options) clone() Options {
+// Clone returns a copy of o that can be changed without changing o (a
+// Driver's options for one stage, say).
+func (o Options) Clone() Options {
 	c := make(Options, len(o))
 	for k, v := range o {
 		c[k] = v

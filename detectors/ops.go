@@ -18,8 +18,8 @@ import (
 // three products and a sum), each allocating a batch-sized tensor in the
 // forward pass and more in the backward pass; the fused op does one pass.
 
-// leakyReLU applies LeakyReLU with slope alpha to a float64 node.
-func leakyReLU(x *gorgonia.Node, alpha float64) (*gorgonia.Node, error) {
+// LeakyRelu applies LeakyReLU with slope alpha to a float64 node.
+func LeakyRelu(x *gorgonia.Node, alpha float64) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(leakyReluOp{alpha: alpha}, x)
 }
 

@@ -61,7 +61,7 @@ func TestMatMulOpMatchesGorgonia(t *testing.T) {
 		for i := range b {
 			b[i] = rng.NormFloat64()
 		}
-		l1, ga1, gb1 := gradsOf(t, matMul, a, b, m, k, k, n)
+		l1, ga1, gb1 := gradsOf(t, MatMul, a, b, m, k, k, n)
 		l2, ga2, gb2 := gradsOf(t, gorgonia.Mul, a, b, m, k, k, n)
 		closeAll(t, "loss", []float64{l1}, []float64{l2})
 		closeAll(t, "dA", ga1, ga2)
@@ -70,7 +70,7 @@ func TestMatMulOpMatchesGorgonia(t *testing.T) {
 	g := gorgonia.NewGraph()
 	x := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(2, 3))
 	y := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(4, 2))
-	if _, err := matMul(x, y); err == nil {
+	if _, err := MatMul(x, y); err == nil {
 		t.Fatal("mismatched inner dimensions accepted")
 	}
 }
@@ -89,14 +89,14 @@ func TestLeakyReLUOpMatchesGorgonia(t *testing.T) {
 		b[i] = rng.NormFloat64()
 	}
 	ours := func(x, w *gorgonia.Node) (*gorgonia.Node, error) {
-		h, err := leakyReLU(x, LeakySlope)
+		h, err := LeakyRelu(x, leakySlope)
 		if err != nil {
 			return nil, err
 		}
 		return gorgonia.Mul(h, w)
 	}
 	theirs := func(x, w *gorgonia.Node) (*gorgonia.Node, error) {
-		h, err := gorgonia.LeakyRelu(x, LeakySlope)
+		h, err := gorgonia.LeakyRelu(x, leakySlope)
 		if err != nil {
 			return nil, err
 		}
@@ -110,3 +110,7 @@ func TestLeakyReLUOpMatchesGorgonia(t *testing.T) {
 	closeAll(t, "dX", ga1, ga2)
 	closeAll(t, "dW", gb1, gb2)
 }
+
+// leakySlope is nn.LeakySlope, the slope the networks use (nn imports
+// this package, so its tests cannot import nn).
+const leakySlope = 0.01

@@ -55,12 +55,34 @@ func (o Options) Gamma(width int) float64 {
 	return o.Float("gamma")
 }
 
-// drawFourierFrequencies fills omega with the frequencies of random
+// DrawFourierFrequencies fills omega with the frequencies of random
 // Fourier features (Rahimi & Recht 2007) of the RBF kernel
 // exp(−gamma·‖a−b‖²): independent N(0, 2·gamma) draws, in index order.
-func drawFourierFrequencies(omega []float64, gamma float64, rng *rand.Rand) {
+func DrawFourierFrequencies(omega []float64, gamma float64, rng *rand.Rand) {
 	sd := math.Sqrt(2 * gamma)
 	for i := range omega {
 		omega[i] = sd * rng.NormFloat64()
 	}
+}
+
+// LayerListOption is an IntListOption that may also be empty: the
+// widths of optional hidden layers (REPEN, RDP). Read it with LayerList.
+func LayerListOption(name, def, usage string) Option {
+	o := IntListOption(name, def, usage)
+	check := o.Check
+	o.Check = func(raw string) (string, error) {
+		if raw == "" {
+			return "", nil
+		}
+		return check(raw)
+	}
+	return o
+}
+
+// LayerList parses the value of a LayerListOption: nil when empty.
+func LayerList(o Options, name string) []int {
+	if o.get(name) == "" {
+		return nil
+	}
+	return o.Ints(name)
 }

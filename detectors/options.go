@@ -54,16 +54,16 @@ func FloatOption(name, def, usage string, ok func(float64) bool, want string) Op
 	}}
 }
 
-// maxLayerWidth bounds each entry of an IntListOption and maxLayers its
+// MaxLayerWidth bounds each entry of an IntListOption and maxLayers its
 // length, so that a typo in SQL cannot allocate gigabytes; the model's
 // total size is bounded by Limits (limits.go) on top of that.
 const (
-	maxLayerWidth = 4096
+	MaxLayerWidth = 4096
 	maxLayers     = 32
 )
 
 // IntListOption declares a non-empty comma-separated list of at most
-// maxLayers (32) integers in [1, maxLayerWidth] (4096), such as layer
+// maxLayers (32) integers in [1, MaxLayerWidth] (4096), such as layer
 // widths '64,32'.
 func IntListOption(name, def, usage string) Option {
 	return Option{Name: name, Default: def, Usage: usage, Check: func(raw string) (string, error) {
@@ -90,8 +90,8 @@ func parseIntList(raw string) ([]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("want comma-separated positive integers")
 		}
-		if x < 1 || x > maxLayerWidth {
-			return nil, fmt.Errorf("each entry must be in [1, %d]", maxLayerWidth)
+		if x < 1 || x > MaxLayerWidth {
+			return nil, fmt.Errorf("each entry must be in [1, %d]", MaxLayerWidth)
 		}
 		v = append(v, x)
 	}
@@ -101,7 +101,7 @@ func parseIntList(raw string) ([]int, error) {
 // commonOptions are accepted by every algorithm. An algorithm's Options
 // entry with the same name replaces the common one (to change a default).
 var commonOptions = []Option{
-	IntOption("epochs", "50", "passes over the training data", 1, maxEpochs),
+	IntOption("epochs", "50", "passes over the training data", 1, MaxEpochs),
 	IntOption("batch_size", "128", "rows per mini-batch (capped at the number of training rows)", 1, maxBatchSize),
 	FloatOption("lr", "0.001", "Adam learning rate", func(v float64) bool { return v > 0 }, "> 0"),
 	FloatOption("weight_decay", "0", "L2 penalty on weights (Adam weight decay)", func(v float64) bool { return v >= 0 }, ">= 0"),
@@ -109,13 +109,13 @@ var commonOptions = []Option{
 	FloatOption("contamination", "0.1", "expected anomaly fraction; sets the threshold", func(v float64) bool { return v > 0 && v < 0.5 }, "in (0, 0.5)"),
 	IntListOption("hidden", "64,32", "layer widths of the network"),
 	FloatOption("validation", "0", "fraction of training rows held out for early stopping (0 = off)", func(v float64) bool { return v >= 0 && v < 0.5 }, "in [0, 0.5)"),
-	IntOption("patience", "5", "with validation: epochs without improvement of the held-out loss before stopping", 1, maxEpochs),
+	IntOption("patience", "5", "with validation: epochs without improvement of the held-out loss before stopping", 1, MaxEpochs),
 	IntOption("max_train_rows", strconv.Itoa(DefaultMaxTrainRows), "most rows trained on: a seeded sample of a larger training query (statistics use every row; row_sampler.go)", 1, maxTrainRows),
 }
 
-// withDefault returns the common option name with another default value.
+// WithDefault returns the common option name with another default value.
 // It panics if name is not a common option or def is not valid for it.
-func withDefault(name, def string) Option {
+func WithDefault(name, def string) Option {
 	for _, o := range commonOptions {
 		if o.Name == name {
 			norm, err := o.Check(def)

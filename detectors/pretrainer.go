@@ -15,7 +15,7 @@ import (
 // options (batch size, learning rate, weight decay, validation) except
 // the number of epochs, and a fresh optimizer. Only the trainable tensors
 // the pretraining graph uses are updated (see Graph.Param). Tensors used
-// only by pretraining (a decoder) are named with the prefix pretrainOnly;
+// only by pretraining (a decoder) are named with the prefix PretrainOnly;
 // they are dropped from the state when pretraining ends.
 type Pretrainer interface {
 	// PretrainEpochs is the number of pretraining epochs (0 = none),
@@ -26,8 +26,8 @@ type Pretrainer interface {
 	PretrainGraph(b *Graph) (Objective, error)
 }
 
-// pretrainOnly prefixes the names of tensors that only pretraining uses.
-const pretrainOnly = "dec."
+// PretrainOnly prefixes the names of tensors that only pretraining uses.
+const PretrainOnly = "dec."
 
 // pretrain runs a's pretraining, if it has any.
 func pretrain(ctx context.Context, a Algorithm, st *State, x []float64, rows, dims int, labels []float64, o Options, rng *rand.Rand) error {
@@ -39,12 +39,12 @@ func pretrain(ctx context.Context, a Algorithm, st *State, x []float64, rows, di
 	if n <= 0 {
 		return nil
 	}
-	po := o.clone()
+	po := o.Clone()
 	po["epochs"] = strconv.Itoa(n)
 	// The pretraining objective alone, without the algorithm's hooks.
 	if err := train(ctx, graphFunc(p.PretrainGraph), st, x, rows, dims, labels, po, rng); err != nil {
 		return err
 	}
-	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool { return strings.HasPrefix(t.Name, pretrainOnly) })
+	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool { return strings.HasPrefix(t.Name, PretrainOnly) })
 	return nil
 }

@@ -98,7 +98,7 @@ func TestSummarizeSorted(t *testing.T) {
 			t.Fatalf("n=%d: %d knots from %v to %v, scores from %v to %v", n, len(d), d[0], d[len(d)-1], s[0], s[n-1])
 		}
 		for _, k := range []int{1, 500, 980, 999} {
-			if want := quantile(s, float64(k)/1000); d[k] != want {
+			if want := Quantile(s, float64(k)/1000); d[k] != want {
 				t.Fatalf("n=%d: knot %d is %v, the %v quantile %v", n, k, d[k], float64(k)/1000, want)
 			}
 		}

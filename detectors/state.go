@@ -60,8 +60,8 @@ func (s *State) Lookup(name string, rows, cols int) (*Tensor, error) {
 	return t, nil
 }
 
-// clone returns a deep copy of s.
-func (s *State) clone() *State {
+// Clone returns a deep copy of s.
+func (s *State) Clone() *State {
 	c := &State{Tensors: make([]*Tensor, len(s.Tensors))}
 	for i, t := range s.Tensors {
 		u := *t

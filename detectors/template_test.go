@@ -104,7 +104,7 @@ func (a noisyLabelled) Graph(b *Graph) (Objective, error) {
 	if err != nil {
 		return Objective{}, err
 	}
-	phi, err := a.net(b.Dims, b.Opts).Graph(b, x)
+	phi, err := a.encode(b, x)
 	if err != nil {
 		return Objective{}, err
 	}

@@ -16,15 +16,15 @@ func thresholdFor(sorted []float64, contamination float64) float64 {
 	return quantileSorted(sorted, 1-contamination)
 }
 
-// quantile returns the q-quantile of v (0 <= q <= 1) with linear
+// Quantile returns the q-quantile of v (0 <= q <= 1) with linear
 // interpolation; NaN for empty v.
-func quantile(v []float64, q float64) float64 {
+func Quantile(v []float64, q float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return quantileSorted(s, q)
 }
 
-// quantileSorted is quantile of s, already sorted in increasing order.
+// quantileSorted is Quantile of s, already sorted in increasing order.
 func quantileSorted(s []float64, q float64) float64 {
 	if len(s) == 0 {
 		return math.NaN()

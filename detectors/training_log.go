@@ -75,16 +75,18 @@ func PlannedEpochs(algorithm string, opts map[string]string) (int, error) {
 	return plannedEpochs(a, o), nil
 }
 
-// epochPlanner is implemented by a Driver that runs the training
-// template other than once for the epochs option.
-type epochPlanner interface {
-	plannedEpochs(o Options) int
+// EpochPlanner is implemented by a Driver that runs the training
+// template other than once for the epochs option: PlannedEpochs is the
+// number of epochs it runs in all with options o, the TrainingLog's
+// PlannedEpochs (before a Pretrainer's epochs are added).
+type EpochPlanner interface {
+	PlannedEpochs(o Options) int
 }
 
 func plannedEpochs(a Algorithm, o Options) int {
 	n := o.Int("epochs")
-	if p, ok := a.(epochPlanner); ok {
-		n = p.plannedEpochs(o)
+	if p, ok := a.(EpochPlanner); ok {
+		n = p.PlannedEpochs(o)
 	}
 	if p, ok := a.(Pretrainer); ok {
 		n += max(p.PretrainEpochs(o), 0)

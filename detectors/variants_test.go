@@ -41,7 +41,7 @@ func TestOptionVariants(t *testing.T) {
 			}
 			checkRoundtrip(t, m, tb, scores)
 			for _, tn := range m.state.Tensors {
-				if strings.HasPrefix(tn.Name, pretrainOnly) {
+				if strings.HasPrefix(tn.Name, PretrainOnly) {
 					t.Fatalf("%v: the pretraining decoder %s is in the model", tc.opts, tn.Name)
 				}
 			}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/anomalydb/anomalydb/arrowio"
 	"github.com/anomalydb/anomalydb/detectors"
+	_ "github.com/anomalydb/anomalydb/detectors/all" // every algorithm
 )
 
 // Result is one detector run on one dataset with one seed.

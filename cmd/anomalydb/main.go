@@ -31,6 +31,7 @@ import (
 	"github.com/sirupsen/logrus"
 	_ "go4.org/unsafe/assume-no-moving-gc" // gorgonia needs the newest version under Go 1.26
 
+	_ "github.com/anomalydb/anomalydb/detectors/all" // every algorithm, for CREATE DETECTOR
 	"github.com/anomalydb/anomalydb/engine"
 )
 

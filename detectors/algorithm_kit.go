@@ -1,0 +1,55 @@
+package detectors
+
+import (
+	"math/rand/v2"
+
+	"gorgonia.org/gorgonia"
+)
+
+// This file holds what the algorithms, in their family packages, use of
+// the core besides the Algorithm contract and its option kinds: the
+// pieces of the training template (train.go) and of preprocessing
+// (preprocess.go) they build on, exported under stable names.
+
+// TrainShards is the number of graphs a mini-batch's separable loss is
+// split into (Objective.RowLoss): a Footprint that holds values per graph
+// (masks, say) counts them TrainShards times.
+const TrainShards = trainShards
+
+// MatrixNode returns an input node of g named name holding the rows × cols
+// row-major matrix data, which it reads in place (data is not copied:
+// refilling it feeds the next run of a compiled graph).
+func MatrixNode(g *gorgonia.ExprGraph, name string, rows, cols int, data []float64) *gorgonia.Node {
+	return matrixNode(g, name, rows, cols, data)
+}
+
+// MeanStd returns the mean and standard deviation of x as preprocessing
+// computes them for a column (Welford's update; NaN and ±Inf skipped; a
+// constant column has standard deviation 1).
+func MeanStd(x []float64) (mean, std float64) {
+	sc := fitScaler(x, len(x), 1)
+	return sc.mean[0], sc.std[0]
+}
+
+// Subsamples returns ens·sub row indices: ens groups of sub distinct rows
+// of n (all n rows, repeated cyclically, if n < sub), drawn from rng by
+// partial Fisher–Yates shuffles of one permutation, so the same rng state
+// gives the same groups.
+func Subsamples(n, ens, sub int, rng *rand.Rand) []int {
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	out := make([]int, 0, ens*sub)
+	for range ens {
+		k := min(sub, n)
+		for j := range k { // partial Fisher–Yates
+			r := j + rng.IntN(n-j)
+			perm[j], perm[r] = perm[r], perm[j]
+		}
+		for j := range sub {
+			out = append(out, perm[j%k])
+		}
+	}
+	return out
+}

@@ -1,0 +1,25 @@
+// Package all registers every detector algorithm of anomalydb with the
+// detectors core. Import it for its side effect, as database/sql drivers
+// and image decoders are imported:
+//
+//	import _ "github.com/anomalydb/anomalydb/detectors/all"
+//
+// The engine, the SQL functions and the benchmark commands do; a program
+// that wants only some families imports those family packages instead.
+// The families follow the sections of Pang et al., "Deep Learning for
+// Anomaly Detection: A Review" (ACM Computing Surveys, 2021):
+//
+//	detectors/extraction    §4     deep learning for feature extraction (ae_knn)
+//	detectors/autoencoders  §5.1.1 autoencoders (autoencoder, vae, robust_autoencoder, randnet)
+//	detectors/distance      §5.2.1 distance-based measures (repen, rdp)
+//	detectors/oneclass      §5.2.2 one-class classification measures (deep_svdd, deep_sad, ocnn, ae_1svm)
+//	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
+package all
+
+import (
+	_ "github.com/anomalydb/anomalydb/detectors/autoencoders"
+	_ "github.com/anomalydb/anomalydb/detectors/clustering"
+	_ "github.com/anomalydb/anomalydb/detectors/distance"
+	_ "github.com/anomalydb/anomalydb/detectors/extraction"
+	_ "github.com/anomalydb/anomalydb/detectors/oneclass"
+)
