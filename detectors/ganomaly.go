@@ -76,7 +76,8 @@ import (
 //     rather than keep a detector that cannot tell the rows apart.
 //
 // Epochs 15 and batch size 64 are the reference code's defaults (niter,
-// batchsize).
+// batchsize). The model keeps the generator's three networks; the
+// discriminator, which scoring does not use, is dropped after training.
 type ganomaly struct{}
 
 func init() { Register("ganomaly", ganomaly{}) }
