@@ -3,7 +3,8 @@ package detectors
 import "math"
 
 // adam is the training template's optimizer: gorgonia v0.9's AdamSolver
-// (learning rate lr, β₁ 0.9, β₂ 0.999, ε 1e-8, optional L2 weight decay,
+// (learning rate lr, β₁ 0.9 and β₂ 0.999 unless an adversarial player
+// sets others, ε 1e-8, optional L2 weight decay,
 // no clipping, batch 1) for float64 tensors, rewritten to update the
 // weights and its moments in place. gorgonia's Step clones five tensors
 // per parameter per step; this one allocates its moments once. It
@@ -23,10 +24,23 @@ type adam struct {
 	m, v              [][]float64 // first and second moments, one per parameter
 }
 
+// Adam's default decay rates of its moments (Kingma & Ba 2015), which
+// every objective but an adversarial player's uses (adversary.go).
+const (
+	adamBeta1 = 0.9
+	adamBeta2 = 0.999
+)
+
 // newAdam returns a solver with learning rate lr and L2 weight decay l2
-// (0 = none) for parameters of the given sizes.
+// (0 = none) for parameters of the given sizes, with the default β₁ and
+// β₂.
 func newAdam(lr, l2 float64, sizes []int) *adam {
-	a := &adam{lr: lr, l2: l2, useL2: l2 > 0, beta1: 0.9, beta2: 0.999, eps: 1e-8}
+	return newAdamBetas(lr, l2, adamBeta1, adamBeta2, sizes)
+}
+
+// newAdamBetas is newAdam with the decay rates β₁ and β₂.
+func newAdamBetas(lr, l2, beta1, beta2 float64, sizes []int) *adam {
+	a := &adam{lr: lr, l2: l2, useL2: l2 > 0, beta1: beta1, beta2: beta2, eps: 1e-8}
 	for _, n := range sizes {
 		a.m = append(a.m, make([]float64, n))
 		a.v = append(a.v, make([]float64, n))

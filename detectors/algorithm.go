@@ -20,8 +20,10 @@ import (
 // and calls Register from init.
 //
 // Optional capabilities are found by type assertion: [Preparer] (state that
-// depends on the data before training, like Deep SVDD's center) and
-// [Finisher] (state computed after training, like DAGMM's mixture).
+// depends on the data before training, like Deep SVDD's center),
+// [Finisher] (state computed after training, like DAGMM's mixture) and
+// [Adversary] (networks trained against each other, like GANomaly's
+// generator and discriminator), among others (see doc.go).
 type Algorithm interface {
 	// Options declares algorithm-specific options. An entry named like a
 	// common option (epochs, batch_size, lr, weight_decay, seed,

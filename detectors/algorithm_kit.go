@@ -53,3 +53,7 @@ func Subsamples(n, ens, sub int, rng *rand.Rand) []int {
 	}
 	return out
 }
+
+// AdamBeta2 is the second-moment decay of the template's Adam (0.999), for
+// an adversarial Player that changes only β1.
+const AdamBeta2 = adamBeta2

@@ -30,6 +30,13 @@ func BenchmarkTrainAutoencoderShuttle(b *testing.B) {
 	benchTrainShuttle(b, "autoencoder", opts("hidden", "64,32", "batch_size", "256", "epochs", "20", "seed", "1"))
 }
 
+// BenchmarkTrainGANomalyShuttle is BenchmarkTrainDeepSVDDShuttle for
+// ganomaly with its defaults: adversarial training (adversary.go), a
+// discriminator's and a generator's step on every mini-batch of 64 rows.
+func BenchmarkTrainGANomalyShuttle(b *testing.B) {
+	benchTrainShuttle(b, "ganomaly", opts("seed", "1"))
+}
+
 func benchTrainShuttle(b *testing.B, alg string, o map[string]string) {
 	tb := readTable(b, "shuttle")
 	bs := tb.nullBatches(memory.NewGoAllocator(), shuttleBatchRows)

@@ -20,6 +20,8 @@
 //	                                preprocess.go z-score standardisation, NULL → mean, extreme values
 //	                                row_sampler.go training rows streamed: statistics of all, a seeded sample of max_train_rows
 //	                                train.go      the training template (gorgonia graphs run by program.go, Adam in adam.go)
+//	                                adversary.go  adversarial training in the same template: an Adversary's players,
+//	                                              each its objective, tensors and Adam, step in turn on every mini-batch
 //	                                threshold.go  contamination → threshold
 //	                                score_distribution.go training-score distribution: Percentile, WithContamination, WithThreshold
 //	                                ops.go, matmul_op.go, gmm_ops.go gorgonia ops the executor runs
@@ -104,7 +106,11 @@
 // declares the use of labels (UsesLabels: weakly supervised algorithms
 // fail with ErrNoLabelledAnomaly without a row labelled 1) and
 // OptionChecker constraints between options; a BatchSampler draws its own mini-batches (REPEN's
-// triplets). A Scorer may implement Explainer when its score decomposes
+// triplets). An Adversary (GANs) trains several players instead of one
+// objective: each minimizes its own graph over the tensors it names,
+// with its own Adam, in turn on every mini-batch (discriminator, then
+// generator); a NaN loss of any of them is ErrDiverged, a collapse the
+// algorithm detects ErrCollapsed. A Scorer may implement Explainer when its score decomposes
 // over features (reconstruction errors, autoencoders/explain_recon.go); any other is
 // explained by integrated gradients of its score (explain_gradients.go). A Driver (driver.go) replaces the single training run
 // by several (ensemble members, alternating optimisation). The conformance test then checks it

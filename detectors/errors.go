@@ -28,6 +28,10 @@ var (
 	// ErrDiverged: training produced a non-finite loss or score (for
 	// example a learning rate far too large).
 	ErrDiverged = errors.New("detector training diverged")
+	// ErrCollapsed: an adversarial training collapsed in a way its
+	// algorithm detects (for example a generator that maps every row to
+	// the same output), see Adversary.
+	ErrCollapsed = errors.New("detector training collapsed")
 	// ErrBadModel: UnmarshalModel was given bytes that are not a valid
 	// serialized model of a known format version.
 	ErrBadModel = errors.New("malformed detector model")

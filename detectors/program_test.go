@@ -32,15 +32,23 @@ func graphCases() []graphCase {
 		graphCase{"robust_autoencoder", opts("norm", "l1")},
 		graphCase{"vae", opts("beta", "0.5")},
 		graphCase{"dagmm", opts("n_components", "2")},
+		graphCase{"ganomaly", opts("w_adv", "0", "hidden", "7")},
+		graphCase{"ganomaly", opts("w_adv", "0", "w_con", "0", "w_enc", "0")},
 	)
 }
 
-// allGraphers returns alg's training objective and, for a Pretrainer
-// with pretraining epochs, its pretraining objective.
-func allGraphers(alg Algorithm, o Options) []Grapher {
+// allGraphers returns alg's training objective, for a Pretrainer with
+// pretraining epochs its pretraining objective, and for an Adversary its
+// players' objectives (each differentiated by every tensor it uses).
+func allGraphers(alg Algorithm, o Options, dims int) []Grapher {
 	gs := []Grapher{alg}
 	if p, ok := alg.(Pretrainer); ok && p.PretrainEpochs(o) > 0 {
 		gs = append(gs, graphFunc(p.PretrainGraph))
+	}
+	if a, ok := alg.(Adversary); ok {
+		for _, p := range a.Players(dims, o) {
+			gs = append(gs, graphFunc(p.Graph))
+		}
 	}
 	return gs
 }
@@ -82,7 +90,7 @@ func TestProgramMatchesTapeMachine(t *testing.T) {
 			t.Fatal(err)
 		}
 		const dims, bs = 5, 96
-		for gi, g := range allGraphers(alg, o) {
+		for gi, g := range allGraphers(alg, o, dims) {
 			for _, build := range []func(Grapher, *State, int, int, Options) ([]*shard, error){buildShards, buildOneShard} {
 				st, err := alg.Init(dims, o, newRand(1))
 				if err != nil {

@@ -87,11 +87,12 @@ func (b *Graph) Labels() (y, known *gorgonia.Node) {
 }
 
 // trainable returns the nodes of the trainable tensors the objective
-// uses, in state order.
-func (b *Graph) trainable() gorgonia.Nodes {
+// uses, in state order: those for which trains is true, or all if it is
+// nil.
+func (b *Graph) trainable(trains func(name string) bool) gorgonia.Nodes {
 	var ns gorgonia.Nodes
 	for _, t := range b.st.Tensors {
-		if t.Trainable && b.used[t.Name] {
+		if t.Trainable && b.used[t.Name] && (trains == nil || trains(t.Name)) {
 			ns = append(ns, b.params[t.Name])
 		}
 	}
@@ -147,7 +148,10 @@ func newShard(alg Grapher, st *State, lo, hi, bs, dims int, opts Options) (*shar
 	if sh.loss, err = objectiveLoss(obj, 1/float64(bs), 1); err != nil {
 		return nil, err
 	}
-	sh.params = b.trainable()
+	sh.params = b.trainable(trainedBy(alg)) // adversary.go
+	if len(sh.params) == 0 {
+		return nil, fmt.Errorf("detectors: the objective trains no tensor")
+	}
 	if sh.grads, err = gorgonia.Grad(sh.loss, sh.params...); err != nil {
 		return nil, fmt.Errorf("detectors: differentiating graph: %w", err)
 	}
@@ -225,7 +229,10 @@ func (sh *shard) fillNoise(rng *rand.Rand) {
 // L2 weight decay: weight_decay·W is added to the gradient, i.e. the
 // gradient of (weight_decay/2)·Σ‖W‖² added to the loss, for every trainable
 // tensor. A BatchSampler's mini-batches (batch_sampler.go) replace the
-// shuffled ones. After each epoch it calls an EpochEnder's EndEpoch and, with
+// shuffled ones. An Adversary (adversary.go) has several players instead
+// of one objective: each has its graphs and its Adam, and they take
+// their steps in turn on every mini-batch. After each epoch it calls an
+// EpochEnder's EndEpoch and, with
 // validation > 0, evaluates early stopping (validation.go). Training
 // updates st in place.
 //
@@ -264,12 +271,24 @@ type trainer struct {
 	ender   EpochEnder
 	batches *Batches
 	bs      int
+	players []*player // one, or an Adversary's (adversary.go)
+	perm    []int
+	steps   int // mini-batches per epoch
+	batch   int // mini-batches run so far
+}
+
+// player is one optimizer of a training run: the graphs of an objective
+// and the Adam that minimizes it over the trainable tensors they are
+// differentiated by.
+type player struct {
+	Player
 	shards  *shardRunner
 	solver  *adam
 	weights [][]float64 // the trainable tensors' data, in the order of the lead shard's params
 	grads   [][]float64 // their gradients over the mini-batch
-	perm    []int
-	steps   int // mini-batches per epoch
+	// The epoch's sum of mini-batch losses and their number.
+	sum float64
+	n   int
 }
 
 func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, dims int, labels []float64, opts Options, rng *rand.Rand) (*trainer, error) {
@@ -295,39 +314,65 @@ func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, 
 	if t.batches != nil {
 		t.bs, build, t.steps = t.batches.Rows, buildOneShard, t.batches.Steps
 	}
-	shards, err := build(alg, st, t.bs, dims, opts)
+	specs, err := playersOf(alg, dims, t.cfg, opts) // adversary.go
 	if err != nil {
 		return nil, err
 	}
-	lead := shards[0]
-	var sizes []int
-	for _, n := range lead.params {
-		tn := st.Get(n.Name())
-		if tn == nil {
-			return nil, fmt.Errorf("detectors: parameter %s is not in the model state", n.Name())
+	_, adversarial := alg.(Adversary)
+	owner := map[string]string{} // tensor → the player that trains it
+	built := make([][]*shard, len(specs))
+	for i := range specs {
+		p := &player{Player: specs[i]}
+		g := alg
+		if adversarial {
+			g = playerGraph{&p.Player}
 		}
-		t.weights = append(t.weights, tn.Data)
-		t.grads = append(t.grads, make([]float64, len(tn.Data)))
-		sizes = append(sizes, len(tn.Data))
-		for _, sh := range shards {
-			if g := sh.prog.value(sh.grads[len(sizes)-1]); len(g) != len(tn.Data) {
-				return nil, fmt.Errorf("detectors: gradient of %s has %d values, want %d", n.Name(), len(g), len(tn.Data))
+		shards, err := build(g, st, t.bs, dims, opts)
+		if err != nil {
+			if adversarial {
+				err = fmt.Errorf("%s: %w", p.Name, err)
+			}
+			return nil, err
+		}
+		var sizes []int
+		for _, n := range shards[0].params {
+			tn := st.Get(n.Name())
+			if tn == nil {
+				return nil, fmt.Errorf("detectors: parameter %s is not in the model state", n.Name())
+			}
+			if o, dup := owner[tn.Name]; dup {
+				return nil, fmt.Errorf("detectors: tensor %s is trained by players %s and %s", tn.Name, o, p.Name)
+			}
+			owner[tn.Name] = p.Name
+			p.weights = append(p.weights, tn.Data)
+			p.grads = append(p.grads, make([]float64, len(tn.Data)))
+			sizes = append(sizes, len(tn.Data))
+			for _, sh := range shards {
+				if g := sh.prog.value(sh.grads[len(sizes)-1]); len(g) != len(tn.Data) {
+					return nil, fmt.Errorf("detectors: gradient of %s has %d values, want %d", n.Name(), len(g), len(tn.Data))
+				}
 			}
 		}
+		p.solver = newAdamBetas(p.LR, t.cfg.weightDecay, p.Beta1, p.Beta2, sizes)
+		built[i] = shards
+		t.players = append(t.players, p)
 	}
-	t.solver = newAdam(t.cfg.lr, t.cfg.weightDecay, sizes)
+	for i, p := range t.players { // last: close stops their workers
+		p.shards = startShards(built[i])
+	}
 	t.perm = make([]int, rows)
 	for i := range t.perm {
 		t.perm[i] = i
 	}
-	t.shards = startShards(shards) // last: close stops its workers
 	return t, nil
 }
 
 // close stops the shards' workers.
 func (t *trainer) close() {
-	if t.shards != nil {
-		t.shards.stop()
+	for _, p := range t.players {
+		if p.shards != nil {
+			p.shards.stop()
+		}
 	}
 }
 
@@ -338,15 +383,22 @@ func (t *trainer) run() error {
 		if t.batches == nil {
 			t.rng.Shuffle(t.rows, func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
 		}
-		epochLoss := 0.0
+		for _, p := range t.players {
+			p.sum, p.n = 0, 0
+		}
 		for s := 0; s < t.steps; s++ {
-			loss, err := t.step(s, epoch)
-			if err != nil {
+			if _, err := t.step(s, epoch); err != nil {
 				return err
 			}
-			epochLoss += loss
 		}
-		lastLoss = epochLoss / float64(t.steps)
+		// The players' mean mini-batch losses, added in order (one player:
+		// its mean).
+		lastLoss = 0
+		for _, p := range t.players {
+			if p.n > 0 {
+				lastLoss += p.sum / float64(p.n)
+			}
+		}
 		t.probe.endEpoch(lastLoss)
 		if t.ender != nil {
 			if err := t.ender.EndEpoch(t.st, arrowio.Matrix{Rows: t.rows, Cols: t.dims, Data: t.x}, t.labels, epoch+1, t.cfg.epochs, t.opts); err != nil {
@@ -379,7 +431,9 @@ func (t *trainer) run() error {
 	return nil
 }
 
-// step runs mini-batch s of the epoch and returns its loss.
+// step runs mini-batch s of the epoch: the steps of every player that
+// plays on it, in order. It returns the sum of their losses, each the
+// mean over the player's steps.
 func (t *trainer) step(s, epoch int) (float64, error) {
 	if err := t.ctx.Err(); err != nil {
 		return 0, err
@@ -390,11 +444,38 @@ func (t *trainer) step(s, epoch int) (float64, error) {
 	} else {
 		idx = t.perm[s*t.bs : (s+1)*t.bs]
 	}
-	shards := t.shards.shards
+	t.batch++
+	total := 0.0
+	for _, p := range t.players {
+		if t.batch%p.Every != 0 {
+			continue
+		}
+		loss := 0.0
+		for range p.Steps {
+			l, err := t.play(p, idx, epoch)
+			if err != nil {
+				return 0, err
+			}
+			loss += l
+		}
+		if p.Steps > 1 {
+			loss /= float64(p.Steps)
+		}
+		p.sum += loss
+		p.n++
+		total += loss
+	}
+	return total, nil
+}
+
+// play runs one optimizer step of p on the mini-batch idx and returns
+// the loss it minimized.
+func (t *trainer) play(p *player, idx []int, epoch int) (float64, error) {
+	shards := p.shards.shards
 	for _, sh := range shards { // the generator's draws in shard order
 		sh.fillNoise(t.rng)
 	}
-	errs := t.shards.run(t.x, t.dims, idx, t.labels)
+	errs := p.shards.run(t.x, t.dims, idx, t.labels)
 	loss := 0.0
 	for i, sh := range shards {
 		if errs[i] != nil {
@@ -403,15 +484,18 @@ func (t *trainer) step(s, epoch int) (float64, error) {
 		loss += sh.prog.scalar(sh.loss)
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		if p.Name != "" {
+			return 0, fmt.Errorf("%w: the %s's loss is %v at epoch %d (try a smaller lr)", ErrDiverged, p.Name, loss, epoch+1)
+		}
 		return 0, fmt.Errorf("%w: loss is %v at epoch %d (try a smaller lr)", ErrDiverged, loss, epoch+1)
 	}
 	// The mini-batch's gradient: the shards' gradients added in shard
 	// order, each to zero first, as gorgonia accumulated them into its
 	// zeroed dual values (so even the sign of a zero is as it was).
-	for p, g := range t.grads {
+	for k, g := range p.grads {
 		clear(g)
 		for _, sh := range shards {
-			for i, v := range sh.prog.value(sh.grads[p]) {
+			for i, v := range sh.prog.value(sh.grads[k]) {
 				g[i] += 0 + v
 			}
 		}
@@ -420,7 +504,12 @@ func (t *trainer) step(s, epoch int) (float64, error) {
 	// parameter nodes share their backing arrays. A frozen probe (tests
 	// only) skips it and nothing else.
 	if !t.probe.frozen() {
-		t.solver.step(t.weights, t.grads)
+		p.solver.step(p.weights, p.grads)
+	}
+	if p.After != nil {
+		if err := p.After(t.st, loss, t.rng); err != nil {
+			return 0, err
+		}
 	}
 	return loss, nil
 }

@@ -37,6 +37,10 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"deep_sad", "CREATE DETECTOR e USING deep_sad AS SELECT f0, f1 FROM thyroid", 1210},
 		{"deep_sad", "CREATE DETECTOR e USING deep_sad WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210},
 		{"dagmm", "CREATE DETECTOR e USING dagmm WITH (n_components = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (w_con = -1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (beta1 = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"vae", "CREATE DETECTOR e USING vae WITH (w_adv = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

@@ -349,6 +349,8 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errWrongArguments("CREATE DETECTOR: %v (name the label column with WITH (label = 'col') and mark known anomalies 1)", err)
 	case errors.Is(err, detectors.ErrDiverged):
 		return errWrongArguments("CREATE DETECTOR: %v; try a smaller lr", err)
+	case errors.Is(err, detectors.ErrCollapsed):
+		return errWrongArguments("CREATE DETECTOR: %v", err)
 	}
 	return err
 }

@@ -28,10 +28,17 @@ const (
 	Tanh
 	// Cos is the cosine (random-Fourier-feature layers).
 	Cos
+	// DCGANLeakyReLU is x for x >= 0 and DCGANLeakySlope*x otherwise.
+	DCGANLeakyReLU
 )
 
 // LeakySlope is the negative-side slope of LeakyReLU (PyTorch's default).
 const LeakySlope = 0.01
+
+// DCGANLeakySlope is the negative-side slope of DCGANLeakyReLU, the 0.2
+// of DCGAN's discriminator (Radford et al., ICLR 2016) that GAN papers
+// keep for their discriminators and encoders.
+const DCGANLeakySlope = 0.2
 
 // MLP describes a chain of fully connected layers whose weights live in a
 // State as tensors Prefix+"w0", Prefix+"w1", ... of shape in×out (so a row
@@ -78,17 +85,7 @@ func (m MLP) act(l int) Activation {
 func (m MLP) Init(st *detectors.State, rng *rand.Rand) {
 	for l := 0; l+1 < len(m.Sizes); l++ {
 		in, out := m.Sizes[l], m.Sizes[l+1]
-		w := st.Add(m.WeightName(l), in, out, true)
-		var bound float64
-		switch m.act(l) {
-		case ReLU, LeakyReLU:
-			bound = math.Sqrt(6 / float64(in))
-		default:
-			bound = math.Sqrt(6 / float64(in+out))
-		}
-		for i := range w.Data {
-			w.Data[i] = (2*rng.Float64() - 1) * bound
-		}
+		m.initWeights(l, st.Add(m.WeightName(l), in, out, true).Data, rng)
 		if m.Bias {
 			st.Add(m.BiasName(l), 1, out, true)
 		}
@@ -97,6 +94,35 @@ func (m MLP) Init(st *detectors.State, rng *rand.Rand) {
 			for i, v := 0, st.Add(m.bnVarName(l), 1, out, false); i < out; i++ {
 				v.Data[i] = 1
 			}
+		}
+	}
+}
+
+// initWeights draws layer l's weights w from rng as Init does.
+func (m MLP) initWeights(l int, w []float64, rng *rand.Rand) {
+	in, out := m.Sizes[l], m.Sizes[l+1]
+	var bound float64
+	switch m.act(l) {
+	case ReLU, LeakyReLU, DCGANLeakyReLU:
+		bound = math.Sqrt(6 / float64(in))
+	default:
+		bound = math.Sqrt(6 / float64(in+out))
+	}
+	for i := range w {
+		w[i] = (2*rng.Float64() - 1) * bound
+	}
+}
+
+// Reinit initializes the MLP's weights and biases in st again, in place,
+// drawing from rng exactly as Init does (a GAN's discriminator restarted
+// by its paper's stabilisation). Batch-normalization statistics are left
+// as they are. It panics if st lacks one of the MLP's tensors (a
+// programming error: st is the state Init built).
+func (m MLP) Reinit(st *detectors.State, rng *rand.Rand) {
+	for l := 0; l+1 < len(m.Sizes); l++ {
+		m.initWeights(l, st.Get(m.WeightName(l)).Data, rng)
+		if m.Bias {
+			clear(st.Get(m.BiasName(l)).Data)
 		}
 	}
 }
@@ -134,6 +160,8 @@ func ActivationGraph(h *gorgonia.Node, a Activation) (*gorgonia.Node, error) {
 		return gorgonia.Rectify(h)
 	case LeakyReLU:
 		return detectors.LeakyRelu(h, LeakySlope)
+	case DCGANLeakyReLU:
+		return detectors.LeakyRelu(h, DCGANLeakySlope)
 	case Sigmoid:
 		return gorgonia.Sigmoid(h)
 	case Tanh:
@@ -238,6 +266,8 @@ func activate(y []float64, a Activation) {
 		}
 	case LeakyReLU:
 		kernel.LeakyReLU(y, LeakySlope)
+	case DCGANLeakyReLU:
+		kernel.LeakyReLU(y, DCGANLeakySlope)
 	case Sigmoid:
 		for i, v := range y {
 			y[i] = 1 / (1 + math.Exp(-v))
