@@ -102,7 +102,9 @@ var conformanceFloors = map[string]float64{}
 
 // conformanceOptsFor keeps the conformance runs short: 5 epochs and small
 // networks (ocnn has a single hidden layer), and 5 pretraining epochs for
-// deep_sad instead of its default 50.
+// deep_sad instead of its default 50. prenet's epoch is 20 mini-batches
+// whatever the data (5 epochs reach AUC 0.92 on the synthetic rows, 20
+// reach 0.9995).
 func conformanceOptsFor(alg string) map[string]string {
 	o := map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
 	switch alg {
@@ -110,6 +112,8 @@ func conformanceOptsFor(alg string) map[string]string {
 		o["hidden"] = "64"
 	case "deep_sad":
 		o["pretrain_epochs"] = "5"
+	case "prenet":
+		o["epochs"] = "20"
 	}
 	return o
 }

@@ -37,6 +37,12 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"deep_sad", "CREATE DETECTOR e USING deep_sad AS SELECT f0, f1 FROM thyroid", 1210},
 		{"deep_sad", "CREATE DETECTOR e USING deep_sad WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210},
 		{"dagmm", "CREATE DETECTOR e USING dagmm WITH (n_components = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet AS SELECT f0, f1 FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label') AS SELECT x, y, 1 AS label FROM unlab", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', margin = 1000) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', ensemble_size = 0) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', batch_size = 3) AS SELECT f0, f1, label FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

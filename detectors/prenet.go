@@ -1,0 +1,411 @@
+package detectors
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/anomalydb/anomalydb/arrowio"
+	"gorgonia.org/gorgonia"
+)
+
+// prenet is PReNet (Pang, Shen, Jin, van den Hengel, "Deep
+// Weakly-supervised Anomaly Detection", KDD 2023; arXiv 1910.13601), a
+// weakly supervised detector that learns anomaly scores end to end by
+// ordinal regression on pairs of rows (survey §6.1). The label column
+// splits the training rows into the labelled anomalies A (label 1) and
+// the unlabelled rows U (label NULL or 0: mostly normal, possibly some
+// anomalies).
+//
+//  1. Pairs and targets: a pair of rows (x_i, x_j) from A×A has target
+//     c1 = 8, from U×A target c2 = 4, from U×U target c3 = 0 (the paper's
+//     ordinal targets c1 > c2 > c3, the reference code's defaults).
+//  2. Network: a shared feature network ψ (the reference code's one dense
+//     ReLU layer of 20 units; hidden sets the widths, the last one being
+//     the representation) maps each row of a pair; the representations
+//     are concatenated, [ψ(x_i) ψ(x_j)], and a linear unit regresses the
+//     target: φ(x_i, x_j) = v·[ψ(x_i) ψ(x_j)] + c.
+//  3. Loss: the mean absolute error |y_ij − φ(x_i, x_j)| over a mini-batch
+//     (the paper's and the reference code's L1 loss), plus weight decay.
+//  4. Sampling (the paper's stratified sampling, as in the reference code
+//     mala-lab/PReNet): a mini-batch of batch_size pairs (default 512) is
+//     half U×U pairs and half pairs with an anomaly, of which half are
+//     U×A and half A×A; the rows of each pair are drawn uniformly and,
+//     where the set has two or more rows, are distinct. An epoch is steps
+//     mini-batches (default 20), 50 epochs (the reference code's
+//     nb_batch and epochs).
+//  5. Score: a row x is paired with E = ensemble_size (default 30, the
+//     paper's E) labelled anomalies a_e and E unlabelled rows u_e, and its
+//     score is ½·(mean_e φ(u_e, x) + mean_e φ(x, a_e)): x in the place of
+//     the anomaly of a U×A pair and in the place of the unlabelled row of
+//     an A-pair (the reference code's pairings; a normal row scores about
+//     (0 + 4)/2 = 2, an anomaly about (4 + 8)/2 = 6). The 2E reference
+//     rows are drawn, with replacement, from the seed during training and
+//     stored in the model as standardized rows, so scoring is
+//     deterministic, a row scores the same alone and in a batch, and a
+//     saved model scores as before.
+//
+// Scoring cost: the paper's score evaluates φ on 2E pairs per row. ψ is
+// shared by both rows of a pair, so the scorer computes the reference
+// rows' representations once (when the model is loaded) and ψ(x) once per
+// row: a row costs one pass through ψ plus 2E evaluations of the linear
+// head on 2·width values (E = 30, width 20: 2,400 multiply-adds, less
+// than ψ itself on wide tables). Because the head is linear the mean over
+// the pairs equals ½(v_left + v_right)·ψ(x) plus a constant of the
+// reference rows: E and the particular reference rows shift every score
+// by the same amount and change neither the ranking nor the threshold's
+// flags, which is why the reference code's README finds E = 1 as good as
+// 30.
+//
+// Deviations: Adam (the shared template) replaces the reference code's
+// RMSprop with gradient-norm clipping; weight decay 0.01 applies to every
+// weight (the reference code's L2 factor 0.01 applies to ψ's kernel,
+// ADBench's PyTorch port applies weight decay 0.01 to every parameter);
+// ψ's weights are He-uniform initialised like every ReLU layer here (the
+// reference code: Glorot uniform); the last epoch's weights are kept (the
+// reference code keeps the epoch with the lowest training loss); pairs of
+// unlabelled rows are drawn independently per pair (the reference code
+// draws the U×U rows of a mini-batch without replacement). Labels are
+// required: Fit fails with ErrNoLabelledAnomaly without a row labelled 1,
+// and with ErrBadLabel if every row is labelled 1 (no unlabelled rows).
+type prenet struct{}
+
+func init() { Register("prenet", prenet{}) }
+
+// The ordinal targets of the three kinds of pairs (the paper's c1, c2,
+// c3).
+const (
+	prenetTargetAA = 8
+	prenetTargetUA = 4
+	prenetTargetUU = 0
+)
+
+// Names of the stored reference rows (ensemble_size × features each).
+const (
+	prenetRefAnomalies  = "ref.anomalies"
+	prenetRefUnlabelled = "ref.unlabelled"
+	// prenetRefStream is the stream of the reference rows' generator.
+	prenetRefStream = 0x9e7e7ef5
+)
+
+// Labels implements LabelUser: PReNet learns from labelled anomalies and
+// cannot train without one.
+func (prenet) Labels() LabelUse { return LabelsRequired }
+
+// CheckOptions implements OptionChecker: held-out validation would
+// evaluate plain rows with the pair objective, which has no meaning.
+func (prenet) CheckOptions(o Options, given func(string) bool) error {
+	if o.Float("validation") > 0 {
+		return fmt.Errorf("%w: validation is not supported by prenet (its mini-batches are sampled pairs)", ErrBadOption)
+	}
+	return nil
+}
+
+func (prenet) Options() []Option {
+	return []Option{
+		IntOption("ensemble_size", "30", "labelled anomalies and unlabelled rows each scored row is paired with (the paper's E)", 1, 1000),
+		IntOption("steps", "20", "mini-batches per epoch", 1, 1000000),
+		IntOption("batch_size", "512", "pairs per mini-batch: half unlabelled-unlabelled, a quarter unlabelled-anomaly, a quarter anomaly-anomaly", 4, maxBatchSize),
+		withDefault("epochs", "50"),
+		withDefault("hidden", "20"),
+		withDefault("weight_decay", "0.01"),
+	}
+}
+
+// feature is ψ, the network applied to each row of a pair.
+func (prenet) feature(d int, o Options) MLP {
+	return MLP{Prefix: "psi.", Sizes: append([]int{d}, o.Ints("hidden")...), Bias: true, Hidden: ReLU, Output: ReLU}
+}
+
+// head is the linear unit on a pair's concatenated representations.
+func (a prenet) head(d int, o Options) MLP {
+	h := a.feature(d, o).Sizes
+	return MLP{Prefix: "head.", Sizes: []int{2 * h[len(h)-1], 1}, Bias: true, Output: Identity}
+}
+
+// pairKinds returns how many of a mini-batch's p pairs are U×U pairs
+// (the first uu) and U×A pairs (the next ua); the remaining ua are A×A
+// pairs (half U×U, a quarter each of the others).
+func pairKinds(p int) (uu, ua int) {
+	ua = p / 4
+	return p - 2*ua, ua
+}
+
+// Footprint implements Algorithm: ψ and the head, the 2·ensemble_size
+// stored reference rows, and a mini-batch graph of 2·batch_size rows
+// (whatever the number of training rows) with the pairs' values, the
+// index lists of the training rows and the references' representations.
+func (a prenet) Footprint(s Shape, o Options) Footprint {
+	psi, head := a.feature(s.Dims, o).footprint(), a.head(s.Dims, o).footprint()
+	f := psi.plus(head)
+	e, p := int64(o.Int("ensemble_size")), int64(o.Int("batch_size"))
+	f.Params += 2 * e * int64(s.Dims)
+	// Per pair: a second input row and both rows' layers, the pair's
+	// prediction, error and its absolute value.
+	f.RowValues = 2*psi.RowValues + int64(s.Dims) + 3
+	if b := int64(s.Batch); p > b { // the graph has p pairs, Bytes counts s.Batch
+		f.Extra += graphValueFactor * (p - b) * (int64(s.Dims) + f.RowValues)
+	}
+	f.Extra += int64(s.Rows) + graphValueFactor*2*e*psi.RowValues
+	return f
+}
+
+func (a prenet) Init(d int, o Options, rng *rand.Rand) (*State, error) {
+	st := &State{}
+	a.feature(d, o).Init(st, rng)
+	a.head(d, o).Init(st, rng)
+	e := o.Int("ensemble_size")
+	st.Add(prenetRefAnomalies, e, d, false)
+	st.Add(prenetRefUnlabelled, e, d, false)
+	return st, nil
+}
+
+// NewBatches implements BatchSampler: it draws the reference rows for
+// scoring and returns the pair sampler. Rows 2k and 2k+1 of a
+// mini-batch are the left and right rows of pair k; pairs are laid out as
+// pairKinds says, the anomaly of a U×A pair on the right.
+func (a prenet) NewBatches(st *State, x arrowio.Matrix, labels []float64, o Options, rng *rand.Rand) (Batches, error) {
+	var anomalies, unlabelled []int
+	for i := range x.Rows {
+		if labels != nil && labels[i] == 1 {
+			anomalies = append(anomalies, i)
+		} else {
+			unlabelled = append(unlabelled, i)
+		}
+	}
+	if len(anomalies) == 0 {
+		return Batches{}, fmt.Errorf("%w: prenet needs at least one row labelled 1", ErrNoLabelledAnomaly)
+	}
+	if len(unlabelled) == 0 {
+		return Batches{}, fmt.Errorf("%w: prenet needs unlabelled rows (label NULL or 0) besides the labelled anomalies, and every training row is labelled 1", ErrBadLabel)
+	}
+	e := o.Int("ensemble_size")
+	refA, err := st.Lookup(prenetRefAnomalies, e, x.Cols)
+	if err != nil {
+		return Batches{}, err
+	}
+	refU, err := st.Lookup(prenetRefUnlabelled, e, x.Cols)
+	if err != nil {
+		return Batches{}, err
+	}
+	// The references come from a generator of their own, so that
+	// ensemble_size changes the references and not the training.
+	refRng := rand.New(rand.NewPCG(uint64(o.Int64("seed")), prenetRefStream))
+	for k := range e {
+		copy(refA.Data[k*x.Cols:(k+1)*x.Cols], x.Row(anomalies[refRng.IntN(len(anomalies))]))
+		copy(refU.Data[k*x.Cols:(k+1)*x.Cols], x.Row(unlabelled[refRng.IntN(len(unlabelled))]))
+	}
+
+	p := o.Int("batch_size")
+	uu, ua := pairKinds(p)
+	draw := func(idx []int, rng *rand.Rand) {
+		for k := range p {
+			var l, r int
+			switch {
+			case k < uu:
+				l, r = distinctPair(unlabelled, rng)
+			case k < uu+ua:
+				l, r = unlabelled[rng.IntN(len(unlabelled))], anomalies[rng.IntN(len(anomalies))]
+			default:
+				l, r = distinctPair(anomalies, rng)
+			}
+			idx[2*k], idx[2*k+1] = l, r
+		}
+	}
+	return Batches{Rows: 2 * p, Steps: o.Int("steps"), Draw: draw}, nil
+}
+
+// distinctPair draws two elements of ids uniformly, distinct ones if ids
+// has two or more.
+func distinctPair(ids []int, rng *rand.Rand) (int, int) {
+	if len(ids) < 2 {
+		return ids[0], ids[0]
+	}
+	i := rng.IntN(len(ids))
+	j := rng.IntN(len(ids) - 1)
+	if j >= i {
+		j++
+	}
+	return ids[i], ids[j]
+}
+
+// Graph builds the pair objective for a mini-batch of b.Rows rows, rows
+// 2k and 2k+1 being pair k (see NewBatches), and the per-row scores.
+func (a prenet) Graph(b *Graph) (Objective, error) {
+	if b.Rows < 2 || b.Rows%2 != 0 {
+		return Objective{}, fmt.Errorf("prenet: a mini-batch of %d rows is not a whole number of pairs", b.Rows)
+	}
+	p := b.Rows / 2
+	psi := a.feature(b.Dims, b.Opts)
+	head := a.head(b.Dims, b.Opts)
+	w := head.Sizes[0] / 2
+	z, err := psi.Graph(b, b.X)
+	if err != nil {
+		return Objective{}, err
+	}
+	// Row k of pairs is [ψ(left_k) ψ(right_k)].
+	pairs, err := gorgonia.Reshape(z, []int{p, 2 * w})
+	if err != nil {
+		return Objective{}, err
+	}
+	pred, err := head.Graph(b, pairs)
+	if err != nil {
+		return Objective{}, err
+	}
+	target := make([]float64, p)
+	uu, ua := pairKinds(p)
+	for k := range target {
+		switch {
+		case k < uu:
+			target[k] = prenetTargetUU
+		case k < uu+ua:
+			target[k] = prenetTargetUA
+		default:
+			target[k] = prenetTargetAA
+		}
+	}
+	diff, err := gorgonia.Sub(pred, matrixNode(b.G, "prenet.target", p, 1, target))
+	if err != nil {
+		return Objective{}, err
+	}
+	abs, err := gorgonia.Abs(diff)
+	if err != nil {
+		return Objective{}, err
+	}
+	loss, err := gorgonia.Mean(abs)
+	if err != nil {
+		return Objective{}, err
+	}
+	scores, err := a.scoresGraph(b, psi, head, z)
+	if err != nil {
+		return Objective{}, err
+	}
+	return Objective{Loss: loss, Scores: scores}, nil
+}
+
+// scoresGraph computes every row's score in the graph from its
+// representation z (Rows × width), for the test that checks the plain-Go
+// scorer: since the head is linear, the mean of φ(u_e, x) over the
+// references is the head applied to [mean_e ψ(u_e) ψ(x)], and likewise
+// for φ(x, a_e).
+func (a prenet) scoresGraph(b *Graph, psi, head MLP, z *gorgonia.Node) (*gorgonia.Node, error) {
+	e := b.Opts.Int("ensemble_size")
+	avg := make([]float64, e)
+	for i := range avg {
+		avg[i] = 1 / float64(e)
+	}
+	ones := make([]float64, b.Rows)
+	for i := range ones {
+		ones[i] = 1
+	}
+	meanRep := func(name string) (*gorgonia.Node, error) {
+		rep, err := psi.Graph(b, b.Param(name))
+		if err != nil {
+			return nil, err
+		}
+		m, err := matMul(matrixNode(b.G, "prenet.avg."+name, 1, e, avg), rep)
+		if err != nil {
+			return nil, err
+		}
+		return matMul(matrixNode(b.G, "prenet.ones."+name, b.Rows, 1, ones), m) // Rows × w
+	}
+	u, err := meanRep(prenetRefUnlabelled)
+	if err != nil {
+		return nil, err
+	}
+	an, err := meanRep(prenetRefAnomalies)
+	if err != nil {
+		return nil, err
+	}
+	left, err := gorgonia.Concat(1, u, z)
+	if err != nil {
+		return nil, err
+	}
+	right, err := gorgonia.Concat(1, z, an)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := head.Graph(b, left)
+	if err != nil {
+		return nil, err
+	}
+	sr, err := head.Graph(b, right)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := gorgonia.Add(sl, sr)
+	if err != nil {
+		return nil, err
+	}
+	half, err := gorgonia.Mul(sum, gorgonia.NewConstant(0.5))
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Reshape(half, []int{b.Rows})
+}
+
+func (a prenet) Scorer(st *State, d int, o Options) (Scorer, error) {
+	psi, err := a.feature(d, o).Kernel(st)
+	if err != nil {
+		return nil, err
+	}
+	head, err := a.head(d, o).Kernel(st)
+	if err != nil {
+		return nil, err
+	}
+	e := o.Int("ensemble_size")
+	refA, err := st.Lookup(prenetRefAnomalies, e, d)
+	if err != nil {
+		return nil, err
+	}
+	refU, err := st.Lookup(prenetRefUnlabelled, e, d)
+	if err != nil {
+		return nil, err
+	}
+	w := psi.OutLen()
+	s := &pairScorer{psi: psi, head: head, d: d, w: w, e: e,
+		repA: make([]float64, e*w), repU: make([]float64, e*w)}
+	scratch := make([]float64, psi.ScratchLen())
+	for k := range e {
+		copy(s.repA[k*w:(k+1)*w], psi.Forward(refA.Data[k*d:(k+1)*d], scratch))
+		copy(s.repU[k*w:(k+1)*w], psi.Forward(refU.Data[k*d:(k+1)*d], scratch))
+	}
+	return s, nil
+}
+
+// pairScorer scores a row by PReNet's pairing with the stored reference
+// rows, whose representations (repA, repU: ensemble_size × w) it
+// computed once.
+type pairScorer struct {
+	psi, head  *MLPKernel
+	d, w, e    int
+	repA, repU []float64
+}
+
+// ScratchLen implements Scorer: ψ's scratch, a pair's concatenated
+// representations and the head's scratch.
+func (s *pairScorer) ScratchLen() int { return s.psi.ScratchLen() + 2*s.w + s.head.ScratchLen() }
+
+// ScoreRows implements Scorer: ½·(mean_e φ(u_e, x) + mean_e φ(x, a_e)),
+// each mean accumulated in reference order.
+func (s *pairScorer) ScoreRows(x, dst, scratch []float64) {
+	d, w := s.d, s.w
+	ps, rest := scratch[:s.psi.ScratchLen()], scratch[s.psi.ScratchLen():]
+	pair, hs := rest[:2*w], rest[2*w:]
+	n := float64(s.e)
+	for i := range dst {
+		z := s.psi.Forward(x[i*d:(i+1)*d], ps)
+		copy(pair[w:], z) // x on the right of U-pairs
+		su := 0.0
+		for k := range s.e {
+			copy(pair[:w], s.repU[k*w:(k+1)*w])
+			su += s.head.Forward(pair, hs)[0]
+		}
+		copy(pair[:w], pair[w:]) // x on the left of A-pairs
+		sa := 0.0
+		for k := range s.e {
+			copy(pair[w:], s.repA[k*w:(k+1)*w])
+			sa += s.head.Forward(pair, hs)[0]
+		}
+		dst[i] = (su/n + sa/n) / 2
+	}
+}
