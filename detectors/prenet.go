@@ -35,26 +35,28 @@ import (
 //     nb_batch and epochs).
 //  5. Score: a row x is paired with E = ensemble_size (default 30, the
 //     paper's E) labelled anomalies a_e and E unlabelled rows u_e, and its
-//     score is ½·(mean_e φ(u_e, x) + mean_e φ(x, a_e)): x in the place of
-//     the anomaly of a U×A pair and in the place of the unlabelled row of
-//     an A-pair (the reference code's pairings; a normal row scores about
-//     (0 + 4)/2 = 2, an anomaly about (4 + 8)/2 = 6). The 2E reference
+//     score is ½·(mean_e φ(u_e, x) + mean_e φ(x, a_e)), the reference
+//     code's pairings: (u_e, x) puts x where a U×A pair has its anomaly,
+//     (x, a_e) where it has its unlabelled row, so a normal row scores
+//     about (0 + 4)/2 = 2 and an anomaly about (4 + 8)/2 = 6. The 2E reference
 //     rows are drawn, with replacement, from the seed during training and
 //     stored in the model as standardized rows, so scoring is
 //     deterministic, a row scores the same alone and in a batch, and a
 //     saved model scores as before.
 //
-// Scoring cost: the paper's score evaluates φ on 2E pairs per row. ψ is
-// shared by both rows of a pair, so the scorer computes the reference
-// rows' representations once (when the model is loaded) and ψ(x) once per
-// row: a row costs one pass through ψ plus 2E evaluations of the linear
-// head on 2·width values (E = 30, width 20: 2,400 multiply-adds, less
-// than ψ itself on wide tables). Because the head is linear the mean over
-// the pairs equals ½(v_left + v_right)·ψ(x) plus a constant of the
-// reference rows: E and the particular reference rows shift every score
-// by the same amount and change neither the ranking nor the threshold's
-// flags, which is why the reference code's README finds E = 1 as good as
-// 30.
+// Scoring cost: the paper's score evaluates φ on 2E pairs per row (2E
+// passes through ψ and the head). ψ is shared by both rows of a pair and
+// the head is linear, so a pair's prediction is the head's bias plus a
+// contribution of each of its rows; the scorer computes the reference
+// rows' contributions once (when the model is loaded) and the row's two
+// once, and adds up the 2E predictions: a row costs one pass through ψ,
+// 2·width multiply-adds and 4E additions (on shuttle, 6.8 M rows/s on a
+// busy 2-core machine, where deep_svdd scored 4.1 M). For the same reason
+// the mean over the pairs is ½(v_left + v_right)·ψ(x) plus a constant of
+// the reference rows: E and the particular reference rows shift every
+// score by the same amount and change neither the ranking nor which
+// rows the threshold flags, which is why the reference code's README
+// finds E = 1 as good as 30.
 //
 // Deviations: Adam (the shared template) replaces the reference code's
 // RMSprop with gradient-norm clipping; weight decay 0.01 applies to every
@@ -67,6 +69,17 @@ import (
 // draws the U×U rows of a mini-batch without replacement). Labels are
 // required: Fit fails with ErrNoLabelledAnomaly without a row labelled 1,
 // and with ErrBadLabel if every row is labelled 1 (no unlabelled rows).
+//
+// Measured (ADBench protocol, 14 datasets, seeds 0-2, docs/accuracy):
+// mean AUC-ROC 0.879 with 10 % of the training anomalies labelled, below
+// ADBench's 0.911 (57 datasets, small ones duplicated before the split).
+// The losses are where few anomalies are labelled among many features
+// or rows: arrhythmia (5 labelled of 274 features) 0.54, InternetAds
+// 0.62, glass (one labelled anomaly) 0.70. An emulation of ADBench's
+// PyTorch port on the same protocol (min-max scaling instead of
+// z-scores, RMSprop, PyTorch's initialisation) gave 0.887, RMSprop alone
+// changed nothing (six datasets, seed 0), and 10 epochs, lr 1e-4 or two
+// hidden layers did not help: the defaults stay the paper's.
 type prenet struct{}
 
 func init() { Register("prenet", prenet{}) }
@@ -348,7 +361,13 @@ func (a prenet) Scorer(st *State, d int, o Options) (Scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	head, err := a.head(d, o).Kernel(st)
+	w := psi.OutLen()
+	head := a.head(d, o)
+	v, err := st.Lookup(head.weightName(0), 2*w, 1)
+	if err != nil {
+		return nil, err
+	}
+	c, err := st.Lookup(head.biasName(0), 1, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -361,50 +380,56 @@ func (a prenet) Scorer(st *State, d int, o Options) (Scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := psi.OutLen()
-	s := &pairScorer{psi: psi, head: head, d: d, w: w, e: e,
-		repA: make([]float64, e*w), repU: make([]float64, e*w)}
+	s := &pairScorer{psi: psi, d: d, left: v.Data[:w], right: v.Data[w:], bias: c.Data[0],
+		refU: make([]float64, e), refA: make([]float64, e)}
 	scratch := make([]float64, psi.ScratchLen())
 	for k := range e {
-		copy(s.repA[k*w:(k+1)*w], psi.Forward(refA.Data[k*d:(k+1)*d], scratch))
-		copy(s.repU[k*w:(k+1)*w], psi.Forward(refU.Data[k*d:(k+1)*d], scratch))
+		s.refU[k] = dot(psi.Forward(refU.Data[k*d:(k+1)*d], scratch), s.left)
+		s.refA[k] = dot(psi.Forward(refA.Data[k*d:(k+1)*d], scratch), s.right)
 	}
 	return s, nil
 }
 
-// pairScorer scores a row by PReNet's pairing with the stored reference
-// rows, whose representations (repA, repU: ensemble_size × w) it
-// computed once.
+// pairScorer scores a row x by PReNet's pairing with the stored
+// reference rows. The head is linear, φ(l, r) = c + v_left·ψ(l) +
+// v_right·ψ(r), so each pair's prediction is the bias plus the
+// contributions of its two rows: those of the references (refU[e] =
+// v_left·ψ(u_e), refA[e] = v_right·ψ(a_e)) are computed once, x's two
+// once per row, and the 2E pair predictions are sums of them.
 type pairScorer struct {
-	psi, head  *MLPKernel
-	d, w, e    int
-	repA, repU []float64
+	psi         *MLPKernel
+	d           int
+	left, right []float64 // v_left, v_right
+	bias        float64
+	refU, refA  []float64
 }
 
-// ScratchLen implements Scorer: ψ's scratch, a pair's concatenated
-// representations and the head's scratch.
-func (s *pairScorer) ScratchLen() int { return s.psi.ScratchLen() + 2*s.w + s.head.ScratchLen() }
+// dot is Σ x_k·y_k, accumulated in index order, each product rounded
+// (never fused into a multiply-add), so that it is the same on every
+// machine.
+func dot(x, y []float64) float64 {
+	s := 0.0
+	for k, v := range x {
+		s += float64(v * y[k])
+	}
+	return s
+}
+
+// ScratchLen implements Scorer.
+func (s *pairScorer) ScratchLen() int { return s.psi.ScratchLen() }
 
 // ScoreRows implements Scorer: ½·(mean_e φ(u_e, x) + mean_e φ(x, a_e)),
 // each mean accumulated in reference order.
 func (s *pairScorer) ScoreRows(x, dst, scratch []float64) {
-	d, w := s.d, s.w
-	ps, rest := scratch[:s.psi.ScratchLen()], scratch[s.psi.ScratchLen():]
-	pair, hs := rest[:2*w], rest[2*w:]
-	n := float64(s.e)
+	d := s.d
+	n := float64(len(s.refU))
 	for i := range dst {
-		z := s.psi.Forward(x[i*d:(i+1)*d], ps)
-		copy(pair[w:], z) // x on the right of U-pairs
-		su := 0.0
-		for k := range s.e {
-			copy(pair[:w], s.repU[k*w:(k+1)*w])
-			su += s.head.Forward(pair, hs)[0]
-		}
-		copy(pair[:w], pair[w:]) // x on the left of A-pairs
-		sa := 0.0
-		for k := range s.e {
-			copy(pair[w:], s.repA[k*w:(k+1)*w])
-			sa += s.head.Forward(pair, hs)[0]
+		z := s.psi.Forward(x[i*d:(i+1)*d], scratch)
+		xl, xr := dot(z, s.left), dot(z, s.right)
+		su, sa := 0.0, 0.0
+		for k, u := range s.refU {
+			su += s.bias + u + xr         // φ(u_k, x)
+			sa += s.bias + xl + s.refA[k] // φ(x, a_k)
 		}
 		dst[i] = (su/n + sa/n) / 2
 	}
