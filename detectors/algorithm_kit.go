@@ -57,3 +57,14 @@ func Subsamples(n, ens, sub int, rng *rand.Rand) []int {
 // AdamBeta2 is the second-moment decay of the template's Adam (0.999), for
 // an adversarial Player that changes only β1.
 const AdamBeta2 = adamBeta2
+
+// MaxBatchSize is the upper bound of the batch_size option, for an
+// algorithm that declares its own batch-sized option.
+const MaxBatchSize = maxBatchSize
+
+// StandardizeInPlace standardizes the rows × cols row-major matrix x in
+// place with its own column statistics, exactly as Fit's preprocessing
+// does with the training rows (NULL (NaN) and extreme values become 0).
+func StandardizeInPlace(x []float64, rows, cols int) {
+	fitScaler(x, rows, cols).transform(x)
+}

@@ -41,6 +41,12 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (beta1 = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"vae", "CREATE DETECTOR e USING vae WITH (w_adv = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet AS SELECT f0, f1 FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label') AS SELECT x, y, 1 AS label FROM unlab", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', margin = 1000) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', ensemble_size = 0) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', batch_size = 3) AS SELECT f0, f1, label FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

@@ -15,6 +15,7 @@
 //	detectors/distance      §5.2.1 distance-based measures (repen, rdp)
 //	detectors/oneclass      §5.2.2 one-class classification measures (deep_svdd, deep_sad, ocnn, ae_1svm)
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
+//	detectors/ranking       §6.1   ranking models (prenet)
 package all
 
 import (
@@ -24,4 +25,5 @@ import (
 	_ "github.com/anomalydb/anomalydb/detectors/extraction"
 	_ "github.com/anomalydb/anomalydb/detectors/gans"
 	_ "github.com/anomalydb/anomalydb/detectors/oneclass"
+	_ "github.com/anomalydb/anomalydb/detectors/ranking"
 )
