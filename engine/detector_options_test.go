@@ -41,6 +41,11 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (beta1 = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"vae", "CREATE DETECTOR e USING vae WITH (w_adv = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"anogan", "CREATE DETECTOR e USING anogan WITH (search_steps = -1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"anogan", "CREATE DETECTOR e USING anogan WITH (kappa = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"fast_anogan", "CREATE DETECTOR e USING fast_anogan WITH (n_critic = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"fast_anogan", "CREATE DETECTOR e USING fast_anogan WITH (search_steps = 10) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (search_steps = 10) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {
