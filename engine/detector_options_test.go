@@ -47,6 +47,11 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', margin = 1000) AS SELECT f0, f1, label FROM thyroid", 1210},
 		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', ensemble_size = 0) AS SELECT f0, f1, label FROM thyroid", 1210},
 		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', batch_size = 3) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"anogan", "CREATE DETECTOR e USING anogan WITH (search_steps = -1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"anogan", "CREATE DETECTOR e USING anogan WITH (kappa = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"fast_anogan", "CREATE DETECTOR e USING fast_anogan WITH (n_critic = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"fast_anogan", "CREATE DETECTOR e USING fast_anogan WITH (search_steps = 10) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (search_steps = 10) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

@@ -25,6 +25,8 @@ var targets = map[string]struct {
 	"repen":       {0.89, "ADBench REPEN (10 % labels) 0.887"},
 	"ganomaly":    {0.72, "ADBench GANomaly 0.713"},
 	"prenet":      {0.91, "ADBench PReNet (10 % labels) 0.911"},
+	"anogan":      {0.72, "issue 11"},
+	"fast_anogan": {0.72, "issue 11"},
 }
 
 const defaultTarget = 0.72
