@@ -40,6 +40,10 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (w_con = -1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (beta1 = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (cycle = false) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"alad", "CREATE DETECTOR e USING alad WITH (cycle = 'maybe') AS SELECT f0, f1 FROM thyroid", 1210},
+		{"alad", "CREATE DETECTOR e USING alad WITH (latent = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"alad", "CREATE DETECTOR e USING alad WITH (w_con = 50) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"vae", "CREATE DETECTOR e USING vae WITH (w_adv = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {

@@ -24,6 +24,7 @@ var targets = map[string]struct {
 	"deep_sad":    {0.88, "ADBench DeepSAD (10 % labels) 0.878"},
 	"repen":       {0.89, "ADBench REPEN (10 % labels) 0.887"},
 	"ganomaly":    {0.72, "ADBench GANomaly 0.713"},
+	"alad":        {0.72, "issue 11"},
 }
 
 const defaultTarget = 0.72

@@ -10,6 +10,10 @@
 //   - ganomaly: GANomaly (Akcay et al., ACCV 2018): an encoder–decoder–
 //     encoder generator; the score is the distance between a row's code
 //     and its reconstruction's code.
+//   - alad: ALAD (Zenati et al., ICDM 2018): a BiGAN with the cycle-
+//     consistency discriminators D_xx and D_zz; the score is feature
+//     matching on D_xx between (x, x) and (x, G(E(x))). Option cycle =
+//     false gives the plain BiGAN (EGBAD, Zenati et al. 2018).
 //
 // Each registers with the detectors core from init.
 package gans
