@@ -142,6 +142,7 @@ type trainingCase struct {
 //	deep_sad            curve    0.946 / 0.672      0.274  0.274     0.769
 //	deep_svdd           curve    1.000 / 0.512      0.489  0.476     0.928
 //	ganomaly            curve    0.993 / 0.482      0.512  0.452     0.928
+//	alad                cardio   0.882 / 0.879      0.002  -         0.139
 //	ocnn                thyroid  0.939 / 0.855      0.085  0.070     0.444
 //	prenet              cardio   0.942 / 0.572      0.370  0.353     0.630
 //	randnet             curve    0.894 / 0.527      0.367  0.356     0.643
@@ -149,6 +150,13 @@ type trainingCase struct {
 //	repen               cardio   0.874 / 0.791      0.084  0.084     0.112
 //	robust_autoencoder  curve    0.986 / 0.502      0.484  0.484     0.650
 //	vae                 curve    0.728 / 0.515      0.213  0.145     0.864
+//
+// alad is the exception to the AUC gain: its score, an L1 distance
+// between a discriminator's random features of (x, x) and (x, G(E(x))),
+// already ranks these rows about as well untrained (thyroid 0.905,
+// cardio 0.879, seed 1) as trained (0.857-0.891, 0.882), on curve
+// neither does (0.48-0.51); its case holds it to the loss fall only
+// (aucGain -0.02 tolerates the measured +0.002).
 var trainingCases = map[string]trainingCase{
 	"ae_1svm":            {"cardio", opts("epochs", "10", "lr", "0.003", "rff_dim", "64"), 1, 0.10, 0.45},
 	"ae_knn":             {"cardio", opts("epochs", "10", "lr", "0.003", "hidden", "32,3"), 1, 0.09, 0.3},
@@ -157,6 +165,7 @@ var trainingCases = map[string]trainingCase{
 	"deep_sad":           {"curve", opts("epochs", "5", "pretrain_epochs", "3"), 2, 0.13, 0.35},
 	"deep_svdd":          {"curve", opts("epochs", "20", "lr", "0.001", "pretrain_epochs", "5"), 2, 0.2, 0.45},
 	"ganomaly":           {"curve", opts("epochs", "20", "lr", "0.001"), 1, 0.2, 0.45},
+	"alad":               {"cardio", opts("epochs", "10", "lr", "0.0003"), 1, -0.02, 0.06},
 	"ocnn":               {"thyroid", opts("epochs", "8", "lr", "0.005", "hidden", "64", "gamma", "2"), 1, 0.03, 0.2},
 	"prenet":             {"cardio", opts("epochs", "10"), 1, 0.17, 0.3},
 	"randnet":            {"curve", opts("epochs", "5", "lr", "0.003", "ensemble", "3"), 3, 0.17, 0.3},

@@ -27,6 +27,7 @@ var targets = map[string]struct {
 	"prenet":      {0.91, "ADBench PReNet (10 % labels) 0.911"},
 	"anogan":      {0.72, "issue 11"},
 	"fast_anogan": {0.72, "issue 11"},
+	"alad":        {0.72, "issue 11"},
 }
 
 const defaultTarget = 0.72

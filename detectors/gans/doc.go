@@ -19,6 +19,10 @@
 //
 // gan_nets.go holds the plain GAN (generator, discriminator features)
 // the two AnoGANs share.
+//   - alad: ALAD (Zenati et al., ICDM 2018): a BiGAN with the cycle-
+//     consistency discriminators D_xx and D_zz; the score is feature
+//     matching on D_xx between (x, x) and (x, G(E(x))). Option cycle =
+//     false gives the plain BiGAN (EGBAD, Zenati et al. 2018).
 //
 // Each registers with the detectors core from init.
 package gans
