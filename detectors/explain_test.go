@@ -239,6 +239,18 @@ func checkAttributions(t *testing.T, m *Model, x []float64) {
 		if !near(sum-offset, f[0]) {
 			t.Fatalf("randnet: terms %v − the median member's mean/sd %v, score %v", sum, offset, f[0])
 		}
+	case *devnetScorer: // integrated gradients of the signed deviation, oriented by its sign at x
+		dev := make([]float64, 2)
+		signed := *s
+		signed.absolute = false
+		signed.ScoreRows(append(append([]float64(nil), z...), make([]float64, len(z))...), dev, make([]float64, s.ScratchLen()))
+		d := dev[0] - dev[1]
+		if s.absolute && dev[0] < 0 {
+			d = -d
+		}
+		if math.Abs(sum-d) > 0.03*math.Abs(d) {
+			t.Fatalf("devnet: integrated gradients add up to %v, want %v (deviation %v at x, %v at the baseline)", sum, d, dev[0], dev[1])
+		}
 	default:
 		if _, ok := e.(gradientExplainer); !ok {
 			t.Fatalf("no check of what the attributions of %T add up to", e)
