@@ -68,3 +68,19 @@ const MaxBatchSize = maxBatchSize
 func StandardizeInPlace(x []float64, rows, cols int) {
 	fitScaler(x, rows, cols).transform(x)
 }
+
+// State returns the state whose tensors b's parameters read, for an
+// objective that needs a non-trainable tensor's values (a prior's
+// moments, say) as constants.
+func (b *Graph) State() *State { return b.st }
+
+// String returns the value of the declared option name as given (after
+// normalization: enumerations are lower case). It panics if the
+// algorithm did not declare name (a programming error).
+func (o Options) String(name string) string { return o.get(name) }
+
+// IntegratedGradients returns the core's explainer of scorer s over d
+// features: integrated gradients of the score from the training mean
+// (explain_gradients.go), the one used for a Scorer that does not
+// implement Explainer; an algorithm's own Explainer may build on it.
+func IntegratedGradients(s Scorer, d int) Explainer { return gradientExplainer{s: s, d: d} }

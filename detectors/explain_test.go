@@ -208,12 +208,21 @@ func checkAttributions(t *testing.T, m *Model, x []float64) {
 		if !near(sum, f[0]) {
 			t.Fatalf("reconstruction terms add up to %v, score %v", sum, f[0])
 		}
-	case "vae", "randnet":
+	case "vae", "randnet", "anogan":
 		// What their terms add up to (plus β·KL of the mean code; less the
-		// median member's mean/sd) needs their scorers' internals: checked
-		// by TestAttributionsAddUp in detectors/autoencoders.
+		// median member's mean/sd; less anogan's discrimination term) needs
+		// their scorers' internals: checked by TestAttributionsAddUp in
+		// detectors/autoencoders and TestAnoGANResidualExplains in
+		// detectors/gans.
 		if e.ExplainMethod() != ExplainReconstruction {
 			t.Fatalf("%s explained by %s", m.Algorithm, e.ExplainMethod())
+		}
+	case "devnet":
+		// Integrated gradients of the signed deviation, oriented by its
+		// sign at x: checked by TestDevnetAttributionsAddUp in
+		// detectors/prior, which sees devnet's scorer.
+		if e.ExplainMethod() != ExplainIntegratedGradients {
+			t.Fatalf("devnet explained by %s", e.ExplainMethod())
 		}
 	default:
 		if _, ok := e.(gradientExplainer); !ok {

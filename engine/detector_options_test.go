@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/anomalydb/anomalydb/detectors"
@@ -56,6 +57,11 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"fast_anogan", "CREATE DETECTOR e USING fast_anogan WITH (n_critic = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"fast_anogan", "CREATE DETECTOR e USING fast_anogan WITH (search_steps = 10) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (search_steps = 10) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet AS SELECT f0, f1 FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet WITH (eta = 1, label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet WITH (margin = 0, label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet WITH (batch_size = 1, label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet WITH (score = 'signed', label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {
@@ -63,6 +69,14 @@ func TestDetectorOptionErrors(t *testing.T) {
 			continue
 		}
 		expectErr(t, db, c.query, c.code)
+	}
+	// Rows labelled 0 and NULL only: devnet (like deep_sad) says what it
+	// lacks.
+	for _, alg := range []string{"deep_sad", "devnet"} {
+		msg := expectErr(t, db, "CREATE DETECTOR e USING "+alg+" WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210)
+		if !strings.Contains(msg, "no labelled anomaly") || !strings.Contains(msg, "labelled 1") {
+			t.Errorf("%s without a row labelled 1: %q does not say it needs one", alg, msg)
+		}
 	}
 	if rows := queryRows(t, db, "SHOW DETECTORS"); len(rows) != 0 {
 		t.Fatalf("failed statements created detectors: %v", rows)

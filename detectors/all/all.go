@@ -16,6 +16,7 @@
 //	detectors/oneclass      §5.2.2 one-class classification measures (deep_svdd, deep_sad, ocnn, ae_1svm)
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
 //	detectors/ranking       §6.1   ranking models (prenet)
+//	detectors/prior         §6.2   prior-driven models (devnet)
 package all
 
 import (
@@ -25,5 +26,6 @@ import (
 	_ "github.com/anomalydb/anomalydb/detectors/extraction"
 	_ "github.com/anomalydb/anomalydb/detectors/gans"
 	_ "github.com/anomalydb/anomalydb/detectors/oneclass"
+	_ "github.com/anomalydb/anomalydb/detectors/prior"
 	_ "github.com/anomalydb/anomalydb/detectors/ranking"
 )

@@ -226,46 +226,84 @@ func (s *anoganScorer) ScratchLen() int {
 }
 
 func (s *anoganScorer) ScoreRows(x, dst, scratch []float64) {
+	b := s.buffers(scratch)
+	for i := range dst {
+		row := x[i*s.d : (i+1)*s.d]
+		xh, fg := s.search(row, b)
+		dst[i] = s.loss(row, xh, b.fx, fg)
+	}
+}
+
+// searchBuffers are the parts of a scratch slice the latent search uses.
+type searchBuffers struct {
+	actsG, actsF, fx, z, m, v, gz, gxh, tmpG, tmpF []float64
+}
+
+// buffers cuts scratch (at least ScratchLen long) into the search's
+// buffers.
+func (s *anoganScorer) buffers(scratch []float64) searchBuffers {
 	take := func(n int) []float64 {
 		v := scratch[:n:n]
 		scratch = scratch[n:]
 		return v
 	}
-	actsG, actsF, fx := take(s.g.actsLen()), take(s.f.actsLen()), take(s.f.outLen())
-	z, m, v, gz := take(s.latent), take(s.latent), take(s.latent), take(s.latent)
-	gxh, tmpG, tmpF := take(s.d), take(s.g.tmpLen()), take(s.f.tmpLen())
-	for i := range dst {
-		row := x[i*s.d : (i+1)*s.d]
-		copy(fx, s.f.forward(row, actsF))
-		copy(z, s.z0)
-		clear(m)
-		clear(v)
-		c1, c2 := 1.0, 1.0
-		for t := 0; ; t++ {
-			xh := s.g.forward(z, actsG)
-			fg := s.f.forward(xh, actsF)
-			if t == s.steps {
-				dst[i] = s.loss(row, xh, fx, fg)
-				break
-			}
-			gf := s.f.outGrad(tmpF)
-			for j := range gf {
-				gf[j] = s.lambda * sign(fg[j]-fx[j])
-			}
-			s.f.backward(actsF, gxh, tmpF)
-			gg := s.g.outGrad(tmpG)
-			for j := range gg {
-				gg[j] = gxh[j] + (1-s.lambda)*sign(xh[j]-row[j])
-			}
-			s.g.backward(actsG, gz, tmpG)
-			c1 *= searchBeta1
-			c2 *= searchBeta2
-			for j, g := range gz {
-				m[j] = searchBeta1*m[j] + (1-searchBeta1)*g
-				v[j] = searchBeta2*v[j] + (1-searchBeta2)*g*g
-				z[j] -= s.lr * (m[j] / (1 - c1)) / (math.Sqrt(v[j]/(1-c2)) + searchEps)
-			}
+	var b searchBuffers
+	b.actsG, b.actsF, b.fx = take(s.g.actsLen()), take(s.f.actsLen()), take(s.f.outLen())
+	b.z, b.m, b.v, b.gz = take(s.latent), take(s.latent), take(s.latent), take(s.latent)
+	b.gxh, b.tmpG, b.tmpF = take(s.d), take(s.g.tmpLen()), take(s.f.tmpLen())
+	return b
+}
+
+// search runs the latent search for row from z0 and returns G(z) and
+// f(G(z)) at its last step (slices of b's buffers), with b.fx = f(row).
+func (s *anoganScorer) search(row []float64, b searchBuffers) (xh, fg []float64) {
+	copy(b.fx, s.f.forward(row, b.actsF))
+	copy(b.z, s.z0)
+	clear(b.m)
+	clear(b.v)
+	c1, c2 := 1.0, 1.0
+	for t := 0; ; t++ {
+		xh := s.g.forward(b.z, b.actsG)
+		fg := s.f.forward(xh, b.actsF)
+		if t == s.steps {
+			return xh, fg
 		}
+		gf := s.f.outGrad(b.tmpF)
+		for j := range gf {
+			gf[j] = s.lambda * sign(fg[j]-b.fx[j])
+		}
+		s.f.backward(b.actsF, b.gxh, b.tmpF)
+		gg := s.g.outGrad(b.tmpG)
+		for j := range gg {
+			gg[j] = b.gxh[j] + (1-s.lambda)*sign(xh[j]-row[j])
+		}
+		s.g.backward(b.actsG, b.gz, b.tmpG)
+		c1 *= searchBeta1
+		c2 *= searchBeta2
+		for j, g := range b.gz {
+			b.m[j] = searchBeta1*b.m[j] + (1-searchBeta1)*g
+			b.v[j] = searchBeta2*b.v[j] + (1-searchBeta2)*g*g
+			b.z[j] -= s.lr * (b.m[j] / (1 - c1)) / (math.Sqrt(b.v[j]/(1-c2)) + searchEps)
+		}
+	}
+}
+
+// ExplainMethod implements detectors.Explainer: AnoGAN's residual.
+func (s *anoganScorer) ExplainMethod() string { return detectors.ExplainReconstruction }
+
+// ExplainScratchLen implements detectors.Explainer.
+func (s *anoganScorer) ExplainScratchLen() int { return s.ScratchLen() }
+
+// Attribute implements detectors.Explainer with the residual Schlegl et
+// al. mark anomalous regions by: feature j's attribution is its part
+// (1−λ)·|x_j − G(z)_j| of the score's residual term at the end of the
+// row's search. The discrimination term λ·‖f(x) − f(G(z))‖₁ is a function
+// of the whole row and is not attributed, so the attributions add up to
+// the score less that term.
+func (s *anoganScorer) Attribute(x, dst, scratch []float64) {
+	xh, _ := s.search(x, s.buffers(scratch))
+	for j, v := range x {
+		dst[j] = (1 - s.lambda) * math.Abs(v-xh[j])
 	}
 }
 

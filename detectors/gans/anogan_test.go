@@ -297,3 +297,54 @@ func cpuSeconds() float64 {
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
+
+// TestAnoGANResidualExplains: anogan explains a score by the residual
+// (1−λ)·|x_j − G(z)_j| at the end of the row's search, so the
+// attributions add up to the score less its discrimination term
+// λ·‖f(x) − f(G(z))‖₁, and the feature moved far from the data gets the
+// largest one. Bugs caught: attributions taken at z₀ rather than after
+// the search, λ on the wrong term, a search that differs from scoring's.
+func TestAnoGANResidualExplains(t *testing.T) {
+	m, tb := anoganModel(t, Opts("epochs", "2", "search_steps", "20"))
+	o := NormalizedOptions(t, "anogan", Opts("epochs", "2", "search_steps", "20"))
+	sc, err := anogan{}.Scorer(m.Weights(), tb.Cols, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sc.(*anoganScorer)
+	if s.ExplainMethod() != detectors.ExplainReconstruction {
+		t.Fatalf("method %s", s.ExplainMethod())
+	}
+	for r := 0; r < 10; r++ {
+		z := slices.Clone(tb.X[r*tb.Cols : (r+1)*tb.Cols])
+		moved := r % tb.Cols
+		z[moved] += 10
+		m.Standardize(z)
+		attr := make([]float64, len(z))
+		s.Attribute(z, attr, make([]float64, s.ExplainScratchLen()))
+		score := make([]float64, 1)
+		s.ScoreRows(z, score, make([]float64, s.ScratchLen()))
+		b := s.buffers(make([]float64, s.ScratchLen()))
+		xh, fg := s.search(z, b)
+		dis := 0.0
+		for j, v := range b.fx {
+			dis += math.Abs(v - fg[j])
+		}
+		sum, top := 0.0, 0
+		for j, v := range attr {
+			sum += v
+			if v > attr[top] {
+				top = j
+			}
+			if want := (1 - s.lambda) * math.Abs(z[j]-xh[j]); math.Float64bits(v) != math.Float64bits(want) {
+				t.Fatalf("row %d feature %d: attribution %v, residual %v", r, j, v, want)
+			}
+		}
+		if want := score[0] - s.lambda*dis; math.Abs(sum-want) > 1e-9*max(1, math.Abs(want)) {
+			t.Fatalf("row %d: attributions add up to %v, score less discrimination %v", r, sum, want)
+		}
+		if top != moved {
+			t.Errorf("row %d: feature %d moved by 10, largest attribution on %d (%v)", r, moved, top, attr)
+		}
+	}
+}
