@@ -173,10 +173,14 @@ func (d *Data) SegmentRows(i int) int64 { return d.segs[i].rows }
 
 // SegmentID identifies the rows of segment i: two segments (of any two
 // Datas of the store) with the same non-empty id hold the same rows, in
-// the same order (a data file's path; a data file never changes).
+// the same order (a data file's path, which never changes, and the
+// number of its rows deleted, which only grows; see deletes.go).
 func (d *Data) SegmentID(i int) string {
 	s := d.segs[i]
 	if s.file != nil {
+		if n := len(s.file.dels); n > 0 {
+			return fmt.Sprintf("%s#%d", s.file.task.File.FilePath(), n)
+		}
 		return s.file.task.File.FilePath()
 	}
 	return fmt.Sprintf("memory:%d", s.mem)
