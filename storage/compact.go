@@ -73,7 +73,8 @@ func (t *Table) trailingMerge() int {
 }
 
 // compact rewrites the data files that need it (needsCompaction, and
-// the trailing small files of trailingMerge) as one commit, and
+// after a row delta that added rows, the trailing small files of
+// trailingMerge) as one commit, and
 // publishes the same rows in the new files; t.writeMu must be held. A
 // failure changes nothing and is retried after the next write.
 func (t *Table) compact(ctx context.Context) {
@@ -82,7 +83,11 @@ func (t *Table) compact(ctx context.Context) {
 	}
 	var chosen []fileInfo
 	n := len(t.files)
-	k := t.trailingMerge()
+	k := 0
+	if t.updateFiles {
+		k = t.trailingMerge()
+	}
+	t.updateFiles = false
 	for i, f := range t.files {
 		if i >= n-k || needsCompaction(f) {
 			chosen = append(chosen, f)

@@ -275,20 +275,54 @@ func (t *Table) writeDeleteFile(ctx context.Context, df iceberg.DataFile, pos []
 		t.removeFiles([]string{path})
 		return fail(err)
 	}
-	le := func(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }
-	b, err := iceberg.NewDataFileBuilder(t.ice.Spec(), iceberg.EntryContentPosDeletes, path, iceberg.ParquetFile,
-		nil, nil, nil, int64(len(pos)), cw.n)
+	entry, err := deleteEntry(t.ice.Spec(), path, target, pos, cw.n)
 	if err != nil {
 		t.removeFiles([]string{path})
 		return fail(err)
 	}
+	return entry, nil
+}
+
+// deleteEntry is the manifest entry's file of the position delete file
+// at path, of size bytes, deleting the positions pos (ascending, not
+// empty) of the data file target: one that names target as its
+// referenced data file, with equal bounds of file_path.
+func deleteEntry(spec iceberg.PartitionSpec, path, target string, pos []int64, size int64) (iceberg.DataFile, error) {
+	le := func(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }
 	n := int64(len(pos))
+	b, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentPosDeletes, path, iceberg.ParquetFile, nil, nil, nil, n, size)
+	if err != nil {
+		return nil, err
+	}
 	return b.ReferencedDataFile(target).
 		ValueCounts(map[int]int64{fieldFilePath: n, fieldPos: n}).
 		NullValueCounts(map[int]int64{fieldFilePath: 0, fieldPos: 0}).
 		LowerBoundValues(map[int][]byte{fieldFilePath: []byte(target), fieldPos: le(pos[0])}).
-		UpperBoundValues(map[int][]byte{fieldFilePath: []byte(target), fieldPos: le(pos[len(pos)-1])}).
+		UpperBoundValues(map[int][]byte{fieldFilePath: []byte(target), fieldPos: le(pos[n-1])}).
 		Build(), nil
+}
+
+// deleteEntryOf rebuilds the manifest entry's file of a position delete
+// file written by writeDeleteFile for the data file target, from the
+// file itself (a multi-table commit's recovery, multi.go).
+func deleteEntryOf(ctx context.Context, fsys icebergio.IO, spec iceberg.PartitionSpec, path, target string) (iceberg.DataFile, error) {
+	byFile, err := readDeleteFile(ctx, fsys, path)
+	if err != nil {
+		return nil, err
+	}
+	pos := byFile[target]
+	if len(pos) == 0 || len(byFile) != 1 || !slices.IsSorted(pos) {
+		return nil, fmt.Errorf("%w: delete file %s does not delete rows of %s alone, in order", ErrDamaged, path, target)
+	}
+	st, ok := fsys.(icebergio.StatIO)
+	if !ok {
+		return nil, fmt.Errorf("storage: cannot stat %s", path)
+	}
+	fi, err := st.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	return deleteEntry(spec, path, target, pos, fi.Size())
 }
 
 // countingWriter counts the bytes written through it.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/iceberg-go"
 )
 
 // pathsOf returns the data file paths of tbl's current snapshot, as its
@@ -306,4 +305,50 @@ func TestMissingDeleteFileDamagesTheTable(t *testing.T) {
 	assertRows(t, mem, other, [2]int64{0, 10})
 }
 
-var _ = iceberg.EntryContentPosDeletes
+// TestUpdatesLeaveFewSmallFiles runs 3×MergeFiles UPDATE-like row
+// deltas (one row deleted, its new version appended): each adds a
+// one-row data file, and maintenance merges them so that fewer than
+// 2×MergeFiles files are left (they are merged as appends merge
+// theirs), with the rows intact. Bug caught: the new rows of UPDATEs
+// never merged (one data file per statement).
+func TestUpdatesLeaveFewSmallFiles(t *testing.T) {
+	mem := checkedAlloc(t)
+	s := segmentStore(t, t.TempDir(), mem, -1)
+	defer s.Close()
+	tbl := smallTable(t, s)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 1000))
+	merge := s.opts.MergeFiles
+	for i := range int64(3 * merge) {
+		// The row with id i moves to the end under id 10000+i.
+		must(t, tbl.RewriteSegments(func(cur *Data) (SegmentChange, error) {
+			for seg := range cur.NumSegments() {
+				rec, err := cur.Segment(seg)
+				if err != nil {
+					return SegmentChange{}, err
+				}
+				ids := rec.Column(0).(*array.Int64).Int64Values()
+				r := slices.Index(ids, i)
+				rec.Release()
+				if r >= 0 {
+					return SegmentChange{Delete: map[int][]int64{seg: {int64(r)}}, Append: []arrow.RecordBatch{makeBatch(mem, cur.Schema(), 10000+i, 1)}}, nil
+				}
+			}
+			return SegmentChange{}, errors.New("row not found")
+		}))
+	}
+	files, _ := pathsOf(tbl)
+	if len(files) >= 2*merge {
+		t.Errorf("%d data files after %d updates, want fewer than %d", len(files), 3*merge, 2*merge)
+	}
+	d := tbl.Snapshot()
+	defer d.Release()
+	got := idsOf(t, d)
+	slices.Sort(got)
+	want := idRange(int64(3*merge), 1000-int64(3*merge))
+	for i := range int64(3 * merge) {
+		want = append(want, 10000+i)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after the updates: %d rows %v..., want %d", len(got), got[:5], len(want))
+	}
+}

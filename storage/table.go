@@ -54,6 +54,10 @@ type Table struct {
 
 	appends appendQueue // AppendIf requests waiting for a group commit (group.go)
 
+	// updateFiles is set (with writeMu held) when a row delta added a
+	// data file of new rows, which compact may merge (compact.go).
+	updateFiles bool
+
 	// live holds the published Datas not yet freed: the current one and
 	// older ones readers still hold, whose data files maintain must not
 	// delete. maintainDue is set when maintain was put off for them; the
@@ -498,6 +502,7 @@ func (st *staged) publish() {
 	}
 	t.files = append(files, fileInfos(st.added)...)
 	t.exact = st.exact
+	t.updateFiles = t.updateFiles || (len(st.delAdded) > 0 && len(st.added) > 0)
 	t.warm(t.schema, st.added, st.written)
 	var d *Data
 	if st.fromFiles {
