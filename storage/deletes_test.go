@@ -352,3 +352,30 @@ func TestUpdatesLeaveFewSmallFiles(t *testing.T) {
 		t.Fatalf("after the updates: %d rows %v..., want %d", len(got), got[:5], len(want))
 	}
 }
+
+// TestSmallFilesAreRewritten: a delete from data files holding at most
+// Options.CopyOnWriteRows rows rewrites them (no delete file), one from
+// larger ones writes a delete file and keeps the data file. Bug caught:
+// the threshold ignored either way.
+func TestSmallFilesAreRewritten(t *testing.T) {
+	mem := checkedAlloc(t)
+	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, CopyOnWriteRows: 100})
+	must(t, err)
+	defer s.Close()
+	tbl := smallTable(t, s)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 100))
+	small, _ := pathsOf(tbl)
+	deleteRows(t, tbl, map[int][]int64{0: {1}}, nil)
+	files, dels := pathsOf(tbl)
+	if len(dels) != 0 || slices.Contains(files, small[0]) {
+		t.Errorf("a delete from a file of 100 rows: data files %v, delete files %v; want it rewritten", files, dels)
+	}
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 1000, 101))
+	before, _ := pathsOf(tbl)
+	deleteRows(t, tbl, map[int][]int64{1: {0}}, nil)
+	files, dels = pathsOf(tbl)
+	if !slices.Equal(files, before) || len(dels[before[1]]) != 1 {
+		t.Errorf("a delete from a file of 101 rows: data files %v (were %v), delete files %v; want one delete file", files, before, dels)
+	}
+	assertRows(t, mem, tbl, [2]int64{0, 1}, [2]int64{2, 98}, [2]int64{1001, 100})
+}

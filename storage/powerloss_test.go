@@ -239,6 +239,7 @@ func powerLossCases() []powerLossCase {
 			// Merge-on-read (deletes.go): a position delete file and a
 			// data file of new rows, one row delta.
 			name:  "RewriteSegments/position deletes",
+			opts:  Options{CopyOnWriteRows: -1},
 			setup: tableOf20,
 			op: func(e *plEnv, s *Store) error {
 				return e.deleteRows(s, "t", map[int][]int64{0: {2, 5}}, 50, 2)
@@ -249,15 +250,26 @@ func powerLossCases() []powerLossCase {
 			// then the compaction that rewrites the file (compact.go),
 			// both showing the new rows.
 			name:  "RewriteSegments/deletes and compaction",
+			opts:  Options{CopyOnWriteRows: -1},
 			setup: tableOf20,
 			op: func(e *plEnv, s *Store) error {
 				return e.deleteRows(s, "t", map[int][]int64{0: {0, 1, 2, 3, 7, 9}}, 0, 0)
 			},
 		},
 		{
+			// Deletes from a small file rewrite it (copy-on-write):
+			// its data file replaced, no delete file.
+			name:  "RewriteSegments/small file rewritten",
+			setup: tableOf20,
+			op: func(e *plEnv, s *Store) error {
+				return e.deleteRows(s, "t", map[int][]int64{0: {2, 5}}, 50, 2)
+			},
+		},
+		{
 			// A multi-table commit with position deletes: the intent
 			// names the delete files, which recovery commits.
 			name:  "CommitTables/deletes+append",
+			opts:  Options{CopyOnWriteRows: -1},
 			setup: twoTablesPL,
 			op: func(e *plEnv, s *Store) error {
 				a, err := s.Table("db", "a")

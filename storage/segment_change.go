@@ -130,8 +130,15 @@ func (t *Table) stageSegments(c SegmentChange) (*staged, error) {
 			return t.stageWhole(c)
 		}
 	}
-	if len(c.Replace) == 0 {
+	var touched int64 // rows of the data files rows are deleted from
+	for i := range c.Delete {
+		touched += t.files[byPath[segmentPath(t.data.segs[i])]].df.Count()
+	}
+	if len(c.Replace) == 0 && touched > t.store.opts.CopyOnWriteRows {
 		return t.stageDeletes(c, byPath)
+	}
+	if c.Replace == nil {
+		c.Replace = map[int][]arrow.RecordBatch{}
 	}
 	// Copy-on-write of the replaced segments; rows deleted from others
 	// make them replaced by their live rows.
