@@ -82,7 +82,7 @@ type Options struct {
 	// the change to rewrite them (copy-on-write) rather than record the
 	// deleted rows in position delete files (merge-on-read, deletes.go):
 	// rewriting a few thousand rows costs about what a delete file does,
-	// and leaves nothing to compact. Zero means 4096; negative means
+	// and leaves nothing to compact. Zero means 1024; negative means
 	// merge-on-read always.
 	CopyOnWriteRows int64
 
@@ -126,7 +126,7 @@ func (o *Options) withDefaults() Options {
 		out.TargetFileBytes = 4 << 20
 	}
 	if out.CopyOnWriteRows == 0 {
-		out.CopyOnWriteRows = 4096
+		out.CopyOnWriteRows = 1024
 	}
 	return out
 }
