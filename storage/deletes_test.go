@@ -379,3 +379,55 @@ func TestSmallFilesAreRewritten(t *testing.T) {
 	}
 	assertRows(t, mem, tbl, [2]int64{0, 1}, [2]int64{2, 98}, [2]int64{1001, 100})
 }
+
+// totalDeleteFiles is the total-delete-files count of tbl's current
+// snapshot summary: the delete files its manifests list.
+func totalDeleteFiles(t *testing.T, tbl *Table) string {
+	t.Helper()
+	tbl.writeMu.Lock()
+	defer tbl.writeMu.Unlock()
+	return tbl.ice.CurrentSnapshot().Summary.Properties["total-delete-files"]
+}
+
+// TestRewritesDropDeleteFiles: every write that removes data files
+// removes their delete files in the same commit (an append merging a
+// small file with deletes, ALTER TABLE's rewrite, an overwrite), and
+// leaves the others. Bug caught: a delete file left in the snapshot
+// after its data file left (it would stay forever, read at every load).
+func TestRewritesDropDeleteFiles(t *testing.T) {
+	mem := checkedAlloc(t)
+	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, TargetFileBytes: 256 << 10, CacheBytes: -1, CopyOnWriteRows: -1, MergeFiles: 2})
+	must(t, err)
+	defer s.Close()
+	tbl := smallTable(t, s)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 50_000))
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 100_000, 10))
+	n := segRows(tbl, 0)
+	d := tbl.Snapshot()
+	last := d.NumSegments() - 1
+	d.Release()
+	deleteRows(t, tbl, map[int][]int64{0: {0}, last: {0}}, nil)
+	if got := totalDeleteFiles(t, tbl); got != "2" {
+		t.Fatalf("%s delete files, want 2", got)
+	}
+	// The append merges the last file (9 live rows) with its 10 rows.
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 200_000, 10))
+	if got := totalDeleteFiles(t, tbl); got != "1" {
+		t.Errorf("after an append merging the file with deletes: %s delete files, want 1", got)
+	}
+	assertRows(t, mem, tbl, [2]int64{1, n - 1}, [2]int64{n, 50_000 - n}, [2]int64{100_001, 9}, [2]int64{200_000, 10})
+	must(t, alterTable(mem, s))
+	if got := totalDeleteFiles(t, tbl); got != "0" {
+		t.Errorf("after ALTER TABLE's rewrite: %s delete files, want 0", got)
+	}
+	if got := tbl.NumRows(); got != 50_000-1+9+10 {
+		t.Errorf("after ALTER TABLE: %d rows", got)
+	}
+	deleteRows(t, tbl, map[int][]int64{0: {0}}, nil)
+	rec := makeBatch(mem, tbl.Schema(), 0, 3)
+	defer rec.Release()
+	must(t, tbl.Overwrite([]arrow.RecordBatch{rec}))
+	if got := totalDeleteFiles(t, tbl); got != "0" {
+		t.Errorf("after an overwrite: %s delete files, want 0", got)
+	}
+}
