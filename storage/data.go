@@ -20,7 +20,9 @@ import (
 // Parquet file when first used and kept in the store's cache within the
 // store's memory budget (Options.CacheBytes), or a record batch held in
 // memory (the rows of a change not committed yet, and the rows of tables
-// whose files carry delete files written by other engines). Segment and
+// whose files carry equality delete files or deletion vectors written by
+// other engines). A data file's segment leaves out the rows its position
+// delete files delete (deletes.go). Segment and
 // Scan read segments one at a time, so a scan of a table larger than
 // memory holds only what it reads at a time plus the cache; ReadRows
 // reads a few rows of a segment without decoding its whole file

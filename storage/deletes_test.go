@@ -2,12 +2,14 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // pathsOf returns the data file paths of tbl's current snapshot, as its
@@ -429,5 +431,66 @@ func TestRewritesDropDeleteFiles(t *testing.T) {
 	must(t, tbl.Overwrite([]arrow.RecordBatch{rec}))
 	if got := totalDeleteFiles(t, tbl); got != "0" {
 		t.Errorf("after an overwrite: %s delete files, want 0", got)
+	}
+}
+
+// BenchmarkScanWithDeletes measures a full scan (Data.Scan, every
+// segment decoded from its Parquet file: no cache) of a table of 300,000
+// rows × wideSchema in 4 MiB files, without deletes and with a tenth of
+// every file's rows deleted by position delete files (below the
+// compaction threshold), and with a cache that holds the table (the
+// second scan of each, from the cached live rows). Reported: rows/s of
+// rows returned.
+func BenchmarkScanWithDeletes(b *testing.B) {
+	const rows = 300_000
+	for _, deleted := range []bool{false, true} {
+		for _, cached := range []bool{false, true} {
+			name := fmt.Sprintf("deletes=%v/cached=%v", deleted, cached)
+			b.Run(name, func(b *testing.B) {
+				cache := int64(-1)
+				if cached {
+					cache = 1 << 30
+				}
+				s, err := OpenWithOptions(b.TempDir(), &Options{NoSync: true, CacheBytes: cache, CopyOnWriteRows: -1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				must(b, s.CreateDatabase("db"))
+				tbl, err := s.CreateTable("db", "t", wideSchema(), nil)
+				must(b, err)
+				append1(b, tbl, makeBatch(memory.DefaultAllocator, tbl.Schema(), 0, rows))
+				if deleted {
+					must(b, tbl.RewriteSegments(func(cur *Data) (SegmentChange, error) {
+						c := SegmentChange{Delete: map[int][]int64{}}
+						for i := range cur.NumSegments() {
+							for r := int64(0); r < cur.SegmentRows(i); r += 10 {
+								c.Delete[i] = append(c.Delete[i], r)
+							}
+						}
+						return c, nil
+					}))
+				}
+				d := tbl.Snapshot()
+				defer d.Release()
+				scan := func() int64 {
+					var n int64
+					must(b, d.Scan(0, func(rec arrow.RecordBatch, _ int64) error {
+						n += rec.NumRows()
+						return nil
+					}))
+					return n
+				}
+				if cached {
+					scan()
+				}
+				b.ResetTimer()
+				var n int64
+				for range b.N {
+					n += scan()
+				}
+				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+			})
+		}
 	}
 }
