@@ -97,12 +97,21 @@ func (tb *table) labelledBatches(mem memory.Allocator, batchRows int, labels []f
 }
 
 // conformanceFloors lowers the synthetic AUC floor (0.98) for algorithms
-// that cannot reach it, with the reason. None needs to at present.
-var conformanceFloors = map[string]float64{}
+// that cannot reach it, with the reason.
+//
+//   - sdor regresses two targets: every pseudo-anomaly (the top 10 % of
+//     rows, here the 5 % outliers and as many edge rows of the blob) is
+//     fit to the same value, so outliers and edge rows tie, which caps
+//     its AUC near 1 − ½·300/5700 ≈ 0.97 however long it trains (0.974
+//     with one iteration of 50 epochs); with the short conformance
+//     options (below) it measures 0.822.
+var conformanceFloors = map[string]float64{"sdor": 0.75}
 
 // conformanceOptsFor keeps the conformance runs short: 5 epochs and small
-// networks (ocnn has a single hidden layer), and 5 pretraining epochs for
-// deep_sad instead of its default 50.
+// networks (ocnn has a single hidden layer), 5 pretraining epochs for
+// deep_sad instead of its default 50, and for sdor two self-training
+// iterations of 10 epochs (5 epochs over its 5 iterations leave each
+// iteration one epoch, too few to learn anything: AUC 0.50).
 func conformanceOptsFor(alg string) map[string]string {
 	o := map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
 	switch alg {
@@ -110,6 +119,8 @@ func conformanceOptsFor(alg string) map[string]string {
 		o["hidden"] = "64"
 	case "deep_sad":
 		o["pretrain_epochs"] = "5"
+	case "sdor": // two self-training iterations of 10 epochs of 20 mini-batches
+		o["epochs"], o["iterations"] = "20", "2"
 	}
 	return o
 }

@@ -37,6 +37,10 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"deep_sad", "CREATE DETECTOR e USING deep_sad AS SELECT f0, f1 FROM thyroid", 1210},
 		{"deep_sad", "CREATE DETECTOR e USING deep_sad WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210},
 		{"dagmm", "CREATE DETECTOR e USING dagmm WITH (n_components = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (margin = 1000) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (anomaly_share = 0.6, normal_share = 0.6) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (anomaly_target = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (iterations = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {
