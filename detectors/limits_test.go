@@ -25,6 +25,10 @@ var hugeOptions = []struct{ alg, option string }{
 	{"randnet", "ensemble"},
 	{"ae_knn", "max_reference"},
 	{"ae_knn", "k"},
+	{"sdor", "ensemble_size"},
+	{"sdor", "subsample"},
+	{"sdor", "steps"},
+	{"sdor", "iterations"},
 	{"autoencoder", "epochs"},
 	{"autoencoder", "batch_size"},
 }
@@ -141,6 +145,7 @@ func TestLimitRealisticOptionsPass(t *testing.T) {
 		"dagmm":       {{"n_components": "32", "hidden": "256,64,8"}},
 		"ae_knn":      {{"max_reference": "100000", "k": "50"}},
 		"vae":         {{"latent": "512", "hidden": "1024,512"}},
+		"sdor":        {{"ensemble_size": "200", "subsample": "64", "hidden": "1024,512", "iterations": "20"}},
 	}
 	for _, alg := range Algorithms() {
 		for _, o := range append([]map[string]string{{}}, realistic[alg]...) {

@@ -62,6 +62,10 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"devnet", "CREATE DETECTOR e USING devnet WITH (margin = 0, label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
 		{"devnet", "CREATE DETECTOR e USING devnet WITH (batch_size = 1, label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
 		{"devnet", "CREATE DETECTOR e USING devnet WITH (score = 'signed', label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (margin = 1000) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (anomaly_share = 0.6, normal_share = 0.6) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (anomaly_target = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (iterations = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

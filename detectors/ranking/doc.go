@@ -7,6 +7,9 @@
 //   - prenet: pairwise relation prediction (Pang et al., "Deep
 //     Weakly-supervised Anomaly Detection", KDD 2023): ordinal regression
 //     on pairs of labelled anomalies and unlabelled rows.
+//   - sdor: self-trained deep ordinal regression (Pang et al., CVPR
+//     2020): pseudo-labels from LeSiNN, refined by the network's own
+//     scores over self-training iterations.
 //
 // Each registers with the detectors core from init.
 package ranking
