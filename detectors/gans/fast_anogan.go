@@ -80,6 +80,12 @@ func (fastAnogan) Options() []detectors.Option {
 	}
 }
 
+// PlannedEpochs implements detectors.EpochPlanner: the GAN's epochs,
+// then the encoder's.
+func (fastAnogan) PlannedEpochs(o detectors.Options) int {
+	return o.Int("epochs") + o.Int("encoder_epochs")
+}
+
 // fastAnoganNets are the GAN and the encoder.
 type fastAnoganNets struct {
 	gan

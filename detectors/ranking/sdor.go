@@ -187,9 +187,9 @@ func (a sdor) Graph(b *detectors.Graph) (detectors.Objective, error) {
 	return detectors.Objective{RowLoss: loss, Scores: scores}, nil
 }
 
-// plannedEpochs implements epochPlanner (training_log.go): the
-// iterations share the epochs option, rounded up.
-func (sdor) plannedEpochs(o detectors.Options) int {
+// PlannedEpochs implements detectors.EpochPlanner: the iterations share
+// the epochs option, rounded up.
+func (sdor) PlannedEpochs(o detectors.Options) int {
 	it := o.Int("iterations")
 	return it * ((o.Int("epochs") + it - 1) / it)
 }
