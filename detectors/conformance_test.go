@@ -101,8 +101,9 @@ func (tb *table) labelledBatches(mem memory.Allocator, batchRows int, labels []f
 var conformanceFloors = map[string]float64{}
 
 // conformanceOptsFor keeps the conformance runs short: 5 epochs and small
-// networks (ocnn has a single hidden layer), and 5 pretraining epochs for
-// deep_sad instead of its default 50.
+// networks (ocnn has a single hidden layer), 5 pretraining epochs for
+// deep_sad instead of its default 50, and 8 transformations to 8
+// dimensions for goad instead of 64 to 64.
 func conformanceOptsFor(alg string) map[string]string {
 	o := map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
 	switch alg {
@@ -110,6 +111,8 @@ func conformanceOptsFor(alg string) map[string]string {
 		o["hidden"] = "64"
 	case "deep_sad":
 		o["pretrain_epochs"] = "5"
+	case "goad":
+		o["transforms"], o["trans_dim"] = "8", "8"
 	}
 	return o
 }

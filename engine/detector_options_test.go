@@ -37,6 +37,8 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"deep_sad", "CREATE DETECTOR e USING deep_sad AS SELECT f0, f1 FROM thyroid", 1210},
 		{"deep_sad", "CREATE DETECTOR e USING deep_sad WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210},
 		{"dagmm", "CREATE DETECTOR e USING dagmm WITH (n_components = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"goad", "CREATE DETECTOR e USING goad WITH (transforms = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"goad", "CREATE DETECTOR e USING goad WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {
