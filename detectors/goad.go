@@ -291,6 +291,9 @@ func (goad) features(b *Graph, s goadShape) (*gorgonia.Node, error) {
 	return h, nil
 }
 
+// Graph implements Algorithm: the row loss (mean over the M
+// transformations of cross-entropy plus lambda times the triplet term,
+// goadLossOp) and, for the tests, the scores of the rows (goadScoreOp).
 func (a goad) Graph(b *Graph) (Objective, error) {
 	s := goadShapeOf(b.Dims, b.Opts)
 	z, err := a.features(b, s)
@@ -310,7 +313,11 @@ func (a goad) Graph(b *Graph) (Objective, error) {
 	if err != nil {
 		return Objective{}, err
 	}
-	loss, err := gorgonia.ApplyOp(goadLossOp{margin: b.Opts.Float("margin"), lambda: b.Opts.Float("lambda")}, logits, dist)
+	soft, err := gorgonia.ApplyOp(goadSoftmaxOp{}, logits)
+	if err != nil {
+		return Objective{}, err
+	}
+	loss, err := gorgonia.ApplyOp(goadLossOp{margin: b.Opts.Float("margin"), lambda: b.Opts.Float("lambda")}, logits, soft, dist)
 	if err != nil {
 		return Objective{}, err
 	}
@@ -337,6 +344,7 @@ func goadLogEps(o Options, m int) (float64, float64) {
 	return math.Log(eps), math.Log(float64(m) * eps)
 }
 
+// Scorer implements Algorithm.
 func (goad) Scorer(st *State, d int, o Options) (Scorer, error) {
 	s := goadShapeOf(d, o)
 	net, err := newGoadNet(st, s)

@@ -19,6 +19,7 @@ import (
 // term; these ops make one pass each:
 //
 //	goadDistOp      D = ‖z_i − c_j‖² for every feature row z_i and centre c_j
+//	goadSoftmaxOp   the classifier's softmax and log-sum-exp
 //	goadLossOp      cross-entropy of the transformation classifier plus
 //	                the weighted centre triplet loss, per transformed row
 //	goadScoreOp     the score of each original row (only for the test
@@ -305,14 +306,115 @@ func (op goadDistGradOp) Hashcode() uint32 { return hashOp(op) }
 // String implements gorgonia.Op.
 func (op goadDistGradOp) String() string { return "GOADDistancesGrad" }
 
-// goadLossOp maps the classifier's logits H (n×M) and the squared
-// distances D (n×M) of n transformed rows, row i being transformation
-// i mod M, to the n-vector of their losses
+// goadSoftmaxOp maps the classifier's logits H (n×M) to S (n×(M+1)):
+// each row's softmax in columns 0..M−1 (terms more than goadExpCutoff
+// below the row's largest are 0) and its log-sum-exp in column M. The
+// loss reads the log-sum-exp and its gradient the softmax, so each logit
+// costs one exponential per training step, not one for the loss and one
+// for its gradient. It is not differentiated: goadLossOp, its only
+// reader, supplies the whole gradient in H (see there).
+type goadSoftmaxOp struct{ pureOp }
+
+var _ gorgonia.SDOp = goadSoftmaxOp{}
+
+// Arity implements gorgonia.Op.
+func (op goadSoftmaxOp) Arity() int { return 1 }
+
+// Type implements gorgonia.Op.
+func (op goadSoftmaxOp) Type() hm.Type {
+	t := gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t)
+}
+
+// InferShape implements gorgonia.Op.
+func (op goadSoftmaxOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	h, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(h) != 2 {
+		return nil, fmt.Errorf("%v: shape %v is not a matrix", op, h)
+	}
+	return tensor.Shape{h[0], h[1] + 1}, nil
+}
+
+// into sets out (n×(M+1)) from the logits h (n×M).
+func (op goadSoftmaxOp) into(out, h []float64, n, m int) {
+	for i := 0; i < n; i++ {
+		hi, o := h[i*m:(i+1)*m], out[i*(m+1):(i+1)*(m+1)]
+		top := math.Inf(-1)
+		for _, v := range hi {
+			top = max(top, v)
+		}
+		var sum float64
+		for j, v := range hi {
+			o[j] = 0
+			if e := v - top; e > -goadExpCutoff {
+				o[j] = math.Exp(e)
+				sum += o[j]
+			}
+		}
+		for j := range hi {
+			o[j] /= sum
+		}
+		o[m] = top + math.Log(sum)
+	}
+}
+
+// Do implements gorgonia.Op.
+func (op goadSoftmaxOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	v, err := float64Data(op, in, 1)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape()
+	if len(s) != 2 {
+		return nil, fmt.Errorf("%v: shape %v is not a matrix", op, s)
+	}
+	out := make([]float64, s[0]*(s[1]+1))
+	op.into(out, v[0], s[0], s[1])
+	return tensor.New(tensor.WithShape(s[0], s[1]+1), tensor.WithBacking(out)), nil
+}
+
+// kernel implements kernelOp.
+func (op goadSoftmaxOp) kernel(out *operand, in []*operand) (func() error, error) {
+	s := in[0].shape
+	if len(s) != 2 || len(out.data) != s[0]*(s[1]+1) {
+		return nil, fmt.Errorf("%v: shape %v into %d values", op, s, len(out.data))
+	}
+	o, h, n, m := out.data, in[0].data, s[0], s[1]
+	return func() error { op.into(o, h, n, m); return nil }, nil
+}
+
+// WriteHash implements gorgonia.Op.
+func (op goadSoftmaxOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", op) }
+
+// Hashcode implements gorgonia.Op.
+func (op goadSoftmaxOp) Hashcode() uint32 { return hashOp(op) }
+
+// String implements gorgonia.Op.
+func (op goadSoftmaxOp) String() string { return "GOADSoftmax" }
+
+// DiffWRT implements gorgonia.SDOp: see the type's comment.
+func (op goadSoftmaxOp) DiffWRT(int) []bool { return []bool{false} }
+
+// SymDiff implements gorgonia.SDOp.
+func (op goadSoftmaxOp) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
+	return nil, fmt.Errorf("%v is not differentiated", op)
+}
+
+// goadLossOp maps the classifier's logits H (n×M), their softmax and
+// log-sum-exp S = goadSoftmaxOp(H) (n×(M+1)) and the squared distances D
+// (n×M) of n transformed rows, row i being transformation m = i mod M,
+// to the n-vector of their losses
 //
 //	lse(H[i,:]) − H[i,m] + lambda·max(0, D[i,m] + margin − min_{j≠m} D[i,j])
 //
-// (m = i mod M): the cross-entropy of predicting the transformation and
-// Bergman & Hoshen's centre triplet loss (their Eq. 6).
+// the cross-entropy of predicting the transformation and Bergman &
+// Hoshen's centre triplet loss (their Eq. 6). It is differentiated in H
+// and D; its gradient in H, g[i]·(softmax(H[i,:]) − e_m), is the whole
+// gradient of the cross-entropy, including the part through S, which is
+// therefore not differentiated.
 type goadLossOp struct {
 	pureOp
 	margin, lambda float64
@@ -321,37 +423,37 @@ type goadLossOp struct {
 var _ gorgonia.SDOp = goadLossOp{}
 
 // Arity implements gorgonia.Op.
-func (op goadLossOp) Arity() int { return 2 }
+func (op goadLossOp) Arity() int { return 3 }
 
 // Type implements gorgonia.Op.
 func (op goadLossOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	mt := gorgonia.TensorType{Dims: 2, Of: a}
-	return hm.NewFnType(mt, mt, gorgonia.TensorType{Dims: 1, Of: a})
+	return hm.NewFnType(mt, mt, mt, gorgonia.TensorType{Dims: 1, Of: a})
 }
 
-// goadPairDims checks that H and D are both n×M and returns n and M.
-func goadPairDims(op gorgonia.Op, h, d tensor.Shape) (n, m int, err error) {
-	if len(h) != 2 || !h.Eq(d) || h[1] < 2 {
-		return 0, 0, fmt.Errorf("%v: shapes %v and %v", op, h, d)
+// goadLossDims checks that S is n×(M+1) and D is n×M (and H, if not nil,
+// n×M) and returns n and M ≥ 2.
+func goadLossDims(op gorgonia.Op, h, s, d tensor.Shape) (n, m int, err error) {
+	if len(d) != 2 || d[1] < 2 || len(s) != 2 || s[0] != d[0] || s[1] != d[1]+1 || (h != nil && !h.Eq(d)) {
+		return 0, 0, fmt.Errorf("%v: shapes %v, %v and %v", op, h, s, d)
 	}
-	return h[0], h[1], nil
+	return d[0], d[1], nil
 }
 
 // InferShape implements gorgonia.Op.
 func (op goadLossOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 2 {
+	if len(in) != 3 {
 		return nil, fmt.Errorf("%v: %d inputs", op, len(in))
 	}
-	h, err := shapeOf(in[0])
-	if err != nil {
-		return nil, err
+	var sh [3]tensor.Shape
+	for i := range sh {
+		var err error
+		if sh[i], err = shapeOf(in[i]); err != nil {
+			return nil, err
+		}
 	}
-	d, err := shapeOf(in[1])
-	if err != nil {
-		return nil, err
-	}
-	n, _, err := goadPairDims(op, h, d)
+	n, _, err := goadLossDims(op, sh[0], sh[1], sh[2])
 	return tensor.Shape{n}, err
 }
 
@@ -368,42 +470,45 @@ func goadNearestOther(d []float64, t int) (int, float64) {
 }
 
 // into sets out (n) to the row losses.
-func (op goadLossOp) into(out, h, d []float64, n, m int) {
+func (op goadLossOp) into(out, h, s, d []float64, n, m int) {
 	for i := 0; i < n; i++ {
 		t := i % m
-		hi, di := h[i*m:(i+1)*m], d[i*m:(i+1)*m]
+		di := d[i*m : (i+1)*m]
 		_, neg := goadNearestOther(di, t)
 		tc := max(0, di[t]+op.margin-neg)
-		out[i] = (goadLogSumExp(hi) - hi[t]) + op.lambda*tc
+		out[i] = (s[i*(m+1)+m] - h[i*m+t]) + op.lambda*tc
 	}
 }
 
 // Do implements gorgonia.Op.
 func (op goadLossOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	v, err := float64Data(op, in, 2)
+	v, err := float64Data(op, in, 3)
 	if err != nil {
 		return nil, err
 	}
-	n, m, err := goadPairDims(op, in[0].Shape(), in[1].Shape())
+	n, m, err := goadLossDims(op, in[0].Shape(), in[1].Shape(), in[2].Shape())
 	if err != nil {
 		return nil, err
 	}
 	out := make([]float64, n)
-	op.into(out, v[0], v[1], n, m)
+	op.into(out, v[0], v[1], v[2], n, m)
 	return tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), nil
 }
 
 // kernel implements kernelOp.
 func (op goadLossOp) kernel(out *operand, in []*operand) (func() error, error) {
-	n, m, err := goadPairDims(op, in[0].shape, in[1].shape)
+	if len(in) != 3 {
+		return nil, fmt.Errorf("%v: %d inputs", op, len(in))
+	}
+	n, m, err := goadLossDims(op, in[0].shape, in[1].shape, in[2].shape)
 	if err != nil {
 		return nil, err
 	}
 	if len(out.data) != n {
 		return nil, fmt.Errorf("%v: %d losses into %d values", op, n, len(out.data))
 	}
-	o, h, d := out.data, in[0].data, in[1].data
-	return func() error { op.into(o, h, d, n, m); return nil }, nil
+	o, h, s, d := out.data, in[0].data, in[1].data, in[2].data
+	return func() error { op.into(o, h, s, d, n, m); return nil }, nil
 }
 
 // WriteHash implements gorgonia.Op.
@@ -418,25 +523,25 @@ func (op goadLossOp) String() string {
 }
 
 // DiffWRT implements gorgonia.SDOp.
-func (op goadLossOp) DiffWRT(int) []bool { return []bool{true, true} }
+func (op goadLossOp) DiffWRT(int) []bool { return []bool{true, false, true} }
 
 // SymDiff implements gorgonia.SDOp.
 func (op goadLossOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dh, err := gorgonia.ApplyOp(goadLossGradOp{loss: op, wrtD: false}, inputs[0], inputs[1], grad)
+	dh, err := gorgonia.ApplyOp(goadLossGradOp{loss: op, wrtD: false}, inputs[1], inputs[2], grad)
 	if err != nil {
 		return nil, err
 	}
-	dd, err := gorgonia.ApplyOp(goadLossGradOp{loss: op, wrtD: true}, inputs[0], inputs[1], grad)
+	dd, err := gorgonia.ApplyOp(goadLossGradOp{loss: op, wrtD: true}, inputs[1], inputs[2], grad)
 	if err != nil {
 		return nil, err
 	}
-	return gorgonia.Nodes{dh, dd}, nil
+	return gorgonia.Nodes{dh, nil, dd}, nil
 }
 
-// goadLossGradOp maps (H, D, g) to the gradient of Σ g⊙goadLoss(H, D) in
-// H (g[i]·(softmax(H[i,:]) − e_m)) or, with wrtD, in D (g[i]·lambda·(e_m −
-// e_j) for the nearest other centre j where the triplet term is
-// positive, else 0). It is not itself differentiable.
+// goadLossGradOp maps (S, D, g) to the gradient of Σ g⊙goadLoss in H
+// (g[i]·(softmax(H[i,:]) − e_m), the softmax read from S) or, with wrtD,
+// in D (g[i]·lambda·(e_m − e_j) for the nearest other centre j where the
+// triplet term is positive, else 0). It is not itself differentiable.
 type goadLossGradOp struct {
 	pureOp
 	loss goadLossOp
@@ -455,24 +560,19 @@ func (op goadLossGradOp) Type() hm.Type {
 	return hm.NewFnType(mt, mt, gorgonia.TensorType{Dims: 1, Of: a}, mt)
 }
 
-// InferShape implements gorgonia.Op.
+// InferShape implements gorgonia.Op: the shape of D (and of H).
 func (op goadLossGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return shapeOf(in[0])
+	return shapeOf(in[1])
 }
 
 // into sets out (n×M) to the gradient.
-func (op goadLossGradOp) into(out, h, d, g []float64, n, m int) {
+func (op goadLossGradOp) into(out, s, d, g []float64, n, m int) {
 	for i := 0; i < n; i++ {
 		t := i % m
 		o := out[i*m : (i+1)*m]
 		if !op.wrtD {
-			hi := h[i*m : (i+1)*m]
-			lse := goadLogSumExp(hi)
-			for j, v := range hi {
-				o[j] = 0
-				if e := v - lse; e > -goadExpCutoff {
-					o[j] = g[i] * math.Exp(e)
-				}
+			for j, p := range s[i*(m+1) : i*(m+1)+m] {
+				o[j] = g[i] * p
 			}
 			o[t] -= g[i]
 			continue
@@ -488,8 +588,8 @@ func (op goadLossGradOp) into(out, h, d, g []float64, n, m int) {
 }
 
 // shapes checks the inputs' shapes and returns n and M.
-func (op goadLossGradOp) shapes(h, d, g tensor.Shape) (n, m int, err error) {
-	if n, m, err = goadPairDims(op, h, d); err != nil {
+func (op goadLossGradOp) shapes(s, d, g tensor.Shape) (n, m int, err error) {
+	if n, m, err = goadLossDims(op, nil, s, d); err != nil {
 		return 0, 0, err
 	}
 	if g.TotalSize() != n {
@@ -529,8 +629,8 @@ func (op goadLossGradOp) kernel(out *operand, in []*operand) (func() error, erro
 	if len(out.data) != n*m {
 		return nil, fmt.Errorf("%v: %d×%d gradient into %d values", op, n, m, len(out.data))
 	}
-	o, h, d, gd := out.data, in[0].data, in[1].data, in[2].data
-	return func() error { op.into(o, h, d, gd, n, m); return nil }, nil
+	o, s, d, gd := out.data, in[0].data, in[1].data, in[2].data
+	return func() error { op.into(o, s, d, gd, n, m); return nil }, nil
 }
 
 // WriteHash implements gorgonia.Op.
