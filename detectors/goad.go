@@ -57,13 +57,15 @@ import (
 //   - One epoch, not KDDCUP99's 25: mean AUC-ROC 0.71 after one epoch,
 //     0.70 after 5 and 0.67 after 25 (training on data that contains
 //     its anomalies, the classifier learns to recognise their
-//     transformations too), at 5 and 25 times the cost: 25 epochs would
-//     train smtp's 66,609 rows for about ten minutes on two cores, one
-//     takes about 25 s.
+//     transformations too), at 5 and 25 times the cost. One epoch on
+//     smtp's 66,609 training rows costs about 25 s of CPU time (centres,
+//     training and the threshold's scores); 25 would cost about eight
+//     minutes.
 //   - Not the small-data network: with a single linear layer, f(x·W_m)
 //     is linear in x, so on standardized rows (mean 0) every centre c_m
 //     is 0 up to rounding, all distances tie and the score is noise
-//     (AUC-ROC 0.10 on thyroid); it also costs four times as much (M = 256).
+//     (AUC-ROC 0.10 on thyroid); its M = 256 also costs several times as
+//     much (the M² terms below).
 //
 // A row's cost is M forward passes of the network plus M² distances and
 // exponentials, in training and in scoring.
