@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"math/rand/v2"
+	"runtime/debug"
 
 	"gorgonia.org/gorgonia"
 )
@@ -84,3 +85,16 @@ func (o Options) String(name string) string { return o.get(name) }
 // (explain_gradients.go), the one used for a Scorer that does not
 // implement Explainer; an algorithm's own Explainer may build on it.
 func IntegratedGradients(s Scorer, d int) Explainer { return gradientExplainer{s: s, d: d} }
+
+// CatchWorkerPanic, deferred first in a worker goroutine an algorithm
+// starts, stores a panic of the worker in *dst; Repanic, after waiting
+// for the workers, raises the first again in the calling goroutine (as
+// the core's own workers do, worker_panic.go).
+func CatchWorkerPanic(dst **WorkerPanic) {
+	if r := recover(); r != nil {
+		*dst = &WorkerPanic{Value: r, Stack: debug.Stack()}
+	}
+}
+
+// Repanic raises again the first of panics caught by CatchWorkerPanic.
+func Repanic(panics []*WorkerPanic) { repanic(panics) }

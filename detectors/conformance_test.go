@@ -116,7 +116,8 @@ var conformanceFloors = map[string]float64{"sdor": 0.75}
 // hidden '16,32' (0.96-0.98 with 8-unit discriminators in 5 epochs), devnet's default 50
 // epochs, and for sdor two self-training iterations of 10 epochs (5
 // epochs over its 5 iterations leave each iteration one epoch, too few
-// to learn anything: AUC 0.50).
+// to learn anything: AUC 0.50), and 8 transformations to 8 dimensions
+// for goad instead of 64 to 64.
 func conformanceOptsFor(alg string) map[string]string {
 	o := map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
 	switch alg {
@@ -136,6 +137,8 @@ func conformanceOptsFor(alg string) map[string]string {
 		o["epochs"] = "50"
 	case "sdor": // two self-training iterations of 10 epochs of 20 mini-batches
 		o["epochs"], o["iterations"] = "20", "2"
+	case "goad":
+		o["transforms"], o["trans_dim"] = "8", "8"
 	}
 	return o
 }

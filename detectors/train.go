@@ -576,7 +576,7 @@ func startShards(shards []*shard) *shardRunner {
 
 // runOne fills and runs shard i, catching a panic.
 func (r *shardRunner) runOne(i int) {
-	defer catchWorkerPanic(&r.panics[i])
+	defer CatchWorkerPanic(&r.panics[i])
 	sh := r.shards[i]
 	sh.fillRows(r.x, r.dims, r.idx, r.labels)
 	r.errs[i] = sh.prog.run()

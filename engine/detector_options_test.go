@@ -66,6 +66,8 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"sdor", "CREATE DETECTOR e USING sdor WITH (anomaly_share = 0.6, normal_share = 0.6) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"sdor", "CREATE DETECTOR e USING sdor WITH (anomaly_target = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"sdor", "CREATE DETECTOR e USING sdor WITH (iterations = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"goad", "CREATE DETECTOR e USING goad WITH (transforms = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"goad", "CREATE DETECTOR e USING goad WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {
