@@ -43,21 +43,7 @@ import (
 // ANOMALYDB_CLIENTS=1 is set (make test installs it with make
 // clients-deps), and skips it otherwise.
 func TestDuckDBReadsTheCurrentSnapshot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs DuckDB under node")
-	}
-	script := filepath.Join(repoRoot(), "scripts", "duckdb", "read_parquet.js")
-	_, err := os.Stat(filepath.Join(repoRoot(), "scripts", "duckdb", "node_modules", "@duckdb", "node-api", "package.json"))
-	requireTool(t, "node and scripts/duckdb/node_modules/@duckdb/node-api (npm ci in scripts/duckdb/)", lookAny("node") && err == nil)
-
-	bin := buildBinary(t)
-	data := t.TempDir()
-	p := startProc(t, bin, data)
-	db := openDSN(t, "root:@tcp("+p.addr+")/")
-	mustExecAll(t, db,
-		"CREATE DATABASE duck",
-		"CREATE TABLE duck.t (id BIGINT PRIMARY KEY, n INT, x DOUBLE, f FLOAT, amount DECIMAL(12,3), name VARCHAR(40), d DATE, ts DATETIME(6))",
-	)
+	script, data, p, db := duckServer(t)
 	// Each statement commits one snapshot. After the UPDATEs and the
 	// DELETE rewrite the table, the two small INSERTs each add a data
 	// file of their own (too small to be merged with the one before).
@@ -140,21 +126,7 @@ func TestDuckDBReadsTheCurrentSnapshot(t *testing.T) {
 // snapshot's manifests (DuckDB would return deleted or stale rows), and
 // a server that ignores them.
 func TestDuckDBReadsPositionDeletes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs DuckDB under node")
-	}
-	script := filepath.Join(repoRoot(), "scripts", "duckdb", "read_parquet.js")
-	_, err := os.Stat(filepath.Join(repoRoot(), "scripts", "duckdb", "node_modules", "@duckdb", "node-api", "package.json"))
-	requireTool(t, "node and scripts/duckdb/node_modules/@duckdb/node-api (npm ci in scripts/duckdb/)", lookAny("node") && err == nil)
-
-	bin := buildBinary(t)
-	data := t.TempDir()
-	p := startProc(t, bin, data)
-	db := openDSN(t, "root:@tcp("+p.addr+")/")
-	mustExecAll(t, db,
-		"CREATE DATABASE duck",
-		"CREATE TABLE duck.t (id BIGINT PRIMARY KEY, n INT, x DOUBLE, f FLOAT, amount DECIMAL(12,3), name VARCHAR(40), d DATE, ts DATETIME(6))",
-	)
+	script, data, p, db := duckServer(t)
 	mustExec(t, db, duckInsert(0, 3000))
 	mustExecAll(t, db,
 		"UPDATE duck.t SET x = x * 2, name = CONCAT(name, '!'), amount = amount + 1 WHERE id % 5 = 0",
@@ -410,4 +382,29 @@ func duckShow(s *string) string {
 		return "NULL"
 	}
 	return strconv.Quote(*s)
+}
+
+// duckServer skips in -short mode, requires node and the DuckDB package
+// (see TestDuckDBReadsTheCurrentSnapshot), starts the real binary on a
+// new data directory and creates table duck.t with a column of each type
+// the storage mapping covers. It returns DuckDB's reader script, the
+// data directory, the server and a connection.
+func duckServer(t *testing.T) (script, data string, p *proc, db *gosql.DB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary and runs DuckDB under node")
+	}
+	script = filepath.Join(repoRoot(), "scripts", "duckdb", "read_parquet.js")
+	_, err := os.Stat(filepath.Join(repoRoot(), "scripts", "duckdb", "node_modules", "@duckdb", "node-api", "package.json"))
+	requireTool(t, "node and scripts/duckdb/node_modules/@duckdb/node-api (npm ci in scripts/duckdb/)", lookAny("node") && err == nil)
+
+	bin := buildBinary(t)
+	data = t.TempDir()
+	p = startProc(t, bin, data)
+	db = openDSN(t, "root:@tcp("+p.addr+")/")
+	mustExecAll(t, db,
+		"CREATE DATABASE duck",
+		"CREATE TABLE duck.t (id BIGINT PRIMARY KEY, n INT, x DOUBLE, f FLOAT, amount DECIMAL(12,3), name VARCHAR(40), d DATE, ts DATETIME(6))",
+	)
+	return script, data, p, db
 }
