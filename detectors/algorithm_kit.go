@@ -75,10 +75,10 @@ func StandardizeInPlace(x []float64, rows, cols int) {
 // moments, say) as constants.
 func (b *Graph) State() *State { return b.st }
 
-// String returns the value of the declared option name as given (after
+// Get returns the value of the declared option name as given (after
 // normalization: enumerations are lower case). It panics if the
 // algorithm did not declare name (a programming error).
-func (o Options) String(name string) string { return o.get(name) }
+func (o Options) Get(name string) string { return o.get(name) }
 
 // IntegratedGradients returns the core's explainer of scorer s over d
 // features: integrated gradients of the score from the training mean

@@ -231,7 +231,7 @@ func (a devnet) Graph(b *detectors.Graph) (detectors.Objective, error) {
 		}
 	}
 	score := dev
-	if b.Opts.String("score") == devnetAbsolute {
+	if b.Opts.Get("score") == devnetAbsolute {
 		score = inlier
 	}
 	scores, err := gorgonia.Reshape(score, []int{b.Rows})
@@ -250,7 +250,7 @@ func (a devnet) Scorer(st *detectors.State, d int, o detectors.Options) (detecto
 	if err != nil {
 		return nil, err
 	}
-	return &devnetScorer{net: k, mu: mu, sigma: sigma, d: d, absolute: o.String("score") == devnetAbsolute}, nil
+	return &devnetScorer{net: k, mu: mu, sigma: sigma, d: d, absolute: o.Get("score") == devnetAbsolute}, nil
 }
 
 // devnetScorer scores a row by its deviation (φ(x) − μ_R)/σ_R, or the
