@@ -260,16 +260,7 @@ func duckTextRows(t *testing.T, db *gosql.DB, q string) ([]string, [][]*string) 
 // snapshot of db.table.
 func duckSnapshotDeletes(t *testing.T, data, db, table string) storage.SnapshotFiles {
 	t.Helper()
-	st, err := storage.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tbl, err := st.Table(db, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := tbl.SnapshotFiles()
+	files, err := storedTable(t, data, db, table).SnapshotFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,23 +268,31 @@ func duckSnapshotDeletes(t *testing.T, data, db, table string) storage.SnapshotF
 }
 
 // duckSnapshotFiles opens the data directory of a stopped server and returns
-// the data files of the current snapshot of db.table.
+// the data files of the current snapshot of db.table (an error if it has
+// delete files: Table.DataFiles).
 func duckSnapshotFiles(t *testing.T, data, db, table string) []string {
+	t.Helper()
+	files, err := storedTable(t, data, db, table).DataFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// storedTable opens the data directory of a stopped server, closed when
+// the test ends, and returns its table db.table.
+func storedTable(t *testing.T, data, db, table string) *storage.Table {
 	t.Helper()
 	st, err := storage.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	tbl, err := st.Table(db, table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := tbl.DataFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return tbl
 }
 
 // duckResult is what scripts/duckdb/read_parquet.js prints.
