@@ -768,6 +768,7 @@ func checkNoOrphans(t *testing.T, s *Store, where string) {
 		for _, name := range tables {
 			tbl, err := s.Table(db, name)
 			must(t, err)
+			tbl.cleaning.Wait() // expired files are deleted in the background (Table.maintain)
 			tdir := filepath.Join(s.warehouse, tbl.Database(), tbl.dir())
 			refs, _, err := referencedFiles(s.ctx, tbl.ice, tdir, s.loc)
 			must(t, err)

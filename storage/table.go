@@ -313,7 +313,7 @@ func (t *Table) AppendIf(check func(cur *Data) error, recs []arrow.RecordBatch) 
 func (t *Table) appendLocked(recs []arrow.RecordBatch, rows int64) error {
 	clean, err := t.appendExpiring(recs, rows)
 	if clean != nil {
-		clean()
+		go clean()
 	}
 	return err
 }
@@ -857,17 +857,20 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 
 // maintain rewrites data files that carry many deletes (compact.go),
 // merges the manifests an overwrite left (manifests.go) and expires old
-// snapshots once there are more than Options.MaxSnapshots,
-// deleting the files only they reference. It runs
-// after a successful commit, with t.writeMu held; its failure does not
-// undo that commit and is retried after the next one. It is skipped (and
-// so retried after the next commit) while an old snapshot is being read
+// snapshots once there are more than Options.MaxSnapshots. It runs after
+// a successful commit, with t.writeMu held; its failure does not undo
+// that commit and is retried after the next one. It is skipped (and so
+// retried after the next commit) while an old snapshot is being read
 // (SnapshotView.Read) or the files of the last expiry are being deleted.
+// The files only the expired snapshots reference are deleted in the
+// background, as a group commit deletes them once its statements are
+// acknowledged: the statement that expired them does not wait (the
+// deletion takes 10–140 ms), and detach (so Close and DROP) waits for it.
 func (t *Table) maintain(ctx context.Context) {
 	t.compact(ctx) // compact.go
 	t.compactManifests(ctx)
 	if clean := t.expire(ctx); clean != nil {
-		clean()
+		go clean() // detach waits for it (t.cleaning)
 	}
 }
 
