@@ -188,7 +188,7 @@ func (t *Table) commitGroup(group []*appendReq) {
 			close(next.wake)
 		}
 		if clean != nil {
-			clean()
+			go clean() // not waited for by the leader's statement either (Table.maintain)
 		}
 		if p != nil {
 			panic(p)
