@@ -132,3 +132,71 @@ func TestDCLGradient(t *testing.T) {
 		}
 	}
 }
+
+// TestNeutralLossGradients compares the training program's gradients of
+// neutral (detectors/selfsupervised: K residual transformations, the
+// encoder on the K+1 views, the fused loss op) with central differences
+// of its loss, for every trainable value, with multiplicative masks as
+// well as residual transformations. It runs the training template's
+// shard (train.go), so it lives in the core. The bugs it catches: the
+// op's backward pass wired wrongly into the graph (SymDiff handing it
+// the loss instead of the upstream gradient: killed when tried), the
+// per-row upstream gradients of the shard's mean loss mis-scaled, a
+// gradient through the masks or the residual sum that gorgonia's and
+// the op's disagree on.
+func TestNeutralLossGradients(t *testing.T) {
+	neutral, _, err := lookup("neutral")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows, dims = 5, 3
+	for _, transform := range []string{"residual", "mul"} {
+		o, err := normalizeOptions("neutral", neutral, opts("transforms", "3", "hidden", "4", "rep_dim", "3", "trans_hidden", "4", "temperature", "0.5", "transform", transform))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		x := make([]float64, rows*dims)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		st, err := neutral.Init(dims, o, newRand(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh, err := newShard(neutral, st, 0, rows, rows, dims, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh.fill(x, dims, []int{0, 1, 2, 3, 4}, nil, rng)
+		loss := func() float64 {
+			if err := sh.prog.run(); err != nil {
+				t.Fatal(err)
+			}
+			return sh.prog.scalar(sh.loss)
+		}
+		loss()
+		checked := 0
+		for p, n := range sh.params {
+			tn := st.Get(n.Name())
+			grad := append([]float64(nil), sh.prog.value(sh.grads[p])...)
+			for i := range tn.Data {
+				const h = 1e-6
+				v := tn.Data[i]
+				tn.Data[i] = v + h
+				up := loss()
+				tn.Data[i] = v - h
+				dn := loss()
+				tn.Data[i] = v
+				num := (up - dn) / (2 * h)
+				if math.Abs(num-grad[i]) > 1e-5*math.Max(1, math.Abs(num)) {
+					t.Errorf("%s: %s[%d]: gradient %v, central difference %v", transform, tn.Name, i, grad[i], num)
+				}
+				checked++
+			}
+		}
+		if checked < 100 {
+			t.Fatalf("%s: checked %d values", transform, checked)
+		}
+	}
+}
