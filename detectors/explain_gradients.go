@@ -15,20 +15,20 @@ import "math"
 // attributions add up to f(x) − f(b) (completeness), which is what makes
 // them a decomposition of how much more anomalous x is than the mean row.
 //
-//   - The integral is the midpoint rule over igSteps intervals of α,
-//     refined where the score bends. Completeness, the method's own
-//     axiom, is the error estimate, interval by interval: where the
+//   - The integral is the midpoint rule over igSteps points
+//     α = (s + ½)/igSteps, refined where the score bends. Completeness,
+//     the method's own axiom, is the error estimate. If the attributions
+//     add up to f(x) − f(0) within igTol of it, they are kept (bit for
+//     bit those of the plain rule). Otherwise the score is evaluated at
+//     every α_s = s/igSteps, and each interval [a, b] of width w whose
 //     midpoint's gradient does not account for the score's change across
-//     the interval [a, b] of width w and midpoint m, that is where
-//     |w·∇f(m·x)·x − (f(b·x) − f(a·x))| exceeds igTol/igSteps times the
-//     score's total variation along the path (Σ|f(α_{s+1}x) − f(α_s x)|
-//     over the igSteps intervals), the interval is halved, and each half
-//     is checked the same way, at most igMaxDepth times (down to width
-//     1/(igSteps·2^igMaxDepth)). A score smooth on the scale of 1/igSteps
-//     is integrated over the igSteps points alone, bit for bit as without
-//     refinement; where it bends within an interval (a score that changes
-//     most close to the mean row, a k-NN score's change of neighbour) the
-//     points go there.
+//     it, |w·∇f(m·x)·x − (f(b·x) − f(a·x))| above igTol/igSteps times the
+//     score's total variation along the path Σ|f(α_{s+1}x) − f(α_s x)|,
+//     is halved, and each half checked the same way, at most igMaxDepth
+//     times (down to width 1/(igSteps·2^igMaxDepth)). The points thereby
+//     go where the score bends within an interval: close to the mean row
+//     for a score that changes most there (neutral), at a change of
+//     nearest neighbour (ae_knn).
 //   - The partial derivatives are central finite differences of the
 //     Scorer itself, (f(p + h·e_j) − f(p − h·e_j)) / (2h) with
 //     h = igRelStep·max(1, |p_j|) standard deviations (divided by the
@@ -42,35 +42,36 @@ import "math"
 // Every evaluation is a ScoreRows call on fixed points in a fixed order,
 // so the result is deterministic and, by the Scorer contract (batch
 // independence), does not depend on how the points are grouped into
-// calls. The cost is 2·d row scores per gradient: 2·d·igSteps for a
-// score smooth along the path, at most 2·d·igSteps·(2^(igMaxDepth+1) − 1)
-// where every interval is refined to the last level; plus igSteps+1 row
-// scores along the path and one per refined interval.
+// calls. The cost is 2·d·igSteps + 2 row scores where the plain rule is
+// complete; where it is not, igSteps − 1 more along the path, and 2·d + 1
+// per refined half-interval, at most 2·d·igSteps·(2^(igMaxDepth+1) − 2)
+// more if every interval is refined to the last level.
 type gradientExplainer struct {
 	s Scorer
 	d int
 }
 
 const (
-	// igSteps is the number of intervals of the path integral before
-	// refinement. Over 64 uniform points the attributions of the rows of
-	// TestExplain added up to f(x) − f(0) within 3 % for every registered
-	// algorithm but neutral (within 0.1 % for deep_svdd, deep_sad, goad,
-	// ocnn, rdp and ae_1svm; ae_knn 2.4 %); with 32 points dagmm was 13 %
-	// off. neutral's score changes most within a fraction of a standard
-	// deviation of the mean row (detectors/selfsupervised/neutral.go): 64
-	// uniform points were 9–25 % off, 1,024 uniform points 0.7 %. With
-	// refinement (igTol 1e-2, igMaxDepth 4) every algorithm but sdor is
-	// within 1.2 % (neutral 0.7–1.2 % over seeds 1–3, ae_knn 0.2 %), at
-	// 1.1–1.7 times the row scores of 64 uniform points (the path's 65
-	// scores included) for most, 4.4 times for ae_knn and neutral; igTol
-	// 3e-3 gained nothing for neutral at 1.4 times that cost.
+	// igSteps is the number of points of the plain rule. Over 64 points
+	// the attributions of the rows of TestExplain added up to f(x) − f(0)
+	// within 3 % for every registered algorithm but neutral (within
+	// 0.1 % for deep_svdd, deep_sad, goad, ocnn, rdp and ae_1svm; ae_knn
+	// 2.4 %); with 32 points dagmm was 13 % off. neutral's score changes
+	// most within a fraction of a standard deviation of the mean row
+	// (detectors/selfsupervised/neutral.go): 64 points were 9–25 % off,
+	// 1,024 uniform points 0.7 %. With refinement (igTol 1e-2,
+	// igMaxDepth 4) every algorithm but sdor is within 1.2 % on those
+	// rows (neutral 0.9–1.2 % over seeds 1–3, ae_knn 0.9 %), at 2 row
+	// scores more than the plain rule for most, 1.8–2 times its row
+	// scores for ae_knn and 2.5–3.8 times for neutral (BenchmarkExplain's
+	// rows, 5 and 20 features).
 	igSteps = 64
 	// igMaxDepth is how often an interval may be halved (to 1,024 points
 	// per unit of α where the score bends throughout).
 	igMaxDepth = 4
-	// igTol bounds the completeness error of an interval, relative to
-	// 1/igSteps of the score's total variation along the path.
+	// igTol is the completeness error the plain rule may leave, relative
+	// to f(x) − f(0), and a refined interval, relative to 1/igSteps of the
+	// score's total variation along the path.
 	igTol = 1e-2
 	// igRelStep is the finite-difference step relative to max(1, |p_j|).
 	igRelStep = 1e-4
@@ -86,11 +87,12 @@ func (g gradientExplainer) ExplainMethod() string { return ExplainIntegratedGrad
 
 // ExplainScratchLen implements Explainer: the scorer's scratch, the
 // perturbed points (2·chunk rows of d), their scores and the steps, the
-// scores along the path (igSteps+1) and a gradient per level of
-// refinement (igMaxDepth+1 rows of d).
+// igSteps gradients of the uniform rule, the scores along the path
+// (igSteps+1) and a gradient per level of refinement (igMaxDepth rows of
+// d).
 func (g gradientExplainer) ExplainScratchLen() int {
 	c := min(g.d, igChunk)
-	return g.s.ScratchLen() + 2*c*g.d + 2*c + c + igSteps + 1 + (igMaxDepth+1)*g.d
+	return g.s.ScratchLen() + 2*c*g.d + 2*c + c + igSteps*g.d + igSteps + 1 + igMaxDepth*g.d
 }
 
 // igScratch is the scratch of one Attribute call.
@@ -109,24 +111,56 @@ func (g gradientExplainer) Attribute(x, dst, scratch []float64) {
 	sc.score, scratch = scratch[:g.s.ScratchLen()], scratch[g.s.ScratchLen():]
 	sc.pts, scratch = scratch[:2*c*d], scratch[2*c*d:]
 	sc.vals, sc.width, scratch = scratch[:2*c], scratch[2*c:3*c], scratch[3*c:]
+	base, scratch := scratch[:igSteps*d], scratch[igSteps*d:]
 	path, scratch := scratch[:igSteps+1], scratch[igSteps+1:]
-	sc.grads = scratch[:(igMaxDepth+1)*d]
+	sc.grads = scratch[:igMaxDepth*d]
+	// The midpoint rule over igSteps points.
 	clear(dst)
-	variation := 0.0
-	for s := range path {
-		path[s] = g.scoreAt(x, float64(s)/igSteps, &sc)
-		if s > 0 {
-			variation += math.Abs(path[s] - path[s-1])
+	for step := 0; step < igSteps; step++ {
+		grad := base[step*d : (step+1)*d]
+		g.gradient(x, (float64(step)+0.5)/igSteps, grad, &sc)
+		for j, v := range grad {
+			dst[j] += v
 		}
 	}
-	tol := igTol * variation / igSteps
-	for step := 0; step < igSteps; step++ {
-		lo, hi := float64(step)/igSteps, float64(step+1)/igSteps
-		g.interval(x, dst, lo, hi, path[step], path[step+1], 0, tol, &sc)
+	// Completeness: refine only if the attributions miss f(x) − f(0) by
+	// more than igTol of it.
+	path[0], path[igSteps] = g.scoreAt(x, 0, &sc), g.scoreAt(x, 1, &sc)
+	diff := path[igSteps] - path[0]
+	if math.Abs(dotRow(x[:d], dst)/igSteps-diff) > igTol*math.Abs(diff) {
+		variation := 0.0
+		for s := 1; s <= igSteps; s++ {
+			if s < igSteps {
+				path[s] = g.scoreAt(x, float64(s)/igSteps, &sc)
+			}
+			variation += math.Abs(path[s] - path[s-1])
+		}
+		tol := igTol * variation / igSteps
+		clear(dst)
+		for step := 0; step < igSteps; step++ {
+			grad := base[step*d : (step+1)*d]
+			if math.Abs(dotRow(x[:d], grad)/igSteps-(path[step+1]-path[step])) <= tol {
+				for j, v := range grad {
+					dst[j] += v
+				}
+				continue
+			}
+			lo, hi := float64(step)/igSteps, float64(step+1)/igSteps
+			g.refine(x, dst, lo, hi, path[step], path[step+1], 1, tol, &sc)
+		}
 	}
 	for j, v := range x[:d] {
 		dst[j] *= v / igSteps // (x_j − 0) times the mean gradient
 	}
+}
+
+// dotRow returns Σ a_j·b_j.
+func dotRow(a, b []float64) float64 {
+	s := 0.0
+	for j, v := range a {
+		s += v * b[j]
+	}
+	return s
 }
 
 // scoreAt returns f(α·x).
@@ -139,28 +173,28 @@ func (g gradientExplainer) scoreAt(x []float64, alpha float64, sc *igScratch) fl
 	return sc.vals[0]
 }
 
+// refine adds to dst the integral over [lo, hi], whose midpoint gradient
+// failed the completeness check, as its two halves (at refinement level
+// depth): see interval. flo and fhi are the scores at lo and hi.
+func (g gradientExplainer) refine(x, dst []float64, lo, hi, flo, fhi float64, depth int, tol float64, sc *igScratch) {
+	mid := lo + (hi-lo)/2
+	fm := g.scoreAt(x, mid, sc)
+	g.interval(x, dst, lo, mid, flo, fm, depth, tol, sc)
+	g.interval(x, dst, mid, hi, fm, fhi, depth, tol, sc)
+}
+
 // interval adds to dst the gradient at the midpoint of [lo, hi] (at
-// refinement level depth) times 2^−depth, its weight among the igSteps
-// unit intervals, or refines: see gradientExplainer. flo and fhi are the
-// scores at lo and hi.
+// refinement level depth ≥ 1) times 2^−depth, its weight among the
+// igSteps unit intervals, or, if that gradient does not account for the
+// score's change fhi − flo across the interval within tol and depth <
+// igMaxDepth, refines it further.
 func (g gradientExplainer) interval(x, dst []float64, lo, hi, flo, fhi float64, depth int, tol float64, sc *igScratch) {
 	d := g.d
 	mid := lo + (hi-lo)/2
-	if depth == 0 {
-		// The midpoint exactly as the unrefined rule computes it.
-		mid = (lo*igSteps + 0.5) / igSteps
-	}
-	grad := sc.grads[depth*d : (depth+1)*d]
+	grad := sc.grads[(depth-1)*d : depth*d]
 	g.gradient(x, mid, grad, sc)
-	dot := 0.0
-	for j, v := range x[:d] {
-		dot += v * grad[j]
-	}
-	w := hi - lo
-	if depth < igMaxDepth && !(math.Abs(w*dot-(fhi-flo)) <= tol) {
-		fm := g.scoreAt(x, mid, sc)
-		g.interval(x, dst, lo, mid, flo, fm, depth+1, tol, sc)
-		g.interval(x, dst, mid, hi, fm, fhi, depth+1, tol, sc)
+	if depth < igMaxDepth && !(math.Abs((hi-lo)*dotRow(x[:d], grad)-(fhi-flo)) <= tol) {
+		g.refine(x, dst, lo, hi, flo, fhi, depth+1, tol, sc)
 		return
 	}
 	weight := math.Ldexp(1, -depth)
