@@ -83,6 +83,9 @@ func TestValidateOptionsErrors(t *testing.T) {
 		{"vae", opts("beta", "-1"), ErrBadOption},
 		{"robust_autoencoder", opts("norm", "l3"), ErrBadOption},
 		{"rdp", opts("eta", "1"), ErrUnknownOption},
+		{"neutral", opts("transforms", "1"), ErrBadOption},
+		{"neutral", opts("rep_dim", "16"), nil},
+		{"neutral", opts("refs", "16"), ErrUnknownOption},
 	} {
 		err := ValidateOptions(tc.alg, tc.opts)
 		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {

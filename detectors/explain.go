@@ -113,8 +113,9 @@ func (m *Model) explainer() Explainer {
 // values (see ScoreRow) is explained by them alone (ExplainExtremeValues).
 //
 // Explain allocates; its cost is that of scoring the row for
-// ExplainReconstruction, and 2·d·igSteps row scores for integrated
-// gradients over d features.
+// ExplainReconstruction, and for integrated gradients over d features
+// 2·d·igSteps row scores plus those of the refinement where the score
+// bends along the path (explain_gradients.go).
 func (m *Model) Explain(x []float64) (Explanation, error) {
 	d := len(m.Features)
 	score, err := m.ScoreRow(x)

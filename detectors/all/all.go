@@ -12,7 +12,7 @@
 //	detectors/extraction    §4     deep learning for feature extraction (ae_knn)
 //	detectors/autoencoders  §5.1.1 autoencoders (autoencoder, vae, robust_autoencoder, randnet)
 //	detectors/gans          §5.1.2 generative adversarial networks (ganomaly, anogan, fast_anogan)
-//	detectors/selfsupervised §5.1.4 self-supervised classification (goad)
+//	detectors/selfsupervised §5.1.4 self-supervised classification (goad, neutral)
 //	detectors/distance      §5.2.1 distance-based measures (repen, rdp)
 //	detectors/oneclass      §5.2.2 one-class classification measures (deep_svdd, deep_sad, ocnn, ae_1svm)
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)

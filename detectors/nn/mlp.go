@@ -22,7 +22,7 @@ const (
 	ReLU
 	// LeakyReLU is x for x >= 0 and LeakySlope*x otherwise.
 	LeakyReLU
-	// Sigmoid is 1/(1+exp(-x)).
+	// Sigmoid is 1/(1+exp(-x)), 0 below -709 and 1 above 19 (sigmoid).
 	Sigmoid
 	// Tanh is the hyperbolic tangent.
 	Tanh
@@ -270,7 +270,7 @@ func activate(y []float64, a Activation) {
 		kernel.LeakyReLU(y, DCGANLeakySlope)
 	case Sigmoid:
 		for i, v := range y {
-			y[i] = 1 / (1 + math.Exp(-v))
+			y[i] = sigmoid(v)
 		}
 	case Tanh:
 		for i, v := range y {
@@ -302,4 +302,18 @@ func (m MLP) Footprint() detectors.Footprint {
 		f.RowValues += out
 	}
 	return f
+}
+
+// sigmoid is 1/(1+exp(-v)) with gorgonia's cut-offs: 0 below -709 and 1
+// above 19, so that the kernel of an MLP with a Sigmoid layer computes
+// what its training graph computes (detectors/program.go's sigmoid), bit
+// for bit.
+func sigmoid(v float64) float64 {
+	switch {
+	case v < -709:
+		return 0
+	case v > 19:
+		return 1
+	}
+	return 1.0 / (1.0 + math.Exp(-v))
 }

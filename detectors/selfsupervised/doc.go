@@ -8,6 +8,10 @@
 //     (Bergman and Hoshen, ICLR 2020): random affine transformations, a
 //     classifier with a centre triplet loss; score from the distances to
 //     the transformations' centres.
+//   - neutral: NeuTraL AD, neural transformation learning (Qiu,
+//     Pfrommer, Kloft, Mandt and Rudolph, ICML 2021): K learned
+//     transformations of the row and an encoder trained with a
+//     deterministic contrastive loss, which is also the score.
 //
 // Each registers with the detectors core from init.
 package selfsupervised
