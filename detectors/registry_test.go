@@ -12,7 +12,7 @@ import (
 // order; the conformance tests cover exactly these.
 func TestAlgorithms(t *testing.T) {
 	want := []string{"ae_1svm", "ae_knn", "autoencoder", "dagmm", "deep_sad", "deep_svdd",
-		"ganomaly", "ocnn", "randnet", "rdp", "repen", "robust_autoencoder", "vae"}
+		"fence_gan", "ganomaly", "ocnn", "randnet", "rdp", "repen", "robust_autoencoder", "vae"}
 	if names := Algorithms(); !slices.Equal(names, want) {
 		t.Fatalf("Algorithms() = %v, want %v", names, want)
 	}

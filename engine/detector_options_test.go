@@ -41,6 +41,9 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (beta1 = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"vae", "CREATE DETECTOR e USING vae WITH (w_adv = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"fence_gan", "CREATE DETECTOR e USING fence_gan WITH (gamma = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"fence_gan", "CREATE DETECTOR e USING fence_gan WITH (w_con = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (alpha = 0.5) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

@@ -15,12 +15,14 @@
 //	detectors/distance      §5.2.1 distance-based measures (repen, rdp)
 //	detectors/oneclass      §5.2.2 one-class classification measures (deep_svdd, deep_sad, ocnn, ae_1svm)
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
+//	detectors/e2eoneclass   §6.4   end-to-end one-class classification (fence_gan)
 package all
 
 import (
 	_ "github.com/anomalydb/anomalydb/detectors/autoencoders"
 	_ "github.com/anomalydb/anomalydb/detectors/clustering"
 	_ "github.com/anomalydb/anomalydb/detectors/distance"
+	_ "github.com/anomalydb/anomalydb/detectors/e2eoneclass"
 	_ "github.com/anomalydb/anomalydb/detectors/extraction"
 	_ "github.com/anomalydb/anomalydb/detectors/gans"
 	_ "github.com/anomalydb/anomalydb/detectors/oneclass"
