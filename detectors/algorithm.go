@@ -16,8 +16,8 @@ import (
 // its loss for a mini-batch and its score for a row. Everything else (option
 // parsing, preprocessing, the training loop, the optimizer, seeding,
 // thresholding, persistence, batch scoring) is shared and lives in this
-// package once. Adding an algorithm is one file that implements Algorithm
-// and calls Register from init.
+// package once. Adding an algorithm is one file, in its family's folder,
+// that implements Algorithm and calls Register from init.
 //
 // Optional capabilities are found by type assertion: [Preparer] (state that
 // depends on the data before training, like Deep SVDD's center),

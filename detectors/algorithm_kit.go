@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"math/rand/v2"
+	"runtime/debug"
 
 	"gorgonia.org/gorgonia"
 )
@@ -57,3 +58,43 @@ func Subsamples(n, ens, sub int, rng *rand.Rand) []int {
 // AdamBeta2 is the second-moment decay of the template's Adam (0.999), for
 // an adversarial Player that changes only β1.
 const AdamBeta2 = adamBeta2
+
+// MaxBatchSize is the upper bound of the batch_size option, for an
+// algorithm that declares its own batch-sized option.
+const MaxBatchSize = maxBatchSize
+
+// StandardizeInPlace standardizes the rows × cols row-major matrix x in
+// place with its own column statistics, exactly as Fit's preprocessing
+// does with the training rows (NULL (NaN) and extreme values become 0).
+func StandardizeInPlace(x []float64, rows, cols int) {
+	fitScaler(x, rows, cols).transform(x)
+}
+
+// State returns the state whose tensors b's parameters read, for an
+// objective that needs a non-trainable tensor's values (a prior's
+// moments, say) as constants.
+func (b *Graph) State() *State { return b.st }
+
+// Get returns the value of the declared option name as given (after
+// normalization: enumerations are lower case). It panics if the
+// algorithm did not declare name (a programming error).
+func (o Options) Get(name string) string { return o.get(name) }
+
+// IntegratedGradients returns the core's explainer of scorer s over d
+// features: integrated gradients of the score from the training mean
+// (explain_gradients.go), the one used for a Scorer that does not
+// implement Explainer; an algorithm's own Explainer may build on it.
+func IntegratedGradients(s Scorer, d int) Explainer { return gradientExplainer{s: s, d: d} }
+
+// CatchWorkerPanic, deferred first in a worker goroutine an algorithm
+// starts, stores a panic of the worker in *dst; Repanic, after waiting
+// for the workers, raises the first again in the calling goroutine (as
+// the core's own workers do, worker_panic.go).
+func CatchWorkerPanic(dst **WorkerPanic) {
+	if r := recover(); r != nil {
+		*dst = &WorkerPanic{Value: r, Stack: debug.Stack()}
+	}
+}
+
+// Repanic raises again the first of panics caught by CatchWorkerPanic.
+func Repanic(panics []*WorkerPanic) { repanic(panics) }

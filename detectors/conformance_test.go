@@ -97,18 +97,32 @@ func (tb *table) labelledBatches(mem memory.Allocator, batchRows int, labels []f
 }
 
 // conformanceFloors lowers the synthetic AUC floor (0.98) for algorithms
-// that cannot reach it, with the reason. fence_gan: its discriminator's
-// fence around the synthetic blob is still loose after the conformance
-// run's 5 epochs (measured AUC 0.837 with seed 3); its accuracy is
-// checked on real rows by its own tests.
-var conformanceFloors = map[string]float64{"fence_gan": 0.8}
+// that cannot reach it, with the reason.
+//
+//   - sdor regresses two targets: every pseudo-anomaly (the top 10 % of
+//     rows, here the 5 % outliers and as many edge rows of the blob) is
+//     fit to the same value, so outliers and edge rows tie, which caps
+//     its AUC near 1 − ½·300/5700 ≈ 0.97 however long it trains (0.974
+//     with one iteration of 50 epochs); with the short conformance
+//     options (below) it measures 0.822.
+//   - fence_gan: its discriminator's fence around the synthetic blob is
+//     still loose after the conformance run's 5 epochs (measured AUC 0.837
+//     with seed 3); its accuracy is checked on real rows by its own tests.
+var conformanceFloors = map[string]float64{"sdor": 0.75, "fence_gan": 0.8}
 
 // conformanceOptsFor keeps the conformance runs short: 5 epochs and small
 // networks (ocnn has a single hidden layer), 5 pretraining epochs for
-// deep_sad instead of its default 50, and for ganomaly lr 0.001, 5 times
-// its default, which in 5 epochs reaches AUC 0.9798 only; fence_gan keeps
-// its default hidden 64,32 (with 16,8 its discriminator reaches AUC 0.45
-// in 5 epochs, with 64,32 0.988).
+// deep_sad instead of its default 50, for ganomaly lr 0.001, 5 times
+// its default, which in 5 epochs reaches AUC 0.9798 only, and 20 epochs
+// for prenet, whose epoch is 20 mini-batches whatever the data (5 epochs
+// reach AUC 0.92 on the synthetic rows, 20 reach 0.9995), and for alad
+// hidden '16,32' (0.96-0.98 with 8-unit discriminators in 5 epochs), devnet's default 50
+// epochs, and for sdor two self-training iterations of 10 epochs (5
+// epochs over its 5 iterations leave each iteration one epoch, too few
+// to learn anything: AUC 0.50), and 8 transformations to 8 dimensions
+// for goad instead of 64 to 64; fence_gan keeps its default hidden 64,32
+// (with 16,8 its discriminator reaches AUC 0.45 in 5 epochs, with 64,32
+// 0.988).
 func conformanceOptsFor(alg string) map[string]string {
 	o := map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
 	switch alg {
@@ -118,6 +132,18 @@ func conformanceOptsFor(alg string) map[string]string {
 		o["pretrain_epochs"] = "5"
 	case "ganomaly":
 		o["lr"] = "0.001"
+	case "prenet":
+		o["epochs"] = "20"
+	case "alad":
+		o["hidden"] = "16,32"
+	case "devnet":
+		// Its epochs are 20 mini-batches whatever the rows: 5 epochs are
+		// 100 steps (synthetic AUC 0.82), its default 50 are 1,000 (0.9999).
+		o["epochs"] = "50"
+	case "sdor": // two self-training iterations of 10 epochs of 20 mini-batches
+		o["epochs"], o["iterations"] = "20", "2"
+	case "goad":
+		o["transforms"], o["trans_dim"] = "8", "8"
 	case "fence_gan":
 		o["hidden"] = "64,32"
 	}

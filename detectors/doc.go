@@ -93,12 +93,14 @@
 //
 // # Adding an algorithm
 //
-// Write one file that defines a type implementing Algorithm (its network
-// as state tensors, its loss for a mini-batch as a gorgonia graph, its
-// score for a row in plain Go, usually from MLP, and its Footprint, the
-// size estimate Limits are checked against) and registers it in init:
+// Write one file, in the folder of its family in the survey's taxonomy
+// (detectors/<family>, imported by detectors/all), that defines a type
+// implementing Algorithm (its network as state tensors, its loss for a
+// mini-batch as a gorgonia graph, its score for a row in plain Go,
+// usually from nn.MLP, and its Footprint, the size estimate Limits are
+// checked against) and registers it in init:
 //
-//	func init() { Register("my_algo", myAlgo{}) }
+//	func init() { detectors.Register("my_algo", myAlgo{}) }
 //
 // Optional Preparer and Finisher hooks compute state from the training
 // data before and after training, EpochEnder between epochs, Pretrainer

@@ -74,6 +74,8 @@ func TestValidateOptionsErrors(t *testing.T) {
 		{"randnet", opts("ensemble", "0"), ErrBadOption},
 		{"randnet", opts("k", "5"), ErrUnknownOption},
 		{"repen", opts("ensemble_size", "0"), ErrBadOption},
+		{"prenet", opts("ensemble_size", "0"), ErrBadOption},
+		{"prenet", opts("margin", "1000"), ErrUnknownOption},
 		{"ae_1svm", opts("nu", "0"), ErrBadOption},
 		{"ae_1svm", opts("nu", "2"), ErrBadOption},
 		{"dagmm", opts("n_components", "0"), ErrBadOption},

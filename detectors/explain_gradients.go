@@ -40,7 +40,7 @@ const (
 	// igSteps is the number of points of the path integral. On the rows
 	// of TestExplain the attributions add up to f(x) − f(0) within 3 %
 	// for every registered algorithm (within 0.1 % for deep_svdd,
-	// deep_sad, ocnn, rdp and ae_1svm; dagmm and ae_knn are the furthest);
+	// deep_sad, goad, ocnn, rdp and ae_1svm; dagmm and ae_knn are the furthest);
 	// with 32 points dagmm was 13 % off, with 128 every one within 1 %.
 	igSteps = 64
 	// igRelStep is the finite-difference step relative to max(1, |p_j|).

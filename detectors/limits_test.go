@@ -18,11 +18,17 @@ var hugeOptions = []struct{ alg, option string }{
 	{"repen", "ensemble_size"},
 	{"repen", "subsample"},
 	{"repen", "rep_dim"},
+	{"prenet", "ensemble_size"},
+	{"prenet", "steps"},
 	{"rdp", "refs"},
 	{"rdp", "rep_dim"},
 	{"randnet", "ensemble"},
 	{"ae_knn", "max_reference"},
 	{"ae_knn", "k"},
+	{"sdor", "ensemble_size"},
+	{"sdor", "subsample"},
+	{"sdor", "steps"},
+	{"sdor", "iterations"},
 	{"autoencoder", "epochs"},
 	{"autoencoder", "batch_size"},
 }
@@ -135,9 +141,11 @@ func TestLimitRealisticOptionsPass(t *testing.T) {
 		"randnet":     {{"ensemble": "100"}},
 		"rdp":         {{"refs": "4096", "rep_dim": "256"}, {"batch_size": "4096"}},
 		"repen":       {{"ensemble_size": "200", "subsample": "64", "rep_dim": "128"}},
+		"prenet":      {{"ensemble_size": "1000", "hidden": "1000,250,20", "batch_size": "4096"}},
 		"dagmm":       {{"n_components": "32", "hidden": "256,64,8"}},
 		"ae_knn":      {{"max_reference": "100000", "k": "50"}},
 		"vae":         {{"latent": "512", "hidden": "1024,512"}},
+		"sdor":        {{"ensemble_size": "200", "subsample": "64", "hidden": "1024,512", "iterations": "20"}},
 	}
 	for _, alg := range Algorithms() {
 		for _, o := range append([]map[string]string{{}}, realistic[alg]...) {
@@ -179,7 +187,15 @@ func TestLimitFootprintCoversState(t *testing.T) {
 			actual += int64(len(tn.Data))
 		}
 		est := m.alg.Footprint(shapeFor(tb.rows, tb.cols, m.opts), m.opts)
-		if est.Params < actual || est.Params > 3*actual+100 {
+		// How far above the saved state Footprint.Params may be: 3 times
+		// (working copies), 5 for alad, whose Finish drops the
+		// discriminators its training held (it keeps E, G and D_xx's
+		// features: about a quarter).
+		slack := int64(3)
+		if alg == "alad" {
+			slack = 5
+		}
+		if est.Params < actual || est.Params > slack*actual+100 {
 			t.Errorf("%s: Footprint.Params %d for a state of %d values", alg, est.Params, actual)
 		}
 		if est.Trainable <= 0 || est.Trainable > est.Params {

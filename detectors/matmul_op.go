@@ -21,6 +21,14 @@ func MatMul(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(matMulOp{}, a, b)
 }
 
+// MatMulT returns the node a·bᵀ, differentiable in a and b: the
+// backward pass of a layer (a gradient times the transposed weights),
+// written in a graph that is itself differentiated, as a gradient
+// penalty's is (gans/fast_anogan.go).
+func MatMulT(a, b *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(matMulOp{transB: true}, a, b)
+}
+
 // MatMulOp computes op(A)·op(B) where op transposes if the flag is set.
 type matMulOp struct {
 	pureOp
@@ -141,17 +149,29 @@ func (op matMulOp) Hashcode() uint32 { return hashOp(op) }
 // String implements gorgonia.Op.
 func (op matMulOp) String() string { return fmt.Sprintf("MatMul{%t,%t}", op.transA, op.transB) }
 
-// DiffWRT implements gorgonia.SDOp. Only the plain product is
-// differentiable; the transposed forms appear only in its derivative.
+// DiffWRT implements gorgonia.SDOp. The plain product and A·Bᵀ
+// (MatMulT) are differentiable; Aᵀ·B appears only in derivatives.
 func (op matMulOp) DiffWRT(int) []bool {
-	d := !op.transA && !op.transB
+	d := !op.transA
 	return []bool{d, d}
 }
 
-// SymDiff implements gorgonia.SDOp: for C = A·B, dA = dC·Bᵀ and dB = Aᵀ·dC.
+// SymDiff implements gorgonia.SDOp: for C = A·B, dA = dC·Bᵀ and dB =
+// Aᵀ·dC; for C = A·Bᵀ, dA = dC·B and dB = dCᵀ·A.
 func (op matMulOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if op.transA || op.transB {
+	if op.transA {
 		return nil, fmt.Errorf("%v is not differentiable", op)
+	}
+	if op.transB {
+		da, err := gorgonia.ApplyOp(matMulOp{}, grad, inputs[1])
+		if err != nil {
+			return nil, err
+		}
+		db, err := gorgonia.ApplyOp(matMulOp{transA: true}, grad, inputs[0])
+		if err != nil {
+			return nil, err
+		}
+		return gorgonia.Nodes{da, db}, nil
 	}
 	da, err := gorgonia.ApplyOp(matMulOp{transB: true}, grad, inputs[1])
 	if err != nil {

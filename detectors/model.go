@@ -512,7 +512,7 @@ func (m *Model) parallel(n int, fn func(lo, hi int, sc *scratch) error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer catchWorkerPanic(&panics[w])
+			defer CatchWorkerPanic(&panics[w])
 			sc := m.pool.Get().(*scratch)
 			defer m.pool.Put(sc)
 			errs[w] = fn(lo, hi, sc)

@@ -91,13 +91,35 @@ func (op leakyReluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 }
 
 // leakyReluGradOp maps (x, g) to g where x >= 0 and alpha·g elsewhere:
-// the gradient of LeakyReLU. It is not itself differentiable.
+// the gradient of LeakyReLU. It is differentiable in g (it is linear in
+// g), not in x (its derivative in x is 0 almost everywhere).
 type leakyReluGradOp struct {
 	pureOp
 	alpha float64
 }
 
-var _ gorgonia.Op = leakyReluGradOp{}
+var _ gorgonia.SDOp = leakyReluGradOp{}
+
+// LeakyReluGrad returns the node of g times the derivative of LeakyReLU
+// with slope alpha at x: the backward pass of a LeakyReLU layer, written
+// in a graph that is itself differentiated (a gradient penalty's). It is
+// differentiable in g; x is treated as a constant.
+func LeakyReluGrad(x, g *gorgonia.Node, alpha float64) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(leakyReluGradOp{alpha: alpha}, x, g)
+}
+
+// DiffWRT implements gorgonia.SDOp: differentiable in g only.
+func (op leakyReluGradOp) DiffWRT(int) []bool { return []bool{false, true} }
+
+// SymDiff implements gorgonia.SDOp: the op is linear in g, so dg is the
+// op applied to the output's gradient.
+func (op leakyReluGradOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dg, err := gorgonia.ApplyOp(op, inputs[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{nil, dg}, nil
+}
 
 // Arity implements gorgonia.Op.
 func (op leakyReluGradOp) Arity() int { return 2 }

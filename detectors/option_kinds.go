@@ -86,3 +86,21 @@ func LayerList(o Options, name string) []int {
 	}
 	return o.Ints(name)
 }
+
+// BoolOption declares an on/off option: true, false, 1 or 0 (MySQL's
+// TRUE and FALSE are 1 and 0), case-insensitive, normalized to "true" or
+// "false". Read it with Bool.
+func BoolOption(name, def, usage string) Option {
+	return Option{Name: name, Default: def, Usage: usage, Check: func(raw string) (string, error) {
+		switch strings.ToLower(raw) {
+		case "true", "1":
+			return "true", nil
+		case "false", "0":
+			return "false", nil
+		}
+		return "", fmt.Errorf("want true or false (1 or 0)")
+	}}
+}
+
+// Bool returns the value of a BoolOption.
+func (o Options) Bool(name string) bool { return o.get(name) == "true" }

@@ -34,6 +34,7 @@ func graphCases() []graphCase {
 		graphCase{"dagmm", opts("n_components", "2")},
 		graphCase{"ganomaly", opts("w_adv", "0", "hidden", "7")},
 		graphCase{"ganomaly", opts("w_adv", "0", "w_con", "0", "w_enc", "0")},
+		graphCase{"alad", opts("cycle", "false", "hidden", "7,5", "latent", "3")},
 	)
 }
 

@@ -11,8 +11,9 @@ import (
 // TestAlgorithms: the detectors of the README are registered, in sorted
 // order; the conformance tests cover exactly these.
 func TestAlgorithms(t *testing.T) {
-	want := []string{"ae_1svm", "ae_knn", "autoencoder", "dagmm", "deep_sad", "deep_svdd",
-		"fence_gan", "ganomaly", "ocnn", "randnet", "rdp", "repen", "robust_autoencoder", "vae"}
+	want := []string{"ae_1svm", "ae_knn", "alad", "anogan", "autoencoder", "dagmm", "deep_sad",
+		"deep_svdd", "devnet", "fast_anogan", "fence_gan", "ganomaly", "goad", "ocnn", "prenet",
+		"randnet", "rdp", "repen", "robust_autoencoder", "sdor", "vae"}
 	if names := Algorithms(); !slices.Equal(names, want) {
 		t.Fatalf("Algorithms() = %v, want %v", names, want)
 	}

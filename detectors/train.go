@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/anomalydb/anomalydb/arrowio"
 	"gorgonia.org/gorgonia"
@@ -303,6 +304,7 @@ func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, 
 		}
 	}
 	t.x, t.rows, t.labels = x, rows, labels
+	t.probe.recordData(x, labels)
 	t.ender, _ = alg.(EpochEnder)
 	var err error
 	if t.batches, err = customBatches(alg, st, x, rows, dims, labels, opts, rng); err != nil { // batch_sampler.go
@@ -574,7 +576,7 @@ func startShards(shards []*shard) *shardRunner {
 
 // runOne fills and runs shard i, catching a panic.
 func (r *shardRunner) runOne(i int) {
-	defer catchWorkerPanic(&r.panics[i])
+	defer CatchWorkerPanic(&r.panics[i])
 	sh := r.shards[i]
 	sh.fillRows(r.x, r.dims, r.idx, r.labels)
 	r.errs[i] = sh.prog.run()
@@ -625,6 +627,16 @@ type trainProbe struct {
 	// mini-batch loss of each epoch (evaluated before each step, without
 	// weight decay).
 	runs [][]float64
+	// data, if keepData, holds one entry per call of train, in order: a
+	// copy of the rows (standardized, row-major) and labels it trained
+	// on, after any validation split; for Drivers that choose them.
+	keepData bool
+	data     []probeData
+}
+
+// probeData is what one training run trained on.
+type probeData struct {
+	x, labels []float64
 }
 
 // probeKey is the context key of a *trainProbe.
@@ -646,6 +658,12 @@ func (p *trainProbe) frozen() bool { return p != nil && p.freeze }
 func (p *trainProbe) startRun() {
 	if p != nil {
 		p.runs = append(p.runs, nil)
+	}
+}
+
+func (p *trainProbe) recordData(x, labels []float64) {
+	if p != nil && p.keepData {
+		p.data = append(p.data, probeData{x: slices.Clone(x), labels: slices.Clone(labels)})
 	}
 }
 

@@ -25,6 +25,9 @@ func TestOptionVariants(t *testing.T) {
 		{"deep_sad", opts("validation", "0.3", "pretrain_epochs", "5"), 0.97},         // 0.9997
 		{"ocnn", opts("pretrain_epochs", "2", "encoder", "8,4", "hidden", "6"), 0.97}, // 0.9914
 		{"ocnn", opts("hidden", "8", "nu", "0.1", "gamma", "0.5"), 0.92},              // 0.9454
+		{"devnet", opts("epochs", "50", "validation", "0.2", "patience", "3"), 0.92},  // 0.9409
+		{"devnet", opts("epochs", "50", "score", "deviation"), 0.98},                  // 1.0000
+		{"devnet", opts("epochs", "50", "hidden", ""), 0.92},                          // 0.9453 (linear)
 	} {
 		o := opts("epochs", "3", "seed", "4")
 		if tc.alg != "ocnn" {

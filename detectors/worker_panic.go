@@ -2,7 +2,6 @@ package detectors
 
 import (
 	"fmt"
-	"runtime/debug"
 )
 
 // WorkerPanic is a panic of one of the goroutines this package starts
@@ -18,14 +17,6 @@ type WorkerPanic struct {
 
 // Error implements error.
 func (p *WorkerPanic) Error() string { return fmt.Sprint(p.Value) }
-
-// catchWorkerPanic, deferred first in a worker goroutine, stores a panic
-// of the worker in *dst.
-func catchWorkerPanic(dst **WorkerPanic) {
-	if r := recover(); r != nil {
-		*dst = &WorkerPanic{Value: r, Stack: debug.Stack()}
-	}
-}
 
 // repanic raises again the first panic of workers, if any: call it after
 // waiting for them.

@@ -10,7 +10,7 @@ import (
 // Model.parallel (scoring large batches) reaches the caller as a
 // *WorkerPanic with the worker's stack, after every worker is done,
 // instead of ending the process. Catches: a worker goroutine without
-// catchWorkerPanic (the test binary dies) and a caught panic that is
+// CatchWorkerPanic (the test binary dies) and a caught panic that is
 // dropped (parallel returns normally).
 func TestWorkerPanicRaisedInCaller(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
@@ -43,7 +43,7 @@ func TestWorkerPanicRaisedInCaller(t *testing.T) {
 // TestShardPanicRaisedInCaller: a panic while a training shard runs in
 // its worker goroutine reaches the caller of the step as a *WorkerPanic,
 // after the other shard is done, and the runner's workers then stop.
-// Catches: a shard worker without catchWorkerPanic (the test binary dies)
+// Catches: a shard worker without CatchWorkerPanic (the test binary dies)
 // and a runner that drops the panic (run returns normally).
 func TestShardPanicRaisedInCaller(t *testing.T) {
 	opts, err := normalizeOptions("test", deepSVDD{}, opts("hidden", "4,2"))

@@ -561,12 +561,16 @@ func copyDir(t *testing.T, src, dst string) {
 // TestCrashDuringUpdateDelete kills the real binary (kill -9) at several
 // moments of an UPDATE and a DELETE that change rows in every data file
 // of a 200,000-row table (files of 256 KB, so about thirty of them, each
-// rewritten by the statement): after a restart the table holds exactly
-// the contents before the statement or after it, never a mix (some files
-// rewritten, others not), and a statement reported successful is never
-// lost. Bugs caught: a segment rewrite committed file by file, replaced
-// files deleted before the commit, a commit acknowledged before it is
-// durable.
+// given a position delete file by the statement), of a point UPDATE and
+// a point DELETE by primary key (one delete file each), and of a DELETE
+// of a range that passes the compaction threshold of its data file (a
+// row delta, then the compaction that rewrites the file without its
+// deleted rows): after a restart the table holds exactly the contents
+// before the statement or after it, never a mix (some delete files
+// committed, others not), and a statement reported successful is never
+// lost. Bugs caught: a change committed file by file, delete files or
+// replaced files removed before the commit, a commit acknowledged
+// before it is durable, a compaction that loses or resurrects rows.
 func TestCrashDuringUpdateDelete(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and rewrites a large table")
@@ -578,9 +582,13 @@ func TestCrashDuringUpdateDelete(t *testing.T) {
 		t.Fatalf("%d data files, want many (--data-file-size 256K)", len(n))
 	}
 	const contents = "SELECT COUNT(*), SUM(id), SUM(a) FROM c.t"
+	const compaction = "DELETE FROM c.t WHERE id BETWEEN 1000 AND 3000"
 	for _, stmt := range []string{
 		"UPDATE c.t SET a = a + 1 WHERE id % 10 = 3",
 		"DELETE FROM c.t WHERE id % 100 = 7",
+		"UPDATE c.t SET a = a + 1 WHERE id = 123457",
+		"DELETE FROM c.t WHERE id = 7654",
+		compaction,
 	} {
 		// Once to the end on a copy: its time aims the kills, its
 		// result is the state the next statement starts from.
@@ -596,6 +604,9 @@ func TestCrashDuringUpdateDelete(t *testing.T) {
 		db.Close()
 		p.kill()
 		t.Logf("%s takes %v on %d rows", stmt, full, crashRows)
+		if cur := latestMetadata(t, done, "c", "t").currentSnapshot(); (cur.Summary["anomalydb.maintenance"] == "compaction") != (stmt == compaction) {
+			t.Fatalf("%s: the last commit's summary %v; want a compaction after (and only after) %s", stmt, cur.Summary, compaction)
+		}
 
 		for _, frac := range []float64{0.3, 0.7, 0.95, 1.1} {
 			work := t.TempDir()

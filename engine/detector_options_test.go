@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/anomalydb/anomalydb/detectors"
@@ -40,10 +41,36 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (w_con = -1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (beta1 = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (cycle = false) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"alad", "CREATE DETECTOR e USING alad WITH (cycle = 'maybe') AS SELECT f0, f1 FROM thyroid", 1210},
+		{"alad", "CREATE DETECTOR e USING alad WITH (latent = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"alad", "CREATE DETECTOR e USING alad WITH (w_con = 50) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"vae", "CREATE DETECTOR e USING vae WITH (w_adv = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"fence_gan", "CREATE DETECTOR e USING fence_gan WITH (gamma = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"fence_gan", "CREATE DETECTOR e USING fence_gan WITH (w_con = 1) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (alpha = 0.5) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet AS SELECT f0, f1 FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label') AS SELECT x, y, 1 AS label FROM unlab", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', margin = 1000) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', ensemble_size = 0) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (label = 'label', batch_size = 3) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"anogan", "CREATE DETECTOR e USING anogan WITH (search_steps = -1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"anogan", "CREATE DETECTOR e USING anogan WITH (kappa = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"fast_anogan", "CREATE DETECTOR e USING fast_anogan WITH (n_critic = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"fast_anogan", "CREATE DETECTOR e USING fast_anogan WITH (search_steps = 10) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ganomaly", "CREATE DETECTOR e USING ganomaly WITH (search_steps = 10) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet AS SELECT f0, f1 FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet WITH (eta = 1, label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet WITH (margin = 0, label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet WITH (batch_size = 1, label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"devnet", "CREATE DETECTOR e USING devnet WITH (score = 'signed', label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (margin = 1000) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (anomaly_share = 0.6, normal_share = 0.6) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (anomaly_target = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"sdor", "CREATE DETECTOR e USING sdor WITH (iterations = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"goad", "CREATE DETECTOR e USING goad WITH (transforms = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"goad", "CREATE DETECTOR e USING goad WITH (nu = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {
@@ -51,6 +78,14 @@ func TestDetectorOptionErrors(t *testing.T) {
 			continue
 		}
 		expectErr(t, db, c.query, c.code)
+	}
+	// Rows labelled 0 and NULL only: devnet (like deep_sad) says what it
+	// lacks.
+	for _, alg := range []string{"deep_sad", "devnet"} {
+		msg := expectErr(t, db, "CREATE DETECTOR e USING "+alg+" WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210)
+		if !strings.Contains(msg, "no labelled anomaly") || !strings.Contains(msg, "labelled 1") {
+			t.Errorf("%s without a row labelled 1: %q does not say it needs one", alg, msg)
+		}
 	}
 	if rows := queryRows(t, db, "SHOW DETECTORS"); len(rows) != 0 {
 		t.Fatalf("failed statements created detectors: %v", rows)

@@ -43,21 +43,7 @@ import (
 // ANOMALYDB_CLIENTS=1 is set (make test installs it with make
 // clients-deps), and skips it otherwise.
 func TestDuckDBReadsTheCurrentSnapshot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs DuckDB under node")
-	}
-	script := filepath.Join(repoRoot(), "scripts", "duckdb", "read_parquet.js")
-	_, err := os.Stat(filepath.Join(repoRoot(), "scripts", "duckdb", "node_modules", "@duckdb", "node-api", "package.json"))
-	requireTool(t, "node and scripts/duckdb/node_modules/@duckdb/node-api (npm ci in scripts/duckdb/)", lookAny("node") && err == nil)
-
-	bin := buildBinary(t)
-	data := t.TempDir()
-	p := startProc(t, bin, data)
-	db := openDSN(t, "root:@tcp("+p.addr+")/")
-	mustExecAll(t, db,
-		"CREATE DATABASE duck",
-		"CREATE TABLE duck.t (id BIGINT PRIMARY KEY, n INT, x DOUBLE, f FLOAT, amount DECIMAL(12,3), name VARCHAR(40), d DATE, ts DATETIME(6))",
-	)
+	script, data, p, db := duckServer(t)
 	// Each statement commits one snapshot. After the UPDATEs and the
 	// DELETE rewrite the table, the two small INSERTs each add a data
 	// file of their own (too small to be merged with the one before).
@@ -117,6 +103,72 @@ func TestDuckDBReadsTheCurrentSnapshot(t *testing.T) {
 	for i := range want {
 		for j := range cols {
 			if !duckSameValue(gotTypes[j], got.Rows[i][j], want[i][j]) {
+				bad++
+				if bad <= 10 {
+					t.Errorf("row %d (id %s), column %s: DuckDB %s, server %s", i, duckShow(want[i][0]), cols[j], duckShow(got.Rows[i][j]), duckShow(want[i][j]))
+				}
+			}
+		}
+	}
+	if bad > 10 {
+		t.Errorf("... %d differing values in all", bad)
+	}
+}
+
+// TestDuckDBReadsPositionDeletes is TestDuckDBReadsTheCurrentSnapshot
+// for a table changed by merge-on-read: UPDATEs and DELETEs of a
+// 3,000-row data file (above storage's CopyOnWriteRows) write Iceberg
+// v2 position delete files instead of rewriting it, and DuckDB, reading
+// the snapshot's data files less the rows its delete files name (an
+// anti-join on the file path as the manifests list it and the row
+// position), gets exactly the rows and values of SELECT *. Bugs caught:
+// delete files with wrong positions or file paths, or not listed by the
+// snapshot's manifests (DuckDB would return deleted or stale rows), and
+// a server that ignores them.
+func TestDuckDBReadsPositionDeletes(t *testing.T) {
+	script, data, p, db := duckServer(t)
+	mustExec(t, db, duckInsert(0, 3000))
+	mustExecAll(t, db,
+		"UPDATE duck.t SET x = x * 2, name = CONCAT(name, '!'), amount = amount + 1 WHERE id % 5 = 0",
+		"DELETE FROM duck.t WHERE id % 97 = 0",
+		"UPDATE duck.t SET d = NULL, n = -n WHERE id = 1234",
+		"DELETE FROM duck.t WHERE id = 2001",
+	)
+	cols, want := duckTextRows(t, db, "SELECT * FROM duck.t ORDER BY id")
+	if wantRows := 3000 - 31 - 1; len(want) != wantRows {
+		t.Fatalf("the server returned %d rows, want %d", len(want), wantRows)
+	}
+	p.stop(t, syscall.SIGTERM)
+
+	files := duckSnapshotDeletes(t, data, "duck", "t")
+	if len(files.Deletes) < 4 || len(files.Data) < 2 {
+		t.Fatalf("the current snapshot lists %d data files and %d delete files; want the first data file kept with a delete file per statement", len(files.Data), len(files.Deletes))
+	}
+	in := map[string]any{"orderBy": "id"}
+	var paths, listed, deletes []string
+	for _, f := range files.Data {
+		paths, listed = append(paths, f.Path), append(listed, f.Listed)
+	}
+	for _, f := range files.Deletes {
+		deletes = append(deletes, f.Path)
+	}
+	in["files"], in["listed"], in["deletes"] = paths, listed, deletes
+	got := duckReadInput(t, script, in)
+	t.Logf("DuckDB %s read %d rows from %d data files less %d delete files", got.DuckDB, len(got.Rows), len(files.Data), len(files.Deletes))
+	var gotNames []string
+	for _, c := range got.Columns {
+		gotNames = append(gotNames, c.Name)
+	}
+	if !reflect.DeepEqual(gotNames, cols) {
+		t.Fatalf("DuckDB's columns %q, the server's %q", gotNames, cols)
+	}
+	if len(got.Rows) != len(want) {
+		t.Fatalf("DuckDB read %d rows, the server returned %d", len(got.Rows), len(want))
+	}
+	bad := 0
+	for i := range want {
+		for j := range cols {
+			if !duckSameValue(got.Columns[j].Type, got.Rows[i][j], want[i][j]) {
 				bad++
 				if bad <= 10 {
 					t.Errorf("row %d (id %s), column %s: DuckDB %s, server %s", i, duckShow(want[i][0]), cols[j], duckShow(got.Rows[i][j]), duckShow(want[i][j]))
@@ -203,24 +255,44 @@ func duckTextRows(t *testing.T, db *gosql.DB, q string) ([]string, [][]*string) 
 	return cols, out
 }
 
+// duckSnapshotDeletes opens the data directory of a stopped server and
+// returns the data files and position delete files of the current
+// snapshot of db.table.
+func duckSnapshotDeletes(t *testing.T, data, db, table string) storage.SnapshotFiles {
+	t.Helper()
+	files, err := storedTable(t, data, db, table).SnapshotFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
 // duckSnapshotFiles opens the data directory of a stopped server and returns
-// the data files of the current snapshot of db.table.
+// the data files of the current snapshot of db.table (an error if it has
+// delete files: Table.DataFiles).
 func duckSnapshotFiles(t *testing.T, data, db, table string) []string {
+	t.Helper()
+	files, err := storedTable(t, data, db, table).DataFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// storedTable opens the data directory of a stopped server, closed when
+// the test ends, and returns its table db.table.
+func storedTable(t *testing.T, data, db, table string) *storage.Table {
 	t.Helper()
 	st, err := storage.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	tbl, err := st.Table(db, table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := tbl.DataFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return tbl
 }
 
 // duckResult is what scripts/duckdb/read_parquet.js prints.
@@ -235,8 +307,14 @@ type duckResult struct {
 
 // duckRead runs the DuckDB script on files, ordered by the column orderBy.
 func duckRead(t *testing.T, script string, files []string, orderBy string) duckResult {
+	return duckReadInput(t, script, map[string]any{"files": files, "orderBy": orderBy})
+}
+
+// duckReadInput runs the DuckDB script on the input in (see
+// scripts/duckdb/read_parquet.js).
+func duckReadInput(t *testing.T, script string, input map[string]any) duckResult {
 	t.Helper()
-	in, err := json.Marshal(map[string]any{"files": files, "orderBy": orderBy})
+	in, err := json.Marshal(input)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,4 +381,29 @@ func duckShow(s *string) string {
 		return "NULL"
 	}
 	return strconv.Quote(*s)
+}
+
+// duckServer skips in -short mode, requires node and the DuckDB package
+// (see TestDuckDBReadsTheCurrentSnapshot), starts the real binary on a
+// new data directory and creates table duck.t with a column of each type
+// the storage mapping covers. It returns DuckDB's reader script, the
+// data directory, the server and a connection.
+func duckServer(t *testing.T) (script, data string, p *proc, db *gosql.DB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary and runs DuckDB under node")
+	}
+	script = filepath.Join(repoRoot(), "scripts", "duckdb", "read_parquet.js")
+	_, err := os.Stat(filepath.Join(repoRoot(), "scripts", "duckdb", "node_modules", "@duckdb", "node-api", "package.json"))
+	requireTool(t, "node and scripts/duckdb/node_modules/@duckdb/node-api (npm ci in scripts/duckdb/)", lookAny("node") && err == nil)
+
+	bin := buildBinary(t)
+	data = t.TempDir()
+	p = startProc(t, bin, data)
+	db = openDSN(t, "root:@tcp("+p.addr+")/")
+	mustExecAll(t, db,
+		"CREATE DATABASE duck",
+		"CREATE TABLE duck.t (id BIGINT PRIMARY KEY, n INT, x DOUBLE, f FLOAT, amount DECIMAL(12,3), name VARCHAR(40), d DATE, ts DATETIME(6))",
+	)
+	return script, data, p, db
 }

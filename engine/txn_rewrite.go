@@ -8,9 +8,9 @@ package engine
 // key (key_check.go), or, without one, when a row must be found by its
 // values (then every segment is read and its rows' keys taken). Rows
 // become SQL rows one at a time, as they are needed. At COMMIT only the
-// segments with deleted rows are rewritten, filtered
+// deleted rows are recorded, per segment, in a position delete file
 // (storage.Table.RewriteSegments): an UPDATE or DELETE of a few rows of a
-// large table writes a few files.
+// large table writes a few small files and rewrites no data file.
 //
 // Rows are numbered by position: the base rows by their row number in
 // the base (0 ≤ i < nBase), the rows added since the switch (inserted,
@@ -355,27 +355,26 @@ func (rw *rewriteState) survivors() (map[int]arrow.RecordBatch, error) {
 	return out, nil
 }
 
-// segmentChange is the commit of overwrite mode: every segment with
-// deleted rows is replaced by its live rows, the live added rows
-// appended.
+// segmentChange is the commit of overwrite mode: the deleted rows of
+// every base segment (which storage records in position delete files,
+// rewriting no data file), the live added rows appended.
 func (rw *rewriteState) segmentChange(schema *arrow.Schema) (storage.SegmentChange, error) {
-	surv, err := rw.survivors()
-	if err != nil {
-		return storage.SegmentChange{}, err
-	}
-	c := storage.SegmentChange{Replace: map[int][]arrow.RecordBatch{}}
-	for b, rec := range surv {
-		c.Replace[b] = nil
-		if rec != nil {
-			c.Replace[b] = []arrow.RecordBatch{rec}
+	c := storage.SegmentChange{Delete: map[int][]int64{}}
+	for b, s := range rw.segs {
+		if s == nil || s.dead == 0 {
+			continue
 		}
+		rows := make([]int64, 0, s.dead)
+		for r, alive := range s.alive {
+			if !alive {
+				rows = append(rows, int64(r))
+			}
+		}
+		c.Delete[b] = rows
 	}
 	if added := rw.liveAdded(); len(added) > 0 {
 		rec, err := rowsToRecord(memory.DefaultAllocator, schema, added)
 		if err != nil {
-			for _, bs := range c.Replace {
-				releaseAll(bs)
-			}
 			return storage.SegmentChange{}, err
 		}
 		c.Append = []arrow.RecordBatch{rec}

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,17 +10,19 @@ import (
 	"github.com/anomalydb/anomalydb/engine"
 )
 
-// TestUpdateDeleteRewriteOnlyTheirFiles runs a server whose data files
+// TestUpdateDeleteWritePositionDeletes runs a server whose data files
 // hold 64 KB of rows, fills a table with a primary key and one without
 // (20,000 rows, a dozen files each), and checks that a single-row UPDATE
 // or DELETE, found through the key or by its values, commits a snapshot
-// that replaces one file (its rows: about a dozenth of the table, not the
-// table), and that the contents are right, in the transaction that made
-// the change, after ROLLBACK, and after a restart. Bugs caught: a
-// rewrite of the whole table; a changed file kept or an unchanged one
-// dropped; a row found in the wrong segment; an updated row lost or
-// duplicated.
-func TestUpdateDeleteRewriteOnlyTheirFiles(t *testing.T) {
+// that rewrites no data file: one position delete file deleting one row,
+// and for an UPDATE one new data file of one row (merge-on-read,
+// storage/deletes.go); and that the contents are right, in the
+// transaction that made the change, after ROLLBACK, and after a restart
+// (which reads the delete files). Bugs caught: a rewrite of a data file
+// or of the whole table; a row found in the wrong segment or deleted at
+// the wrong position; an updated row lost or duplicated; delete files
+// ignored after a restart.
+func TestUpdateDeleteWritePositionDeletes(t *testing.T) {
 	dir := t.TempDir()
 	start := func() *testServer {
 		return startServerConfig(t, engine.Config{DataDir: dir, DataFileBytes: 64 << 10})
@@ -41,35 +44,57 @@ func TestUpdateDeleteRewriteOnlyTheirFiles(t *testing.T) {
 		}
 		mustExec(t, db, b.String())
 	}
-	lastChange := func(table string) (added, deleted int) {
+	base := map[string]string{} // the snapshot before the changes
+	for _, table := range []string{"k", "h"} {
+		snaps := showSnapshots(t, db, table)
+		base[table] = snaps[len(snaps)-1].id()
+	}
+	lastChange := func(table string) map[string]int {
 		md := latestMetadata(t, dir, "w", table)
+		out := map[string]int{}
 		for _, s := range md.Snapshots {
 			if md.Current != nil && s.ID == *md.Current {
-				added, _ = strconv.Atoi(s.Summary["added-records"])
-				deleted, _ = strconv.Atoi(s.Summary["deleted-records"])
+				for _, k := range []string{"added-records", "deleted-records", "added-data-files", "deleted-data-files", "added-position-deletes", "added-position-delete-files"} {
+					out[k], _ = strconv.Atoi(s.Summary[k])
+				}
 			}
 		}
-		return added, deleted
+		return out
 	}
-	for _, c := range []struct{ table, stmt string }{
-		{"k", "UPDATE k SET v = -1 WHERE id = 12345"},
-		{"k", "DELETE FROM k WHERE id = 777"},
-		{"h", "UPDATE h SET v = -1 WHERE id = 12345"},
-		{"h", "DELETE FROM h WHERE id = 777"},
+	for _, c := range []struct {
+		table, stmt string
+		added       int
+	}{
+		{"k", "UPDATE k SET v = -1 WHERE id = 12345", 1},
+		{"k", "DELETE FROM k WHERE id = 777", 0},
+		{"h", "UPDATE h SET v = -1 WHERE id = 12345", 1},
+		{"h", "DELETE FROM h WHERE id = 777", 0},
 	} {
 		mustExec(t, db, c.stmt)
-		added, deleted := lastChange(c.table)
-		if deleted == 0 || deleted > rows/5 || added > deleted {
-			t.Errorf("%s: the snapshot added %d and deleted %d records; want the rows of one file of the %d", c.stmt, added, deleted, rows)
+		want := map[string]int{"added-records": c.added, "added-data-files": c.added, "added-position-deletes": 1, "added-position-delete-files": 1,
+			"deleted-records": 0, "deleted-data-files": 0}
+		if got := lastChange(c.table); !maps.Equal(got, want) {
+			t.Errorf("%s: the snapshot summary counts %v; want %v (one position delete, no data file rewritten)", c.stmt, got, want)
 		}
 	}
 	check := func(when string) {
 		t.Helper()
 		for _, table := range []string{"k", "h"} {
+			// First (after a restart, before any scan): COUNT(*) from the
+			// snapshot's metadata, which must subtract the deletes.
+			expectRows(t, db, "SELECT COUNT(*) FROM "+table, [][]string{r(fmt.Sprint(rows - 1))})
+			if snaps := showSnapshots(t, db, table); snaps[len(snaps)-1].total() != fmt.Sprint(rows-1) {
+				t.Errorf("%s: SHOW SNAPSHOTS gives the current snapshot of %s %s rows, want %d", when, table, snaps[len(snaps)-1].total(), rows-1)
+			}
+			// Point lookups (through the index on k) and the scan.
+			expectRows(t, db, fmt.Sprintf("SELECT id FROM %s WHERE id IN (776, 777, 778) ORDER BY id", table), [][]string{r("776"), r("778")})
 			expectRows(t, db, fmt.Sprintf("SELECT COUNT(*), SUM(v = -1), SUM(id = 777), CAST(SUM(id) AS SIGNED), MIN(v) FROM %s", table),
 				[][]string{r(fmt.Sprint(rows-1), "1", "0", fmt.Sprint(rows*(rows-1)/2-777), "-1")})
 			expectRows(t, db, fmt.Sprintf("SELECT id, v, s FROM %s WHERE id IN (12344, 12345, 12346) ORDER BY id", table),
 				[][]string{r("12344", "12344.5", "s4"), r("12345", "-1", "s5"), r("12346", "12346.5", "s6")})
+			// The snapshot before the changes, without their deletes.
+			expectRows(t, db, fmt.Sprintf("SELECT COUNT(*), SUM(id = 777), SUM(v = -1) FROM %s AS OF %s", table, base[table]), [][]string{r(fmt.Sprint(rows), "1", "0")})
+			expectRows(t, db, fmt.Sprintf("SELECT v FROM %s AS OF %s WHERE id = 12345", table, base[table]), [][]string{r("12345.5")})
 		}
 	}
 	check("after the changes")

@@ -174,14 +174,15 @@ func (t *Table) alterLocked(a alteration) (*Data, error) {
 		err = txn.SetProperties(props)
 	}
 	if err == nil && writeFiles {
-		replaced := make([]iceberg.DataFile, len(t.files))
-		for i, f := range t.files {
-			replaced[i] = f.df
-		}
+		replaced, dels := filesOf(t.files)
 		switch {
 		case len(replaced) == 0 && len(added) == 0:
 		case len(replaced) == 0:
 			err = txn.AddDataFiles(ctx, added, nil, table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck())
+		case len(dels) > 0:
+			// The position delete files go with the data files they
+			// apply to (deletes.go).
+			err = txn.ReplaceFiles(ctx, replaced, added, dels, nil, table.WithoutAutoNameMapping())
 		default:
 			err = txn.ReplaceDataFilesWithDataFiles(ctx, replaced, added, nil, table.WithoutAutoNameMapping())
 		}

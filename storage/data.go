@@ -20,7 +20,9 @@ import (
 // Parquet file when first used and kept in the store's cache within the
 // store's memory budget (Options.CacheBytes), or a record batch held in
 // memory (the rows of a change not committed yet, and the rows of tables
-// whose files carry delete files written by other engines). Segment and
+// whose files carry equality delete files or deletion vectors written by
+// other engines). A data file's segment leaves out the rows its position
+// delete files delete (deletes.go). Segment and
 // Scan read segments one at a time, so a scan of a table larger than
 // memory holds only what it reads at a time plus the cache; ReadRows
 // reads a few rows of a segment without decoding its whole file
@@ -173,10 +175,14 @@ func (d *Data) SegmentRows(i int) int64 { return d.segs[i].rows }
 
 // SegmentID identifies the rows of segment i: two segments (of any two
 // Datas of the store) with the same non-empty id hold the same rows, in
-// the same order (a data file's path; a data file never changes).
+// the same order (a data file's path, which never changes, and the
+// number of its rows deleted, which only grows; see deletes.go).
 func (d *Data) SegmentID(i int) string {
 	s := d.segs[i]
 	if s.file != nil {
+		if n := len(s.file.dels); n > 0 {
+			return fmt.Sprintf("%s#%d", s.file.task.File.FilePath(), n)
+		}
 		return s.file.task.File.FilePath()
 	}
 	return fmt.Sprintf("memory:%d", s.mem)

@@ -113,9 +113,14 @@
 //
 // Another engine can read a table with any Hadoop-catalog implementation
 // pointed at <dataDir>/warehouse, or directly from its latest
-// vN.metadata.json. Writes are copy-on-write (no delete files), so the
-// Parquet files Table.DataFiles lists hold exactly the table's rows:
-// engine/duckdb_test.go reads them with DuckDB.
+// vN.metadata.json. UPDATE and DELETE (Table.RewriteSegments) record
+// deleted rows in Iceberg v2 position delete files (merge-on-read,
+// deletes.go), which any Iceberg reader applies; Table.SnapshotFiles
+// lists a snapshot's data files and delete files, and
+// engine/duckdb_test.go reads them with DuckDB (an anti-join on the data
+// file's path and the row position). Table.DataFiles lists the data
+// files of a snapshot without delete files, which then hold exactly the
+// table's rows.
 //
 // # Atomicity and crash recovery
 //
@@ -244,7 +249,17 @@
 // Options.MergeFiles files would be merged, so a stream of small INSERTs
 // leaves a logarithmic number of files (plus fewer than MergeFiles), and
 // most of its commits are plain appends, which cost much less than a
-// commit that replaces files. Manifests are merged on
+// commit that replaces files. A change by RewriteSegments writes, per
+// data file it deletes rows of, a position delete file, and its new rows
+// to a new data file, as one row-delta snapshot, rewriting no data file
+// (unless they hold at most Options.CopyOnWriteRows rows together: then
+// it rewrites them). After such a commit, maintenance (compact.go)
+// rewrites, in one commit of its own that changes no row and may change
+// the row order, the data files of which CompactDeletedShare of the rows
+// are deleted or that carry more than CompactDeleteFiles delete files,
+// and merges the small data files UPDATEs left at the end of the table
+// as appends merge theirs; every write that removes a data file removes
+// its delete files with it. Manifests are merged on
 // append (commit.manifest-merge.enabled). Once a table has more than
 // Options.MaxSnapshots snapshots the older ones are expired and the files
 // only they use are deleted; old metadata versions beyond the last ten are

@@ -181,7 +181,7 @@ func (s *Store) CommitTables(changes []TableChange) error {
 	// Only tables with something to write take part.
 	var parts []int
 	for i, c := range sorted {
-		if rows[i] > 0 || (c.Rewrite != nil && len(c.Table.files) > 0) || len(segs[i].Replace) > 0 {
+		if rows[i] > 0 || (c.Rewrite != nil && len(c.Table.files) > 0) || len(segs[i].Replace) > 0 || len(segs[i].Delete) > 0 {
 			parts = append(parts, i)
 		}
 	}
@@ -281,6 +281,18 @@ type intentTable struct {
 	Base    int64    `json:"base-snapshot-id"`
 	Added   []string `json:"added-data-files"`
 	Removed []string `json:"removed-data-files"`
+	// AddedDeletes are the position delete files the commit adds (a
+	// row delta, deletes.go), RemovedDeletes the delete files it
+	// removes with the data files they apply to.
+	AddedDeletes   []intentDelete `json:"added-delete-files,omitempty"`
+	RemovedDeletes []string       `json:"removed-delete-files,omitempty"`
+}
+
+// intentDelete is a position delete file an intent adds, and the data
+// file whose rows it deletes.
+type intentDelete struct {
+	Path     string `json:"path"`
+	DataFile string `json:"data-file"`
 }
 
 // valid reports whether in, read from the intent file named name, is
@@ -311,6 +323,9 @@ func (s *Store) commitStaged(writes []*staged) error {
 			Base:     snapshotID(w.t.ice),
 			Added:    filePaths(w.added),
 			Removed:  filePaths(w.replaced),
+
+			AddedDeletes:   intentDeletes(w.delAdded),
+			RemovedDeletes: filePaths(w.delRemoved),
 		})
 	}
 	for _, w := range writes {
@@ -421,6 +436,19 @@ func (s *Store) removeIntent(path string) error {
 		return err
 	}
 	return s.syncDir(filepath.Dir(path))
+}
+
+// intentDeletes describes the position delete files dfs for an intent.
+func intentDeletes(dfs []iceberg.DataFile) []intentDelete {
+	var out []intentDelete
+	for _, df := range dfs {
+		target := ""
+		if ref := df.ReferencedDataFile(); ref != nil {
+			target = *ref
+		}
+		out = append(out, intentDelete{Path: df.FilePath(), DataFile: target})
+	}
+	return out
 }
 
 func filePaths(dfs []iceberg.DataFile) []string {
@@ -551,7 +579,14 @@ func (s *Store) rollForward(id string, e intentTable) error {
 		}
 		st.added = append(st.added, df)
 	}
-	if len(e.Removed) > 0 {
+	for _, d := range e.AddedDeletes {
+		df, err := deleteEntryOf(ctx, fsys, ice.Spec(), d.Path, d.DataFile)
+		if err != nil {
+			return fmt.Errorf("delete file %s of %s.%s: %w", d.Path, e.Database, e.Table, err)
+		}
+		st.delAdded = append(st.delAdded, df)
+	}
+	if len(e.Removed)+len(e.RemovedDeletes) > 0 {
 		tasks, err := ice.Scan().PlanFiles(ctx)
 		if err != nil {
 			return fmt.Errorf("planning scan of %s.%s: %w", e.Database, e.Table, err)
@@ -559,6 +594,9 @@ func (s *Store) rollForward(id string, e intentTable) error {
 		live := map[string]iceberg.DataFile{}
 		for _, task := range tasks {
 			live[task.File.FilePath()] = task.File
+			for _, df := range task.DeleteFiles {
+				live[df.FilePath()] = df
+			}
 		}
 		for _, p := range e.Removed {
 			df, ok := live[p]
@@ -566,6 +604,13 @@ func (s *Store) rollForward(id string, e intentTable) error {
 				return fmt.Errorf("data file %s to remove is not in %s.%s", p, e.Database, e.Table)
 			}
 			st.replaced = append(st.replaced, df)
+		}
+		for _, p := range e.RemovedDeletes {
+			df, ok := live[p]
+			if !ok {
+				return fmt.Errorf("delete file %s to remove is not in %s.%s", p, e.Database, e.Table)
+			}
+			st.delRemoved = append(st.delRemoved, df)
 		}
 	}
 	txn, err := st.transaction(iceberg.Properties{propTxn: id})

@@ -85,6 +85,22 @@ func (e *plEnv) overwriteRows(s *Store, db, name string, start, n int64) error {
 	return tbl.Overwrite([]arrow.RecordBatch{rec})
 }
 
+// deleteRows deletes rows of the segments of db.name (by row number in
+// each) and appends the rows [start, start+n), as one RewriteSegments.
+func (e *plEnv) deleteRows(s *Store, name string, del map[int][]int64, start, n int64) error {
+	tbl, err := s.Table("db", name)
+	if err != nil {
+		return err
+	}
+	return tbl.RewriteSegments(func(cur *Data) (SegmentChange, error) {
+		c := SegmentChange{Delete: del}
+		if n > 0 {
+			c.Append = []arrow.RecordBatch{makeBatch(e.mem, cur.Schema(), start, n)}
+		}
+		return c, nil
+	})
+}
+
 // powerLossCases are the operations TestPowerLoss checks.
 func powerLossCases() []powerLossCase {
 	tableOf20 := func(e *plEnv, s *Store) {
@@ -216,6 +232,61 @@ func powerLossCases() []powerLossCase {
 					}
 					defer b.Release()
 					return []arrow.RecordBatch{b.NewSlice(3, 17)}, nil
+				})
+			},
+		},
+		{
+			// Merge-on-read (deletes.go): a position delete file and a
+			// data file of new rows, one row delta.
+			name:  "RewriteSegments/position deletes",
+			opts:  Options{CopyOnWriteRows: -1},
+			setup: tableOf20,
+			op: func(e *plEnv, s *Store) error {
+				return e.deleteRows(s, "t", map[int][]int64{0: {2, 5}}, 50, 2)
+			},
+		},
+		{
+			// A delete that passes CompactDeletedShare: the row delta,
+			// then the compaction that rewrites the file (compact.go),
+			// both showing the new rows.
+			name:  "RewriteSegments/deletes and compaction",
+			opts:  Options{CopyOnWriteRows: -1},
+			setup: tableOf20,
+			op: func(e *plEnv, s *Store) error {
+				return e.deleteRows(s, "t", map[int][]int64{0: {0, 1, 2, 3, 7, 9}}, 0, 0)
+			},
+		},
+		{
+			// Deletes from a small file rewrite it (copy-on-write):
+			// its data file replaced, no delete file.
+			name:  "RewriteSegments/small file rewritten",
+			setup: tableOf20,
+			op: func(e *plEnv, s *Store) error {
+				return e.deleteRows(s, "t", map[int][]int64{0: {2, 5}}, 50, 2)
+			},
+		},
+		{
+			// A multi-table commit with position deletes: the intent
+			// names the delete files, which recovery commits.
+			name:  "CommitTables/deletes+append",
+			opts:  Options{CopyOnWriteRows: -1},
+			setup: twoTablesPL,
+			op: func(e *plEnv, s *Store) error {
+				a, err := s.Table("db", "a")
+				if err != nil {
+					return err
+				}
+				b, err := s.Table("db", "b")
+				if err != nil {
+					return err
+				}
+				rec := makeBatch(e.mem, b.Schema(), 110, 3)
+				defer rec.Release()
+				return s.CommitTables([]TableChange{
+					{Table: a, Segments: func(cur *Data) (SegmentChange, error) {
+						return SegmentChange{Delete: map[int][]int64{0: {1, 4}}, Append: []arrow.RecordBatch{makeBatch(e.mem, cur.Schema(), 60, 1)}}, nil
+					}},
+					{Table: b, Append: []arrow.RecordBatch{rec}},
 				})
 			},
 		},

@@ -79,9 +79,10 @@ func (d *Data) ReadRows(i int, rows []int64, cols []int) (arrow.RecordBatch, err
 	return s.file.readRows(out, rows, cols, s.rows)
 }
 
-// cached returns the file's cached rows (a new reference), if cached.
+// cached returns the file's cached live rows (a new reference), if
+// cached.
 func (f *fileSource) cached() (arrow.RecordBatch, bool) {
-	return f.store.cache.peek(cacheKey{path: f.task.File.FilePath(), schema: f.schema})
+	return f.store.cache.peek(f.key())
 }
 
 // peek returns the batch of key (a new reference) if it is cached,
@@ -136,8 +137,9 @@ func (c *batchCache) putFooter(path string, md *metadata.FileMetaData) {
 	}
 }
 
-// readRows reads rows (of a file of segRows rows) from the row groups
-// holding them, columns cols of f.schema, as a batch of schema out.
+// readRows reads live rows rows (of a file of segRows live rows) from the
+// row groups holding them, columns cols of f.schema, as a batch of schema
+// out.
 func (f *fileSource) readRows(out *arrow.Schema, rows []int64, cols []int, segRows int64) (arrow.RecordBatch, error) {
 	ctx := f.store.ctx
 	if err := ctx.Err(); err != nil {
@@ -172,8 +174,8 @@ func (f *fileSource) readRows(out *arrow.Schema, rows []int64, cols []int, segRo
 	if footer == nil {
 		f.store.cache.putFooter(path, pr.MetaData())
 	}
-	if n := pr.NumRows(); n != segRows {
-		return fail(fmt.Errorf("it holds %d rows where the table's metadata says %d", n, segRows))
+	if n := pr.NumRows(); n != f.task.File.Count() {
+		return fail(fmt.Errorf("it holds %d rows where the table's metadata says %d", n, f.task.File.Count()))
 	}
 
 	// The file's leaf column of each requested column, by field ID.
@@ -192,6 +194,9 @@ func (f *fileSource) readRows(out *arrow.Schema, rows []int64, cols []int, segRo
 		defer rec.Release()
 		return pickRows(f.store.opts.Allocator, out, rec, cols, rows)
 	}
+
+	// From here on rows are positions in the file.
+	rows = filePositions(f.dels, rows)
 
 	// The row groups holding rows, and the first row of each.
 	md := pr.MetaData()

@@ -29,6 +29,7 @@ type fileSource struct {
 	task   table.FileScanTask
 	schema *arrow.Schema // declared schema of the rows
 	table  string        // "db.name", for errors
+	dels   []int64       // deleted positions of the file, ascending (deletes.go)
 }
 
 // fileSegments returns one segment per data file of files, read with the
@@ -42,19 +43,37 @@ func (t *Table) fileSegments(ice *table.Table, schema *arrow.Schema, files []fil
 			task:   table.FileScanTask{File: f.df, Start: 0, Length: f.df.FileSizeBytes()},
 			schema: schema,
 			table:  t.db + "." + t.name,
+			dels:   f.dels.positions(),
 		}}
 	}
 	return segs
 }
 
-// get returns the file's rows (a new reference), which must number rows,
-// from the cache or read from disk.
-func (f *fileSource) get(rows int64) (arrow.RecordBatch, error) {
-	key := cacheKey{path: f.task.File.FilePath(), schema: f.schema}
-	return f.store.cache.get(key, func() (arrow.RecordBatch, error) { return f.read(rows) })
+// key is the cache key of the file's live rows converted to f.schema.
+func (f *fileSource) key() cacheKey {
+	return cacheKey{path: f.task.File.FilePath(), schema: f.schema, deleted: len(f.dels)}
 }
 
-// read reads the file's rows as one batch of f.schema.
+// get returns the file's live rows (a new reference), which must number
+// rows, from the cache or read from disk.
+func (f *fileSource) get(rows int64) (arrow.RecordBatch, error) {
+	return f.store.cache.get(f.key(), func() (arrow.RecordBatch, error) {
+		all, err := f.read(f.task.File.Count())
+		if err != nil || len(f.dels) == 0 {
+			return all, err
+		}
+		defer all.Release()
+		live, err := filterDeleted(f.store.opts.Allocator, all, f.dels)
+		if err == nil && live.NumRows() != rows {
+			live.Release()
+			return nil, fmt.Errorf("%w: table %s: data file %s holds %d rows after its deletes where the table's metadata says %d", ErrDamaged, f.table, f.task.File.FilePath(), live.NumRows(), rows)
+		}
+		return live, err
+	})
+}
+
+// read reads all the file's rows, deleted ones included, as one batch
+// of f.schema.
 func (f *fileSource) read(rows int64) (arrow.RecordBatch, error) {
 	ctx := f.store.ctx
 	fail := func(err error) (arrow.RecordBatch, error) {
@@ -191,11 +210,13 @@ func sumRows(bs []arrow.RecordBatch) int64 {
 	return n
 }
 
-// cacheKey names a decoded data file: its path and the schema its rows
-// were converted to.
+// cacheKey names a decoded data file: its path, the schema its rows
+// were converted to, and how many of its rows are deleted (they only
+// grow, so the count tells two states of the file apart).
 type cacheKey struct {
-	path   string
-	schema *arrow.Schema
+	path    string
+	schema  *arrow.Schema
+	deleted int // the number of the file's rows deleted (deletes.go): its live rows are cached
 }
 
 // batchCache keeps decoded data files, least recently used first out,
@@ -326,6 +347,15 @@ func (c *batchCache) drop(paths map[string]bool) {
 		if paths[k.path] {
 			c.remove(el)
 		}
+	}
+}
+
+// dropKey forgets the entry of key, if cached.
+func (c *batchCache) dropKey(key cacheKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[key]; ok {
+		c.remove(el)
 	}
 }
 

@@ -11,10 +11,10 @@ import (
 
 // segmentStore opens dir with a small target file size and cache budget,
 // so that a table of a few MB spans many files and does not fit in the
-// cache.
+// cache, and merge-on-read for every delete (CopyOnWriteRows).
 func segmentStore(t *testing.T, dir string, mem memory.Allocator, cache int64) *Store {
 	t.Helper()
-	s, err := OpenWithOptions(dir, &Options{Allocator: mem, NoSync: true, TargetFileBytes: 256 << 10, CacheBytes: cache})
+	s, err := OpenWithOptions(dir, &Options{Allocator: mem, NoSync: true, TargetFileBytes: 256 << 10, CacheBytes: cache, CopyOnWriteRows: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

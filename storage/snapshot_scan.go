@@ -53,11 +53,11 @@ type SnapshotInfo struct {
 }
 
 // TotalRows returns the number of rows of the snapshot as its summary
-// records it ("total-records"), and false if the summary has no such
-// count.
+// records it: "total-records" (the rows of its data files) less
+// "total-position-deletes" (the rows its position delete files delete),
+// and false if the summary has no such count.
 func (i SnapshotInfo) TotalRows() (int64, bool) {
-	n, err := strconv.ParseInt(i.Summary["total-records"], 10, 64)
-	return n, err == nil
+	return liveRecords(i.Summary)
 }
 
 // SnapshotView is one kept snapshot of a table, resolved by

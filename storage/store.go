@@ -77,6 +77,14 @@ type Options struct {
 	// rows cheaper (it rewrites only the files it touches) and a cached
 	// read finer; larger ones make fewer files. Zero means 4 MiB.
 	TargetFileBytes int64
+	// CopyOnWriteRows is the most rows the data files an UPDATE or DELETE
+	// deletes rows from (Table.RewriteSegments) may hold together for
+	// the change to rewrite them (copy-on-write) rather than record the
+	// deleted rows in position delete files (merge-on-read, deletes.go):
+	// rewriting a few thousand rows costs about what a delete file does,
+	// and leaves nothing to compact. Zero means 1024; negative means
+	// merge-on-read always.
+	CopyOnWriteRows int64
 
 	// fsys, if set, replaces the operating system for every change the
 	// store makes to files (see fileSystem). Tests set it to simulate power
@@ -116,6 +124,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.TargetFileBytes <= 0 {
 		out.TargetFileBytes = 4 << 20
+	}
+	if out.CopyOnWriteRows == 0 {
+		out.CopyOnWriteRows = 1024
 	}
 	return out
 }

@@ -34,7 +34,7 @@ type Table struct {
 	canon   *arrow.Schema // Iceberg's Arrow form of the schema, with field IDs; used for writing
 	ice     *table.Table  // current Iceberg metadata
 	files   []fileInfo    // data files of the current snapshot, in row order
-	exact   bool          // files hold exactly the rows of data, in order (no delete files)
+	exact   bool          // files less their position deletes hold exactly the rows of data, in order, one segment each (no other delete files)
 	err     error         // set once the table is dropped, closed or in an unknown state
 	damage  error         // set (with err) for a table that could not be loaded, guarded by dataMu too; see Damage
 
@@ -54,6 +54,10 @@ type Table struct {
 
 	appends appendQueue // AppendIf requests waiting for a group commit (group.go)
 
+	// updateFiles is set (with writeMu held) when a row delta added a
+	// data file of new rows, which compact may merge (compact.go).
+	updateFiles bool
+
 	// live holds the published Datas not yet freed: the current one and
 	// older ones readers still hold, whose data files maintain must not
 	// delete. maintainDue is set when maintain was put off for them; the
@@ -65,7 +69,8 @@ type Table struct {
 // fileInfo is one data file of the current snapshot.
 type fileInfo struct {
 	df   iceberg.DataFile
-	rows int64
+	rows int64       // live rows: the file's less the deleted ones
+	dels *posDeletes // its position deletes, nil for none (deletes.go)
 }
 
 // newTable builds a Table (without data) of database d from loaded
@@ -342,6 +347,17 @@ type staged struct {
 	prefix   []segment           // segments of the current contents kept before added's; references owned
 	exact    bool                // t.exact once committed
 	appends  bool                // prefix holds the current rows (an append): the new Data extends the current one
+
+	// Delete files (deletes.go). delAdded are position delete files the
+	// write adds (a row delta, which replaces no data file); delRemoved
+	// are delete files of replaced data files, removed with them. dels
+	// holds the deletes of the data files whose deletes the write
+	// changes, by path, once committed. With fromFiles the new contents
+	// are the segments of the table's files (prefix is not used).
+	delAdded   []iceberg.DataFile
+	delRemoved []iceberg.DataFile
+	dels       map[string]*posDeletes
+	fromFiles  bool
 }
 
 // stageAppend writes the data files of an Append of validated recs
@@ -349,17 +365,18 @@ type staged struct {
 func (t *Table) stageAppend(recs []arrow.RecordBatch, rows int64) (*staged, error) {
 	ctx := t.store.ctx
 	k, _ := t.mergePlan(rows)
-	segs := t.data.segs
-	prefix := segs[:len(segs)-k]
+	merged := t.files[len(t.files)-k:]
+	prefix, tail := t.splitSegments(merged)
 
-	// toWrite goes to the new data file: the rows of the k merged
-	// trailing files (exact: one segment each), then recs.
+	// toWrite goes to the new data file: the live rows of the k merged
+	// trailing files (exact: one segment each, none for a file whose
+	// rows are all deleted), then recs.
 	var toWrite []arrow.RecordBatch
 	fail := func(err error) (*staged, error) {
 		releaseBatches(toWrite)
 		return nil, err
 	}
-	for i := len(segs) - k; i < len(segs); i++ {
+	for _, i := range tail {
 		b, err := t.data.Segment(i)
 		if err != nil {
 			return fail(err)
@@ -383,13 +400,37 @@ func (t *Table) stageAppend(recs []arrow.RecordBatch, rows int64) (*staged, erro
 	if err != nil {
 		return fail(err)
 	}
-	replaced := make([]iceberg.DataFile, k)
-	for i, f := range t.files[len(t.files)-k:] {
-		replaced[i] = f.df
-	}
+	replaced, delRemoved := filesOf(merged)
 	kept := newSegmentData(t.schema, nil)
 	kept.segs = prefix
-	return &staged{t: t, replaced: replaced, added: added, written: toWrite, prefix: kept.sharedSegments(), exact: t.exact, appends: true}, nil
+	return &staged{t: t, replaced: replaced, delRemoved: delRemoved, added: added, written: toWrite, prefix: kept.sharedSegments(), exact: t.exact, appends: true}, nil
+}
+
+// filesOf returns the data files of files and their delete files.
+func filesOf(files []fileInfo) (data, deletes []iceberg.DataFile) {
+	for _, f := range files {
+		data = append(data, f.df)
+		deletes = append(deletes, f.dels.deleteFiles()...)
+	}
+	return data, deletes
+}
+
+// splitSegments returns the segments of the current contents that are
+// not those of the data files files (in order, not retained), and the
+// indexes of those that are; t.writeMu must be held.
+func (t *Table) splitSegments(files []fileInfo) (kept []segment, of []int) {
+	paths := make(map[string]bool, len(files))
+	for _, f := range files {
+		paths[f.df.FilePath()] = true
+	}
+	for i, s := range t.data.segs {
+		if s.file != nil && paths[s.file.task.File.FilePath()] {
+			of = append(of, i)
+			continue
+		}
+		kept = append(kept, s)
+	}
+	return kept, of
 }
 
 // transaction returns the Iceberg transaction that commits st as one
@@ -398,9 +439,15 @@ func (st *staged) transaction(props iceberg.Properties) (*table.Transaction, err
 	ctx := st.t.store.ctx
 	txn := st.t.ice.NewTransaction()
 	var err error
-	if len(st.replaced) == 0 {
+	switch {
+	case len(st.delAdded) > 0:
+		// Merge-on-read: new rows and position deletes, one snapshot.
+		err = txn.NewRowDelta(props).AddRows(st.added...).AddDeletes(st.delAdded...).Commit(ctx)
+	case len(st.delRemoved) > 0:
+		err = txn.ReplaceFiles(ctx, st.replaced, st.added, st.delRemoved, props, table.WithoutAutoNameMapping())
+	case len(st.replaced) == 0:
 		err = txn.AddDataFiles(ctx, st.added, props, table.WithoutAutoNameMapping(), table.WithoutDuplicateCheck())
-	} else {
+	default:
 		err = txn.ReplaceDataFilesWithDataFiles(ctx, st.replaced, st.added, props, table.WithoutAutoNameMapping())
 	}
 	return txn, err
@@ -412,14 +459,19 @@ func (st *staged) transaction(props iceberg.Properties) (*table.Transaction, err
 func (st *staged) commit(props iceberg.Properties) error {
 	txn, err := st.transaction(props)
 	if err == nil {
-		err = st.t.commit(st.t.store.ctx, txn, st.added)
+		err = st.t.commit(st.t.store.ctx, txn, st.newFiles())
 	} else {
-		st.t.removeDataFiles(st.added)
+		st.t.removeDataFiles(st.newFiles())
 	}
 	if err != nil {
 		st.release()
 	}
 	return err
+}
+
+// newFiles returns the files st wrote: its data files and delete files.
+func (st *staged) newFiles() []iceberg.DataFile {
+	return append(slices.Clone(st.added), st.delAdded...)
 }
 
 // release drops what st holds in memory.
@@ -439,16 +491,28 @@ func (st *staged) publish() {
 	}
 	files := make([]fileInfo, 0, len(t.files)-len(st.replaced)+len(st.added))
 	for _, f := range t.files {
-		if !gone[f.df.FilePath()] {
-			files = append(files, f)
+		if gone[f.df.FilePath()] {
+			continue
 		}
+		if dels, ok := st.dels[f.df.FilePath()]; ok {
+			t.warmDeletes(f, dels)
+			f.dels, f.rows = dels, f.df.Count()-dels.count()
+		}
+		files = append(files, f)
 	}
 	t.files = append(files, fileInfos(st.added)...)
 	t.exact = st.exact
+	t.updateFiles = t.updateFiles || (len(st.delAdded) > 0 && len(st.added) > 0)
 	t.warm(t.schema, st.added, st.written)
-	d := newSegmentData(t.schema, st.prefix)
-	for _, s := range t.fileSegments(t.ice, t.schema, fileInfos(st.added)) {
-		d.addSegment(s)
+	var d *Data
+	if st.fromFiles {
+		releaseSegments(st.prefix)
+		d = newSegmentData(t.schema, t.fileSegments(t.ice, t.schema, t.files))
+	} else {
+		d = newSegmentData(t.schema, st.prefix)
+		for _, s := range t.fileSegments(t.ice, t.schema, fileInfos(st.added)) {
+			d.addSegment(s)
+		}
 	}
 	if st.appends {
 		d.extend(t.data) // prefix holds the current rows, in order
@@ -462,7 +526,7 @@ func (st *staged) publish() {
 // discard releases the contents of an uncommitted st and removes its
 // data files.
 func (st *staged) discard() {
-	st.t.removeDataFiles(st.added)
+	st.t.removeDataFiles(st.newFiles())
 	st.release()
 }
 
@@ -581,13 +645,10 @@ func (t *Table) stageOverwrite(recs []arrow.RecordBatch, rows int64) (*staged, e
 	if err != nil {
 		return nil, err
 	}
-	replaced := make([]iceberg.DataFile, len(t.files))
-	for i, f := range t.files {
-		replaced[i] = f.df
-	}
+	replaced, delRemoved := filesOf(t.files)
 	written := toWrite
 	toWrite = nil
-	return &staged{t: t, replaced: replaced, added: added, written: written, exact: true}, nil
+	return &staged{t: t, replaced: replaced, delRemoved: delRemoved, added: added, written: written, exact: true}, nil
 }
 
 // UpdateProperties is a read-modify-write of the table properties,
@@ -794,14 +855,16 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 	remove(snap.ManifestList)
 }
 
-// maintain merges the manifests an overwrite left (manifests.go) and
-// expires old snapshots once there are more than Options.MaxSnapshots,
+// maintain rewrites data files that carry many deletes (compact.go),
+// merges the manifests an overwrite left (manifests.go) and expires old
+// snapshots once there are more than Options.MaxSnapshots,
 // deleting the files only they reference. It runs
 // after a successful commit, with t.writeMu held; its failure does not
 // undo that commit and is retried after the next one. It is skipped (and
 // so retried after the next commit) while an old snapshot is being read
 // (SnapshotView.Read) or the files of the last expiry are being deleted.
 func (t *Table) maintain(ctx context.Context) {
+	t.compact(ctx) // compact.go
 	t.compactManifests(ctx)
 	if clean := t.expire(ctx); clean != nil {
 		clean()
@@ -946,12 +1009,14 @@ func (t *Table) freed(d *Data) {
 	}
 }
 
-// load plans the current snapshot: its data files become the segments of
-// the contents, read when first used. Files are ordered by commit (data
-// sequence number, then write order within a commit), which is the order
-// their rows were appended. A snapshot whose files carry delete files
-// (written by another engine) is read into memory at once, since its
-// row counts are only known once the deletes are applied.
+// load plans the current snapshot: its data files, less the positions
+// their position delete files delete (read now: they are small), become
+// the segments of the contents, read when first used. Files are ordered
+// by commit (data sequence number, then write order within a commit),
+// which is the order their rows were appended. A snapshot whose files
+// carry equality delete files or deletion vectors (written by another
+// engine) is read into memory at once, since its row counts are only
+// known once the deletes are applied.
 func (t *Table) load(ctx context.Context) error {
 	scan := t.ice.Scan()
 	tasks, err := scan.PlanFiles(ctx)
@@ -960,12 +1025,25 @@ func (t *Table) load(ctx context.Context) error {
 	}
 	slices.SortStableFunc(tasks, compareTasks)
 	exact := true
-	files := make([]fileInfo, 0, len(tasks))
 	for _, task := range tasks {
-		if len(task.DeleteFiles)+len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0 || task.Start != 0 {
+		if len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0 || task.Start != 0 {
 			exact = false
 		}
-		files = append(files, fileInfo{df: task.File, rows: task.File.Count()})
+	}
+	files := make([]fileInfo, 0, len(tasks))
+	var dels map[string]*posDeletes
+	if exact {
+		fsys, err := t.ice.FS(ctx)
+		if err != nil {
+			return err
+		}
+		if dels, err = readDeletes(ctx, fsys, tasks); err != nil {
+			return fmt.Errorf("storage: reading the delete files of %s.%s: %w", t.db, t.name, err)
+		}
+	}
+	for _, task := range tasks {
+		d := dels[task.File.FilePath()]
+		files = append(files, fileInfo{df: task.File, rows: task.File.Count() - d.count(), dels: d})
 	}
 	if exact {
 		t.files, t.exact = files, true
@@ -1069,7 +1147,7 @@ func releaseSegments(segs []segment) {
 }
 
 // snapshotRows is the row count the current snapshot's summary records
-// (total-records), 0 without a snapshot or a readable count. It stands for
+// (see liveRecords), 0 without a snapshot or a readable count. It stands for
 // NumRows until the rows are read, for statistics (information_schema
 // TABLES), never for correctness.
 func snapshotRows(t *table.Table) int64 {
@@ -1077,9 +1155,27 @@ func snapshotRows(t *table.Table) int64 {
 	if s == nil || s.Summary == nil {
 		return 0
 	}
-	n, err := strconv.ParseInt(s.Summary.Properties["total-records"], 10, 64)
-	if err != nil || n < 0 {
+	n, ok := liveRecords(s.Summary.Properties)
+	if !ok {
 		return 0
 	}
 	return n
+}
+
+// liveRecords is the row count of a snapshot summary: its total-records
+// (rows of its data files) less its total-position-deletes (the store's
+// position deletes never delete a row twice).
+func liveRecords(summary map[string]string) (int64, bool) {
+	n, err := strconv.ParseInt(summary["total-records"], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	if d := summary["total-position-deletes"]; d != "" {
+		del, err := strconv.ParseInt(d, 10, 64)
+		if err != nil || del < 0 || del > n {
+			return 0, false
+		}
+		n -= del
+	}
+	return n, true
 }

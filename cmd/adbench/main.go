@@ -34,17 +34,21 @@ import (
 
 // Result is one detector run on one dataset with one seed.
 type Result struct {
-	Detector     string  `json:"detector"`
-	Dataset      string  `json:"dataset"`
-	Seed         int     `json:"seed"`
-	TrainRows    int     `json:"train_rows"`
-	TestRows     int     `json:"test_rows"`
-	Features     int     `json:"features"`
-	Labelled     int     `json:"labelled_anomalies"`
-	AUCROC       float64 `json:"auc_roc"`
-	AUCPR        float64 `json:"auc_pr"`
-	TrainSeconds float64 `json:"train_seconds"`
-	Error        string  `json:"error,omitempty"`
+	Detector  string `json:"detector"`
+	Dataset   string `json:"dataset"`
+	Seed      int    `json:"seed"`
+	TrainRows int    `json:"train_rows"`
+	TestRows  int    `json:"test_rows"`
+	Features  int    `json:"features"`
+	Labelled  int    `json:"labelled_anomalies"`
+	// LabelledShare is the share of the training anomalies labelled
+	// (-labelled) when it is not the protocol's protocolLabelled; such
+	// runs are reported in rows of their own.
+	LabelledShare float64 `json:"labelled_share,omitempty"`
+	AUCROC        float64 `json:"auc_roc"`
+	AUCPR         float64 `json:"auc_pr"`
+	TrainSeconds  float64 `json:"train_seconds"`
+	Error         string  `json:"error,omitempty"`
 }
 
 func main() {
@@ -52,7 +56,7 @@ func main() {
 	dets := flag.String("detectors", "", "comma-separated detectors (default: every registered one)")
 	sets := flag.String("datasets", "", "comma-separated dataset names (default: every *.csv.gz in -data)")
 	seeds := flag.String("seeds", "0,1,2", "comma-separated seeds")
-	labelled := flag.Float64("labelled", 0.1, "share of training anomalies labelled for weakly supervised detectors")
+	labelled := flag.Float64("labelled", protocolLabelled, "share of training anomalies labelled for weakly supervised detectors")
 	extra := flag.String("opts", "", "extra detector options, k=v;k=v")
 	jsonOut := flag.String("json", "", "write results as JSON to this file")
 	report := flag.String("report", "", "write a Markdown report built from every JSON file in -results to this file")
@@ -220,6 +224,10 @@ func record(x arrowio.Matrix, rows []int, labels []float64) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
+// protocolLabelled is the protocol's share of the training anomalies
+// labelled for detectors that use labels.
+const protocolLabelled = 0.1
+
 // weak reports whether a detector uses labels (then it gets the labelled
 // share of the training anomalies).
 func weak(det string) bool {
@@ -250,6 +258,9 @@ func run(det string, ds *dataset, seed int, labelledShare float64, extra map[str
 			trainLabels[i] = 1
 		}
 		r.Labelled = n
+		if labelledShare != protocolLabelled {
+			r.LabelledShare = labelledShare
+		}
 	}
 	train := record(ds.x, trainIdx, trainLabels)
 	defer train.Release()

@@ -11,10 +11,13 @@
 //
 //	detectors/extraction    §4     deep learning for feature extraction (ae_knn)
 //	detectors/autoencoders  §5.1.1 autoencoders (autoencoder, vae, robust_autoencoder, randnet)
-//	detectors/gans          §5.1.2 generative adversarial networks (ganomaly)
+//	detectors/gans          §5.1.2 generative adversarial networks (ganomaly, anogan, fast_anogan)
+//	detectors/selfsupervised §5.1.4 self-supervised classification (goad)
 //	detectors/distance      §5.2.1 distance-based measures (repen, rdp)
 //	detectors/oneclass      §5.2.2 one-class classification measures (deep_svdd, deep_sad, ocnn, ae_1svm)
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
+//	detectors/ranking       §6.1   ranking models (prenet, sdor)
+//	detectors/prior         §6.2   prior-driven models (devnet)
 //	detectors/e2eoneclass   §6.4   end-to-end one-class classification (fence_gan)
 package all
 
@@ -26,4 +29,7 @@ import (
 	_ "github.com/anomalydb/anomalydb/detectors/extraction"
 	_ "github.com/anomalydb/anomalydb/detectors/gans"
 	_ "github.com/anomalydb/anomalydb/detectors/oneclass"
+	_ "github.com/anomalydb/anomalydb/detectors/prior"
+	_ "github.com/anomalydb/anomalydb/detectors/ranking"
+	_ "github.com/anomalydb/anomalydb/detectors/selfsupervised"
 )

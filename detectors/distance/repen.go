@@ -9,7 +9,7 @@ import (
 	"sort"
 
 	"github.com/anomalydb/anomalydb/arrowio"
-	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
+	"github.com/anomalydb/anomalydb/detectors/internal/lesinn"
 	"gorgonia.org/gorgonia"
 )
 
@@ -119,7 +119,7 @@ func (a repen) Init(d int, o detectors.Options, rng *rand.Rand) (*detectors.Stat
 // NewBatches implements BatchSampler: pseudo-labels and triplet sampling.
 func (a repen) NewBatches(st *detectors.State, x arrowio.Matrix, labels []float64, o detectors.Options, rng *rand.Rand) (detectors.Batches, error) {
 	n := x.Rows
-	score := lesinn(x, o.Int("ensemble_size"), o.Int("subsample"), rng)
+	score := lesinn.Scores(x, o.Int("ensemble_size"), o.Int("subsample"), rng)
 	labelled := make([]int8, n) // -1 unknown, 0 normal, 1 anomaly
 	var known []int
 	for i := range labelled {
@@ -267,38 +267,6 @@ func (s *weighted) draw(rng *rand.Rand) int {
 	return s.ids[min(k, len(s.ids)-1)]
 }
 
-// lesinn returns the LeSiNN score of every row of x: the mean over ens
-// random subsamples of sub rows (without replacement; all rows if there are
-// fewer) of the Euclidean distance to the nearest subsample member.
-func lesinn(x arrowio.Matrix, ens, sub int, rng *rand.Rand) []float64 {
-	members := detectors.Subsamples(x.Rows, ens, sub, rng)
-	ref := make([]float64, 0, len(members)*x.Cols)
-	for _, m := range members {
-		ref = append(ref, x.Row(m)...)
-	}
-	score := make([]float64, x.Rows)
-	for i := range score {
-		score[i] = lesinnScore(x.Row(i), ref, ens, sub)
-	}
-	return score
-}
-
-// lesinnScore is the LeSiNN score of z against ens groups of sub member
-// rows of ref (row-major, rows of len(z)): the mean over the groups, in
-// group order, of the Euclidean distance to the group's nearest member.
-func lesinnScore(z, ref []float64, ens, sub int) float64 {
-	m := len(z)
-	sum := 0.0
-	for e := range ens {
-		best := math.Inf(1)
-		for j := e * sub; j < (e+1)*sub; j++ {
-			best = min(best, kernel.SquaredDistance(z, ref[j*m:(j+1)*m]))
-		}
-		sum += math.Sqrt(best)
-	}
-	return sum / float64(ens)
-}
-
 // Finish stores the representations of ensemble_size random subsamples of
 // the training rows, drawn from the seed, for LeSiNN scoring.
 func (a repen) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Options) error {
@@ -408,6 +376,6 @@ func (s *lesinnScorer) ScratchLen() int { return s.net.ScratchLen() }
 func (s *lesinnScorer) ScoreRows(x, dst, scratch []float64) {
 	d := s.d
 	for i := range dst {
-		dst[i] = lesinnScore(s.net.Forward(x[i*d:(i+1)*d], scratch), s.members, s.ens, s.sub)
+		dst[i] = lesinn.Score(s.net.Forward(x[i*d:(i+1)*d], scratch), s.members, s.ens, s.sub)
 	}
 }

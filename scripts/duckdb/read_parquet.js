@@ -2,7 +2,12 @@
 // package-lock.json) and prints what DuckDB sees, for engine/duckdb_test.go.
 //
 // Input, a JSON object on stdin:
-//   {"files": ["/abs/a.parquet", ...], "orderBy": "id"}
+//   {"files": ["/abs/a.parquet", ...], "orderBy": "id",
+//    "listed": ["/abs/a.parquet", ...], "deletes": ["/abs/d.parquet", ...]}
+// "deletes" (optional) are Iceberg v2 position delete files (columns
+// file_path, pos): a row of files[i] at position pos (0-based, in file
+// order) is left out when a delete file holds (listed[i], pos), listed[i]
+// being the path the table's manifests give files[i].
 // Output, a JSON object on stdout:
 //   {"duckdb": "v1.5.x", "columns": [{"name": "id", "type": "BIGINT"}, ...],
 //    "rows": [["1", "2.5", null, ...], ...]}
@@ -43,7 +48,22 @@ async function main() {
   const conn = await instance.connect();
   try {
     const version = (await conn.runAndReadAll('SELECT version()')).getRows()[0][0];
-    const source = 'read_parquet([' + input.files.map(quoteString).join(', ') + '])';
+    let source = 'read_parquet([' + input.files.map(quoteString).join(', ') + '])';
+    const deletes = input.deletes || [];
+    if (deletes.length > 0) {
+      const listed = input.listed || [];
+      if (listed.length !== input.files.length) {
+        throw new Error('"listed" must name each of "files"');
+      }
+      await conn.run('CREATE TEMP TABLE listed (path VARCHAR, listed VARCHAR)');
+      const pairs = input.files.map((f, i) => '(' + quoteString(f) + ', ' + quoteString(listed[i]) + ')');
+      await conn.run('INSERT INTO listed VALUES ' + pairs.join(', '));
+      source = '(SELECT d.* EXCLUDE (filename, file_row_number) FROM read_parquet([' +
+        input.files.map(quoteString).join(', ') + '], filename = true, file_row_number = true) AS d' +
+        ' JOIN listed AS l ON l.path = d.filename' +
+        ' ANTI JOIN read_parquet([' + deletes.map(quoteString).join(', ') + ']) AS x' +
+        ' ON x.file_path = l.listed AND x.pos = d.file_row_number)';
+    }
 
     const described = await conn.runAndReadAll('DESCRIBE SELECT * FROM ' + source);
     const columns = described.getRowObjects().map((r) => ({
