@@ -105,10 +105,7 @@ func (tb *table) labelledBatches(mem memory.Allocator, batchRows int, labels []f
 //     its AUC near 1 − ½·300/5700 ≈ 0.97 however long it trains (0.974
 //     with one iteration of 50 epochs); with the short conformance
 //     options (below) it measures 0.822.
-//   - fence_gan: its discriminator's fence around the synthetic blob is
-//     still loose after the conformance run's 5 epochs (measured AUC 0.837
-//     with seed 3); its accuracy is checked on real rows by its own tests.
-var conformanceFloors = map[string]float64{"sdor": 0.75, "fence_gan": 0.8}
+var conformanceFloors = map[string]float64{"sdor": 0.75}
 
 // conformanceOptsFor keeps the conformance runs short: 5 epochs and small
 // networks (ocnn has a single hidden layer), 5 pretraining epochs for
@@ -121,8 +118,9 @@ var conformanceFloors = map[string]float64{"sdor": 0.75, "fence_gan": 0.8}
 // epochs over its 5 iterations leave each iteration one epoch, too few
 // to learn anything: AUC 0.50), and 8 transformations to 8 dimensions
 // for goad instead of 64 to 64; fence_gan keeps its default hidden 64,32
-// (with 16,8 its discriminator reaches AUC 0.45 in 5 epochs, with 64,32
-// 0.988).
+// and trains 20 epochs (its discriminator learns at lr/10 and is averaged
+// over the second half of the epochs: AUC 0.405 in 5 epochs, 0.9979 in
+// 20, 0.9995 in its default 50).
 func conformanceOptsFor(alg string) map[string]string {
 	o := map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
 	switch alg {
@@ -145,7 +143,7 @@ func conformanceOptsFor(alg string) map[string]string {
 	case "goad":
 		o["transforms"], o["trans_dim"] = "8", "8"
 	case "fence_gan":
-		o["hidden"] = "64,32"
+		o["hidden"], o["epochs"] = "64,32", "20"
 	}
 	return o
 }
