@@ -107,7 +107,22 @@ func ordinaryRows(m *Model, tb *table, n int) [][]float64 {
 //     also coarser than igSteps points resolve, so checkAttributions
 //     holds its completeness to 0.1 of the target gap instead of 3 %
 //     (measured at most 0.066).
-var explainRankExempt = map[string]string{"sdor": "a classifier's output, not a per-feature distance"}
+//
+//   - fence_gan's score is also a classifier's output, its
+//     discriminator's logit (training rows against generated ones): 8 sd
+//     out along one feature lies beyond its generator's fence, where no
+//     row of either class was, and the logit there is the ReLU network's
+//     extrapolation, which depends on every feature (with the conformance
+//     options a row 8 sd below the mean on f0 scores as ordinary, f0
+//     third). The logit is nearly flat over the training rows and turns
+//     at the fence, so the path from the mean row crosses a few steep
+//     ReLU kinks: 64 midpoints resolve them to within 4-8 % of f(x) −
+//     f(0) (measured with 5 to 50 epochs), and checkAttributions holds
+//     it to 10 %.
+var explainRankExempt = map[string]string{
+	"sdor":      "a classifier's output, not a per-feature distance",
+	"fence_gan": "a classifier's output, not a per-feature distance",
+}
 
 // explainRankAllowance is how many of TestExplain's 50 rows may rank
 // another feature above the moved one, for the algorithms whose score is
@@ -277,6 +292,9 @@ func checkAttributions(t *testing.T, m *Model, x []float64) {
 		tol := 0.03 * math.Abs(d)
 		if m.Algorithm == "sdor" { // see explainRankExempt
 			tol = max(tol, 0.1*(m.opts.Float("anomaly_target")-m.opts.Float("normal_target")))
+		}
+		if m.Algorithm == "fence_gan" { // see explainRankExempt
+			tol = 0.1 * math.Abs(d)
 		}
 		if math.Abs(sum-d) > tol {
 			t.Fatalf("integrated gradients add up to %v, f(x) − f(0) = %v", sum, d)

@@ -18,12 +18,14 @@
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
 //	detectors/ranking       §6.1   ranking models (prenet, sdor)
 //	detectors/prior         §6.2   prior-driven models (devnet)
+//	detectors/e2eoneclass   §6.4   end-to-end one-class classification (fence_gan)
 package all
 
 import (
 	_ "github.com/anomalydb/anomalydb/detectors/autoencoders"
 	_ "github.com/anomalydb/anomalydb/detectors/clustering"
 	_ "github.com/anomalydb/anomalydb/detectors/distance"
+	_ "github.com/anomalydb/anomalydb/detectors/e2eoneclass"
 	_ "github.com/anomalydb/anomalydb/detectors/extraction"
 	_ "github.com/anomalydb/anomalydb/detectors/gans"
 	_ "github.com/anomalydb/anomalydb/detectors/oneclass"
