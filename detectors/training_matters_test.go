@@ -150,6 +150,7 @@ type trainingCase struct {
 //	fast_anogan         curve    0.645 / 0.496      0.150  -         0.574
 //	devnet              cardio   0.941 / 0.555      0.386  0.232     0.605
 //	goad                curve    0.833 / 0.512      0.321  0.261     0.717
+//	ocan                thyroid  0.816 / 0.605      0.212  (seed 1 only)  0.687
 //	ocnn                thyroid  0.939 / 0.855      0.085  0.070     0.444
 //	prenet              cardio   0.942 / 0.572      0.370  0.353     0.630
 //	randnet             curve    0.894 / 0.527      0.367  0.356     0.643
@@ -179,6 +180,7 @@ var trainingCases = map[string]trainingCase{
 	"alad":               {"cardio", opts("epochs", "10", "lr", "0.0003"), 1, -0.02, 0.06},
 	"devnet":             {"cardio", opts("epochs", "10"), 1, 0.11, 0.3},
 	"goad":               {"curve", opts("epochs", "10", "transforms", "16", "trans_dim", "16", "hidden", "32,16"), 1, 0.13, 0.35},
+	"ocan":               {"thyroid", opts(), 2, 0.1, 0.3},
 	"ocnn":               {"thyroid", opts("epochs", "8", "lr", "0.005", "hidden", "64", "gamma", "2"), 1, 0.03, 0.2},
 	"prenet":             {"cardio", opts("epochs", "10"), 1, 0.17, 0.3},
 	"randnet":            {"curve", opts("epochs", "5", "lr", "0.003", "ensemble", "3"), 3, 0.17, 0.3},
