@@ -352,27 +352,15 @@ func (a ocan) generatorGraph(b *detectors.Graph) (detectors.Objective, error) {
 
 func meanAll(v *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Mean(v) }
 func sumAll(v *gorgonia.Node) (*gorgonia.Node, error)  { return gorgonia.Sum(v) }
-func maxAll(v *gorgonia.Node) (*gorgonia.Node, error)  { return gorgonia.Max(v) }
 
 // lowDensity is the low-density term of the generated rows whose density
 // logits are t (rows × 1): the mean over rows of log σ(t) =
 // −softplus(−t), masked to the rows where σ(t) is above the midpoint of
-// its largest and smallest value. The mask is a comparison, which
-// gorgonia does not differentiate: a constant for the gradient, as the
-// reference code's sign is.
+// its largest and smallest value (detectors.AboveMidrange). The mask is
+// a constant for the gradient, as the reference code's sign is.
 func lowDensity(t *gorgonia.Node) (*gorgonia.Node, error) {
 	var m nn.Must
-	p := m.N(gorgonia.Sigmoid(t))
-	if m.Err != nil {
-		return nil, m.Err
-	}
-	hi := m.N(maxAll(p))
-	lo := m.N(nn.Chain(p, gorgonia.Neg, maxAll, gorgonia.Neg))
-	if m.Err != nil {
-		return nil, m.Err
-	}
-	mid := m.N(nn.Chain(m.N(gorgonia.Add(hi, lo)), nn.MulC(0.5)))
-	mask := m.N(gorgonia.Gt(p, mid, true))
+	mask := m.N(detectors.AboveMidrange(m.N(gorgonia.Sigmoid(t))))
 	logP := m.N(nn.Chain(m.N(nn.BCELogits(t, true)), gorgonia.Neg))
 	if m.Err != nil {
 		return nil, m.Err
