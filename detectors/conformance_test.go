@@ -121,6 +121,8 @@ var conformanceFloors = map[string]float64{"sdor": 0.75}
 // and trains 20 epochs (its discriminator learns at lr/10 and is averaged
 // over the second half of the epochs: AUC 0.405 in 5 epochs, 0.9979 in
 // 20, 0.9995 in its default 50).
+// ocan keeps its default hidden 100,50 too (16,8: AUC 0.932 in 5
+// epochs; 100,50: 0.9999).
 func conformanceOptsFor(alg string) map[string]string {
 	o := map[string]string{"epochs": "5", "seed": "3", "hidden": "16,8"}
 	switch alg {
@@ -144,6 +146,8 @@ func conformanceOptsFor(alg string) map[string]string {
 		o["transforms"], o["trans_dim"] = "8", "8"
 	case "fence_gan":
 		o["hidden"], o["epochs"] = "64,32", "20"
+	case "ocan":
+		o["hidden"] = "100,50"
 	}
 	return o
 }

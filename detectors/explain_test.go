@@ -119,9 +119,22 @@ func ordinaryRows(m *Model, tb *table, n int) [][]float64 {
 //     ReLU kinks: 64 midpoints resolve them to within 4-8 % of f(x) −
 //     f(0) (measured with 5 to 50 epochs), and checkAttributions holds
 //     it to 10 %.
+//
+//   - ocan's score is its discriminator's logit, trained against
+//     generated rows confined to a box twice as wide as the training
+//     rows' range: a row 8 sd out along one feature may lie beyond the
+//     rows the generator reached, where the discriminator's ReLU
+//     extrapolation, not a distance, sets the score (measured: such a
+//     row scored as more normal than the training rows, whichever
+//     feature moved, with box widths 2, 4 and 8). Its discriminator's
+//     100 and 50 ReLUs put more kinks on the path from the mean row than
+//     igSteps points resolve, so checkAttributions holds its
+//     completeness to 0.1 (in logits) where 3 % is less (measured up to
+//     0.05: 0.074 against 0.106, 0.779 against 0.729).
 var explainRankExempt = map[string]string{
 	"sdor":      "a classifier's output, not a per-feature distance",
 	"fence_gan": "a classifier's output, not a per-feature distance",
+	"ocan":      "a discriminator's extrapolation beyond the generated rows, not a distance",
 }
 
 // explainRankAllowance is how many of TestExplain's 50 rows may rank
@@ -295,6 +308,9 @@ func checkAttributions(t *testing.T, m *Model, x []float64) {
 		}
 		if m.Algorithm == "fence_gan" { // see explainRankExempt
 			tol = 0.1 * math.Abs(d)
+		}
+		if m.Algorithm == "ocan" { // see explainRankExempt
+			tol = max(tol, 0.1)
 		}
 		if math.Abs(sum-d) > tol {
 			t.Fatalf("integrated gradients add up to %v, f(x) − f(0) = %v", sum, d)

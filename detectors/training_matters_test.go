@@ -151,6 +151,7 @@ type trainingCase struct {
 //	devnet              cardio   0.941 / 0.555      0.386  0.232     0.605
 //	goad                curve    0.833 / 0.512      0.321  0.261     0.717
 //	neutral             curve    0.980 / 0.558      0.423  0.336     0.279
+//	ocan                thyroid  0.816 / 0.605      0.212  (seed 1 only)  0.687
 //	ocnn                thyroid  0.939 / 0.855      0.085  0.070     0.444
 //	prenet              cardio   0.942 / 0.572      0.370  0.353     0.630
 //	randnet             curve    0.894 / 0.527      0.367  0.356     0.643
@@ -181,6 +182,7 @@ var trainingCases = map[string]trainingCase{
 	"devnet":             {"cardio", opts("epochs", "10"), 1, 0.11, 0.3},
 	"goad":               {"curve", opts("epochs", "10", "transforms", "16", "trans_dim", "16", "hidden", "32,16"), 1, 0.13, 0.35},
 	"neutral":            {"curve", opts("epochs", "10"), 1, 0.16, 0.14},
+	"ocan":               {"thyroid", opts(), 2, 0.1, 0.3},
 	"ocnn":               {"thyroid", opts("epochs", "8", "lr", "0.005", "hidden", "64", "gamma", "2"), 1, 0.03, 0.2},
 	"prenet":             {"cardio", opts("epochs", "10"), 1, 0.17, 0.3},
 	"randnet":            {"curve", opts("epochs", "5", "lr", "0.003", "ensemble", "3"), 3, 0.17, 0.3},

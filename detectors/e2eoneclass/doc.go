@@ -10,11 +10,13 @@
 //   - fence_gan: Fence GAN (Ngo et al., "Fence GAN: Towards Better
 //     Anomaly Detection", ICTAI 2019): the generator's encirclement and
 //     dispersion losses put its rows on the boundary of the data.
+//   - ocan: one-class adversarial nets (Zheng et al., "One-Class
+//     Adversarial Nets for Fraud Detection", AAAI 2019): a complementary
+//     generator puts its rows in the low-density regions of the data.
 //
-// The section's other two detectors of issue 11 are not implemented yet:
-// the adversarially learned one-class classifier (alocc; Sabokrou et al.,
-// CVPR 2018) and one-class adversarial nets (ocan; Zheng et al., "One-Class
-// Adversarial Nets for Fraud Detection", AAAI 2019).
+// The section's other detector of issue 11 is not implemented yet: the
+// adversarially learned one-class classifier (alocc; Sabokrou et al.,
+// CVPR 2018).
 //
 // Each registers with the detectors core from init.
 package e2eoneclass
