@@ -11,7 +11,7 @@ import (
 // TestAlgorithms: the detectors of the README are registered, in sorted
 // order; the conformance tests cover exactly these.
 func TestAlgorithms(t *testing.T) {
-	want := []string{"ae_1svm", "ae_knn", "alad", "anogan", "autoencoder", "dagmm", "deep_sad",
+	want := []string{"ae_1svm", "ae_knn", "alad", "alocc", "anogan", "autoencoder", "dagmm", "deep_sad",
 		"deep_svdd", "devnet", "fast_anogan", "fence_gan", "ganomaly", "goad", "ocnn", "prenet",
 		"randnet", "rdp", "repen", "robust_autoencoder", "sdor", "vae"}
 	if names := Algorithms(); !slices.Equal(names, want) {

@@ -32,6 +32,7 @@ var targets = map[string]struct {
 	"alad":        {0.72, "issue 11"},
 	"sdor":        {0.72, "issue 11 floor"},
 	"goad":        {0.72, "issue 11 floor"},
+	"alocc":       {0.72, "issue 11"},
 
 	"devnet (1 % labels)": {0.84, "ADBench DevNet (1 % labels) 0.837"},
 	"prenet (1 % labels)": {0.85, "ADBench PReNet (1 % labels) 0.848"},
