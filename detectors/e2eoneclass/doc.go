@@ -11,9 +11,15 @@
 //     Anomaly Detection", ICTAI 2019): the generator's encirclement and
 //     dispersion losses put its rows on the boundary of the data.
 //
-// The section's other two detectors of issue 11 are not implemented yet:
-// the adversarially learned one-class classifier (alocc; Sabokrou et al.,
-// CVPR 2018) and one-class adversarial nets (ocan; Zheng et al., "One-Class
+//   - alocc: the adversarially learned one-class classifier (Sabokrou,
+//     Khalooei, Fathy and Adeli, "Adversarially Learned One-Class
+//     Classifier for Novelty Detection", CVPR 2018): a denoising
+//     autoencoder, the refiner, against a discriminator that judges the
+//     refined row; unlike the others it keeps the refiner too, since its
+//     score runs the row through it.
+//
+// The section's other detector of issue 11 is not implemented yet:
+// one-class adversarial nets (ocan; Zheng et al., "One-Class
 // Adversarial Nets for Fraud Detection", AAAI 2019).
 //
 // Each registers with the detectors core from init.
