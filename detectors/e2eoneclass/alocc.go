@@ -52,7 +52,8 @@ import (
 // with the noisy target R's outputs keep some of the noise, D's fakes
 // surround the data instead of lying inside it, and D's output falls
 // off the data (σ 1: AUC-ROC 0.99 and 0.98, correlations +0.66 and
-// +0.47).
+// +0.47). Over the 14 shipped datasets (seed 0, σ 0.5) the mean AUC-ROC
+// of D(R(x)) is 0.49 with the clean target and 0.59 with the noisy one.
 //
 // Defaults: λ 0.4 is the paper's (§4.1; the reference code's r_alpha is
 // 0.2). σ 0.5 is the reference code's 0.155 (the paper gives none) in
