@@ -261,7 +261,8 @@ func (a alocc) refinerGraph(b *detectors.Graph) (detectors.Objective, error) {
 // Graph implements detectors.Algorithm. It is not trained (the players
 // are): it is the objective early stopping watches, the paper's stopping
 // criterion, the reconstruction error ‖x − R(x)‖² of the rows without
-// noise; its Scores are the score, −l(R(x)) or −l(x).
+// noise (plus 0·score, below); its Scores are the score, −l(R(x)) or
+// −l(x).
 func (a alocc) Graph(b *detectors.Graph) (detectors.Objective, error) {
 	n := a.nets(b.Dims, b.Opts)
 	var m nn.Must
@@ -275,6 +276,13 @@ func (a alocc) Graph(b *detectors.Graph) (detectors.Objective, error) {
 		judged = b.X
 	}
 	score := m.N(nn.Chain(m.N(n.d.Graph(b, judged)), gorgonia.Neg, nn.Sum1))
+	if m.Err != nil {
+		return detectors.Objective{}, m.Err
+	}
+	// 0·score keeps D, which the loss does not use, differentiable in
+	// this objective (every tensor an objective uses must be) without
+	// changing its value: the score is a finite logit.
+	loss = m.N(gorgonia.Add(loss, m.N(nn.Chain(score, nn.MulC(0)))))
 	return detectors.Objective{RowLoss: loss, Scores: score}, m.Err
 }
 
