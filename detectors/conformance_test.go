@@ -105,7 +105,10 @@ func (tb *table) labelledBatches(mem memory.Allocator, batchRows int, labels []f
 //     its AUC near 1 − ½·300/5700 ≈ 0.97 however long it trains (0.974
 //     with one iteration of 50 epochs); with the short conformance
 //     options (below) it measures 0.822.
-var conformanceFloors = map[string]float64{"sdor": 0.75}
+//   - alocc: its discriminator's output off the blob is what its logit
+//     extrapolates to (see alocc.go), 0.940 in the conformance run (seed
+//     3; 0.831 with hidden 64,32).
+var conformanceFloors = map[string]float64{"sdor": 0.75, "alocc": 0.9}
 
 // conformanceOptsFor keeps the conformance runs short: 5 epochs and small
 // networks (ocnn has a single hidden layer), 5 pretraining epochs for

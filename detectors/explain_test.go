@@ -131,10 +131,20 @@ func ordinaryRows(m *Model, tb *table, n int) [][]float64 {
 //     igSteps points resolve, so checkAttributions holds its
 //     completeness to 0.1 (in logits) where 3 % is less (measured up to
 //     0.05: 0.074 against 0.106, 0.779 against 0.729).
+//
+//   - alocc's score is a discriminator's logit on the row's
+//     reconstruction, trained only on rows on or next to the data: 8 sd
+//     out it is whatever the logit extrapolates to (a row with f1 at
+//     +8 sd scored −0.19, below ordinary rows), and it passes through two
+//     ReLU networks, R then D, whose kinks along the path igSteps points
+//     do not all resolve, so checkAttributions holds its completeness to
+//     0.1·max(1, |f(x) − f(0)|) (measured at most 0.087, for a gap of
+//     1.44; 16 % of a gap of 0.11).
 var explainRankExempt = map[string]string{
 	"sdor":      "a classifier's output, not a per-feature distance",
 	"fence_gan": "a classifier's output, not a per-feature distance",
 	"ocan":      "a discriminator's extrapolation beyond the generated rows, not a distance",
+	"alocc":     "a discriminator's extrapolation, not a per-feature distance",
 }
 
 // explainRankAllowance is how many of TestExplain's 50 rows may rank
@@ -311,6 +321,9 @@ func checkAttributions(t *testing.T, m *Model, x []float64) {
 		}
 		if m.Algorithm == "ocan" { // see explainRankExempt
 			tol = max(tol, 0.1)
+		}
+		if m.Algorithm == "alocc" { // see explainRankExempt
+			tol = max(tol, 0.1*max(1, math.Abs(d)))
 		}
 		if math.Abs(sum-d) > tol {
 			t.Fatalf("integrated gradients add up to %v, f(x) − f(0) = %v", sum, d)

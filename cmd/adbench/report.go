@@ -35,6 +35,7 @@ var targets = map[string]struct {
 	"neutral":     {0.72, "issue 11 floor"},
 	"fence_gan":   {0.72, "issue 11"},
 	"ocan":        {0.72, "issue 11 floor"},
+	"alocc":       {0.72, "issue 11"},
 
 	"devnet (1 % labels)": {0.84, "ADBench DevNet (1 % labels) 0.837"},
 	"prenet (1 % labels)": {0.85, "ADBench PReNet (1 % labels) 0.848"},

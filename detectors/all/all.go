@@ -18,7 +18,7 @@
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
 //	detectors/ranking       §6.1   ranking models (prenet, sdor)
 //	detectors/prior         §6.2   prior-driven models (devnet)
-//	detectors/e2eoneclass   §6.4   end-to-end one-class classification (fence_gan, ocan)
+//	detectors/e2eoneclass   §6.4   end-to-end one-class classification (fence_gan, ocan, alocc)
 package all
 
 import (

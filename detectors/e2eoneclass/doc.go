@@ -13,10 +13,12 @@
 //   - ocan: one-class adversarial nets (Zheng et al., "One-Class
 //     Adversarial Nets for Fraud Detection", AAAI 2019): a complementary
 //     generator puts its rows in the low-density regions of the data.
-//
-// The section's other detector of issue 11 is not implemented yet: the
-// adversarially learned one-class classifier (alocc; Sabokrou et al.,
-// CVPR 2018).
+//   - alocc: the adversarially learned one-class classifier (Sabokrou,
+//     Khalooei, Fathy and Adeli, "Adversarially Learned One-Class
+//     Classifier for Novelty Detection", CVPR 2018): a denoising
+//     autoencoder, the refiner, against a discriminator that judges the
+//     refined row; unlike the others it keeps the refiner too, since its
+//     score runs the row through it.
 //
 // Each registers with the detectors core from init.
 package e2eoneclass
