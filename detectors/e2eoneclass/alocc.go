@@ -295,19 +295,19 @@ func (a alocc) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Options
 	if err != nil {
 		return err
 	}
-	rows, recon, scores := newSpread(x.Cols), newSpread(x.Cols), newSpread(1)
+	rows, recon, scores := detectors.NewSpread(x.Cols), detectors.NewSpread(x.Cols), detectors.NewSpread(1)
 	scratch, score := make([]float64, sc.ScratchLen()), make([]float64, 1)
 	for i := 0; i < x.Rows; i++ {
 		row := x.Data[i*x.Cols : (i+1)*x.Cols]
-		rows.add(row)
-		recon.add(sc.reconstruct(row, scratch))
+		rows.Add(row)
+		recon.Add(sc.reconstruct(row, scratch))
 		sc.ScoreRows(row, score, scratch)
-		scores.add(score)
+		scores.Add(score)
 	}
-	if v, vr := rows.total(), recon.total(); v > 0 && vr <= aloccCollapse*v {
+	if v, vr := rows.Total(), recon.Total(); v > 0 && vr <= aloccCollapse*v {
 		return fmt.Errorf("%w: alocc: the refiner reconstructs every training row alike (variance %.3g of the rows' %.3g); try a smaller lr, or another seed", detectors.ErrCollapsed, vr, v)
 	}
-	if x.Rows > 1 && scores.total() == 0 {
+	if x.Rows > 1 && scores.Total() == 0 {
 		return fmt.Errorf("%w: alocc: the discriminator gives every training row the same score; try a smaller lr, or another seed", detectors.ErrCollapsed)
 	}
 	if o.Get("score") == aloccScoreDirect {

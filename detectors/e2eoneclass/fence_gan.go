@@ -327,12 +327,12 @@ func (a fenceGAN) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Opti
 	if err != nil {
 		return err
 	}
-	logits := newSpread(1)
+	logits := detectors.NewSpread(1)
 	sd := make([]float64, d.ScratchLen())
 	for i := 0; i < x.Rows; i++ {
-		logits.add(d.Forward(x.Data[i*x.Cols:(i+1)*x.Cols], sd))
+		logits.Add(d.Forward(x.Data[i*x.Cols:(i+1)*x.Cols], sd))
 	}
-	if x.Rows > 1 && logits.total() == 0 {
+	if x.Rows > 1 && logits.Total() == 0 {
 		return fmt.Errorf("%w: fence_gan: the discriminator gives every training row the same output; try a smaller lr, or another seed", detectors.ErrCollapsed)
 	}
 	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *detectors.Tensor) bool {

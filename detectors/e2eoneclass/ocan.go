@@ -440,12 +440,12 @@ func (a ocan) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Options)
 		return err
 	}
 	c, h := st.Get(ocanBoxCentre).Data, st.Get(ocanBoxHalf).Data
-	rows, gen, logits := newSpread(x.Cols), newSpread(x.Cols), newSpread(1)
+	rows, gen, logits := detectors.NewSpread(x.Cols), detectors.NewSpread(x.Cols), detectors.NewSpread(1)
 	sg, sd := make([]float64, g.ScratchLen()), make([]float64, d.ScratchLen())
 	for i := 0; i < x.Rows; i++ {
 		row := x.Data[i*x.Cols : (i+1)*x.Cols]
-		rows.add(row)
-		logits.add(d.Forward(row, sd))
+		rows.Add(row)
+		logits.Add(d.Forward(row, sd))
 	}
 	rng, z := rand.New(rand.NewPCG(uint64(o.Int("seed")), 0x3c6ef372fe94f82b)), make([]float64, n.latent)
 	for range ocanCollapseDraws {
@@ -456,12 +456,12 @@ func (a ocan) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Options)
 		for j := range u {
 			u[j] = c[j] + h[j]*u[j]
 		}
-		gen.add(u)
+		gen.Add(u)
 	}
-	if v, vg := rows.total(), gen.total(); v > 0 && vg <= ocanCollapse*v {
+	if v, vg := rows.Total(), gen.Total(); v > 0 && vg <= ocanCollapse*v {
 		return fmt.Errorf("%w: ocan: the generator draws every row alike (variance %.3g of the rows' %.3g); try a smaller lr, or another seed", detectors.ErrCollapsed, vg, v)
 	}
-	if x.Rows > 1 && logits.total() == 0 {
+	if x.Rows > 1 && logits.Total() == 0 {
 		return fmt.Errorf("%w: ocan: the discriminator gives every training row the same output; try a smaller lr, or another seed", detectors.ErrCollapsed)
 	}
 	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *detectors.Tensor) bool {

@@ -367,13 +367,13 @@ func (a alad) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Options)
 		return err
 	}
 	s1, s2 := make([]float64, e.ScratchLen()), make([]float64, g.ScratchLen())
-	rows, recon := newSpread(x.Cols), newSpread(x.Cols)
+	rows, recon := detectors.NewSpread(x.Cols), detectors.NewSpread(x.Cols)
 	for i := 0; i < x.Rows; i++ {
 		row := x.Data[i*x.Cols : (i+1)*x.Cols]
-		rows.add(row)
-		recon.add(g.Forward(e.Forward(row, s1), s2))
+		rows.Add(row)
+		recon.Add(g.Forward(e.Forward(row, s1), s2))
 	}
-	if v, vr := rows.total(), recon.total(); v > 0 && !(vr > aladCollapse*v) {
+	if v, vr := rows.Total(), recon.Total(); v > 0 && !(vr > aladCollapse*v) {
 		return fmt.Errorf("%w: alad: the generator reconstructs every training row alike (variance %.3g of the rows' %.3g); try a smaller lr, or another seed", detectors.ErrCollapsed, vr, v)
 	}
 	keep := []string{aladE, aladG, aladDXXf}

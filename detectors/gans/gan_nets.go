@@ -90,9 +90,9 @@ func (n gan) checkCollapse(name string, st *detectors.State, x arrowio.Matrix, s
 	if err != nil {
 		return err
 	}
-	rows, gen := newSpread(x.Cols), newSpread(x.Cols)
+	rows, gen := detectors.NewSpread(x.Cols), detectors.NewSpread(x.Cols)
 	for i := 0; i < x.Rows; i++ {
-		rows.add(x.Data[i*x.Cols : (i+1)*x.Cols])
+		rows.Add(x.Data[i*x.Cols : (i+1)*x.Cols])
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6a09e667f3bcc909))
 	z, s := make([]float64, n.latent), make([]float64, g.ScratchLen())
@@ -100,9 +100,9 @@ func (n gan) checkCollapse(name string, st *detectors.State, x arrowio.Matrix, s
 		for j := range z {
 			z[j] = rng.NormFloat64()
 		}
-		gen.add(g.Forward(z, s))
+		gen.Add(g.Forward(z, s))
 	}
-	if v, vg := rows.total(), gen.total(); v > 0 && !(vg > ganCollapse*v) {
+	if v, vg := rows.Total(), gen.Total(); v > 0 && !(vg > ganCollapse*v) {
 		return fmt.Errorf("%w: %s: the generator makes every row alike (variance %.3g of the rows' %.3g); try a smaller lr, or another seed", detectors.ErrCollapsed, name, vg, v)
 	}
 	return nil

@@ -317,52 +317,18 @@ func (a ganomaly) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Opti
 		return err
 	}
 	s1, s2 := make([]float64, ge.ScratchLen()), make([]float64, gd.ScratchLen())
-	rows, recon := newSpread(x.Cols), newSpread(x.Cols)
+	rows, recon := detectors.NewSpread(x.Cols), detectors.NewSpread(x.Cols)
 	for i := 0; i < x.Rows; i++ {
 		row := x.Data[i*x.Cols : (i+1)*x.Cols]
-		rows.add(row)
-		recon.add(gd.Forward(ge.Forward(row, s1), s2))
+		rows.Add(row)
+		recon.Add(gd.Forward(ge.Forward(row, s1), s2))
 	}
-	if v, vr := rows.total(), recon.total(); v > 0 && vr <= ganomalyCollapse*v {
+	if v, vr := rows.Total(), recon.Total(); v > 0 && vr <= ganomalyCollapse*v {
 		return fmt.Errorf("%w: ganomaly: the generator reconstructs every training row alike (variance %.3g of the rows' %.3g); try a smaller lr or weight_decay, or another seed", detectors.ErrCollapsed, vr, v)
 	}
 	// Scoring does not use the discriminator.
 	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *detectors.Tensor) bool { return strings.HasPrefix(t.Name, ganomalyD) })
 	return nil
-}
-
-// spread accumulates the per-column variance of rows, shifted by the
-// first row so that rows all (nearly) equal to it add no rounding error.
-type spread struct {
-	n          int
-	first      []float64
-	sum, sumSq []float64
-}
-
-func newSpread(cols int) *spread {
-	return &spread{first: make([]float64, cols), sum: make([]float64, cols), sumSq: make([]float64, cols)}
-}
-
-func (s *spread) add(row []float64) {
-	if s.n == 0 {
-		copy(s.first, row)
-	}
-	s.n++
-	for j, v := range row {
-		d := v - s.first[j]
-		s.sum[j] += d
-		s.sumSq[j] += d * d
-	}
-}
-
-// total is the sum over columns of the (biased) variances.
-func (s *spread) total() float64 {
-	t := 0.0
-	for j := range s.sum {
-		m := s.sum[j] / float64(s.n)
-		t += max(s.sumSq[j]/float64(s.n)-m*m, 0)
-	}
-	return t
 }
 
 func (a ganomaly) Scorer(st *detectors.State, d int, o detectors.Options) (detectors.Scorer, error) {
