@@ -38,6 +38,10 @@ import (
 // ErrCollapsed. Either way Fit returns the error and no model: nothing
 // half-trained is ever kept.
 //
+// A player's model may be its weights averaged over the last epochs
+// rather than the last epoch's (Player.Average): a game that does not
+// settle leaves the last epoch's networks wherever the cycle was.
+//
 // The training log's loss (TrainingLog, Model.TrainLoss) of an
 // adversarial run is the sum over its players of each one's mean
 // mini-batch loss in the epoch, each evaluated before its step.
