@@ -38,6 +38,10 @@ import (
 // ErrCollapsed. Either way Fit returns the error and no model: nothing
 // half-trained is ever kept.
 //
+// A player's model may be its weights averaged over the last epochs
+// rather than the last epoch's (Player.Average): a game that does not
+// settle leaves the last epoch's networks wherever the cycle was.
+//
 // The training log's loss (TrainingLog, Model.TrainLoss) of an
 // adversarial run is the sum over its players of each one's mean
 // mini-batch loss in the epoch, each evaluated before its step.
@@ -91,6 +95,96 @@ type Player struct {
 	// must not add or remove tensors, and should not allocate when it
 	// does nothing (a training step allocates nothing).
 	After func(st *State, loss float64, rng *rand.Rand) error
+	// Average, if not nil, makes the model the player's weights averaged
+	// over the last epochs instead of the last epoch's (see Averaging).
+	Average *Averaging
+}
+
+// Averaging replaces some of a player's tensors, at the end of training,
+// by their mean over the last epochs: Polyak averaging of a GAN's
+// weights, which Yazıcı, Foo, Winkler, Yap, Piliouras and Chandrasekhar
+// ("The Unusual Effectiveness of Averaging in GAN Training", ICLR 2019)
+// show to damp the cycling of the game, where one epoch's network ranks
+// rows very differently from the next.
+//
+// Of E epochs, epoch e (counting from 1) joins the mean if e > ⌊After·E⌋:
+// at the end of each such epoch, after the algorithm's EpochEnder, the
+// template updates the running mean m ← m + (w − m)/k of each averaged
+// tensor w, k the number of epochs in the mean so far (m starts at 0, so
+// after the first it is w exactly), and at the end of epoch E it copies
+// m into w. The running means live in the trainer, not the State: they
+// are allocated once before the first epoch (an epoch's end allocates
+// nothing) and persisted nowhere but in the final weights. The weights
+// the players train on are never replaced before the end, so the game
+// itself is the same with or without averaging.
+//
+// With the validation option, the epoch E's state early stopping
+// evaluates is the averaged one, and early stopping keeps whichever
+// epoch's state is best; a run stopped before epoch E keeps that
+// epoch's weights, unaveraged.
+type Averaging struct {
+	// Prefixes selects the averaged tensors among those the player
+	// trains: the ones whose names begin with one of them; nil means
+	// every tensor the player trains. It must select at least one.
+	Prefixes []string
+	// After is the fraction of the epochs that do not join the mean, in
+	// [0, 1); 0 means 1/2, the second half of the epochs (to average over
+	// every epoch, give a fraction below 1/E).
+	After float64
+}
+
+// averageAfter is Averaging.After's default: the second half of the
+// epochs.
+const averageAfter = 0.5
+
+// averages reports whether the averaging covers the tensor called name
+// (which the player trains).
+func (a *Averaging) averages(name string) bool {
+	if a.Prefixes == nil {
+		return true
+	}
+	for _, pre := range a.Prefixes {
+		if strings.HasPrefix(name, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// averager keeps the running means of a training run's averaged tensors
+// (see Averaging).
+type averager struct {
+	w, mean [][]float64 // the averaged tensors' data and their running means
+	from    []int       // for each, the epochs before its mean starts
+}
+
+// add makes the tensors w, of a player whose averaging starts after
+// epoch from, averaged.
+func (a *averager) add(from int, w ...[]float64) {
+	for _, v := range w {
+		a.w = append(a.w, v)
+		a.mean = append(a.mean, make([]float64, len(v)))
+		a.from = append(a.from, from)
+	}
+}
+
+// endEpoch adds the weights at the end of epoch (counting from 1) of
+// epochs to the means they join, and after the last epoch copies each
+// mean into its weights. It allocates nothing.
+func (a *averager) endEpoch(epoch, epochs int) {
+	for i, w := range a.w {
+		k := epoch - a.from[i]
+		if k < 1 {
+			continue
+		}
+		m := a.mean[i]
+		for j, v := range w {
+			m[j] += (v - m[j]) / float64(k)
+		}
+		if epoch == epochs {
+			copy(w, m)
+		}
+	}
 }
 
 // trains reports whether the player updates the tensor called name.
@@ -128,6 +222,16 @@ func playersOf(alg Grapher, dims int, cfg trainConfig, opts Options) ([]Player, 
 			return nil, fmt.Errorf("detectors: player %q has Adam decay rates %v and %v, want them in [0, 1)", p.Name, p.Beta1, p.Beta2)
 		}
 		p.Steps, p.Every = max(p.Steps, 1), max(p.Every, 1)
+		if p.Average != nil { // a copy: the algorithm's may be shared
+			a := *p.Average
+			if !(a.After >= 0 && a.After < 1) {
+				return nil, fmt.Errorf("detectors: player %q averages after a fraction %v of the epochs, want one in [0, 1)", p.Name, a.After)
+			}
+			if a.After == 0 {
+				a.After = averageAfter
+			}
+			p.Average = &a
+		}
 	}
 	return ps, nil
 }

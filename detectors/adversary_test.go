@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anomalydb/anomalydb/arrowio"
 	"gorgonia.org/gorgonia"
 )
 
@@ -61,7 +62,13 @@ func toyState() *State {
 // the game ignores), mini-batches of 4, 3 epochs.
 func trainToy(t *testing.T, game Grapher, st *State, probe *trainProbe) error {
 	t.Helper()
-	o, err := normalizeOptions("test", deepSVDD{}, opts("epochs", "3", "batch_size", "4", "lr", "0.001", "weight_decay", "0", "seed", "4"))
+	return trainToyEpochs(t, game, st, probe, 3)
+}
+
+// trainToyEpochs is trainToy over the given number of epochs.
+func trainToyEpochs(t *testing.T, game Grapher, st *State, probe *trainProbe, epochs int) error {
+	t.Helper()
+	o, err := normalizeOptions("test", deepSVDD{}, opts("epochs", fmt.Sprint(epochs), "batch_size", "4", "lr", "0.001", "weight_decay", "0", "seed", "4"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,5 +195,98 @@ func TestAdversaryFailures(t *testing.T) {
 		if err == nil || (c.want != nil && !errors.Is(err, c.want)) || !strings.Contains(err.Error(), c.text) {
 			t.Errorf("%s: got %v, want %v with %q", c.name, err, c.want, c.text)
 		}
+	}
+}
+
+// recordedGame is a toy game that records both players' scalars at the
+// end of every epoch (as an EpochEnder, before the template averages).
+type recordedGame struct {
+	*toyGame
+	d, g []float64
+}
+
+func (r *recordedGame) EndEpoch(st *State, _ arrowio.Matrix, _ []float64, _, _ int, _ Options) error {
+	r.d = append(r.d, st.Get("d.v").Data[0])
+	r.g = append(r.g, st.Get("g.v").Data[0])
+	return nil
+}
+
+// TestAdversaryAveraging trains the toy game over 5 epochs with the
+// discriminator's weights averaged (Player.Average) and compares with
+// the same game unaveraged: the epochs' weights must be the same (the
+// game does not see the mean), and at the end d must be the running
+// mean of its weights at the end of the epochs after ⌊After·5⌋ (3-5 by
+// default, 2-5 with After 0.2), while g, not averaged, keeps its last
+// epoch's. Bugs caught: the mean started one epoch early or late or at
+// the first epoch, a wrong count in the running mean, the mean not
+// copied into the weights at the end or copied after every epoch (then
+// the game changes), the default fraction ignored, the other player
+// averaged too.
+func TestAdversaryAveraging(t *testing.T) {
+	const epochs = 5
+	plain := &recordedGame{toyGame: newToyGame(1, 1)}
+	if err := trainToyEpochs(t, plain, toyState(), nil, epochs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		avg   Averaging
+		first int // the first epoch in the mean, from 1
+	}{{Averaging{}, 3}, {Averaging{After: 0.2}, 2}, {Averaging{Prefixes: []string{"d.v"}, After: 0.5}, 3}} {
+		game := &recordedGame{toyGame: newToyGame(1, 1)}
+		game.toyGame.d.Average = &c.avg
+		st := toyState()
+		if err := trainToyEpochs(t, game, st, nil, epochs); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(game.d, game.g) != fmt.Sprint(plain.d, plain.g) {
+			t.Fatalf("%+v: the epochs' weights d %v, g %v; unaveraged d %v, g %v", c.avg, game.d, game.g, plain.d, plain.g)
+		}
+		mean, sum := 0.0, 0.0
+		for e := c.first; e <= epochs; e++ {
+			mean += (plain.d[e-1] - mean) / float64(e-c.first+1)
+			sum += plain.d[e-1]
+		}
+		got := st.Get("d.v").Data[0]
+		if math.Float64bits(got) != math.Float64bits(mean) || math.Abs(got-sum/float64(epochs-c.first+1)) > 1e-15 {
+			t.Errorf("%+v: d = %v at the end; want %v, the mean of epochs %d-%d (last epoch's %v)", c.avg, got, mean, c.first, epochs, plain.d[epochs-1])
+		}
+		if got := st.Get("g.v").Data[0]; got != plain.g[epochs-1] {
+			t.Errorf("%+v: g = %v at the end; want its last epoch's %v (g is not averaged)", c.avg, got, plain.g[epochs-1])
+		}
+	}
+	if plain.d[2] == plain.d[4] {
+		t.Fatal("the toy game's d does not move between epochs")
+	}
+}
+
+// TestAdversaryAveragingErrors: an averaging fraction outside [0, 1) and
+// prefixes that select none of the player's tensors are errors before
+// the first step. Bugs caught: the range check left out or off by one at
+// 1, prefixes matched against every tensor instead of the player's own.
+func TestAdversaryAveragingErrors(t *testing.T) {
+	for _, c := range []struct {
+		avg  Averaging
+		text string
+	}{
+		{Averaging{After: 1}, `player "discriminator" averages after a fraction 1 of the epochs`},
+		{Averaging{After: -0.1}, "fraction -0.1 of the epochs"},
+		{Averaging{Prefixes: []string{"g."}}, `player "discriminator" averages none of the tensors it trains`},
+	} {
+		game := newToyGame(1, 1)
+		game.d.Average = &c.avg
+		err := trainToy(t, game, toyState(), nil)
+		if err == nil || !strings.Contains(err.Error(), c.text) {
+			t.Errorf("%+v: got %v, want an error with %q", c.avg, err, c.text)
+		}
+	}
+}
+
+// TestAveragerDoesNotAllocate: an epoch's end adds to the running means
+// without allocating (they are allocated before the first epoch).
+func TestAveragerDoesNotAllocate(t *testing.T) {
+	var a averager
+	a.add(2, make([]float64, 100), make([]float64, 7))
+	if n := testing.AllocsPerRun(10, func() { a.endEpoch(4, 5) }); n != 0 {
+		t.Errorf("endEpoch allocates %v times", n)
 	}
 }

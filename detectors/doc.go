@@ -22,6 +22,7 @@
 //	                                train.go      the training template (gorgonia graphs run by program.go, Adam in adam.go)
 //	                                adversary.go  adversarial training in the same template: an Adversary's players,
 //	                                              each its objective, tensors and Adam, step in turn on every mini-batch
+//	                                              (and, optionally, weights averaged over the last epochs)
 //	                                threshold.go  contamination → threshold
 //	                                score_distribution.go training-score distribution: Percentile, WithContamination, WithThreshold
 //	                                ops.go, matmul_op.go, gmm_ops.go gorgonia ops the executor runs
@@ -112,7 +113,8 @@
 // objective: each minimizes its own graph over the tensors it names,
 // with its own Adam, in turn on every mini-batch (discriminator, then
 // generator); a NaN loss of any of them is ErrDiverged, a collapse the
-// algorithm detects ErrCollapsed. A Scorer may implement Explainer when its score decomposes
+// algorithm detects ErrCollapsed. A player may keep, as the model, its
+// weights averaged over the last epochs (Player.Average, Averaging). A Scorer may implement Explainer when its score decomposes
 // over features (reconstruction errors, autoencoders/explain_recon.go); any other is
 // explained by integrated gradients of its score (explain_gradients.go). A Driver (driver.go) replaces the single training run
 // by several (ensemble members, alternating optimisation). The conformance test then checks it

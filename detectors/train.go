@@ -233,9 +233,10 @@ func (sh *shard) fillNoise(rng *rand.Rand) {
 // shuffled ones. An Adversary (adversary.go) has several players instead
 // of one objective: each has its graphs and its Adam, and they take
 // their steps in turn on every mini-batch. After each epoch it calls an
-// EpochEnder's EndEpoch and, with
-// validation > 0, evaluates early stopping (validation.go). Training
-// updates st in place.
+// EpochEnder's EndEpoch, updates the running means of the players'
+// averaged tensors (Player.Average; after the last epoch they replace the
+// tensors) and, with validation > 0, evaluates early stopping
+// (validation.go). Training updates st in place.
 //
 // Everything a mini-batch needs (the programs' buffers, the gradients,
 // Adam's moments, the shards' worker goroutines) is allocated before the
@@ -273,6 +274,7 @@ type trainer struct {
 	batches *Batches
 	bs      int
 	players []*player // one, or an Adversary's (adversary.go)
+	avg     averager  // the players' averaged tensors (adversary.go)
 	perm    []int
 	steps   int // mini-batches per epoch
 	batch   int // mini-batches run so far
@@ -355,6 +357,18 @@ func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, 
 				}
 			}
 		}
+		if a := p.Average; a != nil { // adversary.go
+			n := 0
+			for j, pn := range shards[0].params {
+				if a.averages(pn.Name()) {
+					t.avg.add(int(a.After*float64(t.cfg.epochs)), p.weights[j])
+					n++
+				}
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("detectors: player %q averages none of the tensors it trains", p.Name)
+			}
+		}
 		p.solver = newAdamBetas(p.LR, t.cfg.weightDecay, p.Beta1, p.Beta2, sizes)
 		built[i] = shards
 		t.players = append(t.players, p)
@@ -407,6 +421,7 @@ func (t *trainer) run() error {
 				return err
 			}
 		}
+		t.avg.endEpoch(epoch+1, t.cfg.epochs) // adversary.go
 		stop := false
 		if t.val != nil {
 			var err error

@@ -101,7 +101,8 @@ import (
 //     labels cannot do).
 //   - Instead of that selection, the model is D with its weights
 //     averaged over the second half of the epochs (epochs > epochs/2,
-//     a running mean taken at the end of each epoch; Polyak averaging,
+//     a running mean taken at the end of each epoch by the template,
+//     detectors.Averaging; Polyak averaging,
 //     which Yazıcı et al., "The Unusual Effectiveness of Averaging in
 //     GAN Training", ICLR 2019, show to damp a GAN's cycling). The game
 //     does not settle: one epoch's D ranks the rows very differently
@@ -125,18 +126,16 @@ import (
 // mini-batches an epoch, hardly trains (arrhythmia: 150 steps, logits
 // within ±0.5 of 0 at the end).
 //
-// Epochs 50. The model keeps D only: G and the running mean, which
-// scoring does not use, are dropped after training.
+// Epochs 50. The model keeps D only: G, which scoring does not use, is
+// dropped after training.
 type fenceGAN struct{}
 
 func init() { detectors.Register("fence_gan", fenceGAN{}) }
 
-// Tensor prefixes of the two networks and of the running mean of D's
-// weights.
+// Tensor prefixes of the two networks.
 const (
-	fenceG   = "g."     // generator
-	fenceD   = "d."     // discriminator
-	fenceAvg = "avg.d." // running mean of the discriminator
+	fenceG = "g." // generator
+	fenceD = "d." // discriminator
 )
 
 // fenceBeta1 is Adam's β₁ of both players (the reference code's MNIST
@@ -167,10 +166,9 @@ func (fenceGAN) Options() []detectors.Option {
 	}
 }
 
-// fenceNets are the two MLPs, and avg the running mean of d's weights
-// (the same layers under fenceAvg).
+// fenceNets are the two MLPs.
 type fenceNets struct {
-	g, d, avg nn.MLP
+	g, d nn.MLP
 }
 
 func (fenceGAN) nets(d int, o detectors.Options) fenceNets {
@@ -180,17 +178,15 @@ func (fenceGAN) nets(d int, o detectors.Options) fenceNets {
 		g: nn.MLP{Prefix: fenceG, Sizes: append(gen, d), Bias: true, Hidden: nn.ReLU, Output: nn.Identity},
 		d: nn.MLP{Prefix: fenceD, Sizes: append(append([]int{d}, hidden...), 1), Bias: true, Hidden: nn.DCGANLeakyReLU, Output: nn.Identity},
 	}
-	n.avg = n.d
-	n.avg.Prefix = fenceAvg
 	return n
 }
 
 // Footprint implements detectors.Algorithm: the two networks and the
-// running mean of D, and per row the values of the two players' graphs
-// and the monitored objective's.
+// running mean of D the template keeps (detectors.Averaging), and per row
+// the values of the two players' graphs and the monitored objective's.
 func (a fenceGAN) Footprint(s detectors.Shape, o detectors.Options) detectors.Footprint {
 	n := a.nets(s.Dims, o)
-	f := n.g.Footprint().Plus(n.d.Footprint()).Plus(n.avg.Footprint())
+	f := n.g.Footprint().Plus(n.d.Footprint()).Plus(n.d.Footprint())
 	gen, disc := n.g.Footprint().RowValues, n.d.Footprint().RowValues
 	f.RowValues = 2*gen + 4*disc + 8*int64(s.Dims) + 16
 	return f
@@ -201,21 +197,17 @@ func (a fenceGAN) Init(d int, o detectors.Options, rng *rand.Rand) (*detectors.S
 	n := a.nets(d, o)
 	n.g.Init(st, rng)
 	n.d.Init(st, rng)
-	for _, t := range slices.Clone(st.Tensors) {
-		if strings.HasPrefix(t.Name, fenceD) {
-			st.Add(fenceAvg+strings.TrimPrefix(t.Name, fenceD), t.Rows, t.Cols, false)
-		}
-	}
 	return st, nil
 }
 
 // Players implements detectors.Adversary: the discriminator at lr/10,
 // then the generator at lr, both with Adam's β₁ 0.5 (the reference
-// code's CIFAR-10 run).
+// code's CIFAR-10 run); the discriminator's weights are averaged over the
+// second half of the epochs (detectors.Averaging's default).
 func (a fenceGAN) Players(d int, o detectors.Options) []detectors.Player {
 	lr := o.Float("lr")
 	return []detectors.Player{
-		{Name: "discriminator", Trains: []string{fenceD}, Graph: a.discriminatorGraph, LR: lr / fenceDSlower, Beta1: fenceBeta1, Beta2: detectors.AdamBeta2},
+		{Name: "discriminator", Trains: []string{fenceD}, Graph: a.discriminatorGraph, LR: lr / fenceDSlower, Beta1: fenceBeta1, Beta2: detectors.AdamBeta2, Average: &detectors.Averaging{}},
 		{Name: "generator", Trains: []string{fenceG}, Graph: a.generatorGraph, LR: lr, Beta1: fenceBeta1, Beta2: detectors.AdamBeta2},
 	}
 }
@@ -230,29 +222,6 @@ func (n fenceNets) generate(b *detectors.Graph) (*gorgonia.Node, error) {
 		return nil, m.Err
 	}
 	return gorgonia.Add(z, out)
-}
-
-// EndEpoch implements detectors.EpochEnder: from epoch epochs/2 + 1 on,
-// it adds D's weights to their running mean, and after the last epoch
-// it makes the mean D's weights.
-func (a fenceGAN) EndEpoch(st *detectors.State, x arrowio.Matrix, labels []float64, epoch, epochs int, o detectors.Options) error {
-	k := epoch - epochs/2
-	if k < 1 {
-		return nil
-	}
-	for _, t := range st.Tensors {
-		if !strings.HasPrefix(t.Name, fenceD) {
-			continue
-		}
-		w, avg := t.Data, st.Get(fenceAvg+strings.TrimPrefix(t.Name, fenceD)).Data
-		for i, v := range w {
-			avg[i] += (v - avg[i]) / float64(k)
-		}
-		if epoch == epochs {
-			copy(w, avg)
-		}
-	}
-	return nil
 }
 
 // discriminatorGraph is D's objective: per row, softplus(−l(x)) +
@@ -320,8 +289,7 @@ func (a fenceGAN) Graph(b *detectors.Graph) (detectors.Objective, error) {
 
 // Finish implements detectors.Finisher: it fails with
 // detectors.ErrCollapsed if D gives every training row the same logit
-// (see the type's comment), and drops the generator and the running
-// mean from the state.
+// (see the type's comment), and drops the generator from the state.
 func (a fenceGAN) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Options) error {
 	d, err := a.nets(x.Cols, o).d.Kernel(st)
 	if err != nil {
@@ -336,7 +304,7 @@ func (a fenceGAN) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Opti
 		return fmt.Errorf("%w: fence_gan: the discriminator gives every training row the same output; try a smaller lr, or another seed", detectors.ErrCollapsed)
 	}
 	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *detectors.Tensor) bool {
-		return strings.HasPrefix(t.Name, fenceG) || strings.HasPrefix(t.Name, fenceAvg)
+		return strings.HasPrefix(t.Name, fenceG)
 	})
 	return nil
 }
