@@ -274,6 +274,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	e := sqle.New(a, &sqle.Config{IsReadOnly: false})
 	limit := newMemoryLimit(cfg.MaxMemory) // memory_limit.go
 	serverMemory.Store(limit)
+	startGCFloor(cfg.MaxMemory) // gc_floor.go
 	e.MemoryManager = sql.NewMemoryManager(limit)
 	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc, prov: pro}
 	s.svc.engine = e
