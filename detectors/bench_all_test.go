@@ -13,10 +13,10 @@ import (
 // detectors get the shuttle labels.
 func BenchmarkAlgorithmsShuttle(b *testing.B) {
 	tb := readTable(b, "shuttle")
-	bs := tb.labelledBatches(memory.NewGoAllocator(), shuttleBatchRows, tb.labels)
+	bs := tb.LabelledBatches(memory.NewGoAllocator(), shuttleBatchRows, tb.Labels)
 	defer releaseAll(bs)
 	for _, name := range Algorithms() {
-		data := TrainingData{Batches: bs, Features: tb.features(), Label: tb.cols}
+		data := TrainingData{Batches: bs, Features: tb.Features(), Label: tb.Cols}
 		var m *Model
 		b.Run("train/"+name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -32,7 +32,7 @@ func BenchmarkAlgorithmsShuttle(b *testing.B) {
 			continue
 		}
 		b.Run("score/"+name, func(b *testing.B) {
-			features := tb.features()
+			features := tb.Features()
 			dst := make([]float64, shuttleBatchRows)
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
@@ -43,7 +43,7 @@ func BenchmarkAlgorithmsShuttle(b *testing.B) {
 					}
 				}
 			}
-			b.ReportMetric(float64(tb.rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(tb.Rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
 }

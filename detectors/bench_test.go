@@ -39,9 +39,9 @@ func BenchmarkTrainGANomalyShuttle(b *testing.B) {
 
 func benchTrainShuttle(b *testing.B, alg string, o map[string]string) {
 	tb := readTable(b, "shuttle")
-	bs := tb.nullBatches(memory.NewGoAllocator(), shuttleBatchRows)
+	bs := tb.NullBatches(memory.NewGoAllocator(), shuttleBatchRows)
 	defer releaseAll(bs)
-	data := TrainingData{Batches: bs, Features: tb.features(), Label: -1}
+	data := TrainingData{Batches: bs, Features: tb.Features(), Label: -1}
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -88,9 +88,9 @@ func trainStepCost(b *testing.B, alg Algorithm, tb *table, o map[string]string) 
 // scoring benchmarks (scoring cost does not depend on the weights).
 func shuttleModel(b *testing.B) (*table, []arrow.RecordBatch, *Model) {
 	tb := readTable(b, "shuttle")
-	bs := tb.nullBatches(memory.NewGoAllocator(), shuttleBatchRows)
+	bs := tb.NullBatches(memory.NewGoAllocator(), shuttleBatchRows)
 	m, err := Fit(context.Background(), "deep_svdd", opts("hidden", "64,32", "batch_size", "256", "epochs", "1", "seed", "1"),
-		TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+		TrainingData{Batches: bs, Features: tb.Features(), Label: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func shuttleModel(b *testing.B) (*table, []arrow.RecordBatch, *Model) {
 func BenchmarkScoreDeepSVDDShuttle(b *testing.B) {
 	tb, bs, m := shuttleModel(b)
 	defer releaseAll(bs)
-	features := tb.features()
+	features := tb.Features()
 	var err error
 	dst := make([]float64, shuttleBatchRows)
 	b.ReportAllocs()
@@ -115,7 +115,7 @@ func BenchmarkScoreDeepSVDDShuttle(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(float64(tb.rows*b.N)/time.Since(start).Seconds(), "rows/s")
+	b.ReportMetric(float64(tb.Rows*b.N)/time.Since(start).Seconds(), "rows/s")
 }
 
 // BenchmarkScoreBatchSizes scores shuttle through ScoreBatch in batches of
@@ -123,7 +123,7 @@ func BenchmarkScoreDeepSVDDShuttle(b *testing.B) {
 func BenchmarkScoreBatchSizes(b *testing.B) {
 	tb, bs, m := shuttleModel(b)
 	defer releaseAll(bs)
-	features := tb.features()
+	features := tb.Features()
 	for _, size := range []int64{1, 64, 1024, 8192} {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {
 			rec := bs[0].NewSlice(0, size)
@@ -150,8 +150,8 @@ func BenchmarkScoreRow(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r := i % tb.rows
-		if _, err := m.ScoreRow(tb.x[r*tb.cols : (r+1)*tb.cols]); err != nil {
+		r := i % tb.Rows
+		if _, err := m.ScoreRow(tb.X[r*tb.Cols : (r+1)*tb.Cols]); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -13,88 +13,9 @@ import (
 	"github.com/anomalydb/anomalydb/detectors/internal/kernel"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gonum.org/v1/gonum/mat"
 	"gorgonia.org/gorgonia"
 )
-
-// synthetic returns n rows of d features: a correlated Gaussian blob with
-// a fraction of uniform outliers (label 1) and a few NULLs (NaN).
-func synthetic(n, d int, seed uint64) *table {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	tb := &table{rows: n, cols: d}
-	for j := 0; j < d; j++ {
-		tb.names = append(tb.names, "f"+string(rune('0'+j)))
-	}
-	for i := 0; i < n; i++ {
-		anomaly := rng.Float64() < 0.05
-		z := rng.NormFloat64()
-		for j := 0; j < d; j++ {
-			v := 3 + z*float64(j+1) + 0.3*rng.NormFloat64()
-			if anomaly {
-				v = 3 + (rng.Float64()*2-1)*8*float64(j+1)
-			}
-			if rng.Float64() < 0.01 {
-				v = math.NaN()
-			}
-			tb.x = append(tb.x, v)
-		}
-		l := 0.0
-		if anomaly {
-			l = 1
-		}
-		tb.labels = append(tb.labels, l)
-	}
-	return tb
-}
-
-// nullBatches converts tb into record batches of at most batchRows rows
-// of float64 feature columns, NaN written as NULL. The caller releases
-// the batches.
-func (tb *table) nullBatches(mem memory.Allocator, batchRows int) []arrow.RecordBatch {
-	return tb.labelledBatches(mem, batchRows, nil)
-}
-
-// labelledBatches is nullBatches with a trailing float64 label column
-// (NaN as NULL) if labels is not nil.
-func (tb *table) labelledBatches(mem memory.Allocator, batchRows int, labels []float64) []arrow.RecordBatch {
-	var fields []arrow.Field
-	for _, n := range tb.names {
-		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
-	}
-	if labels != nil {
-		fields = append(fields, arrow.Field{Name: "label", Type: arrow.PrimitiveTypes.Float64, Nullable: true})
-	}
-	schema := arrow.NewSchema(fields, nil)
-	var out []arrow.RecordBatch
-	for lo := 0; lo < tb.rows; lo += batchRows {
-		hi := min(lo+batchRows, tb.rows)
-		b := array.NewRecordBuilder(mem, schema)
-		for j := 0; j < tb.cols; j++ {
-			fb := b.Field(j).(*array.Float64Builder)
-			for i := lo; i < hi; i++ {
-				if v := tb.x[i*tb.cols+j]; math.IsNaN(v) {
-					fb.AppendNull()
-				} else {
-					fb.Append(v)
-				}
-			}
-		}
-		if labels != nil {
-			lb := b.Field(tb.cols).(*array.Float64Builder)
-			for i := lo; i < hi; i++ {
-				if math.IsNaN(labels[i]) {
-					lb.AppendNull()
-				} else {
-					lb.Append(labels[i])
-				}
-			}
-		}
-		out = append(out, b.NewRecordBatch())
-		b.Release()
-	}
-	return out
-}
 
 // conformanceFloors lowers the synthetic AUC floor (0.98) for algorithms
 // that cannot reach it, with the reason.
@@ -155,29 +76,6 @@ func conformanceOptsFor(alg string) map[string]string {
 	return o
 }
 
-// weakLabels labels a few rows the way weakly supervised detectors are
-// trained (and ADBench evaluates them): every fourth anomaly 1, every
-// twentieth normal row 0, the rest NULL.
-func weakLabels(tb *table) []float64 {
-	l := make([]float64, tb.rows)
-	na, nn := 0, 0
-	for i, y := range tb.labels {
-		l[i] = math.NaN()
-		if y == 1 {
-			if na%4 == 0 {
-				l[i] = 1
-			}
-			na++
-		} else {
-			if nn%20 == 0 {
-				l[i] = 0
-			}
-			nn++
-		}
-	}
-	return l
-}
-
 // fitSynthetic trains alg on tb; algorithms that use labels get a label
 // column from weakLabels.
 func fitSynthetic(t *testing.T, alg string, tb *table, o map[string]string) *Model {
@@ -198,11 +96,11 @@ func fitLabelled(t *testing.T, alg string, tb *table, o map[string]string, label
 	mem := checkedMem(t)
 	label := -1
 	if labels != nil {
-		label = tb.cols
+		label = tb.Cols
 	}
-	bs := tb.labelledBatches(mem, 1000, labels)
+	bs := tb.LabelledBatches(mem, 1000, labels)
 	defer releaseAll(bs)
-	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: tb.features(), Label: label})
+	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: tb.Features(), Label: label})
 	if err != nil {
 		t.Fatalf("%s: Fit: %v", alg, err)
 	}
@@ -211,26 +109,14 @@ func fitLabelled(t *testing.T, alg string, tb *table, o map[string]string, label
 
 func rowScores(t *testing.T, m *Model, tb *table) []float64 {
 	t.Helper()
-	s := make([]float64, tb.rows)
+	s := make([]float64, tb.Rows)
 	for i := range s {
 		var err error
-		if s[i], err = m.ScoreRow(tb.x[i*tb.cols : (i+1)*tb.cols]); err != nil {
+		if s[i], err = m.ScoreRow(tb.X[i*tb.Cols : (i+1)*tb.Cols]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return s
-}
-
-func sameBits(a, b []float64) (int, bool) {
-	if len(a) != len(b) {
-		return -1, false
-	}
-	for i := range a {
-		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-			return i, false
-		}
-	}
-	return 0, true
 }
 
 // TestConformance runs the shared detector contract over every registered
@@ -248,7 +134,7 @@ func TestConformance(t *testing.T) {
 						t.Fatalf("row %d: score %v", i, s)
 					}
 				}
-				if math.IsNaN(m.Threshold) || m.TrainingRows != tb.rows || m.Algorithm != alg {
+				if math.IsNaN(m.Threshold) || m.TrainingRows != tb.Rows || m.Algorithm != alg {
 					t.Fatalf("model fields: threshold %v rows %d alg %s", m.Threshold, m.TrainingRows, m.Algorithm)
 				}
 				flagged := 0
@@ -261,7 +147,7 @@ func TestConformance(t *testing.T) {
 				if c := 0.1; math.Abs(frac-c) > 0.01 {
 					t.Fatalf("%.3f of training rows flagged, contamination %v", frac, c)
 				}
-				auc, err := AUC(tb.labels, scores)
+				auc, err := AUC(tb.Labels, scores)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -365,11 +251,11 @@ func checkBatchScores(t *testing.T, m *Model, tb *table, want []float64) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	var dst []float64
 	for _, size := range []int{1, 2, 3, 255, 256, 257, 1000, 4095, 4096, 6000} {
-		idx := rng.Perm(tb.rows)[:size]
-		sub := tb.subset(idx)
-		for _, rec := range sub.nullBatches(mem, size) {
+		idx := rng.Perm(tb.Rows)[:size]
+		sub := tb.Subset(idx)
+		for _, rec := range sub.NullBatches(mem, size) {
 			var err error
-			dst, err = m.ScoreBatch(rec, sub.features(), dst)
+			dst, err = m.ScoreBatch(rec, sub.Features(), dst)
 			rec.Release()
 			if err != nil {
 				t.Fatal(err)
@@ -380,7 +266,7 @@ func checkBatchScores(t *testing.T, m *Model, tb *table, want []float64) {
 				}
 			}
 		}
-		got, err := m.ScoreMatrix(mat.NewDense(size, sub.cols, sub.x), nil)
+		got, err := m.ScoreMatrix(mat.NewDense(size, sub.Cols, sub.X), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,8 +278,8 @@ func checkBatchScores(t *testing.T, m *Model, tb *table, want []float64) {
 	}
 	// A batch whose feature columns are permuted and interleaved with other
 	// columns scores the same when given the right indices.
-	sub := tb.subset([]int{5, 4, 3, 2, 1})
-	recs := sub.nullBatches(mem, 5)
+	sub := tb.Subset([]int{5, 4, 3, 2, 1})
+	recs := sub.NullBatches(mem, 5)
 	defer releaseAll(recs)
 	rec := recs[0]
 	cols := rec.Columns()
@@ -425,7 +311,7 @@ func checkBatchScores(t *testing.T, m *Model, tb *table, want []float64) {
 // anomaly), ±Inf, and mixes with normal values and NULL (NaN).
 func extremeRows(tb *table) [][]float64 {
 	inf, nan := math.Inf(1), math.NaN()
-	base := tb.x[:tb.cols]
+	base := tb.X[:tb.Cols]
 	with := func(kv ...float64) []float64 {
 		r := slices.Clone(base)
 		for k := 0; k < len(kv); k += 2 {
@@ -477,7 +363,7 @@ func checkExtremeRows(t *testing.T, m *Model, tb *table, want []float64) {
 		{big, 0, 0, 0, 0}, {-big, 0, 0, 0, 0}, {0, 0, 0, 0, big}, {0, 0, 0, 0, -big},
 		{big, big, big, big, big}, {big, -big, big, -big, big}, {-big, big, -big, big, -big},
 	} {
-		x := make([]float64, tb.cols)
+		x := make([]float64, tb.Cols)
 		for j := range x {
 			x[j] = m.scale.mean[j] + sd[j]*m.scale.std[j]
 		}
@@ -502,7 +388,7 @@ func checkExtremeRows(t *testing.T, m *Model, tb *table, want []float64) {
 	for len(positions) < len(rows) {
 		positions = append(positions, 20+17*len(positions))
 	}
-	mixed := &table{names: tb.names, rows: n, cols: tb.cols, x: slices.Clone(tb.x[:n*tb.cols])}
+	mixed := &table{Names: tb.Names, Rows: n, Cols: tb.Cols, X: slices.Clone(tb.X[:n*tb.Cols])}
 	at := map[int]int{} // position → index in rows
 	for k, x := range rows {
 		p := positions[k]
@@ -510,7 +396,7 @@ func checkExtremeRows(t *testing.T, m *Model, tb *table, want []float64) {
 			t.Fatalf("two special rows at position %d", p)
 		}
 		at[p] = k
-		copy(mixed.x[p*tb.cols:(p+1)*tb.cols], x)
+		copy(mixed.X[p*tb.Cols:(p+1)*tb.Cols], x)
 	}
 	check := func(path string, got []float64) {
 		t.Helper()
@@ -525,14 +411,14 @@ func checkExtremeRows(t *testing.T, m *Model, tb *table, want []float64) {
 		}
 	}
 	mem := checkedMem(t)
-	recs := mixed.nullBatches(mem, n) // NaN as NULL, ±Inf as values
+	recs := mixed.NullBatches(mem, n) // NaN as NULL, ±Inf as values
 	defer releaseAll(recs)
-	got, err := m.ScoreBatch(recs[0], mixed.features(), nil)
+	got, err := m.ScoreBatch(recs[0], mixed.Features(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("ScoreBatch", got)
-	got, err = m.ScoreMatrix(mat.NewDense(n, tb.cols, mixed.x), nil)
+	got, err = m.ScoreMatrix(mat.NewDense(n, tb.Cols, mixed.X), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,9 +429,9 @@ func checkExtremeRows(t *testing.T, m *Model, tb *table, want []float64) {
 // trained weights and checks the plain-Go scores agree to 1e-9.
 func checkGraphScores(t *testing.T, m *Model, tb *table) {
 	n := 500
-	z := append([]float64(nil), tb.x[:n*tb.cols]...)
+	z := append([]float64(nil), tb.X[:n*tb.Cols]...)
 	m.scale.transform(z)
-	b := newGraph(m.state, n, tb.cols, m.opts)
+	b := newGraph(m.state, n, tb.Cols, m.opts)
 	obj, err := m.alg.Graph(b)
 	if err != nil {
 		t.Fatal(err)

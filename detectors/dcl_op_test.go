@@ -169,32 +169,7 @@ func TestNeutralLossGradients(t *testing.T) {
 			t.Fatal(err)
 		}
 		sh.fill(x, dims, []int{0, 1, 2, 3, 4}, nil, rng)
-		loss := func() float64 {
-			if err := sh.prog.run(); err != nil {
-				t.Fatal(err)
-			}
-			return sh.prog.scalar(sh.loss)
-		}
-		loss()
-		checked := 0
-		for p, n := range sh.params {
-			tn := st.Get(n.Name())
-			grad := append([]float64(nil), sh.prog.value(sh.grads[p])...)
-			for i := range tn.Data {
-				const h = 1e-6
-				v := tn.Data[i]
-				tn.Data[i] = v + h
-				up := loss()
-				tn.Data[i] = v - h
-				dn := loss()
-				tn.Data[i] = v
-				num := (up - dn) / (2 * h)
-				if math.Abs(num-grad[i]) > 1e-5*math.Max(1, math.Abs(num)) {
-					t.Errorf("%s: %s[%d]: gradient %v, central difference %v", transform, tn.Name, i, grad[i], num)
-				}
-				checked++
-			}
-		}
+		checked := checkShardGradients(t, sh, st, transform)
 		if checked < 100 {
 			t.Fatalf("%s: checked %d values", transform, checked)
 		}

@@ -97,9 +97,9 @@ func TestValidateOptionsErrors(t *testing.T) {
 func TestFitErrors(t *testing.T) {
 	mem := checkedMem(t)
 	tb := synthetic(50, 3, 1)
-	bs := tb.nullBatches(mem, 50)
+	bs := tb.NullBatches(mem, 50)
 	defer releaseAll(bs)
-	good := TrainingData{Batches: bs, Features: tb.features(), Label: -1}
+	good := TrainingData{Batches: bs, Features: tb.Features(), Label: -1}
 	ctx := context.Background()
 
 	check := func(name string, err, want error) {
@@ -119,7 +119,7 @@ func TestFitErrors(t *testing.T) {
 	check("no batches", err, ErrNoRows)
 	empty := bs[0].NewSlice(0, 0)
 	defer empty.Release()
-	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{empty}, Features: tb.features(), Label: -1})
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{empty}, Features: tb.Features(), Label: -1})
 	check("zero rows", err, ErrNoRows)
 
 	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: bs, Features: nil, Label: -1})
@@ -166,9 +166,9 @@ func TestFitErrors(t *testing.T) {
 func TestScoreErrors(t *testing.T) {
 	mem := checkedMem(t)
 	tb := synthetic(100, 3, 2)
-	bs := tb.nullBatches(mem, 100)
+	bs := tb.NullBatches(mem, 100)
 	defer releaseAll(bs)
-	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1"), TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1"), TrainingData{Batches: bs, Features: tb.Features(), Label: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,9 +22,9 @@ import (
 // anomalies), the others 0.
 func explainData(n, d int, seed uint64) *table {
 	rng := rand.New(rand.NewPCG(seed, 8))
-	tb := &table{rows: n, cols: d}
+	tb := &table{Rows: n, Cols: d}
 	for j := 0; j < d; j++ {
-		tb.names = append(tb.names, "f"+string(rune('0'+j)))
+		tb.Names = append(tb.Names, "f"+string(rune('0'+j)))
 	}
 	for i := 0; i < n; i++ {
 		z := rng.NormFloat64()
@@ -34,9 +34,9 @@ func explainData(n, d int, seed uint64) *table {
 			if anomaly {
 				v = (2*rng.Float64() - 1) * 6
 			}
-			tb.x = append(tb.x, 100*float64(j)+float64(j+1)*v)
+			tb.X = append(tb.X, 100*float64(j)+float64(j+1)*v)
 		}
-		tb.labels = append(tb.labels, b2f(anomaly))
+		tb.Labels = append(tb.Labels, b2f(anomaly))
 	}
 	return tb
 }
@@ -76,9 +76,9 @@ func explainOptsFor(alg string) map[string]string {
 // within one standard deviation of its training mean.
 func ordinaryRows(m *Model, tb *table, n int) [][]float64 {
 	var out [][]float64
-	for i := 0; i < tb.rows && len(out) < n; i++ {
-		row := tb.x[i*tb.cols : (i+1)*tb.cols]
-		ok := tb.labels[i] == 0
+	for i := 0; i < tb.Rows && len(out) < n; i++ {
+		row := tb.X[i*tb.Cols : (i+1)*tb.Cols]
+		ok := tb.Labels[i] == 0
 		for j, v := range row {
 			if !(math.Abs(v-m.scale.mean[j]) <= m.scale.std[j]) {
 				ok = false
@@ -205,7 +205,7 @@ func TestExplain(t *testing.T) {
 				t.Errorf("README: %s explained by %q, want %q", alg, got, method)
 			}
 			for r, row := range rows {
-				for j := 0; j < tb.cols; j++ {
+				for j := 0; j < tb.Cols; j++ {
 					for _, sd := range []float64{8, -8} {
 						x := append([]float64(nil), row...)
 						x[j] = m.scale.mean[j] + sd*m.scale.std[j]
@@ -441,17 +441,17 @@ func BenchmarkExplain(b *testing.B) {
 			var labels []float64
 			label := -1
 			if use, _ := UsesLabels(alg); use != LabelsNone {
-				labels, label = weakLabels(tb), tb.cols
+				labels, label = weakLabels(tb), tb.Cols
 			}
-			bs := tb.labelledBatches(memory.NewGoAllocator(), 1000, labels)
-			m, err := Fit(context.Background(), alg, explainOptsFor(alg), TrainingData{Batches: bs, Features: tb.features(), Label: label})
+			bs := tb.LabelledBatches(memory.NewGoAllocator(), 1000, labels)
+			m, err := Fit(context.Background(), alg, explainOptsFor(alg), TrainingData{Batches: bs, Features: tb.Features(), Label: label})
 			releaseAll(bs)
 			if err != nil {
 				b.Fatal(err)
 			}
 			rows := ordinaryRows(m, tb, 8)
 			if len(rows) == 0 {
-				rows = [][]float64{tb.x[:d]}
+				rows = [][]float64{tb.X[:d]}
 			}
 			xs := make([][]float64, len(rows))
 			for i, r := range rows {

@@ -1,7 +1,6 @@
 package detectors
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -51,32 +50,7 @@ func TestGOADLossGradients(t *testing.T) {
 	}
 	idx := []int{0, 1, 2, 3, 4, 5}
 	sh.fill(x, dims, idx, nil, rng)
-	loss := func() float64 {
-		if err := sh.prog.run(); err != nil {
-			t.Fatal(err)
-		}
-		return sh.prog.scalar(sh.loss)
-	}
-	loss()
-	checked := 0
-	for p, n := range sh.params {
-		tn := st.Get(n.Name())
-		grad := append([]float64(nil), sh.prog.value(sh.grads[p])...)
-		for i := range tn.Data {
-			const h = 1e-6
-			v := tn.Data[i]
-			tn.Data[i] = v + h
-			up := loss()
-			tn.Data[i] = v - h
-			dn := loss()
-			tn.Data[i] = v
-			num := (up - dn) / (2 * h)
-			if math.Abs(num-grad[i]) > 1e-5*math.Max(1, math.Abs(num)) {
-				t.Errorf("%s[%d]: gradient %v, central difference %v", tn.Name, i, grad[i], num)
-			}
-			checked++
-		}
-	}
+	checked := checkShardGradients(t, sh, st, "goad")
 	if checked < 50 {
 		t.Fatalf("checked %d values", checked)
 	}

@@ -1,116 +1,16 @@
 package detectors
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"errors"
-	"fmt"
-	"math"
-	"os"
-	"path/filepath"
-	"strconv"
+	"github.com/anomalydb/anomalydb/detectors/internal/testtable"
 	"testing"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // The helpers of this file and of conformance_test.go have exported
 // twins in detectors/internal/dettest for the family packages' tests;
 // this package's internal tests cannot import dettest (it imports
 // detectors), so a change to one copy goes to the other too.
-
-// table is a small in-memory dataset read from testdata: a row-major
-// matrix of features and the 0/1 labels.
-type table struct {
-	names  []string
-	rows   int
-	cols   int
-	x      []float64
-	labels []float64
-}
-
-// readTable reads ../testdata/<name>.csv.gz (header f0..f{d-1},label).
-func readTable(t testing.TB, name string) *table {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", name+".csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(zr).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := recs[0]
-	tb := &table{names: head[:len(head)-1], cols: len(head) - 1}
-	for _, r := range recs[1:] {
-		for j, s := range r {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if j == tb.cols {
-				tb.labels = append(tb.labels, v)
-			} else {
-				tb.x = append(tb.x, v)
-			}
-		}
-		tb.rows++
-	}
-	return tb
-}
-
-// subset returns the rows idx of tb as a new table.
-func (tb *table) subset(idx []int) *table {
-	s := &table{names: tb.names, cols: tb.cols, rows: len(idx)}
-	for _, i := range idx {
-		s.x = append(s.x, tb.x[i*tb.cols:(i+1)*tb.cols]...)
-		s.labels = append(s.labels, tb.labels[i])
-	}
-	return s
-}
-
-func (tb *table) features() []int {
-	f := make([]int, tb.cols)
-	for i := range f {
-		f[i] = i
-	}
-	return f
-}
-
-func releaseAll(bs []arrow.RecordBatch) {
-	for _, b := range bs {
-		b.Release()
-	}
-}
-
-// checkedMem returns a checked allocator that fails t if anything
-// allocated from it is still live when the test ends.
-func checkedMem(t *testing.T) *memory.CheckedAllocator {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	t.Cleanup(func() { mem.AssertSize(t, 0) })
-	return mem
-}
-
-func opts(kv ...string) map[string]string {
-	if len(kv)%2 != 0 {
-		panic(fmt.Sprint("odd option list ", kv))
-	}
-	m := map[string]string{}
-	for i := 0; i < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return m
-}
-
-func decimal128FromInt(v int64) decimal128.Num { return decimal128.FromI64(v) }
 
 // splitAUC trains alg on a stratified 70% of tb (seed 42) and returns the
 // AUC-ROC on the other 30%. With weak, every tenth training anomaly is
@@ -124,14 +24,14 @@ func splitAUC(t *testing.T, alg string, tb *table, o map[string]string, weak boo
 // splitModelAUC is splitAUC that also returns the trained model.
 func splitModelAUC(t *testing.T, alg string, tb *table, o map[string]string, weak bool) (float64, *Model) {
 	t.Helper()
-	trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
-	train, test := tb.subset(trainIdx), tb.subset(testIdx)
+	trainIdx, testIdx := StratifiedSplit(tb.Labels, 0.7, 42)
+	train, test := tb.Subset(trainIdx), tb.Subset(testIdx)
 	var labels []float64
 	label := -1
 	if weak {
-		labels, label = make([]float64, train.rows), train.cols
+		labels, label = make([]float64, train.Rows), train.Cols
 		k := 0
-		for i, y := range train.labels {
+		for i, y := range train.Labels {
 			labels[i] = nan()
 			if y == 1 {
 				if k%10 == 0 {
@@ -142,13 +42,13 @@ func splitModelAUC(t *testing.T, alg string, tb *table, o map[string]string, wea
 		}
 	}
 	mem := checkedMem(t)
-	bs := train.labelledBatches(mem, 1024, labels)
+	bs := train.LabelledBatches(mem, 1024, labels)
 	defer releaseAll(bs)
-	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: train.features(), Label: label})
+	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: train.Features(), Label: label})
 	if err != nil {
 		t.Fatal(err)
 	}
-	auc, err := AUC(test.labels, rowScores(t, m, test))
+	auc, err := AUC(test.Labels, rowScores(t, m, test))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,4 +76,18 @@ func checkOptionCases(t *testing.T, alg string, cases []optionCase) {
 	}
 }
 
-func nan() float64 { return math.NaN() }
+// table and the helpers below are testtable's, which the family packages'
+// tests share through dettest: one copy of each.
+type table = testtable.Table
+
+var (
+	readTable         = testtable.ReadTable
+	synthetic         = testtable.Synthetic
+	weakLabels        = testtable.WeakLabels
+	sameBits          = testtable.SameBits
+	releaseAll        = testtable.ReleaseAll
+	checkedMem        = testtable.CheckedMem
+	opts              = testtable.Opts
+	nan               = testtable.NaN
+	decimal128FromInt = testtable.Decimal128FromInt
+)

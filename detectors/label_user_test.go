@@ -30,15 +30,15 @@ func TestWeakSupervisionErrors(t *testing.T) {
 	fit := func(alg string, labels []float64) error {
 		label := -1
 		if labels != nil {
-			label = tb.cols
+			label = tb.Cols
 		}
-		bs := tb.labelledBatches(mem, 100, labels)
+		bs := tb.LabelledBatches(mem, 100, labels)
 		defer releaseAll(bs)
-		_, err := Fit(context.Background(), alg, opts("epochs", "1"), TrainingData{Batches: bs, Features: tb.features(), Label: label})
+		_, err := Fit(context.Background(), alg, opts("epochs", "1"), TrainingData{Batches: bs, Features: tb.Features(), Label: label})
 		return err
 	}
 	fill := func(f func(i int) float64) []float64 {
-		l := make([]float64, tb.rows)
+		l := make([]float64, tb.Rows)
 		for i := range l {
 			l[i] = f(i)
 		}

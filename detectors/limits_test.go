@@ -52,7 +52,7 @@ func allocated(f func()) uint64 {
 func TestLimitHugeOptionValues(t *testing.T) {
 	tb := synthetic(200, 3, 1)
 	mem := checkedMem(t)
-	bs := tb.nullBatches(mem, 1000)
+	bs := tb.NullBatches(mem, 1000)
 	defer releaseAll(bs)
 	for _, c := range hugeOptions {
 		for _, v := range []string{"1000000000", "2000000000"} {
@@ -61,7 +61,7 @@ func TestLimitHugeOptionValues(t *testing.T) {
 			start := time.Now()
 			n := allocated(func() {
 				verr = ValidateOptions(c.alg, o)
-				_, ferr = Fit(context.Background(), c.alg, o, TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+				_, ferr = Fit(context.Background(), c.alg, o, TrainingData{Batches: bs, Features: tb.Features(), Label: -1})
 			})
 			for _, err := range []error{verr, ferr} {
 				if !errors.Is(err, ErrBadOption) || !strings.Contains(err.Error(), c.option) {
@@ -123,10 +123,10 @@ func TestLimitDataShape(t *testing.T) {
 
 	tb := synthetic(300, 3, 2)
 	mem := checkedMem(t)
-	bs := tb.nullBatches(mem, 1000)
+	bs := tb.NullBatches(mem, 1000)
 	defer releaseAll(bs)
 	small := &Limits{MaxParams: 1000, MaxBytes: 1 << 30}
-	_, err = Fit(context.Background(), "autoencoder", map[string]string{"hidden": "64,32"}, TrainingData{Batches: bs, Features: tb.features(), Label: -1, Limits: small})
+	_, err = Fit(context.Background(), "autoencoder", map[string]string{"hidden": "64,32"}, TrainingData{Batches: bs, Features: tb.Features(), Label: -1, Limits: small})
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "limit 1e+03") {
 		t.Errorf("Fit with MaxParams 1000: got %v, want ErrTooLarge stating the limit", err)
 	}
@@ -189,7 +189,7 @@ func TestLimitFootprintCoversState(t *testing.T) {
 		for _, tn := range m.state.Tensors {
 			actual += int64(len(tn.Data))
 		}
-		est := m.alg.Footprint(shapeFor(tb.rows, tb.cols, m.opts), m.opts)
+		est := m.alg.Footprint(shapeFor(tb.Rows, tb.Cols, m.opts), m.opts)
 		// How far above the saved state Footprint.Params may be: 3 times
 		// (working copies), 5 for alad, whose Finish drops the
 		// discriminators its training held (it keeps E, G and D_xx's
@@ -223,7 +223,7 @@ func mustLookup(t testing.TB, alg string) Algorithm {
 func TestLimitCancelStopsEnsemble(t *testing.T) {
 	tb := synthetic(2000, 5, 4)
 	mem := checkedMem(t)
-	bs := tb.nullBatches(mem, 1000)
+	bs := tb.NullBatches(mem, 1000)
 	defer releaseAll(bs)
 	for _, c := range []struct {
 		alg string
@@ -235,7 +235,7 @@ func TestLimitCancelStopsEnsemble(t *testing.T) {
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		start := time.Now()
-		_, err := Fit(ctx, c.alg, c.o, TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+		_, err := Fit(ctx, c.alg, c.o, TrainingData{Batches: bs, Features: tb.Features(), Label: -1})
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s %v: got %v, want the context's error", c.alg, c.o, err)

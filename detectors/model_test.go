@@ -45,7 +45,7 @@ func TestOverflowingScoresAreMax(t *testing.T) {
 	want := rowScores(t, m, tb)
 	m.scorer = overflowScorer{m.scorer}
 	mark := func(i, j int) {
-		tb.x[i*tb.cols+j] = m.scale.mean[j] + 2000*m.scale.std[j]
+		tb.X[i*tb.Cols+j] = m.scale.mean[j] + 2000*m.scale.std[j]
 	}
 	marked := map[int]bool{}
 	for k, i := range []int{0, 1, 255, 256, 257, 399} {
@@ -60,7 +60,7 @@ func TestOverflowingScoresAreMax(t *testing.T) {
 				w = MaxScore
 			}
 			if math.Float64bits(s) != math.Float64bits(w) {
-				t.Fatalf("%s: row %d (%v) scores %v, want %v", path, i, tb.x[i*tb.cols:(i+1)*tb.cols], s, w)
+				t.Fatalf("%s: row %d (%v) scores %v, want %v", path, i, tb.X[i*tb.Cols:(i+1)*tb.Cols], s, w)
 			}
 			if marked[i] && !m.IsAnomaly(s) {
 				t.Fatalf("%s: row %d scores %v, not an anomaly (threshold %v)", path, i, s, m.Threshold)
@@ -68,14 +68,14 @@ func TestOverflowingScoresAreMax(t *testing.T) {
 		}
 	}
 	check("ScoreRow", rowScores(t, m, tb))
-	recs := tb.nullBatches(checkedMem(t), tb.rows)
+	recs := tb.NullBatches(checkedMem(t), tb.Rows)
 	defer releaseAll(recs)
-	got, err := m.ScoreBatch(recs[0], tb.features(), nil)
+	got, err := m.ScoreBatch(recs[0], tb.Features(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("ScoreBatch", got)
-	got, err = m.ScoreMatrix(mat.NewDense(tb.rows, tb.cols, slices.Clone(tb.x)), nil)
+	got, err = m.ScoreMatrix(mat.NewDense(tb.Rows, tb.Cols, slices.Clone(tb.X)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,15 +30,15 @@ func tinyModel(tb testing.TB, alg string) *Model {
 	}
 	label := -1
 	if labels != nil {
-		label = data.cols
+		label = data.Cols
 	}
-	bs := data.labelledBatches(memory.DefaultAllocator, 64, labels)
+	bs := data.LabelledBatches(memory.DefaultAllocator, 64, labels)
 	defer releaseAll(bs)
 	o := map[string]string{"epochs": "1", "seed": "1", "hidden": "4"}
 	if alg == "deep_sad" {
 		o["pretrain_epochs"] = "1"
 	}
-	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: data.features(), Label: label})
+	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: data.Features(), Label: label})
 	if err != nil {
 		tb.Fatalf("%s: Fit: %v", alg, err)
 	}

@@ -60,14 +60,14 @@ func TestMissingIsMean(t *testing.T) {
 	mem := checkedMem(t)
 	tb := synthetic(400, 3, 5)
 	// Add a constant column and an all-NULL column.
-	wide := &table{names: append(tb.names, "const", "nulls"), rows: tb.rows, cols: 5, labels: tb.labels}
-	for i := 0; i < tb.rows; i++ {
-		wide.x = append(wide.x, tb.x[i*3:(i+1)*3]...)
-		wide.x = append(wide.x, 42, math.NaN())
+	wide := &table{Names: append(tb.Names, "const", "nulls"), Rows: tb.Rows, Cols: 5, Labels: tb.Labels}
+	for i := 0; i < tb.Rows; i++ {
+		wide.X = append(wide.X, tb.X[i*3:(i+1)*3]...)
+		wide.X = append(wide.X, 42, math.NaN())
 	}
-	bs := wide.nullBatches(mem, 128)
+	bs := wide.NullBatches(mem, 128)
 	defer releaseAll(bs)
-	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "3"), TrainingData{Batches: bs, Features: wide.features(), Label: -1})
+	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "3"), TrainingData{Batches: bs, Features: wide.Features(), Label: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestMissingIsMean(t *testing.T) {
 		}
 	}
 	for i := 0; i < 50; i++ {
-		row := append([]float64(nil), wide.x[i*5:(i+1)*5]...)
+		row := append([]float64(nil), wide.X[i*5:(i+1)*5]...)
 		for j := range row {
 			withNaN := append([]float64(nil), row...)
 			withNaN[j] = math.NaN()

@@ -15,11 +15,11 @@ import (
 // a restart), and a recipe shared with the caller's TrainingData.
 func TestRecipeAndLossesPersist(t *testing.T) {
 	data := synthetic(200, 3, 4)
-	bs := data.labelledBatches(memory.DefaultAllocator, 100, nil)
+	bs := data.LabelledBatches(memory.DefaultAllocator, 100, nil)
 	defer releaseAll(bs)
 	recipe := &Recipe{Options: []RecipeOption{{"epochs", "2"}, {"label", "'l'"}}, Query: "SELECT f0, f1, f2 FROM t"}
 	m, err := Fit(context.Background(), "autoencoder", opts("epochs", "2", "hidden", "4", "validation", "0.2"),
-		TrainingData{Batches: bs, Features: data.features(), Label: -1, Recipe: recipe})
+		TrainingData{Batches: bs, Features: data.Features(), Label: -1, Recipe: recipe})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +87,11 @@ func TestOlderModelFileLoads(t *testing.T) {
 // one is kept, and a validation loss without validation.
 func TestRecordedLosses(t *testing.T) {
 	data := synthetic(300, 3, 2)
-	bs := data.labelledBatches(memory.DefaultAllocator, 300, nil)
+	bs := data.LabelledBatches(memory.DefaultAllocator, 300, nil)
 	defer releaseAll(bs)
 	probe := &trainProbe{}
 	m, err := Fit(withTrainProbe(context.Background(), probe), "deep_svdd", opts("epochs", "3", "hidden", "4", "pretrain_epochs", "2"),
-		TrainingData{Batches: bs, Features: data.features(), Label: -1})
+		TrainingData{Batches: bs, Features: data.Features(), Label: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,16 +110,16 @@ func TestRecordedLosses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := append([]float64(nil), data.x...)
-	fitScaler(x, data.rows, data.cols).transform(x)
+	x := append([]float64(nil), data.X...)
+	fitScaler(x, data.Rows, data.Cols).transform(x)
 	rng := newRand(0)
-	st, err := alg.Init(data.cols, o, rng)
+	st, err := alg.Init(data.Cols, o, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
 	probe, rec := &trainProbe{}, &lossRecord{}
 	ctx := withLossRecord(withTrainProbe(context.Background(), probe), rec)
-	if err := train(ctx, alg, st, x, data.rows, data.cols, nil, o, rng); err != nil {
+	if err := train(ctx, alg, st, x, data.Rows, data.Cols, nil, o, rng); err != nil {
 		t.Fatal(err)
 	}
 	trainLoss, valLoss := rec.losses()

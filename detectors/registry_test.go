@@ -58,9 +58,9 @@ func TestOptionDefaults(t *testing.T) {
 	// Fit reports normalized options with defaults filled in.
 	mem := checkedMem(t)
 	tb := synthetic(64, 2, 3)
-	bs := tb.nullBatches(mem, 64)
+	bs := tb.NullBatches(mem, 64)
 	defer releaseAll(bs)
-	m, err := Fit(context.Background(), "Deep_SVDD", opts("Epochs", "02", "LR", "1E-3", "hidden", " 8 , 4 "), TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+	m, err := Fit(context.Background(), "Deep_SVDD", opts("Epochs", "02", "LR", "1E-3", "hidden", " 8 , 4 "), TrainingData{Batches: bs, Features: tb.Features(), Label: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +76,10 @@ func TestSmallBatches(t *testing.T) {
 	mem := checkedMem(t)
 	for _, n := range []int{1, 2, 63, 64, 65, 129} {
 		tb := synthetic(n, 2, uint64(n))
-		bs := tb.nullBatches(mem, 50)
+		bs := tb.NullBatches(mem, 50)
 		for _, batch := range []string{"1", "7", "64", "10000"} {
 			m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "2", "batch_size", batch, "hidden", "4,2"),
-				TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+				TrainingData{Batches: bs, Features: tb.Features(), Label: -1})
 			if err != nil {
 				t.Fatalf("n=%d batch_size=%s: %v", n, batch, err)
 			}

@@ -29,20 +29,20 @@ import (
 // from those of all rows), a few of them NULL.
 func indexed(n, d int, seed uint64) *table {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	tb := &table{rows: n, cols: d}
+	tb := &table{Rows: n, Cols: d}
 	for j := 0; j < d; j++ {
-		tb.names = append(tb.names, "f"+strconv.Itoa(j))
+		tb.Names = append(tb.Names, "f"+strconv.Itoa(j))
 	}
 	for i := 0; i < n; i++ {
-		tb.x = append(tb.x, float64(i))
+		tb.X = append(tb.X, float64(i))
 		for j := 1; j < d; j++ {
 			v := float64(j)*rng.NormFloat64() + float64(i)/float64(n)
 			if rng.Float64() < 0.01 {
 				v = math.NaN()
 			}
-			tb.x = append(tb.x, v)
+			tb.X = append(tb.X, v)
 		}
-		tb.labels = append(tb.labels, math.NaN())
+		tb.Labels = append(tb.Labels, math.NaN())
 	}
 	return tb
 }
@@ -54,22 +54,22 @@ func sampleOf(t *testing.T, alg string, o map[string]string, tb *table, labels [
 	t.Helper()
 	label := -1
 	if labels != nil {
-		label = tb.cols
+		label = tb.Cols
 	}
-	s, err := NewRowSampler(alg, o, tb.features(), label)
+	s, err := NewRowSampler(alg, o, tb.Features(), label)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mem := checkedMem(t)
-	for _, b := range tb.labelledBatches(mem, batchRows, labels) {
+	for _, b := range tb.LabelledBatches(mem, batchRows, labels) {
 		err := s.Add(b)
 		b.Release()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if s.RowsRead() != int64(tb.rows) {
-		t.Fatalf("RowsRead %d, want %d", s.RowsRead(), tb.rows)
+	if s.RowsRead() != int64(tb.Rows) {
+		t.Fatalf("RowsRead %d, want %d", s.RowsRead(), tb.Rows)
 	}
 	return s.Result()
 }
@@ -95,9 +95,9 @@ func TestRowSamplerKeepsSmallQueriesWhole(t *testing.T) {
 	tb := synthetic(2500, 4, 5)
 	labels := weakLabels(tb)
 	mem := checkedMem(t)
-	bs := tb.labelledBatches(mem, 700, labels)
+	bs := tb.LabelledBatches(mem, 700, labels)
 	defer releaseAll(bs)
-	x, lab, err := arrowio.FeatureMatrix(bs, tb.features(), tb.cols)
+	x, lab, err := arrowio.FeatureMatrix(bs, tb.Features(), tb.Cols)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestRowSamplerKeepsSmallQueriesWhole(t *testing.T) {
 // generator that ignores the seed, and a sample left in reservoir order.
 func TestRowSamplerUniform(t *testing.T) {
 	tb := indexed(100, 2, 1)
-	counts := make([]int, tb.rows)
+	counts := make([]int, tb.Rows)
 	var first [2][]int // the samples of seeds 0 and 1
 	for seed := range 2000 {
 		o := opts("max_train_rows", "10", "seed", strconv.Itoa(seed))
@@ -179,12 +179,12 @@ func TestRowSamplerUniform(t *testing.T) {
 func TestRowSamplerReserveIsAHint(t *testing.T) {
 	tb := indexed(3000, 3, 10)
 	mem := checkedMem(t)
-	bs := tb.nullBatches(mem, 512)
+	bs := tb.NullBatches(mem, 512)
 	defer releaseAll(bs)
 	for _, limit := range []string{"1000", "5000"} {
 		var want *Sample
 		for _, hint := range []int64{-1, 0, 10, 2999, 3000, 1 << 40} {
-			s, err := NewRowSampler("autoencoder", opts("max_train_rows", limit, "seed", "9"), tb.features(), -1)
+			s, err := NewRowSampler("autoencoder", opts("max_train_rows", limit, "seed", "9"), tb.Features(), -1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,7 +222,7 @@ func TestRowSamplerReserveIsAHint(t *testing.T) {
 func TestMaxTrainRowsFit(t *testing.T) {
 	tb := indexed(5000, 4, 2)
 	mem := checkedMem(t)
-	bs := tb.nullBatches(mem, 999)
+	bs := tb.NullBatches(mem, 999)
 	defer releaseAll(bs)
 	o := opts("epochs", "1", "hidden", "4", "seed", "3", "max_train_rows", "1000")
 	fit := func(data TrainingData) *Model {
@@ -233,11 +233,11 @@ func TestMaxTrainRowsFit(t *testing.T) {
 		}
 		return m
 	}
-	m := fit(TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+	m := fit(TrainingData{Batches: bs, Features: tb.Features(), Label: -1})
 	if m.TrainingRows != 1000 || m.RowsRead != 5000 || m.Options["max_train_rows"] != "1000" {
 		t.Fatalf("TrainingRows %d, RowsRead %d, max_train_rows %q; want 1000 of 5000", m.TrainingRows, m.RowsRead, m.Options["max_train_rows"])
 	}
-	all := fitScaler(tb.x, tb.rows, tb.cols)
+	all := fitScaler(tb.X, tb.Rows, tb.Cols)
 	if _, ok := sameBits(m.scale.mean, all.mean); !ok {
 		t.Fatalf("means %v, want those of all rows %v", m.scale.mean, all.mean)
 	}
@@ -250,20 +250,20 @@ func TestMaxTrainRowsFit(t *testing.T) {
 		t.Fatal("the sample's means are those of all rows: the test cannot tell them apart")
 	}
 	want := rowScores(t, m, tb)
-	if i, ok := sameBits(rowScores(t, fit(TrainingData{Batches: bs, Features: tb.features(), Label: -1}), tb), want); !ok {
+	if i, ok := sameBits(rowScores(t, fit(TrainingData{Batches: bs, Features: tb.Features(), Label: -1}), tb), want); !ok {
 		t.Fatalf("the same seed changes the score of row %d", i)
 	}
-	streamed := fit(TrainingData{Sample: s, Features: tb.features(), Label: -1})
+	streamed := fit(TrainingData{Sample: s, Features: tb.Features(), Label: -1})
 	if i, ok := sameBits(rowScores(t, streamed, tb), want); !ok || streamed.RowsRead != 5000 {
 		t.Fatalf("a streamed Sample trains another model (row %d, %d rows read)", i, streamed.RowsRead)
 	}
 	// Its rows are standardized now: a second training on them is refused.
-	if _, err := Fit(context.Background(), "deep_svdd", o, TrainingData{Sample: s, Features: tb.features(), Label: -1}); err == nil {
+	if _, err := Fit(context.Background(), "deep_svdd", o, TrainingData{Sample: s, Features: tb.Features(), Label: -1}); err == nil {
 		t.Fatal("Fit trained twice on one Sample")
 	}
 	// A Sample gathered with other options is refused, not trained on.
 	other := sampleOf(t, "deep_svdd", opts("max_train_rows", "1000", "seed", "4"), tb, nil, 999)
-	if _, err := Fit(context.Background(), "deep_svdd", o, TrainingData{Sample: other, Features: tb.features(), Label: -1}); err == nil {
+	if _, err := Fit(context.Background(), "deep_svdd", o, TrainingData{Sample: other, Features: tb.Features(), Label: -1}); err == nil {
 		t.Fatal("Fit accepted a Sample gathered with another seed")
 	}
 }
@@ -303,7 +303,7 @@ func TestRowSamplerLabelledAnomalies(t *testing.T) {
 		return l
 	}
 	tb := indexed(20000, 2, 3)
-	rare := labelsWith(tb.rows, func(i int) bool { return i%661 == 5 }) // 31 rows
+	rare := labelsWith(tb.Rows, func(i int) bool { return i%661 == 5 }) // 31 rows
 	wantRare := 0
 	for _, l := range rare {
 		if l == 1 {
@@ -327,19 +327,19 @@ func TestRowSamplerLabelledAnomalies(t *testing.T) {
 
 	// Anomalies past their half: each stratum gets its half.
 	tb = indexed(5000, 2, 4)
-	s = sampleOf(t, "deep_sad", o, tb, labelsWith(tb.rows, func(i int) bool { return i%5 < 3 }), 1000)
+	s = sampleOf(t, "deep_sad", o, tb, labelsWith(tb.Rows, func(i int) bool { return i%5 < 3 }), 1000)
 	if a, n := count(s); a != 500 || n != 500 {
 		t.Errorf("3000 anomalies, 2000 others: kept %d and %d, want 500 and 500", a, n)
 	}
 	// Few other rows: the anomalies take what the others leave.
 	tb = indexed(3100, 2, 5)
-	s = sampleOf(t, "deep_sad", o, tb, labelsWith(tb.rows, func(i int) bool { return i%31 != 0 }), 1000)
+	s = sampleOf(t, "deep_sad", o, tb, labelsWith(tb.Rows, func(i int) bool { return i%31 != 0 }), 1000)
 	if a, n := count(s); a != 900 || n != 100 {
 		t.Errorf("3000 anomalies, 100 others: kept %d and %d, want 900 and 100", a, n)
 	}
 	// A sample of one keeps the one anomaly.
 	tb = indexed(1000, 2, 6)
-	s = sampleOf(t, "deep_sad", opts("max_train_rows", "1"), tb, labelsWith(tb.rows, func(i int) bool { return i == 777 }), 100)
+	s = sampleOf(t, "deep_sad", opts("max_train_rows", "1"), tb, labelsWith(tb.Rows, func(i int) bool { return i == 777 }), 100)
 	if got := ids(s); !slices.Equal(got, []int{777}) {
 		t.Errorf("max_train_rows = 1: sample %v, want the anomaly [777]", got)
 	}
@@ -352,14 +352,14 @@ func TestRowSamplerLabelledAnomalies(t *testing.T) {
 // which after swaps is not a random one).
 func TestRowSamplerStratumUniform(t *testing.T) {
 	tb := indexed(200, 2, 7)
-	labels := make([]float64, tb.rows)
+	labels := make([]float64, tb.Rows)
 	for i := range labels {
 		labels[i] = math.NaN()
 		if i%5 == 2 {
 			labels[i] = 1
 		}
 	}
-	counts := make([]int, tb.rows)
+	counts := make([]int, tb.Rows)
 	for seed := range 2000 {
 		s := sampleOf(t, "deep_sad", opts("max_train_rows", "20", "seed", strconv.Itoa(seed)), tb, labels, 64)
 		for _, i := range ids(s) {
@@ -383,17 +383,17 @@ func TestRowSamplerStratumUniform(t *testing.T) {
 // the sample only.
 func TestRowSamplerChecksEveryRow(t *testing.T) {
 	tb := indexed(3000, 2, 8)
-	labels := make([]float64, tb.rows)
+	labels := make([]float64, tb.Rows)
 	for i := range labels {
 		labels[i] = math.NaN()
 	}
 	labels[2500] = 2
-	s, err := NewRowSampler("deep_svdd", opts("max_train_rows", "5"), tb.features(), tb.cols)
+	s, err := NewRowSampler("deep_svdd", opts("max_train_rows", "5"), tb.Features(), tb.Cols)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mem := checkedMem(t)
-	bs := tb.labelledBatches(mem, 1000, labels)
+	bs := tb.LabelledBatches(mem, 1000, labels)
 	defer releaseAll(bs)
 	var last error
 	for _, b := range bs {

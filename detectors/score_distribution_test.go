@@ -109,10 +109,10 @@ func TestSummarizeSorted(t *testing.T) {
 func fitForDistribution(t *testing.T, rows int) (*Model, *table) {
 	t.Helper()
 	tb := synthetic(rows, 3, 5)
-	bs := tb.nullBatches(memory.DefaultAllocator, 4096)
+	bs := tb.NullBatches(memory.DefaultAllocator, 4096)
 	defer releaseAll(bs)
 	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1", "seed", "2", "hidden", "8,4", "contamination", "0.05", "validation", "0.2"),
-		TrainingData{Batches: bs, Features: tb.features(), Label: -1, Source: "synthetic",
+		TrainingData{Batches: bs, Features: tb.Features(), Label: -1, Source: "synthetic",
 			Recipe: &Recipe{Options: []RecipeOption{{"epochs", "1"}}, Query: "SELECT a, b, c FROM synthetic"}})
 	if err != nil {
 		t.Fatal(err)

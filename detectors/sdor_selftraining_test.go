@@ -26,15 +26,15 @@ func TestSDORSelfTraining(t *testing.T) {
 		t.Fatalf("%d training runs, want 3", len(p.data))
 	}
 	// The model's scores of every training row, highest first.
-	z := slices.Clone(tb.x)
+	z := slices.Clone(tb.X)
 	m.scale.transform(z)
-	all := make([]float64, tb.rows)
+	all := make([]float64, tb.Rows)
 	m.scorer.ScoreRows(z, all, make([]float64, m.scorer.ScratchLen()))
 	sorted := slices.Clone(all)
 	slices.SortFunc(sorted, func(a, b float64) int { return cmp.Compare(b, a) })
 	na, nn := 80, 160 // sdor's default shares, 10 % and 20 %, of the 800 rows
 	for r, run := range p.data {
-		d := tb.cols
+		d := tb.Cols
 		if len(run.labels) != na+nn || len(run.x) != (na+nn)*d {
 			t.Fatalf("run %d: %d rows, %d labels; want %d", r, len(run.x)/d, len(run.labels), na+nn)
 		}
@@ -49,7 +49,7 @@ func TestSDORSelfTraining(t *testing.T) {
 				matches = matches && scores[i] >= sorted[na-1]
 			case 0:
 				zeros++
-				matches = matches && scores[i] <= sorted[tb.rows-nn]
+				matches = matches && scores[i] <= sorted[tb.Rows-nn]
 			default:
 				t.Fatalf("run %d: label %v", r, y)
 			}

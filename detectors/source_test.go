@@ -16,11 +16,11 @@ import (
 // UnmarshalModel, and a format change that older files cannot take.
 func TestModelSource(t *testing.T) {
 	data := synthetic(64, 3, 1)
-	bs := data.labelledBatches(memory.DefaultAllocator, 64, nil)
+	bs := data.LabelledBatches(memory.DefaultAllocator, 64, nil)
 	defer releaseAll(bs)
 	o := map[string]string{"epochs": "1", "seed": "1", "hidden": "4"}
 	const src = "db.t@1234,`my db`.u@5"
-	m, err := Fit(context.Background(), "autoencoder", o, TrainingData{Batches: bs, Features: data.features(), Label: -1, Source: src})
+	m, err := Fit(context.Background(), "autoencoder", o, TrainingData{Batches: bs, Features: data.Features(), Label: -1, Source: src})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,19 +30,19 @@ func trainState(t *testing.T, alg Algorithm, tb *table, o map[string]string, lab
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := append([]float64(nil), tb.x...)
-	fitScaler(x, tb.rows, tb.cols).transform(x)
+	x := append([]float64(nil), tb.X...)
+	fitScaler(x, tb.Rows, tb.Cols).transform(x)
 	rng := newRand(opts.Int64("seed"))
-	st, err := alg.Init(tb.cols, opts, rng)
+	st, err := alg.Init(tb.Cols, opts, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p, ok := alg.(Preparer); ok {
-		if err := p.Prepare(st, arrowio.Matrix{Rows: tb.rows, Cols: tb.cols, Data: x}, opts); err != nil {
+		if err := p.Prepare(st, arrowio.Matrix{Rows: tb.Rows, Cols: tb.Cols, Data: x}, opts); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := train(context.Background(), alg, st, x, tb.rows, tb.cols, labels, opts, rng); err != nil {
+	if err := train(context.Background(), alg, st, x, tb.Rows, tb.Cols, labels, opts, rng); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -123,7 +123,7 @@ func (a noisyLabelled) Graph(b *Graph) (Objective, error) {
 func TestNoiseAndLabelsAreSeeded(t *testing.T) {
 	tb := synthetic(600, 3, 4)
 	o := opts("epochs", "3", "batch_size", "64", "hidden", "8,4", "seed", "5")
-	labels := append([]float64(nil), tb.labels...)
+	labels := append([]float64(nil), tb.Labels...)
 	for i := range labels {
 		if i%3 == 0 {
 			labels[i] = math.NaN()
@@ -152,9 +152,9 @@ func TestNoiseAndLabelsAreSeeded(t *testing.T) {
 func TestConcurrentScoring(t *testing.T) {
 	mem := checkedMem(t)
 	tb := synthetic(5000, 4, 8)
-	bs := tb.nullBatches(mem, 5000)
+	bs := tb.NullBatches(mem, 5000)
 	defer releaseAll(bs)
-	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1", "hidden", "8,4"), TrainingData{Batches: bs, Features: tb.features(), Label: -1})
+	m, err := Fit(context.Background(), "deep_svdd", opts("epochs", "1", "hidden", "8,4"), TrainingData{Batches: bs, Features: tb.Features(), Label: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestConcurrentScoring(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got, err := m.ScoreBatch(bs[0], tb.features(), nil)
+			got, err := m.ScoreBatch(bs[0], tb.Features(), nil)
 			if err != nil {
 				errs <- err.Error()
 				return
@@ -174,8 +174,8 @@ func TestConcurrentScoring(t *testing.T) {
 				errs <- "batch differs"
 				_ = i
 			}
-			for i := g; i < tb.rows; i += 8 {
-				s, err := m.ScoreRow(tb.x[i*tb.cols : (i+1)*tb.cols])
+			for i := g; i < tb.Rows; i += 8 {
+				s, err := m.ScoreRow(tb.X[i*tb.Cols : (i+1)*tb.Cols])
 				if err != nil || math.Float64bits(s) != math.Float64bits(want[i]) {
 					errs <- "row differs"
 					return
@@ -211,19 +211,19 @@ func testTrainer(t testing.TB, alg Algorithm, tb *table, o map[string]string, la
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := append([]float64(nil), tb.x...)
-	fitScaler(x, tb.rows, tb.cols).transform(x)
+	x := append([]float64(nil), tb.X...)
+	fitScaler(x, tb.Rows, tb.Cols).transform(x)
 	rng := newRand(opts.Int64("seed"))
-	st, err := alg.Init(tb.cols, opts, rng)
+	st, err := alg.Init(tb.Cols, opts, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p, ok := alg.(Preparer); ok {
-		if err := p.Prepare(st, arrowio.Matrix{Rows: tb.rows, Cols: tb.cols, Data: x}, opts); err != nil {
+		if err := p.Prepare(st, arrowio.Matrix{Rows: tb.Rows, Cols: tb.Cols, Data: x}, opts); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tr, err := newTrainer(context.Background(), alg, st, x, tb.rows, tb.cols, labels, opts, rng)
+	tr, err := newTrainer(context.Background(), alg, st, x, tb.Rows, tb.Cols, labels, opts, rng)
 	if err != nil {
 		t.Fatal(err)
 	}

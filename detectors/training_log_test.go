@@ -42,12 +42,12 @@ func fitReporting(t *testing.T, alg string, tb *table, o map[string]string) (*Mo
 	}
 	label := -1
 	if labels != nil {
-		label = tb.cols
+		label = tb.Cols
 	}
-	bs := tb.labelledBatches(memory.DefaultAllocator, 1000, labels)
+	bs := tb.LabelledBatches(memory.DefaultAllocator, 1000, labels)
 	defer releaseAll(bs)
 	var seen []EpochLog
-	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: tb.features(), Label: label,
+	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: tb.Features(), Label: label,
 		OnEpoch: func(e EpochLog) { seen = append(seen, e) }})
 	if err != nil {
 		t.Fatalf("%s: Fit: %v", alg, err)

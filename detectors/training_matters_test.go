@@ -45,9 +45,9 @@ func curve(n, d int, seed uint64) *table {
 			r[k][j] /= math.Sqrt(norm)
 		}
 	}
-	tb := &table{rows: n, cols: d}
+	tb := &table{Rows: n, Cols: d}
 	for j := 0; j < d; j++ {
-		tb.names = append(tb.names, fmt.Sprintf("f%d", j))
+		tb.Names = append(tb.Names, fmt.Sprintf("f%d", j))
 	}
 	h := make([]float64, m)
 	for i := 0; i < n; i++ {
@@ -69,13 +69,13 @@ func curve(n, d int, seed uint64) *table {
 			for k := range h {
 				v += r[k][j] * h[k]
 			}
-			tb.x = append(tb.x, v)
+			tb.X = append(tb.X, v)
 		}
 		l := 0.0
 		if anomaly {
 			l = 1
 		}
-		tb.labels = append(tb.labels, l)
+		tb.Labels = append(tb.Labels, l)
 	}
 	return tb
 }
@@ -87,11 +87,11 @@ func fitProbed(t *testing.T, alg string, tb *table, o map[string]string, labels 
 	mem := checkedMem(t)
 	label := -1
 	if labels != nil {
-		label = tb.cols
+		label = tb.Cols
 	}
-	bs := tb.labelledBatches(mem, 1000, labels)
+	bs := tb.LabelledBatches(mem, 1000, labels)
 	defer releaseAll(bs)
-	m, err := Fit(withTrainProbe(context.Background(), p), alg, o, TrainingData{Batches: bs, Features: tb.features(), Label: label})
+	m, err := Fit(withTrainProbe(context.Background(), p), alg, o, TrainingData{Batches: bs, Features: tb.Features(), Label: label})
 	if err != nil {
 		t.Fatalf("%s: Fit: %v", alg, err)
 	}
@@ -237,8 +237,8 @@ func TestTrainingMatters(t *testing.T) {
 				}
 				tables[c.data] = tb
 			}
-			trainIdx, testIdx := StratifiedSplit(tb.labels, 0.7, 42)
-			train, test := tb.subset(trainIdx), tb.subset(testIdx)
+			trainIdx, testIdx := StratifiedSplit(tb.Labels, 0.7, 42)
+			train, test := tb.Subset(trainIdx), tb.Subset(testIdx)
 			var labels []float64
 			if use, err := UsesLabels(alg); err != nil {
 				t.Fatal(err)
@@ -255,7 +255,7 @@ func TestTrainingMatters(t *testing.T) {
 				probes[i].freeze = freeze
 				m := fitProbed(t, alg, train, o, labels, &probes[i])
 				var err error
-				if auc[i], err = AUC(test.labels, rowScores(t, m, test)); err != nil {
+				if auc[i], err = AUC(test.Labels, rowScores(t, m, test)); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -50,7 +50,7 @@ func TestOptionVariants(t *testing.T) {
 			}
 			checkBatchScores(t, m, tb, scores)
 			t.Run("graph_vs_kernel", func(t *testing.T) { checkGraphScores(t, m, tb) })
-			auc, err := AUC(tb.labels, scores)
+			auc, err := AUC(tb.Labels, scores)
 			if err != nil {
 				t.Fatal(err)
 			}
