@@ -17,6 +17,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/sirupsen/logrus"
 
 	"github.com/anomalydb/anomalydb/detectors"
@@ -373,6 +374,9 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler 
 			data.Label = i
 			continue
 		}
+		if err := checkFeatureType(c); err != nil {
+			return data, err
+		}
 		data.Features = append(data.Features, i)
 		data.FeatureNames = append(data.FeatureNames, c.Name)
 	}
@@ -427,6 +431,18 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler 
 	}
 	data.Sample = sampler.Result()
 	return data, nil
+}
+
+// checkFeatureType refuses, with error 1366, a feature column of a type
+// that is neither a number, a boolean, a string (CHAR, VARCHAR, TEXT,
+// ENUM, SET), a date nor a date and time: JSON, BLOB, TIME, BIT, ...
+// Strings are categorical features, dates and times numbers of seconds
+// (detectors/encoding.go).
+func checkFeatureType(c *sql.Column) error {
+	if _, err := arrowType(c.Type); err == nil || types.IsEnum(c.Type) || types.IsSet(c.Type) {
+		return nil
+	}
+	return errNotNumeric("Incorrect DOUBLE value in training data: column '%s' has type %s, which cannot be a feature", c.Name, c.Type)
 }
 
 // stringify turns values of columns that travel as text into strings.

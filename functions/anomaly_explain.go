@@ -110,7 +110,7 @@ func (f *AnomalyExplain) Eval(ctx *sql.Context, row sql.Row) (interface{}, error
 		if err != nil {
 			return nil, err
 		}
-		fv, ok := toFloat(v)
+		fv, ok := ModelFeatureValue(m, i, v)
 		if !ok {
 			return nil, errNotNumeric(f.name, len(f.args)-d+i+1, valueText(v))
 		}
