@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Mixed-type features: the encoding stage (issue 12, part 1).
@@ -154,6 +155,40 @@ func (c *ColumnEncoding) Width() int {
 		w += 4
 	}
 	return w
+}
+
+// Describe is a one-line description of c for DESCRIBE DETECTOR:
+// "numeric", "boolean", "time" (with "+ missing indicator" and "+ hour
+// and weekday cycles" as they apply), or for a categorical column
+// "one-hot: n values + other + unseen" followed by the kept values in
+// order, NULL as NULL, quoted with single quotes.
+func (c *ColumnEncoding) Describe() string {
+	if c.Kind != KindCategorical {
+		s := c.Kind.String()
+		if c.Missing {
+			s += " + missing indicator"
+		}
+		if c.Cyclic {
+			s += " + hour and weekday cycles"
+		}
+		return s
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "one-hot: %d values + other + unseen (", c.kept())
+	vals := c.Categories
+	for i := 0; i < c.kept(); i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if i == c.NullCode {
+			b.WriteString("NULL")
+			continue
+		}
+		b.WriteString("'" + strings.ReplaceAll(vals[0], "'", "''") + "'")
+		vals = vals[1:]
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // Encoding is the frozen encoding of a detector's feature columns, in

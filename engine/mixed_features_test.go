@@ -100,6 +100,16 @@ func TestMixedCategoricalDetector(t *testing.T) {
 	if strings.Count(ex, `"feature"`) != len(cmcColumns) {
 		t.Fatalf("the explanation has not one entry per column: %s", ex)
 	}
+	if !strings.Contains(ex, `{"feature": "wifes_education", "value": "99", `) {
+		t.Fatalf("the explanation does not show the value given: %s", ex)
+	}
+	_, desc := describe(t, db, "DESCRIBE DETECTOR c", false)
+	if e := desc["feature.wifes_religion.encoding"]; e != "one-hot: 2 values + other + unseen ('1', '0')" {
+		t.Fatalf("DESCRIBE DETECTOR: wifes_religion encoded as %q", e)
+	}
+	if e := desc["feature.wifes_education.encoding"]; !strings.HasPrefix(e, "one-hot: 3 values + other + unseen ('4', ") {
+		t.Fatalf("DESCRIBE DETECTOR: wifes_education encoded as %q", e)
+	}
 	for _, v := range []string{"0", "4097", "'many'"} {
 		expectErr(t, db, "CREATE DETECTOR bad USING autoencoder WITH (max_categories = "+v+") AS SELECT "+cols+" FROM cmc", 1210)
 	}
@@ -193,4 +203,19 @@ func TestMixedTypeDetector(t *testing.T) {
 		}
 	}
 	expectErr(t, db, "SELECT anomaly_score('m', 1, 'acme', 1, 'card', '2024-03-01', 'not a date')", 1366)
+	_, desc := describe(t, db, "DESCRIBE DETECTOR m", false)
+	for k, v := range map[string]string{
+		"feature.amount.encoding":   "numeric + missing indicator",
+		"feature.merchant.encoding": "one-hot: 4 values + other + unseen (NULL, 'acme', 'bolt', 'core')",
+		"feature.online.encoding":   "numeric + missing indicator", // BOOLEAN is TINYINT
+		"feature.ts.encoding":       "time + missing indicator + hour and weekday cycles",
+		"feature.d.encoding":        "time + missing indicator + hour and weekday cycles",
+	} {
+		if desc[k] != v {
+			t.Errorf("DESCRIBE DETECTOR m: %s = %q, want %q", k, desc[k], v)
+		}
+	}
+	if desc["feature.amount.mean"] == "" || desc["feature.merchant.mean"] != "" {
+		t.Errorf("DESCRIBE DETECTOR m: amount mean %q, merchant mean %q (want one, and none)", desc["feature.amount.mean"], desc["feature.merchant.mean"])
+	}
 }
