@@ -215,6 +215,12 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	if sample.err != nil {
 		return nil, sample.err
 	}
+	if sample.enc != nil && data.Sample == nil && sample.X.Rows > 0 {
+		// The encoded width is known only now: checked before training.
+		if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(sample.X.Rows, sample.X.Cols, o), lim); err != nil {
+			return nil, err
+		}
+	}
 	sample.used = true
 	x, labels := sample.X, sample.Labels
 	if x.Rows == 0 {
