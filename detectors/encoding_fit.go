@@ -1,6 +1,9 @@
 package detectors
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Fitting an Encoding on a stream of training rows.
 //
@@ -116,7 +119,8 @@ func (f *encodingFitter) addCategory(j int, v string, null bool) float64 {
 // result freezes the encoding and returns it, the scaler of its encoded
 // columns, and remap: remap[j][id+1] is the code of provisional id id
 // (−1 included) of categorical column j (nil for other columns). The
-// fitter must not be used after.
+// fitter must not be used after. A categorical column with one value
+// (or only NULL) on more than one row is ErrSingleValue.
 func (f *encodingFitter) result() (*Encoding, scaler, [][]float64, error) {
 	cols := make([]ColumnEncoding, len(f.cols))
 	remap := make([][]float64, len(f.cols))
@@ -125,6 +129,13 @@ func (f *encodingFitter) result() (*Encoding, scaler, [][]float64, error) {
 		ce := ColumnEncoding{Name: c.name, Kind: c.kind, NullCode: -1}
 		switch c.kind {
 		case KindCategorical:
+			if len(c.vals) == 1 && c.overflow == 0 && c.rows > 1 {
+				v := "NULL"
+				if c.nullID < 0 {
+					v = "'" + c.vals[0] + "'"
+				}
+				return nil, scaler{}, nil, fmt.Errorf("%w: column %s is %s on all %d rows", ErrSingleValue, c.name, v, c.rows)
+			}
 			counts := make(map[string]int64, len(c.vals))
 			for i, v := range c.vals {
 				if i != c.nullID {

@@ -209,6 +209,34 @@ func TestEncodingAggregate(t *testing.T) {
 	}
 }
 
+// TestEncodingSingleValue: a string column with one value (or only NULL)
+// on every training row is ErrSingleValue; two values, or one value and
+// NULL, are not. Catches the check counting NULL out, or firing on two
+// values.
+func TestEncodingSingleValue(t *testing.T) {
+	for _, tc := range []struct {
+		vals []string
+		bad  bool
+	}{
+		{[]string{"a", "a", "a"}, true},
+		{[]string{"<NULL>", "<NULL>"}, true},
+		{[]string{"a", "<NULL>", "a"}, false},
+		{[]string{"a", "b"}, false},
+	} {
+		f, err := newEncodingFitter([]string{"c"}, []ColumnKind{KindCategorical}, EncodingOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range tc.vals {
+			f.addCategory(0, v, v == "<NULL>")
+		}
+		_, _, _, err = f.result()
+		if bad := errors.Is(err, ErrSingleValue); bad != tc.bad {
+			t.Errorf("%v: %v, want ErrSingleValue %v", tc.vals, err, tc.bad)
+		}
+	}
+}
+
 // TestEncodingBadInput: max_categories out of range is ErrBadOption, and
 // inconsistent encodings (as from a damaged model file) are ErrBadModel.
 func TestEncodingBadInput(t *testing.T) {

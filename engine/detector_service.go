@@ -350,6 +350,8 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errWrongArguments("CREATE DETECTOR: %v (name the label column with WITH (label = 'col') and mark known anomalies 1)", err)
 	case errors.Is(err, detectors.ErrDiverged):
 		return errWrongArguments("CREATE DETECTOR: %v; try a smaller lr", err)
+	case errors.Is(err, detectors.ErrSingleValue):
+		return errWrongArguments("CREATE DETECTOR: %v; leave it out of the SELECT", err)
 	case errors.Is(err, detectors.ErrCollapsed):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
 	}

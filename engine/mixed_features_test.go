@@ -113,6 +113,11 @@ func TestMixedCategoricalDetector(t *testing.T) {
 	for _, v := range []string{"0", "4097", "'many'"} {
 		expectErr(t, db, "CREATE DETECTOR bad USING autoencoder WITH (max_categories = "+v+") AS SELECT "+cols+" FROM cmc", 1210)
 	}
+	// A string column with a single value cannot tell rows apart.
+	msg := expectErr(t, db, "CREATE DETECTOR bad USING autoencoder AS SELECT "+cols+", 'x' AS constant FROM cmc", 1210)
+	if !strings.Contains(msg, "constant") {
+		t.Errorf("the error does not name the column: %s", msg)
+	}
 	if rows := queryRows(t, db, "SHOW DETECTORS"); len(rows) != 1 {
 		t.Fatalf("failed CREATE DETECTORs left detectors behind: %v", rows)
 	}
