@@ -178,6 +178,17 @@ func FillRows(rec arrow.RecordBatch, features []int, lo, hi int, dst []float64) 
 	return nil
 }
 
+// FillColumn writes rows [lo, hi) of the numeric column col to dst[0],
+// dst[stride], ..., as FillRows does for each of its columns (NULL becomes
+// NaN), and reports false, writing nothing, if col's type is not numeric
+// (see IsNumeric). dst must hold (hi-lo-1)*stride+1 values.
+func FillColumn(col arrow.Array, lo, hi int, dst []float64, stride int) bool {
+	if !IsNumeric(col.DataType()) {
+		return false
+	}
+	return fillColumn(col, lo, hi, dst, stride)
+}
+
 // fillColumn writes col[lo:hi] to dst[0], dst[stride], ... and reports false
 // if col's type is not numeric.
 func fillColumn(col arrow.Array, lo, hi int, dst []float64, stride int) bool {

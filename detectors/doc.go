@@ -17,6 +17,9 @@
 //	                           →  shared parts, written once:
 //	                                options.go    option parsing and defaults
 //	                                limits.go     option bounds and model size (Limits)
+//	                                encoding.go   mixed-type features: per column numeric, boolean, time (seconds,
+//	                                              optional cycles), categorical (one-hot + other + unseen), fitted
+//	                                              on every row read (encoding_fit.go) and frozen in the model
 //	                                preprocess.go z-score standardisation, NULL → mean, extreme values
 //	                                row_sampler.go training rows streamed: statistics of all, a seeded sample of max_train_rows
 //	                                train.go      the training template (gorgonia graphs run by program.go, Adam in adam.go)
@@ -53,7 +56,13 @@
 //     Preprocessing replaces NaN by the training mean, i.e. 0 after
 //     standardisation; an explicit ±Inf is extreme, not missing (above).
 //     In training, NaN and extreme values are imputed as the mean.
-//     Constant columns get standard deviation 1.
+//     Constant columns get standard deviation 1. A string feature's
+//     NULL is a category of its own (encoding.go), never NaN.
+//   - Raw and encoded rows: the scoring entry points take raw rows, one
+//     value per feature (a string feature's category code from
+//     Encoding.Code, a time feature's seconds since the epoch); a model
+//     with an Encoding expands them to Encoding.Width() columns before
+//     standardising. Algorithms only ever see encoded, standardised rows.
 //   - Ownership: record batches passed to Fit, RowSampler.Add and
 //     ScoreBatch belong to the caller; this package neither retains nor
 //     releases them.

@@ -45,6 +45,11 @@ var (
 	// distributions were kept was asked for a percentile or a threshold
 	// from a contamination (score_distribution.go).
 	ErrNoScoreDistribution = errors.New("detector has no training-score distribution")
+	// ErrSingleValue: a string feature (categorical, encoding.go) has
+	// the same value, or NULL, on every training row: it can tell no row
+	// from another, which is more likely a mistake in the training SELECT
+	// than intended.
+	ErrSingleValue = errors.New("a string feature has a single value in the training data")
 	// ErrOneClass: an evaluation against labels (Evaluate) whose labelled
 	// rows are all anomalies or all normal, or that has none.
 	ErrOneClass = errors.New("evaluation needs rows labelled 1 and rows labelled 0")

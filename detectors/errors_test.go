@@ -127,7 +127,8 @@ func TestFitErrors(t *testing.T) {
 	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: bs, Features: []int{0, 1}, FeatureNames: []string{"a"}, Label: -1})
 	check("feature names", err, ErrFeatureCount)
 
-	// A string column as a feature, and labels outside {0, 1, NULL}.
+	// Labels outside {0, 1, NULL}, a string label; a string feature is
+	// categorical (encoding.go), a time of day is not a feature.
 	sb := array.NewStringBuilder(mem)
 	sb.AppendValues([]string{"a", "b"}, nil)
 	strs := sb.NewArray()
@@ -150,8 +151,15 @@ func TestFitErrors(t *testing.T) {
 	}, nil)
 	rec := array.NewRecordBatch(schema, []arrow.Array{strs, ints, floats}, 2)
 	defer rec.Release()
-	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{2, 0}, Label: -1})
-	check("string feature", err, ErrNonNumeric)
+	tod := array.NewTime32Builder(mem, &arrow.Time32Type{Unit: arrow.Second})
+	tod.AppendValues([]arrow.Time32{1, 2}, nil)
+	times := tod.NewArray()
+	tod.Release()
+	defer times.Release()
+	timeRec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "t", Type: times.DataType()}}, nil), []arrow.Array{times}, 2)
+	defer timeRec.Release()
+	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{timeRec}, Features: []int{0}, Label: -1})
+	check("time of day feature", err, ErrNonNumeric)
 	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{2}, Label: 1})
 	check("label 2", err, ErrBadLabel)
 	_, err = Fit(ctx, "deep_svdd", nil, TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{2}, Label: 0})

@@ -97,7 +97,7 @@ func (m *Model) explainer() Explainer {
 	if e, ok := m.scorer.(Explainer); ok {
 		return e
 	}
-	return gradientExplainer{s: m.scorer, d: len(m.Features)}
+	return gradientExplainer{s: m.scorer, d: m.width()}
 }
 
 // Explain returns the score of row x and each feature's contribution to
@@ -122,12 +122,17 @@ func (m *Model) Explain(x []float64) (Explanation, error) {
 	if err != nil {
 		return Explanation{}, err
 	}
-	z := slices.Clone(x)
-	attr := make([]float64, d)
+	// Attributions are of the encoded columns; a feature's contribution
+	// is the sum of its encoded columns' (encoding.go).
+	w := m.width()
+	z := make([]float64, w)
+	m.encode(x, z)
+	encoded := slices.Clone(z)
+	attr := make([]float64, w)
 	var method string
 	if m.scale.transformRow(z) {
 		method = ExplainExtremeValues
-		for j, v := range x {
+		for j, v := range encoded {
 			one := []float64{v}
 			if (scaler{mean: m.scale.mean[j : j+1], std: m.scale.std[j : j+1]}).transformRow(one) {
 				attr[j] = math.Inf(1)
@@ -139,6 +144,11 @@ func (m *Model) Explain(x []float64) (Explanation, error) {
 		e.Attribute(z, attr, make([]float64, e.ExplainScratchLen()))
 	}
 	share := contributions(attr)
+	if m.enc != nil {
+		perFeature := make([]float64, d)
+		m.enc.AggregateColumns(share, perFeature)
+		share = perFeature
+	}
 	out := Explanation{Score: score, Method: method, Features: make([]FeatureContribution, d)}
 	for j := range out.Features {
 		out.Features[j] = FeatureContribution{Index: j, Name: m.Features[j], Value: x[j], Contribution: share[j]}

@@ -107,7 +107,8 @@ type Model struct {
 
 	alg     Algorithm
 	opts    Options
-	scale   scaler
+	enc     *Encoding // the features' encoding (encoding.go); nil: each feature is its own standardized column
+	scale   scaler    // of the encoded columns
 	state   *State
 	scorer  Scorer
 	dist    []float64 // training-score distribution (score_distribution.go); nil for an old model
@@ -123,7 +124,8 @@ const blockRows = 256
 const minRowsPerWorker = 2048
 
 type scratch struct {
-	z   []float64 // blockRows standardized rows
+	z   []float64 // blockRows standardized rows (encoded width)
+	raw []float64 // blockRows raw rows, for a model with an encoding
 	s   []float64 // scorer scratch
 	one []float64 // ScoreRow's output
 	ext []bool    // per row of z: it holds an extreme value
@@ -205,9 +207,18 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 			return nil, fmt.Errorf("detectors: the Sample was gathered for other features, label or options than Fit's")
 		}
 		if rows := sample.X.Rows; rows > 0 {
-			if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(rows, len(data.Features), o), lim); err != nil {
+			if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(rows, sample.X.Cols, o), lim); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if sample.err != nil {
+		return nil, sample.err
+	}
+	if sample.enc != nil && data.Sample == nil && sample.X.Rows > 0 {
+		// The encoded width is known only now: checked before training.
+		if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(sample.X.Rows, sample.X.Cols, o), lim); err != nil {
+			return nil, err
 		}
 	}
 	sample.used = true
@@ -251,7 +262,7 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 			return nil, err
 		}
 	}
-	m, err := newModel(name, a, o, featureNames(data, sample), sc, st)
+	m, err := newModel(name, a, o, featureNames(data, sample), sample.enc, sc, st)
 	if err != nil {
 		return nil, err
 	}
@@ -322,29 +333,49 @@ func featureNames(data TrainingData, sample *Sample) []string {
 
 // newModel assembles a model from its parts (the descriptive fields other
 // than Algorithm, Options and Features are set by the caller; the losses
-// start as not recorded, the format version as the current one).
-func newModel(name string, a Algorithm, o Options, features []string, sc scaler, st *State) (*Model, error) {
-	scorer, err := a.Scorer(st, len(features), o)
+// start as not recorded, the format version as the current one, or
+// encodedFormatVersion for a model with an encoding). enc is nil for a
+// model whose features are each their own column; otherwise it has one
+// column per feature, and sc one statistic per encoded column. An
+// inconsistent enc or sc wraps ErrBadModel.
+func newModel(name string, a Algorithm, o Options, features []string, enc *Encoding, sc scaler, st *State) (*Model, error) {
+	d, w := len(features), len(features)
+	version := formatVersion
+	if enc != nil {
+		if len(enc.cols) != d {
+			return nil, fmt.Errorf("%w: %d features, %d encoded columns", ErrBadModel, d, len(enc.cols))
+		}
+		w = enc.Width()
+		version = encodedFormatVersion
+	}
+	if len(sc.mean) != w || len(sc.std) != w {
+		return nil, fmt.Errorf("%w: %d encoded features, %d means, %d stds", ErrBadModel, w, len(sc.mean), len(sc.std))
+	}
+	scorer, err := a.Scorer(st, w, o)
 	if err != nil {
 		return nil, err
 	}
-	d := len(features)
 	m := &Model{
 		Algorithm:      name,
 		Options:        map[string]string(o.Clone()),
 		Features:       features,
 		TrainLoss:      math.NaN(),
 		ValidationLoss: math.NaN(),
-		FormatVersion:  formatVersion,
+		FormatVersion:  version,
 		alg:            a,
 		opts:           o,
+		enc:            enc,
 		scale:          sc,
 		state:          st,
 		scorer:         scorer,
 	}
 	newScratch := func(rows int) func() any {
 		return func() any {
-			return &scratch{z: make([]float64, rows*d), s: make([]float64, scorer.ScratchLen()), one: make([]float64, 1), ext: make([]bool, rows)}
+			sc := &scratch{z: make([]float64, rows*w), s: make([]float64, scorer.ScratchLen()), one: make([]float64, 1), ext: make([]bool, rows)}
+			if enc != nil {
+				sc.raw = make([]float64, rows*d)
+			}
+			return sc
 		}
 	}
 	m.pool.New, m.rowPool.New = newScratch(blockRows), newScratch(1)
@@ -382,8 +413,9 @@ func (m *Model) ScoreRow(x []float64) (float64, error) {
 		return 0, fmt.Errorf("%w: got %d values, model %s has %d features", ErrFeatureCount, len(x), m.Algorithm, d)
 	}
 	sc := m.rowPool.Get().(*scratch)
-	copy(sc.z[:d], x)
-	m.scoreRaw(sc.z[:d], sc.one, sc)
+	z := sc.z[:m.width()]
+	m.encode(x, z)
+	m.scoreRaw(z, sc.one, sc)
 	score := sc.one[0]
 	m.rowPool.Put(sc)
 	return score, nil
@@ -394,7 +426,7 @@ func (m *Model) ScoreRow(x []float64) (float64, error) {
 // comment for rows that cannot be scored is applied, so every scoring
 // path gives a row the same score.
 func (m *Model) scoreRaw(z, dst []float64, sc *scratch) {
-	d := len(m.Features)
+	d := m.width()
 	ext := sc.ext[:len(dst)]
 	for i := range dst {
 		ext[i] = m.scale.transformRow(z[i*d : (i+1)*d])
@@ -419,7 +451,7 @@ func (m *Model) ScoreBatch(rec arrow.RecordBatch, features []int, dst []float64)
 	if len(features) != d {
 		return nil, fmt.Errorf("%w: got %d feature columns, model %s has %d features", ErrFeatureCount, len(features), m.Algorithm, d)
 	}
-	if err := arrowio.CheckFeatures(rec.Schema(), features); err != nil {
+	if err := m.checkColumns(rec.Schema(), features); err != nil {
 		return nil, err
 	}
 	n := int(rec.NumRows())
@@ -427,6 +459,16 @@ func (m *Model) ScoreBatch(rec arrow.RecordBatch, features []int, dst []float64)
 	err := m.parallel(n, func(lo, hi int, sc *scratch) error {
 		for b := lo; b < hi; b += blockRows {
 			e := min(b+blockRows, hi)
+			if m.enc != nil {
+				raw := sc.raw[:(e-b)*d]
+				if err := m.fillRaw(rec, features, b, e, raw); err != nil {
+					return err
+				}
+				z := sc.z[:(e-b)*m.width()]
+				m.encodeRows(raw, z)
+				m.scoreRaw(z, dst[b:e], sc)
+				continue
+			}
 			z := sc.z[:(e-b)*d]
 			if err := arrowio.FillRows(rec, features, b, e, z); err != nil {
 				return err
@@ -463,6 +505,9 @@ func (m *Model) ScoreMatrix(x mat.Matrix, dst []float64) ([]float64, error) {
 		for b := lo; b < hi; b += blockRows {
 			e := min(b+blockRows, hi)
 			z := sc.z[:(e-b)*d]
+			if m.enc != nil {
+				z = sc.raw[:(e-b)*d]
+			}
 			for i := b; i < e; i++ {
 				row := z[(i-b)*d : (i-b+1)*d]
 				if raw != nil {
@@ -472,6 +517,11 @@ func (m *Model) ScoreMatrix(x mat.Matrix, dst []float64) ([]float64, error) {
 						row[j] = x.At(i, j)
 					}
 				}
+			}
+			if m.enc != nil {
+				raw := z
+				z = sc.z[:(e-b)*m.width()]
+				m.encodeRows(raw, z)
 			}
 			m.scoreRaw(z, dst[b:e], sc)
 		}
@@ -484,7 +534,7 @@ func (m *Model) ScoreMatrix(x mat.Matrix, dst []float64) ([]float64, error) {
 // computes them: unlike scoreRaw it keeps NaN and infinite scores, which
 // Fit reports as divergence.
 func (m *Model) scoreStandardized(z []float64, dst []float64) {
-	d := len(m.Features)
+	d := m.width()
 	_ = m.parallel(len(dst), func(lo, hi int, sc *scratch) error {
 		for b := lo; b < hi; b += blockRows {
 			e := min(b+blockRows, hi)

@@ -111,6 +111,15 @@ var commonOptions = []Option{
 	FloatOption("validation", "0", "fraction of training rows held out for early stopping (0 = off)", func(v float64) bool { return v >= 0 && v < 0.5 }, "in [0, 0.5)"),
 	IntOption("patience", "5", "with validation: epochs without improvement of the held-out loss before stopping", 1, MaxEpochs),
 	IntOption("max_train_rows", strconv.Itoa(DefaultMaxTrainRows), "most rows trained on: a seeded sample of a larger training query (statistics use every row; row_sampler.go)", 1, maxTrainRows),
+	// The encoding of non-numeric features (encoding.go).
+	IntOption("max_categories", strconv.Itoa(DefaultMaxCategories), "categorical columns: one-hot positions for this many most frequent training values, plus other and unseen", 1, MaxMaxCategories),
+	BoolOption("missing_indicator", "false", "numeric, boolean and time columns: add a 0/1 column that is 1 for NULL"),
+	BoolOption("time_cycles", "false", "date and time columns: add sin/cos of the hour of day and of the day of week"),
+}
+
+// encodingOptions returns the options of the encoding stage.
+func encodingOptions(o Options) EncodingOptions {
+	return EncodingOptions{MaxCategories: o.Int("max_categories"), MissingIndicator: o.Bool("missing_indicator"), Cyclic: o.Bool("time_cycles")}
 }
 
 // WithDefault returns the common option name with another default value.

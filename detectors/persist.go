@@ -16,9 +16,17 @@ import (
 // bit-exactly, so a loaded model scores bit-identically to the saved one,
 // and the encoding is deterministic (no maps), so the same model always
 // marshals to the same bytes.
+//
+// Format version 2 (encodedFormatVersion) is version 1 plus the features'
+// encoding (modelFile.Encoding, encoding.go), written only for a model
+// that has one (a non-numeric feature or an encoding option): a reader of
+// version 1 would skip the field and score such a model wrong, so it must
+// refuse the file. A model without an encoding is still written as
+// version 1, byte for byte as before, and version 1 files load as ever.
 const (
-	modelMagic    = "ADBMODEL"
-	formatVersion = 1
+	modelMagic           = "ADBMODEL"
+	formatVersion        = 1
+	encodedFormatVersion = 2
 )
 
 // modelFile is everything a model is: descriptive fields, preprocessing,
@@ -57,6 +65,26 @@ type modelFile struct {
 	Log *fileLog
 }
 
+// fileEncoding is the features' encoding, one column per feature, which
+// follows the modelFile in the gob stream of format version 2 (Mean and
+// Std are then of the encoded columns). It is a value of its own, not a
+// field of modelFile, because gob writes a struct's field list into the
+// stream: a new field would change the bytes of every version 1 file.
+type fileEncoding struct {
+	Columns []fileColumn
+}
+
+// fileColumn is a ColumnEncoding.
+type fileColumn struct {
+	Name            string
+	Kind            uint8
+	Categories      []string
+	NullCode        int
+	Others          []string
+	NullOther       bool
+	Missing, Cyclic bool
+}
+
 // fileLog is a TrainingLog. PlannedEpochs is at least 1, so a present
 // log is never gob's zero value.
 type fileLog struct {
@@ -87,7 +115,18 @@ var laterOptions = map[string]string{
 	// Before sampling, every row was trained on; the default is what a
 	// new training of that many rows behaves like.
 	"max_train_rows": strconv.Itoa(DefaultMaxTrainRows),
+	// The encoding options (encoding.go): a model saved before them has
+	// numeric features only, which they do not change.
+	"max_categories":    strconv.Itoa(DefaultMaxCategories),
+	"missing_indicator": "false",
+	"time_cycles":       "false",
 }
+
+// unwrittenAtDefault are the later options a file does not list when they
+// have their laterOptions value: the bytes of a model that does not use
+// them stay what they were before they existed (TestScoreHashes), and
+// loading fills them in.
+var unwrittenAtDefault = map[string]bool{"max_categories": true, "missing_indicator": true, "time_cycles": true}
 
 type fileOption struct{ Name, Value string }
 
@@ -135,16 +174,35 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		}
 	}
 	for _, k := range sortedKeys(m.opts) {
+		if unwrittenAtDefault[k] && m.opts[k] == laterOptions[k] {
+			continue
+		}
 		f.Options = append(f.Options, fileOption{k, m.opts[k]})
 	}
 	for _, t := range m.state.Tensors {
 		f.Tensors = append(f.Tensors, fileTensor{Name: t.Name, Rows: t.Rows, Cols: t.Cols, Trainable: t.Trainable, Data: t.Data})
 	}
+	version := formatVersion
+	var fe *fileEncoding
+	if m.enc != nil {
+		version = encodedFormatVersion
+		fe = &fileEncoding{}
+		for _, c := range m.enc.cols {
+			fe.Columns = append(fe.Columns, fileColumn{Name: c.Name, Kind: uint8(c.Kind), Categories: c.Categories, NullCode: c.NullCode,
+				Others: c.Others, NullOther: c.NullOther, Missing: c.Missing, Cyclic: c.Cyclic})
+		}
+	}
 	var buf bytes.Buffer
 	buf.WriteString(modelMagic)
-	_ = binary.Write(&buf, binary.LittleEndian, uint32(formatVersion))
-	if err := gob.NewEncoder(&buf).Encode(&f); err != nil {
+	_ = binary.Write(&buf, binary.LittleEndian, uint32(version))
+	ge := gob.NewEncoder(&buf)
+	if err := ge.Encode(&f); err != nil {
 		return nil, fmt.Errorf("detectors: encoding model: %w", err)
+	}
+	if fe != nil {
+		if err := ge.Encode(fe); err != nil {
+			return nil, fmt.Errorf("detectors: encoding model: %w", err)
+		}
 	}
 	return buf.Bytes(), nil
 }
@@ -158,12 +216,33 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	if len(b) < len(modelMagic)+4 || string(b[:len(modelMagic)]) != modelMagic {
 		return nil, fmt.Errorf("%w: bad magic", ErrBadModel)
 	}
-	if v := binary.LittleEndian.Uint32(b[len(modelMagic):]); v != formatVersion {
-		return nil, fmt.Errorf("%w: format version %d, want %d", ErrBadModel, v, formatVersion)
+	v := binary.LittleEndian.Uint32(b[len(modelMagic):])
+	if v != formatVersion && v != encodedFormatVersion {
+		return nil, fmt.Errorf("%w: format version %d, want %d or %d", ErrBadModel, v, formatVersion, encodedFormatVersion)
 	}
 	var f modelFile
-	if err := gob.NewDecoder(bytes.NewReader(b[len(modelMagic)+4:])).Decode(&f); err != nil {
+	gd := gob.NewDecoder(bytes.NewReader(b[len(modelMagic)+4:]))
+	if err := gd.Decode(&f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
+	}
+	var enc *Encoding
+	if v == encodedFormatVersion {
+		var fe fileEncoding
+		if err := gd.Decode(&fe); err != nil {
+			return nil, fmt.Errorf("%w: encoding: %v", ErrBadModel, err)
+		}
+		if len(fe.Columns) != len(f.Features) {
+			return nil, fmt.Errorf("%w: %d features, %d encoded", ErrBadModel, len(f.Features), len(fe.Columns))
+		}
+		cols := make([]ColumnEncoding, len(fe.Columns))
+		for i, c := range fe.Columns {
+			cols[i] = ColumnEncoding{Name: c.Name, Kind: ColumnKind(c.Kind), Categories: c.Categories, NullCode: c.NullCode,
+				Others: c.Others, NullOther: c.NullOther, Missing: c.Missing, Cyclic: c.Cyclic}
+		}
+		var err error
+		if enc, err = NewEncoding(cols); err != nil {
+			return nil, err
+		}
 	}
 	a, name, err := lookup(f.Algorithm)
 	if err != nil {
@@ -190,6 +269,9 @@ func UnmarshalModel(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: threshold %v", ErrBadModel, f.Threshold)
 	}
 	d := len(f.Features)
+	if enc != nil && d > 0 {
+		d = enc.Width()
+	}
 	if d == 0 || len(f.Mean) != d || len(f.Std) != d {
 		return nil, fmt.Errorf("%w: %d features, %d means, %d stds", ErrBadModel, d, len(f.Mean), len(f.Std))
 	}
@@ -200,7 +282,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 		}
 		st.Tensors = append(st.Tensors, &Tensor{Name: t.Name, Rows: t.Rows, Cols: t.Cols, Trainable: t.Trainable, Data: t.Data})
 	}
-	m, err := newModel(name, a, o, f.Features, scaler{mean: f.Mean, std: f.Std}, st)
+	m, err := newModel(name, a, o, f.Features, enc, scaler{mean: f.Mean, std: f.Std}, st)
 	if err != nil {
 		return nil, err
 	}

@@ -105,6 +105,15 @@ type RowSampler struct {
 
 	blk, blkLabels []float64 // one block of converted rows
 	done           bool
+
+	// Mixed-type features (encoding.go): kinds are the feature kinds of
+	// the first batch; fit is nil when every feature is numeric or
+	// boolean (the rows are then kept as they always were), else it fits
+	// the encoding and the kept rows hold raw values, categorical ones as
+	// provisional ids (encoding_fit.go).
+	kinds   []ColumnKind
+	fit     *encodingFitter
+	encOpts EncodingOptions
 }
 
 // stratum is one reservoir of a RowSampler.
@@ -140,6 +149,7 @@ func newRowSampler(a Algorithm, o Options, features []int, label int) *RowSample
 		seed:     o.Int64("seed"),
 		split:    label >= 0 && labelUse(a) != LabelsNone,
 		stats:    make([]colStats, len(features)),
+		encOpts:  encodingOptions(o),
 	}
 	s.rng = newSampleRand(s.seed)
 	if s.split {
@@ -170,7 +180,7 @@ func (s *RowSampler) Add(rec arrow.RecordBatch) error {
 	if s.done {
 		return errSamplerDone
 	}
-	if err := arrowio.CheckFeatures(rec.Schema(), s.features); err != nil {
+	if err := s.checkKinds(rec.Schema()); err != nil {
 		return err
 	}
 	if s.names == nil {
@@ -197,7 +207,9 @@ func (s *RowSampler) Add(rec arrow.RecordBatch) error {
 	for lo := 0; lo < n; lo += samplerBlockRows {
 		hi := min(lo+samplerBlockRows, n)
 		blk := s.blk[:(hi-lo)*d]
-		if err := arrowio.FillRows(rec, s.features, lo, hi, blk); err != nil {
+		if s.fit != nil {
+			s.fillMixed(rec, lo, hi, blk)
+		} else if err := arrowio.FillRows(rec, s.features, lo, hi, blk); err != nil {
 			return err
 		}
 		var labels []float64
@@ -208,6 +220,9 @@ func (s *RowSampler) Add(rec arrow.RecordBatch) error {
 			}
 		}
 		for j := range s.stats {
+			if s.fit != nil {
+				break // fillMixed gave the values to the fitter
+			}
 			c := &s.stats[j]
 			for i := j; i < len(blk); i += d {
 				c.add(blk[i])
@@ -360,6 +375,9 @@ func (s *RowSampler) Result() *Sample {
 	if s.label >= 0 {
 		out.Labels = s.labels[:n]
 	}
+	if s.fit != nil {
+		out.err = s.encodeSample(out)
+	}
 	s.x, s.labels, s.pos, s.free, s.blk, s.blkLabels = nil, nil, nil, nil, nil, nil
 	s.strata = [2]stratum{}
 	return out
@@ -417,12 +435,100 @@ type Sample struct {
 	// number kept).
 	RowsRead int64
 
-	names    []string // feature names of the first batch, nil if none
-	scale    scaler   // statistics of all RowsRead rows
-	limit    int      // max_train_rows, seed, stratification and shape
-	seed     int64    // it was gathered with, checked by Fit
+	names    []string  // feature names of the first batch, nil if none
+	scale    scaler    // statistics of all RowsRead rows (of the encoded columns)
+	enc      *Encoding // nil: X holds the features as they are
+	err      error     // of fitting the encoding, returned by Fit
+	limit    int       // max_train_rows, seed, stratification and shape
+	seed     int64     // it was gathered with, checked by Fit
 	split    bool
 	features int
 	label    bool
 	used     bool // trained on by Fit, which standardizes X in place
+}
+
+// checkKinds checks the feature columns of schema: on the first batch it
+// records their kinds (ColumnKindOf) and, if any is neither numeric nor
+// boolean, starts fitting an encoding; later batches must have the same
+// kinds. A column of a type that cannot be a feature, or whose kind
+// changes, wraps ErrNonNumeric.
+func (s *RowSampler) checkKinds(schema *arrow.Schema) error {
+	first := s.kinds == nil
+	if first {
+		s.kinds = make([]ColumnKind, len(s.features))
+	}
+	mixed := false
+	for k, j := range s.features {
+		if j < 0 || j >= schema.NumFields() {
+			return fmt.Errorf("arrowio: feature column index %d out of range [0, %d)", j, schema.NumFields())
+		}
+		f := schema.Field(j)
+		kind, ok := ColumnKindOf(f.Type)
+		if !ok || (!first && kind != s.kinds[k]) {
+			return fmt.Errorf("%w: column %q (index %d) has type %s", ErrNonNumeric, f.Name, j, f.Type)
+		}
+		s.kinds[k] = kind
+		mixed = mixed || (kind != KindNumeric && kind != KindBoolean)
+	}
+	if first && (mixed || s.encOpts.MissingIndicator) {
+		names := make([]string, len(s.features))
+		for k, j := range s.features {
+			names[k] = schema.Field(j).Name
+		}
+		fit, err := newEncodingFitter(names, s.kinds, s.encOpts)
+		if err != nil {
+			return err
+		}
+		s.fit = fit
+	}
+	return nil
+}
+
+// fillMixed writes the raw values of rows [lo, hi) of the feature columns
+// of rec into blk (categorical ones as provisional ids) and gives every
+// value to the encoding fitter. The columns were checked by checkKinds.
+func (s *RowSampler) fillMixed(rec arrow.RecordBatch, lo, hi int, blk []float64) {
+	d := len(s.features)
+	for k, j := range s.features {
+		col := rec.Column(j)
+		dst := blk[k:]
+		switch s.kinds[k] {
+		case KindCategorical:
+			for i := lo; i < hi; i++ {
+				v, null := categoryValue(col, i)
+				dst[(i-lo)*d] = s.fit.addCategory(k, v, null)
+			}
+			continue
+		case KindTime:
+			fillSeconds(col, lo, hi, dst, d)
+		default:
+			arrowio.FillColumn(col, lo, hi, dst, d)
+		}
+		for i := 0; i < hi-lo; i++ {
+			s.fit.addValue(k, dst[i*d])
+		}
+	}
+}
+
+// encodeSample freezes the encoding fitted on every row read and replaces
+// out's raw rows by their encoded rows (out.X gets the encoded width).
+func (s *RowSampler) encodeSample(out *Sample) error {
+	enc, sc, remap, err := s.fit.result()
+	if err != nil {
+		return err
+	}
+	d, w, n := len(s.features), enc.Width(), out.X.Rows
+	x := make([]float64, n*w)
+	for i := range n {
+		row := out.X.Data[i*d : (i+1)*d]
+		for k, m := range remap {
+			if m != nil {
+				row[k] = m[int(row[k])+1]
+			}
+		}
+		enc.EncodeRow(row, x[i*w:(i+1)*w])
+	}
+	out.X = arrowio.Matrix{Rows: n, Cols: w, Data: x}
+	out.enc, out.scale = enc, sc
+	return nil
 }

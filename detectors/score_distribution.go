@@ -194,6 +194,7 @@ func (m *Model) derive() *Model {
 		TrainingLog:    m.TrainingLog,
 		alg:            m.alg,
 		opts:           m.opts,
+		enc:            m.enc,
 		scale:          m.scale,
 		state:          m.state,
 		scorer:         m.scorer,

@@ -300,12 +300,20 @@ func TestOlderModelFile(t *testing.T) {
 // pools, so a field added to Model later is not lost by ALTER DETECTOR
 // (add it to derive).
 func TestDeriveCopiesEveryField(t *testing.T) {
+	// A model of numeric columns has no encoding (enc is nil); one with a
+	// string column has.
+	train := mixedRecord(t, 200, 1, []string{"acme", "bolt"})
+	defer train.Release()
+	mixed := fitMixed(t, train)
+	if n := mixed.derive(); n.enc != mixed.enc {
+		t.Error("derive does not copy Model.enc")
+	}
 	m, _ := fitForDistribution(t, 100)
 	n := m.derive()
 	mv, nv := reflect.ValueOf(m).Elem(), reflect.ValueOf(n).Elem()
 	for i := range mv.NumField() {
 		f := mv.Type().Field(i)
-		if f.Type == reflect.TypeFor[sync.Pool]() {
+		if f.Type == reflect.TypeFor[sync.Pool]() || f.Name == "enc" {
 			continue
 		}
 		if mv.Field(i).IsZero() {

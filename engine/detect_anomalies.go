@@ -257,7 +257,7 @@ func (s *scoredRows) scoreValues(rows []sql.Row) error {
 	x := s.x[:n*d]
 	for i, row := range rows {
 		for j, c := range s.feats {
-			f, ok := functions.FeatureValue(row[c])
+			f, ok := functions.ModelFeatureValue(s.m, j, row[c])
 			if !ok {
 				return s.errNotNumeric(c, row[c])
 			}

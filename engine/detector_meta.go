@@ -499,7 +499,9 @@ func (n *describeDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter
 // describeRows are the rows of DESCRIBE DETECTOR: the detector's
 // properties, then option.<name> for every option with defaults filled
 // in (sorted by name), then feature.<name>.mean and feature.<name>.scale
-// for every feature in scoring order. Numbers are in their shortest
+// for every feature in scoring order (for a detector with string, date
+// or time features, first feature.<name>.encoding, and no mean and scale
+// for a categorical feature). Numbers are in their shortest
 // exact decimal form; NULL is a value not recorded.
 func describeRows(db, name string, m *detectors.Model) []sql.Row {
 	var query, snapshots interface{}
@@ -537,8 +539,21 @@ func describeRows(db, name string, m *detectors.Model) []sql.Row {
 		rows = append(rows, sql.Row{"option." + k, m.Options[k]})
 	}
 	mean, scale := m.Preprocessing()
+	enc := m.Encoding()
 	for i, f := range m.Features {
-		rows = append(rows, sql.Row{"feature." + f + ".mean", formatFloat(mean[i])}, sql.Row{"feature." + f + ".scale", formatFloat(scale[i])})
+		j := i
+		if enc != nil {
+			// A detector with string, date or time features: each
+			// feature's encoding, and the statistics of its value
+			// (a categorical feature's one-hot columns have none to show).
+			c := enc.Columns()[i]
+			rows = append(rows, sql.Row{"feature." + f + ".encoding", c.Describe()})
+			if c.Kind == detectors.KindCategorical {
+				continue
+			}
+			j, _ = enc.Span(i)
+		}
+		rows = append(rows, sql.Row{"feature." + f + ".mean", formatFloat(mean[j])}, sql.Row{"feature." + f + ".scale", formatFloat(scale[j])})
 	}
 	return rows
 }

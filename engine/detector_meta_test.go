@@ -637,7 +637,7 @@ func TestCreateOrReplaceDetector(t *testing.T) {
 	// Failed trainings leave it as it was.
 	mustExec(t, db, "CREATE TABLE words (w VARCHAR(10))")
 	mustExec(t, db, "INSERT INTO words VALUES ('a')")
-	expectErr(t, db, "CREATE OR REPLACE DETECTOR d USING deep_svdd AS SELECT w FROM words", 1366)
+	expectErr(t, db, "CREATE OR REPLACE DETECTOR d USING deep_svdd AS SELECT JSON_OBJECT('w', w) FROM words", 1366)
 	expectErr(t, db, "CREATE OR REPLACE DETECTOR d USING deep_svdd WITH (colour = 'red') AS SELECT f0 FROM thyroid", 1210)
 	expectErr(t, db, "CREATE OR REPLACE DETECTOR d USING deep_svdd AS SELECT f0 FROM thyroid WHERE id < 0", 1329)
 	expectErr(t, db, "CREATE OR REPLACE DETECTOR IF NOT EXISTS d USING deep_svdd AS SELECT f0 FROM thyroid", 1064)

@@ -81,6 +81,11 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"neutral", "CREATE DETECTOR e USING neutral WITH (temperature = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"neutral", "CREATE DETECTOR e USING neutral WITH (transform = 'affine') AS SELECT f0, f1 FROM thyroid", 1210},
 		{"neutral", "CREATE DETECTOR e USING neutral WITH (lambda = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
+		// The encoding options every algorithm takes (Feature types).
+		{"autoencoder", "CREATE DETECTOR e USING autoencoder WITH (max_categories = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"deep_svdd", "CREATE DETECTOR e USING deep_svdd WITH (max_categories = 4097) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"goad", "CREATE DETECTOR e USING goad WITH (missing_indicator = 'sometimes') AS SELECT f0, f1 FROM thyroid", 1210},
+		{"dagmm", "CREATE DETECTOR e USING dagmm WITH (time_cycles = 2) AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

@@ -17,6 +17,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/sirupsen/logrus"
 
 	"github.com/anomalydb/anomalydb/detectors"
@@ -349,6 +350,8 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errWrongArguments("CREATE DETECTOR: %v (name the label column with WITH (label = 'col') and mark known anomalies 1)", err)
 	case errors.Is(err, detectors.ErrDiverged):
 		return errWrongArguments("CREATE DETECTOR: %v; try a smaller lr", err)
+	case errors.Is(err, detectors.ErrSingleValue):
+		return errWrongArguments("CREATE DETECTOR: %v; leave it out of the SELECT", err)
 	case errors.Is(err, detectors.ErrCollapsed):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
 	}
@@ -372,6 +375,9 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler 
 		if label != "" && strings.EqualFold(c.Name, label) {
 			data.Label = i
 			continue
+		}
+		if err := checkFeatureType(c); err != nil {
+			return data, err
 		}
 		data.Features = append(data.Features, i)
 		data.FeatureNames = append(data.FeatureNames, c.Name)
@@ -427,6 +433,18 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler 
 	}
 	data.Sample = sampler.Result()
 	return data, nil
+}
+
+// checkFeatureType refuses, with error 1366, a feature column of a type
+// that is neither a number, a boolean, a string (CHAR, VARCHAR, TEXT,
+// ENUM, SET), a date nor a date and time: JSON, BLOB, TIME, BIT, ...
+// Strings are categorical features, dates and times numbers of seconds
+// (detectors/encoding.go).
+func checkFeatureType(c *sql.Column) error {
+	if _, err := arrowType(c.Type); err == nil || types.IsEnum(c.Type) || types.IsSet(c.Type) {
+		return nil
+	}
+	return errNotNumeric("Incorrect DOUBLE value in training data: column '%s' has type %s, which cannot be a feature", c.Name, c.Type)
 }
 
 // stringify turns values of columns that travel as text into strings.

@@ -177,7 +177,7 @@ func TestDetectorBadInput(t *testing.T) {
 		{"bad hidden", "CREATE DETECTOR d1 USING deep_svdd WITH (hidden = 'a,b') AS SELECT f0 FROM thyroid", 1210},
 		{"no rows", "CREATE DETECTOR d1 USING deep_svdd AS SELECT f0 FROM thyroid WHERE id < 0", 1329},
 		{"empty table", "CREATE DETECTOR d1 USING deep_svdd AS SELECT x FROM nothing", 1329},
-		{"non-numeric feature", "CREATE DETECTOR d1 USING deep_svdd AS SELECT w, x FROM words", 1366},
+		{"JSON feature", "CREATE DETECTOR d1 USING deep_svdd AS SELECT JSON_OBJECT('w', w) AS j, x FROM words", 1366},
 		{"label not in select", "CREATE DETECTOR d1 USING deep_svdd WITH (label = 'label') AS SELECT f0, f1 FROM thyroid", 1054},
 		{"duplicate name", "CREATE DETECTOR svdd USING deep_svdd AS SELECT f0 FROM thyroid", 1304},
 		{"drop missing", "DROP DETECTOR nope", 1305},

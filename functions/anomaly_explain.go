@@ -105,12 +105,20 @@ func (f *AnomalyExplain) Eval(ctx *sql.Context, row sql.Row) (interface{}, error
 		feats = feats[1:]
 	}
 	x := make([]float64, d)
+	var text []*string // a categorical feature's value as given (nil: NULL)
+	if enc := m.Encoding(); enc != nil {
+		text = make([]*string, d)
+	}
 	for i, a := range feats {
 		v, err := a.Eval(ctx, row)
 		if err != nil {
 			return nil, err
 		}
-		fv, ok := toFloat(v)
+		if text != nil && v != nil && m.Encoding().Columns()[i].Kind == detectors.KindCategorical {
+			s := valueText(v)
+			text[i] = &s
+		}
+		fv, ok := ModelFeatureValue(m, i, v)
 		if !ok {
 			return nil, errNotNumeric(f.name, len(f.args)-d+i+1, valueText(v))
 		}
@@ -120,7 +128,7 @@ func (f *AnomalyExplain) Eval(ctx *sql.Context, row sql.Row) (interface{}, error
 	if err != nil {
 		return nil, err
 	}
-	return explanationJSON(e, k), nil
+	return explanationJSON(e, k, m.Encoding(), text), nil
 }
 
 // explainModel is detectorCall.model for anomaly_explain's argument
@@ -144,8 +152,10 @@ func (f *AnomalyExplain) explainModel(ctx *sql.Context, ref string) (*detectors.
 	return m, nil
 }
 
-// explanationJSON renders the score and the first k features of e.
-func explanationJSON(e detectors.Explanation, k int) string {
+// explanationJSON renders the score and the first k features of e. A
+// categorical feature of enc (if not nil) shows its value as given, text
+// (a JSON string, or null for NULL), not its category code.
+func explanationJSON(e detectors.Explanation, k int, enc *detectors.Encoding, text []*string) string {
 	var b strings.Builder
 	b.WriteString(`{"score": `)
 	b.WriteString(jsonNumber(e.Score))
@@ -157,7 +167,14 @@ func explanationJSON(e detectors.Explanation, k int) string {
 		b.WriteString(`{"feature": `)
 		b.WriteString(jsonString(c.Name))
 		b.WriteString(`, "value": `)
-		b.WriteString(jsonNumber(c.Value))
+		switch {
+		case enc == nil || enc.Columns()[c.Index].Kind != detectors.KindCategorical:
+			b.WriteString(jsonNumber(c.Value))
+		case text[c.Index] == nil:
+			b.WriteString("null")
+		default:
+			b.WriteString(jsonString(*text[c.Index]))
+		}
 		b.WriteString(`, "contribution": `)
 		b.WriteString(jsonNumber(c.Contribution))
 		b.WriteString("}")

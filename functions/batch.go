@@ -187,7 +187,7 @@ func (c *batchedCall) score(ctx *sql.Context, rows []sql.Row) error {
 	x := c.x[:n*d]
 	for i, row := range rows {
 		c.batch.row = i // calls nested in the arguments read row i
-		if err := c.features(ctx, row, x[i*d:(i+1)*d]); err != nil {
+		if err := c.features(ctx, m, row, x[i*d:(i+1)*d]); err != nil {
 			if c.errs == nil {
 				c.errs = make(map[int]error)
 			}
@@ -206,13 +206,13 @@ func (c *batchedCall) score(ctx *sql.Context, rows []sql.Row) error {
 }
 
 // features evaluates the feature arguments of the call on row into x.
-func (c *batchedCall) features(ctx *sql.Context, row sql.Row, x []float64) error {
+func (c *batchedCall) features(ctx *sql.Context, m *detectors.Model, row sql.Row, x []float64) error {
 	for j, a := range c.call.args[1:] {
 		v, err := a.Eval(ctx, row)
 		if err != nil {
 			return err
 		}
-		f, ok := toFloat(v)
+		f, ok := ModelFeatureValue(m, j, v)
 		if !ok {
 			return errNotNumeric(c.call.name, j+2, valueText(v))
 		}

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/shopspring/decimal"
@@ -47,17 +46,13 @@ func newDetectorCall(name string, r Resolver, args []sql.Expression) (*detectorC
 	}
 	for i, a := range args[1:] {
 		switch t := a.Type(); {
-		case types.IsTime(t) || types.IsJSON(t):
+		case types.IsJSON(t):
 			return nil, errNotNumeric(name, i+2, a.String())
-		case types.IsText(t) || types.IsBinaryType(t):
-			// A string is converted when the row is scored, as MySQL
-			// converts it in arithmetic; a constant one is checked now.
-			if lit, ok := a.(*expression.Literal); ok {
-				if _, ok := toFloat(lit.Value()); !ok {
-					return nil, errNotNumeric(name, i+2, valueText(lit.Value()))
-				}
-			}
 		}
+		// Strings, dates and times are converted when the row is scored,
+		// by the model's encoding of the feature (ModelFeatureValue): a
+		// string is a category of a string feature and a number for a
+		// numeric one, as MySQL converts it in arithmetic.
 	}
 	return &detectorCall{name: name, resolver: r, args: args}, nil
 }
@@ -100,7 +95,7 @@ func (c *detectorCall) score(ctx *sql.Context, row sql.Row) (m *detectors.Model,
 		if err != nil {
 			return nil, 0, false, err
 		}
-		f, ok := toFloat(v)
+		f, ok := ModelFeatureValue(m, i, v)
 		if !ok {
 			return nil, 0, false, errNotNumeric(c.name, i+2, valueText(v))
 		}

@@ -154,7 +154,12 @@ func TestDetectorCallErrors(t *testing.T) {
 	if _, err := NewAnomalyScore(r, lit("d", types.LongText)); err == nil {
 		t.Error("one argument: want an error")
 	}
-	if _, err := NewAnomalyScore(r, lit("d", types.LongText), lit("x", types.LongText), lit(1.0, types.Float64)); sqlErrNum(err) != 1366 {
+	// A string that is not a number, for a numeric feature: refused when
+	// the row is scored (the model decides: for a string feature it is a
+	// category).
+	if f, err := NewAnomalyScore(r, lit("d", types.LongText), lit("x", types.LongText), lit(1.0, types.Float64)); err != nil {
+		t.Errorf("text feature: %v at plan time", err)
+	} else if _, err := f.Eval(ctx, nil); sqlErrNum(err) != 1366 {
 		t.Errorf("text feature: %v, want error 1366", err)
 	}
 	eval := func(args ...sql.Expression) (interface{}, error) {
@@ -305,9 +310,10 @@ func TestNumericStrings(t *testing.T) {
 }
 
 // TestStringFeatureArguments: numeric string literals are features like
-// numbers; a string literal that is not a number is refused when the
-// call is built, with the value quoted once in the message; a text
-// column is converted row by row.
+// numbers; a string literal that is not a number is refused, for a
+// numeric feature, when the row is scored (the model knows whether the
+// feature is a string one), with the value quoted once in the message; a
+// text column is converted row by row.
 func TestStringFeatureArguments(t *testing.T) {
 	r := fakeResolver{"d": twoFeatureModel(t)}
 	ctx := sql.NewEmptyContext()
@@ -326,7 +332,11 @@ func TestStringFeatureArguments(t *testing.T) {
 	if got, err := f.Eval(ctx, nil); err != nil || got != want {
 		t.Errorf("numeric string literals: %v, %v; want %v", got, err, want)
 	}
-	_, err = NewAnomalyScore(r, lit("d", types.LongText), lit("0.5", types.LongText), lit("abc", types.LongText))
+	f, err = NewAnomalyScore(r, lit("d", types.LongText), lit("0.5", types.LongText), lit("abc", types.LongText))
+	if err != nil {
+		t.Fatalf("non-numeric string literal at plan time: %v", err)
+	}
+	_, err = f.Eval(ctx, nil)
 	var me *mysql.SQLError
 	if !errors.As(err, &me) || me.Num != 1366 || me.Message != "Incorrect DOUBLE value: 'abc' for argument 3 of anomaly_score (features must be numeric)" {
 		t.Errorf("non-numeric string literal: %v", err)
