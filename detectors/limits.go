@@ -64,6 +64,11 @@ type Shape struct {
 	// Batch is the number of rows of a mini-batch graph:
 	// min(batch_size, Rows), at least 1.
 	Batch int
+	// Held is the number of training values Fit holds besides the
+	// algorithm's own working memory and the caller's rows: Rows × Dims
+	// for the encoded rows of a model with an encoding (encoding.go), 0
+	// otherwise. Footprint.Bytes counts them.
+	Held int64
 }
 
 // Footprint is an algorithm's estimate of what fitting it holds in
@@ -115,12 +120,12 @@ func (f Footprint) times(n int) Footprint {
 // Bytes is the estimated working memory of training in shape s: the
 // state, a gradient per graph shard and two Adam moments per trainable
 // value, GraphValueFactor values per value of the mini-batch graph
-// (inputs included) and Extra, 8 bytes each.
+// (inputs included), Extra and the shape's Held values, 8 bytes each.
 func (f Footprint) Bytes(s Shape) int64 {
 	values := f.Params +
 		(trainShards+2)*f.Trainable +
 		GraphValueFactor*int64(s.Batch)*(int64(s.Dims)+f.RowValues) +
-		f.Extra
+		f.Extra + s.Held
 	return 8 * values
 }
 
@@ -175,6 +180,7 @@ func largestOption(a Algorithm, o Options, given map[string]bool, s Shape, param
 		ps := s
 		if k == "batch_size" {
 			ps = shapeFor(s.Rows, s.Dims, p)
+			ps.Held = s.Held
 		}
 		f := a.Footprint(ps, p)
 		cut := max(1-float64(f.Params)/float64(params), 1-float64(f.Bytes(ps))/float64(bytes))

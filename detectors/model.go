@@ -206,21 +206,22 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 			sample.split != (data.Label >= 0 && labelUse(a) != LabelsNone) {
 			return nil, fmt.Errorf("detectors: the Sample was gathered for other features, label or options than Fit's")
 		}
-		if rows := sample.X.Rows; rows > 0 {
-			if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(rows, sample.X.Cols, o), lim); err != nil {
-				return nil, err
-			}
-		}
 	}
 	if sample.err != nil {
 		return nil, sample.err
 	}
-	if sample.enc != nil && data.Sample == nil && sample.X.Rows > 0 {
-		// The encoded width is known only now: checked before training.
-		if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(sample.X.Rows, sample.X.Cols, o), lim); err != nil {
+	if rows := sample.X.Rows; rows > 0 && (data.Sample != nil || sample.enc != nil) {
+		// A given Sample, and the encoded width (known only now), are
+		// checked before the encoded rows and the state are allocated.
+		s := shapeFor(rows, sample.Width(), o)
+		if sample.enc != nil {
+			s.Held = int64(rows) * int64(s.Dims)
+		}
+		if err := checkFootprint(name, a, o, givenNames(opts), s, lim); err != nil {
 			return nil, err
 		}
 	}
+	sample.encode()
 	sample.used = true
 	x, labels := sample.X, sample.Labels
 	if x.Rows == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -257,5 +258,55 @@ func TestMixedBadInput(t *testing.T) {
 	defer rec.Release()
 	if _, err := Fit(context.Background(), "autoencoder", opts("epochs", "1"), TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0}, Label: -1}); !errors.Is(err, ErrNonNumeric) {
 		t.Fatalf("a list column: %v, want ErrNonNumeric", err)
+	}
+}
+
+// TestMixedFootprintCountsEncodedRows checks that Fit refuses, before
+// training, a sample whose encoded rows exceed the memory limit although
+// the algorithm's own working memory and the raw rows are within it: 4,000
+// rows of 1,000 distinct categories kept by max_categories = 1000 encode
+// to about 1,000 columns, 32 MB of encoded rows, against a 16 MB limit.
+func TestMixedFootprintCountsEncodedRows(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "amount", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "merchant", Type: arrow.BinaryTypes.String},
+	}, nil)
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
+	for i := range 4000 {
+		b.Field(0).(*array.Float64Builder).Append(float64(i % 7))
+		b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("c%04d", i%1000))
+	}
+	rec := b.NewRecordBatch()
+	b.Release()
+	defer rec.Release()
+	o := opts("epochs", "1", "seed", "4", "hidden", "8,4", "batch_size", "64", "max_categories", "1000")
+	data := func() TrainingData {
+		return TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0, 1}, Label: -1, Limits: &Limits{MaxParams: DefaultLimits.MaxParams, MaxBytes: 16 << 20}}
+	}
+	_, err := Fit(context.Background(), "autoencoder", o, data())
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Fit with 32 MB of encoded rows under a 16 MB limit: %v, want ErrTooLarge", err)
+	}
+	// The same training fits once the encoded rows are few enough.
+	o["max_categories"] = "16"
+	if _, err := Fit(context.Background(), "autoencoder", o, data()); err != nil {
+		t.Fatalf("Fit with max_categories = 16 under a 16 MB limit: %v", err)
+	}
+	// A Sample gathered by the caller is checked the same way.
+	o["max_categories"] = "1000"
+	s, err := NewRowSampler("autoencoder", o, []int{0, 1}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(rec); err != nil {
+		t.Fatal(err)
+	}
+	d := data()
+	d.Batches, d.Sample = nil, s.Result()
+	if _, err := Fit(context.Background(), "autoencoder", o, d); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Fit of a gathered Sample with 32 MB of encoded rows under a 16 MB limit: %v, want ErrTooLarge", err)
+	}
+	if d.Sample.X.Cols != 2 {
+		t.Errorf("the refused Sample was encoded: %d columns, want the 2 raw ones", d.Sample.X.Cols)
 	}
 }

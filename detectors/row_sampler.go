@@ -376,7 +376,7 @@ func (s *RowSampler) Result() *Sample {
 		out.Labels = s.labels[:n]
 	}
 	if s.fit != nil {
-		out.err = s.encodeSample(out)
+		out.err = s.freezeEncoding(out)
 	}
 	s.x, s.labels, s.pos, s.free, s.blk, s.blkLabels = nil, nil, nil, nil, nil, nil
 	s.strata = [2]stratum{}
@@ -438,6 +438,7 @@ type Sample struct {
 	names    []string  // feature names of the first batch, nil if none
 	scale    scaler    // statistics of all RowsRead rows (of the encoded columns)
 	enc      *Encoding // nil: X holds the features as they are
+	encoded  bool      // X holds enc's encoded rows (encode), not raw ones
 	err      error     // of fitting the encoding, returned by Fit
 	limit    int       // max_train_rows, seed, stratification and shape
 	seed     int64     // it was gathered with, checked by Fit
@@ -510,25 +511,49 @@ func (s *RowSampler) fillMixed(rec arrow.RecordBatch, lo, hi int, blk []float64)
 	}
 }
 
-// encodeSample freezes the encoding fitted on every row read and replaces
-// out's raw rows by their encoded rows (out.X gets the encoded width).
-func (s *RowSampler) encodeSample(out *Sample) error {
+// freezeEncoding freezes the encoding fitted on every row read and gives
+// it to out, whose raw rows get their categories' codes in place of the
+// provisional ids; Sample.encode later replaces them by their encoded
+// rows, once Fit has checked the encoded width against its limits.
+func (s *RowSampler) freezeEncoding(out *Sample) error {
 	enc, sc, remap, err := s.fit.result()
 	if err != nil {
 		return err
 	}
-	d, w, n := len(s.features), enc.Width(), out.X.Rows
-	x := make([]float64, n*w)
-	for i := range n {
+	d := len(s.features)
+	for i := range out.X.Rows {
 		row := out.X.Data[i*d : (i+1)*d]
 		for k, m := range remap {
 			if m != nil {
 				row[k] = m[int(row[k])+1]
 			}
 		}
-		enc.EncodeRow(row, x[i*w:(i+1)*w])
 	}
-	out.X = arrowio.Matrix{Rows: n, Cols: w, Data: x}
 	out.enc, out.scale = enc, sc
 	return nil
+}
+
+// Width is the number of columns training sees: the encoded width of a
+// sample with an encoding, else the number of features.
+func (s *Sample) Width() int {
+	if s.enc != nil {
+		return s.enc.Width()
+	}
+	return s.X.Cols
+}
+
+// encode replaces X's raw rows by their encoded rows (Width columns), for
+// a sample with an encoding whose rows are still raw; otherwise it does
+// nothing.
+func (s *Sample) encode() {
+	if s.enc == nil || s.encoded {
+		return
+	}
+	d, w, n := s.X.Cols, s.enc.Width(), s.X.Rows
+	x := make([]float64, n*w)
+	for i := range n {
+		s.enc.EncodeRow(s.X.Data[i*d:(i+1)*d], x[i*w:(i+1)*w])
+	}
+	s.X = arrowio.Matrix{Rows: n, Cols: w, Data: x}
+	s.encoded = true
 }
