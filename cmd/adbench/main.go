@@ -55,6 +55,7 @@ func main() {
 	dataDir := flag.String("data", "../shared/datasets", "directory of <name>.csv.gz datasets (features, then label)")
 	dets := flag.String("detectors", "", "comma-separated detectors (default: every registered one)")
 	sets := flag.String("datasets", "", "comma-separated dataset names (default: every *.csv.gz in -data)")
+	categorical := flag.Bool("categorical", false, "the datasets' feature columns are strings (../shared/datasets/categorical): read as string columns, encoded by the detectors")
 	seeds := flag.String("seeds", "0,1,2", "comma-separated seeds")
 	labelled := flag.Float64("labelled", protocolLabelled, "share of training anomalies labelled for weakly supervised detectors")
 	extra := flag.String("opts", "", "extra detector options, k=v;k=v")
@@ -105,6 +106,10 @@ func main() {
 	}
 	var out []Result
 	for _, f := range files {
+		load := load
+		if *categorical {
+			load = loadCategorical
+		}
 		ds, err := load(f)
 		if err != nil {
 			fail(err)
@@ -158,11 +163,14 @@ func datasetFiles(dir, names string) ([]string, error) {
 	return files, err
 }
 
-// dataset is a labelled feature matrix.
+// dataset is a labelled feature matrix, or a labelled table of string
+// columns (cats, column by column; x then has no Data).
 type dataset struct {
 	name   string
 	x      arrowio.Matrix
 	labels []float64
+	names  []string   // of the string columns
+	cats   [][]string // cats[j][row]: the string columns, nil for a matrix
 }
 
 func load(path string) (*dataset, error) {
@@ -212,16 +220,20 @@ func record(x arrowio.Matrix, rows []int, labels []float64) arrow.RecordBatch {
 		}
 	}
 	if labels != nil {
-		lb := b.Field(x.Cols).(*array.Float64Builder)
-		for _, l := range labels {
-			if math.IsNaN(l) {
-				lb.AppendNull()
-			} else {
-				lb.Append(l)
-			}
-		}
+		appendLabels(b.Field(x.Cols).(*array.Float64Builder), labels)
 	}
 	return b.NewRecordBatch()
+}
+
+// appendLabels appends labels to lb, NaN as NULL.
+func appendLabels(lb *array.Float64Builder, labels []float64) {
+	for _, l := range labels {
+		if math.IsNaN(l) {
+			lb.AppendNull()
+		} else {
+			lb.Append(l)
+		}
+	}
 }
 
 // protocolLabelled is the protocol's share of the training anomalies
@@ -262,7 +274,15 @@ func run(det string, ds *dataset, seed int, labelledShare float64, extra map[str
 			r.LabelledShare = labelledShare
 		}
 	}
-	train := record(ds.x, trainIdx, trainLabels)
+	if det == baselineForest {
+		return runForest(r, ds, trainIdx, testIdx)
+	}
+	var train arrow.RecordBatch
+	if ds.cats != nil {
+		train = categoricalRecord(ds, trainIdx, trainLabels)
+	} else {
+		train = record(ds.x, trainIdx, trainLabels)
+	}
 	defer train.Release()
 	features := make([]int, ds.x.Cols)
 	for i := range features {
@@ -283,17 +303,66 @@ func run(det string, ds *dataset, seed int, labelledShare float64, extra map[str
 		r.Error = err.Error()
 		return r
 	}
-	test := arrowio.Matrix{Rows: len(testIdx), Cols: ds.x.Cols, Data: make([]float64, len(testIdx)*ds.x.Cols)}
 	testLabels := make([]float64, len(testIdx))
 	for i, row := range testIdx {
-		copy(test.Data[i*ds.x.Cols:(i+1)*ds.x.Cols], ds.x.Data[row*ds.x.Cols:(row+1)*ds.x.Cols])
 		testLabels[i] = ds.labels[row]
 	}
-	scores, err := m.ScoreMatrix(test, nil)
+	var scores []float64
+	if ds.cats != nil {
+		test := categoricalRecord(ds, testIdx, nil)
+		scores, err = m.ScoreBatch(test, features, nil)
+		test.Release()
+	} else {
+		test := arrowio.Matrix{Rows: len(testIdx), Cols: ds.x.Cols, Data: make([]float64, len(testIdx)*ds.x.Cols)}
+		for i, row := range testIdx {
+			copy(test.Data[i*ds.x.Cols:(i+1)*ds.x.Cols], ds.x.Data[row*ds.x.Cols:(row+1)*ds.x.Cols])
+		}
+		scores, err = m.ScoreMatrix(test, nil)
+	}
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
+	return measure(r, testLabels, scores)
+}
+
+// baselineForest is the harness's isolation forest (iforest.go), run
+// with -detectors iforest: on the features as they are, or one-hot for a
+// categorical table.
+const baselineForest = "iforest"
+
+// runForest fills r with the isolation forest's accuracy on ds's split.
+func runForest(r Result, ds *dataset, trainIdx, testIdx []int) Result {
+	start := time.Now()
+	var train, test []float64
+	w := ds.x.Cols
+	if ds.cats != nil {
+		train, w = oneHot(ds, trainIdx, trainIdx)
+		test, _ = oneHot(ds, trainIdx, testIdx)
+	} else {
+		pick := func(idx []int) []float64 {
+			x := make([]float64, 0, len(idx)*w)
+			for _, row := range idx {
+				x = append(x, ds.x.Data[row*w:(row+1)*w]...)
+			}
+			return x
+		}
+		train, test = pick(trainIdx), pick(testIdx)
+	}
+	f := fitForest(train, len(trainIdx), w, uint64(r.Seed))
+	r.TrainSeconds = time.Since(start).Seconds()
+	scores := make([]float64, len(testIdx))
+	labels := make([]float64, len(testIdx))
+	for i, row := range testIdx {
+		scores[i] = f.score(test[i*w : (i+1)*w])
+		labels[i] = ds.labels[row]
+	}
+	return measure(r, labels, scores)
+}
+
+// measure sets r's AUC-ROC and AUC-PR of scores against labels.
+func measure(r Result, testLabels, scores []float64) Result {
+	var err error
 	if r.AUCROC, err = detectors.AUC(testLabels, scores); err != nil {
 		r.Error = err.Error()
 		return r
