@@ -112,3 +112,21 @@ func oneHot(ds *dataset, train, rows []int) ([]float64, int) {
 	}
 	return x, w
 }
+
+// varyingColumns returns the columns of ds that take more than one value
+// on the rows train. A string column with a single value is refused by
+// CREATE DETECTOR (ErrSingleValue, issue 12), so the harness leaves it
+// out of the features, as a user would after that error; the labels of
+// the 30 % never decide which columns are used.
+func varyingColumns(ds *dataset, train []int) []int {
+	var out []int
+	for j, col := range ds.cats {
+		for _, r := range train[1:] {
+			if col[r] != col[train[0]] {
+				out = append(out, j)
+				break
+			}
+		}
+	}
+	return out
+}

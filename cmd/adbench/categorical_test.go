@@ -78,6 +78,18 @@ func TestCategoricalRunAndReport(t *testing.T) {
 	}
 }
 
+// TestVaryingColumns: a column constant on the training rows is left
+// out, whatever it holds on the other rows.
+func TestVaryingColumns(t *testing.T) {
+	ds := &dataset{cats: [][]string{{"a", "a", "a", "b"}, {"x", "y", "x", "x"}, {"u", "u", "u", "u"}}}
+	if got := varyingColumns(ds, []int{0, 1, 2}); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("varying columns on rows 0-2: %v, want [1]", got)
+	}
+	if got := varyingColumns(ds, []int{2, 3}); len(got) != 1 || got[0] != 0 {
+		t.Fatalf("varying columns on rows 2-3: %v, want [0]", got)
+	}
+}
+
 // TestOneHot: a column's positions are the values of the training rows;
 // a value only in the scored rows sets none.
 func TestOneHot(t *testing.T) {

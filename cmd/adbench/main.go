@@ -278,16 +278,18 @@ func run(det string, ds *dataset, seed int, labelledShare float64, extra map[str
 		return runForest(r, ds, trainIdx, testIdx)
 	}
 	var train arrow.RecordBatch
-	if ds.cats != nil {
-		train = categoricalRecord(ds, trainIdx, trainLabels)
-	} else {
-		train = record(ds.x, trainIdx, trainLabels)
-	}
-	defer train.Release()
 	features := make([]int, ds.x.Cols)
 	for i := range features {
 		features[i] = i
 	}
+	if ds.cats != nil {
+		train = categoricalRecord(ds, trainIdx, trainLabels)
+		features = varyingColumns(ds, trainIdx)
+		r.Features = len(features)
+	} else {
+		train = record(ds.x, trainIdx, trainLabels)
+	}
+	defer train.Release()
 	data := detectors.TrainingData{Batches: []arrow.RecordBatch{train}, Features: features, Label: -1}
 	if trainLabels != nil {
 		data.Label = ds.x.Cols
