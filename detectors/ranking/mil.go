@@ -82,7 +82,7 @@ type milRanking struct{}
 func init() { detectors.Register("mil_ranking", milRanking{}) }
 
 // milLambda is the paper's λ1 = λ2.
-const milLambda = "8e-5"
+const milLambda = "8e-05"
 
 // Labels implements LabelUser: the bags' labels are required.
 func (milRanking) Labels() detectors.LabelUse { return detectors.LabelsRequired }
