@@ -4,18 +4,22 @@
 //
 //  1. a stratified 70/30 split of the rows (detectors.StratifiedSplit,
 //     the seed);
+//
 //  2. the training rows shuffled with the seed and cut into bags of -bag
 //     (16) consecutive rows, a bag labelled 1 if and only if it contains
 //     an anomaly, 0 otherwise: the only labels mil_ranking sees;
+//
 //  3. mil_ranking (its defaults, the seed) trained on those bags, every
 //     row of a bag carrying the bag's label, the rows in bag order;
+//
 //  4. the unsupervised baseline, an autoencoder whose encoder has
 //     mil_ranking's hidden widths (64,32), trained on the same rows
 //     without labels;
+//
 //  5. both scored row by row on the 30 %: AUC-ROC and AUC-PR against the
 //     row labels.
 //
-//	go run ./cmd/mileval -data ../shared/datasets -out docs/accuracy/mil_ranking_bags.md
+//     go run ./cmd/mileval -data ../shared/datasets -out docs/accuracy/mil_ranking_bags.md
 package main
 
 import (

@@ -240,7 +240,12 @@ func TestMILRankingBagErrors(t *testing.T) {
 		{"good", "mil_ranking", o, labels, nil},
 		{"NULL label", "mil_ranking", o, with(func(l []float64) { l[9] = math.NaN() }), detectors.ErrBadBag},
 		{"mixed bag", "mil_ranking", o, with(func(l []float64) { l[10] = 0 }), detectors.ErrBadBag},
-		{"no normal bag", "mil_ranking", o, with(func(l []float64) { clear(l); for i := range l { l[i] = 1 } }), detectors.ErrBadBag},
+		{"no normal bag", "mil_ranking", o, with(func(l []float64) {
+			clear(l)
+			for i := range l {
+				l[i] = 1
+			}
+		}), detectors.ErrBadBag},
 		{"no anomalous bag", "mil_ranking", o, with(func(l []float64) { clear(l) }), detectors.ErrNoLabelledAnomaly},
 		{"sampled", "mil_ranking", Opts("epochs", "1", "max_train_rows", "63"), labels, detectors.ErrBadBag},
 		{"not a bag user", "prenet", Opts("epochs", "1"), labels, detectors.ErrBadOption},
