@@ -24,6 +24,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -80,12 +81,18 @@ func main() {
 		}
 		name := strings.TrimSuffix(filepath.Base(f), ".csv.gz")
 		var r [5]float64
-		bags, anomalous := 0, 0
+		bags, anomalous, runs := 0, 0, 0
 		for _, seed := range seedList {
 			res, err := evaluate(x, labels, *bag, seed)
+			if errors.Is(err, detectors.ErrBadBag) {
+				// Every bag anomalous: nothing to rank against.
+				fmt.Fprintf(os.Stderr, "%-12s seed %d: %v\n", name, seed, err)
+				continue
+			}
 			if err != nil {
 				fail(fmt.Errorf("%s seed %d: %w", name, seed, err))
 			}
+			runs++
 			fmt.Fprintf(os.Stderr, "%-12s seed %d: mil_ranking %.4f, autoencoder %.4f (%d bags, %d anomalous, %.1fs)\n",
 				name, seed, res.milROC, res.aeROC, res.bags, res.anomalous, res.seconds)
 			r[0] += res.milROC
@@ -95,7 +102,14 @@ func main() {
 			r[4] += res.seconds
 			bags, anomalous = res.bags, res.anomalous
 		}
-		k := float64(len(seedList))
+		if runs == 0 {
+			fmt.Fprintf(&b, "| %s | every bag anomalous | | | | | |\n", name)
+			continue
+		}
+		k := float64(runs)
+		if runs < len(seedList) {
+			name += fmt.Sprintf(" (%d of %d seeds: the others had no normal bag)", runs, len(seedList))
+		}
 		fmt.Fprintf(&b, "| %s | %d (%d) | %.3f | %.3f | %.3f | %.3f | %.1f |\n", name, bags, anomalous, r[0]/k, r[1]/k, r[2]/k, r[3]/k, r[4]/k)
 		sumMil += r[0] / k
 		sumAE += r[1] / k

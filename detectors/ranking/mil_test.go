@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/anomalydb/anomalydb/arrowio"
@@ -253,6 +254,11 @@ func TestMILRankingBagErrors(t *testing.T) {
 		_, err := fitBags(c.alg, tb, c.o, ids, c.labels, t)
 		if !errors.Is(err, c.want) || (err == nil) != (c.want == nil) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+		// Sampling would also make the bags' labels disagree: the error
+		// must name the cause.
+		if c.name == "sampled" && (err == nil || !strings.Contains(err.Error(), "max_train_rows")) {
+			t.Errorf("%s: %v does not say max_train_rows", c.name, err)
 		}
 	}
 	// A NULL bag.
