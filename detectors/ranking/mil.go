@@ -69,14 +69,28 @@ import (
 // above) instead of 32 segments per video.
 //
 // Evaluation (no bag-labelled table is shipped, so bags are built from
-// the labelled numeric tables of the benchmark, see TestMILRankingBags
-// and cmd/mileval): a table is split 70/30, stratified, with a seed; the
-// rows of each part are shuffled with the seed and cut into bags of 16
-// consecutive rows; a bag is anomalous if and only if it contains an
-// anomaly; mil_ranking trains on the bags of the 70 % part (their rows in
-// bag order) and is scored, row by row, by AUC-ROC on the 30 % part,
-// next to the same network trained without the bags' labels as an
-// autoencoder on the same rows (the unsupervised baseline).
+// the 14 labelled numeric tables of the benchmark, cmd/mileval; its quick
+// version on thyroid is TestMILRankingBags): per seed 0-2, a stratified
+// 70/30 split; the training rows shuffled with the seed and cut into bags
+// of 16 consecutive rows, a bag anomalous if and only if it contains an
+// anomaly; mil_ranking trained on those bags (their rows in bag order),
+// and, as the unsupervised baseline, an autoencoder with the same hidden
+// widths (64,32) trained on the same rows without labels; both scored row
+// by row on the 30 % (AUC-ROC against the row labels). Measured
+// (docs/accuracy/mil_ranking_bags.md): mean AUC-ROC 0.859 against the
+// autoencoder's 0.792; ahead on 9 of the 14 tables (musk and optdigits
+// 1.000, thyroid 0.992, vowels 0.997), behind on arrhythmia, cardio,
+// glass, shuttle and smtp (0.807 against 0.944: 21 anomalous bags among
+// 4,164). Where anomalies are more than about 6 % of the rows almost
+// every bag holds one (satellite, spambase, arrhythmia: a seed without a
+// single normal bag cannot be trained on and is left out), and the bag
+// labels say little. Dropout matters: without it (dropout 0) training
+// often settles with the anomalies ranked last (thyroid seeds 0 and 1:
+// AUC-ROC 0.027 and 0.003, vowels seed 2 0.159, optdigits seed 0 0.294;
+// with the default 0.6, 0.989, 0.989, 1.000, 1.000): the hinge on the
+// bags' maxima lifts whichever row of an anomalous bag scores highest,
+// and without noise that can stay a normal row. Even with it, a seed can
+// settle low on a table of few bags (glass seed 2, 10 bags: 0.361).
 type milRanking struct{}
 
 func init() { detectors.Register("mil_ranking", milRanking{}) }
