@@ -64,6 +64,9 @@ func conformanceOptsFor(alg string) map[string]string {
 		// Its epochs are 20 mini-batches whatever the rows: 5 epochs are
 		// 100 steps (synthetic AUC 0.82), its default 50 are 1,000 (0.9999).
 		o["epochs"] = "50"
+	case "mil_ranking":
+		// Like devnet: its epochs are 20 mini-batches whatever the rows.
+		o["epochs"] = "50"
 	case "sdor": // two self-training iterations of 10 epochs of 20 mini-batches
 		o["epochs"], o["iterations"] = "20", "2"
 	case "goad":

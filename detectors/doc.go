@@ -35,6 +35,8 @@
 //	                                persist.go    MarshalBinary / UnmarshalModel
 //	                                recipe.go     what the caller made a model from (Recipe), recorded training losses
 //	                                training_log.go the training's log, epoch by epoch (TrainingLog, TrainingData.OnEpoch)
+//	                                bags.go       bags of rows for multiple-instance algorithms (TrainingData.Bags,
+//	                                              BagUser): one label per bag, whole bags, Trainer.Bags
 //
 // # Contract
 //
@@ -118,7 +120,8 @@
 // declares the use of labels (UsesLabels: weakly supervised algorithms
 // fail with ErrNoLabelledAnomaly without a row labelled 1) and
 // OptionChecker constraints between options; a BatchSampler draws its own mini-batches (REPEN's
-// triplets). An Adversary (GANs) trains several players instead of one
+// triplets); a BagUser learns from bags of rows (TrainingData.Bags, read
+// by its Driver through Trainer.Bags: mil_ranking). An Adversary (GANs) trains several players instead of one
 // objective: each minimizes its own graph over the tensors it names,
 // with its own Adam, in turn on every mini-batch (discriminator, then
 // generator); a NaN loss of any of them is ErrDiverged, a collapse the

@@ -53,4 +53,9 @@ var (
 	// ErrOneClass: an evaluation against labels (Evaluate) whose labelled
 	// rows are all anomalies or all normal, or that has none.
 	ErrOneClass = errors.New("evaluation needs rows labelled 1 and rows labelled 0")
+	// ErrBadBag: bags of rows (TrainingData.Bags, bags.go) that a
+	// multiple-instance algorithm cannot train on: a NULL bag or label,
+	// a bag whose rows have different labels, no normal bag, or more
+	// rows than max_train_rows.
+	ErrBadBag = errors.New("bad bags of training rows")
 )

@@ -38,6 +38,10 @@ type TrainingData struct {
 	// unknown), or -1 for none. Unsupervised algorithms such as deep_svdd
 	// ignore labels, but they are still validated.
 	Label int
+	// Bags, if not nil, is the bag of every row, for multiple-instance
+	// algorithms (BagUser; bags.go), read with a BagReader in the order
+	// the rows were given.
+	Bags *Bags
 	// Limits bounds the size of the model (see limits.go); nil means
 	// DefaultLimits.
 	Limits *Limits
@@ -228,6 +232,9 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 		return nil, ErrNoRows
 	}
 	if err := checkLabels(name, a, labels); err != nil {
+		return nil, err
+	}
+	if ctx, err = withBags(ctx, name, a, data.Bags, sample); err != nil { // bags.go
 		return nil, err
 	}
 	rows, d := x.Rows, x.Cols

@@ -13,7 +13,7 @@ import (
 func TestAlgorithms(t *testing.T) {
 	want := []string{"ae_1svm", "ae_knn", "alad", "alocc", "anogan", "autoencoder", "dagmm",
 		"deep_sad", "deep_svdd", "devnet", "fast_anogan", "fence_gan", "ganomaly", "goad",
-		"neutral", "ocan", "ocnn", "prenet", "randnet", "rdp", "repen", "robust_autoencoder",
+		"mil_ranking", "neutral", "ocan", "ocnn", "prenet", "randnet", "rdp", "repen", "robust_autoencoder",
 		"sdor", "vae"}
 	if names := Algorithms(); !slices.Equal(names, want) {
 		t.Fatalf("Algorithms() = %v, want %v", names, want)

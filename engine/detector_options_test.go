@@ -81,6 +81,11 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"neutral", "CREATE DETECTOR e USING neutral WITH (temperature = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"neutral", "CREATE DETECTOR e USING neutral WITH (transform = 'affine') AS SELECT f0, f1 FROM thyroid", 1210},
 		{"neutral", "CREATE DETECTOR e USING neutral WITH (lambda = 0.1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"mil_ranking", "CREATE DETECTOR e USING mil_ranking WITH (label = 'label', batch_size = 3) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"mil_ranking", "CREATE DETECTOR e USING mil_ranking WITH (label = 'label', segments = 0) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"mil_ranking", "CREATE DETECTOR e USING mil_ranking WITH (label = 'label', validation = 0.2) AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"mil_ranking", "CREATE DETECTOR e USING mil_ranking AS SELECT f0, f1 FROM thyroid", 1210},
+		{"prenet", "CREATE DETECTOR e USING prenet WITH (bag = 'f0', label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
 		// The encoding options every algorithm takes (Feature types).
 		{"autoencoder", "CREATE DETECTOR e USING autoencoder WITH (max_categories = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"deep_svdd", "CREATE DETECTOR e USING deep_svdd WITH (max_categories = 4097) AS SELECT f0, f1 FROM thyroid", 1210},

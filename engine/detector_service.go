@@ -176,16 +176,22 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 		return 0, errDetectorExists(name)
 	}
 	opts := make(map[string]string, len(n.options))
-	label := ""
+	label, bag := "", ""
 	for k, v := range n.options {
-		if k == "label" {
+		switch k {
+		case "label":
 			label = v
-			continue
+		case "bag":
+			bag = v
+		default:
+			opts[k] = v
 		}
-		opts[k] = v
 	}
 	if err := detectors.ValidateOptions(n.algorithm, opts); err != nil {
 		return 0, s.translate(n.algorithm, err)
+	}
+	if err := checkBagOption(n.algorithm, bag); err != nil { // detector_bags.go
+		return 0, err
 	}
 	planned, err := detectors.PlannedEpochs(n.algorithm, opts)
 	if err != nil {
@@ -201,7 +207,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	// leave the training listed, holding its name.
 	rows, replaced, err := 0, false, errors.New("the training panicked")
 	defer func() { s.endTraining(ctx, tr, replaced, err) }()
-	rows, replaced, err = s.train(ctx, n, tr, opts, label)
+	rows, replaced, err = s.train(ctx, n, tr, opts, label, bag)
 	return rows, err
 }
 
@@ -209,7 +215,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 // rows and saves it, reporting its progress to tr. replaced is true when
 // it replaced a detector (OR REPLACE). It saves nothing on error, or once
 // ctx is cancelled.
-func (s *detectorService) train(ctx *sql.Context, n *createDetectorNode, tr *training, opts map[string]string, label string) (rows int, replaced bool, err error) {
+func (s *detectorService) train(ctx *sql.Context, n *createDetectorNode, tr *training, opts map[string]string, label, bag string) (rows int, replaced bool, err error) {
 	db, name := tr.db, tr.name
 
 	// The SELECT is planned and run here, inside the CREATE DETECTOR
@@ -227,9 +233,13 @@ func (s *detectorService) train(ctx *sql.Context, n *createDetectorNode, tr *tra
 	newSampler := func(features []int, label int) (*detectors.RowSampler, error) {
 		return detectors.NewRowSampler(n.algorithm, opts, features, label)
 	}
-	data, direct, err := directTrainingData(ctx, plan, label, newSampler)
+	var data detectors.TrainingData
+	direct := false
+	if bag == "" { // the direct path reads no bag column
+		data, direct, err = directTrainingData(ctx, plan, label, newSampler)
+	}
 	if err == nil && !direct {
-		data, err = runTrainingQuery(ctx, plan, label, newSampler)
+		data, err = runTrainingQuery(ctx, plan, label, bag, newSampler)
 	}
 	if err != nil {
 		return 0, false, s.translate(n.algorithm, err)
@@ -354,6 +364,8 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errWrongArguments("CREATE DETECTOR: %v; leave it out of the SELECT", err)
 	case errors.Is(err, detectors.ErrCollapsed):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
+	case errors.Is(err, detectors.ErrBadBag):
+		return errWrongArguments("CREATE DETECTOR: %v", err)
 	}
 	return err
 }
@@ -362,7 +374,7 @@ func (s *detectorService) translate(algorithm string, err error) error {
 // Arrow record batches of trainingBatchRows rows, through a sampler made
 // by newSampler for its feature and label columns; it returns the
 // sample, with the label column (if any) located.
-func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler func(features []int, label int) (*detectors.RowSampler, error)) (detectors.TrainingData, error) {
+func runTrainingQuery(ctx *sql.Context, plan sql.Node, label, bag string, newSampler func(features []int, label int) (*detectors.RowSampler, error)) (detectors.TrainingData, error) {
 	var data detectors.TrainingData
 	sch := plan.Schema()
 	iter, err := rowexec.DefaultBuilder.Build(ctx, plan, nil)
@@ -371,9 +383,14 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler 
 	}
 	defer iter.Close(ctx)
 	data.Label = -1
+	bagCol := -1
 	for i, c := range sch {
 		if label != "" && strings.EqualFold(c.Name, label) {
 			data.Label = i
+			continue
+		}
+		if bag != "" && strings.EqualFold(c.Name, bag) {
+			bagCol = i
 			continue
 		}
 		if err := checkFeatureType(c); err != nil {
@@ -384,6 +401,13 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler 
 	}
 	if label != "" && data.Label < 0 {
 		return data, errBadField(label, "label")
+	}
+	var bags *detectors.BagReader
+	if bag != "" {
+		if bagCol < 0 {
+			return data, errBadField(bag, "bag")
+		}
+		bags = detectors.NewBagReader(bagCol)
 	}
 	sampler, err := newSampler(data.Features, data.Label)
 	if err != nil {
@@ -411,6 +435,11 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler 
 		}
 		defer rec.Release()
 		rows = rows[:0]
+		if bags != nil {
+			if err := bags.Add(rec); err != nil {
+				return err
+			}
+		}
 		return sampler.Add(rec)
 	}
 	for {
@@ -432,6 +461,9 @@ func runTrainingQuery(ctx *sql.Context, plan sql.Node, label string, newSampler 
 		return data, err
 	}
 	data.Sample = sampler.Result()
+	if bags != nil {
+		data.Bags = bags.Result()
+	}
 	return data, nil
 }
 

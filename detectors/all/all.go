@@ -16,7 +16,7 @@
 //	detectors/distance      §5.2.1 distance-based measures (repen, rdp)
 //	detectors/oneclass      §5.2.2 one-class classification measures (deep_svdd, deep_sad, ocnn, ae_1svm)
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
-//	detectors/ranking       §6.1   ranking models (prenet, sdor)
+//	detectors/ranking       §6.1   ranking models (prenet, sdor, mil_ranking)
 //	detectors/prior         §6.2   prior-driven models (devnet)
 //	detectors/e2eoneclass   §6.4   end-to-end one-class classification (fence_gan, ocan, alocc)
 package all
