@@ -145,6 +145,7 @@ var explainRankExempt = map[string]string{
 	"fence_gan": "a classifier's output, not a per-feature distance",
 	"ocan":      "a discriminator's extrapolation beyond the generated rows, not a distance",
 	"alocc":     "a discriminator's extrapolation, not a per-feature distance",
+	"ape":       "a likelihood of buckets: a value 8 sd out is in the outermost bucket, with the training rows there",
 }
 
 // explainRankAllowance is how many of TestExplain's 50 rows may rank
@@ -299,6 +300,12 @@ func checkAttributions(t *testing.T, m *Model, x []float64) {
 		// detectors/gans.
 		if e.ExplainMethod() != ExplainReconstruction {
 			t.Fatalf("%s explained by %s", m.Algorithm, e.ExplainMethod())
+		}
+	case "ape":
+		// Its columns' shares of the score, which add up to it: checked
+		// by TestAPEAttributionsAddUp in detectors/softmax.
+		if e.ExplainMethod() != "entity_interactions" {
+			t.Fatalf("ape explained by %s", e.ExplainMethod())
 		}
 	case "devnet":
 		// Integrated gradients of the signed deviation, oriented by its

@@ -98,6 +98,7 @@ const (
 	apeEdges   = "ape.edges"   // m×(bins−1): bucket edges of numeric columns (zeros for categorical ones)
 	apeCounts  = "ape.counts"  // 1×entities: training rows per entity
 	apeEmb     = "ape.emb"     // entities×dim embeddings
+	apeBias    = "ape.bias"    // 1×entities: unary terms
 	apeW       = "ape.w"       // m×m pairwise weights (symmetrised, diagonal unused)
 	apeC       = "ape.c"       // 1×1: −log Z
 )
@@ -222,9 +223,9 @@ func (ape) Footprint(s detectors.Shape, o detectors.Options) detectors.Footprint
 	}
 	m := int64(s.Dims)
 	dim := int64(o.Int("dim"))
-	params := ent*dim + m*m + 1
+	params := ent*dim + ent + m*m + 1 // embeddings, unary terms, weights, c
 	return detectors.Footprint{
-		Params:    params + ent + m*3 + m*int64(max(1, o.Int("bins"))),
+		Params:    params + ent + m*3 + m*int64(max(1, o.Int("bins"))), // counts, spans, edges
 		Trainable: params,
 		RowValues: 8*ent + 12*m + int64(s.Batch),
 		Extra:     detectors.GraphValueFactor * detectors.TrainShards * (6*ent*ent + 2*ent*m),
@@ -267,6 +268,7 @@ func (ape) InitColumns(cols []detectors.ColumnSpan, o detectors.Options, rng *ra
 	for i := range emb.Data {
 		emb.Data[i] = rng.NormFloat64() * scale
 	}
+	st.Add(apeBias, 1, l.entities, true)
 	w := st.Add(apeW, m, m, true)
 	for i := range w.Data {
 		w.Data[i] = 1 / float64(m-1)
@@ -347,7 +349,7 @@ func (ape) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Options) er
 	if err != nil {
 		return err
 	}
-	emb := st.Get(apeEmb)
+	emb, bias := st.Get(apeEmb), st.Get(apeBias)
 	dim := emb.Cols
 	for _, c := range l.cols {
 		rarest := -1
@@ -362,6 +364,7 @@ func (ape) Finish(st *detectors.State, x arrowio.Matrix, o detectors.Options) er
 		for e := c.off; e < c.off+c.n; e++ {
 			if counts.Data[e] == 0 {
 				copy(emb.Data[e*dim:(e+1)*dim], emb.Data[rarest*dim:(rarest+1)*dim])
+				bias.Data[e] = bias.Data[rarest]
 			}
 		}
 	}
@@ -450,12 +453,16 @@ func (ape) Graph(b *detectors.Graph) (detectors.Objective, error) {
 	emb := b.Param(apeEmb)
 	q := must(gorgonia.HadamardProd(must(detectors.MatMulT(emb, emb)), wexp))
 	r := mul(h, q) // B×n: each entity's interaction with the row's other columns
+	bias := b.Param(apeBias)
 	logp := must(gorgonia.Add(mul(must(gorgonia.HadamardProd(h, r)), constant("half", n, 1, func(int, int) float64 { return 0.5 })),
-		mul(constant("ones", rows, 1, func(int, int) float64 { return 1 }), b.Param(apeC)))) // B×1
+		must(gorgonia.Add(must(detectors.MatMulT(h, bias)),
+			mul(constant("ones", rows, 1, func(int, int) float64 { return 1 }), b.Param(apeC)))))) // B×1
 
 	// Noise: column t of row i replaced by row i+1's (cyclically).
 	hd := mul(constant("shift", rows, rows, func(i, k int) float64 { return b2f(k == (i+1)%rows) }), h)
-	dlogp := mul(must(gorgonia.HadamardProd(must(gorgonia.Sub(hd, h)), r)), cm) // B×m
+	delta := must(gorgonia.Sub(hd, h))
+	biasC := must(gorgonia.HadamardProd(cm, mul(must(gorgonia.Transpose(bias)), constant("rep1", 1, m, func(int, int) float64 { return 1 }))))
+	dlogp := must(gorgonia.Add(mul(must(gorgonia.HadamardProd(delta, r)), cm), mul(delta, biasC))) // B×m
 	logpRep := mul(logp, constant("rep", 1, m, func(int, int) float64 { return 1 }))
 	logpNoise := must(gorgonia.Add(logpRep, dlogp))
 	// log P_t of the data's and the noise's entity of column t.
@@ -516,6 +523,10 @@ func (ape) Scorer(st *detectors.State, d int, o detectors.Options) (detectors.Sc
 	if _, err := st.Lookup(apeCounts, 1, l.entities); err != nil {
 		return nil, err
 	}
+	bias, err := st.Lookup(apeBias, 1, l.entities)
+	if err != nil {
+		return nil, err
+	}
 	wsym := make([]float64, m*m)
 	for i := range m {
 		for j := range m {
@@ -524,7 +535,7 @@ func (ape) Scorer(st *detectors.State, d int, o detectors.Options) (detectors.Sc
 			}
 		}
 	}
-	return &apeScorer{l: l, d: d, dim: dim, emb: emb.Data, w: wsym, c: c.Data[0]}, nil
+	return &apeScorer{l: l, d: d, dim: dim, emb: emb.Data, bias: bias.Data, w: wsym, c: c.Data[0]}, nil
 }
 
 // apeScorer scores a row by −(S(e) + c).
@@ -532,6 +543,7 @@ type apeScorer struct {
 	l      *apeLayout
 	d, dim int
 	emb    []float64
+	bias   []float64
 	w      []float64 // m×m symmetrised weights, zero diagonal
 	c      float64
 }
@@ -550,6 +562,9 @@ func (s *apeScorer) ScoreRows(x, dst, scratch []float64) {
 		}
 		sum := 0.0
 		for a := range m {
+			sum += s.bias[int(ent[a])]
+		}
+		for a := range m {
 			va := s.emb[int(ent[a])*dim : int(ent[a]+1)*dim]
 			for b := a + 1; b < m; b++ {
 				vb := s.emb[int(ent[b])*dim : int(ent[b]+1)*dim]
@@ -561,5 +576,45 @@ func (s *apeScorer) ScoreRows(x, dst, scratch []float64) {
 			}
 		}
 		dst[i] = -(sum + s.c)
+	}
+}
+
+// ExplainEntities is ape's explanation method (detectors.Explainer): the
+// score −(S(e) + c) split over the columns.
+const ExplainEntities = "entity_interactions"
+
+// ExplainMethod implements detectors.Explainer.
+func (s *apeScorer) ExplainMethod() string { return ExplainEntities }
+
+// ExplainScratchLen implements detectors.Explainer.
+func (s *apeScorer) ExplainScratchLen() int { return len(s.l.cols) }
+
+// Attribute implements detectors.Explainer: column t's share of the score
+// is −(b_t + ½·Σ_{j≠t} w_tj·⟨v_t, v_j⟩ + c/m), its entity's own term, half
+// of each of its interactions and an equal share of c; the shares add up
+// to the score. Every encoded position of a column but the first gets 0,
+// so that the core's sum over a column's positions is the column's share.
+func (s *apeScorer) Attribute(x, dst, scratch []float64) {
+	m, dim := len(s.l.cols), s.dim
+	ent := scratch[:m]
+	clear(dst[:s.d])
+	for j := range s.l.cols {
+		ent[j] = float64(s.l.cols[j].entity(x))
+	}
+	for a, ca := range s.l.cols {
+		va := s.emb[int(ent[a])*dim : int(ent[a]+1)*dim]
+		share := s.bias[int(ent[a])] + s.c/float64(m)
+		for b := range m {
+			if b == a {
+				continue
+			}
+			vb := s.emb[int(ent[b])*dim : int(ent[b]+1)*dim]
+			dot := 0.0
+			for k, v := range va {
+				dot += v * vb[k]
+			}
+			share += 0.5 * s.w[a*m+b] * dot
+		}
+		dst[ca.lo] = -share
 	}
 }
