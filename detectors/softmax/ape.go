@@ -87,11 +87,40 @@ import (
 // one column (Q has no terms within a column). Its memory grows with the
 // square of the number of entities (checked by Footprint before Fit).
 //
-// Accuracy (categorical tables of ../shared/datasets/categorical,
-// stratified 70/30 split, seeds 0-2, trained unlabelled on the 70 %, AUC-ROC
-// on the 30 %, default options): see the measurements in the README of
-// this package's section; the target is the isolation forest on one-hot
-// features, mean 0.648.
+// Options: dim (10), the embeddings' width; bins (0); lr 0.01, epochs 20,
+// batch_size 256. The unary terms b_a (one per entity, starting at 0)
+// are this implementation's: S(e) = Σ_t b_{e_t} + Σ_{i<j} w_ij·⟨v_i, v_j⟩.
+// The paper's S has pairwise terms only, but the quantity NCE fits,
+// log P(e_t | e_−t), holds a value's own frequency whenever its column
+// depends little on the others, which a sum of dot products can express
+// only through every other column's embeddings. Measured without them:
+// kddcup99's first split 0.44 (0.69-0.82 with them), solar_flare and cmc
+// within 0.01 of the figures below.
+//
+// Accuracy, measured on the six tables of ../shared/datasets/categorical
+// (every column a string; stratified 70/30 splits with seeds 0-2, trained
+// unlabelled on the 70 % with the default options and seed 0, AUC-ROC on
+// the 30 %; a column with one value in a training part is left out, as
+// Fit refuses it), next to the independence baseline −Σ log p(value) of
+// the same splits:
+//
+//	table           ape    independence
+//	bank            0.567  0.623
+//	kddcup99_probe  0.796  0.979
+//	solar_flare     0.818  0.879
+//	chess_krkopt    0.587  0.636
+//	cmc             0.500  0.470
+//	aid362          0.676  0.700
+//	mean            0.657  0.715   (isolation forest on one-hot: 0.648)
+//
+// The independence baseline is the stronger on these tables, whose
+// anomalies are mostly rows with rare values: NCE with context-dependent
+// noise fits each value's probability given the rest of the row
+// (log P(e) ≈ log P(e_t | e_−t), averaged over t), so a rare value that
+// its context predicts (kddcup99's probes repeat a few combinations)
+// scores as normal. On rows where only a combination is rare, ape is far
+// ahead (TestAPEInteractions: 1.000 against 0.561). Training takes 0.1 s
+// (cmc) to 70 s (aid362: 114 columns, 458 entities) on one core.
 type ape struct{}
 
 func init() { detectors.Register("ape", ape{}) }
