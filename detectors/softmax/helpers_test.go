@@ -127,7 +127,6 @@ func splitAUC(t testing.TB, alg string, tb *catTable, o map[string]string, seed 
 	return auc, m, test
 }
 
-
 // marginalScores scores each row of test by −Σ_j log p_j(v_j), the
 // negative log of the product of its values' training frequencies (half
 // a row for a value not in train): the independence baseline, which
