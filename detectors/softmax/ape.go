@@ -84,11 +84,12 @@ import (
 //
 // Never-seen values. "unseen" never occurs in training, and "other" not
 // at all when a column has at most max_categories values, so NCE never
-// trains their embeddings (neither data nor noise contains them). After
-// training (Finish), each entity of no training row gets the embedding of
-// its column's least frequent training entity: a value never seen scores
-// like the rarest value seen, in the same context, which is the most
-// anomalous an observed entity of that column can be.
+// trains their parameters (neither data nor noise contains them). After
+// training (Finish), each entity of no training row gets the embedding
+// and the unary term of its column's least frequent training entity: a
+// value never seen scores like the rarest value seen, in the same
+// context, which is the most anomalous an observed value of that column
+// can be.
 //
 // Numeric, boolean and time columns are refused (ErrNotCategorical)
 // unless the bins option buckets them: with bins = n, ape cuts a column's
@@ -137,7 +138,7 @@ func init() { detectors.Register("ape", ape{}) }
 // State tensor names.
 const (
 	apeColumns = "ape.columns" // m×3: kind, lo, hi of each column's span
-	apeEdges   = "ape.edges"   // m×(bins−1): bucket edges of numeric columns (zeros for categorical ones)
+	apeEdges   = "ape.edges"   // (bucketed columns)×(bins−1): their bucket edges, in column order
 	apeCounts  = "ape.counts"  // 1×entities: training rows per entity
 	apeEmb     = "ape.emb"     // entities×dim embeddings
 	apeBias    = "ape.bias"    // 1×entities: unary terms
