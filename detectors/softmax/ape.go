@@ -129,8 +129,8 @@ import (
 // independence model, ape's start, already ranks; ape's interactions add
 // little here. Where only a combination of common values is rare, they
 // are what finds it (TestAPEInteractions: 1.000 against 0.561).
-// Training takes 0.1 s (cmc) to about 20 s (aid362: 114 columns, 458
-// entities) on this 2-core machine.
+// Training takes 0.1 s (cmc) to 20-45 s (aid362: 114 columns, 458
+// entities) on this shared 2-core machine.
 type ape struct{}
 
 func init() { detectors.Register("ape", ape{}) }
