@@ -22,7 +22,11 @@ func BenchmarkAlgorithmsShuttle(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				var err error
-				if m, err = Fit(context.Background(), name, opts("seed", "0"), data); err != nil {
+				o := opts("seed", "0")
+				if name == "ape" { // numeric columns bucketed
+					o["bins"] = "10"
+				}
+				if m, err = Fit(context.Background(), name, o, data); err != nil {
 					b.Fatal(err)
 				}
 			}

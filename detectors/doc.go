@@ -12,6 +12,7 @@
 //	                                distance/     §5.2.1 repen, rdp
 //	                                oneclass/     §5.2.2 deep_svdd, deep_sad, ocnn, ae_1svm
 //	                                clustering/   §5.2.3 dagmm
+//	                                softmax/      §6.3   ape (categorical events)
 //	                           →  nn/ (network pieces the families share; imports this core):
 //	                                mlp.go, batch_norm.go, autoencoder.go (AENet), chain.go
 //	                           →  shared parts, written once:
@@ -115,7 +116,9 @@
 //	func init() { detectors.Register("my_algo", myAlgo{}) }
 //
 // Optional Preparer and Finisher hooks compute state from the training
-// data before and after training, EpochEnder between epochs, Pretrainer
+// data before and after training, ColumnIniter replaces Init for an
+// algorithm that needs to know which encoded positions form each user
+// column (column_spans.go; APE's entities), EpochEnder between epochs, Pretrainer
 // trains another objective first (autoencoder pretraining); LabelUser
 // declares the use of labels (UsesLabels: weakly supervised algorithms
 // fail with ErrNoLabelledAnomaly without a row labelled 1) and

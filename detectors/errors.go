@@ -50,6 +50,10 @@ var (
 	// from another, which is more likely a mistake in the training SELECT
 	// than intended.
 	ErrSingleValue = errors.New("a string feature has a single value in the training data")
+	// ErrNotCategorical: an algorithm that models categorical values only
+	// (ape) was given a numeric, boolean or time feature it was not told
+	// how to bucket.
+	ErrNotCategorical = errors.New("the detector needs categorical (string) features")
 	// ErrOneClass: an evaluation against labels (Evaluate) whose labelled
 	// rows are all anomalies or all normal, or that has none.
 	ErrOneClass = errors.New("evaluation needs rows labelled 1 and rows labelled 0")

@@ -150,6 +150,7 @@ var explainRankExempt = map[string]string{
 	// along one feature can score near 0 (f0 at -8 sd: 0.0006), and
 	// integrated gradients rightly spread that over every feature.
 	"mil_ranking": "a ranking network's sigmoid output, not a per-feature distance",
+	"ape":         "a likelihood of buckets: a value 8 sd out is in the outermost bucket, with the training rows there",
 }
 
 // explainRankAllowance is how many of TestExplain's 50 rows may rank
@@ -304,6 +305,12 @@ func checkAttributions(t *testing.T, m *Model, x []float64) {
 		// detectors/gans.
 		if e.ExplainMethod() != ExplainReconstruction {
 			t.Fatalf("%s explained by %s", m.Algorithm, e.ExplainMethod())
+		}
+	case "ape":
+		// Its columns' shares of the score, which add up to it: checked
+		// by TestAPEAttributionsAddUp in detectors/softmax.
+		if e.ExplainMethod() != "entity_interactions" {
+			t.Fatalf("ape explained by %s", e.ExplainMethod())
 		}
 	case "devnet":
 		// Integrated gradients of the signed deviation, oriented by its

@@ -88,8 +88,8 @@ func TestLimitDeepNetworks(t *testing.T) {
 		t.Errorf("200 layers of 4096: got %v, want ErrBadOption", err)
 	}
 	for _, alg := range Algorithms() {
-		if alg == "ocnn" {
-			continue // one hidden layer only (ErrBadOption)
+		if alg == "ocnn" || alg == "ape" {
+			continue // one hidden layer only, no hidden layers (ErrBadOption)
 		}
 		err := ValidateOptions(alg, map[string]string{"hidden": layers(30)})
 		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "hidden") || !strings.Contains(err.Error(), "limit 5e+07") {
@@ -183,6 +183,9 @@ func TestLimitFootprintCoversState(t *testing.T) {
 		}
 		if _, ok := specs["steps"]; ok {
 			o["steps"] = "2"
+		}
+		if _, ok := specs["bins"]; ok { // ape: numeric columns bucketed
+			o["bins"] = "4"
 		}
 		m := fitSynthetic(t, alg, tb, o)
 		var actual int64

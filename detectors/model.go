@@ -248,7 +248,7 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	ctx = withEpochRecorder(ctx, epochs)
 
 	rng := newRand(o.Int64("seed"))
-	st, err := a.Init(d, o, rng)
+	st, err := initState(a, sample.enc, d, o, rng) // column_spans.go
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,10 @@ func tinyModel(tb testing.TB, alg string) *Model {
 	if alg == "deep_sad" {
 		o["pretrain_epochs"] = "1"
 	}
+	if alg == "ape" { // no hidden layers; numeric columns bucketed
+		delete(o, "hidden")
+		o["bins"] = "4"
+	}
 	m, err := Fit(context.Background(), alg, o, TrainingData{Batches: bs, Features: data.Features(), Label: label})
 	if err != nil {
 		tb.Fatalf("%s: Fit: %v", alg, err)

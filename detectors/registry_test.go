@@ -11,7 +11,7 @@ import (
 // TestAlgorithms: the detectors of the README are registered, in sorted
 // order; the conformance tests cover exactly these.
 func TestAlgorithms(t *testing.T) {
-	want := []string{"ae_1svm", "ae_knn", "alad", "alocc", "anogan", "autoencoder", "dagmm",
+	want := []string{"ae_1svm", "ae_knn", "alad", "alocc", "anogan", "ape", "autoencoder", "dagmm",
 		"deep_sad", "deep_svdd", "devnet", "fast_anogan", "fence_gan", "ganomaly", "goad",
 		"mil_ranking", "neutral", "ocan", "ocnn", "prenet", "randnet", "rdp", "repen", "robust_autoencoder",
 		"sdor", "vae"}

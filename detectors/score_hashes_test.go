@@ -125,6 +125,9 @@ func scoreHash(t *testing.T, alg string, names []string, x, labels []float64) st
 		o["hidden"] = "16"
 	case "deep_sad":
 		o["pretrain_epochs"] = "2"
+	case "ape": // no hidden layers; numeric columns bucketed
+		delete(o, "hidden")
+		o["bins"] = "8"
 	}
 	m, err := detectors.Fit(context.Background(), alg, o,
 		detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: features, Label: label})

@@ -26,6 +26,9 @@ func trainingLogOpts(alg string) map[string]string {
 	case "robust_autoencoder":
 		o["outer_iterations"] = "2"
 		o["epochs"] = "3"
+	case "ape": // no hidden layers; numeric columns bucketed
+		delete(o, "hidden")
+		o["bins"] = "4"
 	}
 	return o
 }

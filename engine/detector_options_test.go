@@ -86,6 +86,10 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"mil_ranking", "CREATE DETECTOR e USING mil_ranking WITH (label = 'label', validation = 0.2) AS SELECT f0, f1, label FROM thyroid", 1210},
 		{"mil_ranking", "CREATE DETECTOR e USING mil_ranking AS SELECT f0, f1 FROM thyroid", 1210},
 		{"prenet", "CREATE DETECTOR e USING prenet WITH (bag = 'f0', label = 'label') AS SELECT f0, f1, label FROM thyroid", 1210},
+		{"ape", "CREATE DETECTOR e USING ape WITH (bins = 1) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ape", "CREATE DETECTOR e USING ape WITH (dim = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ape", "CREATE DETECTOR e USING ape WITH (hidden = '8') AS SELECT f0, f1 FROM thyroid", 1210},
+		{"ape", "CREATE DETECTOR e USING ape WITH (bins = 4097) AS SELECT f0, f1 FROM thyroid", 1210},
 		// The encoding options every algorithm takes (Feature types).
 		{"autoencoder", "CREATE DETECTOR e USING autoencoder WITH (max_categories = 0) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"deep_svdd", "CREATE DETECTOR e USING deep_svdd WITH (max_categories = 4097) AS SELECT f0, f1 FROM thyroid", 1210},
@@ -105,6 +109,18 @@ func TestDetectorOptionErrors(t *testing.T) {
 		msg := expectErr(t, db, "CREATE DETECTOR e USING "+alg+" WITH (label = 'label') AS SELECT x, y, label FROM unlab", 1210)
 		if !strings.Contains(msg, "no labelled anomaly") || !strings.Contains(msg, "labelled 1") {
 			t.Errorf("%s without a row labelled 1: %q does not say it needs one", alg, msg)
+		}
+	}
+	// ape models categorical values: a numeric feature, a boolean or a
+	// date without bins is refused, naming the option that buckets it.
+	for _, q := range []string{
+		"SELECT f0, f1 FROM thyroid",
+		"SELECT CAST(x AS CHAR) AS xs, y > 2 AS big FROM unlab",
+		"SELECT CAST(x AS CHAR) AS xs, DATE '2024-01-01' + INTERVAL x DAY AS d FROM unlab",
+	} {
+		msg := expectErr(t, db, "CREATE DETECTOR e USING ape AS "+q, 1210)
+		if !strings.Contains(msg, "categorical") || !strings.Contains(msg, "bins") {
+			t.Errorf("ape over %s: %q does not say it needs categorical columns or bins", q, msg)
 		}
 	}
 	if rows := queryRows(t, db, "SHOW DETECTORS"); len(rows) != 0 {

@@ -362,6 +362,8 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errWrongArguments("CREATE DETECTOR: %v; try a smaller lr", err)
 	case errors.Is(err, detectors.ErrSingleValue):
 		return errWrongArguments("CREATE DETECTOR: %v; leave it out of the SELECT", err)
+	case errors.Is(err, detectors.ErrNotCategorical):
+		return errWrongArguments("CREATE DETECTOR: %v", err)
 	case errors.Is(err, detectors.ErrCollapsed):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
 	case errors.Is(err, detectors.ErrBadBag):

@@ -68,6 +68,10 @@ func fuzzModels(tb testing.TB) (fakeResolver, []string) {
 		if alg == "deep_sad" {
 			o["pretrain_epochs"] = "1"
 		}
+		if alg == "ape" { // no hidden layers; numeric columns bucketed
+			delete(o, "hidden")
+			o["bins"] = "4"
+		}
 		m, err := detectors.Fit(context.Background(), alg, o, detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: features, Label: label})
 		if err != nil {
 			tb.Fatalf("%s: %v", alg, err)

@@ -18,6 +18,7 @@
 //	detectors/clustering    §5.2.3 clustering-based measures (dagmm)
 //	detectors/ranking       §6.1   ranking models (prenet, sdor, mil_ranking)
 //	detectors/prior         §6.2   prior-driven models (devnet)
+//	detectors/softmax       §6.3   softmax likelihood models (ape)
 //	detectors/e2eoneclass   §6.4   end-to-end one-class classification (fence_gan, ocan, alocc)
 package all
 
@@ -32,4 +33,5 @@ import (
 	_ "github.com/anomalydb/anomalydb/detectors/prior"
 	_ "github.com/anomalydb/anomalydb/detectors/ranking"
 	_ "github.com/anomalydb/anomalydb/detectors/selfsupervised"
+	_ "github.com/anomalydb/anomalydb/detectors/softmax"
 )
