@@ -62,12 +62,14 @@ func main() {
 	jsonOut := flag.String("json", "", "write results as JSON to this file")
 	report := flag.String("report", "", "write a Markdown report built from every JSON file in -results to this file")
 	results := flag.String("results", "docs/accuracy", "directory of JSON results for -report")
-	list := flag.Bool("list", false, "print the registered detectors, one a line, and exit")
+	list := flag.Bool("list", false, "print the registered detectors, one a line, and exit (with -categorical, those that take string columns; without, those that take numbers)")
 	flag.Parse()
 
 	if *list {
 		for _, n := range detectors.Algorithms() {
-			fmt.Println(n)
+			if *categorical || !categoricalOnly[n] {
+				fmt.Println(n)
+			}
 		}
 		return
 	}
@@ -327,6 +329,12 @@ func run(det string, ds *dataset, seed int, labelledShare float64, extra map[str
 	}
 	return measure(r, testLabels, scores)
 }
+
+// categoricalOnly are the detectors that refuse numeric features (ape
+// takes string columns, numeric ones only bucketed by option): they are
+// measured on the categorical tables only, and their README figure is
+// their mean there.
+var categoricalOnly = map[string]bool{"ape": true}
 
 // baselineForest is the harness's isolation forest (iforest.go), run
 // with -detectors iforest: on the features as they are, or one-hot for a
