@@ -61,7 +61,7 @@ clean:
 # devnet_1pct.json: devnet with 1 % of the anomalies labelled), the same
 # on the six categorical tables with the isolation-forest baseline
 # (docs/accuracy/categorical/), mil_ranking on bags of 16 rows next to an
-# autoencoder (docs/accuracy/mil_ranking_bags.md, cmd/mileval), and
+# autoencoder of its widths (docs/accuracy/bags/), and
 # docs/accuracy.md. Takes about two hours on 2 cores; not part of make
 # test.
 DATASETS ?= ../shared/datasets
@@ -71,11 +71,12 @@ accuracy:
 		$(GO) run ./cmd/adbench -data $(DATASETS) -detectors $$d -json docs/accuracy/$$d.json || exit 1; \
 	done
 	$(GO) run ./cmd/adbench -data $(DATASETS) -detectors devnet -labelled 0.01 -json docs/accuracy/devnet_1pct.json
-	@for d in iforest $$($(GO) run ./cmd/adbench -list); do \
+	@for d in iforest $$($(GO) run ./cmd/adbench -list -categorical); do \
 		echo "== $$d (categorical)"; \
 		$(GO) run ./cmd/adbench -categorical -data $(DATASETS)/categorical -detectors $$d -json docs/accuracy/categorical/$$d.json || exit 1; \
 	done
-	$(GO) run ./cmd/mileval -data $(DATASETS) -out docs/accuracy/mil_ranking_bags.md
+	$(GO) run ./cmd/adbench -data $(DATASETS) -bags 16 -detectors mil_ranking -json docs/accuracy/bags/mil_ranking.json
+	$(GO) run ./cmd/adbench -data $(DATASETS) -bags 16 -detectors autoencoder -opts 'hidden=64,32' -json docs/accuracy/bags/autoencoder.json
 	$(GO) run ./cmd/adbench -report docs/accuracy.md
 
 # Clients of the compatibility suite (engine/clients_test.go, clients/):

@@ -27,8 +27,8 @@ func TestCategoricalRunAndReport(t *testing.T) {
 	if ds.x.Rows != 1473 || len(ds.cats) != 8 || ds.names[0] != "wifes_education" {
 		t.Fatalf("cmc read as %d rows × %d columns, first %q; want 1473 × 8, wifes_education", ds.x.Rows, len(ds.cats), ds.names[0])
 	}
-	det := run("autoencoder", ds, 0, protocolLabelled, map[string]string{"epochs": "3"})
-	forest := run(baselineForest, ds, 0, protocolLabelled, nil)
+	det := run("autoencoder", ds, 0, protocolLabelled, 0, map[string]string{"epochs": "3"})
+	forest := run(baselineForest, ds, 0, protocolLabelled, 0, nil)
 	for _, r := range []Result{det, forest} {
 		if r.Error != "" || r.TestRows != 442 || !(r.AUCROC > 0 && r.AUCROC < 1) {
 			t.Fatalf("%s on cmc: %d test rows, AUC-ROC %v, error %q", r.Detector, r.TestRows, r.AUCROC, r.Error)
@@ -144,5 +144,45 @@ func TestIsolationForest(t *testing.T) {
 		if above < len(bulk)*99/100 {
 			t.Errorf("far row %d scores %.3f, above only %d of %d bulk rows", i, s, above, len(bulk))
 		}
+	}
+}
+
+// TestBagProtocol checks the bags of -bags: consecutive training rows,
+// a bag anomalous iff it holds an anomaly, and that only a detector that
+// takes bags is given them (mil_ranking trains on them; an autoencoder
+// on the same rows records none). The bugs it catches: a bag labelled by
+// its first row, bags not passed to mil_ranking (then it trains on its
+// labelled rows alone and records no bags).
+func TestBagProtocol(t *testing.T) {
+	labels := []float64{0, 1, 0, 0, 0, 0, 0, 1, 0}
+	ids, bl, bags, anomalous := bagRows(labels, []int{0, 1, 2, 3, 4, 5, 6, 7, 8}, 4)
+	wantIDs := []int64{0, 0, 0, 0, 1, 1, 1, 1, 2}
+	wantLabels := []float64{1, 1, 1, 1, 1, 1, 1, 1, 0}
+	for i := range ids {
+		if ids[i] != wantIDs[i] || bl[i] != wantLabels[i] {
+			t.Fatalf("bags %v labels %v, want %v %v", ids, bl, wantIDs, wantLabels)
+		}
+	}
+	if bags != 3 || anomalous != 2 {
+		t.Fatalf("%d bags, %d anomalous; want 3, 2", bags, anomalous)
+	}
+	ds, err := loadCategorical("../../engine/testdata/cmc.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cmc's strings as numbers: its values are small integers.
+	ds.x.Data = make([]float64, ds.x.Rows*ds.x.Cols)
+	for j, col := range ds.cats {
+		for i, v := range col {
+			ds.x.Data[i*ds.x.Cols+j] = float64(len(v)) + float64(v[0])
+		}
+	}
+	ds.cats = nil
+	mil := run("mil_ranking", ds, 0, protocolLabelled, 8, map[string]string{"epochs": "2"})
+	if mil.Error != "" || mil.Bags != 129 || mil.AnomalousBags == 0 || mil.AnomalousBags == mil.Bags {
+		t.Fatalf("mil_ranking with bags of 8: %d bags, %d anomalous, error %q", mil.Bags, mil.AnomalousBags, mil.Error)
+	}
+	if ae := run("autoencoder", ds, 0, protocolLabelled, 8, map[string]string{"epochs": "2"}); ae.Error != "" || ae.Bags != 0 {
+		t.Fatalf("autoencoder with bags of 8: %d bags, error %q", ae.Bags, ae.Error)
 	}
 }

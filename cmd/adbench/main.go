@@ -45,6 +45,10 @@ type Result struct {
 	// (-labelled) when it is not the protocol's protocolLabelled; such
 	// runs are reported in rows of their own.
 	LabelledShare float64 `json:"labelled_share,omitempty"`
+	// Bags and AnomalousBags count the training bags of a bag-protocol
+	// run (-bags) of a detector that takes bags.
+	Bags          int     `json:"bags,omitempty"`
+	AnomalousBags int     `json:"anomalous_bags,omitempty"`
 	AUCROC        float64 `json:"auc_roc"`
 	AUCPR         float64 `json:"auc_pr"`
 	TrainSeconds  float64 `json:"train_seconds"`
@@ -55,6 +59,7 @@ func main() {
 	dataDir := flag.String("data", "../shared/datasets", "directory of <name>.csv.gz datasets (features, then label)")
 	dets := flag.String("detectors", "", "comma-separated detectors (default: every registered one)")
 	sets := flag.String("datasets", "", "comma-separated dataset names (default: every *.csv.gz in -data)")
+	bags := flag.Int("bags", 0, "bag protocol (bags.go): bags of this many training rows for detectors that take bags (mil_ranking); 0 for none")
 	categorical := flag.Bool("categorical", false, "the datasets' feature columns are strings (../shared/datasets/categorical): read as string columns, encoded by the detectors")
 	seeds := flag.String("seeds", "0,1,2", "comma-separated seeds")
 	labelled := flag.Float64("labelled", protocolLabelled, "share of training anomalies labelled for weakly supervised detectors")
@@ -118,7 +123,7 @@ func main() {
 		}
 		for _, det := range names {
 			for _, seed := range seedList {
-				r := run(det, ds, seed, *labelled, opts)
+				r := run(det, ds, seed, *labelled, *bags, opts)
 				out = append(out, r)
 				status := fmt.Sprintf("AUC-ROC %.4f AUC-PR %.4f", r.AUCROC, r.AUCPR)
 				if r.Error != "" {
@@ -249,12 +254,21 @@ func weak(det string) bool {
 	return err == nil && use != detectors.LabelsNone
 }
 
-func run(det string, ds *dataset, seed int, labelledShare float64, extra map[string]string) Result {
+// run measures det on ds's split of the seed: the protocol, with
+// labelledShare of the training anomalies labelled for a detector that
+// uses labels, and with bags > 0 the bag protocol (bags.go).
+func run(det string, ds *dataset, seed int, labelledShare float64, bags int, extra map[string]string) Result {
 	r := Result{Detector: det, Dataset: ds.name, Seed: seed, Features: ds.x.Cols}
 	trainIdx, testIdx := detectors.StratifiedSplit(ds.labels, 0.7, uint64(seed))
 	r.TrainRows, r.TestRows = len(trainIdx), len(testIdx)
 	var trainLabels []float64
-	if weak(det) {
+	var bagIDs []int64
+	if bags > 0 {
+		shuffleForBags(trainIdx, seed)
+	}
+	if bags > 0 && takesBags(det) {
+		bagIDs, trainLabels, r.Bags, r.AnomalousBags = bagRows(ds.labels, trainIdx, bags)
+	} else if weak(det) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 		var anomalies []int
 		for i, row := range trainIdx {
@@ -291,8 +305,18 @@ func run(det string, ds *dataset, seed int, labelledShare float64, extra map[str
 	} else {
 		train = record(ds.x, trainIdx, trainLabels)
 	}
+	var bagSet *detectors.Bags
+	if bagIDs != nil {
+		train = withBagColumn(train, bagIDs)
+		var err error
+		if bagSet, err = detectors.ReadBags([]arrow.RecordBatch{train}, int(train.NumCols())-1); err != nil {
+			train.Release()
+			r.Error = err.Error()
+			return r
+		}
+	}
 	defer train.Release()
-	data := detectors.TrainingData{Batches: []arrow.RecordBatch{train}, Features: features, Label: -1}
+	data := detectors.TrainingData{Batches: []arrow.RecordBatch{train}, Features: features, Label: -1, Bags: bagSet}
 	if trainLabels != nil {
 		data.Label = ds.x.Cols
 	}

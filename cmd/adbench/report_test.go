@@ -35,11 +35,11 @@ func TestReportLabelledShareRow(t *testing.T) {
 	for i := 0; i < 20; i += 4 {
 		ds.labels[i] = 1
 	}
-	onePct := run("devnet", ds, 0, 0.01, map[string]string{"epochs": "1", "steps": "1"})
+	onePct := run("devnet", ds, 0, 0.01, 0, map[string]string{"epochs": "1", "steps": "1"})
 	if onePct.LabelledShare != 0.01 || onePct.Error != "" {
 		t.Fatalf("run with -labelled 0.01: share %v, error %q", onePct.LabelledShare, onePct.Error)
 	}
-	if r := run("devnet", ds, 0, protocolLabelled, map[string]string{"epochs": "1", "steps": "1"}); r.LabelledShare != 0 {
+	if r := run("devnet", ds, 0, protocolLabelled, 0, map[string]string{"epochs": "1", "steps": "1"}); r.LabelledShare != 0 {
 		t.Fatalf("protocol run records share %v", r.LabelledShare)
 	}
 	onePct.AUCROC = 0.5

@@ -69,7 +69,7 @@ import (
 // above) instead of 32 segments per video.
 //
 // Evaluation (no bag-labelled table is shipped, so bags are built from
-// the 14 labelled numeric tables of the benchmark, cmd/mileval; its quick
+// the 14 labelled numeric tables of the benchmark, adbench -bags 16; its quick
 // version on thyroid is TestMILRankingBags): per seed 0-2, a stratified
 // 70/30 split; the training rows shuffled with the seed and cut into bags
 // of 16 consecutive rows, a bag anomalous if and only if it contains an
@@ -77,7 +77,7 @@ import (
 // and, as the unsupervised baseline, an autoencoder with the same hidden
 // widths (64,32) trained on the same rows without labels; both scored row
 // by row on the 30 % (AUC-ROC against the row labels). Measured
-// (docs/accuracy/mil_ranking_bags.md): mean AUC-ROC 0.859 against the
+// (docs/accuracy.md, Bags of rows): mean AUC-ROC 0.859 against the
 // autoencoder's 0.792; ahead on 9 of the 14 tables (musk and optdigits
 // 1.000, thyroid 0.992, vowels 0.997), behind on arrhythmia, cardio,
 // glass, shuttle and smtp (0.807 against 0.944: 21 anomalous bags among
