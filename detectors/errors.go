@@ -53,4 +53,16 @@ var (
 	// ErrOneClass: an evaluation against labels (Evaluate) whose labelled
 	// rows are all anomalies or all normal, or that has none.
 	ErrOneClass = errors.New("evaluation needs rows labelled 1 and rows labelled 0")
+	// ErrSequenceModel: a row-at-a-time entry point (ScoreRow,
+	// ScoreBatch, ScoreMatrix, Explain) was called on a sequence model
+	// (sequence.go), whose score of a row depends on the rows before it:
+	// score it with ScoreSequence (SQL: anomaly_score(...) OVER (...) or
+	// detect_anomalies).
+	ErrSequenceModel = errors.New("a sequence detector scores ordered rows")
+	// ErrNoKey: a key algorithm (deeplog) without its key column, or
+	// whose key is not its only feature.
+	ErrNoKey = errors.New("detector needs a key column")
+	// ErrWindowTooLong: no partition of the training rows has a row with
+	// a full window (every partition has at most window+horizon-1 rows).
+	ErrWindowTooLong = errors.New("detector window longer than every partition")
 )
