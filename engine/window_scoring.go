@@ -105,8 +105,7 @@ func (p windowParser) fallback(ctx context.Context, query string, delimiter rune
 		}
 		text, remainder := marked, ""
 		if oi := originalOffset(ri, rw); ri != 0 && oi < len(s) {
-			text, remainder = strings.TrimSpace(marked[:ri]), s[oi:]
-			text = strings.TrimRight(strings.TrimSpace(text), string(delimiter))
+			text, remainder = sql.RemoveSpaceAndDelimiter(marked[:ri], delimiter), s[oi:]
 		}
 		return restoreWindowNames(mstmt, rw), text, remainder, nil
 	}
