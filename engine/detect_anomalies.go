@@ -91,7 +91,7 @@ func (n *detectAnomalies) NewInstance(ctx *sql.Context, db sql.Database, args []
 			return nil, err
 		}
 		if _, seq := m.Sequence(); seq {
-			if _, _, err := sequenceInputColumns(m, in.schema()); err != nil { // detect_sequence.go
+			if _, _, err := sequenceInputColumns(detectAnomaliesName, m, in.schema()); err != nil { // detect_sequence.go
 				return nil, err
 			}
 		}
@@ -147,7 +147,7 @@ func (n *detectAnomalies) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, err
 		ctx.Warn(mysql.ERNotSupportedYet, "%s: DETECTOR %s was saved by an older anomalydb, without the distribution of its training scores: anomaly_percentile is NULL; create it again", detectAnomaliesName, ref)
 	}
 	if _, seq := m.Sequence(); seq {
-		return newSequenceRows(ctx, n.svc, n.input, m, feats) // detect_sequence.go
+		return newSequenceRows(ctx, n.svc, n.input, m, feats, detectAnomaliesName) // detect_sequence.go
 	}
 	return newScoredRows(ctx, n.svc, n.input, m, feats, detectAnomaliesName)
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/anomalydb/anomalydb/functions"
 )
 
-// detect_anomalies on a sequence detector (detectors/sequence.go).
+// detect_anomalies (and evaluate_detector) on a sequence detector
+// (detectors/sequence.go).
 //
 // The input is ordered and partitioned as the detector was trained: by
 // the columns named by its order_by and partition_by options (read back
@@ -26,16 +27,17 @@ import (
 
 // sequenceInputColumns locates the order and partition columns of the
 // sequence detector m in the input columns sch (see sequenceColumns).
-func sequenceInputColumns(m *detectors.Model, sch sql.Schema) (order, part int, err error) {
+func sequenceInputColumns(fn string, m *detectors.Model, sch sql.Schema) (order, part int, err error) {
 	seq := recipeSequence(m)
 	if seq.orderBy == "" {
-		return -1, -1, errWrongArguments("%s: the sequence detector has no order_by in its recipe; create it again", detectAnomaliesName)
+		return -1, -1, errWrongArguments("%s: the sequence detector has no order_by in its recipe; create it again", fn)
 	}
 	return sequenceColumns(sch, seq)
 }
 
 // sequenceRows is detect_anomalies' row iterator for a sequence detector.
 type sequenceRows struct {
+	fn     string // the table function, for errors
 	m      *detectors.Model
 	span   int
 	sch    sql.Schema // the input's columns
@@ -56,12 +58,13 @@ type sequenceRows struct {
 
 var _ sql.RowIter = (*sequenceRows)(nil)
 
-// newSequenceRows reads and sorts the input of detect_anomalies for the
-// sequence detector m, whose features are the input columns feats.
-func newSequenceRows(ctx *sql.Context, svc *detectorService, in *tableInput, m *detectors.Model, feats []int) (*sequenceRows, error) {
+// newSequenceRows reads and sorts the input of the table function fn
+// (detect_anomalies, evaluate_detector) for the sequence detector m,
+// whose features are the input columns feats.
+func newSequenceRows(ctx *sql.Context, svc *detectorService, in *tableInput, m *detectors.Model, feats []int, fn string) (*sequenceRows, error) {
 	spec, _ := m.Sequence()
 	sch := in.schema()
-	order, part, err := sequenceInputColumns(m, sch)
+	order, part, err := sequenceInputColumns(fn, m, sch)
 	if err != nil {
 		return nil, err
 	}
@@ -81,9 +84,9 @@ func newSequenceRows(ctx *sql.Context, svc *detectorService, in *tableInput, m *
 		}
 		rows = append(rows, row)
 	}
-	s := &sequenceRows{m: m, span: spec.Span, sch: sch, feats: feats, hasPct: m.HasScoreDistribution(), rows: rows}
+	s := &sequenceRows{fn: fn, m: m, span: spec.Span, sch: sch, feats: feats, hasPct: m.HasScoreDistribution(), rows: rows}
 	if len(rows) > 0 {
-		starts, err := sortSequenceRows(ctx, sch, rows, order, part, detectAnomaliesName+"'s input")
+		starts, err := sortSequenceRows(ctx, sch, rows, order, part, fn+"'s input")
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +131,7 @@ func (s *sequenceRows) score() error {
 		for j, c := range s.feats {
 			f, ok := functions.ModelFeatureValue(s.m, j, row[c])
 			if !ok {
-				return (&scoredRows{fn: detectAnomaliesName, sch: s.sch}).errNotNumeric(c, row[c])
+				return (&scoredRows{fn: s.fn, sch: s.sch}).errNotNumeric(c, row[c])
 			}
 			x[i*d+j] = f
 		}

@@ -72,7 +72,13 @@ type scoredRow struct {
 // returns them by key, in order.
 func scoresByKey(t *testing.T, db *gosql.DB, q string) (map[string]scoredRow, []string) {
 	t.Helper()
-	rows, err := db.Query(q)
+	return scoresByKeyArgs(t, db, q)
+}
+
+// scoresByKeyArgs is scoresByKey with arguments for q's placeholders.
+func scoresByKeyArgs(t *testing.T, db *gosql.DB, q string, args ...interface{}) (map[string]scoredRow, []string) {
+	t.Helper()
+	rows, err := db.Query(q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -176,6 +182,16 @@ func TestSequenceDetectorNAB(t *testing.T) {
 	if flagged == 0 || flagged == len(over) {
 		t.Fatalf("%d of %d rows flagged", flagged, len(over))
 	}
+
+	// A prepared statement (the driver prepares a query with arguments).
+	prep, _ := scoresByKeyArgs(t, db, "SELECT ts, anomaly_score(?, value) OVER (ORDER BY ts), is_anomaly('s', value) OVER (ORDER BY ts) FROM speed WHERE value > ?", "s", -1)
+	sameSequenceScores(t, "prepared vs OVER", prep, over)
+	// evaluate_detector orders the rows as detect_anomalies does.
+	ev := queryRows(t, db, "SELECT `rows`, anomalies, auc_roc FROM evaluate_detector('s', 'speed', 'label')")
+	if ev[0][0] != strconv.Itoa(len(nab)) {
+		t.Fatalf("evaluate_detector: %v", ev)
+	}
+	t.Logf("lstm_forecast (window 8, 2 epochs) on speed_7578: AUC-ROC %s over NAB's windows", ev[0][2])
 
 	// Column names as written, and LIMIT.
 	rows, err := db.Query("SELECT anomaly_score( 's', value )  OVER (ORDER BY ts), Is_Anomaly('s', value) OVER w FROM speed WINDOW w AS (ORDER BY ts) LIMIT 1")

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/hex"
 	"strconv"
 	"strings"
 
@@ -266,4 +267,48 @@ func windowMarkerFunction(args []sql.Expression) (string, bool) {
 		return "", false
 	}
 	return fn, true
+}
+
+// Preparing statements with the window form.
+//
+// vitess parses the text of a COM_STMT_PREPARE before the handler sees
+// it (see prepareListener) and rejects the window form, as it rejects
+// WITH ROLLUP (rollup.go). prepareConn therefore sends it, in place of
+// such a statement, the marked text (the same placeholders, which vitess
+// counts) followed by the statement hex-encoded in a comment
+// (disguiseWindows); handler.ComPrepare prepares the statement as the
+// client wrote it (undisguiseWindows), which windowParser rewrites.
+
+const windowDisguiseTag = " /* anomalydb window "
+
+// disguiseWindows returns the text vitess parses in place of a statement
+// with the window form, if query is one that vitess rejects.
+func disguiseWindows(query string) (string, bool) {
+	marked, rw := markWindows(query, false)
+	if rw == nil {
+		return "", false
+	}
+	if _, err := ast.Parse(query); err == nil {
+		return "", false
+	}
+	if _, err := ast.Parse(marked); err != nil {
+		return "", false
+	}
+	return marked + windowDisguiseTag + hex.EncodeToString([]byte(query)) + " */", true
+}
+
+// undisguiseWindows returns the statement that query disguises.
+func undisguiseWindows(query string) (string, bool) {
+	i := strings.LastIndex(query, windowDisguiseTag)
+	if i < 0 || !strings.HasSuffix(query, " */") {
+		return "", false
+	}
+	b, err := hex.DecodeString(query[i+len(windowDisguiseTag) : len(query)-len(" */")])
+	if err != nil {
+		return "", false
+	}
+	if marked, rw := markWindows(string(b), false); rw == nil || marked != query[:i] {
+		return "", false
+	}
+	return string(b), true
 }
