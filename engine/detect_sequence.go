@@ -83,6 +83,11 @@ func newSequenceRows(ctx *sql.Context, svc *detectorService, in *tableInput, m *
 			return nil, err
 		}
 		rows = append(rows, row)
+		if len(rows)%(64*1024) == 0 {
+			if err := checkMemory(); err != nil { // memory_limit.go: the rows are held to be sorted
+				return nil, err
+			}
+		}
 	}
 	s := &sequenceRows{fn: fn, m: m, span: spec.Span, sch: sch, feats: feats, hasPct: m.HasScoreDistribution(), rows: rows}
 	if len(rows) > 0 {

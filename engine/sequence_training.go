@@ -246,6 +246,11 @@ func sequenceTrainingData(ctx *sql.Context, plan sql.Node, seq sequenceOptions, 
 		if maxRows > 0 && len(rows) > maxRows {
 			break
 		}
+		if len(rows)%(64*1024) == 0 {
+			if err := checkMemory(); err != nil { // memory_limit.go: the rows are held to be sorted
+				return data, err
+			}
+		}
 	}
 	if len(rows) == 0 {
 		return data, detectors.ErrNoRows
