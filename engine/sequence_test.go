@@ -364,6 +364,7 @@ func TestSequenceDetectorBadInput(t *testing.T) {
 		{"CREATE DETECTOR d USING lstm_forecast WITH (epochs = 1, window = 20, order_by = 'ts', partition_by = 'host') AS SELECT host, ts, v FROM t", 1210},
 		{"CREATE DETECTOR d USING lstm_forecast WITH (" + opts + ") AS SELECT ts, v FROM t", 1210},
 		{"CREATE DETECTOR d USING deep_svdd WITH (order_by = 'ts') AS SELECT ts, v FROM t", 1210},
+		{"CREATE DETECTOR d USING no_such WITH (order_by = 'ts') AS SELECT ts, v FROM t", 1286},
 		{"CREATE DETECTOR d USING deep_svdd WITH (partition_by = 'host') AS SELECT host, v FROM t", 1210},
 		{"CREATE DETECTOR d USING lstm_forecast WITH (" + opts + ", order_by = 'ts', label = 'id') AS SELECT id, ts, v FROM t", 1210},
 		{"CREATE DETECTOR d USING lstm_forecast WITH (" + opts + ", order_by = 'ts') AS SELECT ts FROM t", 1210},

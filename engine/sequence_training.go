@@ -56,6 +56,9 @@ func takeSequenceOptions(algorithm string, opts map[string]string, label string)
 	delete(opts, optOrderBy)
 	delete(opts, optPartitionBy)
 	if !detectors.IsSequence(algorithm) {
+		if _, err := detectors.OptionDefaults(algorithm); err != nil {
+			return seq, nil // an unknown algorithm: ValidateOptions reports it (1286)
+		}
 		if hasOrder || hasPart {
 			name := optOrderBy
 			if !hasOrder {
