@@ -203,6 +203,27 @@ func TestSequenceDetectorNAB(t *testing.T) {
 	if len(cols) != 2 || cols[0] != "anomaly_score( 's', value )  OVER (ORDER BY ts)" || cols[1] != "Is_Anomaly('s', value) OVER w" {
 		t.Fatalf("column names %q", cols)
 	}
+	// A multi-statement query: the statement after a window call runs.
+	multi := openDSN(t, fmt.Sprintf("root:@tcp(%s)/sq?multiStatements=true", ts.srv.Addr()))
+	mr, err := multi.Query("SELECT anomaly_score('s', value) OVER (ORDER BY ts) FROM speed ORDER BY ts LIMIT 1; SELECT 'after'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first float64
+	var after string
+	for mr.Next() {
+		if err := mr.Scan(&first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !mr.NextResultSet() || !mr.Next() {
+		t.Fatalf("no second result: %v", mr.Err())
+	}
+	if err := mr.Scan(&after); err != nil || after != "after" || math.Float64bits(first) != math.Float64bits(over[daKeys[0]].score) {
+		t.Fatalf("multi-statement: %v, %q (%v)", first, after, err)
+	}
+	mr.Close()
+
 	lim := queryRows(t, db, "SELECT value, anomaly_score FROM detect_anomalies('s', 'speed') LIMIT 5")
 	if len(lim) != 5 {
 		t.Fatalf("LIMIT 5 gave %d rows", len(lim))
