@@ -21,8 +21,8 @@ import (
 // (SequenceVerdicts): the same values as anomaly_score(...) OVER
 // (PARTITION BY p ORDER BY o) on the same rows. The whole input is read
 // and sorted before the first row comes out (an input is not known to be
-// in order); the rows are scored one partition at a time, in blocks of
-// at most maxScoreBlock rows each given its Span rows of context, so that
+// in order); the rows are scored one partition at a time, in blocks (64
+// rows, growing to maxScoreBlock) each given its Span rows of context, so that
 // a LIMIT scores little more than the rows it returns.
 
 // sequenceInputColumns locates the order and partition columns of the
@@ -48,6 +48,7 @@ type sequenceRows struct {
 	starts []int     // of the partitions in rows, then len(rows)
 	p      int       // the current partition
 	lo     int       // the next row of rows to score
+	size   int       // of the next block
 	block  []sql.Row // scored rows not yet returned
 	i      int
 
@@ -89,7 +90,7 @@ func newSequenceRows(ctx *sql.Context, svc *detectorService, in *tableInput, m *
 			}
 		}
 	}
-	s := &sequenceRows{fn: fn, m: m, span: spec.Span, sch: sch, feats: feats, hasPct: m.HasScoreDistribution(), rows: rows}
+	s := &sequenceRows{fn: fn, size: firstScoreBlock, m: m, span: spec.Span, sch: sch, feats: feats, hasPct: m.HasScoreDistribution(), rows: rows}
 	if len(rows) > 0 {
 		starts, err := sortSequenceRows(ctx, sch, rows, order, part, fn+"'s input")
 		if err != nil {
@@ -116,15 +117,17 @@ func (s *sequenceRows) Next(ctx *sql.Context) (sql.Row, error) {
 	return row, nil
 }
 
-// score scores the next block of rows: at most maxScoreBlock rows of the
-// current partition, given the (at most span) rows before them in it.
+// score scores the next block of rows: at most s.size rows of the
+// current partition (64, growing to maxScoreBlock, as scoredRows'
+// blocks), given the (at most span) rows before them in it.
 func (s *sequenceRows) score() error {
 	if s.p+1 >= len(s.starts) {
 		return io.EOF
 	}
 	pStart, pEnd := s.starts[s.p], s.starts[s.p+1]
 	lo := max(s.lo, pStart)
-	hi := min(lo+maxScoreBlock, pEnd)
+	hi := min(lo+s.size, pEnd)
+	s.size = min(s.size*4, maxScoreBlock)
 	from := max(pStart, lo-s.span)
 	d := len(s.feats)
 	n := hi - from

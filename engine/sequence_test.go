@@ -405,22 +405,23 @@ func TestSequenceDetectorBadInput(t *testing.T) {
 	expectErr(t, db, "SELECT anomaly_score('d', v, v) OVER (PARTITION BY host ORDER BY ts) FROM t", 1582)
 }
 
-// TestSequenceDetectAnomaliesBlocks scores a partition longer than a
-// scoring block of detect_anomalies (8,192 rows) and checks that it
-// scores as the window form, which scores the partition whole. Bug
-// caught: a block scored without the rows before it as context (its
-// first rows would be scored as a partition's first rows).
+// TestSequenceDetectAnomaliesBlocks scores a partition that spans
+// several scoring blocks of detect_anomalies (64, 256, 1,024 rows, ...)
+// and checks that it scores as the window form, which scores the
+// partition whole. Bug caught: a block scored without the rows before it
+// as context (its first rows would be scored as a partition's first
+// rows).
 func TestSequenceDetectAnomaliesBlocks(t *testing.T) {
 	ts := startServer(t, t.TempDir(), false)
 	db := ts.open("")
 	mustExecAll(t, db, "CREATE DATABASE sk", "USE sk", "CREATE TABLE m (ts INT PRIMARY KEY, v DOUBLE)")
-	const n = 8192 + 300
+	const n = 1500
 	vals := make([]string, n)
 	for i := range vals {
 		vals[i] = fmt.Sprintf("(%d, %v)", i, math.Sin(float64(i)/3)+float64(i%11)/10)
 	}
 	mustExec(t, db, "INSERT INTO m VALUES "+strings.Join(vals, ", "))
-	mustExec(t, db, "CREATE DETECTOR d USING lstm_forecast WITH (order_by = 'ts', window = 3, epochs = 1, hidden = 8, seed = 1) AS SELECT ts, v FROM m WHERE ts < 2000")
+	mustExec(t, db, "CREATE DETECTOR d USING lstm_forecast WITH (order_by = 'ts', window = 3, epochs = 1, hidden = 8, seed = 1) AS SELECT ts, v FROM m WHERE ts < 1000")
 	over, _ := scoresByKey(t, db, "SELECT ts, anomaly_score('d', v) OVER (ORDER BY ts), is_anomaly('d', v) OVER (ORDER BY ts) FROM m")
 	da, _ := scoresByKey(t, db, "SELECT ts, anomaly_score, is_anomaly FROM detect_anomalies('d', 'm')")
 	sameSequenceScores(t, "detect_anomalies vs OVER", da, over)
