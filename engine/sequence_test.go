@@ -332,6 +332,9 @@ func TestSequenceDetectorPartitions(t *testing.T) {
 	}
 	mustExec(t, db, "INSERT INTO m VALUES "+strings.Join(vals, ", "))
 	mustExec(t, db, "CREATE DETECTOR cpu USING gru_forecast WITH (order_by = 'ts', partition_by = 'host', window = 6, epochs = 2, seed = 2) AS SELECT host, ts, cpu, mem FROM m")
+	if _, desc := describe(t, db, "DESCRIBE DETECTOR cpu", false); desc["order_by"] != "ts" || desc["partition_by"] != "host" {
+		t.Fatalf("DESCRIBE DETECTOR: order_by %q, partition_by %q", desc["order_by"], desc["partition_by"])
+	}
 	over, _ := scoresByKey(t, db, "SELECT CONCAT(host, ':', ts), anomaly_score('cpu', cpu, mem) OVER (PARTITION BY host ORDER BY ts) AS s, is_anomaly('cpu', cpu, mem) OVER (PARTITION BY host ORDER BY ts) FROM m")
 	da, _ := scoresByKey(t, db, "SELECT CONCAT(host, ':', ts), anomaly_score, is_anomaly FROM detect_anomalies('cpu', 'SELECT ts, mem, cpu, host FROM m WHERE ts >= 0')")
 	sameSequenceScores(t, "detect_anomalies vs OVER", da, over)
