@@ -74,3 +74,56 @@ func TestWindowParserStatements(t *testing.T) {
 		t.Fatal("an incomplete statement parsed")
 	}
 }
+
+// FuzzMarkWindows checks that the window rewrite never panics and that
+// its rewrites are where it says: each replaced text is an anomaly_score(
+// or is_anomaly( of the query, and the rewritten text maps back to the
+// query (restoring each rewrite gives the query again).
+func FuzzMarkWindows(f *testing.F) {
+	for _, s := range []string{
+		"SELECT anomaly_score('d', x) OVER (ORDER BY t) FROM t",
+		"SELECT is_anomaly('d', (x)) OVER w, anomaly_score( 'e', y ) over () FROM t WINDOW w AS ()",
+		"SELECT anomaly_score(", "anomaly_score() OVER", "SELECT 'is_anomaly(' OVER",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		marked, rw := markWindows(q, false)
+		if rw == nil {
+			if marked != q {
+				t.Fatalf("no rewrite but %q became %q", q, marked)
+			}
+			return
+		}
+		var b strings.Builder
+		at := 0
+		for _, r := range rw {
+			if r.start < at || r.end > len(q) || q[r.start:r.end] != r.orig {
+				t.Fatalf("rewrite %+v is not in %q", r, q)
+			}
+			if fn := strings.ToLower(strings.TrimRight(strings.TrimSpace(strings.TrimSuffix(r.orig, "(")), " \t\n")); fn != "anomaly_score" && fn != "is_anomaly" {
+				t.Fatalf("rewrote %q", r.orig)
+			}
+			b.WriteString(q[at:r.start])
+			b.WriteString(r.orig)
+			at = r.end
+		}
+		b.WriteString(q[at:])
+		if b.String() != q {
+			t.Fatalf("rewrites do not tile %q", q)
+		}
+		if restored := strings.NewReplacer(pairs(rw)...).Replace(marked); restored != q {
+			t.Fatalf("restoring %q gives %q, not %q", marked, restored, q)
+		}
+	})
+}
+
+// pairs returns the (replacement, original) pairs of rw for a
+// strings.Replacer.
+func pairs(rw []windowRewrite) []string {
+	var out []string
+	for _, r := range rw {
+		out = append(out, r.repl, r.orig)
+	}
+	return out
+}
