@@ -20,7 +20,7 @@ func TestEveryDetectorOverSQL(t *testing.T) {
 	before := map[string]map[int64]float64{}
 	for _, alg := range detectors.Algorithms() {
 		if detectors.IsSequence(alg) {
-			continue // scores ordered rows: sequence_test.go
+			continue // scored over ordered rows, not by a plain anomaly_score
 		}
 		name := "d_" + alg
 		mustExec(t, db, fmt.Sprintf("CREATE DETECTOR %s USING %s WITH (epochs = 2, seed = 3, label = 'label') AS SELECT f0, f1, f2, f3, f4, f5, label FROM thyroid", name, alg))

@@ -450,7 +450,7 @@ func TestExtremeRowsScoreMaxOverSQL(t *testing.T) {
 	mustExec(t, db, "INSERT INTO pts VALUES "+strings.Join(extreme, ", "))
 	for _, alg := range detectors.Algorithms() {
 		if detectors.IsSequence(alg) {
-			continue // scores ordered rows: sequence_test.go
+			continue // scored over ordered rows, not by a plain anomaly_score
 		}
 		d := "d_" + alg
 		mustExec(t, db, fmt.Sprintf("CREATE DETECTOR %s USING %s WITH (epochs = 2, seed = 3, label = 'label') AS SELECT a, b, label FROM pts WHERE id < 1000", d, alg))

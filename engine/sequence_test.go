@@ -387,6 +387,7 @@ func TestSequenceDetectorBadInput(t *testing.T) {
 		{"CREATE DETECTOR d USING lstm_forecast WITH (" + opts + ", order_by = 'ts') AS SELECT IF(id = 7, NULL, ts) AS ts, v FROM t", 1048},
 		{"CREATE DETECTOR d USING lstm_forecast WITH (epochs = 1, window = 20, order_by = 'ts', partition_by = 'host') AS SELECT host, ts, v FROM t", 1210},
 		{"CREATE DETECTOR d USING lstm_forecast WITH (" + opts + ") AS SELECT ts, v FROM t", 1210},
+		{"CREATE DETECTOR d USING lstm_forecast WITH (window = 0) AS SELECT ts, v FROM t", 1210},
 		{"CREATE DETECTOR d USING deep_svdd WITH (order_by = 'ts') AS SELECT ts, v FROM t", 1210},
 		{"CREATE DETECTOR d USING no_such WITH (order_by = 'ts') AS SELECT ts, v FROM t", 1286},
 		{"CREATE DETECTOR d USING deep_svdd WITH (partition_by = 'host') AS SELECT host, v FROM t", 1210},
@@ -396,6 +397,9 @@ func TestSequenceDetectorBadInput(t *testing.T) {
 		msg := expectErr(t, db, c.q, c.code)
 		if c.code == 1210 && strings.Contains(c.q, "window = 20") && !strings.Contains(msg, "window") {
 			t.Errorf("%s: the error does not name the window: %s", c.q, msg)
+		}
+		if strings.Contains(c.q, "window = 0") && !strings.Contains(msg, "window") {
+			t.Errorf("%s: the error is not the bad window's: %s", c.q, msg)
 		}
 	}
 	if rows := queryRows(t, db, "SHOW DETECTORS"); len(rows) != 0 {

@@ -68,6 +68,9 @@ func takeSequenceOptions(algorithm string, opts map[string]string, label string)
 		}
 		return seq, nil
 	}
+	if err := detectors.ValidateOptions(algorithm, opts); err != nil {
+		return seq, nil // the caller reports bad options first
+	}
 	switch {
 	case seq.orderBy == "":
 		return seq, errWrongArguments("CREATE DETECTOR: %s is a sequence algorithm: name the column that orders the rows with WITH (order_by = 'col')", algorithm)
