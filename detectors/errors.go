@@ -62,4 +62,16 @@ var (
 	// a bag whose rows have different labels, no normal bag, or more
 	// rows than max_train_rows.
 	ErrBadBag = errors.New("bad bags of training rows")
+	// ErrSequenceModel: a row-at-a-time entry point (ScoreRow,
+	// ScoreBatch, ScoreMatrix, Explain) was called on a sequence model
+	// (sequence.go), whose score of a row depends on the rows before it:
+	// score it with ScoreSequence (SQL: anomaly_score(...) OVER (...) or
+	// detect_anomalies).
+	ErrSequenceModel = errors.New("a sequence detector scores ordered rows")
+	// ErrNoKey: a key algorithm (deeplog) without its key column, or
+	// whose key is not its only feature.
+	ErrNoKey = errors.New("detector needs a key column")
+	// ErrWindowTooLong: no partition of the training rows has a row with
+	// a full window (every partition has at most window+horizon-1 rows).
+	ErrWindowTooLong = errors.New("detector window longer than every partition")
 )

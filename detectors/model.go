@@ -171,6 +171,9 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := a.(SequenceAlgorithm); ok && data.Sample == nil && data.Label < 0 { // sequence.go: the rows are one partition
+		return FitSequence(ctx, algorithm, opts, SequenceData{TrainingData: data})
+	}
 	if len(data.Features) == 0 {
 		return nil, fmt.Errorf("%w: no feature columns", ErrFeatureCount)
 	}
@@ -416,6 +419,9 @@ func (m *Model) IsAnomaly(score float64) bool { return score > m.Threshold }
 // score is NaN or infinite (the network's arithmetic overflowed) scores
 // MaxScore, which IsAnomaly always flags.
 func (m *Model) ScoreRow(x []float64) (float64, error) {
+	if err := m.errIfSequence(); err != nil { // sequence.go
+		return 0, err
+	}
 	d := len(m.Features)
 	if len(x) != d {
 		return 0, fmt.Errorf("%w: got %d values, model %s has %d features", ErrFeatureCount, len(x), m.Algorithm, d)
@@ -455,6 +461,9 @@ func (m *Model) scoreRaw(z, dst []float64, sc *scratch) {
 // row that cannot be scored). rec is neither retained nor released.
 // Errors: ErrFeatureCount, ErrNonNumeric.
 func (m *Model) ScoreBatch(rec arrow.RecordBatch, features []int, dst []float64) ([]float64, error) {
+	if err := m.errIfSequence(); err != nil { // sequence.go
+		return nil, err
+	}
 	d := len(m.Features)
 	if len(features) != d {
 		return nil, fmt.Errorf("%w: got %d feature columns, model %s has %d features", ErrFeatureCount, len(features), m.Algorithm, d)
@@ -497,6 +506,9 @@ func (m *Model) ScoreBatch(rec arrow.RecordBatch, features []int, dst []float64)
 // for a row that cannot be scored). A column count other than the model's
 // gives ErrFeatureCount.
 func (m *Model) ScoreMatrix(x mat.Matrix, dst []float64) ([]float64, error) {
+	if err := m.errIfSequence(); err != nil { // sequence.go
+		return nil, err
+	}
 	n, c := x.Dims()
 	d := len(m.Features)
 	if c != d {

@@ -90,6 +90,11 @@ func (n *detectAnomalies) NewInstance(ctx *sql.Context, db sql.Database, args []
 		if _, err := featureColumns(detectAnomaliesName, m, in.schema()); err != nil {
 			return nil, err
 		}
+		if _, seq := m.Sequence(); seq {
+			if _, _, err := sequenceInputColumns(detectAnomaliesName, m, in.schema()); err != nil { // detect_sequence.go
+				return nil, err
+			}
+		}
 	}
 	return &detectAnomalies{tableFunctionNode: tableFunctionNode{svc: n.svc, db: db, args: args}, input: in}, nil
 }
@@ -140,6 +145,9 @@ func (n *detectAnomalies) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, err
 	}
 	if !m.HasScoreDistribution() {
 		ctx.Warn(mysql.ERNotSupportedYet, "%s: DETECTOR %s was saved by an older anomalydb, without the distribution of its training scores: anomaly_percentile is NULL; create it again", detectAnomaliesName, ref)
+	}
+	if _, seq := m.Sequence(); seq {
+		return newSequenceRows(ctx, n.svc, n.input, m, feats, detectAnomaliesName) // detect_sequence.go
 	}
 	return newScoredRows(ctx, n.svc, n.input, m, feats, detectAnomaliesName)
 }

@@ -497,7 +497,8 @@ func (n *describeDetectorNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter
 }
 
 // describeRows are the rows of DESCRIBE DETECTOR: the detector's
-// properties, then option.<name> for every option with defaults filled
+// properties (a sequence detector's order_by and partition_by, NULL for
+// none, after training_query), then option.<name> for every option with defaults filled
 // in (sorted by name), then feature.<name>.mean and feature.<name>.scale
 // for every feature in scoring order (for a detector with string, date
 // or time features, first feature.<name>.encoding, and no mean and scale
@@ -534,6 +535,13 @@ func describeRows(db, name string, m *detectors.Model) []sql.Row {
 		{"format_version", strconv.Itoa(m.FormatVersion)},
 		{"training_snapshots", snapshots},
 		{"training_query", query},
+	}
+	if seq := recipeSequence(m); seq.orderBy != "" { // sequence_training.go
+		var part interface{}
+		if seq.partitionBy != "" {
+			part = seq.partitionBy
+		}
+		rows = append(rows, sql.Row{"order_by", seq.orderBy}, sql.Row{"partition_by", part})
 	}
 	for _, k := range mapsKeys(m.Options) {
 		rows = append(rows, sql.Row{"option." + k, m.Options[k]})

@@ -187,6 +187,10 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 			opts[k] = v
 		}
 	}
+	seq, err := takeSequenceOptions(n.algorithm, opts, label) // sequence_training.go
+	if err != nil {
+		return 0, err
+	}
 	if err := detectors.ValidateOptions(n.algorithm, opts); err != nil {
 		return 0, s.translate(n.algorithm, err)
 	}
@@ -207,7 +211,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 	// leave the training listed, holding its name.
 	rows, replaced, err := 0, false, errors.New("the training panicked")
 	defer func() { s.endTraining(ctx, tr, replaced, err) }()
-	rows, replaced, err = s.train(ctx, n, tr, opts, label, bag)
+	rows, replaced, err = s.train(ctx, n, tr, opts, label, bag, seq)
 	return rows, err
 }
 
@@ -215,7 +219,7 @@ func (s *detectorService) create(ctx *sql.Context, n *createDetectorNode) (int, 
 // rows and saves it, reporting its progress to tr. replaced is true when
 // it replaced a detector (OR REPLACE). It saves nothing on error, or once
 // ctx is cancelled.
-func (s *detectorService) train(ctx *sql.Context, n *createDetectorNode, tr *training, opts map[string]string, label, bag string) (rows int, replaced bool, err error) {
+func (s *detectorService) train(ctx *sql.Context, n *createDetectorNode, tr *training, opts map[string]string, label, bag string, seq sequenceOptions) (rows int, replaced bool, err error) {
 	db, name := tr.db, tr.name
 
 	// The SELECT is planned and run here, inside the CREATE DETECTOR
@@ -227,32 +231,14 @@ func (s *detectorService) train(ctx *sql.Context, n *createDetectorNode, tr *tra
 	if err != nil {
 		return 0, false, err
 	}
-	// The rows stream through a sampler (detectors/row_sampler.go): what
-	// training holds is bounded by max_train_rows, whatever the query
-	// returns.
-	newSampler := func(features []int, label int) (*detectors.RowSampler, error) {
-		return detectors.NewRowSampler(n.algorithm, opts, features, label)
-	}
-	var data detectors.TrainingData
-	direct := false
-	if bag == "" { // the direct path reads no bag column
-		data, direct, err = directTrainingData(ctx, plan, label, newSampler)
-	}
-	if err == nil && !direct {
-		data, err = runTrainingQuery(ctx, plan, label, bag, newSampler)
+	var model *detectors.Model
+	if seq.orderBy != "" {
+		model, err = s.fitSequence(ctx, n, tr, plan, opts, seq, reads.String)
+	} else {
+		model, err = s.fit(ctx, n, tr, plan, opts, label, bag, reads.String)
 	}
 	if err != nil {
-		return 0, false, s.translate(n.algorithm, err)
-	}
-	lim := s.limits
-	data.Limits = &lim
-	data.Source = reads.String()
-	data.Recipe = n.recipe() // SHOW CREATE DETECTOR (detector_meta.go)
-	tr.readDone(data, data.Source)
-	data.OnEpoch = tr.onEpoch
-	model, err := detectors.Fit(ctx, n.algorithm, opts, data)
-	if err != nil {
-		return 0, false, s.translate(n.algorithm, err)
+		return 0, false, err
 	}
 	blob, err := model.MarshalBinary()
 	if err != nil {
@@ -281,6 +267,41 @@ func (s *detectorService) train(ctx *sql.Context, n *createDetectorNode, tr *tra
 	s.putLocked(db, name, model)
 	s.gen.Add(1)
 	return model.TrainingRows, replaced, nil
+}
+
+// fit reads the training rows of a detector (plan, the training SELECT)
+// and trains it; bag names the bag column of a multiple-instance
+// detector ("" for none); source names the snapshots read.
+func (s *detectorService) fit(ctx *sql.Context, n *createDetectorNode, tr *training, plan sql.Node, opts map[string]string, label, bag string, source func() string) (*detectors.Model, error) {
+	// The rows stream through a sampler (detectors/row_sampler.go): what
+	// training holds is bounded by max_train_rows, whatever the query
+	// returns.
+	newSampler := func(features []int, label int) (*detectors.RowSampler, error) {
+		return detectors.NewRowSampler(n.algorithm, opts, features, label)
+	}
+	var data detectors.TrainingData
+	var err error
+	direct := false
+	if bag == "" { // the direct path reads no bag column
+		data, direct, err = directTrainingData(ctx, plan, label, newSampler)
+	}
+	if err == nil && !direct {
+		data, err = runTrainingQuery(ctx, plan, label, bag, newSampler)
+	}
+	if err != nil {
+		return nil, s.translate(n.algorithm, err)
+	}
+	lim := s.limits
+	data.Limits = &lim
+	data.Source = source()
+	data.Recipe = n.recipe() // SHOW CREATE DETECTOR (detector_meta.go)
+	tr.readDone(data, data.Source)
+	data.OnEpoch = tr.onEpoch
+	model, err := detectors.Fit(ctx, n.algorithm, opts, data)
+	if err != nil {
+		return nil, s.translate(n.algorithm, err)
+	}
+	return model, nil
 }
 
 // analyzeTraining plans the SELECT of n as Engine.AnalyzeQuery does, with
@@ -366,7 +387,7 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errWrongArguments("CREATE DETECTOR: %v", err)
 	case errors.Is(err, detectors.ErrCollapsed):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
-	case errors.Is(err, detectors.ErrBadBag):
+	case errors.Is(err, detectors.ErrBadBag), errors.Is(err, detectors.ErrNoKey), errors.Is(err, detectors.ErrWindowTooLong), errors.Is(err, detectors.ErrSequenceModel):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
 	}
 	return err

@@ -151,12 +151,18 @@ func (n *evaluateDetector) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, er
 // score of every row whose label (column lc) is not NULL, and how many
 // were NULL.
 func labelledScores(ctx *sql.Context, svc *detectorService, in *tableInput, m *detectors.Model, feats []int, lc int) (labels, scores []float64, skipped int64, err error) {
-	rows, err := newScoredRows(ctx, svc, in, m, feats, evaluateDetectorName)
+	var rows sql.RowIter
+	if _, seq := m.Sequence(); seq {
+		rows, err = newSequenceRows(ctx, svc, in, m, feats, evaluateDetectorName) // detect_sequence.go
+	} else {
+		rows, err = newScoredRows(ctx, svc, in, m, feats, evaluateDetectorName)
+	}
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	defer rows.Close(ctx)
-	w := len(rows.sch)
+	sch := in.schema()
+	w := len(sch)
 	for {
 		row, err := rows.Next(ctx)
 		if err == io.EOF {
@@ -171,7 +177,7 @@ func labelledScores(ctx *sql.Context, svc *detectorService, in *tableInput, m *d
 			skipped++
 			continue
 		case !ok || l != 0 && l != 1:
-			return nil, nil, 0, errWrongArguments("%s: the label column '%s' must hold 0 (normal), 1 (anomaly) or NULL, not %s", evaluateDetectorName, rows.sch[lc].Name, labelText(row[lc]))
+			return nil, nil, 0, errWrongArguments("%s: the label column '%s' must hold 0 (normal), 1 (anomaly) or NULL, not %s", evaluateDetectorName, sch[lc].Name, labelText(row[lc]))
 		}
 		labels = append(labels, l)
 		scores = append(scores, row[w].(float64))

@@ -326,7 +326,7 @@ func (p fileFunctions) Function(_ *sql.Context, name string) (sql.Function, bool
 			return newLoadFile(p.files, e)
 		}}, true
 	}
-	return nil, false
+	return windowFunction(p.svc, name) // LAG and the window form of anomaly_score (window_scoring.go)
 }
 
 // intoFile is the execution-builder override (see engine/server.go) that

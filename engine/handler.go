@@ -108,6 +108,9 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 	} else if orig, ok := undisguiseRollup(query); ok { // rollup.go
 		query = orig
 		prepare.PrepareStmt = orig
+	} else if orig, ok := undisguiseWindows(query); ok { // window_scoring.go
+		query = orig
+		prepare.PrepareStmt = orig
 	}
 	f, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	return f, asParseError(err)
@@ -507,6 +510,8 @@ func (c *prepareConn) frame() bool {
 		if d := disguise(query); isDetectorStatement(query) && 1+len(d) < maxPayload {
 			query = d
 		} else if d, ok := disguiseRollup(query); ok && 1+len(d) < maxPayload { // rollup.go
+			query = d
+		} else if d, ok := disguiseWindows(query); ok && 1+len(d) < maxPayload { // window_scoring.go
 			query = d
 		}
 		c.out = appendPacket(c.out, seq, mysql.ComPrepare, query)

@@ -276,7 +276,7 @@ func (s *Server) init(cfg Config, fresh bool) error {
 	serverMemory.Store(limit)
 	startGCFloor(cfg.MaxMemory) // gc_floor.go
 	e.MemoryManager = sql.NewMemoryManager(limit)
-	e.Parser = &detectorParser{Parser: sql.GlobalParser, svc: s.svc, prov: pro}
+	e.Parser = &detectorParser{Parser: windowParser{sql.GlobalParser}, svc: s.svc, prov: pro} // window_scoring.go
 	s.svc.engine = e
 	s.engine = e
 	ctx := sql.NewEmptyContext()

@@ -143,6 +143,9 @@ func (f *AnomalyExplain) explainModel(ctx *sql.Context, ref string) (*detectors.
 	if err != nil {
 		return nil, err
 	}
+	if err := ErrPlainSequenceCall(f.name, ref, m); err != nil {
+		return nil, err
+	}
 	if want, got := len(m.Features), len(f.args)-1; got != want && got != want+1 {
 		return nil, mysql.NewSQLError(1582, mysql.SSClientError,
 			"Incorrect parameter count in the call to native function '%s': detector %s takes %d feature(s), optionally preceded by the number of features to return; got %d argument(s) after the name",

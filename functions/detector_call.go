@@ -67,6 +67,29 @@ func errParamCount(fn, detector string, want, got int) error {
 		"Incorrect parameter count in the call to native function '%s': detector %s takes %d feature(s), got %d", fn, detector, want, got)
 }
 
+// codeWindowFuncUse is MySQL's ER_WINDOW_INVALID_WINDOW_FUNC_USE, the
+// error of a call whose form (with or without OVER) does not fit its
+// detector.
+const codeWindowFuncUse = 3593
+
+// ErrPlainSequenceCall returns the error of a call of fn without OVER on
+// the detector ref, m, if m is a sequence detector (ER_WINDOW_INVALID_
+// WINDOW_FUNC_USE, 3593): such a detector scores a row from the rows
+// before it, which only the window form and detect_anomalies give it.
+// It returns nil for any other detector.
+func ErrPlainSequenceCall(fn, ref string, m *detectors.Model) error {
+	if _, seq := m.Sequence(); !seq {
+		return nil
+	}
+	window := fn // the functions with a window form (WindowScore)
+	if fn != "anomaly_score" && fn != "is_anomaly" {
+		window = "anomaly_score"
+	}
+	return mysql.NewSQLError(codeWindowFuncUse, mysql.SSUnknownSQLState,
+		"You cannot use %s without OVER on DETECTOR %s: it is a sequence detector (%s), which scores a row from the rows before it; write %s('%s', ...) OVER (PARTITION BY ... ORDER BY ...) or SELECT * FROM detect_anomalies('%s', 'table')",
+		fn, ref, m.Algorithm, window, ref, ref)
+}
+
 // score evaluates the arguments and scores the row. ok is false when the
 // detector name is NULL.
 func (c *detectorCall) score(ctx *sql.Context, row sql.Row) (m *detectors.Model, s float64, ok bool, err error) {
@@ -119,6 +142,9 @@ func (c *detectorCall) model(ctx *sql.Context, ref string) (*detectors.Model, er
 	}
 	m, err := c.resolver.Lookup(ctx, ref)
 	if err != nil {
+		return nil, err
+	}
+	if err := ErrPlainSequenceCall(c.name, ref, m); err != nil {
 		return nil, err
 	}
 	if want := len(m.Features); want != len(c.args)-1 {

@@ -12,6 +12,7 @@
 //	detectors/extraction    §4     deep learning for feature extraction (ae_knn)
 //	detectors/autoencoders  §5.1.1 autoencoders (autoencoder, vae, robust_autoencoder, randnet)
 //	detectors/gans          §5.1.2 generative adversarial networks (ganomaly, anogan, fast_anogan)
+//	detectors/predictability §5.1.3 predictability modelling (lstm_forecast, gru_forecast, deeplog)
 //	detectors/selfsupervised §5.1.4 self-supervised classification (goad, neutral)
 //	detectors/distance      §5.2.1 distance-based measures (repen, rdp)
 //	detectors/oneclass      §5.2.2 one-class classification measures (deep_svdd, deep_sad, ocnn, ae_1svm)
@@ -30,6 +31,7 @@ import (
 	_ "github.com/anomalydb/anomalydb/detectors/extraction"
 	_ "github.com/anomalydb/anomalydb/detectors/gans"
 	_ "github.com/anomalydb/anomalydb/detectors/oneclass"
+	_ "github.com/anomalydb/anomalydb/detectors/predictability"
 	_ "github.com/anomalydb/anomalydb/detectors/prior"
 	_ "github.com/anomalydb/anomalydb/detectors/ranking"
 	_ "github.com/anomalydb/anomalydb/detectors/selfsupervised"
