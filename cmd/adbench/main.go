@@ -61,12 +61,15 @@ func main() {
 	jsonOut := flag.String("json", "", "write results as JSON to this file")
 	report := flag.String("report", "", "write a Markdown report built from every JSON file in -results to this file")
 	results := flag.String("results", "docs/accuracy", "directory of JSON results for -report")
-	list := flag.Bool("list", false, "print the registered detectors, one a line, and exit")
+	list := flag.Bool("list", false, "print the registered tabular detectors, one a line, and exit")
+	sequences := flag.Bool("sequences", false, "ordered-data mode (sequences.go): -data is the sequences directory")
 	flag.Parse()
 
 	if *list {
 		for _, n := range detectors.Algorithms() {
-			fmt.Println(n)
+			if !detectors.IsSequence(n) {
+				fmt.Println(n)
+			}
 		}
 		return
 	}
@@ -80,10 +83,6 @@ func main() {
 	names := detectors.Algorithms()
 	if *dets != "" {
 		names = strings.Split(*dets, ",")
-	}
-	files, err := datasetFiles(*dataDir, *sets)
-	if err != nil {
-		fail(err)
 	}
 	var seedList []int
 	for _, s := range strings.Split(*seeds, ",") {
@@ -102,6 +101,24 @@ func main() {
 			}
 			opts[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
+	}
+	if *sequences {
+		var ds []string
+		if *dets != "" {
+			ds = names
+		}
+		out, err := runSequences(*dataDir, ds, seedList, opts)
+		if err != nil {
+			fail(err)
+		}
+		if *jsonOut != "" {
+			writeJSON(*jsonOut, out)
+		}
+		return
+	}
+	files, err := datasetFiles(*dataDir, *sets)
+	if err != nil {
+		fail(err)
 	}
 	var out []Result
 	for _, f := range files {
