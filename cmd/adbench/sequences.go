@@ -267,7 +267,124 @@ func logSeq(r SeqResult) {
 	fmt.Fprintf(os.Stderr, "%-15s %-38s seed %d  %s  train %.1fs\n", r.Detector, r.Dataset, r.Seed, status, r.TrainSeconds)
 }
 
-// runHDFS is filled in with deeplog.
+// runHDFS runs deeplog and the unseen-key rule on the HDFS sessions.
 func runHDFS(path string, seeds []int, extra map[string]string) ([]SeqResult, error) {
-	return nil, nil
+	cols, n, err := readCSV(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	type session struct {
+		keys  []string
+		label bool
+		train bool
+	}
+	var sessions []*session
+	for i := 0; i < n; i++ {
+		if i == 0 || cols["session_id"][i] != cols["session_id"][i-1] {
+			sessions = append(sessions, &session{label: cols["label"][i] == "1", train: cols["split"][i] == "train"})
+		}
+		s := sessions[len(sessions)-1]
+		s.keys = append(s.keys, cols["log_key"][i])
+	}
+	if lim, _ := strconv.Atoi(os.Getenv("ADBENCH_HDFS_TRAIN_SESSIONS")); lim > 0 { // for quick trials only
+		kept := sessions[:0]
+		for _, s := range sessions {
+			if !s.train || lim > 0 {
+				kept = append(kept, s)
+				if s.train {
+					lim--
+				}
+			}
+		}
+		sessions = kept
+	}
+	seen := map[string]bool{}
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	var starts []int
+	rows := 0
+	for _, s := range sessions {
+		if !s.train {
+			continue
+		}
+		starts = append(starts, rows)
+		for _, k := range s.keys {
+			seen[k] = true
+			v, err := strconv.ParseInt(k, 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			b.Append(v)
+			rows++
+		}
+	}
+	arr := b.NewArray()
+	b.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "log_key", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{arr}, int64(rows))
+	arr.Release()
+	defer rec.Release()
+
+	prf := func(r *SeqResult, flag func(*session) (bool, error)) error {
+		var tp, fp, fn float64
+		for _, s := range sessions {
+			if s.train {
+				continue
+			}
+			f, err := flag(s)
+			if err != nil {
+				return err
+			}
+			switch {
+			case f && s.label:
+				tp++
+			case f:
+				fp++
+			case s.label:
+				fn++
+			}
+		}
+		r.Precision, r.Recall = tp/(tp+fp), tp/(tp+fn)
+		r.F1 = 2 * r.Precision * r.Recall / (r.Precision + r.Recall)
+		return nil
+	}
+	var out []SeqResult
+	base := SeqResult{Detector: "unseen_key", Dataset: "hdfs_sessions", Rows: rows}
+	_ = prf(&base, func(s *session) (bool, error) {
+		for _, k := range s.keys {
+			if !seen[k] {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	out = append(out, base)
+	logSeq(base)
+	for _, seed := range seeds {
+		r := SeqResult{Detector: "deeplog", Dataset: "hdfs_sessions", Seed: seed, Rows: rows}
+		opts := map[string]string{"seed": strconv.Itoa(seed), "key": "log_key"}
+		for k, v := range extra {
+			opts[k] = v
+		}
+		start := time.Now()
+		m, err := detectors.FitSequence(context.Background(), "deeplog", opts, detectors.SequenceData{
+			TrainingData: detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0}, Label: -1},
+			Starts:       starts,
+		})
+		r.TrainSeconds = time.Since(start).Seconds()
+		if err == nil {
+			enc := m.Encoding()
+			err = prf(&r, func(s *session) (bool, error) {
+				x := make([]float64, len(s.keys))
+				for i, k := range s.keys {
+					x[i] = enc.Code(0, k, false)
+				}
+				return m.AnomalousSequence(x)
+			})
+		}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		out = append(out, r)
+		logSeq(r)
+	}
+	return out, nil
 }

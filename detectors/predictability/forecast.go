@@ -184,10 +184,10 @@ func (f Forecaster) kernel(st *detectors.State, w int, o detectors.Options) (*fo
 
 // forecastScorer is the plain-Go scoring path of a Forecaster.
 type forecastScorer struct {
-	rnn              *nn.RecurrentKernel
-	head             *nn.MLPKernel
-	resid            []float64
-	w, window, span  int
+	rnn             *nn.RecurrentKernel
+	head            *nn.MLPKernel
+	resid           []float64
+	w, window, span int
 }
 
 func (s *forecastScorer) ScratchLen() int {
@@ -221,4 +221,3 @@ func (s *forecastScorer) ScoreRows(x, dst, scratch []float64) {
 		dst[i] = sum / float64(s.w)
 	}
 }
-

@@ -1,0 +1,145 @@
+package predictability_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/anomalydb/anomalydb/detectors"
+	"github.com/anomalydb/anomalydb/detectors/internal/testtable"
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// cycleSessions returns sessions of the key cycle a b c d e f (each
+// starting at a, of 12 to 20 keys), concatenated, and their starts.
+func cycleSessions(n int) ([]string, []int) {
+	cycle := []string{"a", "b", "c", "d", "e", "f"}
+	var keys []string
+	var starts []int
+	for s := 0; s < n; s++ {
+		starts = append(starts, len(keys))
+		off, l := 0, 12+(s*7)%9
+		for i := 0; i < l; i++ {
+			keys = append(keys, cycle[(off+i)%6])
+		}
+	}
+	return keys, starts
+}
+
+func fitDeepLog(t *testing.T, o map[string]string) *detectors.Model {
+	t.Helper()
+	keys, starts := cycleSessions(60)
+	rec := stringBatch(t, "k", keys)
+	m, err := detectors.FitSequence(context.Background(), "deeplog", o, detectors.SequenceData{
+		TrainingData: detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0}, Label: -1}, Starts: starts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func deeplogOpts() map[string]string {
+	return map[string]string{"key": "k", "window": "4", "hidden": "16", "epochs": "15", "top_g": "1", "seed": "1", "lr": "0.01"}
+}
+
+func codes(m *detectors.Model, keys ...string) []float64 {
+	x := make([]float64, len(keys))
+	for i, k := range keys {
+		x[i] = m.Encoding().Code(0, k, false)
+	}
+	return x
+}
+
+// TestDeepLogFlagsOutOfOrderKey: on sessions that follow a fixed cycle of
+// keys, a session with one key out of order (or a key never seen) is
+// anomalous, at that step, with the highest score of the session; the
+// normal sessions are not. Catches a top-g rule inverted, a score that is
+// not the key's negative log-probability, a session verdict that is not
+// "any step".
+func TestDeepLogFlagsOutOfOrderKey(t *testing.T) {
+	m := fitDeepLog(t, deeplogOpts())
+	if spec, ok := m.Sequence(); !ok || spec.Key != "k" || spec.Span != 4 {
+		t.Fatalf("Sequence() = %+v, %v", spec, ok)
+	}
+	normal := codes(m, "a", "b", "c", "d", "e", "f", "a", "b", "c", "d", "e", "f", "a")
+	if bad, err := m.AnomalousSequence(normal); err != nil || bad {
+		t.Fatalf("normal session: anomalous %v, %v", bad, err)
+	}
+	const at = 9
+	for _, wrong := range []string{"b", "zz"} { // out of order, never seen
+		x := codes(m, "a", "b", "c", "d", "e", "f", "a", "b", "c", wrong, "e", "f", "a")
+		v, err := m.SequenceVerdicts(x, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v[at] {
+			t.Errorf("key %q at step %d (after c, want d): not anomalous; verdicts %v", wrong, at, v)
+		}
+		s, _ := m.ScoreSequence(x, 0, nil)
+		for i := 0; i < at; i++ {
+			if v[i] || s[i] >= s[at] {
+				t.Errorf("key %q: step %d before it scores %v (anomalous %v), the wrong step %v", wrong, i, s[i], v[i], s[at])
+			}
+		}
+		if bad, _ := m.AnomalousSequence(x); !bad {
+			t.Errorf("session with key %q out of place is not anomalous", wrong)
+		}
+	}
+	// The score is a negative log-probability: ≥ 0, near 0 for a
+	// predictable step.
+	s, _ := m.ScoreSequence(normal, 0, nil)
+	for i, v := range s {
+		if v < 0 || math.IsNaN(v) {
+			t.Fatalf("step %d scores %v", i, v)
+		}
+	}
+	if s[8] > 0.5 {
+		t.Errorf("a predictable step scores %v (probability %.3f)", s[8], math.Exp(-s[8]))
+	}
+}
+
+// TestDeepLogChunkedEqualsWhole: deeplog scores, like the forecasters',
+// are bit-identical in chunks.
+func TestDeepLogChunkedEqualsWhole(t *testing.T) {
+	o := deeplogOpts()
+	o["epochs"] = "2"
+	m := fitDeepLog(t, o)
+	keys, _ := cycleSessions(3)
+	x := codes(m, keys...)
+	whole, _ := m.ScoreSequence(x, 0, nil)
+	var got []float64
+	for lo := 0; lo < len(x); lo += 5 {
+		hi := min(lo+5, len(x))
+		c := min(4, lo)
+		s, err := m.ScoreSequence(x[lo-c:hi], c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s...)
+	}
+	if i, ok := testtable.SameBits(whole, got); !ok {
+		t.Fatalf("row %d: chunked %v, whole %v", i, got[i], whole[i])
+	}
+}
+
+// TestDeepLogKeyErrors: deeplog without its key option, or with a key
+// that is not the only feature, is ErrNoKey. Catches the check removed.
+func TestDeepLogKeyErrors(t *testing.T) {
+	keys, starts := cycleSessions(10)
+	rec := stringBatch(t, "k", keys)
+	fit := func(o map[string]string) error {
+		_, err := detectors.FitSequence(context.Background(), "deeplog", o, detectors.SequenceData{
+			TrainingData: detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0}, Label: -1}, Starts: starts})
+		return err
+	}
+	if err := fit(map[string]string{"epochs": "1"}); !errors.Is(err, detectors.ErrNoKey) {
+		t.Errorf("no key: %v, want ErrNoKey", err)
+	}
+	if err := fit(map[string]string{"epochs": "1", "key": "other"}); !errors.Is(err, detectors.ErrNoKey) {
+		t.Errorf("key naming no feature: %v, want ErrNoKey", err)
+	}
+	if err := fit(map[string]string{"epochs": "1", "key": " "}); !errors.Is(err, detectors.ErrBadOption) {
+		t.Errorf("blank key: %v, want ErrBadOption", err)
+	}
+}
