@@ -128,6 +128,15 @@ func (m *Model) errIfSequence() error {
 	return nil
 }
 
+// sequenceFitError is Fit's error for a sequence algorithm given a
+// RowSampler's Sample (a sample is not in order) or a label.
+func sequenceFitError(name string, sa SequenceAlgorithm, o Options) error {
+	if k := sa.KeyOption(); k != "" && o.get(k) == "" {
+		return fmt.Errorf("%w: %s needs the option %s naming its key column", ErrNoKey, name, k)
+	}
+	return fmt.Errorf("%w: %s trains on ordered rows, unlabelled and unsampled (FitSequence)", ErrSequenceModel, name)
+}
+
 // FitSequence trains a sequence detector on ordered, partitioned rows
 // (see the comment at the top of this file). Errors are Fit's, plus
 // ErrNoKey (a key algorithm without its key option, or with a key that is

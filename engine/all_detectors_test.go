@@ -19,6 +19,9 @@ func TestEveryDetectorOverSQL(t *testing.T) {
 	db := ts.open("examples")
 	before := map[string]map[int64]float64{}
 	for _, alg := range detectors.Algorithms() {
+		if detectors.IsSequence(alg) {
+			continue // scored over ordered rows, not by a plain anomaly_score
+		}
 		name := "d_" + alg
 		mustExec(t, db, fmt.Sprintf("CREATE DETECTOR %s USING %s WITH (epochs = 2, seed = 3, label = 'label') AS SELECT f0, f1, f2, f3, f4, f5, label FROM thyroid", name, alg))
 		scores := scoresByID(t, db, fmt.Sprintf("SELECT id, anomaly_score('%s', f0, f1, f2, f3, f4, f5) FROM thyroid", name))

@@ -354,6 +354,8 @@ func (s *detectorService) translate(algorithm string, err error) error {
 		return errWrongArguments("CREATE DETECTOR: %v; leave it out of the SELECT", err)
 	case errors.Is(err, detectors.ErrCollapsed):
 		return errWrongArguments("CREATE DETECTOR: %v", err)
+	case errors.Is(err, detectors.ErrNoKey), errors.Is(err, detectors.ErrWindowTooLong), errors.Is(err, detectors.ErrSequenceModel):
+		return errWrongArguments("CREATE DETECTOR: %v", err)
 	}
 	return err
 }

@@ -232,4 +232,12 @@ func TestSequenceOptionErrors(t *testing.T) {
 	if err := fit("autoencoder", nil, nil); !errors.Is(err, detectors.ErrUnknownAlgorithm) {
 		t.Errorf("FitSequence of a tabular algorithm: %v", err)
 	}
+	// Fit of a sequence algorithm with a label (or a RowSampler's
+	// sample, which is not in order) is refused.
+	lab := floatBatch(t, []string{"v", "label"}, sine(40, 1), make([]float64, 40))
+	_, err := detectors.Fit(context.Background(), "lstm_forecast", map[string]string{"epochs": "1"},
+		detectors.TrainingData{Batches: []arrow.RecordBatch{lab}, Features: []int{0}, Label: 1})
+	if !errors.Is(err, detectors.ErrSequenceModel) {
+		t.Errorf("Fit with a label: %v, want ErrSequenceModel", err)
+	}
 }
