@@ -205,6 +205,9 @@ func writeReport(dir, out string) error {
 	if len(errLines) > 0 {
 		fmt.Fprintf(&b, "\n## Errors\n\n%s\n", strings.Join(errLines, "\n"))
 	}
+	if err := sequenceReport(&b, filepath.Join(dir, "sequences", "sequences.json")); err != nil { // sequences.go
+		return err
+	}
 	return os.WriteFile(out, []byte(b.String()), 0o644)
 }
 

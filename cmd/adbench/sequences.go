@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -216,6 +217,78 @@ func runSequences(dir string, dets []string, seeds []int, extra map[string]strin
 		out = append(out, rs...)
 	}
 	return out, nil
+}
+
+// sequenceReport appends the ordered-data section built from the results
+// in path (written by -sequences -json) to b; nothing if there is no file.
+func sequenceReport(b *strings.Builder, path string) error {
+	raw, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var rs []SeqResult
+	if err := json.Unmarshal(raw, &rs); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	b.WriteString(sequenceTables(rs))
+	return nil
+}
+
+// sequenceTables is the Markdown of the ordered-data results: AUC-ROC
+// per NAB series and detector (mean over seeds), the mean over series,
+// and the HDFS session-level figures.
+func sequenceTables(rs []SeqResult) string {
+	var b strings.Builder
+	var dets, sets []string
+	cell := map[[2]string][]float64{}
+	for _, r := range rs {
+		if r.Dataset == "hdfs_sessions" || r.Error != "" {
+			continue
+		}
+		k := [2]string{r.Detector, r.Dataset}
+		if !slices.Contains(dets, r.Detector) {
+			dets = append(dets, r.Detector)
+		}
+		if !slices.Contains(sets, r.Dataset) {
+			sets = append(sets, r.Dataset)
+		}
+		cell[k] = append(cell[k], r.AUCROC)
+	}
+	b.WriteString("\n## Ordered data (adbench -sequences)\n\n")
+	b.WriteString("NAB series: AUC-ROC over the window labels, each detector trained on the whole series with its labels hidden (mean over seeds).\n\n| series |")
+	for _, d := range dets {
+		fmt.Fprintf(&b, " `%s` |", d)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(dets)) + "\n")
+	means := make([]float64, len(dets))
+	for _, s := range sets {
+		fmt.Fprintf(&b, "| %s |", s)
+		for i, d := range dets {
+			m := mean(cell[[2]string{d, s}])
+			means[i] += m / float64(len(sets))
+			fmt.Fprintf(&b, " %.3f |", m)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("| **mean** |")
+	for _, m := range means {
+		fmt.Fprintf(&b, " **%.3f** |", m)
+	}
+	b.WriteString("\n\nHDFS sessions (train on split = train, judge the test sessions): session-level precision, recall, F1.\n\n| detector | seed | precision | recall | F1 | train s |\n|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		if r.Dataset != "hdfs_sessions" {
+			continue
+		}
+		if r.Error != "" {
+			fmt.Fprintf(&b, "| `%s` | %d | error: %s | | | |\n", r.Detector, r.Seed, r.Error)
+			continue
+		}
+		fmt.Fprintf(&b, "| `%s` | %d | %.4f | %.4f | %.4f | %.0f |\n", r.Detector, r.Seed, r.Precision, r.Recall, r.F1, r.TrainSeconds)
+	}
+	return b.String()
 }
 
 // writeJSON writes v as indented JSON to path.
