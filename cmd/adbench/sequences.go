@@ -445,12 +445,21 @@ func runHDFS(path string, seeds []int, extra map[string]string) ([]SeqResult, er
 		r.TrainSeconds = time.Since(start).Seconds()
 		if err == nil {
 			enc := m.Encoding()
+			// A session's verdict is a function of its key sequence:
+			// identical sessions (most of them) are judged once.
+			verdict := map[string]bool{}
 			err = prf(&r, func(s *session) (bool, error) {
+				id := strings.Join(s.keys, " ")
+				if v, ok := verdict[id]; ok {
+					return v, nil
+				}
 				x := make([]float64, len(s.keys))
 				for i, k := range s.keys {
 					x[i] = enc.Code(0, k, false)
 				}
-				return m.AnomalousSequence(x)
+				v, err := m.AnomalousSequence(x)
+				verdict[id] = v
+				return v, err
 			})
 		}
 		if err != nil {
