@@ -219,6 +219,11 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	w := enc.Width()
 	step := w + 1
 	width := (span + 1) * step
+	// The window rows are a copy of every row (span+1)·(w+1)/w times
+	// over: unlike a tabular sample, they count against MaxBytes.
+	if b := 8 * int64(n) * int64(width); b > lim.MaxBytes {
+		return nil, fmt.Errorf("%w: the %d training windows of %d values take %s, limit %s; use a smaller window or fewer rows", ErrTooLarge, n, width, gib(b), gib(lim.MaxBytes))
+	}
 	if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(n, width, o), lim); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,13 +230,20 @@ func TestSequenceOptionErrors(t *testing.T) {
 	if err := fit("lstm_forecast", map[string]string{"epochs": "1"}, []int{0, 50}); err == nil {
 		t.Error("a partition start past the rows is accepted")
 	}
+	lim := detectors.Limits{MaxParams: 1 << 30, MaxBytes: 8 * 40 * 13 * 2} // 40 windows of 13 steps of 2 values, less one byte
+	lim.MaxBytes--
+	_, err := detectors.FitSequence(context.Background(), "lstm_forecast", map[string]string{"window": "12", "hidden": "1", "epochs": "1"}, detectors.SequenceData{
+		TrainingData: detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0}, Label: -1, Limits: &lim}})
+	if !errors.Is(err, detectors.ErrTooLarge) || !strings.Contains(err.Error(), "windows") {
+		t.Errorf("windows above MaxBytes: %v, want ErrTooLarge naming the windows", err)
+	}
 	if err := fit("autoencoder", nil, nil); !errors.Is(err, detectors.ErrUnknownAlgorithm) {
 		t.Errorf("FitSequence of a tabular algorithm: %v", err)
 	}
 	// Fit of a sequence algorithm with a label (or a RowSampler's
 	// sample, which is not in order) is refused.
 	lab := floatBatch(t, []string{"v", "label"}, sine(40, 1), make([]float64, 40))
-	_, err := detectors.Fit(context.Background(), "lstm_forecast", map[string]string{"epochs": "1"},
+	_, err = detectors.Fit(context.Background(), "lstm_forecast", map[string]string{"epochs": "1"},
 		detectors.TrainingData{Batches: []arrow.RecordBatch{lab}, Features: []int{0}, Label: 1})
 	if !errors.Is(err, detectors.ErrSequenceModel) {
 		t.Errorf("Fit with a label: %v, want ErrSequenceModel", err)
