@@ -276,7 +276,7 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 			return nil, err
 		}
 		hi := min(lo+fitScoreRows, n)
-		m.scoreStandardized(x.Data[lo*width:hi*width], scores[lo:hi])
+		m.scoreWindows(x.Data[lo*width:hi*width], width, scores[lo:hi])
 	}
 	for i, s := range scores {
 		if math.IsNaN(s) || math.IsInf(s, 0) {
@@ -295,6 +295,19 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	m.TrainLoss, m.ValidationLoss = losses.losses()
 	m.TrainingLog = &epochs.log
 	return m, nil
+}
+
+// scoreWindows scores window rows of width values as the network computes
+// them (keeping NaN and infinite scores, which FitSequence reports as
+// divergence), in parallel.
+func (m *Model) scoreWindows(win []float64, width int, dst []float64) {
+	_ = m.parallel(len(dst), func(lo, hi int, sc *scratch) error {
+		for b := lo; b < hi; b += blockRows {
+			e := min(b+blockRows, hi)
+			m.scorer.ScoreRows(win[b*width:e*width], dst[b:e], sc.s)
+		}
+		return nil
+	})
 }
 
 // checkStarts validates partition starts over n rows (nil: one).

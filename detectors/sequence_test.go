@@ -2,9 +2,16 @@ package detectors
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gorgonia.org/gorgonia"
 )
 
 // TestWindowRow: the window row of row t is the rows t−span … t of its
@@ -86,5 +93,100 @@ func TestSequenceTrainingStepDoesNotAllocate(t *testing.T) {
 			t.Errorf("%s: a training step allocates %v times", name, n)
 		}
 		tr.close()
+	}
+}
+
+// TestSequenceGraphMatchesKernel: for every sequence algorithm, the
+// plain-Go scores of a trained model (ScoreSequence's path) agree to 1e-9
+// with its gorgonia graph run forward on the same window rows. Catches a
+// recurrent kernel that computes another cell than the graph trains (a
+// gate, a bias or the order of the steps), which the model's own tests,
+// trained and scored by the kernel alike, would not see.
+func TestSequenceGraphMatchesKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 300
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = math.Sin(float64(i)/4) + 0.1*r.NormFloat64()
+	}
+	for _, name := range Algorithms() {
+		if !IsSequence(name) {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			o := opts("window", "6", "hidden", "8,5", "epochs", "2", "seed", "2")
+			var arr arrow.Array
+			if name == "deeplog" {
+				o["key"] = "k"
+				b := array.NewStringBuilder(memory.DefaultAllocator)
+				for _, v := range x {
+					b.Append(fmt.Sprint(int(3 * v)))
+				}
+				arr = b.NewArray()
+				b.Release()
+			} else {
+				b := array.NewFloat64Builder(memory.DefaultAllocator)
+				b.AppendValues(x, nil)
+				arr = b.NewArray()
+				b.Release()
+			}
+			rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "k", Type: arr.DataType()}}, nil), []arrow.Array{arr}, n)
+			arr.Release()
+			defer rec.Release()
+			m, err := FitSequence(context.Background(), name, o, SequenceData{
+				TrainingData: TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0}, Label: -1}, Starts: []int{0, 100}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := make([]float64, n)
+			if err := m.fillRaw(rec, []int{0}, 0, n, raw); err != nil {
+				t.Fatal(err)
+			}
+			w := m.width()
+			z := make([]float64, n*w)
+			m.encodeRows(raw, z)
+			m.scale.transform(z)
+			span := m.alg.(SequenceAlgorithm).Span(m.opts)
+			width := (span + 1) * (w + 1)
+			win := make([]float64, n*width)
+			for i := range n {
+				windowRow(z, w, i, span, win[i*width:(i+1)*width])
+			}
+			b := newGraph(m.state, n, width, m.opts)
+			obj, err := m.alg.Graph(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copy(b.xData, win)
+			vm := gorgonia.NewTapeMachine(b.G.SubgraphRoots(obj.Scores))
+			defer vm.Close()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			graph := obj.Scores.Value().Data().([]float64)
+			kern := make([]float64, n)
+			m.scoreWindows(win, width, kern)
+			for i := range kern {
+				if d := math.Abs(graph[i]-kern[i]) / math.Max(1, math.Abs(graph[i])); d > 1e-9 {
+					t.Fatalf("window %d: graph %v, kernel %v", i, graph[i], kern[i])
+				}
+			}
+			// And ScoreSequence is that kernel, partition by partition.
+			whole, err := m.ScoreSequence(raw[100:], 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			part := make([]float64, n-100)
+			m.scoreWindows(func() []float64 {
+				v := make([]float64, (n-100)*width)
+				for i := range n - 100 {
+					windowRow(z[100*w:], w, i, span, v[i*width:(i+1)*width])
+				}
+				return v
+			}(), width, part)
+			if i, ok := sameBits(whole, part); !ok {
+				t.Fatalf("row %d: ScoreSequence %v, kernel on its window %v", i, whole[i], part[i])
+			}
+		})
 	}
 }

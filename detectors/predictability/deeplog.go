@@ -109,7 +109,7 @@ func (a DeepLog) Graph(b *detectors.Graph) (detectors.Objective, error) {
 	if m.Err != nil {
 		return detectors.Objective{}, m.Err
 	}
-	return detectors.Objective{RowLoss: loss}, nil
+	return detectors.Objective{RowLoss: loss, Scores: loss}, nil
 }
 
 func (a DeepLog) Scorer(st *detectors.State, d int, o detectors.Options) (detectors.Scorer, error) {

@@ -249,3 +249,26 @@ func TestSequenceOptionErrors(t *testing.T) {
 		t.Errorf("Fit with a label: %v, want ErrSequenceModel", err)
 	}
 }
+
+// TestSequenceThreshold: the threshold is the (1 − contamination)
+// quantile of the training rows' scores, as ScoreSequence gives them: a
+// tenth of the training rows (two partitions, over a thousand rows) are
+// anomalies. Catches training scores computed on other windows than
+// scoring's (the windows of a block misaligned, say).
+func TestSequenceThreshold(t *testing.T) {
+	a, b := sine(700, 1), sine(500, 2)
+	for _, alg := range forecasters {
+		m := fitSeq(t, alg, smallOpts(), []int{0, 700}, []string{"v"}, append(slices.Clone(a), b...))
+		sa, _ := m.ScoreSequence(a, 0, nil)
+		sb, _ := m.ScoreSequence(b, 0, nil)
+		n := 0
+		for _, s := range append(sa, sb...) {
+			if m.IsAnomaly(s) {
+				n++
+			}
+		}
+		if n < 110 || n > 120 {
+			t.Errorf("%s: %d of 1200 training rows above the threshold, want about 120", alg, n)
+		}
+	}
+}
