@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/anomalydb/anomalydb/detectors"
@@ -141,5 +143,47 @@ func TestDeepLogKeyErrors(t *testing.T) {
 	}
 	if err := fit(map[string]string{"epochs": "1", "key": " "}); !errors.Is(err, detectors.ErrBadOption) {
 		t.Errorf("blank key: %v, want ErrBadOption", err)
+	}
+}
+
+// TestDeepLogTopG: a step is anomalous exactly when top_g or more keys
+// are more probable than its own. At one position of a session every
+// key is tried; a key's probability rank there is its score's rank (the
+// score is −log p(key), the window being the same), and the verdict of
+// each key under top_g 1, 2 and 3 must follow it. Catches the rule off
+// by one (top g+1, or g−1) or inverted.
+func TestDeepLogTopG(t *testing.T) {
+	prefix := []string{"a", "b", "c", "d", "e", "f", "a", "b", "c"}
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	for _, g := range []string{"1", "2", "3"} {
+		o := deeplogOpts()
+		o["top_g"], o["epochs"] = g, "4"
+		m := fitDeepLog(t, o)
+		scores := make([]float64, len(keys))
+		verdicts := make([]bool, len(keys))
+		for i, k := range keys {
+			x := codes(m, append(slices.Clone(prefix), k)...)
+			s, err := m.ScoreSequence(x, len(prefix), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := m.SequenceVerdicts(x, len(prefix), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scores[i], verdicts[i] = s[0], v[0]
+		}
+		gi, _ := strconv.Atoi(g)
+		for i := range keys {
+			above := 0
+			for j := range keys {
+				if scores[j] < scores[i] {
+					above++
+				}
+			}
+			if verdicts[i] != (above >= gi) {
+				t.Errorf("top_g %s: key %s has %d keys more probable, anomalous %v (scores %v)", g, keys[i], above, verdicts[i], scores)
+			}
+		}
 	}
 }
