@@ -70,6 +70,16 @@ type StepJudge interface {
 	JudgeRows(x []float64, dst []bool, scratch []float64)
 }
 
+// SessionEnder is implemented by a sequence algorithm that also predicts
+// the end of a partition (deeplog: a session that stops where the model
+// expects more keys is anomalous). FitSequence then adds, for each
+// partition, one training window after its last row: its last step is a
+// pad step (features 0, pad flag 1), the end. Its Scorer must be a
+// StepJudge; AnomalousSequence judges the end window too.
+type SessionEnder interface {
+	PredictsEnd() bool
+}
+
 // SequenceSpec describes a sequence model for the engine.
 type SequenceSpec struct {
 	// Span is how many rows before a row its score reads (Window +
@@ -219,10 +229,16 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	w := enc.Width()
 	step := w + 1
 	width := (span + 1) * step
+	// One window per row, then (SessionEnder) one end window per
+	// partition.
+	ends := 0
+	if e, ok := a.(SessionEnder); ok && e.PredictsEnd() {
+		ends = len(starts)
+	}
 	// The window rows are a copy of every row (span+1)·(w+1)/w times
 	// over: unlike a tabular sample, they count against MaxBytes.
-	if b := 8 * int64(n) * int64(width); b > lim.MaxBytes {
-		return nil, fmt.Errorf("%w: the %d training windows of %d values take %s, limit %s; use a smaller window or fewer rows", ErrTooLarge, n, width, gib(b), gib(lim.MaxBytes))
+	if b := 8 * int64(n+ends) * int64(width); b > lim.MaxBytes {
+		return nil, fmt.Errorf("%w: the %d training windows of %d values take %s, limit %s; use a smaller window or fewer rows", ErrTooLarge, n+ends, width, gib(b), gib(lim.MaxBytes))
 	}
 	if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(n, width, o), lim); err != nil {
 		return nil, err
@@ -233,7 +249,7 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	}
 	raw = nil
 	sc.transform(z)
-	x := arrowio.Matrix{Rows: n, Cols: width, Data: make([]float64, n*width)}
+	x := arrowio.Matrix{Rows: n + ends, Cols: width, Data: make([]float64, (n+ends)*width)}
 	for p := range starts {
 		lo, hi := starts[p], n
 		if p+1 < len(starts) {
@@ -241,6 +257,9 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 		}
 		for t := lo; t < hi; t++ {
 			windowRow(z[lo*w:hi*w], w, t-lo, span, x.Data[t*width:(t+1)*width])
+		}
+		if ends > 0 {
+			windowRow(z[lo*w:hi*w], w, hi-lo, span, x.Data[(n+p)*width:(n+p+1)*width])
 		}
 	}
 	z = nil
@@ -344,13 +363,15 @@ func hasFullWindow(starts []int, n, span int) bool {
 // windowRow writes the window row of row t of a partition whose
 // standardized encoded rows (w values each) are z into dst
 // ((span+1)·(w+1) values): pad steps for the rows before the
-// partition's start, then rows t−span … t with pad flag 0.
+// partition's start, then rows t−span … t with pad flag 0. Row t may be
+// one past the partition's last row (the end window of a SessionEnder):
+// its step is then a pad step too.
 func windowRow(z []float64, w, t, span int, dst []float64) {
 	step := w + 1
 	for s := 0; s <= span; s++ {
 		r := t - span + s
 		o := dst[s*step : (s+1)*step]
-		if r < 0 {
+		if r < 0 || r*w >= len(z) {
 			clear(o[:w])
 			o[w] = 1
 			continue
@@ -477,7 +498,9 @@ func (m *Model) SequenceVerdicts(x []float64, before int, dst []bool) ([]bool, e
 
 // AnomalousSequence reports whether a whole partition (session), given as
 // for ScoreSequence with no context rows, is anomalous: whether any of
-// its rows is (SequenceVerdicts), as DeepLog judges a session.
+// its rows is (SequenceVerdicts), as DeepLog judges a session, or, for a
+// SessionEnder, its end (the session stops where the model does not
+// expect an end: the end is not among deeplog's top g predictions).
 func (m *Model) AnomalousSequence(x []float64) (bool, error) {
 	v, err := m.SequenceVerdicts(x, 0, nil)
 	if err != nil {
@@ -488,7 +511,27 @@ func (m *Model) AnomalousSequence(x []float64) (bool, error) {
 			return true, nil
 		}
 	}
-	return false, nil
+	e, ok := m.alg.(SessionEnder)
+	judge, isJudge := m.scorer.(StepJudge)
+	if !ok || !e.PredictsEnd() || !isJudge {
+		return false, nil
+	}
+	// The end window: the last span rows, then a pad step.
+	d, w := len(m.Features), m.width()
+	span := m.alg.(SequenceAlgorithm).Span(m.opts)
+	n := len(x) / d
+	first := max(0, n-span)
+	z := make([]float64, (n-first)*w)
+	for i := first; i < n; i++ {
+		zi := z[(i-first)*w : (i-first+1)*w]
+		m.encode(x[i*d:(i+1)*d], zi)
+		m.scale.transformRow(zi)
+	}
+	win := make([]float64, (span+1)*(w+1))
+	windowRow(z, w, n-first, span, win)
+	end := []bool{false}
+	judge.JudgeRows(win, end, make([]float64, m.scorer.ScratchLen()))
+	return end[0], nil
 }
 
 // ScoreSequenceBatch scores every row of rec, whose rows are whole

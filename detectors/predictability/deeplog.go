@@ -32,6 +32,12 @@ import (
 //     its training frequency p is (1−p)/σ > 0 when hot, −p/σ ≤ 0 when cold).
 //   - A key never seen in training (the "unseen" position) is always
 //     anomalous, as in the paper, whose output layer has no such key.
+//   - The end of a session is predicted as one more output (an
+//     end-of-session symbol; not in the paper, whose reference
+//     implementation pads sessions shorter than a window with a key that
+//     is never predicted, which flags them): a session is also anomalous
+//     if its end is not among the top g predictions after its last key
+//     (Model.AnomalousSequence).
 type DeepLog struct{}
 
 func init() { detectors.Register("deeplog", DeepLog{}) }
@@ -64,9 +70,18 @@ func (DeepLog) rnn(w int, o detectors.Options) nn.Recurrent {
 	return nn.Recurrent{Prefix: "lstm.", Kind: nn.LSTM, In: w + 1, Sizes: o.Ints("hidden")}
 }
 
+// head maps the last state to w+1 logits: one per one-hot position of
+// the key, then the end of the session.
 func (a DeepLog) head(w int, o detectors.Options) nn.MLP {
-	return nn.MLP{Prefix: "out.", Sizes: []int{a.rnn(w, o).Out(), w}, Bias: true}
+	return nn.MLP{Prefix: "out.", Sizes: []int{a.rnn(w, o).Out(), w + 1}, Bias: true}
 }
+
+// PredictsEnd implements detectors.SessionEnder: the end of a session is
+// predicted like a key (the end-of-sequence symbol of sequence models;
+// the reference implementation's padding key has the same effect on
+// sessions shorter than a window), so a session that stops where the
+// model expects more keys is anomalous.
+func (DeepLog) PredictsEnd() bool { return true }
 
 func (a DeepLog) Footprint(s detectors.Shape, o detectors.Options) detectors.Footprint {
 	w := max(1, s.Dims/(a.Span(o)+1)-1)
@@ -102,7 +117,8 @@ func (a DeepLog) Graph(b *detectors.Graph) (detectors.Objective, error) {
 		return detectors.Objective{}, err
 	}
 	m := &nn.Must{}
-	target := m.N(gorgonia.Slice(b.X, nil, gorgonia.S(span*step, span*step+w)))
+	// The row's one-hot and its pad flag, which is 1 for the end window.
+	target := m.N(gorgonia.Slice(b.X, nil, gorgonia.S(span*step, span*step+w+1)))
 	y := m.N(gorgonia.Gt(target, gorgonia.NewConstant(0.0), true))
 	picked := m.N(gorgonia.Sum(m.N(gorgonia.HadamardProd(y, logits)), 1))
 	loss := m.N(gorgonia.Sub(m.N(detectors.RowLogSumExp(logits)), picked))
@@ -140,9 +156,12 @@ func (s *deeplogScorer) logits(x, scratch []float64) ([]float64, int) {
 	rs := scratch[:s.rnn.ScratchLen(s.window)]
 	h := s.rnn.Forward(x, s.window, step, rs)
 	l := s.head.Forward(h, scratch[len(rs):])
-	t := x[s.span*step : s.span*step+s.w]
+	t := x[s.span*step : s.span*step+s.w+1]
+	if t[s.w] > 0 { // the end window: the end's logit
+		return l, s.w
+	}
 	key := 0
-	for j, v := range t {
+	for j, v := range t[:s.w] {
 		if v > t[key] {
 			key = j
 		}

@@ -13,18 +13,18 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// cycleSessions returns sessions of the key cycle a b c d e f (each
-// starting at a, of 12 to 20 keys), concatenated, and their starts.
+// session is the one session of the tests: twice the key cycle a … f,
+// then z.
+var session = []string{"a", "b", "c", "d", "e", "f", "a", "b", "c", "d", "e", "f", "z"}
+
+// cycleSessions returns n copies of session, concatenated, and their
+// starts.
 func cycleSessions(n int) ([]string, []int) {
-	cycle := []string{"a", "b", "c", "d", "e", "f"}
 	var keys []string
 	var starts []int
 	for s := 0; s < n; s++ {
 		starts = append(starts, len(keys))
-		off, l := 0, 12+(s*7)%9
-		for i := 0; i < l; i++ {
-			keys = append(keys, cycle[(off+i)%6])
-		}
+		keys = append(keys, session...)
 	}
 	return keys, starts
 }
@@ -42,7 +42,7 @@ func fitDeepLog(t *testing.T, o map[string]string) *detectors.Model {
 }
 
 func deeplogOpts() map[string]string {
-	return map[string]string{"key": "k", "window": "4", "hidden": "16", "epochs": "15", "top_g": "1", "seed": "1", "lr": "0.01"}
+	return map[string]string{"key": "k", "window": "7", "hidden": "16", "epochs": "15", "top_g": "1", "seed": "1", "lr": "0.01"}
 }
 
 func codes(m *detectors.Model, keys ...string) []float64 {
@@ -61,16 +61,16 @@ func codes(m *detectors.Model, keys ...string) []float64 {
 // "any step".
 func TestDeepLogFlagsOutOfOrderKey(t *testing.T) {
 	m := fitDeepLog(t, deeplogOpts())
-	if spec, ok := m.Sequence(); !ok || spec.Key != "k" || spec.Span != 4 {
+	if spec, ok := m.Sequence(); !ok || spec.Key != "k" || spec.Span != 7 {
 		t.Fatalf("Sequence() = %+v, %v", spec, ok)
 	}
-	normal := codes(m, "a", "b", "c", "d", "e", "f", "a", "b", "c", "d", "e", "f", "a")
+	normal := codes(m, session...)
 	if bad, err := m.AnomalousSequence(normal); err != nil || bad {
 		t.Fatalf("normal session: anomalous %v, %v", bad, err)
 	}
 	const at = 9
 	for _, wrong := range []string{"b", "zz"} { // out of order, never seen
-		x := codes(m, "a", "b", "c", "d", "e", "f", "a", "b", "c", wrong, "e", "f", "a")
+		x := codes(m, "a", "b", "c", "d", "e", "f", "a", "b", "c", wrong, "e", "f", "z")
 		v, err := m.SequenceVerdicts(x, 0, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -111,9 +111,10 @@ func TestDeepLogChunkedEqualsWhole(t *testing.T) {
 	x := codes(m, keys...)
 	whole, _ := m.ScoreSequence(x, 0, nil)
 	var got []float64
+	spec, _ := m.Sequence()
 	for lo := 0; lo < len(x); lo += 5 {
 		hi := min(lo+5, len(x))
-		c := min(4, lo)
+		c := min(spec.Span, lo)
 		s, err := m.ScoreSequence(x[lo-c:hi], c, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +155,7 @@ func TestDeepLogKeyErrors(t *testing.T) {
 // by one (top g+1, or g−1) or inverted.
 func TestDeepLogTopG(t *testing.T) {
 	prefix := []string{"a", "b", "c", "d", "e", "f", "a", "b", "c"}
-	keys := []string{"a", "b", "c", "d", "e", "f"}
+	keys := []string{"a", "b", "c", "d", "e", "f", "z"}
 	for _, g := range []string{"1", "2", "3"} {
 		o := deeplogOpts()
 		o["top_g"], o["epochs"] = g, "4"
@@ -185,5 +186,27 @@ func TestDeepLogTopG(t *testing.T) {
 				t.Errorf("top_g %s: key %s has %d keys more probable, anomalous %v (scores %v)", g, keys[i], above, verdicts[i], scores)
 			}
 		}
+	}
+}
+
+// TestDeepLogSessionEnd: a session that stops early (every key in its
+// place, the end where the model expects a key) is anomalous, though no
+// row is; the whole session is not. Catches the end window not trained
+// or not judged.
+func TestDeepLogSessionEnd(t *testing.T) {
+	m := fitDeepLog(t, deeplogOpts())
+	short := codes(m, session[:8]...)
+	v, err := m.SequenceVerdicts(short, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(v, true) {
+		t.Fatalf("a prefix of the session has anomalous rows: %v", v)
+	}
+	if bad, err := m.AnomalousSequence(short); err != nil || !bad {
+		t.Errorf("a session cut after 8 keys: anomalous %v (%v), want true", bad, err)
+	}
+	if bad, err := m.AnomalousSequence(codes(m, session...)); err != nil || bad {
+		t.Errorf("the whole session: anomalous %v (%v), want false", bad, err)
 	}
 }
