@@ -615,34 +615,39 @@ func (m *Model) sequence(x []float64, before int, dst []float64, verdicts []bool
 		ext[i-first] = m.scale.transformRow(zi)
 	}
 	judge, _ := m.scorer.(StepJudge)
+	// Rows are scored in parallel for long partitions (m.parallel); the
+	// split only decides which goroutine scores a row, never how.
 	const block = 64
-	win := make([]float64, block*width)
-	s := make([]float64, m.scorer.ScratchLen())
-	for lo := before; lo < n; lo += block {
-		hi := min(lo+block, n)
-		for t := lo; t < hi; t++ {
-			windowRow(z, w, t-first, span, win[(t-lo)*width:(t-lo+1)*width])
-		}
-		out := dst[lo-before : hi-before]
-		m.scorer.ScoreRows(win[:(hi-lo)*width], out, s)
-		for t := lo; t < hi; t++ {
-			if v := out[t-lo]; ext[t-first] || math.IsNaN(v) || math.IsInf(v, 0) {
-				out[t-lo] = MaxScore
+	_ = m.parallel(n-before, func(plo, phi int, sc *scratch) error {
+		win := make([]float64, block*width)
+		s := sc.s
+		for lo := before + plo; lo < before+phi; lo += block {
+			hi := min(lo+block, before+phi)
+			for t := lo; t < hi; t++ {
+				windowRow(z, w, t-first, span, win[(t-lo)*width:(t-lo+1)*width])
 			}
-		}
-		if verdicts != nil {
-			vs := verdicts[lo-before : hi-before]
-			if judge != nil {
-				judge.JudgeRows(win[:(hi-lo)*width], vs, s)
-				for t := lo; t < hi; t++ {
-					vs[t-lo] = vs[t-lo] || out[t-lo] == MaxScore
-				}
-			} else {
-				for i, v := range out {
-					vs[i] = m.IsAnomaly(v)
+			out := dst[lo-before : hi-before]
+			m.scorer.ScoreRows(win[:(hi-lo)*width], out, s)
+			for t := lo; t < hi; t++ {
+				if v := out[t-lo]; ext[t-first] || math.IsNaN(v) || math.IsInf(v, 0) {
+					out[t-lo] = MaxScore
 				}
 			}
+			if verdicts != nil {
+				vs := verdicts[lo-before : hi-before]
+				if judge != nil {
+					judge.JudgeRows(win[:(hi-lo)*width], vs, s)
+					for t := lo; t < hi; t++ {
+						vs[t-lo] = vs[t-lo] || out[t-lo] == MaxScore
+					}
+				} else {
+					for i, v := range out {
+						vs[i] = m.IsAnomaly(v)
+					}
+				}
+			}
 		}
-	}
+		return nil
+	})
 	return dst, verdicts, nil
 }

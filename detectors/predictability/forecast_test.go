@@ -124,6 +124,17 @@ func TestForecastChunkedEqualsWhole(t *testing.T) {
 					t.Fatalf("chunks of %d: row %d scores %v, whole %v", chunk, i, got[i], whole[i])
 				}
 			}
+			// A long partition is scored by several goroutines: the same
+			// scores as in chunks each scored by one.
+			long := sine(6000, 7)
+			all, _ := m.ScoreSequence(long, 0, nil)
+			for lo := 0; lo < len(long); lo += 1000 {
+				ctx := min(spec.Span, lo)
+				s, _ := m.ScoreSequence(long[lo-ctx:lo+1000], ctx, nil)
+				if i, ok := testtable.SameBits(all[lo:lo+1000], s); !ok {
+					t.Fatalf("long partition: row %d scores %v, in its chunk %v", lo+i, all[lo+i], s[i])
+				}
+			}
 		})
 	}
 }
