@@ -61,9 +61,10 @@ clean:
 # devnet_1pct.json: devnet with 1 % of the anomalies labelled), the same
 # on the six categorical tables with the isolation-forest baseline
 # (docs/accuracy/categorical/), mil_ranking on bags of 16 rows next to an
-# autoencoder of its widths (docs/accuracy/bags/), and
-# docs/accuracy.md. Takes about two hours on 2 cores; not part of make
-# test.
+# autoencoder of its widths (docs/accuracy/bags/), the sequence detectors
+# on ../shared/datasets/sequences (NAB, HDFS; seed 0;
+# docs/accuracy/sequences/sequences.json), and docs/accuracy.md. Takes a
+# few hours on 2 cores; not part of make test.
 DATASETS ?= ../shared/datasets
 accuracy:
 	@for d in $$($(GO) run ./cmd/adbench -list); do \
@@ -77,6 +78,7 @@ accuracy:
 	done
 	$(GO) run ./cmd/adbench -data $(DATASETS) -bags 16 -detectors mil_ranking -json docs/accuracy/bags/mil_ranking.json
 	$(GO) run ./cmd/adbench -data $(DATASETS) -bags 16 -detectors autoencoder -opts 'hidden=64,32' -json docs/accuracy/bags/autoencoder.json
+	$(GO) run ./cmd/adbench -sequences -data $(DATASETS)/sequences -seeds 0 -json docs/accuracy/sequences/sequences.json
 	$(GO) run ./cmd/adbench -report docs/accuracy.md
 
 # Clients of the compatibility suite (engine/clients_test.go, clients/):

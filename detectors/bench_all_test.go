@@ -16,6 +16,9 @@ func BenchmarkAlgorithmsShuttle(b *testing.B) {
 	bs := tb.LabelledBatches(memory.NewGoAllocator(), shuttleBatchRows, tb.Labels)
 	defer releaseAll(bs)
 	for _, name := range Algorithms() {
+		if IsSequence(name) {
+			continue // BenchmarkSequence (detectors/predictability)
+		}
 		data := TrainingData{Batches: bs, Features: tb.Features(), Label: tb.Cols}
 		var m *Model
 		b.Run("train/"+name, func(b *testing.B) {

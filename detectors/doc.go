@@ -9,12 +9,14 @@
 //	                                 of its family package; detectors/all imports every family):
 //	                                extraction/   §4     ae_knn
 //	                                autoencoders/ §5.1.1 autoencoder, vae, robust_autoencoder, randnet
+//	                                predictability/ §5.1.3 lstm_forecast, gru_forecast, deeplog (sequence detectors)
 //	                                distance/     §5.2.1 repen, rdp
 //	                                oneclass/     §5.2.2 deep_svdd, deep_sad, ocnn, ae_1svm
 //	                                clustering/   §5.2.3 dagmm
 //	                                softmax/      §6.3   ape (categorical events)
 //	                           →  nn/ (network pieces the families share; imports this core):
-//	                                mlp.go, batch_norm.go, autoencoder.go (AENet), chain.go
+//	                                mlp.go, batch_norm.go, autoencoder.go (AENet), chain.go,
+//	                                recurrent.go (LSTM and GRU stacks unrolled over a window)
 //	                           →  shared parts, written once:
 //	                                options.go    option parsing and defaults
 //	                                limits.go     option bounds and model size (Limits)
@@ -23,6 +25,9 @@
 //	                                              on every row read (encoding_fit.go) and frozen in the model
 //	                                preprocess.go z-score standardisation, NULL → mean, extreme values
 //	                                row_sampler.go training rows streamed: statistics of all, a seeded sample of max_train_rows
+//	                                sequence.go   ordered rows: a SequenceAlgorithm scores a row from its window (the rows
+//	                                              before it in its partition); FitSequence trains the template on windows,
+//	                                              ScoreSequence scores partitions (whole or in chunks, bit-identically)
 //	                                train.go      the training template (gorgonia graphs run by program.go, Adam in adam.go)
 //	                                adversary.go  adversarial training in the same template: an Adversary's players,
 //	                                              each its objective, tensors and Adam, step in turn on every mini-batch
@@ -132,7 +137,10 @@
 // weights averaged over the last epochs (Player.Average, Averaging). A Scorer may implement Explainer when its score decomposes
 // over features (reconstruction errors, autoencoders/explain_recon.go); any other is
 // explained by integrated gradients of its score (explain_gradients.go). A Driver (driver.go) replaces the single training run
-// by several (ensemble members, alternating optimisation). The conformance test then checks it
+// by several (ensemble members, alternating optimisation). A SequenceAlgorithm
+// (sequence.go) is trained on window rows and scored only over ordered rows
+// (its Scorer may be a StepJudge with a verdict of its own); the row-at-a-time
+// generic tests skip it, and detectors/predictability tests its contract. The conformance test then checks it
 // automatically: reproducibility, persistence, batch independence, graph
 // versus plain-Go agreement and an AUC floor.
 package detectors

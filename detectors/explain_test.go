@@ -192,6 +192,9 @@ func TestExplain(t *testing.T) {
 	documented := readmeExplainMethods(t)
 	for _, alg := range Algorithms() {
 		t.Run(alg, func(t *testing.T) {
+			if IsSequence(alg) {
+				t.Skip("a sequence detector: detectors/predictability tests it")
+			}
 			m := fitSynthetic(t, alg, tb, explainOptsFor(alg))
 			rows := ordinaryRows(m, tb, 5)
 			if len(rows) < 5 {
@@ -456,6 +459,9 @@ func BenchmarkExplain(b *testing.B) {
 	for _, d := range []int{5, 20} {
 		tb := explainData(2000, d, 1)
 		for _, alg := range Algorithms() {
+			if IsSequence(alg) {
+				continue
+			}
 			var labels []float64
 			label := -1
 			if use, _ := UsesLabels(alg); use != LabelsNone {

@@ -171,8 +171,11 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := a.(SequenceAlgorithm); ok && data.Sample == nil && data.Label < 0 { // sequence.go: the rows are one partition
-		return FitSequence(ctx, algorithm, opts, SequenceData{TrainingData: data})
+	if sa, ok := a.(SequenceAlgorithm); ok { // sequence.go
+		if data.Sample == nil && data.Label < 0 { // the rows in order, one partition
+			return FitSequence(ctx, algorithm, opts, SequenceData{TrainingData: data})
+		}
+		return nil, sequenceFitError(name, sa, o)
 	}
 	if len(data.Features) == 0 {
 		return nil, fmt.Errorf("%w: no feature columns", ErrFeatureCount)

@@ -204,6 +204,9 @@ func TestThresholdChangeBadValues(t *testing.T) {
 func TestScoreDistributionPersists(t *testing.T) {
 	tb := synthetic(64, 3, 1)
 	for _, alg := range Algorithms() {
+		if IsSequence(alg) {
+			continue // no ScoreRow; detectors/predictability tests persistence
+		}
 		m := tinyModel(t, alg)
 		if !m.HasScoreDistribution() {
 			t.Fatalf("%s: Fit kept no distribution", alg)

@@ -129,6 +129,14 @@ func scoreHash(t *testing.T, alg string, names []string, x, labels []float64) st
 		delete(o, "hidden")
 		o["bins"] = "8"
 	}
+	if detectors.IsSequence(alg) {
+		// The rows in file order as one partition, window 8; deeplog's
+		// key is the first column (as categories).
+		o["window"] = "8"
+		if alg == "deeplog" {
+			o["key"], features = names[0], features[:1]
+		}
+	}
 	m, err := detectors.Fit(context.Background(), alg, o,
 		detectors.TrainingData{Batches: []arrow.RecordBatch{rec}, Features: features, Label: label})
 	if err != nil {
@@ -146,6 +154,16 @@ func scoreHash(t *testing.T, alg string, names []string, x, labels []float64) st
 	}
 	h := sha256.New()
 	h.Write(file)
+	if detectors.IsSequence(alg) {
+		scores, err := m.ScoreSequenceBatch(rec, features, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: ScoreSequenceBatch: %v", alg, err)
+		}
+		for _, s := range scores {
+			h.Write(binary.LittleEndian.AppendUint64(nil, math.Float64bits(s)))
+		}
+		return hex.EncodeToString(h.Sum(nil))
+	}
 	for i := 0; i < n; i++ {
 		s, err := m.ScoreRow(x[i*d : (i+1)*d])
 		if err != nil {

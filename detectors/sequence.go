@@ -70,6 +70,16 @@ type StepJudge interface {
 	JudgeRows(x []float64, dst []bool, scratch []float64)
 }
 
+// SessionEnder is implemented by a sequence algorithm that also predicts
+// the end of a partition (deeplog: a session that stops where the model
+// expects more keys is anomalous). FitSequence then adds, for each
+// partition, one training window after its last row: its last step is a
+// pad step (features 0, pad flag 1), the end. Its Scorer must be a
+// StepJudge; AnomalousSequence judges the end window too.
+type SessionEnder interface {
+	PredictsEnd() bool
+}
+
 // SequenceSpec describes a sequence model for the engine.
 type SequenceSpec struct {
 	// Span is how many rows before a row its score reads (Window +
@@ -126,6 +136,15 @@ func (m *Model) errIfSequence() error {
 		return fmt.Errorf("%w: %s scores a row from the rows before it", ErrSequenceModel, m.Algorithm)
 	}
 	return nil
+}
+
+// sequenceFitError is Fit's error for a sequence algorithm given a
+// RowSampler's Sample (a sample is not in order) or a label.
+func sequenceFitError(name string, sa SequenceAlgorithm, o Options) error {
+	if k := sa.KeyOption(); k != "" && o.get(k) == "" {
+		return fmt.Errorf("%w: %s needs the option %s naming its key column", ErrNoKey, name, k)
+	}
+	return fmt.Errorf("%w: %s trains on ordered rows, unlabelled and unsampled (FitSequence)", ErrSequenceModel, name)
 }
 
 // FitSequence trains a sequence detector on ordered, partitioned rows
@@ -210,6 +229,17 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	w := enc.Width()
 	step := w + 1
 	width := (span + 1) * step
+	// One window per row, then (SessionEnder) one end window per
+	// partition.
+	ends := 0
+	if e, ok := a.(SessionEnder); ok && e.PredictsEnd() {
+		ends = len(starts)
+	}
+	// The window rows are a copy of every row (span+1)·(w+1)/w times
+	// over: unlike a tabular sample, they count against MaxBytes.
+	if b := 8 * int64(n+ends) * int64(width); b > lim.MaxBytes {
+		return nil, fmt.Errorf("%w: the %d training windows of %d values take %s, limit %s; use a smaller window or fewer rows", ErrTooLarge, n+ends, width, gib(b), gib(lim.MaxBytes))
+	}
 	if err := checkFootprint(name, a, o, givenNames(opts), shapeFor(n, width, o), lim); err != nil {
 		return nil, err
 	}
@@ -219,7 +249,7 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	}
 	raw = nil
 	sc.transform(z)
-	x := arrowio.Matrix{Rows: n, Cols: width, Data: make([]float64, n*width)}
+	x := arrowio.Matrix{Rows: n + ends, Cols: width, Data: make([]float64, (n+ends)*width)}
 	for p := range starts {
 		lo, hi := starts[p], n
 		if p+1 < len(starts) {
@@ -227,6 +257,9 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 		}
 		for t := lo; t < hi; t++ {
 			windowRow(z[lo*w:hi*w], w, t-lo, span, x.Data[t*width:(t+1)*width])
+		}
+		if ends > 0 {
+			windowRow(z[lo*w:hi*w], w, hi-lo, span, x.Data[(n+p)*width:(n+p+1)*width])
 		}
 	}
 	z = nil
@@ -262,7 +295,7 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 			return nil, err
 		}
 		hi := min(lo+fitScoreRows, n)
-		m.scoreStandardized(x.Data[lo*width:hi*width], scores[lo:hi])
+		m.scoreWindows(x.Data[lo*width:hi*width], width, scores[lo:hi])
 	}
 	for i, s := range scores {
 		if math.IsNaN(s) || math.IsInf(s, 0) {
@@ -281,6 +314,19 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	m.TrainLoss, m.ValidationLoss = losses.losses()
 	m.TrainingLog = &epochs.log
 	return m, nil
+}
+
+// scoreWindows scores window rows of width values as the network computes
+// them (keeping NaN and infinite scores, which FitSequence reports as
+// divergence), in parallel.
+func (m *Model) scoreWindows(win []float64, width int, dst []float64) {
+	_ = m.parallel(len(dst), func(lo, hi int, sc *scratch) error {
+		for b := lo; b < hi; b += blockRows {
+			e := min(b+blockRows, hi)
+			m.scorer.ScoreRows(win[b*width:e*width], dst[b:e], sc.s)
+		}
+		return nil
+	})
 }
 
 // checkStarts validates partition starts over n rows (nil: one).
@@ -317,13 +363,15 @@ func hasFullWindow(starts []int, n, span int) bool {
 // windowRow writes the window row of row t of a partition whose
 // standardized encoded rows (w values each) are z into dst
 // ((span+1)·(w+1) values): pad steps for the rows before the
-// partition's start, then rows t−span … t with pad flag 0.
+// partition's start, then rows t−span … t with pad flag 0. Row t may be
+// one past the partition's last row (the end window of a SessionEnder):
+// its step is then a pad step too.
 func windowRow(z []float64, w, t, span int, dst []float64) {
 	step := w + 1
 	for s := 0; s <= span; s++ {
 		r := t - span + s
 		o := dst[s*step : (s+1)*step]
-		if r < 0 {
+		if r < 0 || r*w >= len(z) {
 			clear(o[:w])
 			o[w] = 1
 			continue
@@ -450,7 +498,9 @@ func (m *Model) SequenceVerdicts(x []float64, before int, dst []bool) ([]bool, e
 
 // AnomalousSequence reports whether a whole partition (session), given as
 // for ScoreSequence with no context rows, is anomalous: whether any of
-// its rows is (SequenceVerdicts), as DeepLog judges a session.
+// its rows is (SequenceVerdicts), as DeepLog judges a session, or, for a
+// SessionEnder, its end (the session stops where the model does not
+// expect an end: the end is not among deeplog's top g predictions).
 func (m *Model) AnomalousSequence(x []float64) (bool, error) {
 	v, err := m.SequenceVerdicts(x, 0, nil)
 	if err != nil {
@@ -461,7 +511,27 @@ func (m *Model) AnomalousSequence(x []float64) (bool, error) {
 			return true, nil
 		}
 	}
-	return false, nil
+	e, ok := m.alg.(SessionEnder)
+	judge, isJudge := m.scorer.(StepJudge)
+	if !ok || !e.PredictsEnd() || !isJudge {
+		return false, nil
+	}
+	// The end window: the last span rows, then a pad step.
+	d, w := len(m.Features), m.width()
+	span := m.alg.(SequenceAlgorithm).Span(m.opts)
+	n := len(x) / d
+	first := max(0, n-span)
+	z := make([]float64, (n-first)*w)
+	for i := first; i < n; i++ {
+		zi := z[(i-first)*w : (i-first+1)*w]
+		m.encode(x[i*d:(i+1)*d], zi)
+		m.scale.transformRow(zi)
+	}
+	win := make([]float64, (span+1)*(w+1))
+	windowRow(z, w, n-first, span, win)
+	end := []bool{false}
+	judge.JudgeRows(win, end, make([]float64, m.scorer.ScratchLen()))
+	return end[0], nil
 }
 
 // ScoreSequenceBatch scores every row of rec, whose rows are whole
@@ -545,34 +615,39 @@ func (m *Model) sequence(x []float64, before int, dst []float64, verdicts []bool
 		ext[i-first] = m.scale.transformRow(zi)
 	}
 	judge, _ := m.scorer.(StepJudge)
+	// Rows are scored in parallel for long partitions (m.parallel); the
+	// split only decides which goroutine scores a row, never how.
 	const block = 64
-	win := make([]float64, block*width)
-	s := make([]float64, m.scorer.ScratchLen())
-	for lo := before; lo < n; lo += block {
-		hi := min(lo+block, n)
-		for t := lo; t < hi; t++ {
-			windowRow(z, w, t-first, span, win[(t-lo)*width:(t-lo+1)*width])
-		}
-		out := dst[lo-before : hi-before]
-		m.scorer.ScoreRows(win[:(hi-lo)*width], out, s)
-		for t := lo; t < hi; t++ {
-			if v := out[t-lo]; ext[t-first] || math.IsNaN(v) || math.IsInf(v, 0) {
-				out[t-lo] = MaxScore
+	_ = m.parallel(n-before, func(plo, phi int, sc *scratch) error {
+		win := make([]float64, block*width)
+		s := sc.s
+		for lo := before + plo; lo < before+phi; lo += block {
+			hi := min(lo+block, before+phi)
+			for t := lo; t < hi; t++ {
+				windowRow(z, w, t-first, span, win[(t-lo)*width:(t-lo+1)*width])
 			}
-		}
-		if verdicts != nil {
-			vs := verdicts[lo-before : hi-before]
-			if judge != nil {
-				judge.JudgeRows(win[:(hi-lo)*width], vs, s)
-				for t := lo; t < hi; t++ {
-					vs[t-lo] = vs[t-lo] || out[t-lo] == MaxScore
-				}
-			} else {
-				for i, v := range out {
-					vs[i] = m.IsAnomaly(v)
+			out := dst[lo-before : hi-before]
+			m.scorer.ScoreRows(win[:(hi-lo)*width], out, s)
+			for t := lo; t < hi; t++ {
+				if v := out[t-lo]; ext[t-first] || math.IsNaN(v) || math.IsInf(v, 0) {
+					out[t-lo] = MaxScore
 				}
 			}
+			if verdicts != nil {
+				vs := verdicts[lo-before : hi-before]
+				if judge != nil {
+					judge.JudgeRows(win[:(hi-lo)*width], vs, s)
+					for t := lo; t < hi; t++ {
+						vs[t-lo] = vs[t-lo] || out[t-lo] == MaxScore
+					}
+				} else {
+					for i, v := range out {
+						vs[i] = m.IsAnomaly(v)
+					}
+				}
+			}
 		}
-	}
+		return nil
+	})
 	return dst, verdicts, nil
 }

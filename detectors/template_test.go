@@ -245,6 +245,9 @@ func TestTrainingStepDoesNotAllocate(t *testing.T) {
 	}
 	tb := synthetic(600, 5, 3)
 	for _, name := range Algorithms() {
+		if IsSequence(name) {
+			continue // trained on window rows: TestSequenceTrainingStepDoesNotAllocate
+		}
 		alg := mustLookup(t, name)
 		o := conformanceOptsFor(name)
 		o["batch_size"] = "128" // two shards of 64 rows where separable

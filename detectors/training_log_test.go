@@ -86,6 +86,9 @@ func TestTrainingLog(t *testing.T) {
 	tb := synthetic(400, 4, 1)
 	for _, alg := range Algorithms() {
 		t.Run(alg, func(t *testing.T) {
+			if IsSequence(alg) {
+				t.Skip("a sequence detector: detectors/predictability tests it")
+			}
 			o := trainingLogOpts(alg)
 			planned, err := PlannedEpochs(alg, o)
 			if err != nil {

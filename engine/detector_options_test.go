@@ -95,6 +95,15 @@ func TestDetectorOptionErrors(t *testing.T) {
 		{"deep_svdd", "CREATE DETECTOR e USING deep_svdd WITH (max_categories = 4097) AS SELECT f0, f1 FROM thyroid", 1210},
 		{"goad", "CREATE DETECTOR e USING goad WITH (missing_indicator = 'sometimes') AS SELECT f0, f1 FROM thyroid", 1210},
 		{"dagmm", "CREATE DETECTOR e USING dagmm WITH (time_cycles = 2) AS SELECT f0, f1 FROM thyroid", 1210},
+		// The sequence detectors (detectors/predictability).
+		{"lstm_forecast", "CREATE DETECTOR e USING lstm_forecast WITH (window = 0) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"gru_forecast", "CREATE DETECTOR e USING gru_forecast WITH (horizon = 513) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"gru_forecast", "CREATE DETECTOR e USING gru_forecast WITH (top_g = 3) AS SELECT f0, f1 FROM thyroid", 1210},
+		{"deeplog", "CREATE DETECTOR e USING deeplog WITH (top_g = 0, key = 'f0') AS SELECT f0 FROM thyroid", 1210},
+		{"deeplog", "CREATE DETECTOR e USING deeplog AS SELECT f0 FROM thyroid", 1210},
+		// A sequence detector without order_by (its training rows would
+		// have no order).
+		{"lstm_forecast", "CREATE DETECTOR e USING lstm_forecast AS SELECT f0, f1 FROM thyroid", 1210},
 	}
 	for _, c := range cases {
 		if !known[c.alg] {

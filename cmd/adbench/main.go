@@ -67,12 +67,13 @@ func main() {
 	jsonOut := flag.String("json", "", "write results as JSON to this file")
 	report := flag.String("report", "", "write a Markdown report built from every JSON file in -results to this file")
 	results := flag.String("results", "docs/accuracy", "directory of JSON results for -report")
-	list := flag.Bool("list", false, "print the registered detectors, one a line, and exit (with -categorical, those that take string columns; without, those that take numbers)")
+	list := flag.Bool("list", false, "print the registered tabular detectors, one a line, and exit (with -categorical, those that take string columns; without, those that take numbers)")
+	sequences := flag.Bool("sequences", false, "ordered-data mode (sequences.go): -data is the sequences directory")
 	flag.Parse()
 
 	if *list {
 		for _, n := range detectors.Algorithms() {
-			if *categorical || !categoricalOnly[n] {
+			if !detectors.IsSequence(n) && (*categorical || !categoricalOnly[n]) {
 				fmt.Println(n)
 			}
 		}
@@ -88,10 +89,6 @@ func main() {
 	names := detectors.Algorithms()
 	if *dets != "" {
 		names = strings.Split(*dets, ",")
-	}
-	files, err := datasetFiles(*dataDir, *sets)
-	if err != nil {
-		fail(err)
 	}
 	var seedList []int
 	for _, s := range strings.Split(*seeds, ",") {
@@ -110,6 +107,24 @@ func main() {
 			}
 			opts[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
+	}
+	if *sequences {
+		var ds []string
+		if *dets != "" {
+			ds = names
+		}
+		out, err := runSequences(*dataDir, ds, seedList, opts)
+		if err != nil {
+			fail(err)
+		}
+		if *jsonOut != "" {
+			writeJSON(*jsonOut, out)
+		}
+		return
+	}
+	files, err := datasetFiles(*dataDir, *sets)
+	if err != nil {
+		fail(err)
 	}
 	var out []Result
 	for _, f := range files {

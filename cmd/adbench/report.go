@@ -253,6 +253,9 @@ func writeReport(dir, out string) error {
 	if err := bagsReport(&b, filepath.Join(dir, "bags")); err != nil {
 		return err
 	}
+	if err := sequenceReport(&b, filepath.Join(dir, "sequences", "sequences.json")); err != nil { // sequences.go
+		return err
+	}
 	return os.WriteFile(out, []byte(b.String()), 0o644)
 }
 

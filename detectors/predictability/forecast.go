@@ -129,7 +129,15 @@ func (f Forecaster) Graph(b *detectors.Graph) (detectors.Objective, error) {
 	if err != nil {
 		return detectors.Objective{}, err
 	}
-	return detectors.Objective{RowLoss: loss}, nil
+	// The score, for the graph-versus-kernel check only (the template
+	// computes what the loss needs): the errors over σ_j.
+	m := &nn.Must{}
+	e := m.N(gorgonia.BroadcastHadamardDiv(m.N(gorgonia.Sub(pred, target)), b.Param(residName), nil, []byte{0}))
+	scores := m.N(gorgonia.Mean(m.N(gorgonia.Square(e)), 1))
+	if m.Err != nil {
+		return detectors.Objective{}, m.Err
+	}
+	return detectors.Objective{RowLoss: loss, Scores: scores}, nil
 }
 
 // Finish sets σ_j, the root mean square of feature j's prediction error
@@ -184,10 +192,10 @@ func (f Forecaster) kernel(st *detectors.State, w int, o detectors.Options) (*fo
 
 // forecastScorer is the plain-Go scoring path of a Forecaster.
 type forecastScorer struct {
-	rnn              *nn.RecurrentKernel
-	head             *nn.MLPKernel
-	resid            []float64
-	w, window, span  int
+	rnn             *nn.RecurrentKernel
+	head            *nn.MLPKernel
+	resid           []float64
+	w, window, span int
 }
 
 func (s *forecastScorer) ScratchLen() int {
@@ -221,4 +229,3 @@ func (s *forecastScorer) ScoreRows(x, dst, scratch []float64) {
 		dst[i] = sum / float64(s.w)
 	}
 }
-
