@@ -1,11 +1,9 @@
 package detectors_test
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/anomalydb/anomalydb/detectors"
+	"github.com/anomalydb/anomalydb/internal/testcsv"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -178,19 +177,7 @@ func scoreHash(t *testing.T, alg string, names []string, x, labels []float64) st
 // feature names, the row-major features and the 0/1 labels.
 func thyroidRows(t *testing.T, n int) (names []string, x, labels []float64) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "thyroid.csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(zr).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testcsv.Read(t, filepath.Join("..", "testdata", "thyroid.csv.gz"))
 	d := len(recs[0]) - 1
 	names = recs[0][:d]
 	for _, r := range recs[1 : n+1] {

@@ -1,14 +1,13 @@
 package engine_test
 
 import (
-	"compress/gzip"
-	"encoding/csv"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/anomalydb/anomalydb/internal/testcsv"
 )
 
 // cmcColumns are the attributes of engine/testdata/cmc.csv.gz (UCI
@@ -22,19 +21,7 @@ var cmcColumns = []string{"wifes_education", "husbands_education", "wifes_religi
 // the rows of the file, as a user would with INSERT.
 func loadCMC(t *testing.T, ts *testServer) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "cmc.csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(zr).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testcsv.Read(t, filepath.Join("testdata", "cmc.csv.gz"))
 	db := ts.open("")
 	mustExec(t, db, "CREATE DATABASE mx")
 	cols := []string{"id INT PRIMARY KEY"}

@@ -1,13 +1,10 @@
 package engine_test
 
 import (
-	"compress/gzip"
 	"context"
 	gosql "database/sql"
-	"encoding/csv"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/anomalydb/anomalydb/detectors"
+	"github.com/anomalydb/anomalydb/internal/testcsv"
 	"github.com/anomalydb/anomalydb/storage"
 )
 
@@ -33,19 +31,7 @@ type nabRow struct {
 
 func readNAB(t *testing.T) []nabRow {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "speed_7578.csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(zr).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testcsv.Read(t, filepath.Join("testdata", "speed_7578.csv.gz"))
 	var rows []nabRow
 	for _, r := range recs[1:] {
 		ts, err := time.Parse("2006-01-02 15:04:05", r[0])

@@ -1,15 +1,13 @@
 package softmax
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"math"
-	"os"
 	"strconv"
 	"testing"
 
 	"github.com/anomalydb/anomalydb/detectors"
+	"github.com/anomalydb/anomalydb/internal/testcsv"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -27,19 +25,7 @@ type catTable struct {
 // last column label.
 func readCategorical(t testing.TB, path string) *catTable {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(zr).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testcsv.Read(t, path)
 	d := len(recs[0]) - 1
 	tb := &catTable{names: recs[0][:d]}
 	for _, r := range recs[1:] {

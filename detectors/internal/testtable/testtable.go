@@ -7,8 +7,6 @@
 package testtable
 
 import (
-	"compress/gzip"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -21,6 +19,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/anomalydb/anomalydb/internal/testcsv"
 )
 
 // repoTestdata returns the repository's testdata folder: the first
@@ -56,19 +56,7 @@ type Table struct {
 // ReadTable reads the repository's testdata/<name>.csv.gz (header f0..f{d-1},label).
 func ReadTable(t testing.TB, name string) *Table {
 	t.Helper()
-	f, err := os.Open(filepath.Join(repoTestdata(), name+".csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(zr).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testcsv.Read(t, filepath.Join(repoTestdata(), name+".csv.gz"))
 	head := recs[0]
 	tb := &Table{Names: head[:len(head)-1], Cols: len(head) - 1}
 	for _, r := range recs[1:] {
