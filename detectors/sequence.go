@@ -496,6 +496,21 @@ func (m *Model) SequenceVerdicts(x []float64, before int, dst []bool) ([]bool, e
 	return dst, err
 }
 
+// ScoreSequenceVerdicts is ScoreSequence and SequenceVerdicts in one
+// pass over the windows: scores gets the scores and verdicts the
+// verdicts of the rows of x after the first before (each allocated only
+// if too small), the same values, bit for bit, as the two calls give.
+func (m *Model) ScoreSequenceVerdicts(x []float64, before int, scores []float64, verdicts []bool) ([]float64, []bool, error) {
+	n, err := m.sequenceRows(x, before)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cap(verdicts) < n-before {
+		verdicts = make([]bool, n-before)
+	}
+	return m.sequence(x, before, scores, verdicts[:n-before])
+}
+
 // AnomalousSequence reports whether a whole partition (session), given as
 // for ScoreSequence with no context rows, is anomalous: whether any of
 // its rows is (SequenceVerdicts), as DeepLog judges a session, or, for a

@@ -145,10 +145,7 @@ func (s *sequenceRows) score() error {
 		}
 	}
 	var err error
-	if s.scores, err = s.m.ScoreSequence(x, lo-from, s.scores); err != nil {
-		return err
-	}
-	if s.flags, err = s.m.SequenceVerdicts(x, lo-from, s.flags); err != nil {
+	if s.scores, s.flags, err = s.m.ScoreSequenceVerdicts(x, lo-from, s.scores, s.flags); err != nil {
 		return err
 	}
 	s.block, s.i = s.block[:0], 0

@@ -124,6 +124,31 @@ func TestDeepLogChunkedEqualsWhole(t *testing.T) {
 	if i, ok := testtable.SameBits(whole, got); !ok {
 		t.Fatalf("row %d: chunked %v, whole %v", i, got[i], whole[i])
 	}
+	// One pass for both (detect_anomalies) gives what the two calls give,
+	// deeplog's own verdicts included.
+	verdicts, err := m.SequenceVerdicts(x, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores, both, err := m.ScoreSequenceVerdicts(x, 5, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := testtable.SameBits(whole[5:], scores); !ok {
+		t.Fatalf("row %d: one pass %v, ScoreSequence %v", i, scores[i], whole[5+i])
+	}
+	flagged := 0
+	for i := range verdicts {
+		if both[i] != verdicts[i] {
+			t.Fatalf("row %d: one pass says %v, SequenceVerdicts %v", i, both[i], verdicts[i])
+		}
+		if verdicts[i] {
+			flagged++
+		}
+	}
+	if flagged == 0 || flagged == len(verdicts) {
+		t.Fatalf("%d of %d rows flagged: the comparison tells nothing", flagged, len(verdicts))
+	}
 }
 
 // TestDeepLogKeyErrors: deeplog without its key option, or with a key
