@@ -309,9 +309,11 @@ func (h fileAuth) HandleAuth(ctx *sql.Context, state sql.AuthorizationQueryState
 	return h.AuthorizationHandler.HandleAuth(ctx, state, auth)
 }
 
-// fileFunctions is the database provider with LOAD_FILE() replaced by
-// loadFile, which applies the server's fileAccess: a provider's functions
-// come before go-mysql-server's built-ins.
+// fileFunctions is the database provider with two functions of its own,
+// which come before go-mysql-server's built-ins: LOAD_FILE(), replaced by
+// loadFile, which applies the server's fileAccess; and LAG, which also
+// builds the window form of anomaly_score and is_anomaly
+// (window_scoring.go).
 type fileFunctions struct {
 	*systemSchemas
 	files *fileAccess
