@@ -249,38 +249,8 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	sc := sample.scale
 	sc.transform(x.Data)
 
-	// Every epoch, pretraining's included, is logged (training_log.go).
-	epochs := &epochRecorder{start: start, log: TrainingLog{PlannedEpochs: plannedEpochs(a, o)}, onEpoch: data.OnEpoch}
-	ctx = withEpochRecorder(ctx, epochs)
-
-	rng := newRand(o.Int64("seed"))
-	st, err := initState(a, sample.enc, d, o, rng) // column_spans.go
+	m, run, err := trainModel(ctx, start, name, a, o, x, labels, d, featureNames(data, sample), sample.enc, sc, data.OnEpoch)
 	if err != nil {
-		return nil, err
-	}
-	if err := pretrain(ctx, a, st, x.Data, rows, d, labels, o, rng); err != nil {
-		return nil, err
-	}
-	if p, ok := a.(Preparer); ok {
-		if err := p.Prepare(st, x, o); err != nil {
-			return nil, err
-		}
-	}
-	// The losses of the kept epoch (recipe.go).
-	losses := &lossRecord{}
-	if err := runTraining(withLossRecord(ctx, losses), a, st, x, labels, o, rng); err != nil { // driver.go
-		return nil, err
-	}
-	if f, ok := a.(Finisher); ok {
-		if err := f.Finish(st, x, o); err != nil {
-			return nil, err
-		}
-	}
-	m, err := newModel(name, a, o, featureNames(data, sample), sample.enc, sc, st)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	scores := make([]float64, rows)
@@ -291,26 +261,87 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 		hi := min(lo+fitScoreRows, rows)
 		m.scoreStandardized(x.Data[lo*d:hi*d], scores[lo:hi])
 	}
-	for i, s := range scores {
-		if math.IsNaN(s) || math.IsInf(s, 0) {
-			return nil, fmt.Errorf("%w: training row %d scores %v (try a smaller lr)", ErrDiverged, i, s)
-		}
-	}
 	m.TrainingRows = rows
 	m.RowsRead = sample.RowsRead
+	if err := m.finish(run, scores, data); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// fitRun is what a training run leaves for the model's record.
+type fitRun struct {
+	start  time.Time
+	epochs *epochRecorder
+	losses *lossRecord
+}
+
+// trainModel is the training Fit and FitSequence share: on the
+// standardized training rows x (and labels, nil for none), the state of a
+// over dims features (initState), pretraining, Prepare, the training
+// template (driver.go), Finish, then the model over the features names
+// with encoding enc (nil for none) and scaler sc. Every epoch, pretraining's
+// included, is logged (training_log.go) and given to onEpoch.
+func trainModel(ctx context.Context, start time.Time, name string, a Algorithm, o Options, x arrowio.Matrix, labels []float64, dims int,
+	names []string, enc *Encoding, sc scaler, onEpoch func(EpochLog)) (*Model, *fitRun, error) {
+	run := &fitRun{start: start, losses: &lossRecord{}}
+	run.epochs = &epochRecorder{start: start, log: TrainingLog{PlannedEpochs: plannedEpochs(a, o)}, onEpoch: onEpoch}
+	ctx = withEpochRecorder(ctx, run.epochs)
+	rng := newRand(o.Int64("seed"))
+	st, err := initState(a, enc, dims, o, rng) // column_spans.go
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := pretrain(ctx, a, st, x.Data, x.Rows, x.Cols, labels, o, rng); err != nil {
+		return nil, nil, err
+	}
+	if p, ok := a.(Preparer); ok {
+		if err := p.Prepare(st, x, o); err != nil {
+			return nil, nil, err
+		}
+	}
+	// The losses of the kept epoch (recipe.go).
+	if err := runTraining(withLossRecord(ctx, run.losses), a, st, x, labels, o, rng); err != nil { // driver.go
+		return nil, nil, err
+	}
+	if f, ok := a.(Finisher); ok {
+		if err := f.Finish(st, x, o); err != nil {
+			return nil, nil, err
+		}
+	}
+	m, err := newModel(name, a, o, names, enc, sc, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	return m, run, nil
+}
+
+// finish records on m the training's scores (which must all be finite:
+// otherwise ErrDiverged), its threshold and distribution, and the
+// training's description from run and data.
+func (m *Model) finish(run *fitRun, scores []float64, data TrainingData) error {
+	for i, s := range scores {
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			return fmt.Errorf("%w: training row %d scores %v (try a smaller lr)", ErrDiverged, i, s)
+		}
+	}
 	// The scores are finite, so the threshold is; keeping it below MaxScore
 	// makes IsAnomaly(MaxScore) hold for every model.
-	threshold, dist := fitThreshold(scores, o.Float("contamination")) // score_distribution.go
+	c := m.opts.Float("contamination")
+	threshold, dist := fitThreshold(scores, c) // score_distribution.go
 	m.Threshold = min(threshold, belowMaxScore)
-	m.Contamination = o.Float("contamination")
+	m.Contamination = c
 	m.dist = dist
 	m.CreatedAt = time.Now().UTC().Round(0)
-	m.TrainSeconds = time.Since(start).Seconds()
+	m.TrainSeconds = time.Since(run.start).Seconds()
 	m.Source = data.Source
 	m.Recipe = data.Recipe.clone()
-	m.TrainLoss, m.ValidationLoss = losses.losses()
-	m.TrainingLog = &epochs.log
-	return m, nil
+	m.TrainLoss, m.ValidationLoss = run.losses.losses()
+	m.TrainingLog = &run.epochs.log
+	return nil
 }
 
 // belowMaxScore is the largest threshold: the float64 just below MaxScore.

@@ -264,28 +264,7 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	}
 	z = nil
 
-	epochs := &epochRecorder{start: start, log: TrainingLog{PlannedEpochs: plannedEpochs(a, o)}, onEpoch: data.OnEpoch}
-	ctx = withEpochRecorder(ctx, epochs)
-	rng := newRand(o.Int64("seed"))
-	st, err := a.Init(w, o, rng)
-	if err != nil {
-		return nil, err
-	}
-	if p, ok := a.(Preparer); ok {
-		if err := p.Prepare(st, x, o); err != nil {
-			return nil, err
-		}
-	}
-	losses := &lossRecord{}
-	if err := runTraining(withLossRecord(ctx, losses), a, st, x, nil, o, rng); err != nil {
-		return nil, err
-	}
-	if f, ok := a.(Finisher); ok {
-		if err := f.Finish(st, x, o); err != nil {
-			return nil, err
-		}
-	}
-	m, err := newModel(name, a, o, names, enc, sc, st)
+	m, run, err := trainModel(ctx, start, name, a, o, x, nil, w, names, enc, sc, data.OnEpoch)
 	if err != nil {
 		return nil, err
 	}
@@ -297,22 +276,10 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 		hi := min(lo+fitScoreRows, n)
 		m.scoreWindows(x.Data[lo*width:hi*width], width, scores[lo:hi])
 	}
-	for i, s := range scores {
-		if math.IsNaN(s) || math.IsInf(s, 0) {
-			return nil, fmt.Errorf("%w: training row %d scores %v (try a smaller lr)", ErrDiverged, i, s)
-		}
-	}
 	m.TrainingRows, m.RowsRead = n, int64(n)
-	threshold, dist := fitThreshold(scores, o.Float("contamination"))
-	m.Threshold = min(threshold, belowMaxScore)
-	m.Contamination = o.Float("contamination")
-	m.dist = dist
-	m.CreatedAt = time.Now().UTC().Round(0)
-	m.TrainSeconds = time.Since(start).Seconds()
-	m.Source = data.Source
-	m.Recipe = data.Recipe.clone()
-	m.TrainLoss, m.ValidationLoss = losses.losses()
-	m.TrainingLog = &epochs.log
+	if err := m.finish(run, scores, data.TrainingData); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
