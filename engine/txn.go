@@ -609,7 +609,7 @@ func (tt *txTable) view() (base *storage.Data, show []bool, staged []*storage.Da
 		staged, packed, rows := tt.inserts.view()
 		return tt.base, nil, staged, packed, rows, nil
 	}
-	surv, err := tt.rw.survivors()
+	surv, err := tt.survivors()
 	if err != nil {
 		return nil, nil, nil, nil, nil, err
 	}

@@ -2,13 +2,18 @@ package engine
 
 // Overwrite mode of a transaction's table (txTable): after the first
 // UPDATE or DELETE. The base snapshot is not turned into rows as a whole:
-// a segment of it (one data file) is read, and kept as its Arrow batch
-// with a mark per row of whether it still exists, only when a row of it
-// is changed, found through the table's sorted index of a numeric unique
-// key (key_check.go), or, without one, when a row must be found by its
-// values (then every segment is read and its rows' keys taken). Rows
-// become SQL rows one at a time, as they are needed. At COMMIT only the
-// deleted rows are recorded, per segment, in a position delete file
+// a segment of it (one data file) gets a mark per row of whether it
+// still exists when a row of it is changed or found through the table's
+// sorted index of a numeric unique key (key_check.go); the rows so found
+// are read alone (storage.Data.ReadRows: from the cache, or only the
+// Parquet row groups holding them), so a point UPDATE of a table larger
+// than the cache does not decode a whole data file. A segment is read
+// whole (and kept as its Arrow batch) once more than lookupReadRows of
+// its rows are wanted, when the transaction's own scans need its live
+// rows, or when a row must be found by its values without an index
+// (then every segment is read and its rows' keys taken). Rows become SQL
+// rows one at a time, as they are needed. At COMMIT only the deleted
+// rows are recorded, per segment, in a position delete file
 // (storage.Table.RewriteSegments): an UPDATE or DELETE of a few rows of a
 // large table writes a few small files and rewrites no data file.
 //
@@ -34,8 +39,7 @@ import (
 type rewriteState struct {
 	nBase  int
 	starts []int            // first row number of each base segment, and nBase
-	segs   []*segRows       // per base segment: nil until read
-	read   int              // segments read
+	segs   []*segRows       // per base segment: nil until one of its rows is wanted
 	added  []sql.Row        // rows added since the switch
 	aliveA []bool           // per added row
 	dead   int              // rows (base and added) deleted
@@ -43,21 +47,36 @@ type rewriteState struct {
 	keyed  bool             // every base segment read and its rows in byRow
 }
 
-// segRows is one base segment read: its batch and which rows still exist.
+// segRows is one base segment of overwrite mode: which of its rows still
+// exist, and its rows: the whole batch once read (rec), or before that
+// the rows read alone (some).
 type segRows struct {
-	rec     arrow.RecordBatch
+	alive []bool
+	dead  int
+
+	rec     arrow.RecordBatch // nil until the segment is read whole
 	readers []func(int) interface{}
-	alive   []bool
-	dead    int
+	some    map[int]sql.Row     // rows read alone, by row of the segment
+	pieces  []arrow.RecordBatch // the batches they were read from (released with the segment)
 }
 
-// row returns row r of the segment as a SQL row.
+// row returns row r of the segment as a SQL row; the segment has been
+// read whole.
 func (s *segRows) row(r int) sql.Row {
 	out := make(sql.Row, len(s.readers))
 	for c, rd := range s.readers {
 		out[c] = rd(r)
 	}
 	return out
+}
+
+// release drops what the segment holds.
+func (s *segRows) release() {
+	if s.rec != nil {
+		s.rec.Release()
+	}
+	releaseRecords(s.pieces)
+	s.rec, s.some, s.pieces = nil, nil, nil
 }
 
 func newRewriteState(base *storage.Data) *rewriteState {
@@ -73,10 +92,25 @@ func newRewriteState(base *storage.Data) *rewriteState {
 // numRows is the number of live rows.
 func (rw *rewriteState) numRows() int { return rw.nBase + len(rw.added) - rw.dead }
 
-// readSegment reads base segment b (once).
-func (tt *txTable) readSegment(b int) error {
+// segment returns base segment b's marks, making them (every row live)
+// the first time; nothing of the segment is read.
+func (tt *txTable) segment(b int) *segRows {
 	rw := tt.rw
-	if rw.segs[b] != nil {
+	if s := rw.segs[b]; s != nil {
+		return s
+	}
+	s := &segRows{alive: make([]bool, tt.base.SegmentRows(b))}
+	for i := range s.alive {
+		s.alive[i] = true
+	}
+	rw.segs[b] = s
+	return s
+}
+
+// readSegment reads base segment b whole (once).
+func (tt *txTable) readSegment(b int) error {
+	s := tt.segment(b)
+	if s.rec != nil {
 		return nil
 	}
 	if err := checkMemory(); err != nil { // memory_limit.go
@@ -87,16 +121,50 @@ func (tt *txTable) readSegment(b int) error {
 		return segmentErr(err)
 	}
 	sch := tt.t.schema.Schema
-	s := &segRows{rec: rec, readers: make([]func(int) interface{}, len(sch)), alive: make([]bool, rec.NumRows())}
+	s.rec, s.readers = rec, make([]func(int) interface{}, len(sch))
 	for c := range sch {
 		s.readers[c] = valueReader(sch[c].Type, rec.Column(c))
 	}
-	for i := range s.alive {
-		s.alive[i] = true
-	}
-	rw.segs[b] = s
-	rw.read++
+	releaseRecords(s.pieces)
+	s.some, s.pieces = nil, nil
 	return nil
+}
+
+// segmentRow returns row r of base segment b: from the segment read
+// whole, or read alone (and kept) while fewer than lookupReadRows of
+// the segment's rows have been; the next one reads the segment whole.
+func (tt *txTable) segmentRow(b, r int) (sql.Row, error) {
+	s := tt.segment(b)
+	if s.rec == nil {
+		if row, ok := s.some[r]; ok {
+			return row, nil
+		}
+		if len(s.some) < lookupReadRows {
+			sch := tt.t.schema.Schema
+			cols := make([]int, len(sch))
+			for c := range cols {
+				cols[c] = c
+			}
+			rec, err := tt.base.ReadRows(b, []int64{int64(r)}, cols)
+			if err != nil {
+				return nil, segmentErr(err)
+			}
+			s.pieces = append(s.pieces, rec)
+			row := make(sql.Row, len(sch))
+			for c := range sch {
+				row[c] = valueReader(sch[c].Type, rec.Column(c))(0)
+			}
+			if s.some == nil {
+				s.some = map[int]sql.Row{}
+			}
+			s.some[r] = row
+			return row, nil
+		}
+		if err := tt.readSegment(b); err != nil {
+			return nil, err
+		}
+	}
+	return s.row(r), nil
 }
 
 // readAll reads every base segment.
@@ -129,26 +197,23 @@ func (tt *txTable) keyAll() error {
 	return nil
 }
 
-// release drops the segments read.
+// release drops what the segments hold.
 func (rw *rewriteState) release() {
 	for _, s := range rw.segs {
 		if s != nil {
-			s.rec.Release()
+			s.release()
 		}
 	}
 }
 
-// rowAt returns row i (see the numbering above), reading its segment.
+// rowAt returns row i (see the numbering above), reading it (segmentRow).
 func (tt *txTable) rowAt(i int) (sql.Row, error) {
 	rw := tt.rw
 	if i >= rw.nBase {
 		return rw.added[i-rw.nBase], nil
 	}
 	b, r := locate(rw.starts, i)
-	if err := tt.readSegment(b); err != nil {
-		return nil, err
-	}
-	return rw.segs[b].row(r), nil
+	return tt.segmentRow(b, r)
 }
 
 // isAlive reports whether row i exists; a base row of a segment not read
@@ -161,7 +226,7 @@ func (rw *rewriteState) isAlive(i int) bool {
 	return rw.segs[b] == nil || rw.segs[b].alive[r]
 }
 
-// setAlive marks row i, whose segment has been read, live or deleted.
+// setAlive marks row i, which has been read (rowAt), live or deleted.
 func (rw *rewriteState) setAlive(i int, alive bool) {
 	if rw.isAlive(i) == alive {
 		return
@@ -325,16 +390,24 @@ func (rw *rewriteState) unchanged() []bool {
 
 // survivors returns the live rows of each base segment with deleted
 // rows, by segment: a new batch the caller must release, or nil when
-// none is left.
-func (rw *rewriteState) survivors() (map[int]arrow.RecordBatch, error) {
+// none is left. Such a segment is read whole first.
+func (tt *txTable) survivors() (map[int]arrow.RecordBatch, error) {
 	out := map[int]arrow.RecordBatch{}
-	for b, s := range rw.segs {
+	for b, s := range tt.rw.segs {
 		if s == nil || s.dead == 0 {
 			continue
 		}
 		if s.dead == len(s.alive) {
 			out[b] = nil
 			continue
+		}
+		if err := tt.readSegment(b); err != nil {
+			for _, r := range out {
+				if r != nil {
+					r.Release()
+				}
+			}
+			return nil, err
 		}
 		mask := array.NewBooleanBuilder(memory.DefaultAllocator)
 		mask.AppendValues(s.alive, nil)

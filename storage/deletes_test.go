@@ -514,7 +514,8 @@ func BenchmarkScanWithDeletes(b *testing.B) {
 // above the file's rows, as the store did before), side by side.
 // Reported: p50 and p99 in ms; the maintenance the changes trigger
 // (compaction, merges, expiry) is included, as in a statement.
-// POINT_NOSYNC=1 runs without fsync (what is left is CPU).
+// POINT_NOSYNC=1 runs without fsync (what is left is CPU); POINT_CACHE
+// sets Options.CacheBytes (bytes).
 func BenchmarkPointChange(b *testing.B) {
 	rows := int64(300_000)
 	if v := os.Getenv("POINT_ROWS"); v != "" {
@@ -533,7 +534,13 @@ func BenchmarkPointChange(b *testing.B) {
 			if mode == "copy-on-write" {
 				cow = 1 << 40
 			}
-			s, err := OpenWithOptions(b.TempDir(), &Options{CopyOnWriteRows: cow, NoSync: os.Getenv("POINT_NOSYNC") != ""})
+			opts := &Options{CopyOnWriteRows: cow, NoSync: os.Getenv("POINT_NOSYNC") != ""}
+			if v := os.Getenv("POINT_CACHE"); v != "" {
+				n, err := strconv.ParseInt(v, 10, 64)
+				must(b, err)
+				opts.CacheBytes = n
+			}
+			s, err := OpenWithOptions(b.TempDir(), opts)
 			must(b, err)
 			defer s.Close()
 			must(b, s.CreateDatabase("db"))

@@ -776,8 +776,9 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 	return files, nil
 }
 
-// commit commits txn, whose snapshot (if it makes one) adds the data
-// files added, and makes the result the table's current metadata. When
+// commit commits txn (commitTxn: without iceberg-go's client-side
+// validators), whose snapshot (if it makes one) adds the data files
+// added, and makes the result the table's current metadata. When
 // iceberg-go reports an error whose outcome is unknown (not a clean
 // ErrCommitFailed), the catalog is asked: a new metadata version means
 // the commit landed (only this Store writes the table, with t.writeMu
@@ -789,7 +790,7 @@ func (t *Table) writeFilesAs(ctx context.Context, ice *table.Table, canon *arrow
 func (t *Table) commit(ctx context.Context, txn *table.Transaction, added []iceberg.DataFile) error {
 	prev := t.ice.MetadataLocation()
 	staged, _ := txn.StagedTable() // for cleanup; nil if it cannot be built
-	nt, err := txn.Commit(ctx)
+	nt, err := t.commitTxn(ctx, txn)
 	if nt != nil {
 		// Committed; a non-nil err here only reports post-commit cleanup.
 		t.ice = nt
