@@ -24,21 +24,28 @@ func rowGroupTable(t *testing.T) (engine.Config, *testServer, *gosql.DB) {
 	ts := startServerConfig(t, cfg)
 	db := ts.open("")
 	mustExecAll(t, db, "CREATE DATABASE p", "USE p", "CREATE TABLE k (id BIGINT PRIMARY KEY, v DOUBLE, s VARCHAR(8))")
-	for lo := 0; lo < rowGroupRows; lo += 10_000 {
-		var b strings.Builder
-		b.WriteString("INSERT INTO k VALUES ")
-		for i := lo; i < lo+10_000; i++ {
-			if i > lo {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "(%d, %d.5, 's%d')", i, i, i%10)
-		}
-		mustExec(t, db, b.String())
-	}
+	insertRows(t, db, "k", rowGroupRows, func(i int) string { return fmt.Sprintf("(%d, %d.5, 's%d')", i, i, i%10) })
 	db.Close()
 	ts.stop()
 	ts = startServerConfig(t, cfg)
 	return cfg, ts, ts.open("p")
+}
+
+// insertRows inserts rows rows into table, row(i) the VALUES tuple of
+// row i, 10,000 rows a statement.
+func insertRows(t *testing.T, db *gosql.DB, table string, rows int, row func(i int) string) {
+	t.Helper()
+	for lo := 0; lo < rows; lo += 10_000 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "INSERT INTO %s VALUES ", table)
+		for i := lo; i < min(rows, lo+10_000); i++ {
+			if i > lo {
+				b.WriteString(", ")
+			}
+			b.WriteString(row(i))
+		}
+		mustExec(t, db, b.String())
+	}
 }
 
 // TestPointSelectReadsRowGroups runs a server whose data files hold

@@ -331,12 +331,21 @@ type snapshotPartitions struct {
 	i     int
 }
 
-// Next implements sql.PartitionIter.
+// Next implements sql.PartitionIter. From the second partition on, it
+// has the data file of the one after read ahead (storage.Data.Prefetch),
+// so that a scan decodes the next file on another core while it works
+// on the current one; a scan that stops after its first partition (a
+// small LIMIT) reads nothing more.
 func (it *snapshotPartitions) Next(*sql.Context) (sql.Partition, error) {
 	if it.i >= len(it.parts) {
 		return nil, io.EOF
 	}
 	it.i++
+	if it.i > 1 && it.i < len(it.parts) {
+		if bp, ok := it.parts[it.i].(*batchPartition); ok && bp.data != nil {
+			bp.data.Prefetch(bp.seg)
+		}
+	}
 	return it.parts[it.i-1], nil
 }
 

@@ -218,13 +218,18 @@ func (d *Data) Segment(i int) (arrow.RecordBatch, error) {
 // order: rec is the segment's batch (valid only during the call; Retain
 // it to keep it) and first the row number of its first row; rows of rec
 // before from are to be skipped by fn. It stops at the first error, of
-// fn or of reading a segment, and returns it.
+// fn or of reading a segment, and returns it. From its second segment on
+// it reads the next one ahead (Prefetch).
 func (d *Data) Scan(from int64, fn func(rec arrow.RecordBatch, first int64) error) error {
 	var first int64
+	read := 0
 	for i, s := range d.segs {
 		if first+s.rows <= from {
 			first += s.rows
 			continue
+		}
+		if read++; read > 1 {
+			d.Prefetch(i + 1)
 		}
 		rec, err := d.Segment(i)
 		if err != nil {

@@ -298,6 +298,15 @@ func (c *batchCache) get(key cacheKey, load func() (arrow.RecordBatch, error)) (
 	return rec, err
 }
 
+// holds reports whether key is cached or being read.
+func (c *batchCache) holds(key cacheKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, cached := c.entries[key]
+	_, loading := c.loading[key]
+	return cached || loading
+}
+
 // put caches rec under key (taking a reference of its own), evicting the
 // least recently used batches beyond the budget.
 func (c *batchCache) put(key cacheKey, rec arrow.RecordBatch) {

@@ -153,6 +153,7 @@ type Store struct {
 	cat        *hadoop.Catalog
 	lock       io.Closer
 	cache      *batchCache // decoded data files (segment.go)
+	prefetch   prefetches  // read-aheads in flight (prefetch.go)
 
 	mu     sync.RWMutex
 	dbs    map[string]*database // by key(name)
@@ -293,6 +294,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.prefetch.close()
 	s.releaseAll()
 	s.syncs.closeAll()
 	errs := []error{s.cat.Close()}
