@@ -8,8 +8,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// heapBytes returns the bytes of live heap objects after a collection.
+// heapBytes returns the bytes of live heap objects after two
+// collections: the buffers that decoded data files (read_memory.go) wait
+// in sync.Pools for the next file, which keep them over one collection
+// and drop them at the second.
 func heapBytes() int64 {
+	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -23,7 +27,9 @@ func heapBytes() int64 {
 // Bug caught: batches cached as the Parquet reader hands them out, whose
 // buffers sit in allocations up to twice their size, so that the cache
 // held twice its budget (measured: 65 MB live for a 64 MB budget after
-// the fix, 134 MB before, and a 10M-row table scanned at 2.5 GB).
+// the fix, 134 MB before, and a 10M-row table scanned at 2.5 GB; since
+// the reader reserves a file's rows, not 131,072, and in power-of-two
+// buffers (read_memory.go): 13.7 MB here, 20.7 MB with the bug).
 func TestCachedSegmentsHoldTheirSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 64 MB")
@@ -63,7 +69,7 @@ func TestCachedSegmentsHoldTheirSize(t *testing.T) {
 	if total < 4*budget {
 		t.Fatalf("the table is %d bytes, want at least 4 times the cache", total)
 	}
-	if grown > budget*5/4 {
+	if grown > budget*9/8 {
 		t.Errorf("the live heap grew by %d bytes after scanning %d bytes with a cache of %d", grown, total, budget)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/iceberg-go"
@@ -75,14 +76,20 @@ func (f *fileSource) get(rows int64) (arrow.RecordBatch, error) {
 // read reads all the file's rows, deleted ones included, as one batch
 // of f.schema.
 func (f *fileSource) read(rows int64) (arrow.RecordBatch, error) {
-	ctx := f.store.ctx
 	fail := func(err error) (arrow.RecordBatch, error) {
 		return nil, fmt.Errorf("%w: table %s: data file %s could not be read: %v", ErrDamaged, f.table, f.task.File.FilePath(), err)
 	}
-	if err := ctx.Err(); err != nil {
+	if err := f.store.ctx.Err(); err != nil {
 		return nil, fmt.Errorf("storage: reading %s: %w", f.table, err)
 	}
-	scan := f.ice.Scan()
+	// The reader's buffers, all freed below once the rows are copied.
+	ctx := compute.WithAllocator(f.store.ctx, f.store.readMem)
+	// One Arrow batch of the file's rows. The reader reserves a batch's
+	// worth of every column (and of its definition levels) before it
+	// reads: at iceberg-go's default of 131,072 rows that is four times a
+	// data file of the store's (about 30,000 rows), allocated and zeroed
+	// for each file a scan reads.
+	scan := f.ice.Scan(table.WithArrowBatchSize(int(max(rows, 1))))
 	defer scan.Close()
 	parts, err := readTasks(ctx, scan, []table.FileScanTask{f.task}, f.schema)
 	if err != nil {

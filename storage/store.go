@@ -152,8 +152,9 @@ type Store struct {
 	ctx        context.Context // carries opts.Allocator for Arrow compute and iceberg-go
 	cat        *hadoop.Catalog
 	lock       io.Closer
-	cache      *batchCache // decoded data files (segment.go)
-	prefetch   prefetches  // read-aheads in flight (prefetch.go)
+	cache      *batchCache      // decoded data files (segment.go)
+	prefetch   prefetches       // read-aheads in flight (prefetch.go)
+	readMem    memory.Allocator // decodes data files (read_memory.go)
 
 	mu     sync.RWMutex
 	dbs    map[string]*database // by key(name)
@@ -215,6 +216,7 @@ func OpenWithOptions(dataDir string, opts *Options) (_ *Store, err error) {
 		cache:      newBatchCache(o.CacheBytes),
 		fs:         o.fsys,
 		ctx:        compute.WithAllocator(context.Background(), o.Allocator),
+		readMem:    newReadMemory(o.Allocator),
 		lock:       lock,
 		dbs:        map[string]*database{},
 		loc:        newRelocator(dir),
