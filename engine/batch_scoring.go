@@ -5,10 +5,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
-	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/vitess/go/sqltypes"
 
 	"github.com/anomalydb/anomalydb/functions"
@@ -38,16 +36,22 @@ const (
 
 // Build implements sql.NodeExecBuilder.
 func (bs *batchScoring) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
+	if pn := pruneBelow(n, r); pn != nil { // prune_rows.go
+		return bs.exec.Build(ctx, pn, r)
+	}
 	var (
 		exprs  []sql.Expression
 		child  sql.Node
 		filter bool
+		keep   []bool // the columns the filter's rows need, nil for all
 	)
 	switch n := n.(type) {
 	case *plan.Project:
 		exprs, child = n.Projections, n.Child
 	case *plan.Filter:
 		exprs, child, filter = []sql.Expression{n.Expression}, n.Child, true
+	case *prunedFilter:
+		exprs, child, filter, keep = []sql.Expression{n.Expression}, n.Child, true, n.keep
 	case *plan.Having:
 		exprs, child, filter = []sql.Expression{n.Cond}, n.Child, true
 	default:
@@ -58,7 +62,7 @@ func (bs *batchScoring) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowI
 		return nil, nil
 	}
 	if filter && len(r) == 0 {
-		if it, err := columnarFilter(ctx, child, b); it != nil || err != nil {
+		if it, err := columnarFilter(ctx, child, b, keep); it != nil || err != nil {
 			return it, err
 		}
 	}
@@ -146,7 +150,10 @@ func (it *scoredIter) Close(ctx *sql.Context) error {
 // Arrow values. Rows are then scored straight from the Arrow columns and
 // only the rows that pass are made into SQL rows. It returns nil, nil
 // when the filter does not qualify.
-func columnarFilter(ctx *sql.Context, child sql.Node, b *functions.Batch) (sql.RowIter, error) {
+//
+// keep, when not nil, names the columns (of the filter's rows) its
+// consumer reads: the others are left NULL in the rows made.
+func columnarFilter(ctx *sql.Context, child sql.Node, b *functions.Batch, keep []bool) (sql.RowIter, error) {
 	if ta, ok := child.(*plan.TableAlias); ok {
 		child = ta.Child
 	}
@@ -158,16 +165,8 @@ func columnarFilter(ctx *sql.Context, child sql.Node, b *functions.Batch) (sql.R
 	if !ok {
 		return nil, nil
 	}
-	readsRow := false
-	transform.InspectExpr(b.Exprs()[0], func(e sql.Expression) bool {
-		switch e.(type) {
-		case *expression.GetField, *plan.Subquery:
-			readsRow = true
-		}
-		return readsRow
-	})
 	fields, ok := b.FeatureFields()
-	if readsRow || !ok {
+	if readsRow(b.Exprs()[0]) || !ok {
 		return nil, nil
 	}
 	cols := tbl.columns()
@@ -187,7 +186,7 @@ func columnarFilter(ctx *sql.Context, child sql.Node, b *functions.Batch) (sql.R
 	if err != nil {
 		return nil, err
 	}
-	return &columnarFilterIter{tbl: tbl, cols: cols, parts: parts, batch: b, arrowCols: arrowCols}, nil
+	return &columnarFilterIter{tbl: tbl, cols: cols, keep: keep, parts: parts, batch: b, arrowCols: arrowCols}, nil
 }
 
 // exactDouble reports whether a column of SQL type t is stored in Arrow
@@ -207,7 +206,8 @@ func exactDouble(t sql.Type) bool {
 // rows at a time, by a condition that reads only scores.
 type columnarFilterIter struct {
 	tbl       *table
-	cols      []int // the scan's projected columns
+	cols      []int  // the scan's projected columns
+	keep      []bool // of cols, those the rows carry (nil: all)
 	parts     sql.PartitionIter
 	batch     *functions.Batch
 	arrowCols [][]int // per batched call, its feature columns in the batch
@@ -245,6 +245,7 @@ func (it *columnarFilterIter) Next(ctx *sql.Context) (sql.Row, error) {
 			it.release()
 			it.rec, it.lo = rec, 0
 			it.maker = newRowMaker(it.tbl.schema.Schema, it.cols, rec)
+			it.maker.skip(it.keep)
 			continue
 		}
 		if err := it.block(ctx); err != nil {

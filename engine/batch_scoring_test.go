@@ -150,6 +150,8 @@ func TestBatchedScoringMatchesRowByRow(t *testing.T) {
 		"SELECT id, anomaly_score({d}, f0, f1, f2, f3, f4, f5) FROM thy ORDER BY id LIMIT 5",
 		"SELECT id, anomaly_score({d}, f0, f1, f2, f3, f4, f5) AS s FROM thy ORDER BY s DESC LIMIT 7",
 		"SELECT label AS id, COUNT(*) FROM thy WHERE anomaly_score({d}, f0, f1, f2, f3, f4, f5) > " + x + " GROUP BY label",
+		"SELECT COUNT(*) AS id, SUM(f3), MIN(f5 - f0) FROM thy WHERE anomaly_score({d}, f0, f1, f2, f3, f4, f5) > " + x,
+		"SELECT id, f5 * 2 + f1, label FROM thy WHERE is_anomaly({d}, f0, f1, f2, f3, f4, f5)",
 	}
 	subst := func(q, d, d2 string) string {
 		for _, r := range [][2]string{{"{d}", d}, {"{d2}", d2}} {
@@ -259,4 +261,60 @@ func queryErr(c *gosql.Conn, q string) error {
 	for rows.Next() {
 	}
 	return rows.Err()
+}
+
+// TestScoreFilterRowsCarryWhatIsRead: above a filter on scores, a
+// projection or aggregation has the filter's rows made with only the
+// columns it reads (prune_rows.go), and nothing is pruned where its rows
+// are read otherwise. TestBatchedScoringMatchesRowByRow checks the rows
+// of such queries. Catches: rows made whole for SELECT COUNT(*) (what a
+// scoring scan where most rows pass spent a tenth of its time on), a
+// column read above the filter left out, pruning under a subquery or a
+// condition that reads columns itself.
+func TestScoreFilterRowsCarryWhatIsRead(t *testing.T) {
+	ts := startServer(t, t.TempDir(), true)
+	db := ts.open("examples")
+	trainThyroid(t, db, "svdd")
+	const call = "anomaly_score('svdd', " + thyroidFeatures + ")"
+	for _, c := range []struct {
+		q    string
+		kept []string // the columns kept, in the filter's row order; nil: not pruned
+	}{
+		{"SELECT COUNT(*) FROM thyroid WHERE " + call + " > 0", []string{}},
+		{"SELECT id, f4 FROM thyroid WHERE is_anomaly('svdd', " + thyroidFeatures + ")", []string{"id", "f4"}},
+		{"SELECT label, COUNT(*), AVG(f2) FROM thyroid WHERE " + call + " > 0 GROUP BY label", []string{"f2", "label"}},
+		{"SELECT id, " + call + " FROM thyroid WHERE " + call + " > 0", nil},
+		{"SELECT id FROM thyroid WHERE id > 5 AND " + call + " > 0", nil},
+		{"SELECT id, (SELECT COUNT(*) FROM thyroid AS u WHERE u.id = thyroid.id) FROM thyroid WHERE " + call + " > 0", nil},
+		{"SELECT id, f0, f1, f2, f3, f4, f5 FROM thyroid WHERE " + call + " > 0", nil},
+	} {
+		found, err := ts.srv.PrunedColumns("examples", c.q)
+		if err != nil {
+			t.Fatalf("%s: %v", c.q, err)
+		}
+		var got []string
+		pruned := false
+		for _, kept := range found {
+			if kept == nil {
+				continue
+			}
+			if pruned {
+				t.Fatalf("%s: two pruned filters", c.q)
+			}
+			pruned, got = true, kept
+		}
+		if c.kept == nil {
+			if pruned {
+				t.Errorf("%s: pruned to columns %v, want not pruned", c.q, got)
+			}
+			continue
+		}
+		if !pruned {
+			t.Errorf("%s: not pruned (%d candidate nodes), want %v kept", c.q, len(found), c.kept)
+			continue
+		}
+		if !slices.Equal(got, c.kept) {
+			t.Errorf("%s: kept columns at %v, want %v", c.q, got, c.kept)
+		}
+	}
 }

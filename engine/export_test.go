@@ -1,6 +1,14 @@
 package engine
 
-import "github.com/anomalydb/anomalydb/storage"
+import (
+	"context"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+
+	"github.com/anomalydb/anomalydb/storage"
+)
 
 // SetSpillBytes sets how many bytes of packed rows a transaction holds per
 // table before staging them to data files (insert_log.go), for the tests
@@ -29,5 +37,38 @@ func (s *Server) SegmentBounds(db, name string, col int) ([]storage.Bounds, erro
 	for i := range out {
 		out[i], _ = d.SegmentBounds(i, col)
 	}
+	return out, nil
+}
+
+// PrunedColumns analyzes query q (as root, in database db) and returns,
+// for each projection or aggregation in its plan, the names of the
+// columns of the filter's rows below it that pruneBelow keeps (nil for
+// a node it leaves alone), in plan order; for the tests of package
+// engine_test.
+func (s *Server) PrunedColumns(db, q string) ([][]string, error) {
+	ctx := sql.NewContext(context.Background(), sql.WithSession(sql.NewBaseSessionWithClientServer("", sql.Client{User: "root", Address: "localhost"}, 1)))
+	ctx.SetCurrentDatabase(db)
+	n, err := s.engine.AnalyzeQuery(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	transform.Inspect(n, func(n sql.Node) bool {
+		switch n.(type) {
+		case *plan.GroupBy, *plan.Project:
+			var kept []string
+			if pn := pruneBelow(n, nil); pn != nil {
+				f := pn.Children()[0].(*prunedFilter)
+				kept = []string{}
+				for i, col := range f.Schema() {
+					if f.keep[i] {
+						kept = append(kept, col.Name)
+					}
+				}
+			}
+			out = append(out, kept)
+		}
+		return true
+	})
 	return out, nil
 }

@@ -95,6 +95,27 @@ func newRowMaker(sch sql.Schema, cols []int, rec arrow.RecordBatch) rowMaker {
 	return m
 }
 
+// skip makes the maker leave NULL the columns k with !keep[k] (nil keep:
+// none), for a consumer that never reads them.
+func (m *rowMaker) skip(keep []bool) {
+	if keep == nil {
+		return
+	}
+	m.words = 0
+	for k := range m.cols {
+		r := &m.cols[k]
+		switch {
+		case !keep[k]:
+			*r = columnReader{read: readNull}
+		case r.typ != nil:
+			r.slot = m.words
+			m.words++
+		}
+	}
+}
+
+func readNull(int) interface{} { return nil }
+
 // row returns row i of the batch.
 func (m rowMaker) row(i int) sql.Row {
 	row := make(sql.Row, len(m.cols))
