@@ -122,6 +122,14 @@ var laterOptions = map[string]string{
 	"time_cycles":       "false",
 }
 
+// OptionHistory is implemented by an algorithm that has options added
+// after its models were first saved: LaterOptions gives each with the
+// value a model saved before it existed is loaded with (its behaviour
+// then), as laterOptions does for the common options.
+type OptionHistory interface {
+	LaterOptions() map[string]string
+}
+
 // unwrittenAtDefault are the later options a file does not list when they
 // have their laterOptions value: the bytes of a model that does not use
 // them stay what they were before they existed (TestScoreHashes), and
@@ -252,7 +260,12 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	for _, kv := range f.Options {
 		saved[kv.Name] = kv.Value
 	}
-	for k, v := range laterOptions {
+	later := laterOptions
+	if h, ok := a.(OptionHistory); ok {
+		later = maps.Clone(later)
+		maps.Copy(later, h.LaterOptions())
+	}
+	for k, v := range later {
 		if _, ok := saved[k]; !ok {
 			saved[k] = v
 		}

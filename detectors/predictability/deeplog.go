@@ -36,8 +36,14 @@ import (
 //     end-of-session symbol; not in the paper, whose reference
 //     implementation pads sessions shorter than a window with a key that
 //     is never predicted, which flags them): a session is also anomalous
-//     if its end is not among the top g predictions after its last key
-//     (Model.AnomalousSequence).
+//     if its end is not among the end_top_g most probable outputs after
+//     its last key (Model.AnomalousSequence). Whether a session ends is
+//     one event against its continuing, not one key among many: with
+//     the paper's g (9 of the 15 or so outputs of its HDFS keys) an end
+//     is accepted after almost any prefix, since after a prefix the
+//     probability is on a few keys and the end ranks at random among
+//     the unlikely rest. The default 2 accepts an end only where it is
+//     the most probable outcome or the second to the most probable key.
 type DeepLog struct{}
 
 func init() { detectors.Register("deeplog", DeepLog{}) }
@@ -50,6 +56,7 @@ const MaxTopG = detectors.MaxMaxCategories + 2
 func (DeepLog) Options() []detectors.Option {
 	return append(SequenceOptions("10"),
 		detectors.IntOption("top_g", "9", "a step is anomalous if its key is not among this many most probable keys", 1, MaxTopG),
+		detectors.IntOption("end_top_g", "2", "a session is anomalous if its end is not among this many most probable outputs after its last key (0: top_g)", 0, MaxTopG),
 		detectors.Option{Name: "key", Default: "", Usage: "the key column (e.g. log template id): required, the only feature", Check: func(raw string) (string, error) {
 			if strings.TrimSpace(raw) == "" {
 				return "", fmt.Errorf("want a column name")
@@ -59,6 +66,10 @@ func (DeepLog) Options() []detectors.Option {
 		detectors.WithDefault("hidden", "64,64"),
 		detectors.WithDefault("epochs", "10"))
 }
+
+// LaterOptions implements detectors.OptionHistory: a model saved before
+// end_top_g existed judged the end with top_g, as 0 does.
+func (DeepLog) LaterOptions() map[string]string { return map[string]string{"end_top_g": "0"} }
 
 // Span implements detectors.SequenceAlgorithm: window + horizon − 1.
 func (DeepLog) Span(o detectors.Options) int { return o.Int("window") + o.Int("horizon") - 1 }
@@ -137,7 +148,11 @@ func (a DeepLog) Scorer(st *detectors.State, d int, o detectors.Options) (detect
 	if err != nil {
 		return nil, err
 	}
-	return &deeplogScorer{rnn: rk, head: hk, w: d, window: o.Int("window"), span: a.Span(o), g: o.Int("top_g")}, nil
+	endG := o.Int("end_top_g")
+	if endG == 0 {
+		endG = o.Int("top_g")
+	}
+	return &deeplogScorer{rnn: rk, head: hk, w: d, window: o.Int("window"), span: a.Span(o), g: o.Int("top_g"), endG: endG}, nil
 }
 
 // deeplogScorer is DeepLog's plain-Go scoring path; it is also a
@@ -146,6 +161,7 @@ type deeplogScorer struct {
 	rnn                *nn.RecurrentKernel
 	head               *nn.MLPKernel
 	w, window, span, g int
+	endG               int // the g of the end window
 }
 
 func (s *deeplogScorer) ScratchLen() int { return s.rnn.ScratchLen(s.window) + s.head.ScratchLen() }
@@ -179,7 +195,8 @@ func (s *deeplogScorer) ScoreRows(x, dst, scratch []float64) {
 }
 
 // JudgeRows implements detectors.StepJudge: the key is the "unseen"
-// position (the last), or more than top_g − 1 keys are more probable.
+// position (the last), or more than top_g − 1 keys are more probable
+// (end_top_g − 1 outputs for the end window).
 func (s *deeplogScorer) JudgeRows(x []float64, dst []bool, scratch []float64) {
 	width := (s.span + 1) * (s.w + 1)
 	for i := range dst {
@@ -190,6 +207,10 @@ func (s *deeplogScorer) JudgeRows(x []float64, dst []bool, scratch []float64) {
 				above++
 			}
 		}
-		dst[i] = key == s.w-1 || above >= s.g
+		g := s.g
+		if key == s.w {
+			g = s.endG
+		}
+		dst[i] = key == s.w-1 || above >= g
 	}
 }

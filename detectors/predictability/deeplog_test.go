@@ -10,6 +10,7 @@ import (
 
 	"github.com/anomalydb/anomalydb/detectors"
 	"github.com/anomalydb/anomalydb/detectors/internal/testtable"
+	"github.com/anomalydb/anomalydb/detectors/predictability"
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
@@ -233,5 +234,37 @@ func TestDeepLogSessionEnd(t *testing.T) {
 	}
 	if bad, err := m.AnomalousSequence(codes(m, session...)); err != nil || bad {
 		t.Errorf("the whole session: anomalous %v (%v), want false", bad, err)
+	}
+}
+
+// TestDeepLogEndTopG: the end of a session is judged with end_top_g (0:
+// top_g), not top_g: a session cut short is anomalous with end_top_g 1
+// whatever top_g, and accepted with an end_top_g as large as the
+// outputs, or with 0 and such a top_g; the whole session never is.
+// Catches the end judged with top_g (deeplog's recall on HDFS: 0.58),
+// and 0 not read as top_g.
+func TestDeepLogEndTopG(t *testing.T) {
+	maxG := strconv.Itoa(predictability.MaxTopG)
+	for _, c := range []struct {
+		topG, endG string
+		flagged    bool
+	}{
+		{maxG, "1", true},
+		{"1", maxG, false},
+		{maxG, "0", false},
+		{"1", "0", true},
+	} {
+		o := deeplogOpts()
+		o["top_g"], o["end_top_g"] = c.topG, c.endG
+		m := fitDeepLog(t, o)
+		if bad, err := m.AnomalousSequence(codes(m, session[:8]...)); err != nil || bad != c.flagged {
+			t.Errorf("top_g %s, end_top_g %s: a session cut after 8 keys anomalous %v (%v), want %v", c.topG, c.endG, bad, err, c.flagged)
+		}
+		if c.topG == "1" {
+			continue // every step must then be the most probable: not this test's point
+		}
+		if bad, err := m.AnomalousSequence(codes(m, session...)); err != nil || bad {
+			t.Errorf("top_g %s, end_top_g %s: the whole session anomalous %v (%v)", c.topG, c.endG, bad, err)
+		}
 	}
 }
