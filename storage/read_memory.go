@@ -104,8 +104,9 @@ func (m *readMemory) Free(b []byte) {
 	}
 	b = b[:n]
 	if m.poison {
-		for i := range b {
-			b[i] = 0xA5
+		b[0] = 0xA5
+		for i := 1; i < n; i *= 2 {
+			copy(b[i:], b[:i])
 		}
 	}
 	m.pools[c].Put(&b)
