@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	gosql "database/sql"
 	"fmt"
@@ -84,7 +85,9 @@ func scaleRow(rng *rand.Rand, i int, vals []float64) {
 //     run (each the median of three, alternately, after a scan that fills
 //     the cache); score_vs_scan: their ratio; inprocess_rows/s: the saved model
 //     scoring the same rows from Arrow batches in this process;
-//     score_vs_inprocess: ratio.
+//     score_vs_inprocess: ratio; score_cpu_s: the server's CPU time
+//     (user and system, /proc) during the scoring scan, median of three,
+//     which varies less between runs than the rate.
 //
 // The server runs with --cache-memory scaleCache (512M), smaller than the
 // table's data at 10M rows (1.4 GB), so that its memory during scans
@@ -226,14 +229,18 @@ func scaleRun(b *testing.B, bin string, n int) {
 	// first scans after the fill pay for memory the fill did not leave
 	// behind (page faults), and runs on this machine vary by a quarter
 	// from one server process to the next.
-	var scans, scores []float64
+	var scans, scores, scoreCPU []float64
 	for range 3 {
 		scans = append(scans, timeCount("SELECT COUNT(*) FROM s.big WHERE c0 > -1000000"))
+		c0 := procCPU(b, pid)
 		scores = append(scores, timeCount("SELECT COUNT(*) FROM s.big WHERE anomaly_score('s.d', "+features+") > 1"))
+		scoreCPU = append(scoreCPU, procCPU(b, pid)-c0)
 	}
 	slices.Sort(scans)
 	slices.Sort(scores)
+	slices.Sort(scoreCPU)
 	scan, score := scans[1], scores[1]
+	b.ReportMetric(scoreCPU[1], "score_cpu_s")
 	_, peak = procMemory(b, pid)
 	b.ReportMetric(float64(peak)/(1<<20), "rss_peak_scoring_MB")
 	b.ReportMetric(scan, "scan_rows/s")
@@ -359,4 +366,21 @@ func quantileMS(lat []time.Duration, q float64) float64 {
 	slices.Sort(s)
 	i := int(math.Ceil(q*float64(len(s)))) - 1
 	return float64(s[max(i, 0)].Microseconds()) / 1000
+}
+
+// procCPU returns the CPU time, user and system, process pid has used
+// (Linux /proc/pid/stat), in seconds.
+func procCPU(b *testing.B, pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("/proc/%d/stat: %q", pid, raw)
+	}
+	return (utime + stime) / 100 // clock ticks: USER_HZ is 100 on Linux
 }
