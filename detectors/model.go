@@ -247,9 +247,16 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 
 	// The statistics of every row read, not only of the sample.
 	sc := sample.scale
+	// With learned embeddings, the one-hot positions stay 0 and 1 and
+	// their frequencies go to the tables (input_embedding.go).
+	front := newInputEmbedding(sample.enc, o)
+	var freq [][]float64
+	if front != nil {
+		freq = front.takeFrequencies(sc)
+	}
 	sc.transform(x.Data)
 
-	m, run, err := trainModel(ctx, start, name, a, o, x, labels, d, featureNames(data, sample), sample.enc, sc, data.OnEpoch)
+	m, run, err := trainModel(ctx, start, name, a, o, x, labels, d, featureNames(data, sample), sample.enc, sc, embeddingStage{front, freq}, data.OnEpoch)
 	if err != nil {
 		return nil, err
 	}
@@ -276,26 +283,54 @@ type fitRun struct {
 	losses *lossRecord
 }
 
+// embeddingStage is a training's learned input embedding (nil front for
+// none) and the frequencies of its categorical positions
+// (input_embedding.go).
+type embeddingStage struct {
+	front *inputEmbedding
+	freq  [][]float64
+}
+
 // trainModel is the training Fit and FitSequence share: on the
 // standardized training rows x (and labels, nil for none), the state of a
 // over dims features (initState), pretraining, Prepare, the training
 // template (driver.go), Finish, then the model over the features names
-// with encoding enc (nil for none) and scaler sc. Every epoch, pretraining's
-// included, is logged (training_log.go) and given to onEpoch.
+// with encoding enc (nil for none) and scaler sc. With an embedding
+// (emb.front), x holds the full rows and the algorithm gets the embedded
+// ones, after stage E (input_embedding.go). Every epoch, pretraining's
+// and stage E's included, is logged (training_log.go) and given to
+// onEpoch.
 func trainModel(ctx context.Context, start time.Time, name string, a Algorithm, o Options, x arrowio.Matrix, labels []float64, dims int,
-	names []string, enc *Encoding, sc scaler, onEpoch func(EpochLog)) (*Model, *fitRun, error) {
+	names []string, enc *Encoding, sc scaler, emb embeddingStage, onEpoch func(EpochLog)) (*Model, *fitRun, error) {
 	run := &fitRun{start: start, losses: &lossRecord{}}
-	run.epochs = &epochRecorder{start: start, log: TrainingLog{PlannedEpochs: plannedEpochs(a, o)}, onEpoch: onEpoch}
+	planned := plannedEpochs(a, o)
+	if emb.front != nil {
+		planned += o.Int("embedding_epochs")
+		dims = emb.front.width
+	}
+	run.epochs = &epochRecorder{start: start, log: TrainingLog{PlannedEpochs: planned}, onEpoch: onEpoch}
 	ctx = withEpochRecorder(ctx, run.epochs)
 	rng := newRand(o.Int64("seed"))
 	st, err := initState(a, enc, dims, o, rng) // column_spans.go
 	if err != nil {
 		return nil, nil, err
 	}
+	prepared := false
+	var tables []*Tensor // the frozen embedding, kept out of the algorithm's way
+	if e := emb.front; e != nil {
+		e.addTables(st, emb.freq, rng)
+		if prepared, err = e.train(ctx, a, st, x, labels, o, rng); err != nil {
+			return nil, nil, err
+		}
+		if x, err = e.embedMatrix(st, x); err != nil {
+			return nil, nil, err
+		}
+		tables = e.detach(st)
+	}
 	if err := pretrain(ctx, a, st, x.Data, x.Rows, x.Cols, labels, o, rng); err != nil {
 		return nil, nil, err
 	}
-	if p, ok := a.(Preparer); ok {
+	if p, ok := a.(Preparer); ok && !prepared {
 		if err := p.Prepare(st, x, o); err != nil {
 			return nil, nil, err
 		}
@@ -309,6 +344,7 @@ func trainModel(ctx context.Context, start time.Time, name string, a Algorithm, 
 			return nil, nil, err
 		}
 	}
+	st.Tensors = append(st.Tensors, tables...)
 	m, err := newModel(name, a, o, names, enc, sc, st)
 	if err != nil {
 		return nil, nil, err
@@ -396,7 +432,15 @@ func newModel(name string, a Algorithm, o Options, features []string, enc *Encod
 	if len(sc.mean) != w || len(sc.std) != w {
 		return nil, fmt.Errorf("%w: %d encoded features, %d means, %d stds", ErrBadModel, w, len(sc.mean), len(sc.std))
 	}
-	scorer, err := a.Scorer(st, w, o)
+	var scorer Scorer
+	var err error
+	if e := newInputEmbedding(enc, o); e != nil { // input_embedding.go
+		if scorer, err = a.Scorer(st, e.width, o); err == nil {
+			scorer, err = newEmbeddingScorer(e, st, scorer)
+		}
+	} else {
+		scorer, err = a.Scorer(st, w, o)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,8 @@ var commonOptions = []Option{
 	IntOption("max_categories", strconv.Itoa(DefaultMaxCategories), "categorical columns: one-hot positions for this many most frequent training values, plus other and unseen", 1, MaxMaxCategories),
 	BoolOption("missing_indicator", "false", "numeric, boolean and time columns: add a 0/1 column that is 1 for NULL"),
 	BoolOption("time_cycles", "false", "date and time columns: add sin/cos of the hour of day and of the day of week"),
+	// categorical, embedding_dim, embedding_epochs (input_embedding.go).
+	embeddingOptions[0], embeddingOptions[1], embeddingOptions[2],
 }
 
 // encodingOptions returns the options of the encoding stage.
@@ -270,6 +272,9 @@ func resolve(algorithm string, opts map[string]string) (Algorithm, string, Optio
 		return nil, "", nil, err
 	}
 	if err := checkOptions(a, o, opts); err != nil {
+		return nil, "", nil, err
+	}
+	if err := checkEmbedding(name, a, o); err != nil { // input_embedding.go
 		return nil, "", nil, err
 	}
 	return a, name, o, nil

@@ -120,6 +120,10 @@ var laterOptions = map[string]string{
 	"max_categories":    strconv.Itoa(DefaultMaxCategories),
 	"missing_indicator": "false",
 	"time_cycles":       "false",
+	// Learned embeddings (input_embedding.go): before them, one-hot.
+	"categorical":      "onehot",
+	"embedding_dim":    "0",
+	"embedding_epochs": "10",
 }
 
 // OptionHistory is implemented by an algorithm that has options added
@@ -134,7 +138,8 @@ type OptionHistory interface {
 // have their laterOptions value: the bytes of a model that does not use
 // them stay what they were before they existed (TestScoreHashes), and
 // loading fills them in.
-var unwrittenAtDefault = map[string]bool{"max_categories": true, "missing_indicator": true, "time_cycles": true}
+var unwrittenAtDefault = map[string]bool{"max_categories": true, "missing_indicator": true, "time_cycles": true,
+	"categorical": true, "embedding_dim": true, "embedding_epochs": true}
 
 type fileOption struct{ Name, Value string }
 

@@ -51,6 +51,7 @@ func TestOptionDefaults(t *testing.T) {
 		"seed": "0", "contamination": "0.1", "hidden": "64,32",
 		"validation": "0", "patience": "5", "objective": "one-class", "nu": "0.1", "pretrain_epochs": "0",
 		"max_train_rows": "1000000", "max_categories": "64", "missing_indicator": "false", "time_cycles": "false",
+		"categorical": "onehot", "embedding_dim": "0", "embedding_epochs": "10",
 	}
 	if fmt.Sprint(def) != fmt.Sprint(want) {
 		t.Fatalf("defaults %v, want %v", def, want)

@@ -264,7 +264,7 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	}
 	z = nil
 
-	m, run, err := trainModel(ctx, start, name, a, o, x, nil, w, names, enc, sc, data.OnEpoch)
+	m, run, err := trainModel(ctx, start, name, a, o, x, nil, w, names, enc, sc, embeddingStage{}, data.OnEpoch)
 	if err != nil {
 		return nil, err
 	}

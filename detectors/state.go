@@ -20,6 +20,10 @@ func (t *Tensor) At(i, j int) float64 { return t.Data[i*t.Cols+j] }
 // function of its State and Options.
 type State struct {
 	Tensors []*Tensor
+
+	// front is set while stage E trains the input embedding
+	// (input_embedding.go): graphs over the state then take full rows.
+	front *inputEmbedding
 }
 
 // Add appends a zero tensor and returns it. It panics on a duplicate name

@@ -43,6 +43,9 @@ func newGraph(st *State, rows, dims int, opts Options) *Graph {
 	for _, t := range st.Tensors {
 		b.params[t.Name] = matrixNode(g, t.Name, t.Rows, t.Cols, t.Data)
 	}
+	if e := st.front; e != nil { // stage E: dims is the full rows' width
+		b.X, b.Dims = gorgonia.Must(e.graph(b, b.X)), e.width
+	}
 	return b
 }
 

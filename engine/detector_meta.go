@@ -555,7 +555,7 @@ func describeRows(db, name string, m *detectors.Model) []sql.Row {
 			// feature's encoding, and the statistics of its value
 			// (a categorical feature's one-hot columns have none to show).
 			c := enc.Columns()[i]
-			rows = append(rows, sql.Row{"feature." + f + ".encoding", c.Describe()})
+			rows = append(rows, sql.Row{"feature." + f + ".encoding", m.DescribeEncoding(i)})
 			if c.Kind == detectors.KindCategorical {
 				continue
 			}

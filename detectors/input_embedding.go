@@ -1,0 +1,474 @@
+package detectors
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/anomalydb/anomalydb/arrowio"
+	"gorgonia.org/gorgonia"
+)
+
+// Learned embeddings of categorical columns (categorical = 'embedding',
+// issue 12, part 1).
+//
+// With the option, a categorical column is not given to the algorithm as
+// its one-hot positions but as a learned vector of embedding_dim values
+// per category, trained with the detector's own loss:
+//
+//   - Stage E. Before the algorithm's own training, one run of the
+//     training template (embedding_epochs epochs, plain shuffled
+//     mini-batches, no validation) trains the embedding tables together
+//     with the algorithm's network on the algorithm's objective: its
+//     pretraining objective if it pretrains (Deep SVDD's autoencoder,
+//     say), else its Graph (for an adversarial algorithm the objective
+//     its validation watches), after Prepare on rows embedded with the
+//     initial tables if it has one. The input of that graph is the
+//     row with the raw one-hot positions; the graph multiplies each
+//     column's one-hot block by its normalized table.
+//   - Then the tables are frozen (no longer Trainable) and the training
+//     rows are embedded once; everything after (pretraining, Prepare, the
+//     algorithm's training, Finish, the threshold) runs on embedded rows,
+//     the network continuing from stage E's weights. Scoring embeds a row
+//     the same way before the algorithm's Scorer (embeddingScorer).
+//
+// A learned input can collapse: a reconstruction or distance loss is
+// smallest when every category has the same vector. So a table E is
+// used normalized, Ẽ = (E − μ)/√(σ² + ε) per dimension, with μ and σ²
+// the mean and variance of the table's rows weighted by the categories'
+// training frequencies p: over the training rows every embedded value has
+// mean 0 and variance 1, like every standardized column, whatever the
+// loss does to E. (The one-hot positions of such a column are therefore
+// not standardized: the scaler keeps them as 0 and 1.)
+//
+// A position with no training row (unseen, and other when every training
+// value was kept) gets no gradient; a value that falls in it embeds as
+// the training category of lowest frequency (the first such in position
+// order), the one the detector learned as least typical.
+
+// embeddingPrefix begins the names of the state tensors of the embedding
+// tables: input_embedding.<feature>, and input_embedding.<feature>.freq
+// for the training frequencies of its positions.
+const embeddingPrefix = "input_embedding."
+
+// embeddingEps keeps the normalization finite for a table whose rows
+// coincide.
+const embeddingEps = 1e-8
+
+// embeddingOptions are the common options of the embedding.
+var embeddingOptions = []Option{
+	EnumOption("categorical", "onehot", "categorical columns: one-hot positions, or an embedding learned with the detector's loss", "onehot", "embedding"),
+	IntOption("embedding_dim", "0", "with categorical = 'embedding': values per category (0: round(1.6·n^0.56) for n trained positions, at most n)", 0, 1024),
+	IntOption("embedding_epochs", "10", "with categorical = 'embedding': epochs of the stage that trains the embeddings", 1, MaxEpochs),
+}
+
+// inputEmbedding is the layout of the embedded rows of a model with
+// categorical = 'embedding': each user column's span of the full
+// (one-hot) row and of the embedded row.
+type inputEmbedding struct {
+	full, width int
+	spans       []ColumnSpan // of the full row, one per user column
+	out         []int        // embedded position of each span's first value
+	dim         []int        // embedded width of each span
+	names       []string     // table tensor of each categorical span, else ""
+}
+
+// embeddingWidth is the default embedding_dim for a column of n trained
+// positions (kept categories and other): round(1.6·n^0.56), the rule of
+// thumb of fastai's tabular models, between 1 and n.
+func embeddingWidth(n, opt int) int {
+	if opt > 0 {
+		return opt
+	}
+	w := int(math.Round(1.6 * math.Pow(float64(n), 0.56)))
+	return max(1, min(w, n))
+}
+
+// newInputEmbedding returns the embedding layout of a model with options
+// o over encoding enc, or nil when o does not ask for embeddings or no
+// column is categorical.
+func newInputEmbedding(enc *Encoding, o Options) *inputEmbedding {
+	if enc == nil || o.get("categorical") != "embedding" {
+		return nil
+	}
+	spans := columnSpans(enc, enc.Width())
+	e := &inputEmbedding{full: enc.Width(), spans: spans}
+	any := false
+	for j, s := range spans {
+		e.out = append(e.out, e.width)
+		d, name := s.Hi-s.Lo, ""
+		if s.Kind == KindCategorical {
+			any = true
+			d = embeddingWidth(s.Hi-s.Lo-1, o.Int("embedding_dim"))
+			name = embeddingPrefix + strconv.Itoa(j)
+		}
+		e.dim = append(e.dim, d)
+		e.names = append(e.names, name)
+		e.width += d
+	}
+	if !any {
+		return nil
+	}
+	return e
+}
+
+// takeFrequencies moves the statistics of the categorical positions out
+// of sc: it returns each categorical span's training frequencies (the
+// one-hot means) and sets those positions to mean 0, scale 1, so that the
+// rows the graph of stage E and the scorer see hold raw one-hot values.
+func (e *inputEmbedding) takeFrequencies(sc scaler) [][]float64 {
+	freq := make([][]float64, len(e.spans))
+	for j, s := range e.spans {
+		if e.names[j] == "" {
+			continue
+		}
+		freq[j] = append([]float64(nil), sc.mean[s.Lo:s.Hi]...)
+		for k := s.Lo; k < s.Hi; k++ {
+			sc.mean[k], sc.std[k] = 0, 1
+		}
+	}
+	return freq
+}
+
+// addTables adds the tables to st, trainable, drawn from N(0, 1) with rng,
+// and the frequencies freq (from takeFrequencies) beside them.
+func (e *inputEmbedding) addTables(st *State, freq [][]float64, rng *rand.Rand) {
+	for j, s := range e.spans {
+		if e.names[j] == "" {
+			continue
+		}
+		t := st.Add(e.names[j], s.Hi-s.Lo, e.dim[j], true)
+		for i := range t.Data {
+			t.Data[i] = rng.NormFloat64()
+		}
+		copy(st.Add(e.names[j]+".freq", 1, s.Hi-s.Lo, false).Data, freq[j])
+	}
+}
+
+// tables returns each categorical span's normalized table (nil for the
+// other spans) from st, rows of positions without training rows replaced
+// by the least frequent trained position's. A missing tensor or one of
+// the wrong shape wraps ErrBadModel.
+func (e *inputEmbedding) tables(st *State) ([][]float64, error) {
+	out := make([][]float64, len(e.spans))
+	for j, s := range e.spans {
+		if e.names[j] == "" {
+			continue
+		}
+		k, w := s.Hi-s.Lo, e.dim[j]
+		t, f := st.Get(e.names[j]), st.Get(e.names[j]+".freq")
+		if t == nil || f == nil || t.Rows != k || t.Cols != w || f.Rows != 1 || f.Cols != k {
+			return nil, fmt.Errorf("%w: embedding table of feature %d missing or not %d×%d", ErrBadModel, j, k, w)
+		}
+		out[j] = normalizedTable(t.Data, f.Data, k, w)
+	}
+	return out, nil
+}
+
+// normalizedTable returns Ẽ = (E − μ)/√(σ² + ε) for the k × w table E
+// and the frequencies p of its rows (see the comment at the top), with
+// the rows of positions of frequency 0 replaced by the row of the least
+// frequent position above 0.
+func normalizedTable(table, p []float64, k, w int) []float64 {
+	out := make([]float64, k*w)
+	rare := -1
+	for i, q := range p {
+		if q > 0 && (rare < 0 || q < p[rare]) {
+			rare = i
+		}
+	}
+	for c := 0; c < w; c++ {
+		mu := 0.0
+		for i := 0; i < k; i++ {
+			mu += p[i] * table[i*w+c]
+		}
+		v := 0.0
+		for i := 0; i < k; i++ {
+			d := table[i*w+c] - mu
+			v += p[i] * d * d
+		}
+		sd := math.Sqrt(v + embeddingEps)
+		for i := 0; i < k; i++ {
+			out[i*w+c] = (table[i*w+c] - mu) / sd
+		}
+	}
+	if rare >= 0 {
+		for i, q := range p {
+			if q <= 0 {
+				copy(out[i*w:(i+1)*w], out[rare*w:(rare+1)*w])
+			}
+		}
+	}
+	return out
+}
+
+// embedRow writes the embedded row of the full row x (standardized
+// numeric positions, raw one-hot positions) to dst, with the normalized
+// tables tab.
+func (e *inputEmbedding) embedRow(tab [][]float64, x, dst []float64) {
+	for j, s := range e.spans {
+		o := e.out[j]
+		if tab[j] == nil {
+			copy(dst[o:o+s.Hi-s.Lo], x[s.Lo:s.Hi])
+			continue
+		}
+		w, hot := e.dim[j], 0
+		for k := s.Lo; k < s.Hi; k++ {
+			if x[k] > 0.5 {
+				hot = k - s.Lo
+				break
+			}
+		}
+		copy(dst[o:o+w], tab[j][hot*w:(hot+1)*w])
+	}
+}
+
+// embedMatrix returns the embedded rows of x with st's tables.
+func (e *inputEmbedding) embedMatrix(st *State, x arrowio.Matrix) (arrowio.Matrix, error) {
+	tab, err := e.tables(st)
+	if err != nil {
+		return arrowio.Matrix{}, err
+	}
+	out := arrowio.Matrix{Rows: x.Rows, Cols: e.width, Data: make([]float64, x.Rows*e.width)}
+	for i := 0; i < x.Rows; i++ {
+		e.embedRow(tab, x.Data[i*e.full:(i+1)*e.full], out.Data[i*e.width:(i+1)*e.width])
+	}
+	return out, nil
+}
+
+// graph returns the embedded mini-batch of b's full rows x: x·M, where
+// the full × width matrix M places each numeric position in its embedded
+// column and each categorical column's normalized table in its rows and
+// columns, so that a row's embedded values are its numeric values and
+// the table rows of its categories.
+func (e *inputEmbedding) graph(b *Graph, x *gorgonia.Node) (*gorgonia.Node, error) {
+	g := b.G
+	place := make([]float64, e.full*e.width) // the numeric positions
+	for j, s := range e.spans {
+		if e.names[j] == "" {
+			for k := s.Lo; k < s.Hi; k++ {
+				place[k*e.width+e.out[j]+k-s.Lo] = 1
+			}
+		}
+	}
+	m := matrixNode(g, "embed_numeric", e.full, e.width, place)
+	for j, s := range e.spans {
+		if e.names[j] == "" {
+			continue
+		}
+		k, w := s.Hi-s.Lo, e.dim[j]
+		tab, p := b.Param(e.names[j]), b.Param(e.names[j]+".freq")
+		ones := matrixNode(g, e.names[j]+".ones", k, 1, filled(k, 1))
+		mu, err := MatMul(p, tab) // 1 × w
+		if err != nil {
+			return nil, err
+		}
+		c, err := gorgonia.Sub(tab, gorgonia.Must(MatMul(ones, mu)))
+		if err != nil {
+			return nil, err
+		}
+		v, err := MatMul(p, gorgonia.Must(gorgonia.HadamardProd(c, c)))
+		if err != nil {
+			return nil, err
+		}
+		sd, err := gorgonia.Sqrt(gorgonia.Must(gorgonia.Add(v, gorgonia.NewConstant(embeddingEps))))
+		if err != nil {
+			return nil, err
+		}
+		norm, err := gorgonia.HadamardDiv(c, gorgonia.Must(MatMul(ones, sd)))
+		if err != nil {
+			return nil, err
+		}
+		// rows: full × k, 1 where full position s.Lo+i is table row i;
+		// cols: w × width, 1 where table column c is embedded column out+c.
+		rows := make([]float64, e.full*k)
+		for i := 0; i < k; i++ {
+			rows[(s.Lo+i)*k+i] = 1
+		}
+		cols := make([]float64, w*e.width)
+		for c := 0; c < w; c++ {
+			cols[c*e.width+e.out[j]+c] = 1
+		}
+		block, err := MatMul(gorgonia.Must(MatMul(matrixNode(g, e.names[j]+".rows", e.full, k, rows), norm)), matrixNode(g, e.names[j]+".cols", w, e.width, cols))
+		if err != nil {
+			return nil, err
+		}
+		if m, err = gorgonia.Add(m, block); err != nil {
+			return nil, err
+		}
+	}
+	return MatMul(x, m)
+}
+
+func filled(n int, v float64) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+// checkEmbedding refuses categorical = 'embedding' for algorithms that
+// have their own categorical representation.
+func checkEmbedding(name string, a Algorithm, o Options) error {
+	if o.get("categorical") != "embedding" {
+		return nil
+	}
+	if _, ok := a.(ColumnIniter); ok {
+		return fmt.Errorf("%w: categorical = 'embedding' is not available for %s, which learns its own embedding of every category", ErrBadOption, name)
+	}
+	if _, ok := a.(SequenceAlgorithm); ok {
+		return fmt.Errorf("%w: categorical = 'embedding' is not available for the sequence detector %s", ErrBadOption, name)
+	}
+	return nil
+}
+
+// trainEmbedding is stage E (see the comment at the top): it trains the
+// tables in st, with the network, on the full rows x, then freezes them.
+// Prepare is run first, on rows embedded with the initial tables, when
+// the stage E objective is the algorithm's Graph; it reports whether it
+// was.
+func (e *inputEmbedding) train(ctx context.Context, a Algorithm, st *State, x arrowio.Matrix, labels []float64, o Options, rng *rand.Rand) (prepared bool, err error) {
+	var g Grapher = graphFunc(a.Graph)
+	if p, ok := a.(Pretrainer); ok && p.PretrainEpochs(o) > 0 {
+		g = graphFunc(p.PretrainGraph)
+	} else if p, ok := a.(Preparer); ok {
+		xe, err := e.embedMatrix(st, x)
+		if err != nil {
+			return false, err
+		}
+		if err := p.Prepare(st, xe, o); err != nil {
+			return false, err
+		}
+		prepared = true
+	}
+	eo := o.Clone()
+	eo["epochs"] = strconv.Itoa(o.Int("embedding_epochs"))
+	eo["validation"] = "0"
+	st.front = e
+	err = train(ctx, g, st, x.Data, x.Rows, x.Cols, labels, eo, rng)
+	st.front = nil
+	for _, n := range e.names {
+		if t := st.Get(n); t != nil {
+			t.Trainable = false
+		}
+	}
+	return prepared, err
+}
+
+// detach removes the tables and their frequencies from st and returns
+// them: after stage E the algorithm works on embedded rows and its state
+// is its own (a Finish that keeps only its scoring tensors, say); Fit
+// appends them again at the end.
+func (e *inputEmbedding) detach(st *State) []*Tensor {
+	var out []*Tensor
+	st.Tensors = slices.DeleteFunc(st.Tensors, func(t *Tensor) bool {
+		if strings.HasPrefix(t.Name, embeddingPrefix) {
+			out = append(out, t)
+			return true
+		}
+		return false
+	})
+	return out
+}
+
+// embeddingScorer is the Scorer of a model with embeddings: it embeds
+// each full row and scores the embedded rows with the algorithm's
+// Scorer, chunk by chunk (a row's score does not depend on the chunk).
+type embeddingScorer struct {
+	e     *inputEmbedding
+	tab   [][]float64
+	inner Scorer
+}
+
+// embeddingChunk is how many rows embeddingScorer embeds at a time.
+const embeddingChunk = 64
+
+func newEmbeddingScorer(e *inputEmbedding, st *State, inner Scorer) (*embeddingScorer, error) {
+	tab, err := e.tables(st)
+	if err != nil {
+		return nil, err
+	}
+	return &embeddingScorer{e: e, tab: tab, inner: inner}, nil
+}
+
+func (s *embeddingScorer) ScratchLen() int { return embeddingChunk*s.e.width + s.inner.ScratchLen() }
+
+func (s *embeddingScorer) ScoreRows(x, dst, scratch []float64) {
+	full, w := s.e.full, s.e.width
+	emb, rest := scratch[:embeddingChunk*w], scratch[embeddingChunk*w:]
+	for lo := 0; lo < len(dst); lo += embeddingChunk {
+		hi := min(lo+embeddingChunk, len(dst))
+		for i := lo; i < hi; i++ {
+			s.e.embedRow(s.tab, x[i*full:(i+1)*full], emb[(i-lo)*w:(i-lo+1)*w])
+		}
+		s.inner.ScoreRows(emb[:(hi-lo)*w], dst[lo:hi], rest)
+	}
+}
+
+// explainer is the algorithm's explainer of embedded rows.
+func (s *embeddingScorer) explainer() Explainer {
+	if e, ok := s.inner.(Explainer); ok {
+		return e
+	}
+	return gradientExplainer{s: s.inner, d: s.e.width}
+}
+
+// ExplainMethod implements Explainer: the algorithm's method, applied to
+// the embedded row.
+func (s *embeddingScorer) ExplainMethod() string { return s.explainer().ExplainMethod() }
+
+func (s *embeddingScorer) ExplainScratchLen() int {
+	return 2*s.e.width + s.explainer().ExplainScratchLen()
+}
+
+// Attribute implements Explainer: the attributions of the embedded row,
+// a categorical column's magnitudes summed over its embedded values and
+// given to the position of its category (the others 0), so that a
+// feature's contribution is the sum of its embedded values' (as a one-hot
+// column's is the sum of its positions').
+func (s *embeddingScorer) Attribute(x, dst, scratch []float64) {
+	w := s.e.width
+	emb, attr := scratch[:w], scratch[w:2*w]
+	s.e.embedRow(s.tab, x, emb)
+	s.explainer().Attribute(emb, attr, scratch[2*w:])
+	for j, sp := range s.e.spans {
+		o := s.e.out[j]
+		if s.tab[j] == nil {
+			copy(dst[sp.Lo:sp.Hi], attr[o:o+sp.Hi-sp.Lo])
+			continue
+		}
+		sum := 0.0
+		for _, a := range attr[o : o+s.e.dim[j]] {
+			sum += math.Abs(a)
+		}
+		for k := sp.Lo; k < sp.Hi; k++ {
+			dst[k] = 0
+			if x[k] > 0.5 {
+				dst[k], sum = sum, 0
+			}
+		}
+		if sum != 0 { // no position hot (cannot happen for an encoded row)
+			dst[sp.Lo] = sum
+		}
+	}
+}
+
+// DescribeEncoding is DESCRIBE DETECTOR's line for feature j of a model
+// with an Encoding (nil otherwise: ""): the column's Describe, with
+// "embedding (w dims): " in place of "one-hot: " for a column learned as
+// an embedding.
+func (m *Model) DescribeEncoding(j int) string {
+	if m.enc == nil {
+		return ""
+	}
+	d := m.enc.cols[j].Describe()
+	if e := newInputEmbedding(m.enc, m.opts); e != nil && e.names[j] != "" {
+		return fmt.Sprintf("embedding (%d dims): %s", e.dim[j], strings.TrimPrefix(d, "one-hot: "))
+	}
+	return d
+}
