@@ -37,13 +37,21 @@ import (
 //     the same way before the algorithm's Scorer (embeddingScorer).
 //
 // A learned input can collapse: a reconstruction or distance loss is
-// smallest when every category has the same vector. So a table E is
-// used normalized, Ẽ = (E − μ)/√(σ² + ε) per dimension, with μ and σ²
-// the mean and variance of the table's rows weighted by the categories'
-// training frequencies p: over the training rows every embedded value has
-// mean 0 and variance 1, like every standardized column, whatever the
-// loss does to E. (The one-hot positions of such a column are therefore
-// not standardized: the scaler keeps them as 0 and 1.)
+// smallest when every category has the same vector, or when the vectors
+// lie on one line (an autoencoder's embedding of chess_krkopt's files,
+// only scaled per dimension, kept one direction: singular values 2.0,
+// 0.14, 0.004, 0). So a table E is used whitened under the training
+// frequencies p of its rows: Ẽ's columns are those of E − μ (μ the
+// p-weighted mean row) made orthonormal in the p-weighted inner product
+// ⟨a, b⟩ = Σ_k p_k a_k b_k, by Gram–Schmidt in column order. Over the
+// training rows the embedded values of a column then have mean 0,
+// variance 1 and no correlation with each other, like standardized
+// independent columns, whatever the loss does to E: the loss chooses
+// the directions, not their scale or rank. That needs at most n − 1
+// dimensions for n trained positions (the centred rows span no more), so
+// embedding_dim is capped at the kept values less one (at least 1). (The
+// one-hot positions of such a column are not standardized: the scaler
+// keeps them as 0 and 1.)
 //
 // A position with no training row (unseen, and other when every training
 // value was kept) gets no gradient; a value that falls in it embeds as
@@ -57,7 +65,7 @@ const embeddingPrefix = "input_embedding."
 
 // embeddingEps keeps the normalization finite for a table whose rows
 // coincide.
-const embeddingEps = 1e-8
+const embeddingEps = 1e-12
 
 // embeddingOptions are the common options of the embedding.
 var embeddingOptions = []Option{
@@ -77,15 +85,17 @@ type inputEmbedding struct {
 	names       []string     // table tensor of each categorical span, else ""
 }
 
-// embeddingWidth is the default embedding_dim for a column of n trained
-// positions (kept categories and other): round(1.6·n^0.56), the rule of
-// thumb of fastai's tabular models, between 1 and n.
-func embeddingWidth(n, opt int) int {
-	if opt > 0 {
-		return opt
+// embeddingWidth is the embedding width of a categorical column of kept
+// training values: embedding_dim opt if given, else round(1.6·n^0.56)
+// for the n = kept + 1 positions that may have training rows (the rule of
+// thumb of fastai's tabular models), at most kept − 1 (see the comment at
+// the top) and at least 1.
+func embeddingWidth(kept, opt int) int {
+	w := opt
+	if w <= 0 {
+		w = int(math.Round(1.6 * math.Pow(float64(kept+1), 0.56)))
 	}
-	w := int(math.Round(1.6 * math.Pow(float64(n), 0.56)))
-	return max(1, min(w, n))
+	return max(1, min(w, kept-1))
 }
 
 // newInputEmbedding returns the embedding layout of a model with options
@@ -103,7 +113,7 @@ func newInputEmbedding(enc *Encoding, o Options) *inputEmbedding {
 		d, name := s.Hi-s.Lo, ""
 		if s.Kind == KindCategorical {
 			any = true
-			d = embeddingWidth(s.Hi-s.Lo-1, o.Int("embedding_dim"))
+			d = embeddingWidth(s.Hi-s.Lo-2, o.Int("embedding_dim"))
 			name = embeddingPrefix + strconv.Itoa(j)
 		}
 		e.dim = append(e.dim, d)
@@ -169,10 +179,10 @@ func (e *inputEmbedding) tables(st *State) ([][]float64, error) {
 	return out, nil
 }
 
-// normalizedTable returns Ẽ = (E − μ)/√(σ² + ε) for the k × w table E
-// and the frequencies p of its rows (see the comment at the top), with
-// the rows of positions of frequency 0 replaced by the row of the least
-// frequent position above 0.
+// normalizedTable returns Ẽ, the whitened k × w table E under the
+// frequencies p of its rows (see the comment at the top; the arithmetic
+// of graph's), with the rows of positions of frequency 0 replaced by the
+// row of the least frequent position above 0.
 func normalizedTable(table, p []float64, k, w int) []float64 {
 	out := make([]float64, k*w)
 	rare := -1
@@ -181,19 +191,30 @@ func normalizedTable(table, p []float64, k, w int) []float64 {
 			rare = i
 		}
 	}
+	dot := func(a, b int) float64 { // ⟨column a, column b⟩ of out
+		s := 0.0
+		for i := 0; i < k; i++ {
+			s += p[i] * out[i*w+a] * out[i*w+b]
+		}
+		return s
+	}
 	for c := 0; c < w; c++ {
 		mu := 0.0
 		for i := 0; i < k; i++ {
 			mu += p[i] * table[i*w+c]
 		}
-		v := 0.0
 		for i := 0; i < k; i++ {
-			d := table[i*w+c] - mu
-			v += p[i] * d * d
+			out[i*w+c] = table[i*w+c] - mu
 		}
-		sd := math.Sqrt(v + embeddingEps)
+		for b := 0; b < c; b++ { // modified Gram–Schmidt
+			d := dot(c, b)
+			for i := 0; i < k; i++ {
+				out[i*w+c] -= out[i*w+b] * d
+			}
+		}
+		n := math.Sqrt(dot(c, c) + embeddingEps)
 		for i := 0; i < k; i++ {
-			out[i*w+c] = (table[i*w+c] - mu) / sd
+			out[i*w+c] /= n
 		}
 	}
 	if rare >= 0 {
@@ -261,25 +282,7 @@ func (e *inputEmbedding) graph(b *Graph, x *gorgonia.Node) (*gorgonia.Node, erro
 			continue
 		}
 		k, w := s.Hi-s.Lo, e.dim[j]
-		tab, p := b.Param(e.names[j]), b.Param(e.names[j]+".freq")
-		ones := matrixNode(g, e.names[j]+".ones", k, 1, filled(k, 1))
-		mu, err := MatMul(p, tab) // 1 × w
-		if err != nil {
-			return nil, err
-		}
-		c, err := gorgonia.Sub(tab, gorgonia.Must(MatMul(ones, mu)))
-		if err != nil {
-			return nil, err
-		}
-		v, err := MatMul(p, gorgonia.Must(gorgonia.HadamardProd(c, c)))
-		if err != nil {
-			return nil, err
-		}
-		sd, err := gorgonia.Sqrt(gorgonia.Must(gorgonia.Add(v, gorgonia.NewConstant(embeddingEps))))
-		if err != nil {
-			return nil, err
-		}
-		norm, err := gorgonia.HadamardDiv(c, gorgonia.Must(MatMul(ones, sd)))
+		norm, err := whitened(g, e.names[j], b.Param(e.names[j]), b.Param(e.names[j]+".freq"), k, w)
 		if err != nil {
 			return nil, err
 		}
@@ -302,6 +305,38 @@ func (e *inputEmbedding) graph(b *Graph, x *gorgonia.Node) (*gorgonia.Node, erro
 		}
 	}
 	return MatMul(x, m)
+}
+
+// whitened is normalizedTable's Ẽ (without the replaced rows) of the
+// k × w table node tab and the 1 × k frequencies p, as graph nodes named
+// after name: column by column, the centred column less its p-weighted
+// projections on the columns before it, divided by its p-weighted norm.
+func whitened(g *gorgonia.ExprGraph, name string, tab, p *gorgonia.Node, k, w int) (*gorgonia.Node, error) {
+	must := gorgonia.Must
+	ones := matrixNode(g, name+".ones", k, 1, filled(k, 1))
+	dot := func(a, b *gorgonia.Node) *gorgonia.Node { // 1 × 1
+		return must(MatMul(p, must(gorgonia.HadamardProd(a, b))))
+	}
+	c := must(gorgonia.Sub(tab, must(MatMul(ones, must(MatMul(p, tab)))))) // centred
+	cols := make([]*gorgonia.Node, w)
+	var out *gorgonia.Node
+	for i := range cols {
+		sel := make([]float64, w)
+		sel[i] = 1
+		v := must(MatMul(c, matrixNode(g, fmt.Sprintf("%s.sel%d", name, i), w, 1, sel))) // k × 1
+		for _, u := range cols[:i] {
+			v = must(gorgonia.Sub(v, must(MatMul(u, dot(v, u)))))
+		}
+		n := must(gorgonia.Sqrt(must(gorgonia.Add(dot(v, v), gorgonia.NewConstant(embeddingEps)))))
+		cols[i] = must(gorgonia.HadamardDiv(v, must(MatMul(ones, n))))
+		placed := must(MatMul(cols[i], matrixNode(g, fmt.Sprintf("%s.put%d", name, i), 1, w, sel)))
+		if out == nil {
+			out = placed
+		} else {
+			out = must(gorgonia.Add(out, placed))
+		}
+	}
+	return out, nil
 }
 
 func filled(n int, v float64) []float64 {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gorgonia.org/gorgonia"
 )
 
 // withLabel returns rec with a label column appended: 1 on the rows whose
@@ -121,15 +123,15 @@ func isSequence(alg string) bool {
 
 // TestEmbeddingIsLearnedAndNormalized checks what the embedding promises
 // on an autoencoder: the tables are trained by stage E (more epochs give
-// other tables from the same seeded start), over the training rows every
-// embedded value of the merchant has mean 0 and variance 1 (the
-// normalization by the training frequencies), the embedded row is
-// narrower than the one-hot row, and a value never seen in training
-// scores exactly as the rarest training category ("z") does. Bugs
-// caught: the tables left at their random start (a constant in the
+// other tables from the same seeded start), over the training rows the
+// embedded values of the merchant have mean 0, variance 1 and no
+// correlation (the whitening by the training frequencies), the embedded
+// row is narrower than the one-hot row, and a value never seen in
+// training scores exactly as the rarest training category ("z") does.
+// Bugs caught: the tables left at their random start (a constant in the
 // graph), frequencies not those of the training rows (uniform weights,
-// or the positions shifted by one), an unseen value given its untrained
-// random vector.
+// or the positions shifted by one), dimensions scaled but not
+// orthogonalized, an unseen value given its untrained random vector.
 func TestEmbeddingIsLearnedAndNormalized(t *testing.T) {
 	rec := mixedRecord(t, 2000, 5, []string{"acme", "bolt", "core", "dyne"})
 	defer rec.Release()
@@ -152,25 +154,34 @@ func TestEmbeddingIsLearnedAndNormalized(t *testing.T) {
 		t.Fatalf("embedded width %d, one-hot width %d", sc.e.width, m.width())
 	}
 	lo, w := sc.e.out[1], sc.e.dim[1]
+	if w != 5 { // 6 kept values (4 names, NULL, "z"): round(1.6·7^0.56) = 5, at most 6 − 1
+		t.Fatalf("merchant embedded in %d dimensions, want 5", w)
+	}
 	raw := rawRows(m, rec)
 	full := make([]float64, m.width())
 	emb := make([]float64, sc.e.width)
-	sum, sq := make([]float64, w), make([]float64, w)
+	sum, prod := make([]float64, w), make([]float64, w*w)
 	for _, r := range raw {
 		m.encode(r, full)
 		m.scale.transformRow(full)
 		sc.e.embedRow(sc.tab, full, emb)
 		for c := 0; c < w; c++ {
-			v := emb[lo+c]
-			sum[c] += v
-			sq[c] += v * v
+			sum[c] += emb[lo+c]
+			for d := 0; d < w; d++ {
+				prod[c*w+d] += emb[lo+c] * emb[lo+d]
+			}
 		}
 	}
 	n := float64(len(raw))
 	for c := 0; c < w; c++ {
-		mean := sum[c] / n
-		if v := sq[c]/n - mean*mean; math.Abs(mean) > 1e-9 || math.Abs(v-1) > 1e-6 {
-			t.Fatalf("embedded merchant value %d has mean %v and variance %v over the training rows, want 0 and 1", c, mean, v)
+		if mean := sum[c] / n; math.Abs(mean) > 1e-9 {
+			t.Fatalf("embedded merchant value %d has mean %v over the training rows, want 0", c, mean)
+		}
+		for d := 0; d < w; d++ {
+			cov := prod[c*w+d]/n - sum[c]*sum[d]/(n*n)
+			if want := b2f(c == d); math.Abs(cov-want) > 1e-9 {
+				t.Fatalf("embedded merchant values %d and %d have covariance %v over the training rows, want %v", c, d, cov, want)
+			}
 		}
 	}
 
@@ -246,6 +257,47 @@ func TestEmbeddingExplainAndDescribe(t *testing.T) {
 		}
 		if d := m.DescribeEncoding(0); d != "numeric" {
 			t.Fatalf("%s: amount described as %q", alg, d)
+		}
+	}
+}
+
+// TestWhitenedGraphMatchesScoring: the whitening stage E trains through
+// (the graph, compiled as training compiles it) computes the table the
+// scorer uses (normalizedTable), so the embedding trained is the one
+// scored with. Bugs caught: the graph and the plain-Go arithmetic
+// drifting apart (classical against modified Gram–Schmidt, a missing
+// centring, unweighted inner products in one of them).
+func TestWhitenedGraphMatchesScoring(t *testing.T) {
+	const k, w = 7, 4
+	rng := rand.New(rand.NewPCG(3, 9))
+	table, p := make([]float64, k*w), make([]float64, k)
+	for i := range table {
+		table[i] = rng.NormFloat64()
+	}
+	total := 0.0
+	for i := range p {
+		p[i] = rng.Float64() + 0.01
+		total += p[i]
+	}
+	for i := range p {
+		p[i] /= total
+	}
+	g := gorgonia.NewGraph()
+	out, err := whitened(g, "t", matrixNode(g, "table", k, w, table), matrixNode(g, "p", 1, k, p), k, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := compileProgram(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.run(); err != nil {
+		t.Fatal(err)
+	}
+	got, want := prog.value(out), normalizedTable(table, p, k, w)
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("element %d: graph %v, scorer %v", i, got[i], want[i])
 		}
 	}
 }
