@@ -495,15 +495,19 @@ func (s *embeddingScorer) Attribute(x, dst, scratch []float64) {
 
 // DescribeEncoding is DESCRIBE DETECTOR's line for feature j of a model
 // with an Encoding (nil otherwise: ""): the column's Describe, with
-// "embedding (w dims): " in place of "one-hot: " for a column learned as
-// an embedding.
+// "embedding (w dimensions): " in place of "one-hot: " for a column
+// learned as an embedding ("1 dimension" for one).
 func (m *Model) DescribeEncoding(j int) string {
 	if m.enc == nil {
 		return ""
 	}
 	d := m.enc.cols[j].Describe()
 	if e := newInputEmbedding(m.enc, m.opts); e != nil && e.names[j] != "" {
-		return fmt.Sprintf("embedding (%d dims): %s", e.dim[j], strings.TrimPrefix(d, "one-hot: "))
+		unit := "dimensions"
+		if e.dim[j] == 1 {
+			unit = "dimension"
+		}
+		return fmt.Sprintf("embedding (%d %s): %s", e.dim[j], unit, strings.TrimPrefix(d, "one-hot: "))
 	}
 	return d
 }

@@ -252,7 +252,7 @@ func TestEmbeddingExplainAndDescribe(t *testing.T) {
 				}
 			}
 		}
-		if d := m.DescribeEncoding(1); d != "embedding (3 dims): 5 values + other + unseen ('core', 'bolt', 'acme', NULL, 'z')" {
+		if d := m.DescribeEncoding(1); d != "embedding (3 dimensions): 5 values + other + unseen ('core', 'bolt', 'acme', NULL, 'z')" {
 			t.Fatalf("%s: merchant described as %q", alg, d)
 		}
 		if d := m.DescribeEncoding(0); d != "numeric" {

@@ -150,8 +150,12 @@ func TestEmbeddedCategoricalDetector(t *testing.T) {
 		}
 	}
 	_, desc := describe(t, db, "DESCRIBE DETECTOR e", false)
-	if e := desc["feature.wifes_religion.encoding"]; e != "embedding (2 dims): 2 values + other + unseen ('1', '0')" {
+	// Two values whiten to one dimension whatever embedding_dim says.
+	if e := desc["feature.wifes_religion.encoding"]; e != "embedding (1 dimension): 2 values + other + unseen ('1', '0')" {
 		t.Fatalf("DESCRIBE DETECTOR: wifes_religion encoded as %q", e)
+	}
+	if e := desc["feature.wifes_education.encoding"]; !strings.HasPrefix(e, "embedding (2 dimensions): 4 values + other + unseen ('4', ") {
+		t.Fatalf("DESCRIBE DETECTOR: wifes_education encoded as %q", e)
 	}
 	// The rarest level of wifes_education, and a level never seen.
 	rare := queryRows(t, db, "SELECT wifes_education, COUNT(*) AS n FROM cmc GROUP BY wifes_education ORDER BY n LIMIT 2")
