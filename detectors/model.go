@@ -226,6 +226,9 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 		s := shapeFor(rows, sample.Width(), o)
 		if sample.enc != nil {
 			s.Held = int64(rows) * int64(s.Dims)
+			if o.get("categorical") == "embedding" {
+				s.Held *= 2 // the embedded rows, narrower than the one-hot ones
+			}
 		}
 		if err := checkFootprint(name, a, o, givenNames(opts), s, lim); err != nil {
 			return nil, err

@@ -11,8 +11,9 @@ import (
 // caller's TrainingData.OnEpoch, so that a long training can be watched.
 //
 // Epochs are numbered 1, 2, … over every run of the training template
-// in one Fit, in the order they run: pretraining (Pretrainer) first, then
-// the training itself, whose Driver may run the template several times
+// in one Fit, in the order they run: the stage that learns the embeddings
+// of categorical = 'embedding' (input_embedding.go), pretraining
+// (Pretrainer), then the training itself, whose Driver may run the template several times
 // (RandNet once per ensemble member, the robust autoencoder once per
 // outer iteration). PlannedEpochs is the number of epochs Fit runs at
 // most: early stopping (the validation option) may end a run sooner.
