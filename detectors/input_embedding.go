@@ -70,16 +70,22 @@ const embeddingEps = 1e-12
 // embeddingOptions are the common options of the embedding.
 var embeddingOptions = []Option{
 	EnumOption("categorical", "onehot", "categorical columns: one-hot positions, or an embedding learned with the detector's loss", "onehot", "embedding"),
-	IntOption("embedding_dim", "0", "with categorical = 'embedding': values per category (0: round(1.6·n^0.56) for n trained positions, at most n)", 0, 1024),
+	IntOption("embedding_dim", "0", "with categorical = 'embedding': values per category (0: round(1.6·(n+1)^0.56) for n kept values; at most n − 1, at least 1)", 0, 1024),
 	IntOption("embedding_epochs", "10", "with categorical = 'embedding': epochs of the stage that trains the embeddings", 1, MaxEpochs),
 }
 
 // inputEmbedding is the layout of the embedded rows of a model with
 // categorical = 'embedding': each user column's span of the full
 // (one-hot) row and of the embedded row.
+//
+// A sequence detector's rows are windows of steps (sequence.go), each
+// step a row's encoded values and a pad flag: its layout (windowed) has
+// the spans of every step, a step's categorical spans sharing their
+// column's table.
 type inputEmbedding struct {
 	full, width int
-	spans       []ColumnSpan // of the full row, one per user column
+	step        int          // the embedded width of one row: the algorithm's d
+	spans       []ColumnSpan // of the full row, one per user column (and step)
 	out         []int        // embedded position of each span's first value
 	dim         []int        // embedded width of each span
 	names       []string     // table tensor of each categorical span, else ""
@@ -123,20 +129,42 @@ func newInputEmbedding(enc *Encoding, o Options) *inputEmbedding {
 	if !any {
 		return nil
 	}
+	e.step = e.width
 	return e
 }
 
+// windowed returns the layout of window rows of steps steps of e's rows,
+// each followed by its pad flag (sequence.go's windowRow).
+func (e *inputEmbedding) windowed(steps int) *inputEmbedding {
+	wd := &inputEmbedding{full: steps * (e.full + 1), width: steps * (e.width + 1), step: e.width}
+	for s := 0; s < steps; s++ {
+		in, out := s*(e.full+1), s*(e.width+1)
+		for j, sp := range e.spans {
+			wd.spans = append(wd.spans, ColumnSpan{Kind: sp.Kind, Lo: in + sp.Lo, Hi: in + sp.Hi})
+			wd.out = append(wd.out, out+e.out[j])
+			wd.dim = append(wd.dim, e.dim[j])
+			wd.names = append(wd.names, e.names[j])
+		}
+		wd.spans = append(wd.spans, ColumnSpan{Kind: KindNumeric, Lo: in + e.full, Hi: in + e.full + 1}) // the pad flag
+		wd.out = append(wd.out, out+e.width)
+		wd.dim = append(wd.dim, 1)
+		wd.names = append(wd.names, "")
+	}
+	return wd
+}
+
 // takeFrequencies moves the statistics of the categorical positions out
-// of sc: it returns each categorical span's training frequencies (the
-// one-hot means) and sets those positions to mean 0, scale 1, so that the
-// rows the graph of stage E and the scorer see hold raw one-hot values.
-func (e *inputEmbedding) takeFrequencies(sc scaler) [][]float64 {
-	freq := make([][]float64, len(e.spans))
+// of sc, the scaler of e's rows (not windows): it returns each table's
+// training frequencies (the one-hot means), by name, and sets those
+// positions to mean 0, scale 1, so that the rows the graph of stage E
+// and the scorer see hold raw one-hot values.
+func (e *inputEmbedding) takeFrequencies(sc scaler) map[string][]float64 {
+	freq := map[string][]float64{}
 	for j, s := range e.spans {
 		if e.names[j] == "" {
 			continue
 		}
-		freq[j] = append([]float64(nil), sc.mean[s.Lo:s.Hi]...)
+		freq[e.names[j]] = append([]float64(nil), sc.mean[s.Lo:s.Hi]...)
 		for k := s.Lo; k < s.Hi; k++ {
 			sc.mean[k], sc.std[k] = 0, 1
 		}
@@ -146,16 +174,16 @@ func (e *inputEmbedding) takeFrequencies(sc scaler) [][]float64 {
 
 // addTables adds the tables to st, trainable, drawn from N(0, 1) with rng,
 // and the frequencies freq (from takeFrequencies) beside them.
-func (e *inputEmbedding) addTables(st *State, freq [][]float64, rng *rand.Rand) {
+func (e *inputEmbedding) addTables(st *State, freq map[string][]float64, rng *rand.Rand) {
 	for j, s := range e.spans {
-		if e.names[j] == "" {
+		if e.names[j] == "" || st.Get(e.names[j]) != nil {
 			continue
 		}
 		t := st.Add(e.names[j], s.Hi-s.Lo, e.dim[j], true)
 		for i := range t.Data {
 			t.Data[i] = rng.NormFloat64()
 		}
-		copy(st.Add(e.names[j]+".freq", 1, s.Hi-s.Lo, false).Data, freq[j])
+		copy(st.Add(e.names[j]+".freq", 1, s.Hi-s.Lo, false).Data, freq[e.names[j]])
 	}
 }
 
@@ -165,8 +193,13 @@ func (e *inputEmbedding) addTables(st *State, freq [][]float64, rng *rand.Rand) 
 // the wrong shape wraps ErrBadModel.
 func (e *inputEmbedding) tables(st *State) ([][]float64, error) {
 	out := make([][]float64, len(e.spans))
+	done := map[string][]float64{}
 	for j, s := range e.spans {
 		if e.names[j] == "" {
+			continue
+		}
+		if t, ok := done[e.names[j]]; ok {
+			out[j] = t
 			continue
 		}
 		k, w := s.Hi-s.Lo, e.dim[j]
@@ -175,6 +208,7 @@ func (e *inputEmbedding) tables(st *State) ([][]float64, error) {
 			return nil, fmt.Errorf("%w: embedding table of feature %d missing or not %d×%d", ErrBadModel, j, k, w)
 		}
 		out[j] = normalizedTable(t.Data, f.Data, k, w)
+		done[e.names[j]] = out[j]
 	}
 	return out, nil
 }
@@ -229,7 +263,8 @@ func normalizedTable(table, p []float64, k, w int) []float64 {
 
 // embedRow writes the embedded row of the full row x (standardized
 // numeric positions, raw one-hot positions) to dst, with the normalized
-// tables tab.
+// tables tab. A categorical span with no position set (a window's pad
+// step) embeds as zeros, as x·M does in the graph.
 func (e *inputEmbedding) embedRow(tab [][]float64, x, dst []float64) {
 	for j, s := range e.spans {
 		o := e.out[j]
@@ -237,12 +272,16 @@ func (e *inputEmbedding) embedRow(tab [][]float64, x, dst []float64) {
 			copy(dst[o:o+s.Hi-s.Lo], x[s.Lo:s.Hi])
 			continue
 		}
-		w, hot := e.dim[j], 0
+		w, hot := e.dim[j], -1
 		for k := s.Lo; k < s.Hi; k++ {
 			if x[k] > 0.5 {
 				hot = k - s.Lo
 				break
 			}
+		}
+		if hot < 0 {
+			clear(dst[o : o+w])
+			continue
 		}
 		copy(dst[o:o+w], tab[j][hot*w:(hot+1)*w])
 	}
@@ -277,14 +316,19 @@ func (e *inputEmbedding) graph(b *Graph, x *gorgonia.Node) (*gorgonia.Node, erro
 		}
 	}
 	m := matrixNode(g, "embed_numeric", e.full, e.width, place)
+	tables := map[string]*gorgonia.Node{} // whitened, once per column
 	for j, s := range e.spans {
 		if e.names[j] == "" {
 			continue
 		}
 		k, w := s.Hi-s.Lo, e.dim[j]
-		norm, err := whitened(g, e.names[j], b.Param(e.names[j]), b.Param(e.names[j]+".freq"), k, w)
-		if err != nil {
-			return nil, err
+		norm := tables[e.names[j]]
+		if norm == nil {
+			var err error
+			if norm, err = whitened(g, e.names[j], b.Param(e.names[j]), b.Param(e.names[j]+".freq"), k, w); err != nil {
+				return nil, err
+			}
+			tables[e.names[j]] = norm
 		}
 		// rows: full × k, 1 where full position s.Lo+i is table row i;
 		// cols: w × width, 1 where table column c is embedded column out+c.
@@ -296,7 +340,8 @@ func (e *inputEmbedding) graph(b *Graph, x *gorgonia.Node) (*gorgonia.Node, erro
 		for c := 0; c < w; c++ {
 			cols[c*e.width+e.out[j]+c] = 1
 		}
-		block, err := MatMul(gorgonia.Must(MatMul(matrixNode(g, e.names[j]+".rows", e.full, k, rows), norm)), matrixNode(g, e.names[j]+".cols", w, e.width, cols))
+		block, err := MatMul(gorgonia.Must(MatMul(matrixNode(g, fmt.Sprintf("%s.rows%d", e.names[j], j), e.full, k, rows), norm)),
+			matrixNode(g, fmt.Sprintf("%s.cols%d", e.names[j], j), w, e.width, cols))
 		if err != nil {
 			return nil, err
 		}
@@ -348,7 +393,7 @@ func filled(n int, v float64) []float64 {
 }
 
 // checkEmbedding refuses categorical = 'embedding' for algorithms that
-// have their own categorical representation.
+// have their own categorical representation (ape, deeplog).
 func checkEmbedding(name string, a Algorithm, o Options) error {
 	if o.get("categorical") != "embedding" {
 		return nil
@@ -356,8 +401,8 @@ func checkEmbedding(name string, a Algorithm, o Options) error {
 	if _, ok := a.(ColumnIniter); ok {
 		return fmt.Errorf("%w: categorical = 'embedding' is not available for %s, which learns its own embedding of every category", ErrBadOption, name)
 	}
-	if _, ok := a.(SequenceAlgorithm); ok {
-		return fmt.Errorf("%w: categorical = 'embedding' is not available for the sequence detector %s", ErrBadOption, name)
+	if sa, ok := a.(SequenceAlgorithm); ok && sa.KeyOption() != "" {
+		return fmt.Errorf("%w: categorical = 'embedding' is not available for %s, which models its key column itself", ErrBadOption, name)
 	}
 	return nil
 }

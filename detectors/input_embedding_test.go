@@ -53,7 +53,8 @@ func fitEmbedded(t *testing.T, alg string, rec arrow.RecordBatch, o map[string]s
 // as in a batch of Arrow columns, bit for bit, including a value never
 // seen in training; the model is saved and loaded with bit-identical
 // scores; the merchant's table (input_embedding.1) is in the model,
-// frozen; ape and the sequence detectors refuse the option. Bugs caught:
+// frozen; ape and deeplog, which model categories themselves, refuse
+// the option (the other sequence detectors: TestEmbeddingSequence). Bugs caught:
 // a scorer that embeds rows differently alone and in a batch (a chunk
 // stride), the tables not saved or not found on load, an algorithm whose
 // Finish drops them, the option accepted where it means nothing.
@@ -67,11 +68,14 @@ func TestEmbeddingConformance(t *testing.T) {
 	for _, alg := range Algorithms() {
 		o := conformanceOptsFor(alg)
 		o["embedding_epochs"] = "2"
-		if alg == "ape" || isSequence(alg) {
+		if alg == "ape" || alg == "deeplog" {
 			o["categorical"] = "embedding"
 			if err := ValidateOptions(alg, o); !errors.Is(err, ErrBadOption) {
 				t.Errorf("%s accepts categorical = 'embedding': %v", alg, err)
 			}
+			continue
+		}
+		if IsSequence(alg) { // TestEmbeddingSequence
 			continue
 		}
 		m := fitEmbedded(t, alg, train, o)
@@ -111,15 +115,6 @@ func TestEmbeddingConformance(t *testing.T) {
 	}
 }
 
-// isSequence reports whether alg is a sequence detector.
-func isSequence(alg string) bool {
-	a, _, err := lookup(alg)
-	if err != nil {
-		panic(err)
-	}
-	_, ok := a.(SequenceAlgorithm)
-	return ok
-}
 
 // TestEmbeddingIsLearnedAndNormalized checks what the embedding promises
 // on an autoencoder: the tables are trained by stage E (more epochs give
@@ -298,6 +293,129 @@ func TestWhitenedGraphMatchesScoring(t *testing.T) {
 	for i := range want {
 		if math.Abs(got[i]-want[i]) > 1e-12 {
 			t.Fatalf("element %d: graph %v, scorer %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestEmbeddingSequence trains the forecasters with categorical =
+// 'embedding' on ordered rows with a number and a string column (two
+// partitions) and checks: each step of a window row embeds as its row
+// does alone, the pad steps before a partition's start as zeros with
+// their flag; the partitions score the same from Arrow columns as from
+// raw rows, bit for bit; a saved model scores bit-identically after
+// loading. Bugs caught: window steps embedded at the wrong offsets (a
+// step's pad flag counted in the next step), a pad step embedded as the
+// first category, a table per step instead of one per column (the
+// model cannot be loaded), the windowed layout lost on load.
+func TestEmbeddingSequence(t *testing.T) {
+	const n = 300
+	r := rand.New(rand.NewPCG(8, 1))
+	fb, sb := array.NewFloat64Builder(memory.NewGoAllocator()), array.NewStringBuilder(memory.NewGoAllocator())
+	for i := 0; i < n; i++ {
+		fb.Append(math.Sin(float64(i)/5) + 0.1*r.NormFloat64())
+		switch {
+		case i%97 == 50:
+			sb.Append("fault")
+		default:
+			sb.Append([]string{"idle", "busy", "peak"}[i%3])
+		}
+	}
+	fa, sa := fb.NewArray(), sb.NewArray()
+	fb.Release()
+	sb.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "v", Type: fa.DataType()}, {Name: "state", Type: sa.DataType()}}, nil), []arrow.Array{fa, sa}, n)
+	fa.Release()
+	sa.Release()
+	defer rec.Release()
+	starts := []int{0, 120}
+	for _, alg := range []string{"lstm_forecast", "gru_forecast"} {
+		o := map[string]string{"window": "4", "hidden": "8", "epochs": "2", "seed": "2", "categorical": "embedding", "embedding_epochs": "2"}
+		m, err := FitSequence(context.Background(), alg, o, SequenceData{
+			TrainingData: TrainingData{Batches: []arrow.RecordBatch{rec}, Features: []int{0, 1}, Label: -1}, Starts: starts})
+		if err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if tb := m.state.Get(embeddingPrefix + "1"); tb == nil || tb.Trainable {
+			t.Fatalf("%s: state's table %+v", alg, tb)
+		}
+		sc := m.scorer.(*embeddingScorer)
+		base := newInputEmbedding(m.enc, m.opts)
+		btab, err := base.tables(m.state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := make([]float64, 2*n)
+		if err := m.fillRaw(rec, []int{0, 1}, 0, n, raw); err != nil {
+			t.Fatal(err)
+		}
+		w := m.width()
+		z := make([]float64, n*w)
+		m.encodeRows(raw, z)
+		m.scale.transform(z)
+		span := m.alg.(SequenceAlgorithm).Span(m.opts)
+		win := make([]float64, sc.e.full)
+		emb := make([]float64, sc.e.width)
+		one := make([]float64, base.width)
+		for _, i := range []int{0, 2, 130} { // partition 0 (two pad steps, none) and 1
+			lo := starts[0]
+			if i >= starts[1] {
+				lo = starts[1]
+			}
+			windowRow(z[lo*w:], w, i-lo, span, win)
+			sc.e.embedRow(sc.tab, win, emb)
+			for s := 0; s <= span; s++ {
+				got := emb[s*(base.width+1) : (s+1)*(base.width+1)]
+				row := i - span + s
+				if row < lo { // a pad step
+					for c, v := range got {
+						if want := b2f(c == base.width); v != want {
+							t.Fatalf("%s: window of row %d, pad step %d, value %d is %v, want %v", alg, i, s, c, v, want)
+						}
+					}
+					continue
+				}
+				base.embedRow(btab, z[row*w:(row+1)*w], one)
+				for c, v := range one {
+					if got[c] != v {
+						t.Fatalf("%s: window of row %d, step %d (row %d), value %d is %v, %v alone", alg, i, s, row, c, got[c], v)
+					}
+				}
+				if got[base.width] != 0 {
+					t.Fatalf("%s: window of row %d, step %d has pad flag %v", alg, i, s, got[base.width])
+				}
+			}
+		}
+		batch, err := m.ScoreSequenceBatch(rec, []int{0, 1}, starts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, lo := range starts {
+			hi := n
+			if p+1 < len(starts) {
+				hi = starts[p+1]
+			}
+			alone, err := m.ScoreSequence(raw[2*lo:2*hi], 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i, ok := sameBits(alone, batch[lo:hi]); !ok {
+				t.Fatalf("%s: partition %d row %d scores %v from raw rows, %v from Arrow", alg, p, i, alone[i], batch[lo+i])
+			}
+		}
+		b, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := UnmarshalModel(b)
+		if err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		again, err := back.ScoreSequenceBatch(rec, []int{0, 1}, starts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i, ok := sameBits(again, batch); !ok {
+			t.Fatalf("%s: row %d scores %v after loading, %v before", alg, i, again[i], batch[i])
 		}
 	}
 }

@@ -253,7 +253,7 @@ func Fit(ctx context.Context, algorithm string, opts map[string]string, data Tra
 	// With learned embeddings, the one-hot positions stay 0 and 1 and
 	// their frequencies go to the tables (input_embedding.go).
 	front := newInputEmbedding(sample.enc, o)
-	var freq [][]float64
+	var freq map[string][]float64
 	if front != nil {
 		freq = front.takeFrequencies(sc)
 	}
@@ -291,7 +291,7 @@ type fitRun struct {
 // (input_embedding.go).
 type embeddingStage struct {
 	front *inputEmbedding
-	freq  [][]float64
+	freq  map[string][]float64
 }
 
 // trainModel is the training Fit and FitSequence share: on the
@@ -309,7 +309,7 @@ func trainModel(ctx context.Context, start time.Time, name string, a Algorithm, 
 	planned := plannedEpochs(a, o)
 	if emb.front != nil {
 		planned += o.Int("embedding_epochs")
-		dims = emb.front.width
+		dims = emb.front.step
 	}
 	run.epochs = &epochRecorder{start: start, log: TrainingLog{PlannedEpochs: planned}, onEpoch: onEpoch}
 	ctx = withEpochRecorder(ctx, run.epochs)
@@ -438,7 +438,10 @@ func newModel(name string, a Algorithm, o Options, features []string, enc *Encod
 	var scorer Scorer
 	var err error
 	if e := newInputEmbedding(enc, o); e != nil { // input_embedding.go
-		if scorer, err = a.Scorer(st, e.width, o); err == nil {
+		if sa, ok := a.(SequenceAlgorithm); ok {
+			e = e.windowed(sa.Span(o) + 1)
+		}
+		if scorer, err = a.Scorer(st, e.step, o); err == nil {
 			scorer, err = newEmbeddingScorer(e, st, scorer)
 		}
 	} else {

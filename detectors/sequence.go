@@ -248,6 +248,12 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 		enc.EncodeRow(raw[i*d:(i+1)*d], z[i*w:(i+1)*w])
 	}
 	raw = nil
+	// Learned embeddings (input_embedding.go): the one-hot positions stay
+	// 0 and 1, the windows' steps share their column's table.
+	var emb embeddingStage
+	if front := newInputEmbedding(enc, o); front != nil {
+		emb = embeddingStage{front.windowed(span + 1), front.takeFrequencies(sc)}
+	}
 	sc.transform(z)
 	x := arrowio.Matrix{Rows: n + ends, Cols: width, Data: make([]float64, (n+ends)*width)}
 	for p := range starts {
@@ -264,7 +270,7 @@ func FitSequence(ctx context.Context, algorithm string, opts map[string]string, 
 	}
 	z = nil
 
-	m, run, err := trainModel(ctx, start, name, a, o, x, nil, w, names, enc, sc, embeddingStage{}, data.OnEpoch)
+	m, run, err := trainModel(ctx, start, name, a, o, x, nil, w, names, enc, sc, emb, data.OnEpoch)
 	if err != nil {
 		return nil, err
 	}
