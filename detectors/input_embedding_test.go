@@ -115,7 +115,6 @@ func TestEmbeddingConformance(t *testing.T) {
 	}
 }
 
-
 // TestEmbeddingIsLearnedAndNormalized checks what the embedding promises
 // on an autoencoder: the tables are trained by stage E (more epochs give
 // other tables from the same seeded start), over the training rows the
