@@ -26,8 +26,9 @@ import (
 //     with the algorithm's network on the algorithm's objective: its
 //     pretraining objective if it pretrains (Deep SVDD's autoencoder,
 //     say), else its Graph (for an adversarial algorithm the objective
-//     its validation watches), after Prepare on rows embedded with the
-//     initial tables if it has one. The input of that graph is the
+//     its validation watches) on its own mini-batches if it samples them
+//     (samplingStage), after Prepare on rows embedded with the initial
+//     tables if it has one. The input of that graph is the
 //     row with the raw one-hot positions; the graph multiplies each
 //     column's one-hot block by its normalized table.
 //   - Then the tables are frozen (no longer Trainable) and the training
@@ -393,7 +394,8 @@ func filled(n int, v float64) []float64 {
 }
 
 // checkEmbedding refuses categorical = 'embedding' for algorithms that
-// have their own categorical representation (ape, deeplog).
+// have their own categorical representation (ape, deeplog) and for
+// EmbeddingRefusers.
 func checkEmbedding(name string, a Algorithm, o Options) error {
 	if o.get("categorical") != "embedding" {
 		return nil
@@ -403,6 +405,9 @@ func checkEmbedding(name string, a Algorithm, o Options) error {
 	}
 	if sa, ok := a.(SequenceAlgorithm); ok && sa.KeyOption() != "" {
 		return fmt.Errorf("%w: categorical = 'embedding' is not available for %s, which models its key column itself", ErrBadOption, name)
+	}
+	if r, ok := a.(EmbeddingRefuser); ok {
+		return fmt.Errorf("%w: categorical = 'embedding' is not available for %s: %s", ErrBadOption, name, r.RefuseEmbedding())
 	}
 	return nil
 }
@@ -416,15 +421,20 @@ func (e *inputEmbedding) train(ctx context.Context, a Algorithm, st *State, x ar
 	var g Grapher = graphFunc(a.Graph)
 	if p, ok := a.(Pretrainer); ok && p.PretrainEpochs(o) > 0 {
 		g = graphFunc(p.PretrainGraph)
-	} else if p, ok := a.(Preparer); ok {
+	} else {
 		xe, err := e.embedMatrix(st, x)
 		if err != nil {
 			return false, err
 		}
-		if err := p.Prepare(st, xe, o); err != nil {
-			return false, err
+		if p, ok := a.(Preparer); ok {
+			if err := p.Prepare(st, xe, o); err != nil {
+				return false, err
+			}
+			prepared = true
 		}
-		prepared = true
+		if s, ok := a.(BatchSampler); ok { // pairs (prenet), balanced batches (devnet), …
+			g = samplingStage{graph: a.Graph, sampler: s, xe: xe}
+		}
 	}
 	eo := o.Clone()
 	eo["epochs"] = strconv.Itoa(o.Int("embedding_epochs"))
@@ -438,6 +448,33 @@ func (e *inputEmbedding) train(ctx context.Context, a Algorithm, st *State, x ar
 		}
 	}
 	return prepared, err
+}
+
+// samplingStage is stage E's Grapher for an algorithm with its own
+// mini-batches (BatchSampler): its objective needs their layout (prenet's
+// pairs, devnet's balanced batches). The sampler is given the rows
+// embedded with the initial tables, the width its state is sized for (a
+// sampler may keep rows: prenet's reference rows, which the algorithm's
+// own training draws again from the final embedding); the indices it
+// draws pick the full rows stage E trains on.
+type samplingStage struct {
+	graph   func(*Graph) (Objective, error)
+	sampler BatchSampler
+	xe      arrowio.Matrix
+}
+
+func (g samplingStage) Graph(b *Graph) (Objective, error) { return g.graph(b) }
+
+func (g samplingStage) NewBatches(st *State, _ arrowio.Matrix, labels []float64, o Options, rng *rand.Rand) (Batches, error) {
+	return g.sampler.NewBatches(st, g.xe, labels, o, rng)
+}
+
+// EmbeddingRefuser is implemented by algorithms whose objective only
+// their own training loop (a Driver) can form, so that stage E cannot
+// train an embedding with it: mil_ranking's bags, sdor's pseudo-labels.
+// RefuseEmbedding says why, for the error of categorical = 'embedding'.
+type EmbeddingRefuser interface {
+	RefuseEmbedding() string
 }
 
 // detach removes the tables and their frequencies from st and returns

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/anomalydb/anomalydb/arrowio"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -53,7 +54,8 @@ func fitEmbedded(t *testing.T, alg string, rec arrow.RecordBatch, o map[string]s
 // as in a batch of Arrow columns, bit for bit, including a value never
 // seen in training; the model is saved and loaded with bit-identical
 // scores; the merchant's table (input_embedding.1) is in the model,
-// frozen; ape and deeplog, which model categories themselves, refuse
+// frozen; ape and deeplog, which model categories themselves, and sdor
+// and mil_ranking, whose objectives only their own loops form, refuse
 // the option (the other sequence detectors: TestEmbeddingSequence). Bugs caught:
 // a scorer that embeds rows differently alone and in a batch (a chunk
 // stride), the tables not saved or not found on load, an algorithm whose
@@ -68,7 +70,7 @@ func TestEmbeddingConformance(t *testing.T) {
 	for _, alg := range Algorithms() {
 		o := conformanceOptsFor(alg)
 		o["embedding_epochs"] = "2"
-		if alg == "ape" || alg == "deeplog" {
+		if alg == "ape" || alg == "deeplog" || alg == "sdor" || alg == "mil_ranking" {
 			o["categorical"] = "embedding"
 			if err := ValidateOptions(alg, o); !errors.Is(err, ErrBadOption) {
 				t.Errorf("%s accepts categorical = 'embedding': %v", alg, err)
@@ -416,5 +418,48 @@ func TestEmbeddingSequence(t *testing.T) {
 		if i, ok := sameBits(again, batch); !ok {
 			t.Fatalf("%s: row %d scores %v after loading, %v before", alg, i, again[i], batch[i])
 		}
+	}
+}
+
+// sampledAE is the autoencoder with a mini-batch sampler that records
+// the width of the rows it is given.
+type sampledAE struct {
+	Algorithm
+	widths *[]int
+}
+
+func (s sampledAE) NewBatches(st *State, x arrowio.Matrix, labels []float64, o Options, rng *rand.Rand) (Batches, error) {
+	*s.widths = append(*s.widths, x.Cols)
+	n := x.Rows
+	return Batches{Rows: 8, Steps: 3, Draw: func(idx []int, rng *rand.Rand) {
+		for k := range idx {
+			idx[k] = rng.IntN(n)
+		}
+	}}, nil
+}
+
+// TestEmbeddingStageUsesTheSampler: stage E trains an algorithm that
+// samples its own mini-batches (prenet's pairs, devnet's balanced
+// batches) on those mini-batches, its sampler given the embedded rows,
+// as its own training does. Bug caught: stage E on plain shuffled rows,
+// which for prenet are not pairs at all.
+func TestEmbeddingStageUsesTheSampler(t *testing.T) {
+	ae, _, err := lookup("autoencoder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var widths []int
+	Register("test_sampled", sampledAE{ae, &widths})
+	t.Cleanup(func() { // the registry's other tests list every algorithm
+		registryMu.Lock()
+		delete(registry, "test_sampled")
+		registryMu.Unlock()
+	})
+	rec := mixedRecord(t, 300, 1, []string{"acme", "bolt", "core"})
+	defer rec.Release()
+	m := fitEmbedded(t, "test_sampled", rec, map[string]string{"epochs": "1", "hidden": "4", "embedding_epochs": "1"})
+	w := m.scorer.(*embeddingScorer).e.width
+	if len(widths) != 2 || widths[0] != w || widths[1] != w {
+		t.Fatalf("the sampler was given rows of widths %v, want %d for stage E and %d for the training", widths, w, w)
 	}
 }

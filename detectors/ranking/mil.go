@@ -375,3 +375,9 @@ func (s *milScorer) ScoreRows(x, dst, scratch []float64) {
 		dst[i] = s.rest.Forward(h, rs)[0]
 	}
 }
+
+// RefuseEmbedding implements detectors.EmbeddingRefuser: its objective is
+// over the bags its own training loop (Drive) lays out.
+func (milRanking) RefuseEmbedding() string {
+	return "its objective ranks the bags its own training loop lays out"
+}

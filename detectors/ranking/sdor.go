@@ -313,3 +313,9 @@ func (s *outputScorer) ScoreRows(x, dst, scratch []float64) {
 		dst[i] = s.net.Forward(x[i*d:(i+1)*d], scratch)[0]
 	}
 }
+
+// RefuseEmbedding implements detectors.EmbeddingRefuser: the rows sdor
+// regresses are labelled by its own loop (Drive's pseudo-labels).
+func (sdor) RefuseEmbedding() string {
+	return "its objective regresses the pseudo-labels its own training loop draws"
+}
