@@ -21,16 +21,16 @@ import (
 // per category, trained with the detector's own loss:
 //
 //   - Stage E. Before the algorithm's own training, one run of the
-//     training template (embedding_epochs epochs, plain shuffled
-//     mini-batches, no validation) trains the embedding tables together
+//     training template (embedding_epochs epochs, no validation) trains
+//     the embedding tables together
 //     with the algorithm's network on the algorithm's objective: its
 //     pretraining objective if it pretrains (Deep SVDD's autoencoder,
 //     say), else its Graph (for an adversarial algorithm the objective
 //     its validation watches) on its own mini-batches if it samples them
 //     (samplingStage), after Prepare on rows embedded with the initial
-//     tables if it has one. The input of that graph is the
-//     row with the raw one-hot positions; the graph multiplies each
-//     column's one-hot block by its normalized table.
+//     tables if it has one; else on shuffled mini-batches. The input of
+//     that graph is the row with the raw one-hot positions; the graph
+//     multiplies each column's one-hot block by its whitened table.
 //   - Then the tables are frozen (no longer Trainable) and the training
 //     rows are embedded once; everything after (pretraining, Prepare, the
 //     algorithm's training, Finish, the threshold) runs on embedded rows,
@@ -64,8 +64,8 @@ import (
 // for the training frequencies of its positions.
 const embeddingPrefix = "input_embedding."
 
-// embeddingEps keeps the normalization finite for a table whose rows
-// coincide.
+// embeddingEps keeps the whitening finite for a table whose columns are
+// linearly dependent.
 const embeddingEps = 1e-12
 
 // embeddingOptions are the common options of the embedding.
