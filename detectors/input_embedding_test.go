@@ -48,6 +48,20 @@ func fitEmbedded(t *testing.T, alg string, rec arrow.RecordBatch, o map[string]s
 	return m
 }
 
+// savedAndLoaded returns m written with MarshalBinary and read back.
+func savedAndLoaded(t *testing.T, m *Model) *Model {
+	t.Helper()
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := UnmarshalModel(b)
+	if err != nil {
+		t.Fatalf("%s: %v", m.Algorithm, err)
+	}
+	return back
+}
+
 // TestEmbeddingConformance trains every algorithm that accepts it with
 // categorical = 'embedding' on a table with a string column and checks
 // the detector contract: rows score the same alone (ScoreRow, raw values)
@@ -97,14 +111,7 @@ func TestEmbeddingConformance(t *testing.T) {
 				t.Fatalf("%s: row %d scores %v alone, %v in a batch", alg, i, s, batch[i])
 			}
 		}
-		b, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := UnmarshalModel(b)
-		if err != nil {
-			t.Fatalf("%s: %v", alg, err)
-		}
+		back := savedAndLoaded(t, m)
 		again, err := back.ScoreBatch(test, []int{0, 1, 2, 3}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -345,14 +352,8 @@ func TestEmbeddingSequence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw := make([]float64, 2*n)
-		if err := m.fillRaw(rec, []int{0, 1}, 0, n, raw); err != nil {
-			t.Fatal(err)
-		}
+		raw, z := standardizedRows(t, m, rec, []int{0, 1})
 		w := m.width()
-		z := make([]float64, n*w)
-		m.encodeRows(raw, z)
-		m.scale.transform(z)
 		span := m.alg.(SequenceAlgorithm).Span(m.opts)
 		win := make([]float64, sc.e.full)
 		emb := make([]float64, sc.e.width)
@@ -403,14 +404,7 @@ func TestEmbeddingSequence(t *testing.T) {
 				t.Fatalf("%s: partition %d row %d scores %v from raw rows, %v from Arrow", alg, p, i, alone[i], batch[lo+i])
 			}
 		}
-		b, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := UnmarshalModel(b)
-		if err != nil {
-			t.Fatalf("%s: %v", alg, err)
-		}
+		back := savedAndLoaded(t, m)
 		again, err := back.ScoreSequenceBatch(rec, []int{0, 1}, starts, nil)
 		if err != nil {
 			t.Fatal(err)

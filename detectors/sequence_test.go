@@ -138,14 +138,8 @@ func TestSequenceGraphMatchesKernel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			raw := make([]float64, n)
-			if err := m.fillRaw(rec, []int{0}, 0, n, raw); err != nil {
-				t.Fatal(err)
-			}
+			raw, z := standardizedRows(t, m, rec, []int{0})
 			w := m.width()
-			z := make([]float64, n*w)
-			m.encodeRows(raw, z)
-			m.scale.transform(z)
 			span := m.alg.(SequenceAlgorithm).Span(m.opts)
 			width := (span + 1) * (w + 1)
 			win := make([]float64, n*width)
@@ -189,4 +183,19 @@ func TestSequenceGraphMatchesKernel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// standardizedRows returns the raw rows of rec's columns features as m
+// reads them, and the same rows encoded and standardized.
+func standardizedRows(t *testing.T, m *Model, rec arrow.RecordBatch, features []int) (raw, z []float64) {
+	t.Helper()
+	n := int(rec.NumRows())
+	raw = make([]float64, n*len(features))
+	if err := m.fillRaw(rec, features, 0, n, raw); err != nil {
+		t.Fatal(err)
+	}
+	z = make([]float64, n*m.width())
+	m.encodeRows(raw, z)
+	m.scale.transform(z)
+	return raw, z
 }

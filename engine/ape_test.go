@@ -21,16 +21,7 @@ func TestAPEOverSQL(t *testing.T) {
 	db := ts.open("mx")
 	cols := strings.Join(cmcColumns, ", ")
 	mustExec(t, db, "CREATE DETECTOR a USING ape WITH (epochs = 5, seed = 1) AS SELECT "+cols+" FROM cmc")
-	scan := queryRows(t, db, "SELECT id, anomaly_score('a', "+cols+"), label, "+cols+" FROM cmc ORDER BY id")
-	if len(scan) != 1473 {
-		t.Fatalf("%d rows scored", len(scan))
-	}
-	for _, r := range scan[:20] {
-		lits := "'" + strings.Join(r[3:], "', '") + "'"
-		if alone := queryRows(t, db, "SELECT anomaly_score('a', "+lits+")")[0][0]; alone != r[1] {
-			t.Fatalf("row %s scores %s in the scan, %s alone", r[0], r[1], alone)
-		}
-	}
+	scan := scanCMC(t, db, "a", 20)
 	// wifes_religion has two values; its rarer is the one of fewer rows.
 	counts := queryRows(t, db, "SELECT wifes_religion, COUNT(*) AS n FROM cmc GROUP BY wifes_religion ORDER BY n, wifes_religion")
 	rarest := counts[0][0]
@@ -47,14 +38,5 @@ func TestAPEOverSQL(t *testing.T) {
 	if n := len(queryRows(t, db, "SELECT anomaly_score('b', wifes_education, id) FROM cmc")); n != 1473 {
 		t.Fatalf("bucketed detector scored %d rows", n)
 	}
-
-	ts.stop()
-	ts = startServer(t, dir, false)
-	db = ts.open("mx")
-	again := queryRows(t, db, "SELECT id, anomaly_score('a', "+cols+"), label, "+cols+" FROM cmc ORDER BY id")
-	for i := range scan {
-		if again[i][1] != scan[i][1] {
-			t.Fatalf("after a restart row %s scores %s, before %s", scan[i][0], again[i][1], scan[i][1])
-		}
-	}
+	sameAfterRestart(t, ts, dir, "a", scan)
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	gosql "database/sql"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -41,6 +42,39 @@ func loadCMC(t *testing.T, ts *testServer) {
 	mustExec(t, db, "INSERT INTO mx.cmc VALUES "+strings.Join(vals, ", "))
 }
 
+// scanCMC returns mx.cmc's rows (id, detector d's score, label, the
+// attributes) in id order, and checks that the first alone of them score
+// the same with their values as literals.
+func scanCMC(t *testing.T, db *gosql.DB, d string, alone int) [][]string {
+	t.Helper()
+	cols := strings.Join(cmcColumns, ", ")
+	scan := queryRows(t, db, "SELECT id, anomaly_score('"+d+"', "+cols+"), label, "+cols+" FROM cmc ORDER BY id")
+	if len(scan) != 1473 {
+		t.Fatalf("%d rows scored", len(scan))
+	}
+	for _, r := range scan[:alone] {
+		lits := "'" + strings.Join(r[3:], "', '") + "'"
+		if s := queryRows(t, db, "SELECT anomaly_score('"+d+"', "+lits+")")[0][0]; s != r[1] {
+			t.Fatalf("row %s scores %s in the scan, %s alone with (%s)", r[0], r[1], s, lits)
+		}
+	}
+	return scan
+}
+
+// sameAfterRestart restarts the server of ts on dir and checks that
+// detector d scores mx.cmc's rows as in scan (scanCMC's), bit for bit.
+func sameAfterRestart(t *testing.T, ts *testServer, dir, d string, scan [][]string) {
+	t.Helper()
+	ts.stop()
+	ts = startServer(t, dir, false)
+	again := scanCMC(t, ts.open("mx"), d, 0)
+	for i := range scan {
+		if again[i][1] != scan[i][1] {
+			t.Fatalf("row %s scores %s after a restart, %s before", scan[i][0], again[i][1], scan[i][1])
+		}
+	}
+}
+
 // TestMixedCategoricalDetector trains detectors on the string columns of
 // a real categorical table over SQL, as a user would, and checks what the
 // issue promises: every row scores the same in a scan of the table and
@@ -59,18 +93,8 @@ func TestMixedCategoricalDetector(t *testing.T) {
 	db := ts.open("mx")
 	cols := strings.Join(cmcColumns, ", ")
 	mustExec(t, db, "CREATE DETECTOR c USING autoencoder WITH (epochs = 3, seed = 1, hidden = '8,4', max_categories = 3) AS SELECT "+cols+" FROM cmc")
-	scan := queryRows(t, db, "SELECT id, anomaly_score('c', "+cols+"), label, "+cols+" FROM cmc ORDER BY id")
-	if len(scan) != 1473 {
-		t.Fatalf("%d rows scored", len(scan))
-	}
+	scan := scanCMC(t, db, "c", 40)
 	t.Logf("AUC-ROC of c on cmc (training rows): %.3f", aucOf(t, scan))
-	for _, r := range scan[:40] {
-		lits := "'" + strings.Join(r[3:], "', '") + "'"
-		alone := queryRows(t, db, "SELECT anomaly_score('c', "+lits+")")[0][0]
-		if alone != r[1] {
-			t.Fatalf("row %s scores %s in the scan, %s alone with (%s)", r[0], r[1], alone, lits)
-		}
-	}
 	// A value never seen in training (an eleventh level of education).
 	first := scan[0]
 	lits := "'99', '" + strings.Join(first[4:], "', '") + "'"
@@ -108,16 +132,7 @@ func TestMixedCategoricalDetector(t *testing.T) {
 	if rows := queryRows(t, db, "SHOW DETECTORS"); len(rows) != 1 {
 		t.Fatalf("failed CREATE DETECTORs left detectors behind: %v", rows)
 	}
-
-	ts.stop()
-	ts = startServer(t, dir, false)
-	db = ts.open("mx")
-	again := queryRows(t, db, "SELECT id, anomaly_score('c', "+cols+"), label, "+cols+" FROM cmc ORDER BY id")
-	for i := range scan {
-		if again[i][1] != scan[i][1] {
-			t.Fatalf("row %s scores %s after a restart, %s before", scan[i][0], again[i][1], scan[i][1])
-		}
-	}
+	sameAfterRestart(t, ts, dir, "c", scan)
 }
 
 // TestEmbeddedCategoricalDetector trains deep_svdd with categorical =
@@ -138,17 +153,8 @@ func TestEmbeddedCategoricalDetector(t *testing.T) {
 	db := ts.open("mx")
 	cols := strings.Join(cmcColumns, ", ")
 	mustExec(t, db, "CREATE DETECTOR e USING deep_svdd WITH (epochs = 3, seed = 1, hidden = '8,4', categorical = 'embedding', embedding_dim = 2, embedding_epochs = 3) AS SELECT "+cols+" FROM cmc")
-	scan := queryRows(t, db, "SELECT id, anomaly_score('e', "+cols+"), label, "+cols+" FROM cmc ORDER BY id")
-	if len(scan) != 1473 {
-		t.Fatalf("%d rows scored", len(scan))
-	}
+	scan := scanCMC(t, db, "e", 40)
 	t.Logf("AUC-ROC of e on cmc (training rows): %.3f", aucOf(t, scan))
-	for _, r := range scan[:40] {
-		lits := "'" + strings.Join(r[3:], "', '") + "'"
-		if alone := queryRows(t, db, "SELECT anomaly_score('e', "+lits+")")[0][0]; alone != r[1] {
-			t.Fatalf("row %s scores %s in the scan, %s alone with (%s)", r[0], r[1], alone, lits)
-		}
-	}
 	_, desc := describe(t, db, "DESCRIBE DETECTOR e", false)
 	// Two values whiten to one dimension whatever embedding_dim says.
 	if e := desc["feature.wifes_religion.encoding"]; e != "embedding (1 dimension): 2 values + other + unseen ('1', '0')" {
@@ -179,16 +185,7 @@ func TestEmbeddedCategoricalDetector(t *testing.T) {
 	if rows := queryRows(t, db, "SHOW DETECTORS"); len(rows) != 1 {
 		t.Fatalf("failed CREATE DETECTORs left detectors behind: %v", rows)
 	}
-
-	ts.stop()
-	ts = startServer(t, dir, false)
-	db = ts.open("mx")
-	again := queryRows(t, db, "SELECT id, anomaly_score('e', "+cols+"), label, "+cols+" FROM cmc ORDER BY id")
-	for i := range scan {
-		if again[i][1] != scan[i][1] {
-			t.Fatalf("row %s scores %s after a restart, %s before", scan[i][0], again[i][1], scan[i][1])
-		}
-	}
+	sameAfterRestart(t, ts, dir, "e", scan)
 }
 
 // aucOf is the AUC-ROC of rows (id, score, label, ...): the share of
