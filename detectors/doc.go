@@ -137,7 +137,11 @@
 // weights averaged over the last epochs (Player.Average, Averaging). A Scorer may implement Explainer when its score decomposes
 // over features (reconstruction errors, autoencoders/explain_recon.go); any other is
 // explained by integrated gradients of its score (explain_gradients.go). A Driver (driver.go) replaces the single training run
-// by several (ensemble members, alternating optimisation). A SequenceAlgorithm
+// by several (ensemble members, alternating optimisation); one whose
+// objective only its own loop can form (sdor's pseudo-labels,
+// mil_ranking's bags) is an EmbeddingRefuser, refusing categorical =
+// 'embedding', whose embeddings the core learns with the algorithm's
+// objective before its training (input_embedding.go). A SequenceAlgorithm
 // (sequence.go) is trained on window rows and scored only over ordered rows
 // (its Scorer may be a StepJudge with a verdict of its own); the row-at-a-time
 // generic tests skip it, and detectors/predictability tests its contract. The conformance test then checks it
