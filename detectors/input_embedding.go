@@ -68,13 +68,6 @@ const embeddingPrefix = "input_embedding."
 // linearly dependent.
 const embeddingEps = 1e-12
 
-// embeddingOptions are the common options of the embedding.
-var embeddingOptions = []Option{
-	EnumOption("categorical", "onehot", "categorical columns: one-hot positions, or an embedding learned with the detector's loss", "onehot", "embedding"),
-	IntOption("embedding_dim", "0", "with categorical = 'embedding': values per category (0: round(1.6·(n+1)^0.56) for n kept values; at most n − 1, at least 1)", 0, 1024),
-	IntOption("embedding_epochs", "10", "with categorical = 'embedding': epochs of the stage that trains the embeddings", 1, MaxEpochs),
-}
-
 // inputEmbedding is the layout of the embedded rows of a model with
 // categorical = 'embedding': each user column's span of the full
 // (one-hot) row and of the embedded row.
@@ -359,7 +352,11 @@ func (e *inputEmbedding) graph(b *Graph, x *gorgonia.Node) (*gorgonia.Node, erro
 // projections on the columns before it, divided by its p-weighted norm.
 func whitened(g *gorgonia.ExprGraph, name string, tab, p *gorgonia.Node, k, w int) (*gorgonia.Node, error) {
 	must := gorgonia.Must
-	ones := matrixNode(g, name+".ones", k, 1, filled(k, 1))
+	one := make([]float64, k)
+	for i := range one {
+		one[i] = 1
+	}
+	ones := matrixNode(g, name+".ones", k, 1, one)
 	dot := func(a, b *gorgonia.Node) *gorgonia.Node { // 1 × 1
 		return must(MatMul(p, must(gorgonia.HadamardProd(a, b))))
 	}
@@ -383,14 +380,6 @@ func whitened(g *gorgonia.ExprGraph, name string, tab, p *gorgonia.Node, k, w in
 		}
 	}
 	return out, nil
-}
-
-func filled(n int, v float64) []float64 {
-	s := make([]float64, n)
-	for i := range s {
-		s[i] = v
-	}
-	return s
 }
 
 // checkEmbedding refuses categorical = 'embedding' for algorithms that

@@ -457,3 +457,39 @@ func TestEmbeddingStageUsesTheSampler(t *testing.T) {
 		t.Fatalf("the sampler was given rows of widths %v, want %d for stage E and %d for the training", widths, w, w)
 	}
 }
+
+// TestEmbeddingCosts: categorical = 'embedding' changes nothing for a
+// detector without string features (the same scores, bit for bit), and
+// with one it trains embedding_epochs epochs more, logged and planned
+// (README's claims). Bugs caught: the embedding stage run, or the rows
+// re-standardized, where there is no categorical column; its epochs
+// missing from the training log or from its plan.
+func TestEmbeddingCosts(t *testing.T) {
+	rec := mixedRecord(t, 400, 3, []string{"acme", "bolt"})
+	defer rec.Release()
+	fit := func(features []int, more ...string) *Model {
+		o := opts(append([]string{"epochs", "3", "seed", "4", "hidden", "8,4"}, more...)...)
+		m, err := Fit(context.Background(), "autoencoder", o, TrainingData{Batches: []arrow.RecordBatch{rec}, Features: features, Label: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	numeric := []int{0, 2, 3}
+	plain, embedded := fit(numeric), fit(numeric, "categorical", "embedding")
+	a, err := plain.ScoreBatch(rec, numeric, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := embedded.ScoreBatch(rec, numeric, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := sameBits(a, b); !ok {
+		t.Fatalf("without string features, row %d scores %v with categorical = 'embedding', %v without", i, b[i], a[i])
+	}
+	m := fit([]int{0, 1, 2, 3}, "categorical", "embedding", "embedding_epochs", "4")
+	if l := m.TrainingLog; l.PlannedEpochs != 7 || l.EpochsRun != 7 {
+		t.Fatalf("training log: %d epochs planned, %d run; want 3 + 4 of the embedding stage", l.PlannedEpochs, l.EpochsRun)
+	}
+}

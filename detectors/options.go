@@ -115,8 +115,10 @@ var commonOptions = []Option{
 	IntOption("max_categories", strconv.Itoa(DefaultMaxCategories), "categorical columns: one-hot positions for this many most frequent training values, plus other and unseen", 1, MaxMaxCategories),
 	BoolOption("missing_indicator", "false", "numeric, boolean and time columns: add a 0/1 column that is 1 for NULL"),
 	BoolOption("time_cycles", "false", "date and time columns: add sin/cos of the hour of day and of the day of week"),
-	// categorical, embedding_dim, embedding_epochs (input_embedding.go).
-	embeddingOptions[0], embeddingOptions[1], embeddingOptions[2],
+	// Learned embeddings of categorical columns (input_embedding.go).
+	EnumOption("categorical", "onehot", "categorical columns: one-hot positions, or an embedding learned with the detector's loss", "onehot", "embedding"),
+	IntOption("embedding_dim", "0", "with categorical = 'embedding': values per category (0: round(1.6·(n+1)^0.56) for n kept values; at most n − 1, at least 1)", 0, 1024),
+	IntOption("embedding_epochs", "10", "with categorical = 'embedding': epochs of the stage that trains the embeddings", 1, MaxEpochs),
 }
 
 // encodingOptions returns the options of the encoding stage.

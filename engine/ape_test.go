@@ -15,10 +15,7 @@ import (
 // state (a restarted model would not know its columns), an unseen value's
 // embedding left untrained, bins not applied.
 func TestAPEOverSQL(t *testing.T) {
-	dir := t.TempDir()
-	ts := startServer(t, dir, false)
-	loadCMC(t, ts)
-	db := ts.open("mx")
+	dir, ts, db := startCMC(t)
 	cols := strings.Join(cmcColumns, ", ")
 	mustExec(t, db, "CREATE DETECTOR a USING ape WITH (epochs = 5, seed = 1) AS SELECT "+cols+" FROM cmc")
 	scan := scanCMC(t, db, "a", 20)

@@ -18,12 +18,15 @@ import (
 var cmcColumns = []string{"wifes_education", "husbands_education", "wifes_religion", "wifes_now_working",
 	"husbands_occupation", "standard_of_living_index", "media_exposure", "contraceptive_method_used"}
 
-// loadCMC creates mx.cmc (id, the attributes as VARCHAR, label INT) with
-// the rows of the file, as a user would with INSERT.
-func loadCMC(t *testing.T, ts *testServer) {
+// startCMC starts a server on a new data directory dir and creates
+// mx.cmc (id, the attributes as VARCHAR, label INT) with the rows of the
+// file, as a user would with INSERT; db is a connection to mx.
+func startCMC(t *testing.T) (dir string, ts *testServer, db *gosql.DB) {
 	t.Helper()
+	dir = t.TempDir()
+	ts = startServer(t, dir, false)
 	recs := testcsv.Read(t, filepath.Join("testdata", "cmc.csv.gz"))
-	db := ts.open("")
+	db = ts.open("")
 	mustExec(t, db, "CREATE DATABASE mx")
 	cols := []string{"id INT PRIMARY KEY"}
 	for _, c := range cmcColumns {
@@ -40,6 +43,7 @@ func loadCMC(t *testing.T, ts *testServer) {
 		vals = append(vals, "("+strings.Join(v, ", ")+")")
 	}
 	mustExec(t, db, "INSERT INTO mx.cmc VALUES "+strings.Join(vals, ", "))
+	return dir, ts, ts.open("mx")
 }
 
 // scanCMC returns mx.cmc's rows (id, detector d's score, label, the
@@ -87,10 +91,7 @@ func sameAfterRestart(t *testing.T, ts *testServer, dir, d string, scan [][]stri
 // codes of another column, the encoding lost on save or load, one-hot
 // positions in explanations, an out-of-range option accepted.
 func TestMixedCategoricalDetector(t *testing.T) {
-	dir := t.TempDir()
-	ts := startServer(t, dir, false)
-	loadCMC(t, ts)
-	db := ts.open("mx")
+	dir, ts, db := startCMC(t)
 	cols := strings.Join(cmcColumns, ", ")
 	mustExec(t, db, "CREATE DETECTOR c USING autoencoder WITH (epochs = 3, seed = 1, hidden = '8,4', max_categories = 3) AS SELECT "+cols+" FROM cmc")
 	scan := scanCMC(t, db, "c", 40)
@@ -147,10 +148,7 @@ func TestMixedCategoricalDetector(t *testing.T) {
 // restart), a scan and a single row embedded differently, the unseen
 // rule not applied, a bad option accepted or leaving a detector behind.
 func TestEmbeddedCategoricalDetector(t *testing.T) {
-	dir := t.TempDir()
-	ts := startServer(t, dir, false)
-	loadCMC(t, ts)
-	db := ts.open("mx")
+	dir, ts, db := startCMC(t)
 	cols := strings.Join(cmcColumns, ", ")
 	mustExec(t, db, "CREATE DETECTOR e USING deep_svdd WITH (epochs = 3, seed = 1, hidden = '8,4', categorical = 'embedding', embedding_dim = 2, embedding_epochs = 3) AS SELECT "+cols+" FROM cmc")
 	scan := scanCMC(t, db, "e", 40)
