@@ -17,9 +17,11 @@ package storage
 // tables (the directory lock), it commits a table with the table's
 // write lock held, and it builds a position delete only for a data file
 // of the snapshot it commits on. The commit's requirements (the
-// branch's snapshot id, the table's uuid) still go to the catalog, which
-// refuses the commit with ErrCommitFailed if the table moved under it,
-// so a commit never lands on a base it was not built for.
+// branch's snapshot id, the table's uuid) are still checked, and a commit
+// whose next metadata version exists is refused with ErrCommitFailed, so
+// a commit never lands on a base it was not built for. That metadata step
+// is the store's too (commitMetadata, metadata_commit.go): the Hadoop
+// catalog's commit without reading back the metadata the store holds.
 
 import (
 	"context"
@@ -33,9 +35,9 @@ import (
 )
 
 // commitTxn commits txn, a transaction on t.ice, as Transaction.Commit
-// does on its first attempt but without the producers' validators (see
-// above), and returns the committed table. A transaction with nothing to
-// commit returns t.ice. Errors are the catalog's, as Transaction.Commit
+// does on its first attempt but without the producers' validators, its
+// metadata step by commitMetadata (see above), and returns the committed
+// table. A transaction with nothing to commit returns t.ice. Errors are the catalog's, as Transaction.Commit
 // returns them (ErrCommitFailed or a failed requirement: nothing was
 // committed; anything else: the outcome is unknown, see Table.commit). As
 // Transaction.Commit does, a commit that landed runs the updates' post-
@@ -51,7 +53,7 @@ func (t *Table) commitTxn(ctx context.Context, txn *table.Transaction) (*table.T
 		txn.MarkCommitted()
 		return t.ice, nil
 	}
-	meta, loc, err := t.store.cat.CommitTable(ctx, tc.Identifier, tc.Requirements, tc.Updates)
+	meta, loc, err := t.commitMetadata(ctx, tc.Requirements, tc.Updates)
 	if err != nil {
 		return nil, err
 	}
