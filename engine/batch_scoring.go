@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -205,15 +204,6 @@ func exactDouble(t sql.Type) bool {
 
 // columnarFilterIter filters a table's committed batches, maxScoreBlock
 // rows at a time, by a condition that reads only scores.
-//
-// From the second block on, the next block is scored ahead: its scoring
-// (parallel over the cores) starts once the current block's condition is
-// evaluated, and runs while the current block's rows are made and go up
-// the plan, which is work on one core. A scan that did these in turn left
-// a core idle for about half of its time. Only the scores are computed
-// ahead; conditions are evaluated and rows made in order, so results,
-// errors and row order are those of scoring block by block. A query that
-// stops within its first two blocks (a LIMIT) scores nothing ahead.
 type columnarFilterIter struct {
 	tbl       *table
 	cols      []int  // the scan's projected columns
@@ -223,27 +213,39 @@ type columnarFilterIter struct {
 	arrowCols [][]int // per batched call, its feature columns in the batch
 
 	rec   arrow.RecordBatch // the current partition's batch
-	lo    int               // the first row of rec not yet scored (nor being scored)
+	lo    int               // the first row of rec not yet scored
 	maker rowMaker
 	ready []sql.Row // rows that passed, not yet returned
 	idx   []int
-	done  bool // the partitions are exhausted
-
-	// Scoring ahead: blocks counts the blocks scored; ahead, if not nil,
-	// receives the outcome of the scoring of rows [aheadLo, aheadHi) of
-	// rec into batch, which nothing else uses until it is received.
-	blocks           int
-	ahead            chan error
-	aheadLo, aheadHi int
 }
 
 // Next implements sql.RowIter.
 func (it *columnarFilterIter) Next(ctx *sql.Context) (sql.Row, error) {
 	for len(it.ready) == 0 {
-		if it.ahead == nil && (it.rec == nil || it.lo >= int(it.rec.NumRows())) {
-			if err := it.nextBatch(ctx); err != nil {
+		if it.rec == nil || it.lo >= int(it.rec.NumRows()) {
+			p, err := it.parts.Next(ctx)
+			if err != nil {
 				return nil, err
 			}
+			if rp, ok := p.(*rowsPartition); ok {
+				// A transaction's own rows, not in Arrow form yet.
+				if err := it.pending(ctx, rp.rows); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			bp, ok := p.(*batchPartition)
+			if !ok {
+				return nil, fmt.Errorf("unexpected partition %T", p)
+			}
+			rec, err := bp.batch()
+			if err != nil {
+				return nil, err
+			}
+			it.release()
+			it.rec, it.lo = rec, 0
+			it.maker = newRowMaker(it.tbl.schema.Schema, it.cols, rec)
+			it.maker.skip(it.keep)
 			continue
 		}
 		if err := it.block(ctx); err != nil {
@@ -256,71 +258,19 @@ func (it *columnarFilterIter) Next(ctx *sql.Context) (sql.Row, error) {
 	return row, nil
 }
 
-// nextBatch makes the next partition that holds a batch the current one,
-// filtering the rows of the partitions before it that hold a
-// transaction's own rows (not in Arrow form yet) into it.ready. It returns
-// io.EOF when there is none. No scoring may be running ahead.
-func (it *columnarFilterIter) nextBatch(ctx *sql.Context) error {
-	for {
-		if it.done {
-			return io.EOF
-		}
-		p, err := it.parts.Next(ctx)
-		if err == io.EOF {
-			it.done = true
-		}
-		if err != nil {
-			return err
-		}
-		if rp, ok := p.(*rowsPartition); ok {
-			if err := it.pending(ctx, rp.rows); err != nil {
-				return err
-			}
-			continue
-		}
-		bp, ok := p.(*batchPartition)
-		if !ok {
-			return fmt.Errorf("unexpected partition %T", p)
-		}
-		rec, err := bp.batch()
-		if err != nil {
-			return err
-		}
-		it.release()
-		it.rec, it.lo = rec, 0
-		it.maker = newRowMaker(it.tbl.schema.Schema, it.cols, rec)
-		it.maker.skip(it.keep)
-		return nil
-	}
-}
-
-// block scores the next rows of it.rec, or takes the scores computed
-// ahead for them, and makes the rows that pass; it starts scoring the
-// block after them ahead (see columnarFilterIter).
+// block scores the next rows of it.rec and makes the rows that pass.
 func (it *columnarFilterIter) block(ctx *sql.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var lo, hi int
-	if it.ahead != nil {
-		err := <-it.ahead
-		it.ahead = nil
-		if err != nil {
-			return err
-		}
-		lo, hi = it.aheadLo, it.aheadHi
-	} else {
-		lo = it.lo
-		hi = min(lo+maxScoreBlock, int(it.rec.NumRows()))
-		it.lo = hi
-		slice := it.rec.NewSlice(int64(lo), int64(hi))
-		err := it.batch.ScoreRecord(ctx, slice, it.arrowCols)
-		slice.Release()
-		if err != nil {
-			return err
-		}
+	lo := it.lo
+	hi := min(lo+maxScoreBlock, int(it.rec.NumRows()))
+	it.lo = hi
+	slice := it.rec.NewSlice(int64(lo), int64(hi))
+	defer slice.Release()
+	if err := it.batch.ScoreRecord(ctx, slice, it.arrowCols); err != nil {
+		return err
 	}
-	it.blocks++
 	cond := it.batch.Exprs()[0]
 	it.idx = it.idx[:0]
 	for i := 0; i < hi-lo; i++ {
@@ -333,52 +283,10 @@ func (it *columnarFilterIter) block(ctx *sql.Context) error {
 			it.idx = append(it.idx, lo+i)
 		}
 	}
-	more := it.lo < int(it.rec.NumRows()) // rows of this batch not scored yet
-	if it.blocks >= 2 && more {
-		it.scoreAhead(ctx)
-	}
 	if len(it.idx) > 0 {
-		it.ready = it.maker.rows(it.idx) // they hold their values: the batch may go
-	}
-	if it.blocks >= 2 && !more {
-		// The next batch's first block, once this one's rows are made.
-		switch err := it.nextBatch(ctx); err {
-		case nil:
-			it.scoreAhead(ctx)
-		case io.EOF:
-		default:
-			return err
-		}
+		it.ready = it.maker.rows(it.idx)
 	}
 	return nil
-}
-
-// scoreAhead starts scoring the next block of it.rec on another
-// goroutine (see columnarFilterIter); its outcome arrives on it.ahead.
-func (it *columnarFilterIter) scoreAhead(ctx *sql.Context) {
-	lo := it.lo
-	hi := min(lo+maxScoreBlock, int(it.rec.NumRows()))
-	it.lo = hi
-	ch := make(chan error, 1)
-	it.ahead, it.aheadLo, it.aheadHi = ch, lo, hi
-	slice := it.rec.NewSlice(int64(lo), int64(hi)) // holds the batch's buffers until scored
-	run, err := it.batch.ScoreRecordLater(ctx, slice, it.arrowCols)
-	if err != nil {
-		slice.Release()
-		ch <- err
-		return
-	}
-	go func() {
-		defer slice.Release()
-		defer func() {
-			// Not the statement's goroutine, whose recovery would turn a
-			// panic into the statement's error: do it here.
-			if p := recover(); p != nil {
-				ch <- fmt.Errorf("scoring rows %d-%d of a batch: %v", lo, hi, p)
-			}
-		}()
-		ch <- run()
-	}()
 }
 
 // pending filters rows a transaction wrote (full-schema rows) into
@@ -411,12 +319,8 @@ func (it *columnarFilterIter) pending(ctx *sql.Context, rows []sql.Row) error {
 	return nil
 }
 
-// Close implements sql.RowIter. It waits for a scoring running ahead.
+// Close implements sql.RowIter.
 func (it *columnarFilterIter) Close(ctx *sql.Context) error {
-	if it.ahead != nil {
-		<-it.ahead
-		it.ahead = nil
-	}
 	it.ready = nil
 	it.release()
 	return it.parts.Close(ctx)

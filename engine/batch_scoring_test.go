@@ -95,15 +95,14 @@ func sameScoredRows(t *testing.T, what string, got, want map[int64][]float64) {
 // the wrong row of a block, a feature read from the wrong column, a
 // comparison mirrored the wrong way, a transaction's own rows not scored,
 // a row materialized from the wrong position, the blocks' sizes losing
-// rows at their edges, a block scored ahead read for another.
+// rows at their edges.
 func TestBatchedScoringMatchesRowByRow(t *testing.T) {
 	ts := startServer(t, t.TempDir(), true)
 	db := ts.open("examples")
 	trainThyroid(t, db, "svdd")
 	mustExec(t, db, "CREATE DETECTOR d2 USING deep_svdd WITH (epochs = 2, seed = 3, hidden = '8,4') AS SELECT f0, f1 FROM thyroid")
 	// Seven copies of thyroid in one statement: 26,404 rows in one Arrow
-	// batch, four scoring blocks (8192 rows), so that blocks are scored
-	// ahead within the batch and across to the next one.
+	// batch, four scoring blocks (8192 rows).
 	mustExec(t, db, "CREATE TABLE thy AS SELECT id + 10000 * k.n AS id, f0, f1, f2, f3, f4, f5, label "+
 		"FROM thyroid, (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6) AS k")
 	// A committed row with a NULL feature.
@@ -149,7 +148,7 @@ func TestBatchedScoringMatchesRowByRow(t *testing.T) {
 		"SELECT id, anomaly_score({d2}, anomaly_score({d2}, f0, f1), f1 * 2) FROM thy",
 		"SELECT id FROM thy WHERE anomaly_score({d2}, anomaly_score({d2}, f0, f1), f1) > " + x,
 		"SELECT id, anomaly_score({d}, f0, f1, f2, f3, f4, f5) FROM thy ORDER BY id LIMIT 5",
-		// Stops in the third block, while the fourth is scored ahead.
+		// Stops in the third block.
 		"SELECT id FROM thy WHERE anomaly_score({d}, f0, f1, f2, f3, f4, f5) > " + x + " LIMIT 9000",
 		"SELECT id, anomaly_score({d}, f0, f1, f2, f3, f4, f5) AS s FROM thy ORDER BY s DESC LIMIT 7",
 		"SELECT label AS id, COUNT(*) FROM thy WHERE anomaly_score({d}, f0, f1, f2, f3, f4, f5) > " + x + " GROUP BY label",

@@ -138,39 +138,18 @@ func (b *Batch) Resolve(ctx *sql.Context) error {
 // to. Unlike Score, a detector that cannot be resolved is an error here,
 // since the block has no rows to evaluate the calls on one by one.
 func (b *Batch) ScoreRecord(ctx *sql.Context, rec arrow.RecordBatch, cols [][]int) error {
-	run, err := b.ScoreRecordLater(ctx, rec, cols)
-	if err != nil {
-		return err
-	}
-	return run()
-}
-
-// ScoreRecordLater is ScoreRecord in two steps. It resolves the calls'
-// detectors now, with ctx, and returns the scoring of rec with them,
-// which uses neither ctx nor the session: it reads rec and the detectors
-// and writes the Batch's values, so it may run on another goroutine
-// while the caller goes on, as long as nothing uses the Batch (Row, the
-// expressions) until it has returned.
-func (b *Batch) ScoreRecordLater(ctx *sql.Context, rec arrow.RecordBatch, cols [][]int) (func() error, error) {
-	models := make([]*detectors.Model, len(b.calls))
 	for k, c := range b.calls {
+		clear(c.errs)
 		m, err := c.call.model(ctx, c.ref)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		models[k] = m
+		c.model = m
+		if c.scores, err = m.ScoreBatch(rec, cols[k], c.scores); err != nil {
+			return err
+		}
 	}
-	return func() error {
-		for k, c := range b.calls {
-			clear(c.errs)
-			c.model = models[k]
-			var err error
-			if c.scores, err = models[k].ScoreBatch(rec, cols[k], c.scores); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, nil
+	return nil
 }
 
 // Row selects row i of the block last given to Score.
