@@ -24,8 +24,8 @@ package storage
 // does. What is on disk afterwards is what
 // hadoop.Catalog.CommitTable leaves, and the catalog loads it
 // (TestMetadataCommitLoadsInTheCatalog). A table whose current metadata
-// file is not named as the catalog names it, or whose metadata is to be
-// compressed, is committed by the catalog.
+// file is not named as the catalog names it, or whose new metadata is to
+// be compressed, is committed by the catalog.
 
 import (
 	"context"
@@ -50,14 +50,15 @@ func (t *Table) commitMetadata(ctx context.Context, reqs []table.Requirement, up
 	cur := t.ice.MetadataLocation()
 	slash := strings.LastIndexByte(cur, '/')
 	m := hadoopVersionFile.FindStringSubmatch(cur[slash+1:])
+	var version int
+	var err error
+	if m != nil {
+		version, err = strconv.Atoi(m[1])
+	}
+	if slash < 0 || m == nil || err != nil {
+		return t.store.cat.CommitTable(ctx, t.ident, reqs, updates)
+	}
 	base := t.ice.Metadata()
-	if slash < 0 || m == nil || base.Properties().Get(table.MetadataCompressionKey, table.MetadataCompressionDefault) != table.MetadataCompressionCodecNone {
-		return t.store.cat.CommitTable(ctx, t.ident, reqs, updates)
-	}
-	version, err := strconv.Atoi(m[1])
-	if err != nil {
-		return t.store.cat.CommitTable(ctx, t.ident, reqs, updates)
-	}
 	for _, r := range reqs {
 		if err := r.Validate(base); err != nil {
 			return nil, "", err

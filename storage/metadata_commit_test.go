@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,8 +91,7 @@ func TestMetadataCommitRefusesAnExistingVersion(t *testing.T) {
 	if m == nil {
 		t.Fatalf("current metadata %s is not named as the Hadoop catalog names versions", loc)
 	}
-	var version int
-	_, err := fmt.Sscan(m[1], &version)
+	version, err := strconv.Atoi(m[1])
 	must(t, err)
 	next := filepath.Join(filepath.Dir(loc), fmt.Sprintf("v%d.metadata.json", version+1))
 	other, err := os.ReadFile(loc)
