@@ -34,6 +34,14 @@ def connect(driver, host, port, **kw):
                            charset="utf8mb4", local_infile=1, **kw)
 
 
+def bulk_kind(i, kinds):
+    """The kind the cats table gives row i (its CASE, in Python)."""
+    for k, m in zip(kinds, (5, 7, 17, 11)):
+        if i % m == 0:
+            return k
+    return kinds[-1]
+
+
 def main():
     if len(sys.argv) != 4 or sys.argv[1] not in ("pymysql", "mysqldb"):
         print(__doc__)
@@ -204,6 +212,35 @@ def main():
     def _():
         (got,) = seen(BULK_CHECKSUM.format(name="bulk_csv"))
         expect_checksum(got, want)
+
+    # --- a detector of a string column, at the same size ----------------
+    kinds = ['Smith, "J"', "Zürich", "two\nlines", "", "row"]
+
+    @c.check(f"CREATE DETECTOR with learned embeddings of a string column, {BULK_ROWS} rows")
+    def _():
+        q("CREATE TABLE cats AS SELECT id, x, CASE WHEN MOD(id, 5) = 0 THEN %s WHEN MOD(id, 7) = 0 THEN %s "
+          "WHEN MOD(id, 17) = 0 THEN %s WHEN MOD(id, 11) = 0 THEN %s ELSE %s END AS kind FROM bulk_csv", kinds)
+        conn.commit()
+        counts = {}
+        for r in rows:
+            k = bulk_kind(r[0], kinds)
+            counts[k] = counts.get(k, 0) + 1
+        expect_equal(dict(seen("SELECT kind, COUNT(*) FROM cats GROUP BY kind")), counts)
+        t = Timer()
+        q("CREATE DETECTOR catd USING autoencoder WITH (categorical = 'embedding', epochs = 1, "
+          "embedding_epochs = 1, seed = 2) AS SELECT kind, x FROM cats")
+        conn.commit()
+        return f"{t} (training)"
+
+    @c.check("anomaly_score('catd', %s, %s) with each kind as a parameter = the row's score")
+    def _():
+        for kind in kinds:
+            (r,) = q("SELECT id, kind, x, anomaly_score('catd', kind, x) FROM cats WHERE kind = %s ORDER BY id LIMIT 1",
+                     (kind,))
+            expect_equal(r[1], kind)
+            expect_equal(q("SELECT anomaly_score('catd', %s, %s)", (kind, r[2])), [(r[3],)])
+        distinct = {row[0] for row in q("SELECT DISTINCT anomaly_score('catd', kind, 0) FROM cats")}
+        assert len(distinct) == len(kinds), f"{len(distinct)} distinct scores of the {len(kinds)} kinds at x = 0"
 
     observer.close()
     conn.close()
