@@ -58,7 +58,8 @@ clean:
 
 # Accuracy on the 14 labelled datasets in ../shared/datasets (ADBench
 # protocol, seeds 0-2); writes docs/accuracy/<detector>.json (and
-# devnet_1pct.json: devnet with 1 % of the anomalies labelled), the same
+# devnet_1pct.json and prenet_1pct.json: devnet and prenet with 1 % of
+# the anomalies labelled), the same
 # on the six categorical tables with the isolation-forest baseline
 # (docs/accuracy/categorical/; with learned embeddings for the detectors
 # of EMBEDDED, docs/accuracy/categorical_embedding/), mil_ranking on bags of 16 rows next to an
@@ -76,6 +77,7 @@ accuracy:
 		$(GO) run ./cmd/adbench -data $(DATASETS) -detectors $$d -json docs/accuracy/$$d.json || exit 1; \
 	done
 	$(GO) run ./cmd/adbench -data $(DATASETS) -detectors devnet -labelled 0.01 -json docs/accuracy/devnet_1pct.json
+	$(GO) run ./cmd/adbench -data $(DATASETS) -detectors prenet -labelled 0.01 -json docs/accuracy/prenet_1pct.json
 	@for d in iforest $$($(GO) run ./cmd/adbench -list -categorical); do \
 		echo "== $$d (categorical)"; \
 		$(GO) run ./cmd/adbench -categorical -data $(DATASETS)/categorical -detectors $$d -json docs/accuracy/categorical/$$d.json || exit 1; \

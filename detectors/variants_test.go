@@ -28,6 +28,7 @@ func TestOptionVariants(t *testing.T) {
 		{"devnet", opts("epochs", "50", "validation", "0.2", "patience", "3"), 0.92},  // 0.9409
 		{"devnet", opts("epochs", "50", "score", "deviation"), 0.98},                  // 1.0000
 		{"devnet", opts("epochs", "50", "hidden", ""), 0.92},                          // 0.9453 (linear)
+		{"prenet", opts("epochs", "5", "hidden", "16", "score", "signed"), 0.81},      // 0.8300 (the paper's signed score)
 	} {
 		o := opts("epochs", "3", "seed", "4")
 		if tc.alg != "ocnn" {

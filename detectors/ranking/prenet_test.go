@@ -133,41 +133,49 @@ func TestPReNetPairKinds(t *testing.T) {
 }
 
 // TestPReNetOrdinalScores: trained, the model's scores sit where its
-// ordinal targets put them. A row's score is the mean of its predicted
-// relation to unlabelled rows (target 0 for a normal row, 4 for an
-// anomaly) and to labelled anomalies (4 for a normal row, 8 for an
-// anomaly), so normal rows score about 2 and anomalies about 6. It
-// catches other targets, a scorer that pairs the row on the wrong side,
-// and a loss that does not fit the targets.
+// ordinal targets put them. A row's signed score is the mean of its
+// predicted relation to unlabelled rows (target 0 for a normal row, 4
+// for an anomaly) and to labelled anomalies (4 for a normal row, 8 for
+// an anomaly), so normal rows score about 2 and anomalies about 6; its
+// absolute score, the mean distance of those relations from a normal
+// row's, about 0 and 4. It catches other targets, a scorer that pairs
+// the row on the wrong side, a loss that does not fit the targets, and
+// an absolute score measured from other relations than a normal row's.
 func TestPReNetOrdinalScores(t *testing.T) {
 	tb := Synthetic(3000, 4, 12)
-	m := FitSynthetic(t, "prenet", tb, Opts("epochs", "20", "seed", "1"))
-	s := RowScores(t, m, tb)
-	var normal, anomaly []float64
-	for i, y := range tb.Labels {
-		if y == 1 {
-			anomaly = append(anomaly, s[i])
-		} else {
-			normal = append(normal, s[i])
+	for _, c := range []struct {
+		score                  string
+		normal, anomaly        float64
+		normalSlack, anomSlack float64
+	}{{"signed", 2, 6, 0.5, 1}, {"absolute", 0, 4, 1, 1}} { // measured 2.004, 5.492; 0.496, 3.492
+		m := FitSynthetic(t, "prenet", tb, Opts("epochs", "20", "seed", "1", "score", c.score))
+		s := RowScores(t, m, tb)
+		var normal, anomaly []float64
+		for i, y := range tb.Labels {
+			if y == 1 {
+				anomaly = append(anomaly, s[i])
+			} else {
+				normal = append(normal, s[i])
+			}
 		}
-	}
-	median := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
-	mn, ma := median(normal), median(anomaly)
-	t.Logf("median score: normal rows %.3f, anomalies %.3f", mn, ma)
-	if math.Abs(mn-2) > 0.5 || math.Abs(ma-6) > 1 {
-		t.Fatalf("median scores %.3f (normal) and %.3f (anomalies), want about 2 and 6", mn, ma)
+		median := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+		mn, ma := median(normal), median(anomaly)
+		t.Logf("%s: median score: normal rows %.3f, anomalies %.3f", c.score, mn, ma)
+		if math.Abs(mn-c.normal) > c.normalSlack || math.Abs(ma-c.anomaly) > c.anomSlack {
+			t.Errorf("%s: median scores %.3f (normal) and %.3f (anomalies), want about %v and %v", c.score, mn, ma, c.normal, c.anomaly)
+		}
 	}
 }
 
 // TestPReNetReferencesShiftScores: the head is linear, so the reference
-// rows add the same constant to every score (the doc comment's claim):
+// rows add the same constant to every signed score (the doc comment's claim):
 // models that differ only in ensemble_size train the same network and
 // score every row the same up to one constant. It catches references
 // drawn from the training generator (then ensemble_size changes
 // training) and a scorer whose pairing is not the paper's mean.
 func TestPReNetReferencesShiftScores(t *testing.T) {
 	tb := Synthetic(1000, 3, 9)
-	o := Opts("epochs", "3", "seed", "4", "ensemble_size", "1")
+	o := Opts("epochs", "3", "seed", "4", "ensemble_size", "1", "score", "signed")
 	one := RowScores(t, FitSynthetic(t, "prenet", tb, o), tb)
 	o["ensemble_size"] = "30"
 	thirty := RowScores(t, FitSynthetic(t, "prenet", tb, o), tb)
@@ -205,11 +213,69 @@ func TestAccuracyPReNet(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		floor float64
-	}{{"thyroid", 0.93}, {"cardio", 0.88}} { // measured 0.9585, 0.9214 (untrained network on cardio: 0.57, TestTrainingMatters)
+	}{{"thyroid", 0.93}, {"cardio", 0.88}} { // measured 0.9543, 0.9584 (signed score: 0.9585, 0.9214; untrained network on cardio: 0.57, TestTrainingMatters)
 		auc := SplitAUC(t, "prenet", ReadTable(t, tc.name), nil, true)
 		t.Logf("%s prenet AUC %.4f (10%% of training anomalies labelled)", tc.name, auc)
 		if auc < tc.floor {
 			t.Errorf("%s: AUC %.4f < %.2f", tc.name, auc, tc.floor)
 		}
+	}
+}
+
+// TestPReNetScoresUnseenAnomalies: anomalies unlike the labelled ones.
+// Normal rows are N(0, I) in 4 features; the labelled anomalies sit at
+// +6 on feature 0, the held-out anomalies at −6 on it, where the network
+// never saw a labelled row. Their pair predictions fall below a normal
+// row's, so the paper's signed score ranks them as the most normal rows
+// of all and the default absolute score, their distance from a normal
+// row's predictions, ranks them first. It catches the signed score as
+// the default and an absolute score that is not used when asked for.
+func TestPReNetScoresUnseenAnomalies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	row := func(tb *Table, shift float64, y float64) {
+		for j := range 4 {
+			v := rng.NormFloat64()
+			if j == 0 {
+				v += shift
+			}
+			tb.X = append(tb.X, v)
+		}
+		tb.Rows++
+		tb.Labels = append(tb.Labels, y)
+	}
+	train := &Table{Names: []string{"f0", "f1", "f2", "f3"}, Cols: 4}
+	var labels []float64
+	for i := range 2000 {
+		shift, y, l := 0.0, 0.0, math.NaN()
+		if i%50 == 0 { // 40 labelled anomalies
+			shift, y, l = 6, 1, 1
+		}
+		row(train, shift, y)
+		labels = append(labels, l)
+	}
+	test := &Table{Names: train.Names, Cols: 4}
+	for i := range 500 {
+		shift, y := 0.0, 0.0
+		if i%10 == 0 {
+			shift, y = -6, 1
+		}
+		row(test, shift, y)
+	}
+	auc := func(score string) float64 {
+		m := FitLabelled(t, "prenet", train, Opts("score", score, "epochs", "10"), labels)
+		a, err := detectors.AUC(test.Labels, RowScores(t, m, test))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	abs, signed := auc("absolute"), auc("signed")
+	t.Logf("AUC-ROC on anomalies unlike the labelled ones: absolute %.4f, signed %.4f", abs, signed)
+	if abs < 0.95 || signed > 0.5 {
+		t.Fatalf("AUC-ROC absolute %.4f (want ≥ 0.95), signed %.4f (want ≤ 0.5: the case the absolute score is for)", abs, signed)
+	}
+	d, err := detectors.OptionDefaults("prenet")
+	if err != nil || d["score"] != "absolute" {
+		t.Fatalf("default score %q (%v), want absolute", d["score"], err)
 	}
 }
