@@ -14,7 +14,7 @@ BIN     := bin/anomalydb
 RACE_TESTS ?= Concurren|Crash|Interleav|Editor|Transaction|Conflict|AppendIf|CommitTables|MultiTable|GroupCommit|WhileInserting
 # Crash tests whose every statement runs in the real binary (not built
 # with -race): the rerun would only slow make test down.
-RACE_SKIP ?= TestCrashDuringLoadData|TestCrashDuringAlterTable|TestCrashDuringGroupCommit
+RACE_SKIP ?= TestCrashDuringLoadData|TestCrashDuringAlterTable|TestCrashDuringGroupCommit|TestCrashDuringUpdateDelete|TestCrashDuringCreateDetector
 
 build:
 	$(GO) build -o $(BIN) ./cmd/anomalydb
