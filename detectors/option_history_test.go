@@ -44,16 +44,50 @@ func TestOptionHistory(t *testing.T) {
 	if err != nil || back.Options["later_choice"] != "2" {
 		t.Fatalf("saved and loaded: later_choice %q (%v), want 2", back.Options["later_choice"], err)
 	}
-	var f modelFile
-	if err := gob.NewDecoder(bytes.NewReader(b[len(modelMagic)+4:])).Decode(&f); err != nil {
-		t.Fatal(err)
-	}
-	f.Options = slices.DeleteFunc(f.Options, func(o fileOption) bool { return o.Name == "later_choice" })
-	old, err := UnmarshalModel(encodeModelFile(t, &f))
+	old, err := UnmarshalModel(withoutOption(t, b, "later_choice"))
 	if err != nil {
 		t.Fatalf("a model saved before later_choice: %v", err)
 	}
 	if old.Options["later_choice"] != "0" {
 		t.Fatalf("a model saved before later_choice loads with %q, want 0", old.Options["later_choice"])
 	}
+}
+
+// TestPReNetOldModelsScoreSigned: a prenet model saved before its score
+// option existed (the file lists no score) loads with the paper's signed
+// score it was saved with, and scores every row as a model trained with
+// score = 'signed'. Catches LaterOptions dropped (the model would load
+// with the absolute default and score differently) or naming another
+// value.
+func TestPReNetOldModelsScoreSigned(t *testing.T) {
+	tb := synthetic(600, 3, 8)
+	o := map[string]string{"epochs": "2", "seed": "3", "score": "signed"}
+	signed := fitSynthetic(t, "prenet", tb, o)
+	b, err := signed.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := UnmarshalModel(withoutOption(t, b, "score"))
+	if err != nil {
+		t.Fatalf("a prenet model saved before the score option: %v", err)
+	}
+	if old.Options["score"] != "signed" {
+		t.Fatalf("it loads with score %q, want signed", old.Options["score"])
+	}
+	want, got := rowScores(t, signed, tb), rowScores(t, old, tb)
+	if i, ok := sameBits(want, got); !ok {
+		t.Fatalf("row %d scores %v, the signed model %v", i, got[i], want[i])
+	}
+}
+
+// withoutOption returns the saved model b as a file written before the
+// option name existed: the same file without that option.
+func withoutOption(t *testing.T, b []byte, name string) []byte {
+	t.Helper()
+	var f modelFile
+	if err := gob.NewDecoder(bytes.NewReader(b[len(modelMagic)+4:])).Decode(&f); err != nil {
+		t.Fatal(err)
+	}
+	f.Options = slices.DeleteFunc(f.Options, func(o fileOption) bool { return o.Name == name })
+	return encodeModelFile(t, &f)
 }

@@ -93,8 +93,9 @@ import (
 // against the defaults' figures in docs/accuracy.md). A public PyTorch
 // port of the reference's vector-data networks has D d → 256 → 128 → 64
 // → 1 (leaky ReLU) and G latent → 64 → 128 → d. Those widths (D as
-// there, the residual G with hidden layers 64, 128): on 12 datasets the
-// mean moved by −0.005 of the 14-dataset mean, cardio 0.90 → 0.41 and
+// there, the residual G with hidden layers 64, 128), on 12 of the
+// datasets: their gains and losses summed to −0.005 of the 14-dataset
+// mean, cardio 0.90 → 0.41 and
 // shuttle 0.93 → 0.68 against vowels 0.57 → 0.75, arrhythmia 0.46 →
 // 0.64 and optdigits 0.48 → 0.63, and shuttle trained in 75 s instead
 // of 10. hidden '256,128,64' (G mirroring D): vowels 0.85, musk 1.00,

@@ -341,17 +341,17 @@ func (a prenet) Graph(b *detectors.Graph) (detectors.Objective, error) {
 
 // scoresGraph computes every row's score in the graph from its
 // representation z (Rows × width), for the test that checks the plain-Go
-// scorer. The head is linear, φ(l, r) = c + v_left·ψ(l) + v_right·ψ(r),
-// so each row's contributions are the head on [ψ(x) 0] and [0 ψ(x)]
-// less c, and a pairing's Rows × E predictions are the row's
-// contributions broadcast against the references' plus c.
+// scorer. The head is linear, φ(l, r) = c + v_left·ψ(l) + v_right·ψ(r):
+// the head on [ψ(x) 0] is c + v_left·ψ(x), on [0 ψ(x)] c + v_right·ψ(x),
+// and a pairing's Rows × E predictions are a row's term (with c)
+// broadcast against the references' terms (without it).
 func (a prenet) scoresGraph(b *detectors.Graph, psi, head nn.MLP, z *gorgonia.Node) (*gorgonia.Node, error) {
 	e := b.Opts.Int("ensemble_size")
 	w := head.Sizes[0] / 2
 	var m nn.Must
-	bias := b.Param(head.BiasName(0)) // 1 × 1
-	// side returns v_left·ψ(rows) (left) or v_right·ψ(rows) as a column.
-	side := func(tag string, rep *gorgonia.Node, n int, left bool) *gorgonia.Node {
+	// side returns c + v_left·ψ(rows) (left) or c + v_right·ψ(rows) as
+	// a column, less c if withoutBias.
+	side := func(tag string, rep *gorgonia.Node, n int, left, withoutBias bool) *gorgonia.Node {
 		if m.Err != nil {
 			return nil
 		}
@@ -362,10 +362,10 @@ func (a prenet) scoresGraph(b *detectors.Graph, psi, head nn.MLP, z *gorgonia.No
 		}
 		in := m.N(gorgonia.Concat(1, parts...))
 		out := m.N(head.Graph(b, in))
-		if m.Err != nil {
-			return nil
+		if m.Err != nil || !withoutBias {
+			return out
 		}
-		return m.N(gorgonia.BroadcastSub(out, bias, nil, []byte{0, 1}))
+		return m.N(gorgonia.BroadcastSub(out, b.Param(head.BiasName(0)), nil, []byte{0, 1}))
 	}
 	refRep := func(name string) *gorgonia.Node {
 		if m.Err != nil {
@@ -373,9 +373,9 @@ func (a prenet) scoresGraph(b *detectors.Graph, psi, head nn.MLP, z *gorgonia.No
 		}
 		return m.N(psi.Graph(b, b.Param(name)))
 	}
-	xl, xr := side("xl", z, b.Rows, true), side("xr", z, b.Rows, false)
-	ul := side("ul", refRep(prenetRefUnlabelled), e, true)
-	ar := side("ar", refRep(prenetRefAnomalies), e, false)
+	xl, xr := side("xl", z, b.Rows, true, false), side("xr", z, b.Rows, false, false)
+	ul := side("ul", refRep(prenetRefUnlabelled), e, true, true)
+	ar := side("ar", refRep(prenetRefAnomalies), e, false, true)
 	// pairing returns the Rows × E predictions of a pairing, less its
 	// normal target and made absolute for the absolute score, averaged
 	// over the references.
@@ -385,7 +385,6 @@ func (a prenet) scoresGraph(b *detectors.Graph, psi, head nn.MLP, z *gorgonia.No
 		}
 		refT := m.N(gorgonia.Reshape(ref, []int{1, e}))
 		p := m.N(gorgonia.BroadcastAdd(row, refT, []byte{1}, []byte{0}))
-		p = m.N(gorgonia.BroadcastAdd(p, bias, nil, []byte{0, 1}))
 		if b.Opts.Get("score") == prenetAbsolute {
 			p = m.N(nn.Chain(p, nn.AddC(-normal), gorgonia.Abs))
 		}
