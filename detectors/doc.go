@@ -128,7 +128,9 @@
 // declares the use of labels (UsesLabels: weakly supervised algorithms
 // fail with ErrNoLabelledAnomaly without a row labelled 1) and
 // OptionChecker constraints between options; a BatchSampler draws its own mini-batches (REPEN's
-// triplets); a BagUser learns from bags of rows (TrainingData.Bags, read
+// triplets); a MinStepper sets a floor on the mini-batches of a training,
+// which a small table reaches by passing over its rows more than once an
+// epoch (min_steps.go; fence_gan); a BagUser learns from bags of rows (TrainingData.Bags, read
 // by its Driver through Trainer.Bags: mil_ranking). An Adversary (GANs) trains several players instead of one
 // objective: each minimizes its own graph over the tensors it names,
 // with its own Adam, in turn on every mini-batch (discriminator, then

@@ -91,3 +91,29 @@ func withoutOption(t *testing.T, b []byte, name string) []byte {
 	f.Options = slices.DeleteFunc(f.Options, func(o fileOption) bool { return o.Name == name })
 	return encodeModelFile(t, &f)
 }
+
+// TestFenceGANOldModelsTrainedOnePass: a fence_gan model saved before
+// its min_steps option existed (the file lists none) loads with
+// min_steps 0, the one pass over the rows an epoch it was trained with,
+// not the floor of models trained since, and scores every row as
+// before. Catches LaterOptions dropped (old models refused or shown with
+// the new default) or naming another value.
+func TestFenceGANOldModelsTrainedOnePass(t *testing.T) {
+	tb := synthetic(300, 3, 8)
+	m := fitSynthetic(t, "fence_gan", tb, map[string]string{"epochs": "2", "seed": "3", "min_steps": "0"})
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := UnmarshalModel(withoutOption(t, b, "min_steps"))
+	if err != nil {
+		t.Fatalf("a fence_gan model saved before the min_steps option: %v", err)
+	}
+	if old.Options["min_steps"] != "0" {
+		t.Fatalf("it loads with min_steps %q, want 0", old.Options["min_steps"])
+	}
+	want, got := rowScores(t, m, tb), rowScores(t, old, tb)
+	if i, ok := sameBits(want, got); !ok {
+		t.Fatalf("row %d scores %v, the model as saved %v", i, got[i], want[i])
+	}
+}

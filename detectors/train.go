@@ -280,6 +280,7 @@ type trainer struct {
 	avg     averager  // the players' averaged tensors (adversary.go)
 	perm    []int
 	steps   int // mini-batches per epoch
+	pass    int // mini-batches per pass over the shuffled rows (steps, unless a MinStepper asks for more)
 	batch   int // mini-batches run so far
 }
 
@@ -318,8 +319,11 @@ func newTrainer(ctx context.Context, alg Grapher, st *State, x []float64, rows, 
 	t.bs = min(t.cfg.batchSize, rows)
 	build := buildShards
 	t.steps = rows / t.bs
+	t.pass = t.steps
 	if t.batches != nil {
 		t.bs, build, t.steps = t.batches.Rows, buildOneShard, t.batches.Steps
+	} else {
+		t.steps = minStepsPerEpoch(alg, opts, t.steps, t.cfg.epochs) // min_steps.go
 	}
 	specs, err := playersOf(alg, dims, t.cfg, opts) // adversary.go
 	if err != nil {
@@ -399,13 +403,13 @@ func (t *trainer) close() {
 func (t *trainer) run() error {
 	lastLoss, bestLoss := math.NaN(), math.NaN() // of the last epoch, of the best held-out epoch
 	for epoch := 0; epoch < t.cfg.epochs; epoch++ {
-		if t.batches == nil {
-			t.rng.Shuffle(t.rows, func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
-		}
 		for _, p := range t.players {
 			p.sum, p.n = 0, 0
 		}
 		for s := 0; s < t.steps; s++ {
+			if t.batches == nil && s%t.pass == 0 { // a new pass over the rows
+				t.rng.Shuffle(t.rows, func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
+			}
 			if _, err := t.step(s, epoch); err != nil {
 				return err
 			}
@@ -462,9 +466,11 @@ func (t *trainer) step(s, epoch int) (float64, error) {
 	if t.batches != nil {
 		idx = t.batches.draw(t.rng)
 	} else {
-		idx = t.perm[s*t.bs : (s+1)*t.bs]
+		k := s % t.pass
+		idx = t.perm[k*t.bs : (k+1)*t.bs]
 	}
 	t.batch++
+	t.probe.countBatch()
 	total := 0.0
 	for _, p := range t.players {
 		if t.batch%p.Every != 0 {
@@ -650,6 +656,9 @@ type trainProbe struct {
 	// on, after any validation split; for Drivers that choose them.
 	keepData bool
 	data     []probeData
+	// batches holds one entry per call of train, in order: the number of
+	// mini-batches it ran.
+	batches []int
 }
 
 // probeData is what one training run trained on.
@@ -676,6 +685,13 @@ func (p *trainProbe) frozen() bool { return p != nil && p.freeze }
 func (p *trainProbe) startRun() {
 	if p != nil {
 		p.runs = append(p.runs, nil)
+		p.batches = append(p.batches, 0)
+	}
+}
+
+func (p *trainProbe) countBatch() {
+	if p != nil {
+		p.batches[len(p.batches)-1]++
 	}
 }
 

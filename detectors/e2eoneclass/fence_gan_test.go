@@ -21,23 +21,27 @@ func TestFenceGANOptions(t *testing.T) {
 		{Opts: Opts("beta", "-1"), Want: detectors.ErrBadOption},
 		{Opts: Opts("gamma", "0"), Want: detectors.ErrBadOption},
 		{Opts: Opts("gamma", "nan"), Want: detectors.ErrBadOption},
+		{Opts: Opts("min_steps", "0"), Want: nil},
+		{Opts: Opts("min_steps", "-1"), Want: detectors.ErrBadOption},
 		{Opts: Opts("w_con", "1"), Want: detectors.ErrUnknownOption},
 		{Opts: Opts("nu", "0.1"), Want: detectors.ErrUnknownOption},
 	})
 }
 
 // TestFenceGANAccuracy: defaults on held-out thyroid and cardio rows
-// (seeds 0-2), each mean against a floor. Measured: thyroid 0.838,
-// 0.900, 0.943 (mean 0.894); cardio 0.842, 0.942, 0.865 (0.883). Bugs
+// (seeds 0-2), each mean against a floor. Measured: thyroid 0.954,
+// 0.961, 0.956 (mean 0.957); cardio 0.805, 0.857, 0.870 (0.844). Bugs
 // caught: a discriminator trained the wrong way round or a score of the
 // wrong sign (AUC-ROC far below 0.5), a generator that is not residual
-// (it starts at the data's centre; cardio 0.742), a discriminator as fast
-// as the generator (cardio 0.826).
+// (it starts at the data's centre), a discriminator as fast as the
+// generator (cardio 0.610), the min_steps floor off, one pass over the
+// rows an epoch (thyroid 0.894: 2,640 training rows make 20 mini-batches
+// an epoch, 1,000 in all).
 func TestFenceGANAccuracy(t *testing.T) {
 	for _, c := range []struct {
 		data  string
 		floor float64
-	}{{"thyroid", 0.85}, {"cardio", 0.85}} {
+	}{{"thyroid", 0.93}, {"cardio", 0.80}} {
 		tb := ReadTable(t, c.data)
 		sum := 0.0
 		for _, seed := range []string{"0", "1", "2"} {
