@@ -3,6 +3,7 @@ package detectors
 import (
 	"bytes"
 	"encoding/gob"
+	"maps"
 	"slices"
 	"testing"
 )
@@ -60,23 +61,32 @@ func TestOptionHistory(t *testing.T) {
 // with the absolute default and score differently) or naming another
 // value.
 func TestPReNetOldModelsScoreSigned(t *testing.T) {
-	tb := synthetic(600, 3, 8)
-	o := map[string]string{"epochs": "2", "seed": "3", "score": "signed"}
-	signed := fitSynthetic(t, "prenet", tb, o)
-	b, err := signed.MarshalBinary()
+	checkOldModel(t, "prenet", synthetic(600, 3, 8), map[string]string{"epochs": "2", "seed": "3"}, "score", "signed")
+}
+
+// checkOldModel trains alg on tb with options o and option name set to
+// the value want, saves it, strips name from the file as if it had been
+// saved before the option existed, and checks that the file loads with
+// name = want and scores every row of tb as the model saved with it.
+func checkOldModel(t *testing.T, alg string, tb *table, o map[string]string, name, want string) {
+	t.Helper()
+	o = maps.Clone(o)
+	o[name] = want
+	m := fitSynthetic(t, alg, tb, o)
+	b, err := m.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, err := UnmarshalModel(withoutOption(t, b, "score"))
+	old, err := UnmarshalModel(withoutOption(t, b, name))
 	if err != nil {
-		t.Fatalf("a prenet model saved before the score option: %v", err)
+		t.Fatalf("a %s model saved before the %s option: %v", alg, name, err)
 	}
-	if old.Options["score"] != "signed" {
-		t.Fatalf("it loads with score %q, want signed", old.Options["score"])
+	if old.Options[name] != want {
+		t.Fatalf("it loads with %s %q, want %s", name, old.Options[name], want)
 	}
-	want, got := rowScores(t, signed, tb), rowScores(t, old, tb)
-	if i, ok := sameBits(want, got); !ok {
-		t.Fatalf("row %d scores %v, the signed model %v", i, got[i], want[i])
+	sWant, sGot := rowScores(t, m, tb), rowScores(t, old, tb)
+	if i, ok := sameBits(sWant, sGot); !ok {
+		t.Fatalf("row %d scores %v, the model as saved %v", i, sGot[i], sWant[i])
 	}
 }
 
@@ -99,21 +109,5 @@ func withoutOption(t *testing.T, b []byte, name string) []byte {
 // before. Catches LaterOptions dropped (old models refused or shown with
 // the new default) or naming another value.
 func TestFenceGANOldModelsTrainedOnePass(t *testing.T) {
-	tb := synthetic(300, 3, 8)
-	m := fitSynthetic(t, "fence_gan", tb, map[string]string{"epochs": "2", "seed": "3", "min_steps": "0"})
-	b, err := m.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, err := UnmarshalModel(withoutOption(t, b, "min_steps"))
-	if err != nil {
-		t.Fatalf("a fence_gan model saved before the min_steps option: %v", err)
-	}
-	if old.Options["min_steps"] != "0" {
-		t.Fatalf("it loads with min_steps %q, want 0", old.Options["min_steps"])
-	}
-	want, got := rowScores(t, m, tb), rowScores(t, old, tb)
-	if i, ok := sameBits(want, got); !ok {
-		t.Fatalf("row %d scores %v, the model as saved %v", i, got[i], want[i])
-	}
+	checkOldModel(t, "fence_gan", synthetic(300, 3, 8), map[string]string{"epochs": "2", "seed": "3"}, "min_steps", "0")
 }
