@@ -1,6 +1,9 @@
 package detectors
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // flooredToy is the toy game of adversary_test.go with a MinStepper
 // floor of min mini-batches.
@@ -32,6 +35,44 @@ func TestMinStepsRaisesMiniBatchesPerEpoch(t *testing.T) {
 		}
 		if len(probe.runs) != 1 || len(probe.runs[0]) != 3 {
 			t.Errorf("floor %d: epochs %v, want 3", c.min, probe.runs)
+		}
+	}
+}
+
+// TestMinStepsReshufflesEachPass trains the toy game (12 rows,
+// mini-batches of 4) for one epoch with a floor of 10 mini-batches: four
+// passes over the rows, the last cut short. Each full pass must hold
+// every row once, and each pass must start from a new order. Bugs it
+// catches: the extra passes reusing the epoch's first order (shuffling
+// only at an epoch's start), indexing the permutation by the epoch's
+// step instead of the pass's (past the rows), or drawing a pass's
+// mini-batches from more than one order.
+func TestMinStepsReshufflesEachPass(t *testing.T) {
+	probe := trainProbe{keepRows: true}
+	if err := trainToyEpochs(t, flooredToy{newToyGame(1, 1), 10}, toyState(), &probe, 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(probe.rows) != 10 {
+		t.Fatalf("%d mini-batches, want 10", len(probe.rows))
+	}
+	var passes [][]int
+	for s, idx := range probe.rows {
+		if s%3 == 0 {
+			passes = append(passes, nil)
+		}
+		passes[len(passes)-1] = append(passes[len(passes)-1], idx...)
+	}
+	for i, p := range passes[:3] {
+		sorted := slices.Sorted(slices.Values(p))
+		for r, v := range sorted {
+			if v != r {
+				t.Fatalf("pass %d holds rows %v, want each of 0..11 once", i, sorted)
+			}
+		}
+	}
+	for i := 1; i < len(passes); i++ {
+		if slices.Equal(passes[i], passes[i-1][:len(passes[i])]) {
+			t.Errorf("pass %d repeats the order of pass %d: %v", i, i-1, passes[i])
 		}
 	}
 }

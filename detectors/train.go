@@ -470,7 +470,7 @@ func (t *trainer) step(s, epoch int) (float64, error) {
 		idx = t.perm[k*t.bs : (k+1)*t.bs]
 	}
 	t.batch++
-	t.probe.countBatch()
+	t.probe.countBatch(idx)
 	total := 0.0
 	for _, p := range t.players {
 		if t.batch%p.Every != 0 {
@@ -659,6 +659,10 @@ type trainProbe struct {
 	// batches holds one entry per call of train, in order: the number of
 	// mini-batches it ran.
 	batches []int
+	// rows, if keepRows, holds a copy of the row indices of every
+	// mini-batch of every run, in order.
+	keepRows bool
+	rows     [][]int
 }
 
 // probeData is what one training run trained on.
@@ -689,9 +693,12 @@ func (p *trainProbe) startRun() {
 	}
 }
 
-func (p *trainProbe) countBatch() {
+func (p *trainProbe) countBatch(idx []int) {
 	if p != nil {
 		p.batches[len(p.batches)-1]++
+		if p.keepRows {
+			p.rows = append(p.rows, slices.Clone(idx))
+		}
 	}
 }
 
