@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,6 +79,10 @@ func scaleRow(rng *rand.Rand, i int, vals []float64) {
 //   - point_select_p50_ms / _p99_ms: SELECT … WHERE id = ? for 1000
 //     random ids; update_p50_ms, delete_p50_ms: single-row UPDATE and
 //     DELETE by primary key (scaleWrites each), and their p99;
+//   - insert16_rows/s, insert16_p50_ms, insert16_p99_ms: 16 connections
+//     each inserting single rows (new keys, autocommit) as fast as it can
+//     for scaleInsertTime (30 s, or ANOMALYDB_SCALE_INSERT_SECONDS), and
+//     the statements' latency;
 //   - train_s, rss_peak_train_MB: CREATE DETECTOR … USING deep_svdd
 //     (hidden '64,32', batch 256, 1 epoch) on all the rows;
 //   - score_rows/s: SELECT COUNT(*) … WHERE anomaly_score(…) > x over the
@@ -197,6 +202,13 @@ func scaleRun(b *testing.B, bin string, n int) {
 		b.ReportMetric(quantileMS(lat, 0.99), strings.ToLower(strings.Fields(stmt)[0])+"_p99_ms")
 	}
 
+	// 16 connections inserting single rows, each statement its own
+	// autocommit transaction, for scaleInsertTime.
+	inserted, lat := scaleInserts(b, p.addr, n)
+	b.ReportMetric(float64(inserted)/scaleInsertTime.Seconds(), "insert16_rows/s")
+	b.ReportMetric(quantileMS(lat, 0.5), "insert16_p50_ms")
+	b.ReportMetric(quantileMS(lat, 0.99), "insert16_p99_ms")
+
 	// Training.
 	pid := p.cmd.Process.Pid
 	resetPeak(b, pid)
@@ -207,7 +219,7 @@ func scaleRun(b *testing.B, bin string, n int) {
 	b.ReportMetric(float64(peak)/(1<<20), "rss_peak_train_MB")
 
 	// Scoring next to a plain scan filter, same rows, same run.
-	rows := int64(n - writes) // the DELETEs above removed writes rows
+	rows := int64(n - writes + inserted) // the DELETEs above removed writes rows
 	timeCount := func(q string) float64 {
 		t0 := time.Now()
 		var c int64
@@ -333,6 +345,66 @@ func writeScaleCSV(b *testing.B, path string, n int) {
 	if err := f.Close(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// scaleInsertTime is how long BenchmarkScale's 16 connections insert
+// rows: 30 s, or ANOMALYDB_SCALE_INSERT_SECONDS.
+var scaleInsertTime = func() time.Duration {
+	if s, err := strconv.Atoi(os.Getenv("ANOMALYDB_SCALE_INSERT_SECONDS")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 30 * time.Second
+}()
+
+// scaleInserts has 16 connections to the server at addr insert single
+// rows into s.big, keys n, n+1, … (above the loaded rows'), each statement
+// autocommitted, until scaleInsertTime has passed; it returns the rows
+// inserted and every statement's latency.
+func scaleInserts(b *testing.B, addr string, n int) (int, []time.Duration) {
+	const conns = 16
+	lats := make([][]time.Duration, conns)
+	errs := make(chan error, conns)
+	stop := time.Now().Add(scaleInsertTime)
+	var wg sync.WaitGroup
+	for c := range conns {
+		db, err := openDSNErr("root:@tcp(" + addr + ")/")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(c), 9))
+			vals := make([]float64, scaleColumns)
+			var q strings.Builder
+			for j := 0; time.Now().Before(stop); j++ {
+				id := n + j*conns + c
+				scaleRow(rng, id, vals)
+				q.Reset()
+				fmt.Fprintf(&q, "INSERT INTO s.big VALUES (%d", id)
+				for _, v := range vals {
+					fmt.Fprintf(&q, ", %g", v)
+				}
+				q.WriteString(")")
+				t0 := time.Now()
+				if _, err := db.Exec(q.String()); err != nil {
+					errs <- fmt.Errorf("connection %d: %s: %w", c, q.String(), err)
+					return
+				}
+				lats[c] = append(lats[c], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	return len(all), all
 }
 
 func scaleDB(b *testing.B, p *proc) *gosql.DB {
