@@ -259,7 +259,10 @@
 // are deleted or that carry more than CompactDeleteFiles delete files,
 // and merges the small data files UPDATEs left at the end of the table
 // as appends merge theirs; every write that removes a data file removes
-// its delete files with it. Manifests are merged on
+// its delete files with it. Once the snapshot has more than 16 delete
+// manifests (one per row delta), maintenance rewrites their delete files,
+// one per data file, into one manifest (delete_manifests.go). Manifests
+// are merged on
 // append (commit.manifest-merge.enabled). Once a table has more than
 // Options.MaxSnapshots snapshots the older ones are expired and the files
 // only they use are deleted; old metadata versions beyond the last ten are

@@ -246,6 +246,36 @@ func powerLossCases() []powerLossCase {
 			},
 		},
 		{
+			// The 17th single-row delete, each on another data file:
+			// the row delta, then the rewrite of the 17 delete files of
+			// as many delete manifests (delete_manifests.go), which
+			// changes no row.
+			name: "RewriteSegments/delete files rewritten",
+			opts: Options{CopyOnWriteRows: -1, SmallFileRows: -1},
+			setup: func(e *plEnv, s *Store) {
+				e.mkTable(s, "db", "t", 0, 40)
+				for i := range int64(maxManifests + 1) {
+					must(e.t, e.appendRows(s, "db", "t", 40*(i+1), 40))
+				}
+				for i := range maxManifests {
+					must(e.t, e.deleteRows(s, "t", map[int][]int64{i: {1}}, 0, 0))
+				}
+			},
+			op: func(e *plEnv, s *Store) error {
+				if err := e.deleteRows(s, "t", map[int][]int64{maxManifests: {1}}, 0, 0); err != nil {
+					return err
+				}
+				tbl, err := s.Table("db", "t")
+				if err != nil {
+					return err
+				}
+				if got := tbl.ice.CurrentSnapshot().Summary.Properties[propMaintenance]; got != propDeleteFiles {
+					return fmt.Errorf("the last snapshot's maintenance is %q, want %q", got, propDeleteFiles)
+				}
+				return nil
+			},
+		},
+		{
 			// A delete that passes CompactDeletedShare: the row delta,
 			// then the compaction that rewrites the file (compact.go),
 			// both showing the new rows.

@@ -857,7 +857,8 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 }
 
 // maintain rewrites data files that carry many deletes (compact.go),
-// merges the manifests an overwrite left (manifests.go) and expires old
+// merges the manifests an overwrite left (manifests.go), rewrites the
+// delete files of many delete manifests (delete_manifests.go) and expires old
 // snapshots once there are more than Options.MaxSnapshots. It runs after
 // a successful commit, with t.writeMu held; its failure does not undo
 // that commit and is retried after the next one. It is skipped (and so
@@ -870,6 +871,7 @@ func (t *Table) removeStagedMetadata(ctx context.Context, staged *table.Table) {
 func (t *Table) maintain(ctx context.Context) {
 	t.compact(ctx) // compact.go
 	t.compactManifests(ctx)
+	t.consolidateDeletes(ctx) // delete_manifests.go
 	if clean := t.expire(ctx); clean != nil {
 		go clean() // detach waits for it (t.cleaning)
 	}

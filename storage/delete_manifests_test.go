@@ -1,0 +1,103 @@
+package storage
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/apache/iceberg-go"
+)
+
+// deleteManifests returns the number of delete manifests of tbl's current
+// snapshot and its maintenance property ("" for none).
+func deleteManifests(t *testing.T, tbl *Table) (int, string) {
+	t.Helper()
+	snap := tbl.ice.CurrentSnapshot()
+	fsys, err := tbl.ice.FS(tbl.store.ctx)
+	must(t, err)
+	mans, err := snap.Manifests(fsys)
+	must(t, err)
+	n := 0
+	for _, m := range mans {
+		if m.ManifestContent() == iceberg.ManifestContentDeletes {
+			n++
+		}
+	}
+	return n, snap.Summary.Properties[propMaintenance]
+}
+
+// TestPointDeletesKeepFewDeleteManifests deletes one row at a time, 60
+// times, spread over the data files of a table of 400,000 rows (each a
+// point DELETE's row delta, which adds a delete manifest of its own):
+// the delete manifests stay at most maxManifests plus the one the last
+// write added, rewrites of the delete files happen and change no row,
+// every data file then has one delete file, and the rows are what the
+// deletes left, before and after a reopen (so the new delete files apply
+// to the rows the old ones did, in Iceberg's scan planning too). Bugs
+// caught: no rewrite (one delete manifest per write, growing), a rewrite
+// that loses the positions of a delete file, keeps a replaced delete
+// file in the table's files (it then counts twice and is deleted with
+// its snapshot), or gives the new file a sequence number that makes it
+// apply to nothing.
+func TestPointDeletesKeepFewDeleteManifests(t *testing.T) {
+	mem := checkedAlloc(t)
+	dir := t.TempDir()
+	s := segmentStore(t, dir, mem, -1)
+	tbl := smallTable(t, s)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 400_000))
+	d := tbl.Snapshot()
+	want := idsOf(t, d)
+	n := d.NumSegments()
+	d.Release()
+	if n < 20 {
+		t.Fatalf("%d segments, want 20 or more", n)
+	}
+	rewrites, most := 0, 0
+	for w := range 60 {
+		i := (w * 7) % n
+		var first int64
+		for j := range i {
+			first += segRows(tbl, j)
+		}
+		d := tbl.Snapshot()
+		gone := idsOf(t, d)[first+int64(w%5)]
+		d.Release()
+		want = slices.DeleteFunc(want, func(id int64) bool { return id == gone })
+		deleteRows(t, tbl, map[int][]int64{i: {int64(w % 5)}}, nil)
+		m, maint := deleteManifests(t, tbl)
+		most = max(most, m)
+		if maint == propDeleteFiles {
+			rewrites++
+			_, dels := pathsOf(tbl)
+			for data, files := range dels {
+				if len(files) != 1 {
+					t.Fatalf("after a rewrite of the delete files, %s has %d of them", data, len(files))
+				}
+			}
+		}
+	}
+	t.Logf("%d rewrites of the delete files; at most %d delete manifests", rewrites, most)
+	if most > maxManifests+1 {
+		t.Errorf("up to %d delete manifests after single-row deletes, want at most %d", most, maxManifests+1)
+	}
+	if rewrites == 0 {
+		t.Error("no rewrite of the delete files after 60 single-row deletes")
+	}
+	check := func(when string, tbl *Table) {
+		t.Helper()
+		d := tbl.Snapshot()
+		defer d.Release()
+		got := idsOf(t, d)
+		slices.Sort(got)
+		w := slices.Sorted(slices.Values(want))
+		if !slices.Equal(got, w) {
+			t.Fatalf("%s: %d rows, want %d", when, len(got), len(w))
+		}
+	}
+	check("after the deletes", tbl)
+	must(t, s.Close())
+	s = segmentStore(t, dir, mem, -1)
+	defer s.Close()
+	tbl, err := s.Table("db", "t")
+	must(t, err)
+	check("after a reopen", tbl)
+}
