@@ -50,16 +50,8 @@ func (t *Table) consolidateDeletes(ctx context.Context) {
 	if _, files := t.deleteStats(); files <= maxManifests {
 		return // fewer delete files than that: as many manifests at most
 	}
-	snap := t.ice.CurrentSnapshot()
-	if snap == nil || snap.Summary == nil || (snap.Summary.Operation != table.OpDelete && snap.Summary.Operation != table.OpOverwrite) {
-		return
-	}
-	fsys, err := t.ice.FS(ctx)
-	if err != nil {
-		return
-	}
-	mans, err := snap.Manifests(fsys)
-	if err != nil {
+	fsys, mans, ok := t.currentManifests(ctx, table.OpDelete, table.OpOverwrite) // manifests.go
+	if !ok {
 		return
 	}
 	// Which manifests to take, from the manifest list's counts alone

@@ -11,17 +11,7 @@ import (
 // snapshot and its maintenance property ("" for none).
 func deleteManifests(t *testing.T, tbl *Table) (int, string) {
 	t.Helper()
-	snap := tbl.ice.CurrentSnapshot()
-	fsys, err := tbl.ice.FS(tbl.store.ctx)
-	must(t, err)
-	mans, err := snap.Manifests(fsys)
-	must(t, err)
-	n := 0
-	for _, m := range mans {
-		if m.ManifestContent() == iceberg.ManifestContentDeletes {
-			n++
-		}
-	}
+	n, snap := countManifests(t, tbl, iceberg.ManifestContentDeletes) // manifests_test.go
 	return n, snap.Summary.Properties[propMaintenance]
 }
 
@@ -39,18 +29,7 @@ func deleteManifests(t *testing.T, tbl *Table) (int, string) {
 // its snapshot), or gives the new file a sequence number that makes it
 // apply to nothing.
 func TestPointDeletesKeepFewDeleteManifests(t *testing.T) {
-	mem := checkedAlloc(t)
-	dir := t.TempDir()
-	s := segmentStore(t, dir, mem, -1)
-	tbl := smallTable(t, s)
-	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 400_000))
-	d := tbl.Snapshot()
-	want := idsOf(t, d)
-	n := d.NumSegments()
-	d.Release()
-	if n < 20 {
-		t.Fatalf("%d segments, want 20 or more", n)
-	}
+	mem, dir, s, tbl, want, n := manyFilesTable(t) // manifests_test.go
 	rewrites, most := 0, 0
 	for w := range 60 {
 		i := (w * 7) % n

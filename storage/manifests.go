@@ -16,8 +16,10 @@ package storage
 
 import (
 	"context"
+	"slices"
 
 	"github.com/apache/iceberg-go"
+	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -30,16 +32,11 @@ const maxManifests = 16
 // must be held. It publishes the new snapshot with the same segments. A
 // failure changes nothing and is retried after the next overwrite.
 func (t *Table) compactManifests(ctx context.Context) {
-	snap := t.ice.CurrentSnapshot()
-	if snap == nil || snap.Summary == nil || snap.Summary.Operation != table.OpOverwrite || t.err != nil {
+	if t.err != nil {
 		return
 	}
-	fsys, err := t.ice.FS(ctx)
-	if err != nil {
-		return
-	}
-	mans, err := snap.Manifests(fsys)
-	if err != nil {
+	_, mans, ok := t.currentManifests(ctx, table.OpOverwrite)
+	if !ok {
 		return
 	}
 	data := 0
@@ -60,4 +57,20 @@ func (t *Table) compactManifests(ctx context.Context) {
 		return
 	}
 	t.publish(newSegmentData(t.schema, t.data.sharedSegments()).extend(t.data))
+}
+
+// currentManifests returns the table's file system and the manifests of
+// its current snapshot, if that snapshot's operation is one of ops; ok
+// is false otherwise, and if they cannot be read.
+func (t *Table) currentManifests(ctx context.Context, ops ...table.Operation) (fsys icebergio.IO, mans []iceberg.ManifestFile, ok bool) {
+	snap := t.ice.CurrentSnapshot()
+	if snap == nil || snap.Summary == nil || !slices.Contains(ops, snap.Summary.Operation) {
+		return nil, nil, false
+	}
+	fsys, err := t.ice.FS(ctx)
+	if err != nil {
+		return nil, nil, false
+	}
+	mans, err = snap.Manifests(fsys)
+	return fsys, mans, err == nil
 }

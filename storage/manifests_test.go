@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
@@ -13,6 +14,14 @@ import (
 // snapshot and the snapshot's operation.
 func dataManifests(t *testing.T, tbl *Table) (int, table.Operation) {
 	t.Helper()
+	n, snap := countManifests(t, tbl, iceberg.ManifestContentData)
+	return n, snap.Summary.Operation
+}
+
+// countManifests returns the number of manifests of the given content in
+// tbl's current snapshot, and the snapshot.
+func countManifests(t *testing.T, tbl *Table, content iceberg.ManifestContent) (int, *table.Snapshot) {
+	t.Helper()
 	snap := tbl.ice.CurrentSnapshot()
 	fsys, err := tbl.ice.FS(tbl.store.ctx)
 	must(t, err)
@@ -20,11 +29,11 @@ func dataManifests(t *testing.T, tbl *Table) (int, table.Operation) {
 	must(t, err)
 	n := 0
 	for _, m := range mans {
-		if m.ManifestContent() == iceberg.ManifestContentData {
+		if m.ManifestContent() == content {
 			n++
 		}
 	}
-	return n, snap.Summary.Operation
+	return n, snap
 }
 
 // TestManyRewritesKeepFewManifests rewrites one data file at a time, 40
@@ -36,18 +45,8 @@ func dataManifests(t *testing.T, tbl *Table) (int, table.Operation) {
 // merge that loses or repeats data files, the merged snapshot not
 // published (the next write would conflict or read stale contents).
 func TestManyRewritesKeepFewManifests(t *testing.T) {
-	mem := checkedAlloc(t)
-	dir := t.TempDir()
-	s := segmentStore(t, dir, mem, -1)
-	tbl := smallTable(t, s)
-	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 400_000))
-	d := tbl.Snapshot()
-	want := idsOf(t, d)
-	n := d.NumSegments()
-	d.Release()
-	if n < 20 {
-		t.Fatalf("%d segments, want 20 or more", n)
-	}
+	mem, dir, s, tbl, want, _ := manyFilesTable(t)
+	var d *Data
 	replaces, most := 0, 0
 	for w := range 40 {
 		// Segment w%n loses its first row (as a DELETE by key would).
@@ -95,4 +94,23 @@ func TestManyRewritesKeepFewManifests(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("after a reopen: %d rows, want %d", len(got), len(want))
 	}
+}
+
+// manyFilesTable opens a store in a new directory dir (no cache) with
+// table db.t of 400,000 rows in n >= 20 data files, whose ids are want.
+func manyFilesTable(t *testing.T) (mem memory.Allocator, dir string, s *Store, tbl *Table, want []int64, n int) {
+	t.Helper()
+	mem = checkedAlloc(t)
+	dir = t.TempDir()
+	s = segmentStore(t, dir, mem, -1)
+	tbl = smallTable(t, s)
+	append1(t, tbl, makeBatch(mem, tbl.Schema(), 0, 400_000))
+	d := tbl.Snapshot()
+	want = idsOf(t, d)
+	n = d.NumSegments()
+	d.Release()
+	if n < 20 {
+		t.Fatalf("%d segments, want 20 or more", n)
+	}
+	return mem, dir, s, tbl, want, n
 }
