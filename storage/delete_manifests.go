@@ -50,7 +50,7 @@ func (t *Table) consolidateDeletes(ctx context.Context) {
 	if _, files := t.deleteStats(); files <= maxManifests {
 		return // fewer delete files than that: as many manifests at most
 	}
-	fsys, mans, ok := t.currentManifests(ctx, table.OpDelete, table.OpOverwrite) // manifests.go
+	fsys, mans, ok := t.currentManifests(ctx, table.OpDelete, table.OpOverwrite, table.OpReplace) // manifests.go; not after appends
 	if !ok {
 		return
 	}
