@@ -568,9 +568,11 @@ func copyDir(t *testing.T, src, dst string) {
 // deleted rows): after a restart the table holds exactly the contents
 // before the statement or after it, never a mix (some delete files
 // committed, others not), and a statement reported successful is never
-// lost. Bugs caught: a change committed file by file, delete files or
-// replaced files removed before the commit, a commit acknowledged
-// before it is durable, a compaction that loses or resurrects rows.
+// lost. The same for the point DELETE after which maintenance rewrites
+// the delete files of more than 16 delete manifests. Bugs caught: a
+// change committed file by file, delete files or replaced files removed
+// before the commit, a commit acknowledged before it is durable, a
+// compaction or a rewrite of delete files that loses or resurrects rows.
 func TestCrashDuringUpdateDelete(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and rewrites a large table")
@@ -581,7 +583,6 @@ func TestCrashDuringUpdateDelete(t *testing.T) {
 	if n, _ := filepath.Glob(filepath.Join(dir, "warehouse", "c", "t", "data", "*.parquet")); len(n) < 10 {
 		t.Fatalf("%d data files, want many (--data-file-size 256K)", len(n))
 	}
-	const contents = "SELECT COUNT(*), SUM(id), SUM(a) FROM c.t"
 	const compaction = "DELETE FROM c.t WHERE id BETWEEN 1000 AND 3000"
 	for _, stmt := range []string{
 		"UPDATE c.t SET a = a + 1 WHERE id % 10 = 3",
@@ -590,57 +591,103 @@ func TestCrashDuringUpdateDelete(t *testing.T) {
 		"DELETE FROM c.t WHERE id = 7654",
 		compaction,
 	} {
-		// Once to the end on a copy: its time aims the kills, its
-		// result is the state the next statement starts from.
-		done := t.TempDir()
-		copyDir(t, dir, done)
-		p := startProc(t, bin, done, flags...)
-		db := openDSN(t, "root:@tcp("+p.addr+")/")
-		before := queryRows(t, db, contents)
-		start := time.Now()
-		mustExec(t, db, stmt)
-		full := time.Since(start)
-		after := queryRows(t, db, contents)
-		db.Close()
-		p.kill()
-		t.Logf("%s takes %v on %d rows", stmt, full, crashRows)
-		if cur := latestMetadata(t, done, "c", "t").currentSnapshot(); (cur.Summary["anomalydb.maintenance"] == "compaction") != (stmt == compaction) {
-			t.Fatalf("%s: the last commit's summary %v; want a compaction after (and only after) %s", stmt, cur.Summary, compaction)
+		var maint string
+		dir, maint = crashStatement(t, bin, dir, flags, stmt)
+		if (maint == "compaction") != (stmt == compaction) {
+			t.Fatalf("%s: the last commit's maintenance %q; want a compaction after (and only after) %s", stmt, maint, compaction)
 		}
-
-		for _, frac := range []float64{0.3, 0.7, 0.95, 1.1} {
-			work := t.TempDir()
-			copyDir(t, dir, work)
-			p := startProc(t, bin, work, flags...)
-			db := openDSN(t, "root:@tcp("+p.addr+")/")
-			errc := make(chan error, 1)
-			go func() {
-				_, err := db.Exec(stmt)
-				errc <- err
-			}()
-			time.Sleep(time.Duration(frac * float64(full)))
-			p.kill()
-			err := <-errc
-			db.Close()
-
-			p2 := startProc(t, bin, work, flags...)
-			db2 := openDSN(t, "root:@tcp("+p2.addr+")/")
-			got := queryRows(t, db2, contents)
-			switch {
-			case reflect.DeepEqual(got, before):
-				t.Logf("kill at %.0f%%: %s lost whole (client error: %v)", frac*100, stmt, err)
-			case reflect.DeepEqual(got, after):
-				t.Logf("kill at %.0f%%: %s committed whole", frac*100, stmt)
-			default:
-				t.Fatalf("kill at %.0f%% of %s: contents %v, want %v or %v", frac*100, stmt, got, before, after)
-			}
-			if err == nil && !reflect.DeepEqual(got, after) {
-				t.Fatalf("%s reported success but its changes are gone", stmt)
-			}
-			mustExec(t, db2, "INSERT INTO c.t VALUES (-1, 0, 0, 0, 'x')") // still writable
-			db2.Close()
-			p2.kill()
-		}
-		dir = done
 	}
+
+	// Point DELETEs, each on another data file, until one is followed by
+	// the rewrite of the delete files of many delete manifests
+	// (storage/delete_manifests.go): found on a copy, then the deletes
+	// before it are applied and that one is killed at the same moments.
+	scratch := t.TempDir()
+	copyDir(t, dir, scratch)
+	p = startProc(t, bin, scratch, flags...)
+	db := openDSN(t, "root:@tcp("+p.addr+")/")
+	var point []string
+	for i := 0; ; i++ {
+		if i == 40 {
+			t.Fatal("40 point DELETEs and no rewrite of the delete files")
+		}
+		point = append(point, fmt.Sprintf("DELETE FROM c.t WHERE id = %d", 4000+i*(crashRows-4000)/40))
+		mustExec(t, db, point[i])
+		if latestMetadata(t, scratch, "c", "t").currentSnapshot().Summary["anomalydb.maintenance"] == "delete-files" {
+			break
+		}
+	}
+	db.Close()
+	p.kill()
+	last := len(point) - 1
+	p = startProc(t, bin, dir, flags...)
+	db = openDSN(t, "root:@tcp("+p.addr+")/")
+	mustExecAll(t, db, point[:last]...)
+	db.Close()
+	p.kill()
+	if _, maint := crashStatement(t, bin, dir, flags, point[last]); maint != "delete-files" {
+		t.Fatalf("%s: the last commit's maintenance %q, want delete-files", point[last], maint)
+	}
+}
+
+// crashStatement runs stmt on a copy of the data directory dir to the
+// end, timing it, then on further copies kills the server (kill -9) at
+// 30 %, 70 %, 95 % and 110 % of that time; after each restart the table
+// c.t must hold exactly its contents before stmt or after it, all of
+// stmt if the client saw it succeed, and still take writes. It returns
+// the copy stmt completed on and the maintenance property of its last
+// commit ("" for none).
+func crashStatement(t *testing.T, bin, dir string, flags []string, stmt string) (done, maint string) {
+	t.Helper()
+	const contents = "SELECT COUNT(*), SUM(id), SUM(a) FROM c.t"
+	// Once to the end on a copy: its time aims the kills, its
+	// result is the state the next statement starts from.
+	done = t.TempDir()
+	copyDir(t, dir, done)
+	p := startProc(t, bin, done, flags...)
+	db := openDSN(t, "root:@tcp("+p.addr+")/")
+	before := queryRows(t, db, contents)
+	start := time.Now()
+	mustExec(t, db, stmt)
+	full := time.Since(start)
+	after := queryRows(t, db, contents)
+	db.Close()
+	p.kill()
+	t.Logf("%s takes %v on %d rows", stmt, full, crashRows)
+	maint = latestMetadata(t, done, "c", "t").currentSnapshot().Summary["anomalydb.maintenance"]
+
+	for _, frac := range []float64{0.3, 0.7, 0.95, 1.1} {
+		work := t.TempDir()
+		copyDir(t, dir, work)
+		p := startProc(t, bin, work, flags...)
+		db := openDSN(t, "root:@tcp("+p.addr+")/")
+		errc := make(chan error, 1)
+		go func() {
+			_, err := db.Exec(stmt)
+			errc <- err
+		}()
+		time.Sleep(time.Duration(frac * float64(full)))
+		p.kill()
+		err := <-errc
+		db.Close()
+
+		p2 := startProc(t, bin, work, flags...)
+		db2 := openDSN(t, "root:@tcp("+p2.addr+")/")
+		got := queryRows(t, db2, contents)
+		switch {
+		case reflect.DeepEqual(got, before):
+			t.Logf("kill at %.0f%%: %s lost whole (client error: %v)", frac*100, stmt, err)
+		case reflect.DeepEqual(got, after):
+			t.Logf("kill at %.0f%%: %s committed whole", frac*100, stmt)
+		default:
+			t.Fatalf("kill at %.0f%% of %s: contents %v, want %v or %v", frac*100, stmt, got, before, after)
+		}
+		if err == nil && !reflect.DeepEqual(got, after) {
+			t.Fatalf("%s reported success but its changes are gone", stmt)
+		}
+		mustExec(t, db2, "INSERT INTO c.t VALUES (-1, 0, 0, 0, 'x')") // still writable
+		db2.Close()
+		p2.kill()
+	}
+	return done, maint
 }

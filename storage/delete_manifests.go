@@ -24,8 +24,10 @@ package storage
 // applies to exactly the rows they did. It takes the delete files of the
 // manifests with fewer than maxManifests live entries, the ones point
 // writes leave, unless that would still leave more than maxManifests
-// delete manifests; then it takes them all. Only delete files of the
-// store's own kind (one referenced data file each) are rewritten.
+// delete manifests; then it takes them all. Only delete files that apply
+// to one data file, as the store writes them, are rewritten (the
+// referenced_data_file of a delete file loaded from the manifests is not
+// kept by iceberg-go's scan planning, so the table's files tell).
 
 import (
 	"context"
@@ -101,6 +103,12 @@ func (t *Table) consolidateDeletes(ctx context.Context) {
 		dels      = map[string]*posDeletes{}
 	)
 	fail := func() { t.removeDataFiles(added) }
+	uses := map[string]int{} // data files each delete file applies to
+	for _, f := range t.files {
+		for _, df := range f.dels.deleteFiles() {
+			uses[df.FilePath()]++
+		}
+	}
 	for _, f := range t.files {
 		files := f.dels.deleteFiles()
 		if !slices.ContainsFunc(files, func(df iceberg.DataFile) bool { return taken[df.FilePath()] }) {
@@ -110,7 +118,7 @@ func (t *Table) consolidateDeletes(ctx context.Context) {
 		own := true
 		for _, df := range files {
 			s, ok := seq[df.FilePath()]
-			if !ok || df.ReferencedDataFile() == nil || *df.ReferencedDataFile() != f.df.FilePath() {
+			if !ok || uses[df.FilePath()] != 1 {
 				own = false
 				break
 			}
