@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -59,30 +61,81 @@ func encodeSchema(sch sql.Schema, pkOrdinals ...int) (string, error) {
 	return string(b), err
 }
 
-// decodeSchema is the inverse of encodeSchema.
+// decodeSchema is the inverse of encodeSchema. Every call returns new
+// columns (go-mysql-server may change a schema's columns); what it
+// decodes from prop, the column metadata and the parsed types, is
+// shared between calls through decodedSchemas, since every statement
+// that names a table decodes its schema.
 func decodeSchema(tableName, prop string) (sql.PrimaryKeySchema, error) {
-	var metas []columnMeta
-	if err := json.Unmarshal([]byte(prop), &metas); err != nil {
-		return sql.PrimaryKeySchema{}, fmt.Errorf("table %s: bad %s property: %w", tableName, columnsProperty, err)
+	dec, err := decodeColumns(prop)
+	if err != nil {
+		return sql.PrimaryKeySchema{}, fmt.Errorf("table %s: %w", tableName, err)
 	}
-	sch := make(sql.Schema, len(metas))
-	var pkOrd []int
-	for i, m := range metas {
-		typ, err := planbuilder.ParseColumnTypeString(m.Type)
-		if err != nil {
-			return sql.PrimaryKeySchema{}, fmt.Errorf("table %s column %s: %w", tableName, m.Name, err)
-		}
-		sch[i] = &sql.Column{Name: m.Name, Type: typ, Nullable: m.Nullable, PrimaryKey: m.PrimaryKey, Source: tableName, Comment: m.Comment,
+	sch := make(sql.Schema, len(dec.metas))
+	for i, m := range dec.metas {
+		sch[i] = &sql.Column{Name: m.Name, Type: dec.types[i], Nullable: m.Nullable, PrimaryKey: m.PrimaryKey, Source: tableName, Comment: m.Comment,
 			Default: unresolvedDefault(m.Default), OnUpdate: unresolvedDefault(m.OnUpdate), AutoIncrement: m.AutoIncrement}
 		if m.AutoIncrement {
 			sch[i].Extra = "auto_increment" // DESCRIBE's Extra, as the parser sets it
 		}
+	}
+	return sql.NewPrimaryKeySchema(sch, slices.Clone(dec.pkOrd)...), nil
+}
+
+// decodedColumns is a columns property decoded: its column metadata,
+// each column's parsed type and the primary key's column ordinals in key
+// order. It is shared and must not be changed.
+type decodedColumns struct {
+	metas []columnMeta
+	types []sql.Type
+	pkOrd []int
+}
+
+// decodedSchemas caches decodeColumns by property text (a string →
+// *decodedColumns), up to maxDecodedSchemas entries; parsing the column
+// types with go-mysql-server's SQL parser was about a sixth of the CPU
+// time of a single-row INSERT. decodedSchemaCount counts its entries.
+var (
+	decodedSchemas     sync.Map
+	decodedSchemaCount atomic.Int64
+)
+
+// maxDecodedSchemas bounds decodedSchemas: past it the cache is emptied
+// (a server's tables and their schema versions rarely come near it).
+const maxDecodedSchemas = 1024
+
+// decodeColumns decodes a columns property (see encodeSchema), from
+// decodedSchemas when it was decoded before. A property that does not
+// decode is an error and is not cached.
+func decodeColumns(prop string) (*decodedColumns, error) {
+	if v, ok := decodedSchemas.Load(prop); ok {
+		return v.(*decodedColumns), nil
+	}
+	var metas []columnMeta
+	if err := json.Unmarshal([]byte(prop), &metas); err != nil {
+		return nil, fmt.Errorf("bad %s property: %w", columnsProperty, err)
+	}
+	dec := &decodedColumns{metas: metas, types: make([]sql.Type, len(metas))}
+	for i, m := range metas {
+		typ, err := planbuilder.ParseColumnTypeString(m.Type)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", m.Name, err)
+		}
+		dec.types[i] = typ
 		if m.PrimaryKey {
-			pkOrd = append(pkOrd, i)
+			dec.pkOrd = append(dec.pkOrd, i)
 		}
 	}
-	slices.SortStableFunc(pkOrd, func(a, b int) int { return cmp.Compare(metas[a].KeyPos, metas[b].KeyPos) })
-	return sql.NewPrimaryKeySchema(sch, pkOrd...), nil
+	slices.SortStableFunc(dec.pkOrd, func(a, b int) int { return cmp.Compare(metas[a].KeyPos, metas[b].KeyPos) })
+	if decodedSchemaCount.Add(1) > maxDecodedSchemas {
+		decodedSchemas.Clear()
+		decodedSchemaCount.Store(1)
+	}
+	if v, loaded := decodedSchemas.LoadOrStore(prop, dec); loaded {
+		decodedSchemaCount.Add(-1)
+		return v.(*decodedColumns), nil
+	}
+	return dec, nil
 }
 
 // defaultText is the persisted form of a column's DEFAULT or ON UPDATE
