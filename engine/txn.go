@@ -818,11 +818,11 @@ func (s *session) CommandEnd() {
 	if !ok || s.GetIgnoreAutoCommit() {
 		return
 	}
-	v, err := s.GetSessionVariable(sql.NewEmptyContext(), sql.AutoCommitSessionVar)
+	v, err := s.GetSessionVariable(nil, sql.AutoCommitSessionVar) // nil: see inAutocommit
 	if err != nil {
 		return
 	}
-	if on, err := sql.ConvertToBool(sql.NewEmptyContext(), v); err != nil || !on {
+	if on, err := sql.ConvertToBool(nil, v); err != nil || !on {
 		return
 	}
 	tx.release()
