@@ -365,8 +365,12 @@ func (tt *txTable) rewriteKeyMaps() ([]map[string]int, error) {
 		tt.keys[u] = map[string]int{}
 	}
 	rw := tt.rw
-	for i := range rw.nBase + len(rw.added) {
-		if (idx != nil && i < rw.nBase) || !rw.isAlive(i) {
+	first := 0
+	if idx != nil {
+		first = rw.nBase // the sorted index checks the base rows: only the added ones are visited
+	}
+	for i := first; i < rw.nBase+len(rw.added); i++ {
+		if !rw.isAlive(i) {
 			continue
 		}
 		r, err := tt.rowAt(i)
