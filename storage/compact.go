@@ -49,7 +49,7 @@ func needsCompaction(f fileInfo) bool {
 // file's rows, if that makes at least Options.MergeFiles files; else 0.
 func (t *Table) trailingMerge() int {
 	n := len(t.files)
-	small := t.store.opts.SmallFileRows
+	small := t.smallRows()
 	if n == 0 || small < 0 {
 		return 0
 	}

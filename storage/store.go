@@ -45,9 +45,10 @@ type Options struct {
 	// power loss or kernel crashes. Meant for tests and benchmarks.
 	NoSync bool
 	// SmallFileRows is the row count below which a data file counts as
-	// small. Small files at the end of a table are merged with the rows of
-	// the next Append (see Table.Append). Zero means 131072; negative
-	// disables merging.
+	// small, at most half the rows of a file written full (see
+	// TargetFileBytes and Table.smallRows). Small files at the end of a
+	// table are merged with the rows of the next Append (see
+	// Table.Append). Zero means 131072; negative disables merging.
 	SmallFileRows int64
 	// MergeFiles is the fewest data files (the new one included) that an
 	// Append merges: while the small files it would merge with are fewer,
