@@ -79,12 +79,15 @@ func scaleRow(rng *rand.Rand, i int, vals []float64) {
 //   - point_select_p50_ms / _p99_ms: SELECT … WHERE id = ? for 1000
 //     random ids; update_p50_ms, delete_p50_ms: single-row UPDATE and
 //     DELETE by primary key (scaleWrites each), and their p99;
-//   - insert16_rows/s, insert16_p50_ms, insert16_p99_ms: 16 connections
-//     each inserting single rows (new keys, autocommit) as fast as it can
-//     for scaleInsertTime (30 s, or ANOMALYDB_SCALE_INSERT_SECONDS), and
-//     the statements' latency;
+//   - insert16_rows/s, insert16_p50_ms, insert16_p99_ms,
+//     insert16_max_ms: 16 connections each inserting single rows (new
+//     keys, autocommit) as fast as it can for scaleInsertTime (30 s, or
+//     ANOMALYDB_SCALE_INSERT_SECONDS), and the statements' latency (the
+//     longest shows a stall the quantiles hide);
 //   - train_s, rss_peak_train_MB: CREATE DETECTOR … USING deep_svdd
-//     (hidden '64,32', batch 256, 1 epoch) on all the rows;
+//     (hidden '64,32', batch 256, 1 epoch) on all the rows, and
+//     rss_before_train_MB, the resident set it starts from (what the
+//     writes above left: the cache, the key index, the heap's headroom);
 //   - score_rows/s: SELECT COUNT(*) … WHERE anomaly_score(…) > x over the
 //     16 columns; scan_rows/s: SELECT COUNT(*) … WHERE c0 > x in the same
 //     run (each the median of three, alternately, after a scan that fills
@@ -208,9 +211,12 @@ func scaleRun(b *testing.B, bin string, n int) {
 	b.ReportMetric(float64(inserted)/scaleInsertTime.Seconds(), "insert16_rows/s")
 	b.ReportMetric(quantileMS(lat, 0.5), "insert16_p50_ms")
 	b.ReportMetric(quantileMS(lat, 0.99), "insert16_p99_ms")
+	b.ReportMetric(quantileMS(lat, 1), "insert16_max_ms")
 
 	// Training.
 	pid := p.cmd.Process.Pid
+	rss, _ = procMemory(b, pid)
+	b.ReportMetric(float64(rss)/(1<<20), "rss_before_train_MB")
 	resetPeak(b, pid)
 	start = time.Now()
 	scaleExec(b, db, "CREATE DETECTOR s.d USING deep_svdd WITH (hidden = '64,32', batch_size = 256, epochs = 1, seed = 0) AS SELECT "+features+" FROM s.big")
