@@ -580,7 +580,11 @@ func (t *Table) smallRows() int64 {
 // rows whose Arrow buffers make Options.TargetFileBytes (at least
 // minFileRows, as writeFilesAs cuts them), from the width of a row of the
 // schema (a variable-width value counted as its offset and 16 bytes, a
-// boolean as one byte).
+// boolean as one byte). Values much longer than 16 bytes make the
+// estimate too high: in a table of long strings a file written full may
+// still count as small (open: the width would have to come from the
+// rows written, which a restarted server does not know without reading
+// a file).
 func (t *Table) targetRows() int64 {
 	var width int64
 	for _, f := range t.schema.Fields() {
