@@ -58,9 +58,11 @@ func (t *Table) trailingMerge() int {
 		return 0
 	}
 	k, acc := 1, max(last, 1)
+	bytes := t.files[n-1].df.FileSizeBytes()
 	for i := n - 2; i >= 0; i-- {
 		f := t.files[i].rows
-		if f >= small || f > 2*acc {
+		bytes += t.files[i].df.FileSizeBytes()
+		if f >= small || f > 2*acc || bytes > t.mergeBytes() {
 			break
 		}
 		acc += f

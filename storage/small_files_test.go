@@ -1,10 +1,13 @@
 package storage
 
 import (
+	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // TestFullFilesAreNotMergedAgain appends single rows to a wide table
@@ -62,8 +65,73 @@ func TestFullFilesAreNotMergedAgain(t *testing.T) {
 			t.Fatalf("after %d single-row appends the files written full changed: %d files, the first %d were %v, now %v", singles, len(now), len(full), full, now[:min(len(now), len(full))])
 		}
 	}
-	if len(now)-len(full) > 16 || largest < 400 {
+	if len(now)-len(full) > 16 || largest < 200 {
 		t.Errorf("the %d appended rows are in %d files (the largest %d rows): want them merged into few files", singles, len(now)-len(full), largest)
 	}
 	assertRows(t, mem, tbl, [2]int64{0, bulk + singles})
+}
+
+// TestMergeStopsAtAFileOfBytes is TestFullFilesAreNotMergedAgain for a
+// table of long strings, whose row width the schema does not tell: a
+// file written full (1,024 rows of 1.3 KB) holds far fewer rows than
+// half of what targetRows estimates, so only the bound on the Parquet
+// bytes a merge takes (mergeBytes) keeps the merges of single-row
+// appends off the files written full. Catches: mergePlan without that
+// bound (once the trailing rows passed 512, every full file joined).
+func TestMergeStopsAtAFileOfBytes(t *testing.T) {
+	mem := checkedAlloc(t)
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "s", Type: arrow.BinaryTypes.String}}, nil)
+	batch := func(start, n int64) arrow.RecordBatch {
+		b := array.NewRecordBuilder(mem, sc)
+		defer b.Release()
+		raw := make([]byte, 1000)
+		for r := start; r < start+n; r++ {
+			rng := rand.New(rand.NewPCG(uint64(r), 1))
+			for i := range raw {
+				raw[i] = byte(rng.Uint32())
+			}
+			b.Field(0).(*array.Int64Builder).Append(r)
+			b.Field(1).(*array.StringBuilder).Append(base64.StdEncoding.EncodeToString(raw))
+		}
+		return b.NewRecordBatch()
+	}
+	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, TargetFileBytes: 256 << 10})
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", sc, nil)
+	must(t, err)
+	const bulk = 4 * minFileRows
+	append1(t, tbl, batch(0, bulk))
+	paths := func() []string {
+		tbl.writeMu.Lock()
+		defer tbl.writeMu.Unlock()
+		var out []string
+		for _, f := range tbl.files {
+			out = append(out, f.df.FilePath())
+		}
+		return out
+	}
+	full := paths()
+	if len(full) != 4 {
+		t.Fatalf("%d rows made %d files, want 4 of %d rows", bulk, len(full), minFileRows)
+	}
+	const singles = 900 // past 512 trailing rows, when full files would join
+	for i := range int64(singles) {
+		append1(t, tbl, batch(bulk+i, 1))
+	}
+	now := paths()
+	for i, p := range full {
+		if i >= len(now) || now[i] != p {
+			t.Fatalf("after %d single-row appends the files written full changed: %v, now %v", singles, full, now[:min(len(now), len(full))])
+		}
+	}
+	if len(now)-len(full) > 32 {
+		t.Errorf("the %d appended rows are in %d files: want them merged", singles, len(now)-len(full))
+	}
+	d := tbl.Snapshot()
+	defer d.Release()
+	if d.NumRows() != bulk+singles {
+		t.Errorf("%d rows, want %d", d.NumRows(), bulk+singles)
+	}
 }

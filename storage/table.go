@@ -535,7 +535,8 @@ func (st *staged) discard() {
 // last file, a file joins while it is small and holds at most twice the
 // rows gathered so far, so a merged file is at least 1.5 times the size
 // of each file merged into it and a row is rewritten at most
-// log1.5(SmallFileRows) times. A merge of fewer than Options.MergeFiles
+// log1.5(SmallFileRows) times, and while the Parquet files gathered stay
+// within mergeBytes (see there). A merge of fewer than Options.MergeFiles
 // files (the new one included) is put off: k is then 0, and the trailing
 // files wait for the appends that make the merge worth its commit.
 func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
@@ -544,9 +545,11 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 		return 0, 0
 	}
 	acc := newRows
+	var bytes int64
 	for i := len(t.files) - 1; i >= 0; i-- {
 		f := t.files[i].rows
-		if f >= small || f > 2*acc {
+		bytes += t.files[i].df.FileSizeBytes()
+		if f >= small || f > 2*acc || bytes > t.mergeBytes() {
 			break
 		}
 		acc += f
@@ -581,10 +584,8 @@ func (t *Table) smallRows() int64 {
 // minFileRows, as writeFilesAs cuts them), from the width of a row of the
 // schema (a variable-width value counted as its offset and 16 bytes, a
 // boolean as one byte). Values much longer than 16 bytes make the
-// estimate too high: in a table of long strings a file written full may
-// still count as small (open: the width would have to come from the
-// rows written, which a restarted server does not know without reading
-// a file).
+// estimate too high, so that in a table of long strings a file written
+// full may count as small; mergeBytes then bounds what a merge takes.
 func (t *Table) targetRows() int64 {
 	var width int64
 	for _, f := range t.schema.Fields() {
@@ -597,6 +598,14 @@ func (t *Table) targetRows() int64 {
 	}
 	return max(minFileRows, t.store.opts.TargetFileBytes/max(1, width))
 }
+
+// mergeBytes bounds the Parquet bytes of the files a merge of trailing
+// files takes: Options.TargetFileBytes. A file's Parquet bytes are at
+// most about its rows' Arrow bytes (unless its values compress well), so
+// a merge stops at about one file written full even where targetRows
+// misjudges the rows of one (long strings), and never walks back over
+// the whole table.
+func (t *Table) mergeBytes() int64 { return t.store.opts.TargetFileBytes }
 
 // minFileRows is the fewest rows writeFilesAs puts in a data file it cuts
 // (all the rows when there are fewer).
