@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // TestFullFilesAreNotMergedAgain appends single rows to a wide table
@@ -26,12 +27,7 @@ func TestFullFilesAreNotMergedAgain(t *testing.T) {
 		fields = append(fields, arrow.Field{Name: fmt.Sprintf("c%d", c), Type: arrow.PrimitiveTypes.Float64, Nullable: true})
 	}
 	sc := arrow.NewSchema(fields, nil)
-	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, TargetFileBytes: 64 << 10})
-	must(t, err)
-	t.Cleanup(func() { s.Close() })
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", sc, nil)
-	must(t, err)
+	tbl := targetTable(t, mem, sc, 64<<10)
 	if half := tbl.smallRows(); half != minFileRows/2 {
 		t.Fatalf("smallRows = %d, want %d, half the rows of a full file", half, minFileRows/2)
 	}
@@ -95,12 +91,7 @@ func TestMergeStopsAtAFileOfBytes(t *testing.T) {
 		}
 		return b.NewRecordBatch()
 	}
-	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, TargetFileBytes: 256 << 10})
-	must(t, err)
-	t.Cleanup(func() { s.Close() })
-	must(t, s.CreateDatabase("db"))
-	tbl, err := s.CreateTable("db", "t", sc, nil)
-	must(t, err)
+	tbl := targetTable(t, mem, sc, 256<<10)
 	const bulk = 4 * minFileRows
 	append1(t, tbl, batch(0, bulk))
 	paths := func() []string {
@@ -134,4 +125,17 @@ func TestMergeStopsAtAFileOfBytes(t *testing.T) {
 	if d.NumRows() != bulk+singles {
 		t.Errorf("%d rows, want %d", d.NumRows(), bulk+singles)
 	}
+}
+
+// targetTable opens a store without fsync whose data files are written
+// at target bytes of rows and creates table db.t of sc in it.
+func targetTable(t *testing.T, mem memory.Allocator, sc *arrow.Schema, target int64) *Table {
+	t.Helper()
+	s, err := OpenWithOptions(t.TempDir(), &Options{Allocator: mem, NoSync: true, TargetFileBytes: target})
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	must(t, s.CreateDatabase("db"))
+	tbl, err := s.CreateTable("db", "t", sc, nil)
+	must(t, err)
+	return tbl
 }
