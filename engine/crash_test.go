@@ -487,19 +487,7 @@ func TestCrashDuringAlterTable(t *testing.T) {
 		t.Logf("%s takes %v on %d rows", alter, full, crashRows)
 
 		for _, frac := range []float64{0.3, 0.8, 1.05} {
-			work := t.TempDir()
-			copyDir(t, dir, work)
-			p := startProc(t, bin, work)
-			db := openDSN(t, "root:@tcp("+p.addr+")/")
-			errc := make(chan error, 1)
-			go func() {
-				_, err := db.Exec(alter)
-				errc <- err
-			}()
-			time.Sleep(time.Duration(frac * float64(full)))
-			p.kill()
-			err := <-errc
-			db.Close()
+			work, err := killDuring(t, bin, dir, nil, alter, time.Duration(frac*float64(full)))
 
 			p2 := startProc(t, bin, work)
 			db2 := openDSN(t, "root:@tcp("+p2.addr+")/")
@@ -533,6 +521,27 @@ func TestCrashDuringAlterTable(t *testing.T) {
 		}
 		dir = done
 	}
+}
+
+// killDuring copies the data directory dir to a new one, starts the
+// server bin on it (with flags), sends stmt over TCP and kills the
+// server (kill -9) after the given time. It returns the copy and the
+// error the client saw (nil if stmt returned before the kill).
+func killDuring(t *testing.T, bin, dir string, flags []string, stmt string, after time.Duration) (work string, err error) {
+	t.Helper()
+	work = t.TempDir()
+	copyDir(t, dir, work)
+	p := startProc(t, bin, work, flags...)
+	db := openDSN(t, "root:@tcp("+p.addr+")/")
+	defer db.Close()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := db.Exec(stmt)
+		errc <- err
+	}()
+	time.Sleep(after)
+	p.kill()
+	return work, <-errc
 }
 
 // copyDir copies the files of directory src into dst (which exists).
@@ -657,19 +666,7 @@ func crashStatement(t *testing.T, bin, dir string, flags []string, stmt string) 
 	maint = latestMetadata(t, done, "c", "t").currentSnapshot().Summary["anomalydb.maintenance"]
 
 	for _, frac := range []float64{0.3, 0.7, 0.95, 1.1} {
-		work := t.TempDir()
-		copyDir(t, dir, work)
-		p := startProc(t, bin, work, flags...)
-		db := openDSN(t, "root:@tcp("+p.addr+")/")
-		errc := make(chan error, 1)
-		go func() {
-			_, err := db.Exec(stmt)
-			errc <- err
-		}()
-		time.Sleep(time.Duration(frac * float64(full)))
-		p.kill()
-		err := <-errc
-		db.Close()
+		work, err := killDuring(t, bin, dir, flags, stmt, time.Duration(frac*float64(full)))
 
 		p2 := startProc(t, bin, work, flags...)
 		db2 := openDSN(t, "root:@tcp("+p2.addr+")/")

@@ -57,17 +57,8 @@ func (t *Table) trailingMerge() int {
 	if last >= small {
 		return 0
 	}
-	k, acc := 1, max(last, 1)
-	bytes := t.files[n-1].df.FileSizeBytes()
-	for i := n - 2; i >= 0; i-- {
-		f := t.files[i].rows
-		bytes += t.files[i].df.FileSizeBytes()
-		if f >= small || f > 2*acc || bytes > t.mergeBytes() {
-			break
-		}
-		acc += f
-		k++
-	}
+	k, _ := t.mergeWalk(n-2, max(last, 1), t.files[n-1].df.FileSizeBytes())
+	k++ // the last file
 	if k < t.store.opts.MergeFiles {
 		return 0
 	}

@@ -544,9 +544,22 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 	if small < 0 || !t.exact || newRows >= small {
 		return 0, 0
 	}
-	acc := newRows
-	var bytes int64
-	for i := len(t.files) - 1; i >= 0; i-- {
+	k, rows = t.mergeWalk(len(t.files)-1, newRows, 0)
+	if k+1 < t.store.opts.MergeFiles {
+		return 0, 0
+	}
+	return k, rows
+}
+
+// mergeWalk is the walk of mergePlan and trailingMerge: from data file i
+// back, the files that join a merge which so far holds acc rows in bytes
+// of Parquet files, while each is small (smallRows) and holds at most
+// twice the rows gathered, and the Parquet files gathered stay within
+// mergeBytes. It returns how many join and their rows; t.writeMu must be
+// held.
+func (t *Table) mergeWalk(i int, acc, bytes int64) (k int, rows int64) {
+	small := t.smallRows()
+	for ; i >= 0; i-- {
 		f := t.files[i].rows
 		bytes += t.files[i].df.FileSizeBytes()
 		if f >= small || f > 2*acc || bytes > t.mergeBytes() {
@@ -555,9 +568,6 @@ func (t *Table) mergePlan(newRows int64) (k int, rows int64) {
 		acc += f
 		rows += f
 		k++
-	}
-	if k+1 < t.store.opts.MergeFiles {
-		return 0, 0
 	}
 	return k, rows
 }
