@@ -200,7 +200,10 @@
 // and their directories' are put off until the rename or link that
 // publishes the commit, which makes them durable first, all at once
 // (deferred_sync.go); a multi-table commit makes them durable before its
-// intent names them. Removals are fsynced only where a removed
+// intent names them. The version hint's temporary file is written before
+// that publication too, and renamed into place under the same fsync of
+// the metadata directory that publishes the version
+// (metadata_commit.go). Removals are fsynced only where a removed
 // entry coming back would be visible: dropped tables and databases (the
 // directory they were renamed out of), deleted detectors, and detectors of
 // a database that no longer exists (which a database created later under

@@ -492,6 +492,33 @@ func (f icebergFS) RenameNoReplace(oldpath, newpath string) error {
 	return f.syncDir(filepath.Dir(dst))
 }
 
+// publishVersion publishes a metadata version of the Hadoop catalog as
+// RenameNoReplace(claim, version) does, then, best effort, renames
+// hintTemp (if not "") over hint (the version hint, a file in the same
+// directory), and fsyncs that directory once for both: a power cut leaves
+// neither or both. An error wrapping fs.ErrExist means version exists
+// (nothing was changed); after a failed fsync the outcome is unknown.
+func (f icebergFS) publishVersion(claim, version, hintTemp, hint string) error {
+	src, dst, err := f.writablePair(claim, version)
+	if err != nil {
+		return err
+	}
+	if err := f.publish(dst); err != nil {
+		return err
+	}
+	if err := f.fsys.Link(src, dst); err != nil {
+		return err
+	}
+	_ = f.fsys.Remove(src)
+	if hintTemp != "" {
+		tmp, to, err := f.writablePair(hintTemp, hint)
+		if err != nil || filepath.Dir(to) != filepath.Dir(dst) || f.publish(to) != nil || f.fsys.Rename(tmp, to) != nil {
+			_ = f.Remove(hintTemp)
+		}
+	}
+	return f.syncDir(filepath.Dir(dst))
+}
+
 // syncFile is a file created by icebergFS: unless the file system runs
 // noSync, closing it queues its fsync and its directory's until the next
 // publication (see deferred_sync.go), or, without a queue or with a full

@@ -11,9 +11,9 @@ import (
 // Group commit.
 //
 // Every commit costs about the same whatever the number of rows: rounds
-// of fsyncs (the new files together, the publish link, the version hint;
-// see deferred_sync.go) and iceberg-go's metadata work. So
-// concurrent small appends to one table are committed together:
+// of fsyncs (the new files together, then the publish link with the
+// version hint; see deferred_sync.go and metadata_commit.go) and
+// iceberg-go's metadata work. So concurrent small appends to one table are committed together:
 // Table.AppendIf queues its request, and the request at the head of the
 // queue (the leader) takes every request queued at that moment (the
 // group, up to maxGroupRows rows), runs their checks in queue order,
