@@ -21,7 +21,12 @@ import (
 // and the next publication into the same table (icebergFS.Rename and
 // RenameNoReplace) first fsyncs everything queued for that table, all at
 // once. A commit then waits for one round of parallel fsyncs instead of
-// a dozen in a row.
+// a dozen in a row. When a file is queued its writeback is started
+// (startWriteback, sync_file_range on Linux), so that its data goes to
+// disk while the commit writes its next files and the round's fsyncs
+// wait mostly for the journal: in a 16-connection insert run at 300,000
+// rows the leader's wait for the round fell from 1.4-1.75 to 0.9-1.3 ms
+// a group (runtime/trace's synchronization profile, two runs each).
 //
 // A table is the directory holding its "metadata" directory (Iceberg's
 // layout: data files under <table>/data, metadata under

@@ -546,8 +546,11 @@ func (s *syncFile) Close() error {
 	if s.fs.noSync {
 		return s.w.Close()
 	}
-	if s.fs.syncs != nil && s.fs.syncs.add(s.w) {
-		return nil
+	if s.fs.syncs != nil {
+		startWriteback(s.w)
+		if s.fs.syncs.add(s.w) {
+			return nil
+		}
 	}
 	serr := s.w.Sync()
 	cerr := s.w.Close()
