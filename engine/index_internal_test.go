@@ -5,6 +5,7 @@ import (
 	"github.com/anomalydb/anomalydb/storage"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -372,5 +373,74 @@ func TestIntRunOrderMatchesGeneric(t *testing.T) {
 			}
 			rec.Release()
 		}
+	}
+}
+
+// TestIndexBuiltOncePerSnapshot has 16 lookups ask the index cache at
+// once for the same index of a snapshot it has not indexed yet, as the
+// statements of a group commit's next group do, and requires that they
+// all get the one index a single build made. Bug caught: each lookup that
+// finds no index builds its own (16 builds of the same index, each
+// reading every key of the table).
+func TestIndexBuiltOncePerSnapshot(t *testing.T) {
+	sch := sql.Schema{{Name: "id", Type: types.Int64}, {Name: "v", Type: types.Float64, Nullable: true}}
+	as, err := arrowSchema(sch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := storage.OpenWithOptions(t.TempDir(), &storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.CreateDatabase("d"); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := store.CreateTable("d", "t", as, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows = 200_000
+	for lo := 0; lo < rows; lo += 50_000 {
+		batch := make([]sql.Row, 50_000)
+		for i := range batch {
+			batch[i] = sql.Row{int64(rows - lo - i), float64(i)}
+		}
+		rec, err := rowsToRecord(memory.DefaultAllocator, as, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = tbl.Append([]arrow.RecordBatch{rec})
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := tbl.Snapshot()
+	defer d.Release()
+	var c indexCache
+	const lookups = 16
+	got := make([]*sortedIndex, lookups)
+	errs := make([]error, lookups)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range lookups {
+		wg.Go(func() {
+			<-start
+			got[i], errs[i] = c.sorted(tbl, d, sch, []int{0})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range lookups {
+		if errs[i] != nil || got[i] == nil {
+			t.Fatalf("lookup %d: index %v, error %v", i, got[i], errs[i])
+		}
+		if got[i] != got[0] {
+			t.Fatalf("lookups 0 and %d got different indexes of one snapshot: the index was built more than once", i)
+		}
+	}
+	if n := len(got[0].order()); n != rows {
+		t.Fatalf("the index orders %d rows, want %d", n, rows)
 	}
 }

@@ -504,9 +504,23 @@ type indexCache struct {
 }
 
 type cacheEntry struct {
-	data    *storage.Data           // identifies the snapshot (not retained: the sorted indexes hold their key columns)
-	sorted  map[string]*sortedIndex // by index columns, over data
-	pending map[string]*sortedIndex // over a snapshot data extends, to be extended
+	data     *storage.Data           // identifies the snapshot (not retained: the sorted indexes hold their key columns)
+	sorted   map[string]*sortedIndex // by index columns, over data
+	pending  map[string]*sortedIndex // over a snapshot data extends, to be extended
+	building map[string]*indexBuild  // by index columns: the build or derivation under way over data
+}
+
+// indexBuild is one build (or derivation) of a sorted index, which the
+// lookups that need the same index of the same snapshot meanwhile wait
+// for rather than repeat: when a group commit publishes a snapshot, the
+// next group's statements (16 at once with 16 connections) all check
+// their keys against it, and each repeating the build cost up to 16
+// times its CPU and memory (16 full builds of a 10M-row key index when
+// the first lookups of a table came together).
+type indexBuild struct {
+	done chan struct{} // closed once si and err are set
+	si   *sortedIndex
+	err  error
 }
 
 // sorted returns the sorted index of columns cols of d, building or
@@ -530,7 +544,7 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 			c.mu.Unlock()
 			return nil, nil
 		}
-		ne := &cacheEntry{data: d, sorted: map[string]*sortedIndex{}, pending: map[string]*sortedIndex{}}
+		ne := &cacheEntry{data: d, sorted: map[string]*sortedIndex{}, pending: map[string]*sortedIndex{}, building: map[string]*indexBuild{}}
 		if e != nil { // derive the new indexes from the old ones
 			maps.Copy(ne.pending, e.pending)
 			maps.Copy(ne.pending, e.sorted)
@@ -544,25 +558,31 @@ func (c *indexCache) sorted(st *storage.Table, d *storage.Data, sch sql.Schema, 
 		c.mu.Unlock()
 		return si, nil
 	}
+	if b := e.building[sig]; b != nil {
+		c.mu.Unlock()
+		<-b.done
+		return b.si, b.err
+	}
+	b := &indexBuild{done: make(chan struct{})}
+	e.building[sig] = b
 	old := e.pending[sig]
 	c.mu.Unlock()
-	var si *sortedIndex
-	var err error
+	defer close(b.done)
 	if old != nil {
-		si, err = old.derive(d)
+		b.si, b.err = old.derive(d)
 	} else {
-		si, err = newSortedIndex(d, sch, cols)
-	}
-	if err != nil {
-		return nil, segmentErr(err)
+		b.si, b.err = newSortedIndex(d, sch, cols)
 	}
 	c.mu.Lock()
-	if c.entries[st] == e {
-		e.sorted[sig] = si
+	delete(e.building, sig)
+	if b.err != nil {
+		b.si, b.err = nil, segmentErr(b.err)
+	} else if c.entries[st] == e {
+		e.sorted[sig] = b.si
 		delete(e.pending, sig)
 	}
 	c.mu.Unlock()
-	return si, nil
+	return b.si, b.err
 }
 
 // forget drops st's entry.
