@@ -43,6 +43,12 @@ type sortedIndex struct {
 type indexRun struct {
 	cols []*keyColumn
 	perm []uint32
+	// For a run of one integer key column with a non-NULL value: its
+	// smallest and largest value (hasBounds), so that an equality lookup
+	// skips a run whose keys cannot match with two integer comparisons
+	// (equalRows), without converting the key for it.
+	hasBounds      bool
+	minKey, maxKey int64
 }
 
 // newSortedIndex reads columns cols (of types in sch) of d's segments and
@@ -124,10 +130,24 @@ func newIndexRun(rec arrow.RecordBatch, typs []sql.Type, ords []int) *indexRun {
 	}
 	if len(r.cols) == 1 && r.cols[0].kind == kindInt {
 		r.sortInts()
+		r.setBounds()
 	} else {
 		slices.SortFunc(r.perm, r.compareRows)
 	}
 	return r
+}
+
+// setBounds sets the bounds of a sorted run of one integer key column
+// (NULLs first).
+func (r *indexRun) setBounds() {
+	col := r.cols[0]
+	first := sort.Search(len(r.perm), func(p int) bool { return !col.isNull(0, int(r.perm[p])) })
+	if first == len(r.perm) {
+		return
+	}
+	r.hasBounds = true
+	r.minKey = col.ints[0](int(r.perm[first]))
+	r.maxKey = col.ints[0](int(r.perm[len(r.perm)-1]))
 }
 
 // sortInts sorts perm (the identity) as compareRows would for a single
@@ -452,7 +472,15 @@ func (si *sortedIndex) candidates(ctx *sql.Context, ranges sql.MySQLRangeCollect
 // per column, none NULL), in row order, or exact = false when a value
 // cannot be compared exactly with its column.
 func (si *sortedIndex) equalRows(vals []interface{}) (rows []uint32, exact bool) {
+	var key keyValue // vals[0] converted, for runs with bounds
+	bounded := false
+	if len(vals) == 1 && len(si.runs) > 0 && si.runs[0].cols[0].kind == kindInt {
+		key, bounded = si.runs[0].cols[0].convert(vals[0])
+	}
 	for i, r := range si.runs {
+		if bounded && (!r.hasBounds || key.i < r.minKey || key.i > r.maxKey) {
+			continue // no non-NULL key, or all of them below or above
+		}
 		lo, hi := 0, len(r.perm)
 		for c, v := range vals {
 			l, okL := r.cutPos(lo, hi, c, sql.Below{Key: v})
